@@ -1,0 +1,1 @@
+"""Statistics, graph and flow computations: pure functions over arrays and frames."""

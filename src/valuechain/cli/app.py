@@ -1,0 +1,37 @@
+"""The Typer application and what every command shares: opening the organisation,
+printing JSON, turning user errors into messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from valuechain.services.organisation import DEFAULT_ORGANISATION, Valuechain
+
+app = typer.Typer(
+    name="valuechain",
+    help="Internal customer service along the value chain. "
+    "The database is VALUECHAIN_DATABASE_URL (default: ./valuechain.db); "
+    "the organisation is VALUECHAIN_ORGANISATION (default: 'default').",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def open_valuechain() -> Valuechain:
+    """The organisation the environment names."""
+    return Valuechain.open(organisation=os.environ.get("VALUECHAIN_ORGANISATION", DEFAULT_ORGANISATION))
+
+
+def print_json(document: Any) -> None:
+    """Exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")

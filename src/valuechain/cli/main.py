@@ -1,0 +1,22 @@
+"""Console entry point: registers every command module and turns user errors into
+messages with a non-zero exit code."""
+
+from __future__ import annotations
+
+import sys
+
+from valuechain.cli import map as _map  # noqa: F401  (registers commands)
+from valuechain.cli.app import app, err_console
+from valuechain.services.errors import ValuechainError
+
+
+def main() -> None:
+    """Run the CLI; a :class:`ValuechainError` becomes a one-line message, exit 2."""
+    try:
+        app()
+    except ValuechainError as error:
+        err_console.print(f"[red]Error:[/] {error}", highlight=False)
+        sys.exit(2)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""The model and its rules: pure Python, no I/O, no framework."""

@@ -1,0 +1,30 @@
+"""Links: a customer unit's relation to a result (pays for, consumes, adds to, depends on)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Relation(StrEnum):
+    """The four ways a unit is a customer of a result."""
+
+    PAYS = "pays"
+    CONSUMES = "consumes"
+    ADDS_TO = "adds_to"
+    DEPENDS_ON = "depends_on"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """``customer_id`` has ``relation`` to ``result_id``; demand is items per week."""
+
+    result_id: str
+    customer_id: str
+    relation: Relation
+    demand: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Links have no id of their own: this triple identifies one."""
+        return (self.result_id, self.customer_id, self.relation.value)

@@ -1,0 +1,20 @@
+"""The organisation map: units, their results, the links to customers, and people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from valuechain.domain.link import Link
+from valuechain.domain.person import Person
+from valuechain.domain.result import Result
+from valuechain.domain.unit import Unit
+
+
+@dataclass(slots=True)
+class OrganisationMap:
+    """Everything capability 1 ("Map") knows about one organisation."""
+
+    units: list[Unit] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    people: list[Person] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Use cases and transactions: what the edges (CLI, API, web, jobs) call."""

@@ -1,0 +1,216 @@
+"""The entry object: open an organisation, ask it questions, get plain data back.
+
+The CLI, the JSON API, the web pages and the jobs are thin layers over
+:class:`Valuechain`; a script can use it directly::
+
+    from valuechain import Valuechain
+    vc = Valuechain.open()              # VALUECHAIN_DATABASE_URL or ./valuechain.db
+    vc.customers("packing")["indirect"]
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from valuechain.analytics.customer import (
+    NO_DEPTH,
+    ChainGraph,
+    MapFacts,
+    build_graph,
+    customers_of,
+    map_facts,
+    unpack_external,
+)
+from valuechain.domain.link import Relation
+from valuechain.domain.organisation import OrganisationMap
+from valuechain.domain.unit import UnitKind
+from valuechain.services.errors import NotFound
+from valuechain.store import organisation as store
+from valuechain.store.database import make_engine
+
+RELATIONS = [r.value for r in Relation]
+DEFAULT_ORGANISATION = "default"
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One snapshot of an organisation's graph with its derived facts."""
+
+    version: int
+    columns: store.GraphColumns
+    graph: ChainGraph
+    facts: MapFacts
+    unit_pos: dict[str, int]
+
+    def position(self, unit_id: str) -> int:
+        try:
+            return self.unit_pos[unit_id]
+        except KeyError:
+            raise NotFound(f"no unit with id {unit_id!r}") from None
+
+
+class Valuechain:
+    """One organisation in one database."""
+
+    def __init__(self, engine: Engine, organisation: str = DEFAULT_ORGANISATION) -> None:
+        self.engine = engine
+        self.organisation = organisation
+        with engine.begin() as conn:
+            org_id = store.organisation_id(conn, organisation)
+        assert org_id is not None
+        self.org_id = org_id
+        self._chain: Chain | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, url: str | None = None, organisation: str = DEFAULT_ORGANISATION) -> Valuechain:
+        """Open (and on first use create and migrate) the database at ``url``."""
+        return cls(make_engine(url), organisation)
+
+    # -- the map -------------------------------------------------------------------
+
+    def read_map(self) -> OrganisationMap:
+        """Everything stored about the organisation's map."""
+        with self.engine.connect() as conn:
+            return store.read_map(conn, self.org_id)
+
+    def write_map(self, org_map: OrganisationMap, *, replace: bool = False) -> store.WriteCounts:
+        """Store a map in one transaction (by id, or replacing the organisation)."""
+        with self.engine.begin() as conn:
+            counts = store.write_map(conn, self.org_id, org_map, replace=replace)
+        self._chain = None
+        return counts
+
+    def counts(self) -> dict[str, int]:
+        """Rows per map table."""
+        with self.engine.connect() as conn:
+            return store.count_rows(conn, self.org_id)
+
+    def chain(self) -> Chain:
+        """The graph and its derived facts, rebuilt only when the map has changed."""
+        with self._lock:
+            with self.engine.connect() as conn:
+                version = store.map_version(conn, self.org_id)
+                if self._chain is not None and self._chain.version == version:
+                    return self._chain
+                columns = store.read_graph_columns(conn, self.org_id)
+            external = np.array(
+                [k == UnitKind.EXTERNAL_CUSTOMER.value for k in columns.unit_kinds], dtype=bool
+            )
+            relation_code = {name: i for i, name in enumerate(RELATIONS)}
+            graph = build_graph(
+                external,
+                columns.result_unit,
+                columns.link_result,
+                columns.link_customer,
+                np.fromiter((relation_code[r] for r in columns.link_relation), dtype=np.int64),
+            )
+            self._chain = Chain(
+                version=version,
+                columns=columns,
+                graph=graph,
+                facts=map_facts(graph),
+                unit_pos={uid: i for i, uid in enumerate(columns.unit_ids)},
+            )
+            return self._chain
+
+    def customers(self, unit_id: str) -> dict[str, Any]:
+        """Who depends on ``unit_id``'s work (the ``valuechain customers`` contract):
+        direct customers with their relations and results, indirect customers with one
+        shortest path each, external customers reached, and orphan results."""
+        chain = self.chain()
+        pos = chain.position(unit_id)
+        found = customers_of(chain.graph, pos, chain.facts.reaches_external)
+        ids = chain.columns.unit_ids
+        g = chain.graph
+        own_links = np.flatnonzero(g.result_unit[g.link_result] == pos)
+        relations: dict[int, set[str]] = defaultdict(set)
+        results: dict[int, set[str]] = defaultdict(set)
+        for i in own_links:
+            customer = int(g.link_customer[i])
+            if customer == pos:
+                continue
+            relations[customer].add(RELATIONS[int(g.link_relation[i])])
+            results[customer].add(chain.columns.result_ids[int(g.link_result[i])])
+        depth = int(chain.facts.depth[pos])
+        return {
+            "unit": unit_id,
+            "name": chain.columns.unit_names[pos],
+            "depth": None if depth == NO_DEPTH else depth,
+            "direct": [
+                {
+                    "unit": ids[c],
+                    "name": chain.columns.unit_names[c],
+                    "relations": [r for r in RELATIONS if r in relations[int(c)]],
+                    "results": sorted(results[int(c)]),
+                }
+                for c in found.direct
+            ],
+            "indirect": [
+                {"unit": ids[c], "name": chain.columns.unit_names[c], "via": [ids[v] for v in via]}
+                for c, via in zip(found.indirect, found.via, strict=True)
+            ],
+            "external": [ids[c] for c in found.external],
+            "orphan_results": [chain.columns.result_ids[r] for r in found.orphan_results],
+        }
+
+    def suppliers(self, unit_id: str) -> list[str]:
+        """Units whose results ``unit_id`` is linked to (its providers), by id."""
+        chain = self.chain()
+        pos = chain.position(unit_id)
+        column = chain.graph.units.tocsc()[:, pos]
+        return [chain.columns.unit_ids[i] for i in np.sort(column.indices)]
+
+    def overview(self) -> dict[str, Any]:
+        """The whole graph with derived facts per unit (the ``valuechain map`` contract)."""
+        chain = self.chain()
+        cols, facts, g = chain.columns, chain.facts, chain.graph
+        orphan = np.zeros(g.n_results, dtype=bool)
+        orphan[facts.orphan_results] = True
+        results_by_unit: dict[int, list[int]] = defaultdict(list)
+        for r, u in enumerate(g.result_unit):
+            results_by_unit[int(u)].append(r)
+        units = []
+        for pos, uid in enumerate(cols.unit_ids):
+            direct = g.units.indices[g.units.indptr[pos] : g.units.indptr[pos + 1]]
+            depth = int(facts.depth[pos])
+            units.append(
+                {
+                    "id": uid,
+                    "name": cols.unit_names[pos],
+                    "kind": cols.unit_kinds[pos],
+                    "direct": sorted(cols.unit_ids[c] for c in direct),
+                    "external": [cols.unit_ids[e] for e in unpack_external(facts, pos)],
+                    "depth": None if depth == NO_DEPTH else depth,
+                    "results": [cols.result_ids[r] for r in results_by_unit[pos]],
+                    "orphan_results": [
+                        cols.result_ids[r] for r in results_by_unit[pos] if orphan[r]
+                    ],
+                }
+            )
+        return {
+            "units": units,
+            "results": [
+                {
+                    "id": cols.result_ids[r],
+                    "name": cols.result_names[r],
+                    "unit": cols.unit_ids[int(g.result_unit[r])],
+                    "orphan": bool(orphan[r]),
+                }
+                for r in range(g.n_results)
+            ],
+            "links": [
+                {
+                    "result": cols.result_ids[int(g.link_result[i])],
+                    "customer": cols.unit_ids[int(g.link_customer[i])],
+                    "relation": cols.link_relation[i],
+                }
+                for i in range(g.link_result.shape[0])
+            ],
+        }

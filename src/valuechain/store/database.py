@@ -1,0 +1,80 @@
+"""Engines for the embedded default (SQLite) and production (PostgreSQL), with
+migrations applied on first use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+DEFAULT_URL = "sqlite:///valuechain.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else ``VALUECHAIN_DATABASE_URL``, else a SQLite
+    file in the working folder. ``postgresql://`` is routed to the psycopg 3 driver."""
+    raw = url or os.environ.get("VALUECHAIN_DATABASE_URL") or DEFAULT_URL
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers proceed while one writer commits; NORMAL is durable across
+    # application crashes in WAL mode (FULL is set per write where a crash test needs it).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """Create an engine for ``url`` and bring its schema to the newest migration."""
+    resolved = database_url(url)
+    parsed = make_url(resolved)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(resolved, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(resolved, pool_pre_ping=True)
+    if migrate:
+        upgrade(engine)
+    return engine
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def is_current(engine: Engine) -> bool:
+    """True when the database is at the newest migration."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision() == head
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply pending migrations; concurrent first starts on PostgreSQL are serialised."""
+    if is_current(engine):
+        return
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7263)"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

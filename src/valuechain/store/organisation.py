@@ -1,0 +1,220 @@
+"""Reading and writing one organisation's map (units, results, links, people)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from valuechain.domain.link import Link, Relation
+from valuechain.domain.organisation import OrganisationMap
+from valuechain.domain.person import Person, Role
+from valuechain.domain.result import Result, ResultKind
+from valuechain.domain.unit import Unit, UnitKind
+from valuechain.store.tables import LinkRow, OrganisationRow, PersonRow, ResultRow, UnitRow
+
+UNITS: Table = UnitRow.__table__  # type: ignore[assignment]
+RESULTS: Table = ResultRow.__table__  # type: ignore[assignment]
+LINKS: Table = LinkRow.__table__  # type: ignore[assignment]
+PEOPLE: Table = PersonRow.__table__  # type: ignore[assignment]
+ORGANISATIONS: Table = OrganisationRow.__table__  # type: ignore[assignment]
+
+# Children before parents when deleting, parents first when inserting.
+MAP_TABLES: tuple[Table, ...] = (UNITS, RESULTS, LINKS, PEOPLE)
+BATCH = 5_000
+
+
+def organisation_id(conn: Connection, slug: str, *, create: bool = True) -> int | None:
+    """The id of organisation ``slug``, creating it when asked."""
+    found = conn.execute(select(ORGANISATIONS.c.id).where(ORGANISATIONS.c.slug == slug)).scalar()
+    if found is not None or not create:
+        return found
+    return int(conn.execute(insert(ORGANISATIONS).values(slug=slug, name=slug)).inserted_primary_key[0])  # type: ignore[index]
+
+
+def map_version(conn: Connection, org_id: int) -> int:
+    """A counter that changes whenever the organisation's map is written."""
+    return int(conn.execute(select(ORGANISATIONS.c.map_version).where(ORGANISATIONS.c.id == org_id)).scalar_one())
+
+
+def _unit_row(u: Unit) -> dict[str, Any]:
+    return {"id": u.id, "name": u.name, "kind": u.kind.value, "parent_id": u.parent_id, "headcount": u.headcount}
+
+
+def _result_row(r: Result) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "unit_id": r.unit_id,
+        "name": r.name,
+        "kind": r.kind.value,
+        "capacity": r.capacity,
+        "cost_per_item": r.cost_per_item,
+        "revenue_per_item": r.revenue_per_item,
+    }
+
+
+def _link_row(link: Link) -> dict[str, Any]:
+    return {
+        "result_id": link.result_id,
+        "customer_id": link.customer_id,
+        "relation": link.relation.value,
+        "demand": link.demand,
+    }
+
+
+def _person_row(p: Person) -> dict[str, Any]:
+    return {"id": p.id, "name": p.name, "email": p.email, "unit_id": p.unit_id, "role": p.role.value}
+
+
+def _batches(rows: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _upsert(conn: Connection, table: Table, org_id: int, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert rows, replacing any with the same primary key (one statement per batch)."""
+    keys = [c.name for c in table.primary_key.columns]
+    dialect = conn.dialect.name
+    total = 0
+    for batch in _batches({**row, "org_id": org_id} for row in rows):
+        stmt: Any
+        if dialect == "postgresql":
+            stmt = postgresql.insert(table)
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(table)
+        else:  # pragma: no cover - only the two supported databases
+            raise NotImplementedError(dialect)
+        updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates) if updates else stmt.on_conflict_do_nothing()
+        conn.execute(stmt, batch)
+        total += len(batch)
+    return total
+
+
+@dataclass(frozen=True)
+class WriteCounts:
+    units: int
+    results: int
+    links: int
+    people: int
+
+
+def write_map(
+    conn: Connection, org_id: int, org_map: OrganisationMap, *, replace: bool = False
+) -> WriteCounts:
+    """Write a map inside the caller's transaction: by id (replace known rows, add new
+    ones, remove nothing), or with ``replace`` the whole organisation."""
+    conn.execute(
+        update(ORGANISATIONS)
+        .where(ORGANISATIONS.c.id == org_id)
+        .values(map_version=ORGANISATIONS.c.map_version + 1)
+    )
+    if replace:
+        for table in reversed(MAP_TABLES):
+            conn.execute(delete(table).where(table.c.org_id == org_id))
+    return WriteCounts(
+        units=_upsert(conn, UNITS, org_id, map(_unit_row, org_map.units)),
+        results=_upsert(conn, RESULTS, org_id, map(_result_row, org_map.results)),
+        links=_upsert(conn, LINKS, org_id, map(_link_row, org_map.links)),
+        people=_upsert(conn, PEOPLE, org_id, map(_person_row, org_map.people)),
+    )
+
+
+def _rows(conn: Connection, table: Table, org_id: int) -> Sequence[Any]:
+    cols = [c for c in table.columns if c.name != "org_id"]
+    pk = [c for c in table.primary_key.columns if c.name != "org_id"]
+    return conn.execute(select(*cols).where(table.c.org_id == org_id).order_by(*pk)).all()
+
+
+def read_map(conn: Connection, org_id: int) -> OrganisationMap:
+    """The whole map of one organisation as domain objects, ordered by id."""
+    return OrganisationMap(
+        units=[
+            Unit(r.id, r.name, UnitKind(r.kind), r.parent_id, r.headcount)
+            for r in _rows(conn, UNITS, org_id)
+        ],
+        results=[
+            Result(r.id, r.unit_id, r.name, ResultKind(r.kind), r.capacity, r.cost_per_item, r.revenue_per_item)
+            for r in _rows(conn, RESULTS, org_id)
+        ],
+        links=[
+            Link(r.result_id, r.customer_id, Relation(r.relation), r.demand)
+            for r in _rows(conn, LINKS, org_id)
+        ],
+        people=[
+            Person(r.id, r.name, r.email, r.unit_id, Role(r.role))
+            for r in _rows(conn, PEOPLE, org_id)
+        ],
+    )
+
+
+def known_ids(conn: Connection, org_id: int) -> dict[str, set[str]]:
+    """Ids already stored per table (what a bundle may refer to without listing)."""
+    return {
+        "units": set(conn.execute(select(UNITS.c.id).where(UNITS.c.org_id == org_id)).scalars()),
+        "results": set(conn.execute(select(RESULTS.c.id).where(RESULTS.c.org_id == org_id)).scalars()),
+        "people": set(conn.execute(select(PEOPLE.c.id).where(PEOPLE.c.org_id == org_id)).scalars()),
+    }
+
+
+def count_rows(conn: Connection, org_id: int) -> dict[str, int]:
+    """How many units, results, links and people the organisation holds."""
+    return {
+        t.name: int(conn.execute(select(func.count()).select_from(t).where(t.c.org_id == org_id)).scalar_one())
+        for t in MAP_TABLES
+    }
+
+
+@dataclass(frozen=True)
+class GraphColumns:
+    """The map as parallel arrays, for analytics over big organisations."""
+
+    unit_ids: list[str]
+    unit_names: list[str]
+    unit_kinds: list[str]
+    result_ids: list[str]
+    result_names: list[str]
+    result_unit: np.ndarray
+    link_result: np.ndarray
+    link_customer: np.ndarray
+    link_relation: list[str]
+
+
+def read_graph_columns(conn: Connection, org_id: int) -> GraphColumns:
+    """Units, results and links as columns, positions resolved in the database pass."""
+    units = conn.execute(
+        select(UNITS.c.id, UNITS.c.name, UNITS.c.kind).where(UNITS.c.org_id == org_id).order_by(UNITS.c.id)
+    ).all()
+    unit_pos = {row[0]: i for i, row in enumerate(units)}
+    results = conn.execute(
+        select(RESULTS.c.id, RESULTS.c.name, RESULTS.c.unit_id)
+        .where(RESULTS.c.org_id == org_id)
+        .order_by(RESULTS.c.id)
+    ).all()
+    result_pos = {row[0]: i for i, row in enumerate(results)}
+    links = conn.execute(
+        select(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation)
+        .where(LINKS.c.org_id == org_id)
+        .order_by(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation)
+    ).all()
+    return GraphColumns(
+        unit_ids=[u[0] for u in units],
+        unit_names=[u[1] for u in units],
+        unit_kinds=[u[2] for u in units],
+        result_ids=[r[0] for r in results],
+        result_names=[r[1] for r in results],
+        result_unit=np.fromiter((unit_pos[r[2]] for r in results), dtype=np.int64, count=len(results)),
+        link_result=np.fromiter((result_pos[x[0]] for x in links), dtype=np.int64, count=len(links)),
+        link_customer=np.fromiter((unit_pos[x[1]] for x in links), dtype=np.int64, count=len(links)),
+        link_relation=[x[2] for x in links],
+    )
