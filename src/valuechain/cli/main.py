@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import sys
 
-from valuechain.cli import map as _map  # noqa: F401  (registers commands)
+# Importing a command module registers its commands on the app.
+from valuechain.cli import bundle as _bundle  # noqa: F401
+from valuechain.cli import map as _map  # noqa: F401
+from valuechain.cli import server as _server  # noqa: F401
 from valuechain.cli.app import app, err_console
 from valuechain.services.errors import ValuechainError
 

@@ -1,0 +1,1 @@
+"""`valuechain import` and `valuechain export` (being written)."""

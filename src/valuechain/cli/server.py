@@ -1,0 +1,1 @@
+"""`valuechain serve` and `valuechain demo` (being written)."""
