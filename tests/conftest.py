@@ -64,7 +64,9 @@ def vc(database_url: str, organisation: str) -> Iterator[Valuechain]:
 
 
 @pytest.fixture
-def cli_env(database_url: str, organisation: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def cli_env(
+    database_url: str, organisation: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
     """Environment for running the CLI against the test database and organisation."""
     monkeypatch.setenv("VALUECHAIN_DATABASE_URL", database_url)
     monkeypatch.setenv("VALUECHAIN_ORGANISATION", organisation)

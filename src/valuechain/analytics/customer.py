@@ -175,8 +175,7 @@ class MapFacts:
 
 def reaches_external(graph: ChainGraph) -> BoolArray:
     """Units with a path of one or more arcs to an external customer."""
-    bits: BoolArray = _external_reach_bits(graph)[0].any(axis=1)
-    return bits
+    return np.asarray(_external_reach_bits(graph)[0].any(axis=1), dtype=bool)
 
 
 def result_has_path(graph: ChainGraph, reaches: BoolArray) -> BoolArray:
@@ -192,7 +191,9 @@ def _depth(graph: ChainGraph) -> IntArray:
     sources = np.flatnonzero(graph.unit_external_customer)
     if sources.size == 0:
         return np.full(graph.n_units, NO_DEPTH, dtype=np.int64)
-    dist = dijkstra(graph.units.T.tocsr(), directed=True, indices=sources, unweighted=True, min_only=True)
+    dist = dijkstra(
+        graph.units.T.tocsr(), directed=True, indices=sources, unweighted=True, min_only=True
+    )
     return np.where(np.isinf(dist), NO_DEPTH, dist).astype(np.int64)
 
 
@@ -254,4 +255,5 @@ def unpack_external(facts: MapFacts, unit: int) -> IntArray:
     """The external customers (unit positions) one unit reaches, from its bitset row."""
     row = facts.external_bits[unit]
     flags = np.unpackbits(row.view(np.uint8), bitorder="little")[: facts.external_units.size]
-    return facts.external_units[flags.astype(bool)]
+    chosen: IntArray = facts.external_units[flags.astype(bool)]
+    return chosen

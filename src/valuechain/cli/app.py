@@ -29,7 +29,9 @@ err_console = Console(stderr=True)
 
 def open_valuechain() -> Valuechain:
     """The organisation the environment names."""
-    return Valuechain.open(organisation=os.environ.get("VALUECHAIN_ORGANISATION", DEFAULT_ORGANISATION))
+    return Valuechain.open(
+        organisation=os.environ.get("VALUECHAIN_ORGANISATION", DEFAULT_ORGANISATION)
+    )
 
 
 def print_json(document: Any) -> None:

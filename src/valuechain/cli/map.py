@@ -24,13 +24,19 @@ def customers(
     depth = found["depth"]
     console.print(
         f"[bold]{found['name']}[/] ({found['unit']}) — "
-        + (f"{depth} step(s) from the external customer" if depth is not None else "no path to an external customer")
+        + (
+            f"{depth} step(s) from the external customer"
+            if depth is not None
+            else "no path to an external customer"
+        )
     )
     direct = Table(title="Direct customers", title_justify="left")
     for col in ("unit", "name", "relations", "results"):
         direct.add_column(col)
     for row in found["direct"]:
-        direct.add_row(row["unit"], row["name"], ", ".join(row["relations"]), ", ".join(row["results"]))
+        direct.add_row(
+            row["unit"], row["name"], ", ".join(row["relations"]), ", ".join(row["results"])
+        )
     console.print(direct)
     indirect = Table(title="Indirect customers", title_justify="left")
     for col in ("unit", "name", "via"):

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 
 class ResultKind(StrEnum):
-    """Finished products, intermediate products (plans, designs) and byproducts (reports, metrics)."""
+    """Finished products, intermediate products (plans, designs), byproducts (reports)."""
 
     FINISHED = "finished"
     INTERMEDIATE = "intermediate"

@@ -33,16 +33,27 @@ def organisation_id(conn: Connection, slug: str, *, create: bool = True) -> int 
     found = conn.execute(select(ORGANISATIONS.c.id).where(ORGANISATIONS.c.slug == slug)).scalar()
     if found is not None or not create:
         return found
-    return int(conn.execute(insert(ORGANISATIONS).values(slug=slug, name=slug)).inserted_primary_key[0])  # type: ignore[index]
+    created = conn.execute(insert(ORGANISATIONS).values(slug=slug, name=slug))
+    return int(created.inserted_primary_key[0])  # type: ignore[index]
 
 
 def map_version(conn: Connection, org_id: int) -> int:
     """A counter that changes whenever the organisation's map is written."""
-    return int(conn.execute(select(ORGANISATIONS.c.map_version).where(ORGANISATIONS.c.id == org_id)).scalar_one())
+    return int(
+        conn.execute(
+            select(ORGANISATIONS.c.map_version).where(ORGANISATIONS.c.id == org_id)
+        ).scalar_one()
+    )
 
 
 def _unit_row(u: Unit) -> dict[str, Any]:
-    return {"id": u.id, "name": u.name, "kind": u.kind.value, "parent_id": u.parent_id, "headcount": u.headcount}
+    return {
+        "id": u.id,
+        "name": u.name,
+        "kind": u.kind.value,
+        "parent_id": u.parent_id,
+        "headcount": u.headcount,
+    }
 
 
 def _result_row(r: Result) -> dict[str, Any]:
@@ -67,7 +78,13 @@ def _link_row(link: Link) -> dict[str, Any]:
 
 
 def _person_row(p: Person) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name, "email": p.email, "unit_id": p.unit_id, "role": p.role.value}
+    return {
+        "id": p.id,
+        "name": p.name,
+        "email": p.email,
+        "unit_id": p.unit_id,
+        "role": p.role.value,
+    }
 
 
 def _batches(rows: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
@@ -95,7 +112,11 @@ def _upsert(conn: Connection, table: Table, org_id: int, rows: Iterable[Mapping[
         else:  # pragma: no cover - only the two supported databases
             raise NotImplementedError(dialect)
         updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates) if updates else stmt.on_conflict_do_nothing()
+        stmt = (
+            stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+            if updates
+            else stmt.on_conflict_do_nothing()
+        )
         conn.execute(stmt, batch)
         total += len(batch)
     return total
@@ -144,7 +165,15 @@ def read_map(conn: Connection, org_id: int) -> OrganisationMap:
             for r in _rows(conn, UNITS, org_id)
         ],
         results=[
-            Result(r.id, r.unit_id, r.name, ResultKind(r.kind), r.capacity, r.cost_per_item, r.revenue_per_item)
+            Result(
+                r.id,
+                r.unit_id,
+                r.name,
+                ResultKind(r.kind),
+                r.capacity,
+                r.cost_per_item,
+                r.revenue_per_item,
+            )
             for r in _rows(conn, RESULTS, org_id)
         ],
         links=[
@@ -162,7 +191,9 @@ def known_ids(conn: Connection, org_id: int) -> dict[str, set[str]]:
     """Ids already stored per table (what a bundle may refer to without listing)."""
     return {
         "units": set(conn.execute(select(UNITS.c.id).where(UNITS.c.org_id == org_id)).scalars()),
-        "results": set(conn.execute(select(RESULTS.c.id).where(RESULTS.c.org_id == org_id)).scalars()),
+        "results": set(
+            conn.execute(select(RESULTS.c.id).where(RESULTS.c.org_id == org_id)).scalars()
+        ),
         "people": set(conn.execute(select(PEOPLE.c.id).where(PEOPLE.c.org_id == org_id)).scalars()),
     }
 
@@ -170,7 +201,11 @@ def known_ids(conn: Connection, org_id: int) -> dict[str, set[str]]:
 def count_rows(conn: Connection, org_id: int) -> dict[str, int]:
     """How many units, results, links and people the organisation holds."""
     return {
-        t.name: int(conn.execute(select(func.count()).select_from(t).where(t.c.org_id == org_id)).scalar_one())
+        t.name: int(
+            conn.execute(
+                select(func.count()).select_from(t).where(t.c.org_id == org_id)
+            ).scalar_one()
+        )
         for t in MAP_TABLES
     }
 
@@ -193,7 +228,9 @@ class GraphColumns:
 def read_graph_columns(conn: Connection, org_id: int) -> GraphColumns:
     """Units, results and links as columns, positions resolved in the database pass."""
     units = conn.execute(
-        select(UNITS.c.id, UNITS.c.name, UNITS.c.kind).where(UNITS.c.org_id == org_id).order_by(UNITS.c.id)
+        select(UNITS.c.id, UNITS.c.name, UNITS.c.kind)
+        .where(UNITS.c.org_id == org_id)
+        .order_by(UNITS.c.id)
     ).all()
     unit_pos = {row[0]: i for i, row in enumerate(units)}
     results = conn.execute(
@@ -213,8 +250,14 @@ def read_graph_columns(conn: Connection, org_id: int) -> GraphColumns:
         unit_kinds=[u[2] for u in units],
         result_ids=[r[0] for r in results],
         result_names=[r[1] for r in results],
-        result_unit=np.fromiter((unit_pos[r[2]] for r in results), dtype=np.int64, count=len(results)),
-        link_result=np.fromiter((result_pos[x[0]] for x in links), dtype=np.int64, count=len(links)),
-        link_customer=np.fromiter((unit_pos[x[1]] for x in links), dtype=np.int64, count=len(links)),
+        result_unit=np.fromiter(
+            (unit_pos[r[2]] for r in results), dtype=np.int64, count=len(results)
+        ),
+        link_result=np.fromiter(
+            (result_pos[x[0]] for x in links), dtype=np.int64, count=len(links)
+        ),
+        link_customer=np.fromiter(
+            (unit_pos[x[1]] for x in links), dtype=np.int64, count=len(links)
+        ),
         link_relation=[x[2] for x in links],
     )

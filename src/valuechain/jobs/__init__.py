@@ -1,0 +1,1 @@
+"""Background work through the task queue (reminders, SLA alerts, scheduled reports)."""
