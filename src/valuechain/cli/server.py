@@ -1,1 +1,81 @@
-"""`valuechain serve` and `valuechain demo` (being written)."""
+"""`valuechain serve` and `valuechain demo`: the web app and JSON API in one process."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from valuechain.cli.app import app, console, open_valuechain
+from valuechain.services.demo import ensure_demo
+from valuechain.services.organisation import DEFAULT_ORGANISATION, Valuechain
+from valuechain.web.app import create_app
+
+DEMO_DATABASE = "valuechain-demo.db"
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+def _run(vc: Valuechain, host: str, port: int, *, open_browser: bool = False) -> None:
+    """Serve ``vc`` until interrupted; print the address once the server listens."""
+    server = uvicorn.Server(uvicorn.Config(create_app(vc), host=host, port=port, log_level="info"))
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown}:{port}/"
+
+    def announce() -> None:
+        # Wait for the socket so the printed link and the browser never hit a closed port.
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            console.print(f"Valuechain is running at [bold]{url}[/] (Ctrl+C stops it)")
+            if open_browser:
+                webbrowser.open(url)
+
+    threading.Thread(target=announce, daemon=True).start()
+    server.run()
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Serve the web app and the JSON API (/api/v1, schema at /openapi.json, docs at
+    /docs) for the organisation in VALUECHAIN_DATABASE_URL."""
+    _run(open_valuechain(), host, port)
+
+
+DEMO_HELP = (
+    "Open a realistic demo organisation in the web app and print its address.\n\n"
+    "The demo lives in its own database so it never touches real data: "
+    f"./{DEMO_DATABASE} in the working folder, unless VALUECHAIN_DATABASE_URL names "
+    "another one. It is written once, on first run; later runs reopen it unchanged."
+)
+
+
+@app.command(help=DEMO_HELP)
+def demo(
+    port: Port = 8000,
+    host: Host = "127.0.0.1",
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open a web browser.")
+    ] = False,
+) -> None:
+    """Write the demo organisation once (see ``DEMO_HELP``), then serve it."""
+    url = os.environ.get("VALUECHAIN_DATABASE_URL") or f"sqlite:///{Path(DEMO_DATABASE).resolve()}"
+    vc = Valuechain.open(
+        url, organisation=os.environ.get("VALUECHAIN_ORGANISATION", DEFAULT_ORGANISATION)
+    )
+    if ensure_demo(vc):
+        counts = vc.counts()
+        console.print(
+            f"Wrote the demo organisation ({counts.get('units', 0)} units, "
+            f"{counts.get('results', 0)} results, {counts.get('links', 0)} links) to {url}"
+        )
+    else:
+        console.print(f"Opened the demo organisation in {url}")
+    _run(vc, host, port, open_browser=not no_browser)

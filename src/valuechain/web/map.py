@@ -1,0 +1,86 @@
+"""Capability 1, the Map, as pages: the organisation graph, the units index, a unit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from valuechain.api import PREFIX as API_PREFIX
+from valuechain.api.dependencies import CurrentValuechain
+from valuechain.api.map import unit_detail, unit_rows
+from valuechain.domain.link import Relation
+from valuechain.domain.unit import UnitKind
+from valuechain.services.errors import NotFound
+from valuechain.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+# Beyond this many units a drawn graph is unreadable and slow in the browser; the
+# page then offers the table and unit pages instead.
+GRAPH_UNIT_LIMIT = 1500
+# Rows rendered at once in a table; the search narrows the rest down.
+TABLE_ROW_LIMIT = 500
+KINDS = tuple(k.value for k in UnitKind)
+RELATIONS = tuple(r.value for r in Relation)
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, vc: CurrentValuechain) -> Response:
+    """The organisation graph (drawn in the browser from ``/api/v1/map``) with its
+    filter, legend and side panel, and the same units as a plain table."""
+    page = unit_rows(vc, limit=TABLE_ROW_LIMIT)
+    return templates.TemplateResponse(
+        request,
+        "map/map.html",
+        {
+            "nav": "map",
+            "page": page,
+            "relations": RELATIONS,
+            "kinds": KINDS,
+            "api": API_PREFIX,
+            "graph_limit": GRAPH_UNIT_LIMIT,
+        },
+    )
+
+
+@router.get("/units", response_class=HTMLResponse)
+def units_page(
+    request: Request,
+    vc: CurrentValuechain,
+    q: Annotated[str, Query()] = "",
+    kind: Annotated[str, Query()] = "",
+) -> Response:
+    """The units index; an HTMX request gets only the table rows, so typing in the
+    search box updates the table without reloading the page."""
+    chosen = kind if kind in KINDS else ""
+    page = unit_rows(vc, q, UnitKind(chosen) if chosen else None, TABLE_ROW_LIMIT)
+    context = {"nav": "units", "page": page, "q": q, "kind": chosen, "kinds": KINDS}
+    # A history restore also carries HX-Request but needs the whole page.
+    partial = (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+    template = "map/_unit_results.html" if partial else "map/units.html"
+    response = templates.TemplateResponse(request, template, context)
+    # The same URL answers with a fragment or a page, so caches must key on the header.
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@router.get("/units/{unit_id}", response_class=HTMLResponse)
+def unit_page(unit_id: str, request: Request, vc: CurrentValuechain) -> Response:
+    """One unit: its results, customers (direct and indirect), suppliers and paths to
+    the external customers; a friendly 404 page for an unknown id."""
+    try:
+        detail = unit_detail(vc, unit_id)
+    except NotFound:
+        return templates.TemplateResponse(
+            request,
+            "errors/404.html",
+            {"message": f"There is no unit with the id “{unit_id}”.", "nav": "units"},
+            status_code=404,
+        )
+    return templates.TemplateResponse(request, "map/unit.html", {"nav": "units", "unit": detail})

@@ -1,0 +1,43 @@
+"""The Jinja2 environment every page renders with, and where the static files live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from valuechain import __version__
+from valuechain.domain.link import Relation
+from valuechain.domain.unit import UnitKind
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+
+KIND_LABELS = {
+    UnitKind.TEAM.value: "Team",
+    UnitKind.DEPARTMENT.value: "Department",
+    UnitKind.EXTERNAL_CUSTOMER.value: "External customer",
+    UnitKind.EXTERNAL_SUPPLIER.value: "External supplier",
+}
+RELATION_LABELS = {
+    Relation.PAYS.value: "pays for",
+    Relation.CONSUMES.value: "consumes",
+    Relation.ADDS_TO.value: "adds to",
+    Relation.DEPENDS_ON.value: "depends on",
+}
+
+
+def static_url(path: str) -> str:
+    """URL of a packaged static file; the version in the query makes browsers fetch
+    files again after an upgrade instead of running stale scripts."""
+    return f"/static/{path}?v={__version__}"
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES))
+templates.env.globals.update(
+    static_url=static_url,
+    kind_labels=KIND_LABELS,
+    relation_labels=RELATION_LABELS,
+    version=__version__,
+)
