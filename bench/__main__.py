@@ -1,0 +1,34 @@
+"""Run every benchmark: ``.venv/bin/python -m bench`` (or ``make bench``).
+
+Each benchmark runs in its own process, one after the other, so pinning, peak memory
+and caches of one never colour the next. ``--quick`` runs them on a small organisation
+(a smoke test of the benchmarks themselves, not a measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+BENCHMARKS = ("bench.bench_customers", "bench.bench_import")
+QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    args = parser.parse_args(argv)
+    failed = []
+    for module in BENCHMARKS:
+        extra = QUICK + (["--sample", "50"] if module.endswith("customers") else [])
+        code = subprocess.call([sys.executable, "-m", module, *(extra if args.quick else [])])
+        if code != 0:
+            failed.append(module)
+    if failed:
+        print("Goals missed or benchmark failed: " + ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

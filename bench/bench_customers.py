@@ -1,0 +1,317 @@
+"""Benchmark: derived customer facts for every unit of a big organisation.
+
+Goal (docs/benchmarks.md): direct, indirect, external reach and orphans for every unit
+of a generated organisation of 100,000 units and 1,000,000 links in at most 2 s on one
+core, and at least 10x faster than networkx.descendants per unit on the same graph.
+
+Timed: ``build_graph`` + ``map_facts`` (median of several runs). The baseline computes
+the same facts with networkx: one ``descendants`` call per unit (direct count, external
+customers reached), plus one multi-source search for the depth and one pass over the
+links for orphans. All 100,000 descendants calls take over an hour, so they are timed on
+a random sample of units and extrapolated (mean per unit x units); the results on the
+sampled units are checked to be identical to ours.
+
+Run: ``.venv/bin/python -m bench.bench_customers`` (``--help`` for sizes).
+"""
+
+from __future__ import annotations
+
+from bench.machine import machine_info, peak_rss_mib, pin_one_core
+
+CORE = pin_one_core()  # before numpy is imported, so its thread pools start with one thread
+
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import pstats  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from bench.generate import generate  # noqa: E402
+from valuechain.analytics.customer import (  # noqa: E402
+    NO_DEPTH,
+    ChainGraph,
+    MapFacts,
+    build_graph,
+    customers_of,
+    map_facts,
+    unpack_external,
+)
+
+OUT = Path(__file__).parent / "out"
+GOAL_SECONDS = 2.0
+GOAL_SPEEDUP = 10.0
+
+
+def time_ours(org: Any, repeats: int) -> tuple[ChainGraph, MapFacts, list[float], list[float]]:
+    """Run build_graph + map_facts ``repeats`` times; per-run seconds of each step."""
+    build_s: list[float] = []
+    facts_s: list[float] = []
+    graph: ChainGraph | None = None
+    facts: MapFacts | None = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        graph = build_graph(
+            org.unit_external_customer,
+            org.result_unit,
+            org.link_result,
+            org.link_customer,
+            org.link_relation,
+        )
+        t1 = time.perf_counter()
+        facts = map_facts(graph)
+        t2 = time.perf_counter()
+        build_s.append(t1 - t0)
+        facts_s.append(t2 - t1)
+    assert graph is not None and facts is not None
+    return graph, facts, build_s, facts_s
+
+
+def profile_ours(graph: ChainGraph, top: int = 12) -> str:
+    """cProfile of one map_facts run: where the time goes, by cumulative time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    map_facts(graph)
+    profiler.disable()
+    stream = io.StringIO()
+    pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(top)
+    return stream.getvalue()
+
+
+def baseline(
+    graph: ChainGraph, org: Any, sample: np.ndarray
+) -> tuple[dict[str, float], dict[int, tuple[int, frozenset[int], int]], set[int]]:
+    """The same facts with networkx. Returns timings, per sampled unit
+    (direct count, external customers reached, depth), and all orphan results."""
+    timings: dict[str, float] = {}
+    coo = graph.units.tocoo()
+    t = time.perf_counter()
+    g = nx.DiGraph()
+    g.add_nodes_from(range(graph.n_units))
+    g.add_edges_from(zip(coo.row.tolist(), coo.col.tolist(), strict=True))
+    timings["graph_s"] = time.perf_counter() - t
+
+    external = set(np.flatnonzero(graph.unit_external_customer).tolist())
+
+    t = time.perf_counter()
+    hops = nx.multi_source_dijkstra_path_length(g.reverse(copy=False), external)
+    timings["depth_s"] = time.perf_counter() - t
+
+    # A result is an orphan when none of its customers is, or leads to, an external
+    # customer, i.e. none has a finite distance to one.
+    t = time.perf_counter()
+    has_path: set[int] = set()
+    for r, c in zip(org.link_result.tolist(), org.link_customer.tolist(), strict=True):
+        if c in hops:
+            has_path.add(r)
+    orphans = set(range(graph.n_results)) - has_path
+    timings["orphans_s"] = time.perf_counter() - t
+
+    per_unit: list[float] = []
+    found: dict[int, tuple[int, frozenset[int], int]] = {}
+    for u in sample.tolist():
+        t = time.perf_counter()
+        reached = nx.descendants(g, u)
+        facts = (int(g.out_degree(u)), frozenset(reached & external), int(hops.get(u, NO_DEPTH)))
+        per_unit.append(time.perf_counter() - t)
+        found[u] = facts
+    mean = statistics.fmean(per_unit)
+    sem = statistics.stdev(per_unit) / len(per_unit) ** 0.5 if len(per_unit) > 1 else 0.0
+    timings["per_unit_mean_s"] = mean
+    timings["per_unit_median_s"] = statistics.median(per_unit)
+    timings["per_unit_max_s"] = max(per_unit)
+    timings["sample_s"] = sum(per_unit)
+    timings["descendants_extrapolated_s"] = mean * graph.n_units
+    timings["descendants_extrapolated_ci95_s"] = 1.96 * sem * graph.n_units
+    timings["total_extrapolated_s"] = (
+        timings["graph_s"] + timings["depth_s"] + timings["orphans_s"] + mean * graph.n_units
+    )
+    return timings, found, orphans
+
+
+def cross_check(
+    facts: MapFacts, found: dict[int, tuple[int, frozenset[int], int]], orphans: set[int]
+) -> list[str]:
+    """Differences between our facts and the baseline's (empty when identical)."""
+    problems: list[str] = []
+    for u, (direct, external, depth) in found.items():
+        ours_ext = frozenset(unpack_external(facts, u).tolist())
+        if int(facts.direct_count[u]) != direct:
+            problems.append(f"unit {u}: direct {facts.direct_count[u]} != {direct}")
+        if ours_ext != external or int(facts.external_count[u]) != len(external):
+            problems.append(
+                f"unit {u}: external reach differs ({len(ours_ext)} vs {len(external)})"
+            )
+        if int(facts.depth[u]) != depth:
+            problems.append(f"unit {u}: depth {facts.depth[u]} != {depth}")
+    if set(facts.orphan_results.tolist()) != orphans:
+        problems.append(f"orphans differ: {facts.orphan_results.size} vs {len(orphans)}")
+    return problems
+
+
+def time_customers_of(graph: ChainGraph, facts: MapFacts, units: np.ndarray) -> list[float]:
+    """Seconds per customers_of call (direct, indirect with shortest via paths, orphans)."""
+    seconds = []
+    for u in units.tolist():
+        t = time.perf_counter()
+        customers_of(graph, u, facts.reaches_external)
+        seconds.append(time.perf_counter() - t)
+    return seconds
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    console = Console()
+    t = time.perf_counter()
+    org = generate(args.units, args.results, args.links, seed=args.seed)
+    generate_s = time.perf_counter() - t
+    console.print(
+        f"Generated {org.n_units:,} units, {org.n_results:,} results, {org.n_links:,} links "
+        f"in {generate_s:.1f} s (seed {args.seed}); pinned to core {CORE}."
+    )
+
+    graph, facts, build_s, facts_s = time_ours(org, args.repeats)
+    total_s = [b + f for b, f in zip(build_s, facts_s, strict=True)]
+    ours_rss = peak_rss_mib()
+    profile = profile_ours(graph) if args.profile else ""
+
+    rng = np.random.default_rng(args.seed + 1)
+    internal = np.flatnonzero(org.unit_kind <= 1)  # teams and departments
+    query_units = rng.choice(internal, size=min(args.queries, internal.size), replace=False)
+    query_s = time_customers_of(graph, facts, query_units)
+
+    sample = rng.choice(graph.n_units, size=min(args.sample, graph.n_units), replace=False)
+    console.print(f"Baseline: networkx.descendants on {sample.size} random units ...")
+    base, found, orphans = baseline(graph, org, sample)
+    problems = cross_check(facts, found, orphans)
+
+    ours_median = statistics.median(total_s)
+    speedup = base["total_extrapolated_s"] / ours_median
+    result: dict[str, Any] = {
+        "benchmark": "customers",
+        "machine": machine_info(),
+        "pinned_core": CORE,
+        "organisation": {
+            "units": org.n_units,
+            "results": org.n_results,
+            "links": org.n_links,
+            "unit_arcs": int(graph.units.nnz),
+            "external_customers": int(org.unit_external_customer.sum()),
+            "orphan_results": int(facts.orphan_results.size),
+            "mean_external_reached": float(facts.external_count.mean()),
+            "seed": args.seed,
+            "generate_s": generate_s,
+        },
+        "ours": {
+            "repeats": args.repeats,
+            "build_graph_s": build_s,
+            "map_facts_s": facts_s,
+            "total_s": total_s,
+            "total_median_s": ours_median,
+            "total_min_s": min(total_s),
+            "peak_rss_mib": ours_rss,
+        },
+        "customers_of": {
+            "units": query_units.size,
+            "median_s": statistics.median(query_s),
+            "max_s": max(query_s),
+        },
+        "baseline": {"sample_units": int(sample.size), **base},
+        "speedup": speedup,
+        "identical_on_sample": not problems,
+        "problems": problems[:20],
+        "peak_rss_mib": peak_rss_mib(),
+        "goals": {
+            "seconds": GOAL_SECONDS,
+            "speedup": GOAL_SPEEDUP,
+            "met": ours_median <= GOAL_SECONDS and speedup >= GOAL_SPEEDUP and not problems,
+        },
+    }
+    if profile:
+        result["profile"] = profile
+    report(console, result)
+    return result
+
+
+def report(console: Console, r: dict[str, Any]) -> None:
+    """The figures as one table, then the verdict."""
+    ours, base, q = r["ours"], r["baseline"], r["customers_of"]
+    table = Table(
+        title="Derived customer facts, whole organisation (one core)", title_justify="left"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("build_graph, median", f"{statistics.median(ours['build_graph_s']):.3f} s"),
+        ("map_facts, median", f"{statistics.median(ours['map_facts_s']):.3f} s"),
+        (
+            f"build_graph + map_facts, median of {ours['repeats']} (min)",
+            f"{ours['total_median_s']:.3f} s ({ours['total_min_s']:.3f} s)",
+        ),
+        ("peak RSS after ours (incl. generator)", f"{ours['peak_rss_mib']:.0f} MiB"),
+        (
+            f"customers_of, median of {q['units']} units (max)",
+            f"{q['median_s'] * 1000:.1f} ms ({q['max_s'] * 1000:.0f} ms)",
+        ),
+        ("networkx: build DiGraph", f"{base['graph_s']:.2f} s"),
+        ("networkx: depth (multi-source Dijkstra)", f"{base['depth_s']:.2f} s"),
+        ("networkx: orphans pass", f"{base['orphans_s']:.2f} s"),
+        (
+            f"networkx.descendants: {base['sample_units']} sampled units",
+            f"{base['sample_s']:.1f} s",
+        ),
+        (
+            "networkx.descendants per unit: mean (median)",
+            f"{base['per_unit_mean_s'] * 1000:.2f} ms ({base['per_unit_median_s'] * 1000:.2f} ms)",
+        ),
+        (
+            f"networkx.descendants x {r['organisation']['units']:,} units, extrapolated",
+            f"{base['descendants_extrapolated_s']:.0f} s"
+            f" ± {base['descendants_extrapolated_ci95_s']:.0f} s",
+        ),
+        ("baseline total, extrapolated", f"{base['total_extrapolated_s']:.0f} s"),
+        ("speed-up (baseline / ours median)", f"{r['speedup']:.0f}x"),
+        ("identical on the sample", "yes" if r["identical_on_sample"] else "NO"),
+        ("peak RSS of the whole run", f"{r['peak_rss_mib']:.0f} MiB"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    for problem in r["problems"]:
+        console.print(f"[red]mismatch:[/] {problem}")
+    if "profile" in r:
+        print(r["profile"])  # plain print: Rich would re-wrap the profile's columns
+    verdict = "[green]met[/]" if r["goals"]["met"] else "[red]MISSED[/]"
+    console.print(
+        f"Goal (≤ {GOAL_SECONDS:g} s and ≥ {GOAL_SPEEDUP:g}x, identical results): {verdict}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--units", type=int, default=100_000)
+    parser.add_argument("--results", type=int, default=250_000)
+    parser.add_argument("--links", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeats", type=int, default=5, help="runs of our code")
+    parser.add_argument("--sample", type=int, default=300, help="units for the networkx baseline")
+    parser.add_argument("--queries", type=int, default=25, help="units for customers_of")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of map_facts")
+    args = parser.parse_args(argv)
+    result = run(args)
+    OUT.mkdir(exist_ok=True)
+    path = OUT / "customers.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    Console().print(f"Wrote {path}")
+    return 0 if result["goals"]["met"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

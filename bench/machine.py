@@ -1,0 +1,68 @@
+"""What the benchmarks ran on, and the single-core pinning they share."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+from importlib import metadata
+from typing import Any
+
+# BLAS and OpenMP read these when they load, so they are set before numpy is imported
+# by anything that imports this module first.
+SINGLE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
+
+
+def pin_one_core() -> int:
+    """Restrict this process (and its threads) to one core and one thread per pool;
+    returns the core. Must run before numpy/scipy are imported to affect BLAS."""
+    os.environ.update(SINGLE_THREAD_ENV)
+    core = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+def cpu_model() -> str:
+    """The CPU model name as /proc/cpuinfo states it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_info() -> dict[str, Any]:
+    """Cores, CPU, memory and the versions that decide the figures."""
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu_model(),
+        "memory_gib": round(pages / 2**30, 1),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "numpy": _version("numpy"),
+        "scipy": _version("scipy"),
+        "networkx": _version("networkx"),
+        "sqlalchemy": _version("sqlalchemy"),
+    }
+
+
+def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(who).ru_maxrss / 1024
