@@ -8,7 +8,7 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, delete, func, insert, select, update
 
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
@@ -205,39 +205,56 @@ class GraphColumns:
     link_relation: list[str]
 
 
+def _columns(conn: Connection, stmt: Select[Any], width: int) -> list[tuple[Any, ...]]:
+    """Run a SELECT on the raw driver cursor and return its columns (not rows):
+    a million rows skip SQLAlchemy's per-row objects."""
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+
+def _positions(index: dict[str, int], ids: Sequence[str]) -> np.ndarray:
+    return np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=len(ids))
+
+
 def read_graph_columns(conn: Connection, org_id: int) -> GraphColumns:
-    """Units, results and links as columns, positions resolved in the database pass."""
-    units = conn.execute(
+    """Units, results and links as columns with ids resolved to positions."""
+    unit_ids, unit_names, unit_kinds = _columns(
+        conn,
         select(UNITS.c.id, UNITS.c.name, UNITS.c.kind)
         .where(UNITS.c.org_id == org_id)
-        .order_by(UNITS.c.id)
-    ).all()
-    unit_pos = {row[0]: i for i, row in enumerate(units)}
-    results = conn.execute(
+        .order_by(UNITS.c.id),
+        3,
+    )
+    result_ids, result_names, result_units = _columns(
+        conn,
         select(RESULTS.c.id, RESULTS.c.name, RESULTS.c.unit_id)
         .where(RESULTS.c.org_id == org_id)
-        .order_by(RESULTS.c.id)
-    ).all()
-    result_pos = {row[0]: i for i, row in enumerate(results)}
-    links = conn.execute(
+        .order_by(RESULTS.c.id),
+        3,
+    )
+    link_results, link_customers, link_relations = _columns(
+        conn,
         select(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation)
         .where(LINKS.c.org_id == org_id)
-        .order_by(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation)
-    ).all()
+        .order_by(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation),
+        3,
+    )
+    unit_pos = {uid: i for i, uid in enumerate(unit_ids)}
+    result_pos = {rid: i for i, rid in enumerate(result_ids)}
     return GraphColumns(
-        unit_ids=[u[0] for u in units],
-        unit_names=[u[1] for u in units],
-        unit_kinds=[u[2] for u in units],
-        result_ids=[r[0] for r in results],
-        result_names=[r[1] for r in results],
-        result_unit=np.fromiter(
-            (unit_pos[r[2]] for r in results), dtype=np.int64, count=len(results)
-        ),
-        link_result=np.fromiter(
-            (result_pos[x[0]] for x in links), dtype=np.int64, count=len(links)
-        ),
-        link_customer=np.fromiter(
-            (unit_pos[x[1]] for x in links), dtype=np.int64, count=len(links)
-        ),
-        link_relation=[x[2] for x in links],
+        unit_ids=list(unit_ids),
+        unit_names=list(unit_names),
+        unit_kinds=list(unit_kinds),
+        result_ids=list(result_ids),
+        result_names=list(result_names),
+        result_unit=_positions(unit_pos, result_units),
+        link_result=_positions(result_pos, link_results),
+        link_customer=_positions(unit_pos, link_customers),
+        link_relation=list(link_relations),
     )
