@@ -1,9 +1,10 @@
 /* The organisation map: draws /api/v1/map with Cytoscape.js in a layered
    left-to-right layout (dagre) and, for a chosen unit, highlights its customers and
    its paths to the external customers from /api/v1/units/{id}/customers.
-   No build step: plain ES2017 in one IIFE. State for tests is exposed on the
-   container as data-state ("loading" | "ready" | "too-large" | "empty" | "error")
-   and data-selected (the chosen unit id). */
+   No build step: plain ES2017 in one IIFE. State for scripts and tests: the
+   container's data-state ("loading" | "ready" | "too-large" | "empty" | "error") and
+   data-selected (the chosen unit id), and the Cytoscape instance as
+   window.valuechainMap once drawn. */
 (function () {
   "use strict";
 
@@ -124,7 +125,9 @@
     });
     return s.concat([
       // Highlighting a chosen unit: everything else fades.
-      { selector: ".faded", style: { "opacity": 0.18, "text-opacity": 0.6 } },
+      // Faded units stay legible as grey context; faded edges almost vanish.
+      { selector: "node.faded", style: { "background-color": "#e2e8f0", "color": "#64748b", "border-width": 0 } },
+      { selector: "edge.faded", style: { "opacity": 0.1 } },
       { selector: "node.focus", style: { "border-width": 4, "border-color": css("--ink"), "border-style": "solid",
           "underlay-color": css("--hl-focus"), "underlay-opacity": 0.55, "underlay-padding": 7, "z-index": 10 } },
       { selector: "node.direct", style: { "border-width": 4, "border-color": css("--hl-direct"), "border-style": "solid" } },
@@ -256,6 +259,7 @@
     cy.on("mouseover", "node", function () { root.style.cursor = "pointer"; });
     cy.on("mouseout", "node", function () { root.style.cursor = ""; });
     applyFilter();
+    window.valuechainMap = cy;
     setState("ready");
     var wanted = /(?:^|&)unit=([^&]+)/.exec(location.hash.slice(1));
     if (wanted) choose(decodeURIComponent(wanted[1]));

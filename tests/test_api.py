@@ -1,0 +1,225 @@
+"""The JSON API under /api/v1 on both databases: the customers contract, the map,
+units, one unit, 404s and the OpenAPI schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from valuechain import Valuechain
+from valuechain.domain.link import Link, Relation
+from valuechain.domain.organisation import OrganisationMap
+from valuechain.domain.result import Result, ResultKind
+from valuechain.domain.unit import Unit, UnitKind
+from valuechain.web.app import create_app
+
+CUSTOMERS_KEYS = {"unit", "direct", "indirect", "external", "orphan_results"}
+
+
+def chain_map() -> OrganisationMap:
+    """A small value chain: steel -> make -> pack -> ship -> retail, with
+
+    * planning in a cycle that still reaches the external customer
+      (plan -> make -> pack -> ship -> plan),
+    * a closed cycle with no external customer (ctrl <-> audit), so make's scrap report,
+      used only by ctrl, is an orphan result,
+    * two relations from one customer to one result (pack consumes and adds to parts),
+    * a name that needs HTML escaping.
+    """
+    u = UnitKind
+    units = [
+        Unit("steel", "Steel mill", u.EXTERNAL_SUPPLIER),
+        Unit("buy", "Purchasing", u.TEAM, parent_id="ops", headcount=4),
+        Unit("make", "Machining", u.TEAM, parent_id="ops", headcount=30),
+        Unit("pack", "Packing & <Boxes>", u.TEAM, parent_id="ops"),
+        Unit("ship", "Shipping", u.DEPARTMENT),
+        Unit("plan", "Planning", u.TEAM),
+        Unit("ctrl", "Controlling", u.TEAM),
+        Unit("audit", "Audit", u.TEAM),
+        Unit("ops", "Operations", u.DEPARTMENT),
+        Unit("retail", "Retail chains", u.EXTERNAL_CUSTOMER),
+    ]
+    k = ResultKind
+    results = [
+        Result("bars", "steel", "Steel bars", k.FINISHED),
+        Result("orders", "buy", "Purchase orders", k.INTERMEDIATE),
+        Result("parts", "make", "Machined parts", k.INTERMEDIATE),
+        Result("scrap-report", "make", "Scrap report", k.BYPRODUCT),
+        Result("boxes", "pack", "Packed boxes", k.INTERMEDIATE),
+        Result("deliveries", "ship", "Deliveries", k.FINISHED),
+        Result("forecast", "ship", "Shipping forecast", k.BYPRODUCT),
+        Result("plan", "plan", "Production plan", k.INTERMEDIATE),
+        Result("budget", "ctrl", "Budget", k.INTERMEDIATE),
+        Result("findings", "audit", "Audit findings", k.BYPRODUCT),
+    ]
+    r = Relation
+    links = [
+        Link("orders", "steel", r.CONSUMES),
+        Link("bars", "make", r.CONSUMES),
+        Link("parts", "pack", r.CONSUMES),
+        Link("parts", "pack", r.ADDS_TO),
+        Link("scrap-report", "ctrl", r.CONSUMES),
+        Link("boxes", "ship", r.CONSUMES),
+        Link("deliveries", "retail", r.PAYS),
+        Link("forecast", "plan", r.CONSUMES),
+        Link("plan", "make", r.DEPENDS_ON),
+        Link("budget", "audit", r.CONSUMES),
+        Link("findings", "ctrl", r.DEPENDS_ON),
+    ]
+    return OrganisationMap(units=units, results=results, links=links)
+
+
+@pytest.fixture
+def client(vc: Valuechain) -> Iterator[TestClient]:
+    """The web app (pages and API) over the chain map on a real database."""
+    vc.write_map(chain_map())
+    with TestClient(create_app(vc)) as test_client:
+        yield test_client
+
+
+def by_unit(rows: list[dict[str, object]]) -> dict[object, dict[str, object]]:
+    return {row["unit"]: row for row in rows}
+
+
+def test_customers_contract_with_indirect_customers_and_an_orphan(client: TestClient) -> None:
+    answer = client.get("/api/v1/units/make/customers")
+    assert answer.status_code == 200
+    doc = answer.json()
+    assert doc.keys() >= CUSTOMERS_KEYS
+    assert doc["unit"] == "make"
+    assert by_unit(doc["direct"]) == {
+        "pack": {
+            "unit": "pack",
+            "name": "Packing & <Boxes>",
+            "relations": ["consumes", "adds_to"],
+            "results": ["parts"],
+        },
+        "ctrl": {
+            "unit": "ctrl",
+            "name": "Controlling",
+            "relations": ["consumes"],
+            "results": ["scrap-report"],
+        },
+    }
+    indirect = {row["unit"]: row["via"] for row in doc["indirect"]}
+    assert indirect == {
+        "ship": ["pack"],
+        "retail": ["pack", "ship"],
+        "plan": ["pack", "ship"],
+        "audit": ["ctrl"],
+    }
+    assert doc["external"] == ["retail"]
+    assert doc["orphan_results"] == ["scrap-report"]
+    assert doc["depth"] == 3
+
+
+def test_customers_answer_is_the_cli_contract(client: TestClient, vc: Valuechain) -> None:
+    for unit in ("make", "plan", "ctrl", "retail", "steel"):
+        assert client.get(f"/api/v1/units/{unit}/customers").json() == vc.customers(unit)
+
+
+def test_a_cycle_that_reaches_the_external_customer(client: TestClient) -> None:
+    doc = client.get("/api/v1/units/plan/customers").json()
+    assert [row["unit"] for row in doc["direct"]] == ["make"]
+    assert doc["direct"][0]["relations"] == ["depends_on"]
+    indirect = {row["unit"]: row["via"] for row in doc["indirect"]}
+    # The cycle leads back to plan itself; a unit is never its own customer.
+    assert "plan" not in indirect
+    assert indirect["retail"] == ["make", "pack", "ship"]
+    assert doc["external"] == ["retail"] and doc["orphan_results"] == []
+
+
+def test_a_closed_cycle_has_no_external_customer(client: TestClient) -> None:
+    doc = client.get("/api/v1/units/ctrl/customers").json()
+    assert [row["unit"] for row in doc["direct"]] == ["audit"]
+    assert doc["indirect"] == [] and doc["external"] == []
+    assert doc["orphan_results"] == ["budget"]
+    assert doc["depth"] is None
+
+
+def test_unknown_unit_is_404_json(client: TestClient) -> None:
+    for path in ("/api/v1/units/nobody/customers", "/api/v1/units/nobody"):
+        answer = client.get(path)
+        assert answer.status_code == 404
+        assert answer.headers["content-type"].startswith("application/json")
+        assert answer.json() == {"detail": "no unit with id 'nobody'"}
+    missing = client.get("/api/v1/no-such-endpoint")
+    assert missing.status_code == 404 and missing.json() == {"detail": "Not Found"}
+
+
+def test_map_is_the_overview(client: TestClient, vc: Valuechain) -> None:
+    doc = client.get("/api/v1/map").json()
+    assert doc == vc.overview()
+    units = {u["id"]: u for u in doc["units"]}
+    assert set(units) == {u.id for u in chain_map().units}
+    assert units["make"]["orphan_results"] == ["scrap-report"]
+    assert units["ship"]["depth"] == 1 and units["ctrl"]["depth"] is None
+    assert {"result": "parts", "customer": "pack", "relation": "adds_to"} in doc["links"]
+    orphans = {r["id"] for r in doc["results"] if r["orphan"]}
+    assert orphans == {"scrap-report", "budget", "findings"}
+
+
+def test_units_lists_counts_and_filters(client: TestClient) -> None:
+    doc = client.get("/api/v1/units").json()
+    assert doc["total"] == 10 and len(doc["units"]) == 10
+    rows = {row["id"]: row for row in doc["units"]}
+    assert rows["make"] == {
+        "id": "make",
+        "name": "Machining",
+        "kind": "team",
+        "direct_count": 2,
+        "external_count": 1,
+        "depth": 3,
+        "result_count": 2,
+        "orphan_count": 1,
+    }
+    assert rows["retail"]["depth"] == 0 and rows["retail"]["direct_count"] == 0
+    found = client.get("/api/v1/units", params={"q": "PACK"}).json()
+    assert [row["id"] for row in found["units"]] == ["pack"]
+    departments = client.get("/api/v1/units", params={"kind": "department"}).json()
+    assert {row["id"] for row in departments["units"]} == {"ship", "ops"}
+    limited = client.get("/api/v1/units", params={"limit": 3}).json()
+    assert limited["total"] == 10 and len(limited["units"]) == 3
+    assert client.get("/api/v1/units", params={"kind": "planet"}).status_code == 422
+
+
+def test_unit_detail(client: TestClient) -> None:
+    doc = client.get("/api/v1/units/make").json()
+    assert (doc["id"], doc["name"], doc["kind"]) == ("make", "Machining", "team")
+    assert (doc["parent_id"], doc["headcount"], doc["depth"]) == ("ops", 30, 3)
+    assert {r["id"]: (r["kind"], r["orphan"]) for r in doc["results"]} == {
+        "parts": ("intermediate", False),
+        "scrap-report": ("byproduct", True),
+    }
+    assert doc["customers"]["external"] == ["retail"]
+    assert {s["unit"]: (s["relations"], s["results"]) for s in doc["suppliers"]} == {
+        "steel": (["consumes"], ["bars"]),
+        "plan": (["depends_on"], ["plan"]),
+    }
+    assert doc["paths"] == [{"external": "retail", "path": ["make", "pack", "ship", "retail"]}]
+    assert doc["units"]["pack"]["name"] == "Packing & <Boxes>"
+    assert doc["result_names"]["bars"] == "Steel bars"
+
+
+def test_openapi_documents_the_models(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path in (
+        "/api/v1/map",
+        "/api/v1/units",
+        "/api/v1/units/{unit_id}",
+        "/api/v1/units/{unit_id}/customers",
+    ):
+        assert "get" in paths[path], path
+    customers = paths["/api/v1/units/{unit_id}/customers"]["get"]["responses"]
+    assert customers["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Customers")
+    assert customers["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Problem")
+    models = schema["components"]["schemas"]
+    assert set(models["Customers"]["properties"]) >= CUSTOMERS_KEYS
+    assert set(models["IndirectCustomer"]["properties"]) >= {"unit", "via"}
+    assert set(models["Relation"]["enum"]) == {"pays", "consumes", "adds_to", "depends_on"}
+    # Pages are not part of the API.
+    assert "/" not in paths and "/units/{unit_id}" not in paths
+    assert client.get("/docs").status_code == 200
