@@ -3,9 +3,16 @@ HTMX search, a unit page, friendly 404 pages, static files."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -125,3 +132,70 @@ def test_static_files_are_served(client: TestClient) -> None:
         answer = client.get(path)
         assert answer.status_code == 200, path
         assert kind in answer.headers["content-type"], path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_cli(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """Run ``valuechain ARGS`` and wait until it prints the address it serves."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from valuechain.cli.main import main; main()", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        found = re.search(r"running at (http://\S+/)", line)
+        if found:
+            return process, found.group(1)
+    process.kill()
+    raise AssertionError("the server did not start:\n" + "".join(seen))
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_demo_serves_the_demo_from_its_own_database(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VALUECHAIN_")}
+    port = free_port()
+    process, url = start_cli(["demo", "--no-browser", "--port", str(port)], tmp_path, env)
+    try:
+        assert url == f"http://127.0.0.1:{port}/"
+        units = httpx.get(f"{url}api/v1/units", timeout=10).json()
+        assert units["total"] > 20
+        assert "Organisation map" in httpx.get(url, timeout=10).text
+    finally:
+        stop(process)
+    # The demo never touches the default ./valuechain.db.
+    assert (tmp_path / "valuechain-demo.db").exists()
+    assert not (tmp_path / "valuechain.db").exists()
+
+
+def test_serve_serves_the_configured_database(tmp_path: Path, vc: Valuechain) -> None:
+    vc.write_map(chain_map())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VALUECHAIN_")}
+    env["VALUECHAIN_DATABASE_URL"] = str(vc.engine.url.render_as_string(hide_password=False))
+    env["VALUECHAIN_ORGANISATION"] = vc.organisation
+    port = free_port()
+    process, url = start_cli(["serve", "--port", str(port)], tmp_path, env)
+    try:
+        answer = httpx.get(f"{url}api/v1/units/make/customers", timeout=10).json()
+        assert answer == vc.customers("make")
+    finally:
+        stop(process)
