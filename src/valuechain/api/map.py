@@ -201,7 +201,7 @@ def unit_rows(
             result_count=len(u["results"]),
             orphan_count=len(u["orphan_results"]),
         )
-        for u in vc.overview()["units"]
+        for u in vc.unit_summaries()
         if (not needle or needle in u["id"].casefold() or needle in u["name"].casefold())
         and (kind is None or u["kind"] == kind.value)
     ]
@@ -213,31 +213,8 @@ def unit_detail(vc: Valuechain, unit_id: str) -> UnitDetail:
 
     Raises :class:`NotFound` for an unknown id."""
     found = vc.customers(unit_id)
-    org_map = vc.read_map()
-    units = {u.id: u for u in org_map.units}
-    unit = units[unit_id]
-    orphans = set(found["orphan_results"])
-    producer = {r.id: r.unit_id for r in org_map.results}
-    supplied: dict[str, tuple[set[str], set[str]]] = {}
-    for link in org_map.links:
-        provider = producer.get(link.result_id)
-        if link.customer_id != unit_id or provider is None or provider == unit_id:
-            continue
-        relations, results = supplied.setdefault(provider, (set(), set()))
-        relations.add(link.relation.value)
-        results.add(link.result_id)
-    suppliers = [
-        Supplier(
-            unit=uid,
-            name=units[uid].name,
-            kind=units[uid].kind,
-            relations=[r for r in Relation if r.value in supplied[uid][0]],
-            results=sorted(supplied[uid][1]),
-        )
-        for uid in vc.suppliers(unit_id)
-        if uid in supplied
-    ]
-    supplier_results = {rid for s in suppliers for rid in s.results}
+    unit = vc.unit(unit_id)
+    suppliers = [Supplier.model_validate(s) for s in unit["suppliers"]]
     via = {row["unit"]: row["via"] for row in found["indirect"]}
     paths = [
         PathToExternal(external=e, path=[unit_id, *via.get(e, []), e]) for e in found["external"]
@@ -247,31 +224,23 @@ def unit_detail(vc: Valuechain, unit_id: str) -> UnitDetail:
     for row in found["indirect"]:
         named.add(row["unit"])
         named.update(row["via"])
+    result_ids = {r["id"] for r in unit["results"]} | {rid for s in suppliers for rid in s.results}
     return UnitDetail(
-        id=unit.id,
-        name=unit.name,
-        kind=unit.kind,
-        parent_id=unit.parent_id,
-        headcount=unit.headcount,
-        depth=found["depth"],
-        results=[
-            UnitResult(id=r.id, name=r.name, kind=r.kind, orphan=r.id in orphans)
-            for r in org_map.results
-            if r.unit_id == unit_id
-        ],
+        id=unit["id"],
+        name=unit["name"],
+        kind=unit["kind"],
+        parent_id=unit["parent_id"],
+        headcount=unit["headcount"],
+        depth=unit["depth"],
+        results=[UnitResult.model_validate(r) for r in unit["results"]],
         customers=Customers.model_validate(found),
         suppliers=suppliers,
         paths=paths,
         units={
-            uid: UnitRef(id=uid, name=units[uid].name, kind=units[uid].kind)
-            for uid in sorted(named)
-            if uid in units
+            uid: UnitRef.model_validate(ref)
+            for uid, ref in sorted(vc.describe_units(named).items())
         },
-        result_names={
-            r.id: r.name
-            for r in org_map.results
-            if r.unit_id == unit_id or r.id in supplier_results
-        },
+        result_names=vc.result_names(sorted(result_ids)),
     )
 
 

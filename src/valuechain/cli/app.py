@@ -27,11 +27,11 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def open_valuechain() -> Valuechain:
-    """The organisation the environment names."""
-    return Valuechain.open(
-        organisation=os.environ.get("VALUECHAIN_ORGANISATION", DEFAULT_ORGANISATION)
-    )
+def open_valuechain(url: str | None = None) -> Valuechain:
+    """The organisation VALUECHAIN_ORGANISATION names, in the database at ``url``
+    (default: VALUECHAIN_DATABASE_URL, else ./valuechain.db)."""
+    organisation = os.environ.get("VALUECHAIN_ORGANISATION", DEFAULT_ORGANISATION)
+    return Valuechain.open(url, organisation=organisation)
 
 
 def print_json(document: Any) -> None:

@@ -14,7 +14,7 @@ import uvicorn
 
 from valuechain.cli.app import app, console, open_valuechain
 from valuechain.services.demo import ensure_demo
-from valuechain.services.organisation import DEFAULT_ORGANISATION, Valuechain
+from valuechain.services.organisation import Valuechain
 from valuechain.web.app import create_app
 
 DEMO_DATABASE = "valuechain-demo.db"
@@ -67,9 +67,7 @@ def demo(
 ) -> None:
     """Write the demo organisation once (see ``DEMO_HELP``), then serve it."""
     url = os.environ.get("VALUECHAIN_DATABASE_URL") or f"sqlite:///{Path(DEMO_DATABASE).resolve()}"
-    vc = Valuechain.open(
-        url, organisation=os.environ.get("VALUECHAIN_ORGANISATION", DEFAULT_ORGANISATION)
-    )
+    vc = open_valuechain(url)
     if ensure_demo(vc):
         counts = vc.counts()
         console.print(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,7 @@ class Chain:
     graph: ChainGraph
     facts: MapFacts
     unit_pos: dict[str, int]
+    result_pos: dict[str, int]
 
     def position(self, unit_id: str) -> int:
         try:
@@ -117,6 +119,7 @@ class Valuechain:
                 graph=graph,
                 facts=map_facts(graph),
                 unit_pos={uid: i for i, uid in enumerate(columns.unit_ids)},
+                result_pos={rid: i for i, rid in enumerate(columns.result_ids)},
             )
             return self._chain
 
@@ -160,22 +163,84 @@ class Valuechain:
             "orphan_results": [chain.columns.result_ids[r] for r in found.orphan_results],
         }
 
-    def suppliers(self, unit_id: str) -> list[str]:
-        """Units whose results ``unit_id`` is linked to (its providers), by id."""
+    def suppliers(self, unit_id: str) -> list[dict[str, Any]]:
+        """The providers whose results ``unit_id`` is linked to, with the relations and
+        the results it uses from each, ordered by provider id."""
         chain = self.chain()
         pos = chain.position(unit_id)
-        column = chain.graph.units.tocsc()[:, pos]
-        return [chain.columns.unit_ids[i] for i in np.sort(column.indices)]
+        g, cols = chain.graph, chain.columns
+        mine = np.flatnonzero(g.link_customer == pos)
+        relations: dict[int, set[str]] = defaultdict(set)
+        results: dict[int, set[str]] = defaultdict(set)
+        for i in mine:
+            provider = int(g.result_unit[g.link_result[i]])
+            if provider == pos:
+                continue
+            relations[provider].add(RELATIONS[int(g.link_relation[i])])
+            results[provider].add(cols.result_ids[int(g.link_result[i])])
+        return [
+            {
+                "unit": cols.unit_ids[p],
+                "name": cols.unit_names[p],
+                "kind": cols.unit_kinds[p],
+                "relations": [r for r in RELATIONS if r in relations[p]],
+                "results": sorted(results[p]),
+            }
+            for p in sorted(relations, key=lambda p: cols.unit_ids[p])
+        ]
 
-    def overview(self) -> dict[str, Any]:
-        """The whole graph with derived facts per unit (the ``valuechain map`` contract)."""
+    def unit(self, unit_id: str) -> dict[str, Any]:
+        """One unit's own facts: kind, parent, headcount, its results (with kind and
+        whether each is an orphan) and its suppliers."""
+        chain = self.chain()
+        pos = chain.position(unit_id)
+        with self.engine.connect() as conn:
+            unit = store.read_unit(conn, self.org_id, unit_id)
+            results = store.read_results_of(conn, self.org_id, unit_id)
+        if unit is None:  # removed since the cached chain was read
+            raise NotFound(f"no unit with id {unit_id!r}")
+        orphan = {chain.columns.result_ids[r] for r in chain.facts.orphan_results}
+        depth = int(chain.facts.depth[pos])
+        return {
+            "id": unit.id,
+            "name": unit.name,
+            "kind": unit.kind.value,
+            "parent_id": unit.parent_id,
+            "headcount": unit.headcount,
+            "depth": None if depth == NO_DEPTH else depth,
+            "results": [
+                {"id": r.id, "name": r.name, "kind": r.kind.value, "orphan": r.id in orphan}
+                for r in results
+            ],
+            "suppliers": self.suppliers(unit_id),
+        }
+
+    def describe_units(self, unit_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Name and kind of each known unit id (unknown ids are left out)."""
+        chain = self.chain()
+        cols = chain.columns
+        return {
+            uid: {"id": uid, "name": cols.unit_names[p], "kind": cols.unit_kinds[p]}
+            for uid in unit_ids
+            if (p := chain.unit_pos.get(uid)) is not None
+        }
+
+    def result_names(self, result_ids: Iterable[str]) -> dict[str, str]:
+        """The name of each known result id."""
+        chain = self.chain()
+        pos = chain.result_pos
+        return {rid: chain.columns.result_names[pos[rid]] for rid in result_ids if rid in pos}
+
+    def unit_summaries(self) -> list[dict[str, Any]]:
+        """Every unit with its derived facts (direct customers, external customers
+        reached, depth, results, orphan results)."""
         chain = self.chain()
         cols, facts, g = chain.columns, chain.facts, chain.graph
         orphan = np.zeros(g.n_results, dtype=bool)
         orphan[facts.orphan_results] = True
         results_by_unit: dict[int, list[int]] = defaultdict(list)
-        for r, u in enumerate(g.result_unit):
-            results_by_unit[int(u)].append(r)
+        for r, u in enumerate(g.result_unit.tolist()):
+            results_by_unit[u].append(r)
         units = []
         for pos, uid in enumerate(cols.unit_ids):
             direct = g.units.indices[g.units.indptr[pos] : g.units.indptr[pos + 1]]
@@ -194,6 +259,15 @@ class Valuechain:
                     ],
                 }
             )
+        return units
+
+    def overview(self) -> dict[str, Any]:
+        """The whole graph with derived facts per unit (the ``valuechain map`` contract)."""
+        chain = self.chain()
+        cols, facts, g = chain.columns, chain.facts, chain.graph
+        orphan = np.zeros(g.n_results, dtype=bool)
+        orphan[facts.orphan_results] = True
+        units = self.unit_summaries()
         return {
             "units": units,
             "results": [

@@ -167,6 +167,41 @@ def read_map(conn: Connection, org_id: int) -> OrganisationMap:
     )
 
 
+def read_unit(conn: Connection, org_id: int, unit_id: str) -> Unit | None:
+    """One unit, or None."""
+    row = conn.execute(
+        select(UNITS.c.id, UNITS.c.name, UNITS.c.kind, UNITS.c.parent_id, UNITS.c.headcount).where(
+            UNITS.c.org_id == org_id, UNITS.c.id == unit_id
+        )
+    ).first()
+    return (
+        None
+        if row is None
+        else Unit(row.id, row.name, UnitKind(row.kind), row.parent_id, row.headcount)
+    )
+
+
+def read_results_of(conn: Connection, org_id: int, unit_id: str) -> list[Result]:
+    """The results one unit produces, ordered by id."""
+    rows = conn.execute(
+        select(*[c for c in RESULTS.columns if c.name != "org_id"])
+        .where(RESULTS.c.org_id == org_id, RESULTS.c.unit_id == unit_id)
+        .order_by(RESULTS.c.id)
+    ).all()
+    return [
+        Result(
+            r.id,
+            r.unit_id,
+            r.name,
+            ResultKind(r.kind),
+            r.capacity,
+            r.cost_per_item,
+            r.revenue_per_item,
+        )
+        for r in rows
+    ]
+
+
 def known_ids(conn: Connection, org_id: int) -> dict[str, set[str]]:
     """Ids already stored per table (what a bundle may refer to without listing)."""
     return {
