@@ -1,0 +1,696 @@
+"""The data bundle of the Map capability: which files and columns it has, and the
+checks that turn its rows into an :class:`OrganisationMap` or a list of problems.
+
+Pure Python: the caller reads the files (CSV or XLSX) and hands over rows of text
+cells with their line numbers; nothing here touches the disk or the database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from typing import Any
+
+from valuechain.domain.link import Link, Relation
+from valuechain.domain.organisation import OrganisationMap
+from valuechain.domain.person import Person, Role
+from valuechain.domain.result import Result, ResultKind
+from valuechain.domain.unit import Unit, UnitKind
+
+#: The tables of the Map capability, in the order they are checked: every table
+#: refers only to tables before it (apart from ``units.parent_id``), so references
+#: are resolved in the same pass that parses a row.
+TABLES: tuple[str, ...] = ("units", "results", "links", "people")
+REQUIRED_TABLES: frozenset[str] = frozenset({"units"})
+
+#: Files of the bundle that later capabilities own, with the capability's name.
+LATER_TABLES: Mapping[str, str] = {
+    "agreements": "Agree",
+    "calendars": "Agree",
+    "commitments": "Agree",
+    "requests": "Request",
+    "items": "Measure",
+    "responses": "Measure",
+    "outcomes": "Connect",
+}
+
+#: How many problems a check reports in full; the rest are only counted.
+PROBLEM_CAP = 200
+
+Row = tuple[int, Sequence[str]]
+"""One row as read: its line (1-based, the header is line 1) and its cells as text."""
+
+
+class ValueKind(Enum):
+    """How a cell's text becomes a value."""
+
+    TEXT = "text"
+    ENUM = "enum"
+    NUMBER = "number"  # any finite float
+    AMOUNT = "amount"  # a finite float of 0 or more
+    COUNT = "count"  # a whole number of 0 or more
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a bundle file."""
+
+    name: str
+    required: bool
+    kind: ValueKind = ValueKind.TEXT
+    choices: type[StrEnum] | None = None
+    refers_to: str | None = None  # the table whose ids this column holds
+    meaning: str = ""
+
+    @property
+    def expected(self) -> str:
+        """What a valid cell holds, in words for a problem message."""
+        if self.choices is not None:
+            return "one of " + ", ".join(c.value for c in self.choices)
+        return {
+            ValueKind.TEXT: "a value",
+            ValueKind.ENUM: "a value",
+            ValueKind.NUMBER: "a number",
+            ValueKind.AMOUNT: "a number of 0 or more",
+            ValueKind.COUNT: "a whole number of 0 or more",
+        }[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class FileSchema:
+    """One file (CSV) or sheet (XLSX) of the bundle."""
+
+    table: str
+    columns: tuple[Column, ...]
+    meaning: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.table}.csv"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+SCHEMA: Mapping[str, FileSchema] = {
+    "units": FileSchema(
+        "units",
+        (
+            Column("id", True, meaning="the unit's id"),
+            Column("name", True),
+            Column("kind", True, ValueKind.ENUM, UnitKind),
+            Column("parent_id", False, refers_to="units", meaning="the unit it belongs to"),
+            Column("headcount", False, ValueKind.COUNT, meaning="people in the unit"),
+        ),
+        "teams, departments, external customers and external suppliers",
+    ),
+    "results": FileSchema(
+        "results",
+        (
+            Column("id", True, meaning="the result's id"),
+            Column("unit_id", True, refers_to="units", meaning="the unit that produces it"),
+            Column("name", True),
+            Column("kind", True, ValueKind.ENUM, ResultKind),
+            Column("capacity", False, ValueKind.AMOUNT, meaning="items per week"),
+            Column("cost_per_item", False, ValueKind.NUMBER),
+            Column("revenue_per_item", False, ValueKind.NUMBER),
+        ),
+        "what each unit's work produces",
+    ),
+    "links": FileSchema(
+        "links",
+        (
+            Column("result_id", True, refers_to="results"),
+            Column("customer_id", True, refers_to="units", meaning="the customer unit"),
+            Column("relation", True, ValueKind.ENUM, Relation),
+            Column("demand", False, ValueKind.AMOUNT, meaning="items per week"),
+        ),
+        "which unit pays for, consumes, adds to or depends on which result",
+    ),
+    "people": FileSchema(
+        "people",
+        (
+            Column("id", True, meaning="the person's id"),
+            Column("name", True),
+            Column("email", True, meaning="unique in the organisation"),
+            Column("unit_id", True, refers_to="units", meaning="the unit they belong to"),
+            Column("role", True, ValueKind.ENUM, Role),
+        ),
+        "members of units and their role",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BundleProblem:
+    """One thing wrong with a bundle, located as precisely as it can be.
+
+    ``line`` is the 1-based line of the file (the header is line 1) or the sheet's
+    row number; it is ``None`` for problems with a whole file. ``column`` is ``None``
+    for problems with a whole row or file.
+    """
+
+    file: str
+    line: int | None
+    column: str | None
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file} line {self.line}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        return f"{where}: expected {self.expected}; found {self.found}"
+
+
+class UnreadableFile(Exception):
+    """Raised by a row source that cannot go on (bad encoding, broken CSV quoting,
+    an I/O error); the check records it as a problem of that file."""
+
+    def __init__(self, line: int | None, expected: str, found: str) -> None:
+        super().__init__(f"line {line}: expected {expected}; found {found}")
+        self.line = line
+        self.expected = expected
+        self.found = found
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIds:
+    """What the organisation already holds that a bundle may refer to."""
+
+    units: Collection[str] = frozenset()
+    results: Collection[str] = frozenset()
+    people: Collection[str] = frozenset()
+    emails: Mapping[str, str] = field(default_factory=dict)  # email -> person id
+
+
+@dataclass(slots=True)
+class BundleCheck:
+    """The outcome of checking a bundle: the map when it is valid, else problems."""
+
+    org_map: OrganisationMap | None
+    problems: list[BundleProblem]
+    more_problems: int
+    rows: dict[str, int]  # data rows per table given in the bundle
+    stored: dict[str, int]  # rows whose id the organisation already held
+
+    @property
+    def ok(self) -> bool:
+        return self.org_map is not None
+
+
+def show(value: str, limit: int = 60) -> str:
+    """A cell's text quoted for a message, shortened when long."""
+    if value == "":
+        return "an empty cell"
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return repr(value)
+
+
+def file_name_of(table: str, *, sheets: bool) -> str:
+    """What the bundle calls a table: ``units.csv`` in a folder, ``units`` in a workbook."""
+    return table if sheets else f"{table}.csv"
+
+
+def sort_names(names: Iterable[str], *, sheets: bool) -> tuple[dict[str, str], list[BundleProblem]]:
+    """Which table each file (or sheet) name holds, and the problems with the names:
+    unknown files, files of later capabilities, and a missing ``units`` file."""
+    found: dict[str, str] = {}
+    problems: list[BundleProblem] = []
+    expected_names = ", ".join(file_name_of(t, sheets=sheets) for t in TABLES)
+    what = "sheet" if sheets else "file"
+    for name in names:
+        # In a folder only ``.csv`` files name a table; "" matches no table.
+        table = name if sheets else name.removesuffix(".csv") if name.endswith(".csv") else ""
+        if table in SCHEMA:
+            found[table] = name
+        elif table in LATER_TABLES:
+            problems.append(
+                BundleProblem(
+                    name,
+                    None,
+                    None,
+                    f"a {what} of the Map capability ({expected_names})",
+                    f"a {what} of the {LATER_TABLES[table]} capability, which this version "
+                    "cannot import yet; remove it from the bundle",
+                )
+            )
+        else:
+            problems.append(
+                BundleProblem(name, None, None, f"one of {expected_names}", f"an unknown {what}")
+            )
+    for missing in sorted(REQUIRED_TABLES - found.keys()):
+        name = file_name_of(missing, sheets=sheets)
+        problems.append(
+            BundleProblem(name, None, None, f"a {what} {name} (every bundle needs one)", "none")
+        )
+    return found, problems
+
+
+class _Problems:
+    """Problems kept up to a cap, the rest counted."""
+
+    __slots__ = ("cap", "kept", "more")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.kept: list[BundleProblem] = []
+        self.more = 0
+
+    def add(
+        self, file: str, line: int | None, column: str | None, expected: str, found: str
+    ) -> None:
+        if len(self.kept) < self.cap:
+            self.kept.append(BundleProblem(file, line, column, expected, found))
+        else:
+            self.more += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.kept)
+
+
+Parser = Callable[[str], object]
+_BAD = object()  # a parser's answer for a cell it cannot read
+
+
+def _none(_text: str) -> object:
+    return None
+
+
+def _parser(column: Column) -> Parser:
+    """The function that turns one cell of ``column`` into its value: ``None`` for an
+    empty optional cell, ``_BAD`` for anything invalid (an empty required cell
+    included). Cells of only spaces count as empty."""
+    required = column.required
+    if column.choices is not None:
+        members: dict[str, object] = {m.value: m for m in column.choices}
+
+        def parse_enum(text: str) -> object:
+            found = members.get(text)
+            if found is not None:
+                return found
+            text = text.strip()
+            return members.get(text, _BAD) if text or required else None
+
+        return parse_enum
+    if column.kind is ValueKind.TEXT:
+
+        def parse_text(text: str) -> object:
+            if text and not text.isspace():
+                return text
+            return _BAD if required else None
+
+        return parse_text
+    whole = column.kind is ValueKind.COUNT
+    at_least_zero = column.kind is not ValueKind.NUMBER
+
+    def parse_number(text: str) -> object:
+        try:
+            value = float(text)
+        except ValueError:
+            if text.strip():
+                return _BAD
+            return _BAD if required else None
+        # One comparison rejects NaN and infinity, and negatives where they make no sense.
+        if not (0.0 <= value < math.inf if at_least_zero else -math.inf < value < math.inf):
+            return _BAD
+        if whole:
+            # A spreadsheet may hold 12 as 12.0; a whole float is still a count.
+            return int(value) if value.is_integer() else _BAD
+        return value
+
+    return parse_number
+
+
+@dataclass(slots=True)
+class _Plan:
+    """How to read one file's rows, decided once from its header."""
+
+    label: str
+    width: int  # cells that have a column name
+    # One (cell index, parser) per schema column, in schema order; a column the
+    # header lacks (only optional ones may be lacking) always reads as None.
+    cells: list[tuple[int, Parser]]
+    columns: tuple[Column, ...]
+    present: list[bool]
+
+
+def _read_header(schema: FileSchema, label: str, header: Row, problems: _Problems) -> _Plan | None:
+    """The plan for a file's rows, or ``None`` when its rows cannot be read (a required
+    column is missing or named twice). Unknown columns are problems but the rows are
+    still checked, so one import shows as much as possible."""
+    line, cells = header
+    names = [c.strip() for c in cells]
+    if names:
+        names[0] = names[0].lstrip("\ufeff")
+    while names and names[-1] == "":
+        names.pop()  # spreadsheets pad rows with empty cells; they name no column
+    known = {c.name: c for c in schema.columns}
+    listing = ", ".join(schema.column_names)
+    position: dict[str, int] = {}
+    readable = True
+    for index, name in enumerate(names):
+        if name == "":
+            problems.add(label, line, f"#{index + 1}", "a column name", "an empty header cell")
+        elif name in position:
+            problems.add(label, line, name, "each column once", "the column a second time")
+            readable = False
+        elif name not in known:
+            problems.add(label, line, name, f"one of the columns {listing}", "an unknown column")
+        else:
+            position[name] = index
+    for column in schema.columns:
+        if column.required and column.name not in position:
+            problems.add(label, line, column.name, "a required column", "no such column")
+            readable = False
+    if not readable:
+        return None
+    return _Plan(
+        label,
+        len(names),
+        [
+            (position[c.name], _parser(c)) if c.name in position else (0, _none)
+            for c in schema.columns
+        ],
+        schema.columns,
+        [c.name in position for c in schema.columns],
+    )
+
+
+def _values(
+    plan: _Plan, rows: Iterable[Row], problems: _Problems, counts: dict[str, int], table: str
+) -> Iterator[tuple[int, list[Any], bool]]:
+    """Each non-blank data row as (line, values in schema order, all valid?).
+
+    Every row first takes the fast path: one parser call per cell. Only a row that
+    fails it is read again cell by cell to report each problem; a cell that cannot be
+    read then holds ``None``."""
+    width = plan.width
+    cells_plan = plan.cells
+    count = 0
+    for line, cells in rows:
+        if len(cells) == width:
+            values = [parse(cells[i]) for i, parse in cells_plan]
+            if _BAD not in values:
+                count += 1
+                yield line, values, True
+                continue
+        # Blank lines and a spreadsheet's empty trailing rows carry nothing.
+        if not any(c and not c.isspace() for c in cells):
+            continue
+        count += 1
+        yield line, *_report_row(plan, line, cells, problems)
+    counts[table] = count
+
+
+def _report_row(
+    plan: _Plan, line: int, cells: Sequence[str], problems: _Problems
+) -> tuple[list[Any], bool]:
+    """The slow path of :func:`_values`: a problem for every bad cell of the row."""
+    ok = True
+    if len(cells) > plan.width and any(c and not c.isspace() for c in cells[plan.width :]):
+        problems.add(
+            plan.label,
+            line,
+            None,
+            f"at most {plan.width} cells, as many as the header has columns",
+            f"{len(cells)} cells",
+        )
+        ok = False
+    values: list[Any] = []
+    for (index, parse), column, present in zip(plan.cells, plan.columns, plan.present, strict=True):
+        text = cells[index] if present and index < len(cells) else ""
+        value = parse(text) if present else None
+        if value is _BAD:
+            problems.add(plan.label, line, column.name, column.expected, show(text))
+            ok = False
+            value = None
+        values.append(value)
+    return values, ok
+
+
+class _Bundle:
+    """The state of one check: ids seen so far, objects built so far, problems."""
+
+    def __init__(self, stored: StoredIds, replace: bool, sheets: bool, cap: int) -> None:
+        self.problems = _Problems(cap)
+        self.replace = replace
+        empty: frozenset[str] = frozenset()
+        # With replace the stored organisation goes away, so nothing may refer to it.
+        self.stored_ids: dict[str, Collection[str]] = {
+            "units": empty if replace else stored.units,
+            "results": empty if replace else stored.results,
+            "people": empty if replace else stored.people,
+        }
+        self.stored_emails: Mapping[str, str] = {} if replace else stored.emails
+        self.labels = {t: file_name_of(t, sheets=sheets) for t in TABLES}
+        self.unreadable: set[str] = set()  # tables whose ids are not all known
+        # Ids seen per table, each mapped to itself: a reference then uses the string
+        # of the referenced row, so a million links share a few hundred thousand id
+        # strings instead of holding two million copies.
+        self.ids: dict[str, dict[str, str]] = {t: {} for t in ("units", "results", "people")}
+        self.lines: dict[str, dict[str, int]] = {t: {} for t in ("units", "results", "people")}
+        self.org_map = OrganisationMap()
+        self.rows = dict.fromkeys(TABLES, 0)
+        self.stored = dict.fromkeys(TABLES, 0)
+        self.pending_parents: list[tuple[int, str, str]] = []  # (line, unit id, parent id)
+        self.pending_emails: list[tuple[int, str, str]] = []  # (line, email, stored owner)
+
+    def values(
+        self, table: str, plan: _Plan, rows: Iterable[Row]
+    ) -> Iterator[tuple[int, list[Any], bool]]:
+        return _values(plan, rows, self.problems, self.rows, table)
+
+    def unknown(self, table: str) -> str:
+        """What a reference to ``table`` must name, in words for a problem message."""
+        singular = {"units": "unit", "results": "result", "people": "person"}[table]
+        where = f"the id of a {singular} in {self.labels[table]}"
+        return where if self.replace else f"{where} or already stored"
+
+    def refer(self, table: str, label: str, line: int, column: str, value: object) -> str | None:
+        """The id ``value`` names in ``table``, or ``None`` (and a problem) when neither
+        the bundle nor the organisation holds it. Callers try ``self.ids`` first."""
+        if not isinstance(value, str):
+            return None
+        found = self.ids[table].get(value)
+        if found is not None:
+            return found
+        if value in self.stored_ids[table] or table in self.unreadable:
+            return value
+        self.problems.add(label, line, column, self.unknown(table), show(value))
+        return None
+
+    def register(self, table: str, label: str, line: int, key: object, what: str) -> str | None:
+        """Record a row's id; a second row with the same id is a problem."""
+        if not isinstance(key, str):
+            return None
+        ids = self.ids[table]
+        if key in ids:
+            first = self.lines[table][key]
+            self.problems.add(
+                label,
+                line,
+                "id",
+                f"a {what} id not used before",
+                f"{show(key)} again (first on line {first})",
+            )
+            return None
+        ids[key] = key
+        self.lines[table][key] = line
+        return key
+
+    # -- one method per table: parse, register, refer, build ----------------------
+
+    def units(self, plan: _Plan, rows: Iterable[Row]) -> None:
+        stored = self.stored_ids["units"]
+        built = self.org_map.units
+        for line, values, ok in self.values("units", plan, rows):
+            uid, name, kind, parent, headcount = values
+            unit_id = self.register("units", plan.label, line, uid, "unit")
+            if unit_id is not None and isinstance(parent, str):
+                self.pending_parents.append((line, unit_id, parent))
+            if unit_id is None or not ok or self.problems:
+                continue
+            self.stored["units"] += unit_id in stored
+            built.append(Unit(unit_id, name, kind, parent, headcount))
+
+    def check_parents(self) -> None:
+        """Parents may come after their children in the file, so they are checked last."""
+        label = self.labels["units"]
+        for line, uid, parent in self.pending_parents:
+            if parent == uid:
+                self.problems.add(
+                    label,
+                    line,
+                    "parent_id",
+                    "another unit's id",
+                    f"{show(parent)}, the unit itself",
+                )
+            else:
+                self.refer("units", label, line, "parent_id", parent)
+
+    def results(self, plan: _Plan, rows: Iterable[Row]) -> None:
+        stored = self.stored_ids["results"]
+        units = self.ids["units"]
+        built = self.org_map.results
+        label = plan.label
+        for line, values, ok in self.values("results", plan, rows):
+            rid, unit_ref, name, kind, capacity, cost, revenue = values
+            result_id = self.register("results", label, line, rid, "result")
+            unit = units.get(unit_ref)
+            if unit is None:
+                unit = self.refer("units", label, line, "unit_id", unit_ref)
+            if result_id is None or unit is None or not ok or self.problems:
+                continue
+            self.stored["results"] += result_id in stored
+            built.append(Result(result_id, unit, name, kind, capacity, cost, revenue))
+
+    def links(self, plan: _Plan, rows: Iterable[Row]) -> None:
+        # Links are the big table (a million rows): the common case is two dict
+        # lookups, one set insertion and one object per row.
+        seen: set[tuple[str, str, object]] = set()
+        label = plan.label
+        units = self.ids["units"]
+        results = self.ids["results"]
+        append = self.org_map.links.append
+        problems = self.problems
+        for line, values, ok in self.values("links", plan, rows):
+            result_ref, customer_ref, relation, demand = values
+            result = results.get(result_ref)
+            if result is None:
+                result = self.refer("results", label, line, "result_id", result_ref)
+            customer = units.get(customer_ref)
+            if customer is None:
+                customer = self.refer("units", label, line, "customer_id", customer_ref)
+            if result is None or customer is None or relation is None:
+                continue
+            size = len(seen)
+            seen.add((result, customer, relation))
+            if len(seen) == size:
+                problems.add(
+                    label,
+                    line,
+                    "relation",
+                    "one row per result_id, customer_id and relation",
+                    f"a second {show(customer)} {relation} {show(result)} link",
+                )
+            elif ok and not problems:
+                append(Link(result, customer, relation, demand))
+
+    def people(self, plan: _Plan, rows: Iterable[Row]) -> None:
+        stored = self.stored_ids["people"]
+        units = self.ids["units"]
+        built = self.org_map.people
+        label = plan.label
+        emails: dict[str, int] = {}
+        for line, values, ok in self.values("people", plan, rows):
+            pid, name, email, unit_ref, role = values
+            person_id = self.register("people", label, line, pid, "person")
+            unit = units.get(unit_ref)
+            if unit is None:
+                unit = self.refer("units", label, line, "unit_id", unit_ref)
+            if isinstance(email, str):
+                first = emails.get(email)
+                if first is not None:
+                    self.problems.add(
+                        label,
+                        line,
+                        "email",
+                        "an email no other person in the bundle has",
+                        f"{show(email)} again (first on line {first})",
+                    )
+                    ok = False
+                else:
+                    emails[email] = line
+                owner = self.stored_emails.get(email)
+                if person_id is not None and owner is not None and owner != person_id:
+                    self.pending_emails.append((line, email, owner))
+            if person_id is None or unit is None or not ok or self.problems:
+                continue
+            self.stored["people"] += person_id in stored
+            built.append(Person(person_id, name, email, unit, role))
+
+    def check_stored_emails(self) -> None:
+        """A stored person keeps their email unless the bundle rewrites that person."""
+        label = self.labels["people"]
+        in_bundle = self.ids["people"]
+        for line, email, owner in self.pending_emails:
+            if owner not in in_bundle:
+                self.problems.add(
+                    label,
+                    line,
+                    "email",
+                    "an email no other person has",
+                    f"{show(email)}, the email of stored person {show(owner)}",
+                )
+
+
+def check_bundle(
+    names: Iterable[str],
+    open_rows: Callable[[str], Iterable[Row]],
+    *,
+    sheets: bool = False,
+    stored: StoredIds | None = None,
+    replace: bool = False,
+    cap: int = PROBLEM_CAP,
+) -> BundleCheck:
+    """Check a whole bundle and build its map.
+
+    ``names`` are the bundle's file names (``units.csv``) or, with ``sheets``, its
+    sheet names (``units``); ``open_rows(name)`` gives that file's rows, header first,
+    and may raise :class:`UnreadableFile`. References may point to ids in the bundle
+    or, unless ``replace``, to ids in ``stored``. Every row is read once; the first
+    ``cap`` problems are returned in file and line order and the rest counted. The
+    map is returned only when there is no problem at all.
+    """
+    found, name_problems = sort_names(names, sheets=sheets)
+    bundle = _Bundle(stored or StoredIds(), replace, sheets, cap)
+    for problem in name_problems:
+        bundle.problems.add(
+            problem.file, problem.line, problem.column, problem.expected, problem.found
+        )
+    steps: dict[str, Callable[[_Plan, Iterable[Row]], None]] = {
+        "units": bundle.units,
+        "results": bundle.results,
+        "links": bundle.links,
+        "people": bundle.people,
+    }
+    for table in TABLES:
+        name = found.get(table)
+        if name is None:
+            continue
+        bundle.labels[table] = name
+        try:
+            rows = iter(open_rows(name))
+            header = next(rows, None)
+            if header is None:
+                bundle.problems.add(name, 1, None, "a header row", "an empty file")
+                bundle.unreadable.add(table)
+                continue
+            plan = _read_header(SCHEMA[table], name, header, bundle.problems)
+            if plan is None:
+                bundle.unreadable.add(table)
+                continue
+            steps[table](plan, rows)
+        except UnreadableFile as error:
+            bundle.problems.add(name, error.line, None, error.expected, error.found)
+            bundle.unreadable.add(table)
+        finally:
+            if table == "units":
+                bundle.check_parents()
+    if not replace:
+        bundle.check_stored_emails()
+    problems = bundle.problems
+    order = {name: i for i, name in enumerate(bundle.labels.values())}
+    kept = sorted(problems.kept, key=lambda p: (order.get(p.file, -1), p.line or 0))
+    return BundleCheck(
+        org_map=None if problems else bundle.org_map,
+        problems=kept,
+        more_problems=problems.more,
+        rows=bundle.rows,
+        stored=bundle.stored,
+    )
