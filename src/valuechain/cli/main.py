@@ -18,7 +18,7 @@ def main() -> None:
     try:
         app()
     except ValuechainError as error:
-        err_console.print(f"[red]Error:[/] {error}", highlight=False)
+        err_console.print(f"[red]Error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -16,11 +16,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from valuechain.domain.bundle import (
@@ -179,13 +177,7 @@ def _sheet_rows(sheet: Any, label: str, progress: Progress | None) -> Iterator[R
 def _stored_ids(vc: Valuechain) -> StoredIds:
     with vc.engine.connect() as conn:
         known = store.known_ids(conn, vc.org_id)
-        people = store.PEOPLE
-        emails = {
-            email: pid
-            for email, pid in conn.execute(
-                select(people.c.email, people.c.id).where(people.c.org_id == vc.org_id)
-            )
-        }
+        emails = store.known_emails(conn, vc.org_id)
     return StoredIds(known["units"], known["results"], known["people"], emails)
 
 
@@ -284,9 +276,6 @@ def import_bundle(
         # email is written before the new person who takes it (stable sort).
         known_people = stored.people
         org_map.people.sort(key=lambda p: p.id not in known_people)
-    # Links in primary-key order turn the index inserts from random into appends;
-    # on SQLite that nearly halves the write of a million links.
-    org_map.links.sort(key=attrgetter("result_id"))
     if progress is not None:
         progress(DATABASE_STEP, 0, 1)
     try:
