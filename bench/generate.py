@@ -25,8 +25,10 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -351,9 +353,22 @@ def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(value)
 
 
+T = TypeVar("T")
+SHUFFLE_SEED = 4242
+
+
+def _shuffled(rng: np.random.Generator, rows: Iterable[T]) -> list[tuple[int, T]]:
+    """The rows with their original positions, in a random order."""
+    numbered = list(enumerate(rows))
+    return [numbered[i] for i in rng.permutation(len(numbered)).tolist()]
+
+
 def write_bundle(org: Organisation, folder: Path) -> dict[str, Path]:
-    """Write units.csv, results.csv and links.csv (UTF-8, header row) into ``folder``."""
+    """Write units.csv, results.csv and links.csv (UTF-8, header row) into ``folder``,
+    rows in a seeded random order: an HR system's export follows no key order, and
+    key order would flatter the importer (B-tree appends instead of inserts)."""
     folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(SHUFFLE_SEED)
     uid = unit_ids(org.n_units)
     rid = result_ids(org.n_results)
     paths = {name: folder / f"{name}.csv" for name in ("units", "results", "links")}
@@ -362,14 +377,15 @@ def write_bundle(org: Organisation, folder: Path) -> dict[str, Path]:
         w.writerow(("id", "name", "kind", "parent_id", "headcount"))
         w.writerows(
             (uid[i], name, UNIT_KINDS[k], uid[p] if p >= 0 else "", h if h >= 0 else "")
-            for i, (name, k, p, h) in enumerate(
+            for i, (name, k, p, h) in _shuffled(
+                rng,
                 zip(
                     org.unit_name,
                     org.unit_kind.tolist(),
                     org.unit_parent.tolist(),
                     org.unit_headcount.tolist(),
                     strict=True,
-                )
+                ),
             )
         )
     with paths["results"].open("w", encoding="utf-8", newline="") as f:
@@ -387,7 +403,8 @@ def write_bundle(org: Organisation, folder: Path) -> dict[str, Path]:
                 _number(cost),
                 _number(rev),
             )
-            for i, (u, k, cap, cost, rev) in enumerate(
+            for i, (u, k, cap, cost, rev) in _shuffled(
+                rng,
                 zip(
                     org.result_unit.tolist(),
                     org.result_kind.tolist(),
@@ -395,7 +412,7 @@ def write_bundle(org: Organisation, folder: Path) -> dict[str, Path]:
                     org.result_cost.tolist(),
                     org.result_revenue.tolist(),
                     strict=True,
-                )
+                ),
             )
         )
     with paths["links"].open("w", encoding="utf-8", newline="") as f:
@@ -403,12 +420,15 @@ def write_bundle(org: Organisation, folder: Path) -> dict[str, Path]:
         w.writerow(("result_id", "customer_id", "relation", "demand"))
         w.writerows(
             (rid[r], uid[c], RELATIONS[rel], _number(dem))
-            for r, c, rel, dem in zip(
-                org.link_result.tolist(),
-                org.link_customer.tolist(),
-                org.link_relation.tolist(),
-                org.link_demand.tolist(),
-                strict=True,
+            for _, (r, c, rel, dem) in _shuffled(
+                rng,
+                zip(
+                    org.link_result.tolist(),
+                    org.link_customer.tolist(),
+                    org.link_relation.tolist(),
+                    org.link_demand.tolist(),
+                    strict=True,
+                ),
             )
         )
     return paths
