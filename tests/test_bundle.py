@@ -15,7 +15,7 @@ from valuechain.domain.link import Link, Relation
 from valuechain.domain.unit import UnitKind
 from valuechain.services.bundle import BundleError, export_bundle, import_bundle
 
-SMALL = Path(__file__).parent / "fixtures" / "bundle_small"
+SMALL = Path(__file__).resolve().parents[1] / "examples" / "bundle"
 FILES = ("units.csv", "results.csv", "links.csv", "people.csv")
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from valuechain import Valuechain
 from valuechain.cli.main import app, main
 
-SMALL = Path(__file__).parent / "fixtures" / "bundle_small"
+SMALL = Path(__file__).resolve().parents[1] / "examples" / "bundle"
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -10,7 +10,7 @@ from valuechain.domain.bundle import LATER_TABLES, SCHEMA
 
 ROOT = Path(__file__).parent.parent
 DOC = (ROOT / "docs" / "bundle.md").read_text(encoding="utf-8")
-SMALL = ROOT / "tests" / "fixtures" / "bundle_small"
+SMALL = ROOT / "examples" / "bundle"
 
 
 def section(file_name: str) -> str:
