@@ -145,25 +145,21 @@ def _rows(conn: Connection, table: Table, org_id: int) -> Sequence[Any]:
     return conn.execute(select(*cols).where(table.c.org_id == org_id).order_by(*pk)).all()
 
 
+def _to_unit(r: Any) -> Unit:
+    return Unit(r.id, r.name, UnitKind(r.kind), r.parent_id, r.headcount)
+
+
+def _to_result(r: Any) -> Result:
+    return Result(
+        r.id, r.unit_id, r.name, ResultKind(r.kind), r.capacity, r.cost_per_item, r.revenue_per_item
+    )
+
+
 def read_map(conn: Connection, org_id: int) -> OrganisationMap:
     """The whole map of one organisation as domain objects, ordered by id."""
     return OrganisationMap(
-        units=[
-            Unit(r.id, r.name, UnitKind(r.kind), r.parent_id, r.headcount)
-            for r in _rows(conn, UNITS, org_id)
-        ],
-        results=[
-            Result(
-                r.id,
-                r.unit_id,
-                r.name,
-                ResultKind(r.kind),
-                r.capacity,
-                r.cost_per_item,
-                r.revenue_per_item,
-            )
-            for r in _rows(conn, RESULTS, org_id)
-        ],
+        units=[_to_unit(r) for r in _rows(conn, UNITS, org_id)],
+        results=[_to_result(r) for r in _rows(conn, RESULTS, org_id)],
         links=[
             Link(r.result_id, r.customer_id, Relation(r.relation), r.demand)
             for r in _rows(conn, LINKS, org_id)
@@ -182,11 +178,7 @@ def read_unit(conn: Connection, org_id: int, unit_id: str) -> Unit | None:
             UNITS.c.org_id == org_id, UNITS.c.id == unit_id
         )
     ).first()
-    return (
-        None
-        if row is None
-        else Unit(row.id, row.name, UnitKind(row.kind), row.parent_id, row.headcount)
-    )
+    return None if row is None else _to_unit(row)
 
 
 def read_results_of(conn: Connection, org_id: int, unit_id: str) -> list[Result]:
@@ -196,18 +188,7 @@ def read_results_of(conn: Connection, org_id: int, unit_id: str) -> list[Result]
         .where(RESULTS.c.org_id == org_id, RESULTS.c.unit_id == unit_id)
         .order_by(RESULTS.c.id)
     ).all()
-    return [
-        Result(
-            r.id,
-            r.unit_id,
-            r.name,
-            ResultKind(r.kind),
-            r.capacity,
-            r.cost_per_item,
-            r.revenue_per_item,
-        )
-        for r in rows
-    ]
+    return [_to_result(r) for r in rows]
 
 
 def known_ids(conn: Connection, org_id: int) -> dict[str, set[str]]:
