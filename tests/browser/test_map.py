@@ -191,7 +191,8 @@ def test_keyboard_choice_relation_filter_and_orphans(
     visible = "window.valuechainMap.edges('[relation = \"pays\"]').filter(e => e.visible()).length"
     assert page.evaluate(visible) > 0
     page.get_by_label("pays for").uncheck()
-    assert page.evaluate(visible) == 0
+    # Cytoscape may restyle on its next frame, so wait rather than read at once.
+    page.wait_for_function(f"{visible} === 0", timeout=2_000)
     assert page.evaluate("window.valuechainMap.edges(':visible').length") > 0
     page.get_by_label("pays for").check()
     page.wait_for_function(f"{visible} > 0", timeout=2_000)
