@@ -1,0 +1,292 @@
+"""Flow along the value chain: throughput to the external customers, the bottleneck,
+where work piles up, and what a change of capacity or cost does to them and to money.
+
+The model (one item in, one item out at every stage):
+
+* a *stage* is a result with a weekly capacity (unknown capacity: unlimited);
+* items move from stage to stage along *arcs* (a customer unit consumes or adds to a
+  result and makes its own results from it), each optionally capped by the link's
+  weekly demand; they leave the chain along *sinks*, the links to external customers,
+  capped by the external customer's weekly demand;
+* stages nobody feeds draw from an unlimited supply.
+
+Throughput is a maximum flow from the supply to the external customers (Dinic's
+algorithm in SciPy's ``csgraph``; stage capacities become arcs between a stage's two
+halves). The bottleneck is the set of stages in the minimum cut nearest the supply.
+Work piling up is found by pushing work through the chain as it arrives: each stage
+processes what it can and passes it on in proportion to its customers' demand.
+Money follows throughput accounting (Goldratt): the value of what the external
+customers receive minus the truly variable cost of every item processed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+# Capacities are integers for SciPy's max-flow: work in thousandths of an item.
+RESOLUTION = 1_000
+INT_LIMIT = 2**31 - 1
+PUSH_ROUNDS_EXTRA = 2
+
+
+@dataclass(frozen=True)
+class FlowNetwork:
+    """Stages (results) with capacity and money per item; arcs between stages and
+    sinks to external customers, each with an optional weekly demand (``inf``: none)."""
+
+    capacity: FloatArray
+    cost_per_item: FloatArray
+    revenue_per_item: FloatArray
+    arc_from: IntArray
+    arc_to: IntArray
+    arc_demand: FloatArray
+    sink_stage: IntArray
+    sink_demand: FloatArray
+
+    @property
+    def n_stages(self) -> int:
+        return int(self.capacity.shape[0])
+
+
+def network(
+    capacity: npt.ArrayLike,
+    arcs: npt.ArrayLike,
+    sinks: npt.ArrayLike,
+    *,
+    arc_demand: npt.ArrayLike | None = None,
+    sink_demand: npt.ArrayLike | None = None,
+    cost_per_item: npt.ArrayLike | None = None,
+    revenue_per_item: npt.ArrayLike | None = None,
+) -> FlowNetwork:
+    """Build a network; ``arcs`` is (k, 2) stage pairs, ``sinks`` the stages that
+    deliver to external customers; ``nan`` demands and capacities mean unlimited."""
+    cap = np.asarray(capacity, dtype=np.float64).copy()
+    cap[np.isnan(cap)] = np.inf
+    n = cap.shape[0]
+    pairs = np.asarray(arcs, dtype=np.int64).reshape(-1, 2)
+    sink = np.asarray(sinks, dtype=np.int64).reshape(-1)
+
+    def per(values: npt.ArrayLike | None, size: int, default: float) -> FloatArray:
+        if values is None:
+            return np.full(size, default)
+        out = np.asarray(values, dtype=np.float64).reshape(-1).copy()
+        out[np.isnan(out)] = default
+        return out
+
+    return FlowNetwork(
+        capacity=cap,
+        cost_per_item=per(cost_per_item, n, 0.0),
+        revenue_per_item=per(revenue_per_item, n, 0.0),
+        arc_from=pairs[:, 0].copy(),
+        arc_to=pairs[:, 1].copy(),
+        arc_demand=per(arc_demand, pairs.shape[0], np.inf),
+        sink_stage=sink,
+        sink_demand=per(sink_demand, sink.shape[0], np.inf),
+    )
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A maximum flow and what it says about every stage."""
+
+    throughput: float  # items per week reaching the external customers
+    stage_flow: FloatArray  # items per week through each stage
+    utilisation: FloatArray  # stage_flow / capacity (0 for unlimited stages)
+    idle: FloatArray  # capacity - stage_flow (inf for unlimited stages)
+    bottlenecks: IntArray  # stages in the minimum cut, highest utilisation first
+    demand_bound: bool  # the external customers' demand, not a stage, limits throughput
+    arrivals: FloatArray  # items per week arriving at each stage when work is pushed
+    inventory_growth: FloatArray  # arrivals beyond capacity, items per week
+    revenue: float  # per week, from what the external customers receive
+    variable_cost: float  # per week, of every item processed
+    net: float  # revenue - variable_cost (throughput in money)
+
+
+def _scale(net: FlowNetwork) -> tuple[float, int]:
+    """Units per item and the integer that stands for "unlimited"."""
+    finite = [a[np.isfinite(a)] for a in (net.capacity, net.arc_demand, net.sink_demand)]
+    total = float(sum(float(a.sum()) for a in finite)) + 1.0
+    scale = float(RESOLUTION)
+    while total * scale * 4 > INT_LIMIT and scale > 1e-6:
+        scale /= 10
+    return scale, int(total * scale * 2) + 1
+
+
+def _as_int(values: FloatArray, scale: float, unlimited: int) -> IntArray:
+    out = np.where(np.isfinite(values), np.round(values * scale), unlimited)
+    return np.minimum(out, unlimited).astype(np.int64)
+
+
+def max_flow(net: FlowNetwork) -> Flow:
+    """Throughput, per-stage flow, the bottleneck stages (minimum cut nearest the
+    supply, found by a breadth-first search of the residual graph), work piling up and
+    money. Dinic's maximum flow via :func:`scipy.sparse.csgraph.maximum_flow`."""
+    n = net.n_stages
+    scale, unlimited = _scale(net)
+    source, target = 2 * n, 2 * n + 1
+    fed = np.zeros(n, dtype=bool)
+    fed[net.arc_to] = True
+    supplied = np.flatnonzero(~fed)
+    stages = np.arange(n)
+    # Node 2s is a stage's inbox, 2s + 1 its outbox; the arc between them is its capacity.
+    rows = np.concatenate(
+        [2 * stages, 2 * net.arc_from + 1, 2 * net.sink_stage + 1, np.full(supplied.size, source)]
+    )
+    cols = np.concatenate(
+        [2 * stages + 1, 2 * net.arc_to, np.full(net.sink_stage.size, target), 2 * supplied]
+    )
+    caps = np.concatenate(
+        [
+            _as_int(net.capacity, scale, unlimited),
+            _as_int(net.arc_demand, scale, unlimited),
+            _as_int(net.sink_demand, scale, unlimited),
+            np.full(supplied.size, unlimited, dtype=np.int64),
+        ]
+    )
+    keep = rows != cols
+    size = 2 * n + 2
+    graph = csr_matrix((caps[keep].astype(np.int32), (rows[keep], cols[keep])), shape=(size, size))
+    graph.sum_duplicates()
+    result = maximum_flow(graph, source, target, method="dinic")
+    flow = result.flow.tocsr()
+    stage_flow = np.asarray(flow[2 * stages, 2 * stages + 1]).reshape(-1) / scale
+    residual = (graph - flow).tocsr()
+    residual.data[residual.data < 0] = 0
+    residual.eliminate_zeros()
+    reached = np.zeros(size, dtype=bool)
+    reached[breadth_first_order(residual, source, directed=True, return_predecessors=False)] = True
+    limited = np.isfinite(net.capacity)
+    cut = np.flatnonzero(reached[2 * stages] & ~reached[2 * stages + 1] & limited)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilisation = np.where(limited, stage_flow / net.capacity, 0.0)
+    bottlenecks = cut[np.argsort(-utilisation[cut], kind="stable")].astype(np.int64)
+    arrivals = push(net)
+    delivered = _delivered(net, flow, scale)
+    return Flow(
+        throughput=float(result.flow_value) / scale,
+        stage_flow=stage_flow,
+        utilisation=utilisation,
+        idle=np.where(limited, net.capacity - stage_flow, np.inf),
+        bottlenecks=bottlenecks,
+        demand_bound=bottlenecks.size == 0,
+        arrivals=arrivals,
+        inventory_growth=np.where(limited, np.maximum(arrivals - net.capacity, 0.0), 0.0),
+        revenue=float((delivered * net.revenue_per_item).sum()),
+        variable_cost=float((stage_flow * net.cost_per_item).sum()),
+        net=float(
+            (delivered * net.revenue_per_item).sum() - (stage_flow * net.cost_per_item).sum()
+        ),
+    )
+
+
+def _delivered(net: FlowNetwork, flow: csr_matrix, scale: float) -> FloatArray:
+    """Items per week each stage hands to external customers in the maximum flow."""
+    n = net.n_stages
+    to_target = np.asarray(flow[:, 2 * n + 1].todense()).reshape(-1) / scale
+    return to_target[2 * np.arange(n) + 1]
+
+
+def push(net: FlowNetwork) -> FloatArray:
+    """Items per week arriving at each stage when work is pushed as it comes: the
+    supply releases what the first stages can take, every stage processes what it
+    can and passes its output on in proportion to its customers' demand (equal shares
+    where demand is unknown), never more than a customer's demand. Iterated to a fixed
+    point (one round per stage along the longest chain; bounded on cycles)."""
+    n = net.n_stages
+    fed = np.zeros(n, dtype=bool)
+    fed[net.arc_to] = True
+    weights = np.where(np.isfinite(net.arc_demand), net.arc_demand, np.nan)
+    out_sinks = np.where(np.isfinite(net.sink_demand), net.sink_demand, np.nan)
+    # Shares of a stage's output per outgoing arc: demand-proportional; an arc of
+    # unknown demand weighs as much as the stage's average known one (1 if none).
+    known = np.concatenate([weights, out_sinks])
+    owner = np.concatenate([net.arc_from, net.sink_stage])
+    unknown = np.isnan(known)
+    known_sum = np.bincount(owner[~unknown], weights=known[~unknown], minlength=n)
+    known_count = np.bincount(owner[~unknown], minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        typical = np.where(known_count > 0, known_sum / known_count, 1.0)
+    share = np.where(unknown, typical[owner], known)
+    totals = np.bincount(owner, weights=share, minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(totals[owner] > 0, share / totals[owner], 0.0)
+    arc_fraction = fraction[: net.arc_from.size]
+    start = np.where(fed, 0.0, np.minimum(_can_take(net), _outgoing_demand(net)))
+    arrivals = start.copy()
+    for _ in range(n + PUSH_ROUNDS_EXTRA):
+        processed = np.minimum(arrivals, net.capacity)
+        passed = np.minimum(processed[net.arc_from] * arc_fraction, net.arc_demand)
+        updated = start + np.bincount(net.arc_to, weights=passed, minlength=n)
+        if np.allclose(updated, arrivals, rtol=0, atol=1e-9):
+            break
+        arrivals = updated
+    return arrivals
+
+
+def _can_take(net: FlowNetwork) -> FloatArray:
+    """What each stage can take in per week: its capacity, or for a stage without a
+    limit (an external supplier, say) what the stages it feeds can take, so the supply
+    releases work at the pace of the first limited stages, not without end."""
+    n = net.n_stages
+    limited = np.isfinite(net.capacity)
+    take = net.capacity.copy()
+    sink_total = np.bincount(net.sink_stage, weights=net.sink_demand, minlength=n)
+    for _ in range(n + PUSH_ROUNDS_EXTRA):
+        onward = np.bincount(
+            net.arc_from, weights=np.minimum(net.arc_demand, take[net.arc_to]), minlength=n
+        )
+        updated = np.where(limited, net.capacity, onward + sink_total)
+        if np.array_equal(updated, take):
+            break
+        take = updated
+    return take
+
+
+def _outgoing_demand(net: FlowNetwork) -> FloatArray:
+    """What a stage's customers ask of it per week (``inf`` if any asks without limit)."""
+    n = net.n_stages
+    owner = np.concatenate([net.arc_from, net.sink_stage])
+    demand = np.concatenate([net.arc_demand, net.sink_demand])
+    total = np.bincount(owner, weights=np.where(np.isfinite(demand), demand, 0.0), minlength=n)
+    unbounded = np.bincount(owner, weights=~np.isfinite(demand), minlength=n) > 0
+    no_customer = np.bincount(owner, minlength=n) == 0
+    return np.where(unbounded | no_customer, np.inf, total)
+
+
+class Change(StrEnum):
+    """What a what-if changes at one stage."""
+
+    CAPACITY = "capacity"
+    COST = "cost"
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Change ``stage``'s capacity or cost per item by ``percent`` (+20 = 20% more)."""
+
+    stage: int
+    change: Change
+    percent: float
+
+
+def apply(net: FlowNetwork, changes: list[WhatIf]) -> FlowNetwork:
+    """The network with every change applied (several on one stage compound)."""
+    capacity = net.capacity.copy()
+    cost = net.cost_per_item.copy()
+    for c in changes:
+        factor = 1.0 + c.percent / 100.0
+        if c.change is Change.CAPACITY:
+            capacity[c.stage] *= factor
+        else:
+            cost[c.stage] *= factor
+    return replace(net, capacity=capacity, cost_per_item=cost)

@@ -1,0 +1,139 @@
+"""Flow along the value chain: the seed's worked example exactly, and the maximum flow
+against networkx on random chains with splits, merges and cycles."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from valuechain.analytics.flow import Change, WhatIf, apply, max_flow, network
+
+INF = np.inf
+
+
+def seed_chain() -> object:
+    # supplier -> bottleneck (100/week) -> next step (110/week) -> external demand 200/week
+    return network(
+        [INF, 100, 110],
+        [[0, 1], [1, 2]],
+        [2],
+        sink_demand=[200],
+        cost_per_item=[5, 10, 10],
+        revenue_per_item=[0, 0, 50],
+    )
+
+
+def test_raising_the_bottleneck_twenty_percent_gains_ten_and_moves_the_bottleneck() -> None:
+    net = seed_chain()
+    before = max_flow(net)  # type: ignore[arg-type]
+    assert before.throughput == pytest.approx(100)
+    assert before.bottlenecks.tolist() == [1]
+    assert before.inventory_growth.tolist() == [0, 0, 0]
+    after = max_flow(apply(net, [WhatIf(1, Change.CAPACITY, 20)]))  # type: ignore[arg-type]
+    assert after.throughput == pytest.approx(110)
+    assert after.bottlenecks.tolist() == [2]
+    assert after.inventory_growth == pytest.approx([0, 0, 10])
+    assert after.idle[1] == pytest.approx(10)  # the old bottleneck now waits on the next step
+
+
+def test_raising_a_non_bottleneck_gains_nothing() -> None:
+    after = max_flow(apply(seed_chain(), [WhatIf(2, Change.CAPACITY, 20)]))  # type: ignore[arg-type]
+    assert after.throughput == pytest.approx(100)
+    assert after.bottlenecks.tolist() == [1]
+
+
+def test_saving_ten_percent_cost_while_losing_five_percent_output_is_no_saving() -> None:
+    net = seed_chain()
+    before = max_flow(net)  # type: ignore[arg-type]
+    cheaper = max_flow(
+        apply(net, [WhatIf(1, Change.COST, -10), WhatIf(1, Change.CAPACITY, -5)])  # type: ignore[arg-type]
+    )
+    assert cheaper.variable_cost < before.variable_cost
+    assert cheaper.revenue == pytest.approx(before.revenue * 0.95)
+    assert cheaper.net < before.net
+    # Throughput accounting: 95 items x (50 - 5 - 9 - 10) = 2,470 against 2,500.
+    assert cheaper.net == pytest.approx(2470)
+    assert before.net == pytest.approx(2500)
+
+
+def test_demand_not_a_stage_can_be_the_limit() -> None:
+    slack = max_flow(network([INF, 300, 300], [[0, 1], [1, 2]], [2], sink_demand=[200]))
+    assert slack.throughput == pytest.approx(200)
+    assert slack.demand_bound and slack.bottlenecks.size == 0
+    assert slack.utilisation[1] == pytest.approx(200 / 300)
+
+
+def test_cycles_neither_hang_nor_create_flow() -> None:
+    # 0 -> 1 -> 2 -> 1 (rework loop), 2 -> external
+    net = network([50, 40, 30], [[0, 1], [1, 2], [2, 1]], [2], sink_demand=[100])
+    flow = max_flow(net)
+    assert flow.throughput == pytest.approx(30)
+    assert np.isfinite(flow.arrivals).all()
+
+
+@st.composite
+def chains(
+    draw: st.DrawFn,
+) -> tuple[list[float], list[list[int]], list[float], list[int], list[float]]:
+    n = draw(st.integers(1, 9))
+    capacity = draw(
+        st.lists(st.sampled_from([INF, 5.0, 10.0, 12.5, 40.0, 100.0]), min_size=n, max_size=n)
+    )
+    arcs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=20))
+    arcs = [[a, b] for a, b in arcs if a != b]
+    arc_demand = draw(
+        st.lists(st.sampled_from([INF, 3.0, 8.0, 30.0]), min_size=len(arcs), max_size=len(arcs))
+    )
+    sinks = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=4))
+    sink_demand = draw(
+        st.lists(st.sampled_from([INF, 7.0, 25.0, 60.0]), min_size=len(sinks), max_size=len(sinks))
+    )
+    return capacity, arcs, arc_demand, sinks, sink_demand
+
+
+def _networkx_value(capacity, arcs, arc_demand, sinks, sink_demand) -> float:  # type: ignore[no-untyped-def]
+    graph = nx.DiGraph()
+    fed = {b for _, b in arcs}
+    for s, cap in enumerate(capacity):
+        graph.add_edge(("in", s), ("out", s), **({} if cap == INF else {"capacity": cap}))
+        if s not in fed:
+            graph.add_edge("S", ("in", s))
+    for (a, b), d in zip(arcs, arc_demand, strict=True):
+        # Parallel arcs add up: route each through its own node.
+        mid = ("arc", a, b, len(graph))
+        graph.add_edge(("out", a), mid, **({} if d == INF else {"capacity": d}))
+        graph.add_edge(mid, ("in", b))
+    for s, d in zip(sinks, sink_demand, strict=True):
+        mid = ("sink", s, len(graph))
+        graph.add_edge(("out", s), mid, **({} if d == INF else {"capacity": d}))
+        graph.add_edge(mid, "T")
+    if "S" not in graph:
+        return 0.0
+    try:
+        return float(nx.maximum_flow_value(graph, "S", "T"))
+    except nx.NetworkXUnbounded:
+        return INF
+
+
+@settings(max_examples=200, deadline=None)
+@given(chains())
+def test_throughput_matches_networkx_and_bottlenecks_bind(chain) -> None:  # type: ignore[no-untyped-def]
+    capacity, arcs, arc_demand, sinks, sink_demand = chain
+    expected = _networkx_value(capacity, arcs, arc_demand, sinks, sink_demand)
+    if expected == INF:
+        return  # an unlimited path from supply to an unlimited customer: nothing to cut
+    net = network(
+        capacity, arcs or np.empty((0, 2)), sinks, arc_demand=arc_demand, sink_demand=sink_demand
+    )
+    flow = max_flow(net)
+    assert flow.throughput == pytest.approx(expected, abs=1e-6)
+    assert (flow.stage_flow <= net.capacity + 1e-9).all()
+    for stage in flow.bottlenecks:
+        # A stage of the minimum cut binds: one item less there is one item less out.
+        tighter = max_flow(
+            apply(net, [WhatIf(int(stage), Change.CAPACITY, -100 / net.capacity[stage])])
+        )
+        assert tighter.throughput == pytest.approx(flow.throughput - 1, abs=1e-6)
