@@ -1,0 +1,171 @@
+"""Key-driver analysis: which dimensions move the ``overall`` outcome, and what to
+fix first.
+
+Johnson's (2000) relative weights split the R² of the regression of the outcome
+on the dimension scores into one non-negative share per dimension, even when the
+dimensions are correlated (they always are). The point estimate needs only the
+correlation matrix, hence only :class:`~valuechain.analytics.score.CrossProducts`;
+the bootstrap intervals need the respondent-level scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from valuechain.analytics.score import CONFIDENCE, CrossProducts, FloatArray, Reason
+
+BOOTSTRAP_REPLICATES = 1000
+#: Floats held at once by one bootstrap batch (about 32 MB).
+_BATCH_FLOATS = 4_000_000
+
+
+def _weights_from_covariance(cov: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Relative weights and R² for a stack of covariance matrices (..., p+1, p+1),
+    outcome last. A stack entry with a constant variable gives ``nan``."""
+    sd = np.sqrt(np.clip(np.diagonal(cov, axis1=-2, axis2=-1), 0.0, None))
+    scale = np.max(sd, axis=-1, keepdims=True)
+    constant = (sd <= 1e-12 * np.maximum(scale, 1e-300)).any(axis=-1)
+    sd = np.where(sd > 0, sd, 1.0)
+    corr = cov / (sd[..., :, None] * sd[..., None, :])
+    rxx, rxy = corr[..., :-1, :-1], corr[..., :-1, -1]
+    values, vectors = np.linalg.eigh(rxx)
+    tol = values.max(axis=-1, keepdims=True) * rxx.shape[-1] * np.finfo(np.float64).eps
+    keep = values > tol
+    root = np.sqrt(np.where(keep, values, 0.0))
+    inverse_root = np.where(keep, 1.0 / np.where(keep, root, 1.0), 0.0)
+    # Λ = R_xx^{1/2} (symmetric), β = Λ⁺ r_xy, ε_j = Σ_k Λ_jk² β_k².
+    lam = (vectors * root[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+    projected = np.einsum("...ji,...j->...i", vectors, rxy)
+    beta = np.einsum("...ij,...j->...i", vectors, inverse_root * projected)
+    weights = np.einsum("...jk,...k->...j", lam * lam, beta * beta)
+    r2 = weights.sum(axis=-1)
+    weights = np.where(constant[..., None], np.nan, weights)
+    r2 = np.where(constant, np.nan, r2)
+    return weights, r2
+
+
+def relative_weights(data: CrossProducts) -> tuple[FloatArray, float]:
+    """Johnson (2000) relative weights of the predictors and the R² they sum to,
+    from cross-products whose last variable is the outcome.
+
+    With R_xx = V diag(λ) Vᵀ, Λ = V diag(√λ) Vᵀ is the correlation of the predictors
+    with their closest orthogonal counterparts Z; β = Λ⁻¹ r_xy regresses the outcome
+    on Z; ε_j = Σ_k Λ_jk² β_k². Σ ε_j = r_xyᵀ R_xx⁻¹ r_xy is the R² of ordinary least
+    squares with an intercept. Exact collinearity uses the pseudo-inverse.
+    """
+    weights, r2 = _weights_from_covariance(data.covariance())
+    return weights, float(r2)
+
+
+@dataclass(frozen=True, slots=True)
+class DriverAnalysis:
+    """Relative weight of each dimension on the outcome, with bootstrap intervals."""
+
+    n: int
+    r2: float
+    weight: FloatArray  # raw relative weights; they sum to r2
+    share: FloatArray  # weight / r2: the importance of each dimension
+    ci_low: FloatArray
+    ci_high: FloatArray
+    performance: FloatArray  # the mean of each dimension score
+    replicates: int
+    reason: Reason | None
+
+
+def key_drivers(
+    drivers: npt.ArrayLike,
+    outcome: npt.ArrayLike,
+    *,
+    replicates: int = BOOTSTRAP_REPLICATES,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> DriverAnalysis:
+    """Johnson (2000) relative weights of the dimension scores (respondents × p) on
+    the outcome, with percentile bootstrap confidence intervals (Efron & Tibshirani
+    1993; Tonidandel, LeBreton & Johnson 2009) from ``replicates`` resamples of the
+    respondents drawn with a seeded generator, so the same data give the same
+    intervals. Respondents missing any score are left out.
+
+    ``nan`` with a reason when fewer than p + 2 complete respondents remain, or when
+    a dimension or the outcome does not vary.
+    """
+    x = np.asarray(drivers, dtype=np.float64)
+    y = np.asarray(outcome, dtype=np.float64).reshape(-1, 1)
+    table = np.hstack([x, y])
+    table = table[~np.isnan(table).any(axis=1)]
+    n, p = table.shape[0], x.shape[1]
+    performance = table[:, :p].mean(axis=0) if n else np.full(p, np.nan)
+    nan = np.full(p, np.nan)
+    if n < p + 2:
+        reason = Reason.NO_ANSWERS if n == 0 else Reason.TOO_FEW_RESPONSES
+        return DriverAnalysis(n, np.nan, nan, nan, nan, nan, performance, 0, reason)
+    weights, r2 = relative_weights(CrossProducts.from_answers(table))
+    if not np.isfinite(r2):
+        return DriverAnalysis(n, np.nan, nan, nan, nan, nan, performance, 0, Reason.COLLINEAR)
+    boot = _bootstrap(table, replicates, seed)
+    tail = (1.0 - confidence) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low, high = np.nanquantile(boot, [tail, 1.0 - tail], axis=0) if replicates else (nan, nan)
+        share = weights / r2 if r2 > 0 else nan
+    return DriverAnalysis(n, r2, weights, share, low, high, performance, replicates, None)
+
+
+def _bootstrap(table: FloatArray, replicates: int, seed: int) -> FloatArray:
+    """Relative weights on ``replicates`` resamples, as multinomial weights on the
+    rows (the same distribution as drawing n rows with replacement)."""
+    n, q = table.shape
+    rng = np.random.default_rng(seed)
+    batch = max(1, _BATCH_FLOATS // max(n * q, 1))
+    out = np.empty((replicates, q - 1))
+    uniform = np.full(n, 1.0 / n)
+    centred = table - table.mean(axis=0)  # centring first keeps the products well scaled
+    for start in range(0, replicates, batch):
+        size = min(batch, replicates - start)
+        counts = rng.multinomial(n, uniform, size=size).astype(np.float64)
+        means = counts @ centred / n
+        products = np.swapaxes(counts[:, :, None] * centred, 1, 2) @ centred
+        cov = (products - n * means[:, :, None] * means[:, None, :]) / (n - 1)
+        out[start : start + size], _ = _weights_from_covariance(cov)
+    return out
+
+
+class Quadrant(StrEnum):
+    """Importance–performance analysis (Martilla & James 1977)."""
+
+    FIX_FIRST = "fix first"  # important, performing below the rest
+    KEEP_UP = "keep up"  # important, performing well
+    LOW_PRIORITY = "low priority"  # less important, performing below the rest
+    POSSIBLE_OVERKILL = "possible overkill"  # less important, performing well
+
+
+def quadrants(
+    importance: Sequence[float] | FloatArray, performance: Sequence[float] | FloatArray
+) -> tuple[Quadrant | None, ...]:
+    """Each dimension's importance–performance quadrant (Martilla & James 1977),
+    splitting both axes at the mean of the dimensions shown (a value equal to the
+    mean counts as high). Importance is the relative-weight share, performance the
+    mean score. A dimension with a ``nan`` coordinate gets ``None`` and does not
+    move the split.
+    """
+    imp = np.asarray(importance, dtype=np.float64)
+    perf = np.asarray(performance, dtype=np.float64)
+    known = ~(np.isnan(imp) | np.isnan(perf))
+    if not known.any():
+        return tuple(None for _ in imp)
+    # A hair below the mean, so that equal values, whose mean rounds, all count as high.
+    imp_split = imp[known].mean() - 1e-12 * max(1.0, abs(float(imp[known].mean())))
+    perf_split = perf[known].mean() - 1e-12 * max(1.0, abs(float(perf[known].mean())))
+    out: list[Quadrant | None] = []
+    for i, p, k in zip(imp.tolist(), perf.tolist(), known.tolist(), strict=True):
+        if not k:
+            out.append(None)
+        elif i >= imp_split:
+            out.append(Quadrant.KEEP_UP if p >= perf_split else Quadrant.FIX_FIRST)
+        else:
+            out.append(Quadrant.POSSIBLE_OVERKILL if p >= perf_split else Quadrant.LOW_PRIORITY)
+    return tuple(out)
