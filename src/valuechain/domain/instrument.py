@@ -67,6 +67,7 @@ class Scale:
 
 
 AGREE_7 = Scale(1, 7, "strongly disagree", "strongly agree")
+EXTENT_7 = Scale(1, 7, "not at all", "fully")
 SATISFIED_7 = Scale(1, 7, "very dissatisfied", "very satisfied")
 NEED_5 = Scale(1, 5, "not at all", "completely")
 LIKELY_11 = Scale(0, 10, "not at all likely", "extremely likely")
@@ -212,7 +213,7 @@ INTERNAL_SERVQUAL = Instrument(
         _dimension(
             "tangibles",
             "Tools and information",
-            AGREE_7,
+            EXTENT_7,
             f"{PROVIDER} gives us the templates, systems and access we need to use its work.",
             f"Information from {PROVIDER} is complete and easy to find.",
             f"What {PROVIDER} hands over is laid out so that we can use it straight away.",
@@ -221,7 +222,7 @@ INTERNAL_SERVQUAL = Instrument(
         _dimension(
             "reliability",
             "Reliability",
-            AGREE_7,
+            EXTENT_7,
             f"{PROVIDER} delivers on the date it agreed with us.",
             f"Work from {PROVIDER} is right the first time, without rework on our side.",
             f"When {PROVIDER} cannot keep a commitment, we hear it before the due date.",
@@ -231,7 +232,7 @@ INTERNAL_SERVQUAL = Instrument(
         _dimension(
             "responsiveness",
             "Responsiveness",
-            AGREE_7,
+            EXTENT_7,
             f"{PROVIDER} gives a first answer to our requests quickly.",
             f"{PROVIDER} is willing to help with requests outside its routine.",
             f"{PROVIDER} tells us clearly when our request will be handled.",
@@ -240,7 +241,7 @@ INTERNAL_SERVQUAL = Instrument(
         _dimension(
             "assurance",
             "Assurance",
-            AGREE_7,
+            EXTENT_7,
             f"The people of {PROVIDER} know their subject well.",
             f"We feel confident acting on the advice {PROVIDER} gives.",
             f"{PROVIDER} keeps what we share with it appropriately confidential.",
@@ -249,7 +250,7 @@ INTERNAL_SERVQUAL = Instrument(
         _dimension(
             "empathy",
             "Empathy",
-            AGREE_7,
+            EXTENT_7,
             f"{PROVIDER} takes our deadlines and constraints into account.",
             f"{PROVIDER} understands what our own customers need from us.",
             f"We can reach someone at {PROVIDER} at times that suit our work.",
