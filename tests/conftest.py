@@ -10,7 +10,11 @@ from collections.abc import Iterator
 import pytest
 
 from valuechain import Valuechain
+from valuechain.services.security import TEST_HASHING, Security
 from valuechain.store.database import make_engine
+
+# Production password hashing costs ~0.1 s a hash; tests make hundreds of them.
+TEST_SECURITY = Security(hashing=TEST_HASHING)
 
 PG_ADMIN_URL = os.environ.get("VALUECHAIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -57,9 +61,9 @@ def organisation() -> str:
 
 @pytest.fixture
 def vc(database_url: str, organisation: str) -> Iterator[Valuechain]:
-    """An empty organisation on a real database."""
+    """An empty organisation on a real database (with cheap password hashing)."""
     engine = make_engine(database_url)
-    yield Valuechain(engine, organisation)
+    yield Valuechain(engine, organisation, security=TEST_SECURITY)
     engine.dispose()
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.signin import make_account, sign_in
 from valuechain import Valuechain
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
@@ -75,7 +76,9 @@ def chain_map() -> OrganisationMap:
 def client(vc: Valuechain) -> Iterator[TestClient]:
     """The web app (pages and API) over the chain map on a real database."""
     vc.write_map(chain_map())
+    make_account(vc)
     with TestClient(create_app(vc)) as test_client:
+        sign_in(test_client)
         yield test_client
 
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.signin import PASSWORD, make_account, sign_in
 from tests.test_api import chain_map
 from valuechain import Valuechain
 from valuechain.web.app import create_app
@@ -27,7 +28,9 @@ HTMX = {"HX-Request": "true"}
 def client(vc: Valuechain) -> Iterator[TestClient]:
     """The web app over the chain map of ``tests/test_api.py`` on a real database."""
     vc.write_map(chain_map())
+    make_account(vc)
     with TestClient(create_app(vc)) as test_client:
+        sign_in(test_client)
         yield test_client
 
 
@@ -179,7 +182,11 @@ def test_demo_serves_the_demo_from_its_own_database(tmp_path: Path) -> None:
         assert url == f"http://127.0.0.1:{port}/"
         units = httpx.get(f"{url}api/v1/units", timeout=10).json()
         assert units["total"] > 20
-        assert "Organisation map" in httpx.get(url, timeout=10).text
+        home = httpx.get(url, timeout=10)
+        assert "Organisation map" in home.text
+        # The demo signs its admin in by itself, and says so.
+        assert "You are signed in as the demo admin" in text_of(home.text)
+        assert "vc_session" in home.cookies
     finally:
         stop(process)
     # The demo never touches the default ./valuechain.db.
@@ -189,13 +196,19 @@ def test_demo_serves_the_demo_from_its_own_database(tmp_path: Path) -> None:
 
 def test_serve_serves_the_configured_database(tmp_path: Path, vc: Valuechain) -> None:
     vc.write_map(chain_map())
+    make_account(vc)
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALUECHAIN_")}
     env["VALUECHAIN_DATABASE_URL"] = str(vc.engine.url.render_as_string(hide_password=False))
     env["VALUECHAIN_ORGANISATION"] = vc.organisation
     port = free_port()
     process, url = start_cli(["serve", "--port", str(port)], tmp_path, env)
     try:
-        answer = httpx.get(f"{url}api/v1/units/make/customers", timeout=10).json()
-        assert answer == vc.customers("make")
+        assert httpx.get(f"{url}api/v1/units/make/customers", timeout=10).status_code == 401
+        signed = httpx.post(
+            f"{url}api/v1/session", json={"email": "admin@example.org", "password": PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {signed.json()['token']}"}
+        answer = httpx.get(f"{url}api/v1/units/make/customers", headers=headers, timeout=10)
+        assert answer.json() == vc.customers("make")
     finally:
         stop(process)

@@ -1,103 +1,19 @@
 """The organisation map in a real browser: a real uvicorn server on a free loopback
-port serving the demo organisation, driven through headless Chromium by Playwright.
+port serving the demo organisation, driven through headless Chromium by Playwright
+(fixtures in ``conftest.py``), signed in as an admin.
 
-Chromium is the system one (/usr/bin/chromium); Playwright never downloads a browser.
 The screenshots land in docs/screenshots/ for the README and reviews."""
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
+from tests.browser.conftest import SCREENSHOTS
 from valuechain import Valuechain
-from valuechain.services.demo import ensure_demo
-from valuechain.web.app import create_app
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def demo_vc(tmp_path_factory: pytest.TempPathFactory) -> Valuechain:
-    """The demo organisation on a fresh SQLite file."""
-    vc = Valuechain.open(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}")
-    assert ensure_demo(vc)
-    return vc
-
-
-@pytest.fixture(scope="module")
-def base_url(demo_vc: Valuechain) -> Iterator[str]:
-    """A real uvicorn server in a thread, listening on a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(demo_vc), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is required under CI=true")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    """A page whose console errors, page errors and failed requests are recorded in
-    ``page.problems``; every test ends by asserting there were none."""
-    context = chromium.new_context(viewport={"width": 1440, "height": 1000})
-    new_page = context.new_page()
-    problems: list[str] = []
-    new_page.on(
-        "console",
-        lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-    )
-    new_page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    new_page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    new_page.on(
-        "response",
-        lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
-    )
-    new_page.problems = problems
-    yield new_page
-    context.close()
 
 
 def open_map(page: Any, base_url: str, hash_: str = "") -> None:

@@ -1,20 +1,32 @@
 """The JSON API under ``/api/v1``: a thin edge over :class:`valuechain.Valuechain`.
 
-One router per capability (``map`` so far), combined into :data:`router`, which the
-web app includes. The organisation is read from ``request.app.state.valuechain``
-(see :mod:`valuechain.api.dependencies`), so any FastAPI app that sets it can mount
-the API.
+One router per capability (``map`` so far), plus ``session`` (sign-in) and ``admin``,
+combined into :data:`router`, which the web app includes. The organisation is read
+from ``request.app.state.valuechain`` (see :mod:`valuechain.api.dependencies`), so
+any FastAPI app that sets it can mount the API.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
+from valuechain.api import admin as admin_api
 from valuechain.api import map as map_api
+from valuechain.api import session as session_api
 
 PREFIX = "/api/v1"
 
-router = APIRouter(prefix=PREFIX)
+# Every endpoint but sign-in may answer these; documented once for all of them.
+ACCESS_REFUSED: dict[int | str, dict[str, Any]] = {
+    401: {"model": map_api.Problem, "description": "Not signed in"},
+    403: {"model": map_api.Problem, "description": "The account's role does not allow this"},
+}
+
+router = APIRouter(prefix=PREFIX, responses=ACCESS_REFUSED)
 router.include_router(map_api.router)
+router.include_router(session_api.router)
+router.include_router(admin_api.router)
 
 __all__ = ["PREFIX", "router"]

@@ -1,12 +1,45 @@
-"""What every endpoint receives: the organisation the app was built for."""
+"""What every endpoint receives: the organisation the app was built for, and who is
+asking, checked against the access policy.
+
+Every route of the app declares an :class:`AccessRule` (the app factory refuses to
+start when one does not). The rule authenticates the request (a session cookie, or
+``Authorization: Bearer <session token>`` for scripts), asks the one authorisation
+layer (:mod:`valuechain.services.access`) and, for a state-changing request, checks
+the CSRF token.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import hmac
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
+from valuechain.domain.access import Action, Principal
+from valuechain.services import accounts
+from valuechain.services.access import NotSignedIn, authorise
+from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
+
+SESSION_COOKIE = "vc_session"
+# Before a session exists (the sign-in and setup forms) CSRF is a double submit of
+# this cookie's value in the form.
+PRESESSION_COOKIE = "vc_csrf"
+# After sign-out in the demo, do not sign the demo admin in again automatically.
+DEMO_OPT_OUT_COOKIE = "vc_demo_off"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CsrfRejected(ValuechainError):
+    """A state-changing request without the right CSRF token."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This form has expired or did not come from Valuechain. Reload the page and try again."
+        )
 
 
 def current_valuechain(request: Request) -> Valuechain:
@@ -16,3 +49,162 @@ def current_valuechain(request: Request) -> Valuechain:
 
 
 CurrentValuechain = Annotated[Valuechain, Depends(current_valuechain)]
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address as the server sees it (behind a proxy, start uvicorn
+    with ``--forwarded-allow-ips`` so this is the real client)."""
+    return request.client.host if request.client else None
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def session_token(request: Request) -> tuple[str | None, bool]:
+    """The session token the request carries and whether it came as a cookie (which a
+    browser sends by itself, so it needs CSRF protection) rather than a header."""
+    bearer = _bearer(request)
+    if bearer is not None:
+        return bearer, False
+    return request.cookies.get(SESSION_COOKIE), True
+
+
+def _demo_principal(request: Request, vc: Valuechain) -> Principal | None:
+    """In the demo, a visitor without a session is the demo admin. A page view starts
+    a real session (the cookie is set on the way out), so forms and sign-out work; an
+    API read is answered without one. Never for a state-changing request."""
+    demo_id: str | None = getattr(request.app.state, "demo_account_id", None)
+    if (
+        demo_id is None
+        or request.method not in SAFE_METHODS
+        or request.cookies.get(DEMO_OPT_OUT_COOKIE)
+    ):
+        return None
+    account = accounts.account_by_id(vc, demo_id)
+    if account is None:
+        return None
+    api_prefix: str = request.app.state.api_prefix
+    if not request.url.path.startswith(api_prefix):
+        started = accounts.start_session(
+            vc, account, address=client_address(request), detail="demo: signed in automatically"
+        )
+        request.state.new_session = started
+        request.state.csrf_token = started.csrf_token
+    return accounts.principal(account, demo=True)
+
+
+def current_principal(request: Request, vc: Valuechain) -> Principal | None:
+    """Who is asking (cached on the request), or ``None`` for nobody signed in."""
+    if hasattr(request.state, "principal"):
+        cached: Principal | None = request.state.principal
+        return cached
+    token, _ = session_token(request)
+    account = accounts.session_account(vc, token) if token else None
+    found: Principal | None
+    if account is not None:
+        demo_id = getattr(request.app.state, "demo_account_id", None)
+        found = accounts.principal(account, demo=account.id == demo_id)
+        assert token is not None
+        request.state.csrf_token = accounts.csrf_token(token)
+    else:
+        found = _demo_principal(request, vc)
+    request.state.principal = found
+    return found
+
+
+async def _submitted_csrf(request: Request) -> str:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        # Starlette caches the parsed form, so the endpoint reads it again for free.
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def check_csrf(request: Request, *, presession: bool = False) -> None:
+    """Refuse a state-changing request made with the session cookie unless it carries
+    the session's CSRF token (header or form field). ``presession`` also accepts the
+    double-submitted pre-session cookie (sign-in and setup forms). Requests that
+    authenticate with a bearer header need no token: no browser sends that header on
+    its own."""
+    if request.method in SAFE_METHODS:
+        return
+    token, from_cookie = session_token(request)
+    if token is not None and not from_cookie:
+        return
+    submitted = await _submitted_csrf(request)
+    expected = [accounts.csrf_token(token)] if token else []
+    if presession and (cookie := request.cookies.get(PRESESSION_COOKIE)):
+        expected.append(cookie)
+    if not submitted or not any(hmac.compare_digest(submitted, e) for e in expected):
+        raise CsrfRejected()
+
+
+class AccessRule:
+    """A route's access rule, used as a FastAPI dependency: returns the principal
+    allowed to proceed, or raises :class:`NotSignedIn` / ``Forbidden`` /
+    :class:`CsrfRejected`.
+
+    ``AccessRule(action)`` requires a signed-in principal the policy allows to do
+    ``action`` (about the unit in the path parameter ``unit_param``, when given);
+    :meth:`public` lets anyone in (sign-in, setup), still with CSRF on forms unless
+    ``csrf=False`` (a JSON endpoint that sets no cookie)."""
+
+    def __init__(
+        self,
+        action: Action | None,
+        *,
+        unit_param: str | None = None,
+        csrf: bool = True,
+    ) -> None:
+        self.action = action
+        self.unit_param = unit_param
+        self.csrf = csrf
+
+    @classmethod
+    def public(cls, *, csrf: bool = True) -> AccessRule:
+        return cls(None, csrf=csrf)
+
+    def __repr__(self) -> str:
+        return f"AccessRule({self.action or 'public'})"
+
+    async def __call__(self, request: Request) -> Principal | None:
+        vc = current_valuechain(request)
+        # The session lookup and the policy read the database: off the event loop.
+        principal = await run_in_threadpool(current_principal, request, vc)
+        if self.action is None:
+            if self.csrf:
+                await check_csrf(request, presession=True)
+            return principal
+        if principal is None:
+            raise NotSignedIn()
+        unit_id = request.path_params.get(self.unit_param) if self.unit_param else None
+        await run_in_threadpool(authorise, vc, principal, self.action, unit_id)
+        if self.csrf:
+            await check_csrf(request)
+        return principal
+
+
+def access_rules(dependant: Any) -> list[AccessRule]:
+    """The access rules among a route's dependencies (searched recursively)."""
+    found = [dependant.call] if isinstance(dependant.call, AccessRule) else []
+    for sub in dependant.dependencies:
+        found.extend(access_rules(sub))
+    return found
+
+
+def allow(action: Action, *, unit_param: str | None = None) -> Any:
+    """The dependency for ``dependencies=[allow(...)]`` on a route that does not need
+    the principal itself."""
+    return Depends(AccessRule(action, unit_param=unit_param))
+
+
+# The principal as a parameter, for routes that use it.
+SessionHolder = Annotated[Principal, Depends(AccessRule(Action.USE_OWN_SESSION))]
+Anyone = Annotated[Principal | None, Depends(AccessRule.public())]

@@ -13,14 +13,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import CurrentValuechain
+from valuechain.api.dependencies import CurrentValuechain, allow
+from valuechain.domain.access import Action
 from valuechain.domain.link import Relation
 from valuechain.domain.result import ResultKind
 from valuechain.domain.unit import UnitKind
 from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
 
-router = APIRouter(tags=["map"])
+# The map is organisation-wide knowledge: every signed-in role may read it.
+router = APIRouter(tags=["map"], dependencies=[allow(Action.VIEW_MAP)])
 
 
 # -- response models -----------------------------------------------------------------

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from valuechain.cli.app import app, console, err_console, open_valuechain
 from valuechain.domain.bundle import TABLES
+from valuechain.services.audit import Actor
 from valuechain.services.bundle import (
     DATABASE_STEP,
     BundleError,
@@ -65,7 +66,9 @@ def import_(
 
     try:
         with bars:
-            summary = import_bundle(vc, path, replace=replace, progress=progress)
+            summary = import_bundle(
+                vc, path, replace=replace, progress=progress, actor=Actor.command_line()
+            )
     except BundleError as error:
         _print_problems(error)
         raise typer.Exit(2) from None
@@ -117,7 +120,7 @@ def export(
     ],
 ) -> None:
     """Export the organisation's map as a data bundle that `valuechain import` reads back."""
-    counts = export_bundle(open_valuechain(), path)
+    counts = export_bundle(open_valuechain(), path, actor=Actor.command_line())
     console.print(
         f"Exported {counts['units']} units, {counts['results']} results, "
         f"{counts['links']} links and {counts['people']} people to {path}.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 # Importing a command module registers its commands on the app.
+from valuechain.cli import account as _account  # noqa: F401
 from valuechain.cli import bundle as _bundle  # noqa: F401
 from valuechain.cli import map as _map  # noqa: F401
 from valuechain.cli import server as _server  # noqa: F401

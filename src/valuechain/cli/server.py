@@ -13,7 +13,8 @@ import typer
 import uvicorn
 
 from valuechain.cli.app import app, console, open_valuechain
-from valuechain.services.demo import ensure_demo
+from valuechain.services.accounts import needs_setup
+from valuechain.services.demo import ensure_demo, ensure_demo_admin
 from valuechain.services.organisation import Valuechain
 from valuechain.web.app import create_app
 
@@ -23,9 +24,17 @@ Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
 
 
-def _run(vc: Valuechain, host: str, port: int, *, open_browser: bool = False) -> None:
+def _run(
+    vc: Valuechain,
+    host: str,
+    port: int,
+    *,
+    open_browser: bool = False,
+    demo_account_id: str | None = None,
+) -> None:
     """Serve ``vc`` until interrupted; print the address once the server listens."""
-    server = uvicorn.Server(uvicorn.Config(create_app(vc), host=host, port=port, log_level="info"))
+    web_app = create_app(vc, demo_account_id=demo_account_id)
+    server = uvicorn.Server(uvicorn.Config(web_app, host=host, port=port, log_level="info"))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/"
 
@@ -45,8 +54,15 @@ def _run(vc: Valuechain, host: str, port: int, *, open_browser: bool = False) ->
 @app.command()
 def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Serve the web app and the JSON API (/api/v1, schema at /openapi.json, docs at
-    /docs) for the organisation in VALUECHAIN_DATABASE_URL."""
-    _run(open_valuechain(), host, port)
+    /docs) for the organisation in VALUECHAIN_DATABASE_URL. Everything needs an
+    account; on first run the web app asks for the first admin at /setup."""
+    vc = open_valuechain()
+    if needs_setup(vc):
+        console.print(
+            "This organisation has no account yet: open /setup in the browser to create "
+            "the first admin, or run `valuechain account create EMAIL --role admin`."
+        )
+    _run(vc, host, port)
 
 
 DEMO_HELP = (
@@ -76,4 +92,8 @@ def demo(
         )
     else:
         console.print(f"Opened the demo organisation in {url}")
-    _run(vc, host, port, open_browser=not no_browser)
+    admin = ensure_demo_admin(vc)
+    console.print(
+        f"You are signed in automatically as the demo admin, {admin.name} ({admin.email})."
+    )
+    _run(vc, host, port, open_browser=not no_browser, demo_account_id=admin.id)

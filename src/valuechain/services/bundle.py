@@ -33,6 +33,8 @@ from valuechain.domain.bundle import (
     check_bundle,
 )
 from valuechain.domain.organisation import OrganisationMap
+from valuechain.services import audit
+from valuechain.services.audit import Actor
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import organisation as store
@@ -259,13 +261,49 @@ def import_bundle(
     replace: bool = False,
     progress: Progress | None = None,
     cap: int = PROBLEM_CAP,
+    actor: Actor | None = None,
 ) -> ImportSummary:
     """Import the bundle at ``path`` into ``vc``'s organisation, all or nothing.
 
     By id (rows with a known id are replaced, new ones added, nothing removed), or with
     ``replace`` the whole organisation is replaced by the bundle. Raises
     :class:`BundleError` listing the problems, in which case nothing was written.
+    The import, refused or done, is recorded in the audit log as ``actor`` (default:
+    the operating-system user).
     """
+    who = actor or Actor.command_line()
+    try:
+        summary = _import_bundle(vc, path, replace=replace, progress=progress, cap=cap)
+    except BundleError as error:
+        total = len(error.problems) + error.more_problems
+        audit.record(
+            vc,
+            audit.IMPORT,
+            who,
+            outcome=audit.FAILED,
+            subject=str(path),
+            detail=f"{total} problem{'s' if total != 1 else ''}; nothing changed",
+        )
+        raise
+    rows = ", ".join(f"{n} {t}" for t, n in summary.rows.items())
+    audit.record(
+        vc,
+        audit.IMPORT,
+        who,
+        subject=str(path),
+        detail=("replaced the organisation: " if replace else "by id: ") + rows,
+    )
+    return summary
+
+
+def _import_bundle(
+    vc: Valuechain,
+    path: Path | str,
+    *,
+    replace: bool,
+    progress: Progress | None,
+    cap: int,
+) -> ImportSummary:
     # With replace nothing stored survives, so nothing stored may be referred to.
     stored = None if replace else _stored_ids(vc)
     org_map, rows, updated = read_bundle(
@@ -346,12 +384,15 @@ def bundle_rows(org_map: OrganisationMap) -> dict[str, tuple[list[str], Iterable
     }
 
 
-def export_bundle(vc: Valuechain, path: Path | str) -> dict[str, int]:
+def export_bundle(
+    vc: Valuechain, path: Path | str, *, actor: Actor | None = None
+) -> dict[str, int]:
     """Write the organisation's map to ``path``: an ``.xlsx`` workbook when the name
     ends in ``.xlsx``, else a folder (created when missing) of ``units.csv``,
     ``results.csv``, ``links.csv`` and ``people.csv``, each with its header row.
     Returns the rows written per table. Importing the export into an empty
-    organisation gives the same organisation."""
+    organisation gives the same organisation. The export is recorded in the audit
+    log as ``actor`` (default: the operating-system user)."""
     path = Path(path)
     org_map = vc.read_map()
     tables = bundle_rows(org_map)
@@ -370,6 +411,13 @@ def export_bundle(vc: Valuechain, path: Path | str) -> dict[str, int]:
         raise ValuechainError(
             f"cannot write the bundle to {path}: {error.strerror or error}"
         ) from None
+    audit.record(
+        vc,
+        audit.EXPORT,
+        actor or Actor.command_line(),
+        subject=str(path),
+        detail=", ".join(f"{n} {t}" for t, n in counts.items()),
+    )
     return counts
 
 

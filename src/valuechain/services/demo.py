@@ -26,11 +26,14 @@ from __future__ import annotations
 import random
 from itertools import product
 
+from valuechain.domain.account import Account, AccountRole
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
 from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
+from valuechain.services import accounts
+from valuechain.services.audit import Actor
 from valuechain.services.organisation import Valuechain
 
 DEFAULT_SEED = 7
@@ -392,4 +395,23 @@ def ensure_demo(vc: Valuechain, seed: int = DEFAULT_SEED) -> bool:
     return True
 
 
-__all__ = ["LINKS", "RESULTS", "UNITS", "demo_map", "ensure_demo"]
+def ensure_demo_admin(vc: Valuechain) -> Account:
+    """The account of the demo's admin (the one person with the admin role), created
+    on first use. It has no password: the demo signs it in automatically, and no one
+    can sign in as it from the sign-in form."""
+    admin = next(p for p in demo_map().people if p.role is Role.ADMIN)
+    found = accounts.account_by_email(vc, admin.email)
+    if found is not None:
+        return found
+    return accounts.create_account(
+        vc,
+        admin.email,
+        None,
+        AccountRole.ADMIN,
+        Actor.command_line(),
+        name=admin.name,
+        person_id=admin.id,
+    )
+
+
+__all__ = ["LINKS", "RESULTS", "UNITS", "demo_map", "ensure_demo", "ensure_demo_admin"]

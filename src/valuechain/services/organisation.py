@@ -32,6 +32,7 @@ from valuechain.domain.link import Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.unit import UnitKind
 from valuechain.services.errors import NotFound
+from valuechain.services.security import Security
 from valuechain.store import organisation as store
 from valuechain.store.database import make_engine
 
@@ -60,9 +61,17 @@ class Chain:
 class Valuechain:
     """One organisation in one database."""
 
-    def __init__(self, engine: Engine, organisation: str = DEFAULT_ORGANISATION) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        organisation: str = DEFAULT_ORGANISATION,
+        *,
+        security: Security | None = None,
+    ) -> None:
         self.engine = engine
         self.organisation = organisation
+        # Password hashing, session lifetime and sign-in limits (services.accounts).
+        self.security = security or Security()
         with engine.begin() as conn:
             org_id = store.organisation_id(conn, organisation)
         assert org_id is not None
@@ -71,9 +80,15 @@ class Valuechain:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str | None = None, organisation: str = DEFAULT_ORGANISATION) -> Valuechain:
+    def open(
+        cls,
+        url: str | None = None,
+        organisation: str = DEFAULT_ORGANISATION,
+        *,
+        security: Security | None = None,
+    ) -> Valuechain:
         """Open (and on first use create and migrate) the database at ``url``."""
-        return cls(make_engine(url), organisation)
+        return cls(make_engine(url), organisation, security=security)
 
     # -- the map -------------------------------------------------------------------
 

@@ -3,8 +3,12 @@ and tables can later be distributed (sharded) by it."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
+    DateTime,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -27,6 +31,7 @@ UNIT_KINDS = ("team", "department", "external_customer", "external_supplier")
 RESULT_KINDS = ("finished", "intermediate", "byproduct")
 RELATIONS = ("pays", "consumes", "adds_to", "depends_on")
 ROLES = ("admin", "lead", "member")
+ACCOUNT_ROLES = ("admin", "lead", "member", "viewer")
 
 
 # Map tables are keyed by text ids; clustering rows by that key on SQLite (WITHOUT
@@ -156,3 +161,94 @@ class PersonRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     unit_id: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
+
+
+# -- trust: accounts, sessions, sign-in limits, audit log --------------------------
+#
+# Times are stored in UTC. Ids are random text (accounts, failures) or time-ordered
+# text (audit events), so every table can be keyed by (org_id, id) like the map.
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+        CheckConstraint(_one_of("role", ACCOUNT_ROLES), name="role"),
+        UniqueConstraint("org_id", "email", name="uq_accounts_org_email"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Stored normalised (trimmed, case-folded); see domain.account.normalise_email.
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16))
+    # No foreign key: a re-import with --replace rewrites people, and an account must
+    # survive that; the link is resolved by id when the account signs in.
+    person_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # argon2id in PHC string form; NULL for an account that cannot sign in with a
+    # password (the demo admin, later single sign-on accounts).
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "account_id"],
+            ["accounts.org_id", "accounts.id"],
+            name="fk_sessions_account",
+            ondelete="CASCADE",
+        ),
+        Index("ix_sessions_org_account", "org_id", "account_id"),
+        Index("ix_sessions_org_expires", "org_id", "expires_at"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # SHA-256 of the 256-bit token in the cookie: a copy of the table signs no one in.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class SignInFailureRow(Base):
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+        Index("ix_sign_in_failures_org_key_at", "org_id", "key", "at"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # "account:<email>" or "address:<ip>": one table serves both limits.
+    key: Mapped[str] = mapped_column(String(400))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEventRow(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        # No cascade: deleting an organisation must not silently erase its audit trail.
+        ForeignKeyConstraint(["org_id"], ["organisations.id"]),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Time-ordered: the UTC time in microseconds, then random digits (see store.audit).
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Who: the account's id and email at the time (the email stays readable after the
+    # account is gone), or "cli:<os user>" for the command line; None when unknown.
+    actor_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    # What it was done to: an account's email, a bundle path, ...
+    subject: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    # From where: the client address, or "cli".
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(2000), nullable=True)

@@ -1,39 +1,118 @@
-"""The web app factory: server-rendered pages, the JSON API and the static files."""
+"""The web app factory: server-rendered pages, the JSON API and the static files,
+every route behind the access layer."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from valuechain import __version__
 from valuechain.api import PREFIX as API_PREFIX
 from valuechain.api import router as api_router
+from valuechain.api.dependencies import CsrfRejected, access_rules
+from valuechain.services.access import Forbidden, NotSignedIn
 from valuechain.services.organisation import Valuechain
+from valuechain.web import admin as admin_pages
 from valuechain.web import map as map_pages
+from valuechain.web import session as session_pages
 from valuechain.web.templating import STATIC, templates
 
 
-def create_app(vc: Valuechain) -> FastAPI:
+class RouteWithoutAccessRule(RuntimeError):
+    """A route was added without saying who may use it."""
+
+
+def check_access_rules(app: FastAPI) -> None:
+    """Refuse to build an app with a route that has no access rule: forgetting one
+    must fail loudly at start-up, not open a page to everybody."""
+    missing = [
+        f"{sorted(route.methods or ())} {route.path}"
+        for route in app.routes
+        if isinstance(route, APIRoute) and not access_rules(route.dependant)
+    ]
+    if missing:
+        raise RouteWithoutAccessRule("routes without an access rule: " + ", ".join(missing))
+
+
+def create_app(vc: Valuechain, *, demo_account_id: str | None = None) -> FastAPI:
     """A FastAPI app serving ``vc``: pages at ``/``, JSON at ``/api/v1``, the OpenAPI
     schema at ``/openapi.json`` with interactive docs at ``/docs``.
+
+    Every page and endpoint needs a signed-in account allowed by the access policy;
+    only sign-in, setup, the static files and the API schema are public. Without a
+    session, pages redirect to ``/signin`` and the API answers 401. With
+    ``demo_account_id`` a visitor without a session is that account (the demo).
 
     Unknown paths answer with a friendly HTML page, or with JSON ``{"detail"}`` under
     the API prefix, never with a traceback."""
     app = FastAPI(
         title="Valuechain",
         version=__version__,
-        description="Internal customer service along the value chain.",
+        description="Internal customer service along the value chain. Sign in with "
+        "`POST /api/v1/session` and send the token as `Authorization: Bearer <token>`.",
     )
     app.state.valuechain = vc
+    app.state.demo_account_id = demo_account_id
+    app.state.api_prefix = API_PREFIX
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api_router)
+    app.include_router(session_pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(map_pages.router)
+    check_access_rules(app)
+
+    def is_api(request: Request) -> bool:
+        return request.url.path.startswith(API_PREFIX)
+
+    @app.middleware("http")
+    async def demo_session_cookie(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # The demo signs a visitor in while answering their first page; the cookie
+        # can only be set here, on the way out, whatever the page returned.
+        response = await call_next(request)
+        started = getattr(request.state, "new_session", None)
+        if started is not None:
+            session_pages.set_session_cookie(request, response, started)
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, error: NotSignedIn) -> Response:
+        if is_api(request):
+            return JSONResponse(
+                {"detail": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        signin = f"/signin?next={quote(target, safe='')}"
+        if request.headers.get("HX-Request") == "true":
+            # HTMX would swap the sign-in page into a fragment; make it navigate.
+            return Response(status_code=401, headers={"HX-Redirect": signin})
+        return RedirectResponse(signin, status_code=303)
+
+    async def refused(request: Request, message: str) -> Response:
+        if is_api(request):
+            return JSONResponse({"detail": message}, status_code=403)
+        return templates.TemplateResponse(
+            request, "errors/403.html", {"message": message}, status_code=403
+        )
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, error: Forbidden) -> Response:
+        return await refused(request, str(error))
+
+    @app.exception_handler(CsrfRejected)
+    async def csrf_rejected(request: Request, error: CsrfRejected) -> Response:
+        return await refused(request, str(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
-        if request.url.path.startswith(API_PREFIX) or error.status_code != 404:
+        if is_api(request) or error.status_code != 404:
             return JSONResponse(
                 {"detail": error.detail}, status_code=error.status_code, headers=error.headers
             )

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from valuechain.api import PREFIX as API_PREFIX
-from valuechain.api.dependencies import CurrentValuechain
+from valuechain.api.dependencies import CurrentValuechain, allow
 from valuechain.api.map import unit_detail, unit_rows
+from valuechain.domain.access import Action
 from valuechain.domain.link import Relation
 from valuechain.domain.unit import UnitKind
 from valuechain.services.errors import NotFound
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[allow(Action.VIEW_MAP)])
 
 # Beyond this many units a drawn graph is unreadable and slow in the browser; the
 # page then offers the table and unit pages instead.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from valuechain import __version__
@@ -34,7 +36,16 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={__version__}"
 
 
-templates = Jinja2Templates(directory=str(TEMPLATES))
+def signed_in_context(request: Request) -> dict[str, Any]:
+    """Who is signed in and the session's CSRF token, for the layout (set on the
+    request by the access rule; absent on public pages)."""
+    return {
+        "principal": getattr(request.state, "principal", None),
+        "csrf_token": getattr(request.state, "csrf_token", None),
+    }
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES), context_processors=[signed_in_context])
 templates.env.globals.update(
     static_url=static_url,
     kind_labels=KIND_LABELS,

@@ -1,0 +1,116 @@
+"""Administration as JSON: accounts, the audit log, the data bundle export. Admins
+only (see ``docs/access.md``)."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
+
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, client_address
+from valuechain.domain.access import Action, Principal
+from valuechain.domain.account import AccountRole
+from valuechain.services import accounts, audit
+from valuechain.services.audit import Actor
+from valuechain.services.bundle import export_bundle
+
+router = APIRouter(tags=["admin"])
+
+AccountManager = Annotated[Principal, Depends(AccessRule(Action.MANAGE_ACCOUNTS))]
+AuditReader = Annotated[Principal, Depends(AccessRule(Action.VIEW_AUDIT))]
+Exporter = Annotated[Principal, Depends(AccessRule(Action.EXPORT))]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class AccountOut(BaseModel):
+    """An account (never its password hash)."""
+
+    id: str
+    email: str
+    name: str
+    role: AccountRole
+    person_id: str | None
+    unit_id: str | None
+    active: bool
+    created_at: datetime
+    has_password: bool
+
+
+class AuditEventOut(BaseModel):
+    """Who did what, when, from where."""
+
+    id: str
+    at: datetime
+    actor_id: str | None
+    actor: str | None = Field(description="The account's email, or cli:<user>.")
+    action: str
+    subject: str | None
+    outcome: str
+    address: str | None
+    detail: str | None
+
+
+class AuditPageOut(BaseModel):
+    """A page of the audit log, newest first."""
+
+    total: int
+    page: int
+    per_page: int
+    events: list[AuditEventOut]
+
+
+@router.get("/accounts", response_model=list[AccountOut], summary="Every account")
+def get_accounts(principal: AccountManager, vc: CurrentValuechain) -> list[AccountOut]:
+    """The organisation's accounts by email, with role and linked person and unit."""
+    return [AccountOut.model_validate(a, from_attributes=True) for a in accounts.list_accounts(vc)]
+
+
+@router.get("/audit", response_model=AuditPageOut, summary="The audit log")
+def get_audit(
+    principal: AuditReader,
+    vc: CurrentValuechain,
+    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=audit.MAX_PAGE_SIZE)] = 50,
+) -> AuditPageOut:
+    """Sign-ins (successful and refused), sign-outs, account changes, imports and
+    exports, newest first."""
+    found = audit.read_page(vc, page, per_page)
+    return AuditPageOut(
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+        events=[AuditEventOut.model_validate(e, from_attributes=True) for e in found.events],
+    )
+
+
+@router.get(
+    "/export",
+    response_class=FileResponse,
+    responses={200: {"content": {XLSX: {}}, "description": "The data bundle as a workbook"}},
+    summary="Export the data bundle",
+)
+def get_export(principal: Exporter, request: Request, vc: CurrentValuechain) -> FileResponse:
+    """The organisation's map as one ``.xlsx`` workbook in the bundle format, the
+    same as ``valuechain export FILE.xlsx``; recorded in the audit log."""
+    folder = Path(tempfile.mkdtemp(prefix="valuechain-export-"))
+    path = folder / "valuechain.xlsx"
+    actor = Actor(principal.account_id, principal.email, client_address(request))
+    export_bundle(vc, path, actor=actor)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+    def remove() -> None:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+
+    return FileResponse(
+        path,
+        media_type=XLSX,
+        filename=f"valuechain-{vc.organisation}-{stamp}.xlsx",
+        background=BackgroundTask(remove),
+    )

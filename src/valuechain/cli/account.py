@@ -1,0 +1,145 @@
+"""`valuechain account create|list` and `valuechain audit`: accounts and the audit log
+from the command line, for whoever runs the server (they hold the database anyway)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.domain.account import AccountRole, password_problem
+from valuechain.services import accounts, audit
+from valuechain.services.audit import Actor
+from valuechain.services.errors import ValuechainError
+
+account_app = typer.Typer(
+    help="Accounts that may sign in to the web app and the API.", no_args_is_help=True
+)
+app.add_typer(account_app, name="account")
+
+
+def _ask_password() -> str:
+    """Ask twice, hidden, until the two agree and the password is long enough."""
+    while True:
+        first: str = typer.prompt("Password", hide_input=True)
+        problem = password_problem(first)
+        if problem is not None:
+            console.print(f"[red]{problem[:1].upper() + problem[1:]}.[/]", highlight=False)
+            continue
+        again: str = typer.prompt("Password again", hide_input=True)
+        if again == first:
+            return first
+        console.print("[red]The two passwords are not the same.[/]")
+
+
+@account_app.command("create")
+def create(
+    email: Annotated[str, typer.Argument(help="The account's email address (its sign-in name).")],
+    role: Annotated[
+        AccountRole, typer.Option("--role", help="admin, lead, member or viewer.")
+    ] = AccountRole.MEMBER,
+    name: Annotated[str, typer.Option("--name", help="The name shown in the app.")] = "",
+    person: Annotated[
+        str,
+        typer.Option(
+            "--person",
+            help="Id of the person on the map (people.csv) the account belongs to; "
+            "their unit is the account's unit.",
+        ),
+    ] = "",
+) -> None:
+    """Create an account; the password is asked for (twice, hidden)."""
+    vc = open_valuechain()
+    if accounts.account_by_email(vc, email) is not None:
+        raise ValuechainError(f"there is already an account for {email.strip().casefold()}")
+    password = _ask_password()
+    account = accounts.create_account(
+        vc, email, password, role, Actor.command_line(), name=name, person_id=person or None
+    )
+    unit = f", unit {account.unit_id}" if account.unit_id else ""
+    console.print(
+        f"Created the {account.role.value} account {account.email}{unit}.", highlight=False
+    )
+
+
+@account_app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Every account with its role, person and unit."""
+    found = accounts.list_accounts(open_valuechain())
+    if as_json:
+        print_json(
+            {
+                "accounts": [
+                    {
+                        "id": a.id,
+                        "email": a.email,
+                        "name": a.name,
+                        "role": a.role.value,
+                        "person_id": a.person_id,
+                        "unit_id": a.unit_id,
+                        "active": a.active,
+                        "created_at": a.created_at.isoformat(),
+                        "has_password": a.has_password,
+                    }
+                    for a in found
+                ]
+            }
+        )
+        return
+    table = Table(title="Accounts", title_justify="left")
+    for col in ("email", "name", "role", "person", "unit", "created"):
+        table.add_column(col)
+    for a in found:
+        table.add_row(
+            a.email,
+            a.name,
+            a.role.value,
+            a.person_id or "—",
+            a.unit_id or "—",
+            a.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+@app.command("audit")
+def audit_(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    page: Annotated[int, typer.Option("--page", min=1, help="Page number, from 1.")] = 1,
+    per_page: Annotated[
+        int, typer.Option("--per-page", min=1, max=audit.MAX_PAGE_SIZE, help="Events per page.")
+    ] = 50,
+) -> None:
+    """The audit log, newest first: sign-ins, sign-outs, account changes, imports and
+    exports, with who, when, what and from where."""
+    found = audit.read_page(open_valuechain(), page, per_page)
+    if as_json:
+        print_json(
+            {
+                "total": found.total,
+                "page": found.page,
+                "per_page": found.per_page,
+                "events": [e.as_json() for e in found.events],
+            }
+        )
+        return
+    table = Table(
+        title=f"Audit log (page {found.page} of {found.pages}, {found.total} events)",
+        title_justify="left",
+    )
+    for col in ("when (UTC)", "who", "what", "outcome", "subject", "from", "detail"):
+        table.add_column(col)
+    for e in found.events:
+        table.add_row(
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor or "—",
+            e.action,
+            e.outcome,
+            e.subject or "—",
+            e.address or "—",
+            e.detail or "",
+        )
+    console.print(table)
