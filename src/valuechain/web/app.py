@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,8 +33,10 @@ def check_access_rules(app: FastAPI) -> None:
     must fail loudly at start-up, not open a page to everybody."""
     missing = [
         f"{sorted(route.methods or ())} {route.path}"
-        for route in app.routes
-        if isinstance(route, APIRoute) and not access_rules(route.dependant)
+        for route in iter_route_contexts(app.routes)
+        # Included routers are views over their routes: the route context carries the
+        # dependencies the request will really run, the router's and the route's.
+        if isinstance(route.original_route, APIRoute) and not access_rules(route.dependant)
     ]
     if missing:
         raise RouteWithoutAccessRule("routes without an access rule: " + ", ".join(missing))
