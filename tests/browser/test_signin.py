@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.conftest import SCREENSHOTS
 from tests.signin import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -32,6 +33,9 @@ def test_sign_in_wrong_password_then_right_then_sign_out(
     assert page.get_by_label("Email address").input_value() == "admin@example.org"
     assert page.get_by_label("Password").input_value() == ""
     assert page.get_by_label("Password").get_attribute("aria-invalid") == "true"
+    # Fits a phone: nothing wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SCREENSHOTS / "signin-phone.png"))
 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
