@@ -58,6 +58,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/signin"): signed_in(303, 200),  # a signed-in visitor goes on
     ("POST", "/signin"): everyone(401),  # posted with a wrong password
     ("POST", "/signin/demo"): everyone(404),  # not a demo
+    ("GET", "/signin/sso"): everyone(404),  # no single sign-on configured
+    ("GET", "/signin/sso/callback"): everyone(404),
     ("POST", "/signout"): everyone(303),  # to /signin, signed in or not
     ("GET", "/setup"): everyone(303),  # accounts exist: setup is closed
     ("POST", "/setup"): everyone(303),

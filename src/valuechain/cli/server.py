@@ -16,6 +16,7 @@ from valuechain.cli.app import app, console, open_valuechain
 from valuechain.services.accounts import needs_setup
 from valuechain.services.demo import ensure_demo, ensure_demo_admin
 from valuechain.services.organisation import Valuechain
+from valuechain.services.sso import SsoSettings
 from valuechain.web.app import create_app
 
 DEMO_DATABASE = "valuechain-demo.db"
@@ -33,7 +34,7 @@ def _run(
     demo_account_id: str | None = None,
 ) -> None:
     """Serve ``vc`` until interrupted; print the address once the server listens."""
-    web_app = create_app(vc, demo_account_id=demo_account_id)
+    web_app = create_app(vc, demo_account_id=demo_account_id, sso=SsoSettings.from_environment())
     server = uvicorn.Server(uvicorn.Config(web_app, host=host, port=port, log_level="info"))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/"

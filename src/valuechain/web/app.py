@@ -18,6 +18,7 @@ from valuechain.api import router as api_router
 from valuechain.api.dependencies import CsrfRejected, access_rules
 from valuechain.services.access import Forbidden, NotSignedIn
 from valuechain.services.organisation import Valuechain
+from valuechain.services.sso import SsoProvider, SsoSettings
 from valuechain.web import admin as admin_pages
 from valuechain.web import map as map_pages
 from valuechain.web import session as session_pages
@@ -42,14 +43,17 @@ def check_access_rules(app: FastAPI) -> None:
         raise RouteWithoutAccessRule("routes without an access rule: " + ", ".join(missing))
 
 
-def create_app(vc: Valuechain, *, demo_account_id: str | None = None) -> FastAPI:
+def create_app(
+    vc: Valuechain, *, demo_account_id: str | None = None, sso: SsoSettings | None = None
+) -> FastAPI:
     """A FastAPI app serving ``vc``: pages at ``/``, JSON at ``/api/v1``, the OpenAPI
     schema at ``/openapi.json`` with interactive docs at ``/docs``.
 
     Every page and endpoint needs a signed-in account allowed by the access policy;
     only sign-in, setup, the static files and the API schema are public. Without a
     session, pages redirect to ``/signin`` and the API answers 401. With
-    ``demo_account_id`` a visitor without a session is that account (the demo).
+    ``demo_account_id`` a visitor without a session is that account (the demo). With
+    ``sso`` the sign-in page offers single sign-on through that OpenID Connect provider.
 
     Unknown paths answer with a friendly HTML page, or with JSON ``{"detail"}`` under
     the API prefix, never with a traceback."""
@@ -62,6 +66,7 @@ def create_app(vc: Valuechain, *, demo_account_id: str | None = None) -> FastAPI
     app.state.valuechain = vc
     app.state.demo_account_id = demo_account_id
     app.state.api_prefix = API_PREFIX
+    app.state.sso = SsoProvider(sso) if sso else None
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api_router)
     app.include_router(session_pages.router)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,9 +25,15 @@ from valuechain.domain.account import AccountRole
 from valuechain.services import accounts
 from valuechain.services.accounts import NewSession
 from valuechain.services.audit import Actor
+from valuechain.services.sso import SsoError, SsoProvider, sign_in_with_sso
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
+
+# Holds state, nonce and PKCE verifier between leaving for the provider and coming back.
+SSO_COOKIE = "vc_sso"
+SSO_COOKIE_SECONDS = 600
+SSO_CALLBACK_PATH = "/signin/sso/callback"
 
 Text = Annotated[str, Form(max_length=1024)]
 
@@ -90,10 +98,18 @@ def _is_demo(request: Request) -> bool:
 def _signin_form(
     request: Request, *, next_: str, email: str = "", error: str | None = None, **kwargs: Any
 ) -> Response:
+    sso: SsoProvider | None = getattr(request.app.state, "sso", None)
     return _form_page(
         request,
         "session/signin.html",
-        {"next": next_, "email": email, "error": error, "demo": _is_demo(request)},
+        {
+            "next": next_,
+            "email": email,
+            "error": error,
+            "demo": _is_demo(request),
+            "sso_label": sso.settings.label if sso else None,
+            "sso_url": f"/signin/sso?next={quote(next_, safe='')}",
+        },
         **kwargs,
     )
 
@@ -147,6 +163,93 @@ async def signin(
         return _signin_form(request, next_=target, email=email, error=str(error), status_code=401)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, started)
+    return response
+
+
+def _sso(request: Request) -> SsoProvider | None:
+    return getattr(request.app.state, "sso", None)
+
+
+def _no_sso(request: Request) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "errors/404.html",
+        {"message": "Single sign-on is not set up here."},
+        status_code=404,
+    )
+
+
+def _redirect_uri(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + SSO_CALLBACK_PATH
+
+
+@router.get("/signin/sso")
+async def signin_sso(request: Request, principal: Anyone, next: str = "/") -> Response:
+    """Leave for the identity provider (OpenID Connect authorization code flow with
+    PKCE); it sends the browser back to :data:`SSO_CALLBACK_PATH`."""
+    provider = _sso(request)
+    if provider is None:
+        return _no_sso(request)
+    target = safe_next(next)
+    try:
+        found = await run_in_threadpool(provider.authorization, _redirect_uri(request))
+    except SsoError as error:
+        return _signin_form(request, next_=target, error=str(error), status_code=502)
+    response = RedirectResponse(found.url, status_code=303)
+    response.set_cookie(
+        SSO_COOKIE,
+        ".".join((found.state, found.nonce, found.code_verifier, quote(target, safe=""))),
+        max_age=SSO_COOKIE_SECONDS,
+        path="/signin/sso",
+        httponly=True,
+        # Lax: the provider's redirect back is a top-level GET, which Lax lets through.
+        samesite="lax",
+        secure=_secure(request),
+    )
+    return response
+
+
+@router.get(SSO_CALLBACK_PATH)
+async def signin_sso_callback(
+    request: Request,
+    principal: Anyone,
+    vc: CurrentValuechain,
+    state: str = "",
+    code: str = "",
+    error: str = "",
+) -> Response:
+    """Back from the provider: check ``state`` against the cookie, exchange the code,
+    validate the ID token, and sign in the account with the email it vouches for."""
+    provider = _sso(request)
+    if provider is None:
+        return _no_sso(request)
+    parts = request.cookies.get(SSO_COOKIE, "").split(".", 3)
+    target = safe_next(unquote(parts[3])) if len(parts) == 4 else "/"
+    try:
+        if len(parts) != 4 or not state or not hmac.compare_digest(parts[0], state):
+            raise SsoError("This sign-in link has expired or was not started here. Try again.")
+        if error or not code:
+            raise SsoError(f"The sign-in service did not sign you in ({error or 'no code'}).")
+        email = await run_in_threadpool(
+            provider.verified_email, _redirect_uri(request), code, parts[2], parts[1]
+        )
+        started = await run_in_threadpool(
+            lambda: sign_in_with_sso(
+                vc,
+                provider,
+                email,
+                address=client_address(request),
+                user_agent=request.headers.get("user-agent"),
+                replacing=session_token(request)[0],
+            )
+        )
+    except SsoError as problem:
+        response = _signin_form(request, next_=target, error=str(problem), status_code=401)
+        response.delete_cookie(SSO_COOKIE, path="/signin/sso")
+        return response
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(request, response, started)
+    response.delete_cookie(SSO_COOKIE, path="/signin/sso")
     return response
 
 
