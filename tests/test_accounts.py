@@ -199,3 +199,54 @@ def test_weaker_hashes_are_upgraded_at_sign_in(vc: Valuechain) -> None:
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     accounts.sign_in(vc, "admin@example.org", PASSWORD, address=None)  # still the same password
     upgraded.engine.dispose()
+
+
+def test_update_role_person_disable_and_password(vc: Valuechain) -> None:
+    vc.write_map(
+        OrganisationMap(
+            units=[Unit("ops", "Operations", UnitKind.TEAM)],
+            people=[Person("p1", "Ada Lovelace", "ada@example.org", "ops", Role.LEAD)],
+        )
+    )
+    account = make_account(vc, "ada@example.org", AccountRole.VIEWER)
+    started = accounts.sign_in(vc, "ada@example.org", PASSWORD, address=None)
+
+    promoted = accounts.update_account(
+        vc, "ADA@example.org", ACTOR, role=AccountRole.LEAD, person_id="p1"
+    )
+    assert (promoted.role, promoted.unit_id) == (AccountRole.LEAD, "ops")
+    # A role change applies to the running session at once.
+    current = accounts.session_account(vc, started.token)
+    assert current is not None and current.role is AccountRole.LEAD
+
+    accounts.update_account(vc, "ada@example.org", ACTOR, active=False)
+    assert accounts.session_account(vc, started.token) is None
+    with pytest.raises(accounts.SignInRefused):
+        accounts.sign_in(vc, "ada@example.org", PASSWORD, address=None)
+    accounts.update_account(vc, "ada@example.org", ACTOR, active=True, person_id=None)
+
+    again = accounts.sign_in(vc, "ada@example.org", PASSWORD, address=None)
+    new_password = "a different long password"
+    accounts.update_account(vc, "ada@example.org", ACTOR, password=new_password)
+    assert accounts.session_account(vc, again.token) is None
+    with pytest.raises(accounts.SignInRefused):
+        accounts.sign_in(vc, "ada@example.org", PASSWORD, address=None)
+    assert (
+        accounts.sign_in(vc, "ada@example.org", new_password, address=None).account.id == account.id
+    )
+
+    for kwargs, message in (
+        ({"password": "short"}, "at least 12"),
+        ({"person_id": "p404"}, "no person with the id 'p404'"),
+    ):
+        with pytest.raises(accounts.AccountError, match=message):
+            accounts.update_account(vc, "ada@example.org", ACTOR, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(accounts.AccountError, match=r"no account for nobody@example\.org"):
+        accounts.update_account(vc, "nobody@example.org", ACTOR, active=False)
+    changes = [e.detail for e in audit.read_page(vc).events if e.action == audit.ACCOUNT_CHANGED]
+    assert changes == [
+        "new password, 1 session ended",
+        "no person, enabled",
+        "disabled, 1 session ended",
+        "role lead, person p1",
+    ]

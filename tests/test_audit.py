@@ -48,6 +48,10 @@ def test_cli_account_create_list_and_audit(
         ("boss@example.org", "admin", "The Boss", True)
     ]
     assert "password_hash" not in listed[0]
+    code, out = cli_run("account", "update", "boss@example.org", "--role", "viewer", "--disable")
+    assert code == 0 and "boss@example.org: viewer, disabled." in out
+    code, out = cli_run("account", "update", "boss@example.org", "--role", "admin", "--enable")
+    assert code == 0 and "boss@example.org: admin, active." in out
 
     assert cli_run("import", str(SMALL))[0] == 0
     assert cli_run("import", str(tmp_path / "missing"))[0] == 2
@@ -56,19 +60,22 @@ def test_cli_account_create_list_and_audit(
     code, out = cli_run("audit", "--json")
     doc = json.loads(out)
     events = doc["events"]
-    assert doc["total"] == len(events) == 4
+    assert doc["total"] == len(events) == 6
     assert [(e["action"], e["outcome"]) for e in events] == [
         ("export", "success"),
         ("import", "failed"),
         ("import", "success"),
+        ("account_changed", "success"),
+        ("account_changed", "success"),
         ("account_created", "success"),
     ]
     assert all(e["actor"].startswith("cli:") and e["address"] == "cli" for e in events)
     assert events[0]["subject"] == str(tmp_path / "out.xlsx")
     assert "12 units" in events[2]["detail"]
-    assert events[3]["subject"] == "boss@example.org" and events[3]["detail"] == "role admin"
-    code, out = cli_run("audit", "--per-page", "2", "--page", "2")
-    assert code == 0 and "page 2 of 2, 4 events" in out
+    assert events[4]["detail"] == "role viewer, disabled, 0 sessions ended"
+    assert events[5]["subject"] == "boss@example.org" and events[5]["detail"] == "role admin"
+    code, out = cli_run("audit", "--per-page", "2", "--page", "3")
+    assert code == 0 and "page 3 of 3, 6 events" in out
 
 
 def test_web_sign_in_export_and_the_admin_page(vc: Valuechain) -> None:

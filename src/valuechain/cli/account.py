@@ -3,7 +3,7 @@ from the command line, for whoever runs the server (they hold the database anywa
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -62,6 +62,48 @@ def create(
     console.print(
         f"Created the {account.role.value} account {account.email}{unit}.", highlight=False
     )
+
+
+@account_app.command("update")
+def update(
+    email: Annotated[str, typer.Argument(help="The account's email address.")],
+    role: Annotated[
+        AccountRole | None,
+        typer.Option("--role", help="A new role: admin, lead, member or viewer."),
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option("--person", help="Link to this person of the map; an empty id unlinks."),
+    ] = None,
+    disable: Annotated[
+        bool, typer.Option("--disable", help="No more sign-ins; its sessions end now.")
+    ] = False,
+    enable: Annotated[bool, typer.Option("--enable", help="Allow sign-ins again.")] = False,
+    password: Annotated[
+        bool, typer.Option("--password", help="Set a new password (asked for); sessions end.")
+    ] = False,
+) -> None:
+    """Change an account's role, person, whether it may sign in, or its password."""
+    if disable and enable:
+        raise ValuechainError("--disable and --enable contradict each other")
+    vc = open_valuechain()
+    if accounts.account_by_email(vc, email) is None:
+        raise ValuechainError(f"there is no account for {email.strip().casefold()}")
+    kwargs: dict[str, Any] = {}
+    if person is not None:
+        kwargs["person_id"] = person or None
+    account = accounts.update_account(
+        vc,
+        email,
+        Actor.command_line(),
+        role=role,
+        active=False if disable else (True if enable else None),
+        password=_ask_password() if password else None,
+        **kwargs,
+    )
+    state = "active" if account.active else "disabled"
+    unit = f", unit {account.unit_id}" if account.unit_id else ""
+    console.print(f"{account.email}: {account.role.value}, {state}{unit}.", highlight=False)
 
 
 @account_app.command("list")

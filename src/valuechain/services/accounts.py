@@ -15,6 +15,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -194,6 +195,63 @@ def create_account(
         raise AccountError(f"there is already an account for {normal}") from None
     assert account is not None
     return account
+
+
+_UNCHANGED: Any = object()
+
+
+def update_account(
+    vc: Valuechain,
+    email: str,
+    actor: Actor,
+    *,
+    role: AccountRole | None = None,
+    person_id: str | None = _UNCHANGED,
+    active: bool | None = None,
+    password: str | None = None,
+) -> Account:
+    """Change an account's role, person (``None`` unlinks), active flag or password,
+    in one transaction with its audit event. Disabling an account or setting its
+    password ends all its sessions (a role change takes effect at the next request
+    anyway, because every request reads the account). Raises :class:`AccountError`
+    for an unknown account or person, or a password that is not accepted."""
+    if password is not None and (problem := password_problem(password)) is not None:
+        raise AccountError(problem)
+    normal = normalise_email(email)
+    changes: dict[str, Any] = {}
+    said: list[str] = []
+    if role is not None:
+        changes["role"] = role.value
+        said.append(f"role {role.value}")
+    if person_id is not _UNCHANGED:
+        changes["person_id"] = person_id
+        said.append(f"person {person_id}" if person_id else "no person")
+    if active is not None:
+        changes["active"] = active
+        said.append("enabled" if active else "disabled")
+    if password is not None:
+        changes["password_hash"] = hash_password(vc, password)
+        said.append("new password")
+    with vc.engine.begin() as conn:
+        found = store.account_by_email(conn, vc.org_id, normal)
+        if found is None:
+            raise AccountError(f"there is no account for {normal}")
+        account = found[0]
+        if person_id not in (None, _UNCHANGED) and not store.person_exists(
+            conn, vc.org_id, person_id
+        ):
+            raise AccountError(f"there is no person with the id {person_id!r} on the map")
+        if changes:
+            store.update_account(conn, vc.org_id, account.id, **changes)
+            if active is False or password is not None:
+                ended = store.delete_sessions_of(conn, vc.org_id, account.id)
+                said.append(f"{ended} session{'s' if ended != 1 else ''} ended")
+            audit.record(
+                vc, audit.ACCOUNT_CHANGED, actor, subject=normal, detail=", ".join(said), conn=conn
+            )
+        updated = store.account_by_id(conn, vc.org_id, account.id)
+    assert updated is not None
+    return updated
 
 
 # -- signing in ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ SIGN_IN = "sign_in"
 SIGN_OUT = "sign_out"
 SETUP = "setup"
 ACCOUNT_CREATED = "account_created"
+ACCOUNT_CHANGED = "account_changed"
 IMPORT = "import"
 EXPORT = "export"
 

@@ -195,3 +195,18 @@ def clear_failures(conn: Connection, org_id: int, key: str) -> None:
 
 def delete_old_failures(conn: Connection, org_id: int, before: datetime) -> None:
     conn.execute(delete(FAILURES).where(FAILURES.c.org_id == org_id, FAILURES.c.at <= before))
+
+
+def update_account(conn: Connection, org_id: int, account_id: str, **values: Any) -> None:
+    conn.execute(
+        update(ACCOUNTS)
+        .where(ACCOUNTS.c.org_id == org_id, ACCOUNTS.c.id == account_id)
+        .values(**values)
+    )
+
+
+def delete_sessions_of(conn: Connection, org_id: int, account_id: str) -> int:
+    result = conn.execute(
+        delete(SESSIONS).where(SESSIONS.c.org_id == org_id, SESSIONS.c.account_id == account_id)
+    )
+    return int(result.rowcount or 0)
