@@ -55,6 +55,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/units"): signed_in(200, 303),
     ("GET", "/units/{unit_id}"): signed_in(200, 303),
     ("GET", "/admin/audit"): admin_only(303),
+    ("GET", "/admin/accounts"): admin_only(303),
+    ("POST", "/admin/accounts"): {**admin_only(303), "admin": 303},  # created, back to the list
+    ("POST", "/admin/accounts/update"): {**admin_only(303), "admin": 303},
     ("GET", "/signin"): signed_in(303, 200),  # a signed-in visitor goes on
     ("POST", "/signin"): everyone(401),  # posted with a wrong password
     ("POST", "/signin/demo"): everyone(404),  # not a demo
@@ -93,6 +96,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         }
     },
     ("POST", "/api/v1/session"): {"json": {"email": "admin@example.org", "password": "not it"}},
+    ("POST", "/admin/accounts"): {
+        "data": {"email": "new@example.org", "password": "a long first password", "role": "viewer"}
+    },
+    ("POST", "/admin/accounts/update"): {
+        "data": {"email": "viewer@example.org", "role": "viewer", "active": "true"}
+    },
 }
 STATIC_FILE = "/static/css/valuechain.css"
 

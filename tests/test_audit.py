@@ -17,7 +17,7 @@ from tests.signin import PASSWORD, form_token, make_account, sign_in
 from tests.test_api import chain_map
 from valuechain import Valuechain
 from valuechain.cli.main import app as cli
-from valuechain.services import audit
+from valuechain.services import accounts, audit
 from valuechain.services.audit import Actor
 from valuechain.store import audit as audit_store
 from valuechain.web.app import create_app
@@ -151,3 +151,38 @@ def test_postgresql_refuses_update_delete_and_truncate(vc: Valuechain) -> None:
         with pytest.raises(DBAPIError, match="append-only"), vc.engine.begin() as conn:
             conn.execute(text(statement), {"org": vc.org_id})
     assert audit.read_page(vc).total == 1
+
+
+def test_admin_accounts_page_creates_and_changes_accounts(vc: Valuechain) -> None:
+    make_account(vc)
+    with TestClient(create_app(vc)) as client:
+        sign_in(client)
+        page = client.get("/admin/accounts")
+        assert page.status_code == 200 and "1 account" in page.text
+        token = form_token(page.text)
+        new = {"csrf_token": token, "email": "Viewer@Example.org", "role": "viewer"}
+        short = client.post("/admin/accounts", data={**new, "password": "short"})
+        assert short.status_code == 422
+        assert "A password needs at least 12 characters." in short.text
+        assert 'value="Viewer@Example.org"' in short.text  # the form keeps what was typed
+        created = client.post("/admin/accounts", data={**new, "password": PASSWORD})
+        assert created.status_code == 200 and "Created viewer@example.org." in created.text
+
+        change = {"csrf_token": token, "email": "viewer@example.org", "role": "member"}
+        saved = client.post("/admin/accounts/update", data=change)  # unchecked: disabled
+        assert "Saved viewer@example.org." in saved.text
+        viewer = accounts.account_by_email(vc, "viewer@example.org")
+        assert viewer is not None and viewer.role.value == "member" and not viewer.active
+        own = {
+            "csrf_token": token,
+            "email": "admin@example.org",
+            "role": "viewer",
+            "active": "true",
+        }
+        refused = client.post("/admin/accounts/update", data=own)
+        assert refused.status_code == 422 and "cannot demote or disable your own" in refused.text
+        found = client.get("/api/v1/audit").json()["events"]
+        assert [(e["action"], e["actor"], e["detail"]) for e in found[:2]] == [
+            ("account_changed", "admin@example.org", "role member, disabled, 0 sessions ended"),
+            ("account_created", "admin@example.org", "role viewer"),
+        ]

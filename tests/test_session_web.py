@@ -102,6 +102,8 @@ def test_sign_in_form_errors_cookie_and_redirect(app_client: TestClient, vc: Val
     cookie = next(c for c in right.headers.get_list("set-cookie") if c.startswith("vc_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
     assert "Secure" not in cookie  # plain HTTP here; see the HTTPS test
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
 
 
 def test_session_cookie_is_secure_over_https(vc: Valuechain) -> None:

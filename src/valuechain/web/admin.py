@@ -1,15 +1,19 @@
-"""Administration pages: the audit log. Admins only."""
+"""Administration pages: accounts and the audit log. Admins only."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.domain.access import Action, Principal
-from valuechain.services import audit
+from valuechain.domain.account import AccountRole, normalise_email
+from valuechain.services import accounts, audit
+from valuechain.services.audit import Actor
+from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -28,3 +32,110 @@ def audit_page(
     """The audit log, newest first, :data:`PER_PAGE` events a page."""
     found = audit.read_page(vc, page, PER_PAGE)
     return templates.TemplateResponse(request, "admin/audit.html", {"nav": "audit", "log": found})
+
+
+AccountManager = Annotated[Principal, Depends(AccessRule(Action.MANAGE_ACCOUNTS))]
+ROLES = tuple(r.value for r in AccountRole)
+
+
+def _accounts_page(
+    request: Request,
+    vc: Valuechain,
+    *,
+    error: str | None = None,
+    done: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "admin/accounts.html",
+        {
+            "nav": "accounts",
+            "accounts": accounts.list_accounts(vc),
+            "roles": ROLES,
+            "error": error,
+            "done": done,
+            "form": form or {"email": "", "name": "", "role": "member", "person": ""},
+        },
+        status_code=status_code,
+    )
+
+
+def _sentence(problem: Exception) -> str:
+    text = str(problem)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+@router.get("/admin/accounts", response_class=HTMLResponse)
+def accounts_page(
+    request: Request, principal: AccountManager, vc: CurrentValuechain, done: str = ""
+) -> Response:
+    """Every account with its role, person and unit; a form to create one and, per
+    account, to change its role or whether it may sign in."""
+    return _accounts_page(request, vc, done=done[:200] or None)
+
+
+@router.post("/admin/accounts")
+async def create_account(
+    request: Request,
+    principal: AccountManager,
+    vc: CurrentValuechain,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1024)],
+    role: Annotated[AccountRole, Form()],
+    name: Annotated[str, Form(max_length=300)] = "",
+    person: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Create an account; the admin tells its owner the first password."""
+    actor = Actor(principal.account_id, principal.email, client_address(request))
+    try:
+        account = await run_in_threadpool(
+            lambda: accounts.create_account(
+                vc, email, password, role, actor, name=name, person_id=person.strip() or None
+            )
+        )
+    except accounts.AccountError as problem:
+        form = {"email": email, "name": name, "role": role.value, "person": person}
+        return _accounts_page(request, vc, error=_sentence(problem), form=form, status_code=422)
+    return RedirectResponse(f"/admin/accounts?done=Created+{account.email}", status_code=303)
+
+
+@router.post("/admin/accounts/update")
+async def change_account(
+    request: Request,
+    principal: AccountManager,
+    vc: CurrentValuechain,
+    email: Annotated[str, Form(max_length=320)],
+    role: Annotated[AccountRole, Form()],
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    """Change an account's role and whether it may sign in (disabling ends its
+    sessions). Admins cannot demote or disable themselves, so an organisation never
+    loses its last way in by a slip of the mouse."""
+    if normalise_email(email) == principal.email and (role is not AccountRole.ADMIN or not active):
+        return _accounts_page(
+            request,
+            vc,
+            error="You cannot demote or disable your own account; ask another admin.",
+            status_code=422,
+        )
+    actor = Actor(principal.account_id, principal.email, client_address(request))
+    current = accounts.account_by_email(vc, email)
+    if current is None:
+        return _accounts_page(
+            request, vc, error=f"There is no account for {normalise_email(email)}.", status_code=404
+        )
+    try:
+        changed = await run_in_threadpool(
+            lambda: accounts.update_account(
+                vc,
+                email,
+                actor,
+                role=role if role is not current.role else None,
+                active=active if active != current.active else None,
+            )
+        )
+    except accounts.AccountError as problem:
+        return _accounts_page(request, vc, error=_sentence(problem), status_code=422)
+    return RedirectResponse(f"/admin/accounts?done=Saved+{changed.email}", status_code=303)

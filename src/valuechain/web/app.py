@@ -78,7 +78,7 @@ def create_app(
         return request.url.path.startswith(API_PREFIX)
 
     @app.middleware("http")
-    async def demo_session_cookie(
+    async def session_cookie_and_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         # The demo signs a visitor in while answering their first page; the cookie
@@ -87,6 +87,11 @@ def create_app(
         started = getattr(request.state, "new_session", None)
         if started is not None:
             session_pages.set_session_cookie(request, response, started)
+        # No page may be framed by another site (clickjacking of the sign-in and
+        # sign-out forms), sniffed into another type, or leak its URL to other sites.
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
     @app.exception_handler(NotSignedIn)
