@@ -9,7 +9,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,23 +50,33 @@ def demo_vc(tmp_path_factory: pytest.TempPathFactory) -> Valuechain:
     return vc
 
 
-@pytest.fixture(scope="module")
-def base_url(demo_vc: Valuechain) -> Iterator[str]:
-    """A real uvicorn server in a thread, listening on a free loopback port."""
+@contextmanager
+def serving(make_app: Callable[[str], Any]) -> Iterator[str]:
+    """Serve ``make_app(base_url)`` with uvicorn in a thread on a free loopback port
+    (the app learns its own address first, e.g. for a single sign-on redirect)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(demo_vc), log_level="warning"))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(make_app(url), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(demo_vc: Valuechain) -> Iterator[str]:
+    """A real uvicorn server serving the demo organisation (signing in is needed)."""
+    with serving(lambda _url: create_app(demo_vc)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

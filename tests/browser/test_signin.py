@@ -1,15 +1,20 @@
 """Signing in and out in a real browser on a phone-sized screen: a wrong password
 shows the error next to the form, the right one lands on the map, sign-out ends the
-session."""
+session; single sign-on through a real OpenID Connect provider."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, serving
+from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, RunningProvider
 from tests.signin import PASSWORD
+from valuechain import Valuechain
+from valuechain.services.sso import SsoSettings
+from valuechain.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -61,3 +66,31 @@ def test_sign_in_wrong_password_then_right_then_sign_out(
         "console error: Failed to load resource: the server responded with a status of 401 "
         "(Unauthorized)",
     ]
+
+
+@pytest.fixture(scope="module")
+def sso_url(demo_vc: Valuechain) -> Iterator[str]:
+    """The demo organisation served with single sign-on through a real OpenID Connect
+    provider (tests/oidc_provider.py) on another loopback port."""
+    running = RunningProvider()
+    running.provider.user = {"sub": "a-1", "email": "admin@example.org", "email_verified": True}
+    settings = SsoSettings(running.provider.issuer, CLIENT_ID, CLIENT_SECRET, "Example ID")
+
+    def make_app(url: str) -> Any:
+        running.provider.client.redirect_uris = [f"{url}/signin/sso/callback"]
+        return create_app(demo_vc, sso=settings)
+
+    with serving(make_app) as url:
+        yield url
+    running.stop()
+
+
+def test_single_sign_on_in_the_browser(anonymous_page: Any, sso_url: str) -> None:
+    page = anonymous_page
+    page.goto(f"{sso_url}/units")
+    page.wait_for_url(f"{sso_url}/signin?next=%2Funits")
+    page.get_by_role("link", name="Sign in with Example ID").click()
+    # Off to the provider, which signs the user in at once, and back.
+    page.wait_for_url(f"{sso_url}/units")
+    assert "Signed in as" in page.locator(".account").inner_text()
+    assert page.problems == []
