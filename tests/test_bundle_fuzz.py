@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -122,7 +123,8 @@ def test_importer_never_crashes_and_locates_every_problem(
         headers: dict[str, set[str]] = {}
         for name, text in bundle.items():
             (folder / name).write_text(text, encoding="utf-8")
-            lines[name] = text.count("\n")
+            # Lines as the importer counts them: universal newlines (\r\n, \r or \n).
+            lines[name] = len(re.findall(r"\r\n|\r|\n", text))
             # The importer reads header names without surrounding spaces.
             headers[name] = {h.strip() for h in next(csv.reader(io.StringIO(text)), [])}
         try:
@@ -146,3 +148,20 @@ def test_importer_never_crashes_and_locates_every_problem(
             # An accepted bundle is put back, so every example starts from the same state.
             shutil.rmtree(folder)
             import_bundle(vc, EXAMPLE, replace=True)
+
+
+def test_a_headcount_too_big_to_store_is_a_located_problem(
+    stocked: tuple[Valuechain, dict[str, bytes]], tmp_path: Path
+) -> None:
+    """Found by the fuzzer: 1e308 parsed as a whole number and crashed the write."""
+    vc, _ = stocked
+    folder = tmp_path / "bundle"
+    shutil.copytree(EXAMPLE, folder)
+    units = (folder / "units.csv").read_text(encoding="utf-8").splitlines()
+    units[1] = units[1].rsplit(",", 1)[0] + ",1e308"
+    (folder / "units.csv").write_text("\n".join(units) + "\n", encoding="utf-8")
+    with pytest.raises(BundleError) as refused:
+        import_bundle(vc, folder)
+    (problem,) = refused.value.problems
+    assert (problem.file, problem.line, problem.column) == ("units.csv", 2, "headcount")
+    assert "2,147,483,647" in problem.expected

@@ -43,6 +43,9 @@ Row = tuple[int, Sequence[str]]
 """One row as read: its line (1-based, the header is line 1) and its cells as text."""
 
 
+MAX_COUNT = 2**31 - 1  # the largest count the tables store (INTEGER on PostgreSQL)
+
+
 class ValueKind(Enum):
     """How a cell's text becomes a value."""
 
@@ -74,7 +77,7 @@ class Column:
             ValueKind.ENUM: "a value",
             ValueKind.NUMBER: "a number",
             ValueKind.AMOUNT: "a number of 0 or more",
-            ValueKind.COUNT: "a whole number of 0 or more",
+            ValueKind.COUNT: f"a whole number from 0 to {MAX_COUNT:,}",
         }[self.kind]
 
 
@@ -319,8 +322,9 @@ def _parser(column: Column) -> Parser:
         if not (0.0 <= value < math.inf if at_least_zero else -math.inf < value < math.inf):
             return _BAD
         if whole:
-            # A spreadsheet may hold 12 as 12.0; a whole float is still a count.
-            return int(value) if value.is_integer() else _BAD
+            # A spreadsheet may hold 12 as 12.0; a whole float is still a count. Counts
+            # are stored as 32-bit integers, so 1e308 is no headcount.
+            return int(value) if value.is_integer() and value <= MAX_COUNT else _BAD
         return value
 
     return parse_number
