@@ -2,7 +2,7 @@
 port serving the demo organisation, driven through headless Chromium by Playwright
 (fixtures in ``conftest.py``), signed in as an admin.
 
-The screenshots land in docs/screenshots/ for the README and reviews."""
+With VALUECHAIN_SCREENSHOTS=1 the screenshots land in docs/screenshots/ for the README."""
 
 from __future__ import annotations
 
