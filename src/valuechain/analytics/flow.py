@@ -107,6 +107,7 @@ class Flow:
     demand_bound: bool  # the external customers' demand, not a stage, limits throughput
     arrivals: FloatArray  # items per week arriving at each stage when work is pushed
     inventory_growth: FloatArray  # arrivals beyond capacity, items per week
+    delivered: FloatArray  # items per week each stage hands to external customers
     revenue: float  # per week, from what the external customers receive
     variable_cost: float  # per week, of every item processed
     net: float  # revenue - variable_cost (throughput in money)
@@ -181,6 +182,7 @@ def max_flow(net: FlowNetwork) -> Flow:
         demand_bound=bottlenecks.size == 0,
         arrivals=arrivals,
         inventory_growth=np.where(limited, np.maximum(arrivals - net.capacity, 0.0), 0.0),
+        delivered=delivered,
         revenue=float((delivered * net.revenue_per_item).sum()),
         variable_cost=float((stage_flow * net.cost_per_item).sum()),
         net=float(

@@ -13,6 +13,10 @@ The numbers tell a story the app should find on its own:
   more, so raising assembly by 20% yields +10% and moves the bottleneck to packing;
 * the IT service desk and business applications depend on each other (a cycle), as do
   sales operations and production planning, and procurement with its suppliers;
+* in the flow model (``valuechain flow``) items move only along ``consumes`` links and
+  leave along what external customers pay for, so people, training, instructions and
+  freight, which the chain depends on but does not turn into pumps, are ``depends_on``;
+  spare parts kits and warranty service are customer service's own product lines;
 * two results lead nowhere: a report nobody reads and meter readings whose only reader
   passes nothing on.
 """
@@ -131,7 +135,7 @@ RESULTS: tuple[ResultRow, ...] = (
     ("quality-dashboard",         "quality-assurance",      "Quality KPI dashboard",                BYP, 1,       80.0,  None),
     ("measurement-reports",       "metrology-lab",          "Measurement reports",                  INT, 80,      25.0,  None),
     ("picked-orders",             "warehouse",              "Picked and staged orders",             INT, 800,     5.0,   None),
-    ("spare-parts-kits",          "warehouse",              "Spare parts kits",                     FIN, 150,     22.0,  79.0),
+    ("spare-parts-kits",          "customer-service",       "Spare parts kits",                     FIN, 150,     22.0,  79.0),
     ("stock-report",              "warehouse",              "Daily stock report",                   BYP, 5,       3.0,   None),
     ("delivered-pumps",           "outbound-logistics",     "Delivered pumps",                      FIN, 700,     14.0,  410.0),
     ("transport-orders",          "outbound-logistics",     "Transport orders",                     INT, 150,     2.0,   None),
@@ -180,7 +184,7 @@ LINKS: tuple[LinkRow, ...] = (
     ("motor-electronics",         "inbound-logistics",      CONSUMES, 520),
     ("inbound-freight",           "procurement",            PAYS,     60),
     ("inbound-freight",           "inbound-logistics",      DEPENDS,  60),
-    ("outbound-freight",          "outbound-logistics",     CONSUMES, 130),
+    ("outbound-freight",          "outbound-logistics",     DEPENDS,  130),
     ("purchase-orders",           "steel-mill",             CONSUMES, 40),
     ("purchase-orders",           "electronics-distributor",CONSUMES, 40),
     ("purchase-orders",           "freight-carrier",        CONSUMES, 20),
@@ -188,7 +192,7 @@ LINKS: tuple[LinkRow, ...] = (
     ("supplier-scorecard",        "quality-assurance",      CONSUMES, 0.25),
     ("supplier-scorecard",        "key-accounts",           DEPENDS,  0.25),
     ("received-materials",        "machining",              CONSUMES, 520),
-    ("received-materials",        "assembly",               CONSUMES, 520),
+    ("received-materials",        "assembly",               DEPENDS,  520),
     ("goods-receipt-notes",       "accounting",             DEPENDS,  100),
     ("goods-receipt-notes",       "procurement",            DEPENDS,  100),
     # -- planning and engineering
@@ -201,11 +205,11 @@ LINKS: tuple[LinkRow, ...] = (
     ("bills-of-materials",        "production-planning",    DEPENDS,  12),
     ("bills-of-materials",        "procurement",            DEPENDS,  12),
     ("bills-of-materials",        "process-engineering",    ADDS,     12),
-    ("technical-drawings",        "machining",              CONSUMES, 20),
+    ("technical-drawings",        "machining",              DEPENDS,  20),
     ("technical-drawings",        "metrology-lab",          DEPENDS,  20),
-    ("work-instructions",         "machining",              CONSUMES, 4),
-    ("work-instructions",         "assembly",               CONSUMES, 5),
-    ("work-instructions",         "packing",                CONSUMES, 1),
+    ("work-instructions",         "machining",              DEPENDS,  4),
+    ("work-instructions",         "assembly",               DEPENDS,  5),
+    ("work-instructions",         "packing",                DEPENDS,  1),
     # -- the main chain: assembly is the bottleneck, packing the next one
     ("machined-housings",         "assembly",               CONSUMES, 520),
     ("machined-housings",         "quality-assurance",      ADDS,     60),
@@ -244,7 +248,7 @@ LINKS: tuple[LinkRow, ...] = (
     ("oem-supply-agreements",     "oem-partners",           DEPENDS,  1),
     ("oem-supply-agreements",     "legal",                  ADDS,     1),
     ("spare-parts-kits",          "installers",             PAYS,     90),
-    ("spare-parts-kits",          "customer-service",       CONSUMES, 30),
+    ("spare-parts-kits",          "customer-service",       DEPENDS,  30),
     ("warranty-service",          "installers",             PAYS,     60),
     ("warranty-service",          "retail-chains",          CONSUMES, 40),
     ("delivery-tracking",         "customer-service",       DEPENDS,  520),
@@ -266,15 +270,15 @@ LINKS: tuple[LinkRow, ...] = (
     ("budget-forecast",           "operations",             DEPENDS,  0.25),
     ("budget-forecast",           "commercial",             DEPENDS,  0.25),
     ("budget-forecast",           "controlling",            ADDS,     0.25),
-    ("filled-positions",          "assembly",               CONSUMES, 2),
-    ("filled-positions",          "machining",              CONSUMES, 1),
-    ("filled-positions",          "warehouse",              CONSUMES, 1),
+    ("filled-positions",          "assembly",               DEPENDS,  2),
+    ("filled-positions",          "machining",              DEPENDS,  1),
+    ("filled-positions",          "warehouse",              DEPENDS,  1),
     ("payroll-run",               "accounting",             PAYS,     1),
     ("payroll-run",               "assembly",               DEPENDS,  1),
     ("payroll-run",               "machining",              DEPENDS,  1),
-    ("training-courses",          "assembly",               CONSUMES, 3),
-    ("training-courses",          "customer-service",       CONSUMES, 2),
-    ("training-courses",          "machining",              CONSUMES, 1),
+    ("training-courses",          "assembly",               DEPENDS,  3),
+    ("training-courses",          "customer-service",       DEPENDS,  2),
+    ("training-courses",          "machining",              DEPENDS,  1),
     ("headcount-report",          "exec-board",             CONSUMES, 0.25),
     ("headcount-report",          "controlling",            CONSUMES, 0.25),
     ("resolved-incidents",        "assembly",               DEPENDS,  20),

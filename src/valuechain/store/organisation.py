@@ -288,3 +288,47 @@ def read_graph_columns(conn: Connection, org_id: int) -> GraphColumns:
         link_customer=_positions(unit_pos, link_customers),
         link_relation=list(link_relations),
     )
+
+
+@dataclass(frozen=True)
+class FlowColumns:
+    """What the flow model needs beyond :class:`GraphColumns`: per result (ordered by
+    id) its kind, capacity, cost and revenue per item (``nan``: not given), and per link
+    (in :func:`read_graph_columns` order) its weekly demand (``nan``: not given)."""
+
+    result_kind: list[str]
+    capacity: np.ndarray
+    cost_per_item: np.ndarray
+    revenue_per_item: np.ndarray
+    link_demand: np.ndarray
+
+
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def read_flow_columns(conn: Connection, org_id: int) -> FlowColumns:
+    """Capacities, money per item and demands as arrays, one SELECT per table."""
+    kinds, capacity, cost, revenue = _columns(
+        conn,
+        select(
+            RESULTS.c.kind, RESULTS.c.capacity, RESULTS.c.cost_per_item, RESULTS.c.revenue_per_item
+        )
+        .where(RESULTS.c.org_id == org_id)
+        .order_by(RESULTS.c.id),
+        4,
+    )
+    (demand,) = _columns(
+        conn,
+        select(LINKS.c.demand)
+        .where(LINKS.c.org_id == org_id)
+        .order_by(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation),
+        1,
+    )
+    return FlowColumns(
+        result_kind=list(kinds),
+        capacity=_floats(capacity),
+        cost_per_item=_floats(cost),
+        revenue_per_item=_floats(revenue),
+        link_demand=_floats(demand),
+    )
