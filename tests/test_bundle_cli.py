@@ -56,7 +56,7 @@ def test_bad_bundle_lists_every_problem_and_exits_2(
     code, out, err = run("import", str(bundle))
     assert code == 2 and out == ""
     assert "nothing was changed. 3 problems:" in err
-    assert "calendars.csv: expected a file of the Map capability" in err
+    assert "calendars.csv: expected a file this version imports" in err
     assert (
         "units.csv line 14, column kind: expected one of team, department, "
         "external_customer, external_supplier; found 'tem'"

@@ -10,19 +10,27 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import Enum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
+from valuechain.domain.response import Answer, Response
 from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
 
-#: The tables of the Map capability, in the order they are checked: every table
-#: refers only to tables before it (apart from ``units.parent_id``), so references
-#: are resolved in the same pass that parses a row.
-TABLES: tuple[str, ...] = ("units", "results", "links", "people")
+if TYPE_CHECKING:  # instrument imports this module
+    from valuechain.domain.instrument import Instrument
+
+#: The tables the importer reads, in the order they are checked: every table refers
+#: only to tables before it (apart from ``units.parent_id``), so references are
+#: resolved in the same pass that parses a row. ``items`` and ``responses`` belong
+#: to the Measure capability.
+TABLES: tuple[str, ...] = ("units", "results", "links", "people", "items", "responses")
+#: The tables of the Map capability (what ``export`` writes).
+MAP_TABLES: tuple[str, ...] = ("units", "results", "links", "people")
 REQUIRED_TABLES: frozenset[str] = frozenset({"units"})
 
 #: Files of the bundle that later capabilities own, with the capability's name.
@@ -31,8 +39,6 @@ LATER_TABLES: Mapping[str, str] = {
     "calendars": "Agree",
     "commitments": "Agree",
     "requests": "Request",
-    "items": "Measure",
-    "responses": "Measure",
     "outcomes": "Connect",
 }
 
@@ -144,6 +150,34 @@ SCHEMA: Mapping[str, FileSchema] = {
         ),
         "members of units and their role",
     ),
+    "items": FileSchema(
+        "items",
+        (
+            Column("instrument", True, meaning="a custom instrument's key"),
+            Column("item", True, meaning="the item's key, once per instrument"),
+            Column("dimension", True, meaning="`overall` is the driver-analysis outcome"),
+            Column("text", True, meaning="the question; may hold {provider}"),
+            Column("scale_min", False, ValueKind.NUMBER, meaning="whole number, default 1"),
+            Column("scale_max", False, ValueKind.NUMBER, meaning="whole number, default 7"),
+        ),
+        "the items of instruments that are not built in",
+    ),
+    "responses": FileSchema(
+        "responses",
+        (
+            Column("response_id", True, meaning="an anonymous id of one questionnaire"),
+            Column("campaign", True, meaning="the campaign's id"),
+            Column("instrument", True, meaning="a built-in instrument or one in items.csv"),
+            Column("rater_id", True, refers_to="units", meaning="the rating (customer) unit"),
+            Column("rated_id", True, refers_to="units", meaning="the rated (provider) unit"),
+            Column("submitted_at", True, meaning="ISO 8601 date or time; only the day is kept"),
+            Column("item", True, meaning="an item of the instrument"),
+            Column("expectation", False, ValueKind.NUMBER, meaning="for instruments that ask it"),
+            Column("score", False, ValueKind.NUMBER, meaning="on the item's scale"),
+            Column("comment", False, meaning="free text; the answer to a text item"),
+        ),
+        "survey answers, one row per item answer",
+    ),
 }
 
 
@@ -188,6 +222,7 @@ class StoredIds:
     results: Collection[str] = frozenset()
     people: Collection[str] = frozenset()
     emails: Mapping[str, str] = field(default_factory=dict)  # email -> person id
+    instruments: Mapping[str, Instrument] = field(default_factory=dict)  # custom ones
 
 
 @dataclass(slots=True)
@@ -237,7 +272,7 @@ def sort_names(names: Iterable[str], *, sheets: bool) -> tuple[dict[str, str], l
                     name,
                     None,
                     None,
-                    f"a {what} of the Map capability ({expected_names})",
+                    f"a {what} this version imports ({expected_names})",
                     f"a {what} of the {LATER_TABLES[table]} capability, which this version "
                     "cannot import yet; remove it from the bundle",
                 )
@@ -451,6 +486,7 @@ class _Bundle:
             "people": empty if replace else stored.people,
         }
         self.stored_emails: Mapping[str, str] = {} if replace else stored.emails
+        self.instruments: dict[str, Instrument] = {} if replace else dict(stored.instruments)
         self.labels = {t: file_name_of(t, sheets=sheets) for t in TABLES}
         self.unreadable: set[str] = set()  # tables whose ids are not all known
         # Ids seen per table, each mapped to itself: a reference then uses the string
@@ -618,6 +654,101 @@ class _Bundle:
             self.stored["people"] += person_id in stored
             built.append(Person(person_id, name, email, unit, role))
 
+    def items(self, label: str, header: Row, rows: Iterable[Row]) -> None:
+        from valuechain.domain.instrument import read_items
+
+        reading = read_items(header[1], rows, file=label)
+        for p in reading.problems:
+            self.problems.add(p.file, p.line, p.column, p.expected, p.found)
+        self.rows["items"] = sum(len(i.items) for i in reading.instruments.values())
+        if reading.problems:
+            # Its instruments are unknown, so responses naming them are not reported.
+            self.unreadable.add("items")
+        self.instruments.update(reading.instruments)
+        self.org_map.instruments.extend(reading.instruments.values())
+
+    def responses(self, plan: _Plan, rows: Iterable[Row]) -> None:
+        """One row per item answer; the rows of one response agree on everything
+        but the item. Scores and expectations lie on the item's scale."""
+        from valuechain.domain.instrument import BUILT_IN
+
+        label = plan.label
+        units = self.ids["units"]
+        problems = self.problems
+        if not plan.present[plan.columns.index(SCORE_COLUMN)]:
+            problems.add(label, 1, "score", "a column score", "no such column")
+        built: dict[str, Response] = {}
+        first: dict[str, tuple[int, tuple[object, ...]]] = {}
+        answered: set[tuple[str, str]] = set()
+        for line, values, ok in self.values("responses", plan, rows):
+            rid, campaign, key, rater_ref, rated_ref, at, item_key, expect, score, comment = values
+            rater = units.get(rater_ref) or self.refer("units", label, line, "rater_id", rater_ref)
+            rated = units.get(rated_ref) or self.refer("units", label, line, "rated_id", rated_ref)
+            if rater is not None and rater == rated:
+                problems.add(label, line, "rated_id", "a unit other than rater_id", show(rated))
+                ok = False
+            day = _day(at) if isinstance(at, str) else None
+            if isinstance(at, str) and day is None:
+                problems.add(label, line, "submitted_at", "an ISO 8601 date or time", show(at))
+                ok = False
+            instrument = self.instruments.get(key) or BUILT_IN.get(key) if key else None
+            if isinstance(key, str) and instrument is None:
+                ok = False
+                if "items" in self.unreadable:
+                    continue
+                problems.add(
+                    label,
+                    line,
+                    "instrument",
+                    "a built-in instrument or one defined in items.csv",
+                    show(key),
+                )
+            item = None
+            if instrument is not None and isinstance(item_key, str):
+                try:
+                    item = instrument.item(item_key)
+                except KeyError:
+                    problems.add(
+                        label, line, "item", f"an item of instrument {key}", show(item_key)
+                    )
+                    ok = False
+            if item is not None:
+                ok = _check_answer(label, line, item, score, expect, comment, problems) and ok
+            if not isinstance(rid, str):
+                continue
+            header = (campaign, key, rater, rated, day)
+            seen = first.get(rid)
+            if seen is None:
+                first[rid] = (line, header)
+            elif seen[1] != header:
+                problems.add(
+                    label,
+                    line,
+                    None,
+                    f"the campaign, instrument, rater_id, rated_id and day of line {seen[0]}, "
+                    f"the first row of response {show(rid)}",
+                    "different values",
+                )
+                ok = False
+            if isinstance(item_key, str):
+                size = len(answered)
+                answered.add((rid, item_key))
+                if len(answered) == size:
+                    problems.add(
+                        label, line, "item", f"each item once in response {show(rid)}", "a repeat"
+                    )
+                    ok = False
+            if not ok or problems or item is None or day is None:
+                continue
+            response = built.get(rid)
+            if response is None:
+                response = built[rid] = Response(rid, campaign, key, rater, rated, day)  # type: ignore[arg-type]
+            if score is not None:
+                response.answers.append(Answer(item.key, item.dimension, score, expect))
+            if comment is not None:
+                response.comments.append((item.key, comment))
+        self.org_map.responses.extend(built.values())
+
     def check_stored_emails(self) -> None:
         """A stored person keeps their email unless the bundle rewrites that person."""
         label = self.labels["people"]
@@ -631,6 +762,59 @@ class _Bundle:
                     "an email no other person has",
                     f"{show(email)}, the email of stored person {show(owner)}",
                 )
+
+
+SCORE_COLUMN = SCHEMA["responses"].columns[8]
+
+
+def _day(text: str) -> date | None:
+    """The day of an ISO 8601 date or date and time (as written, in its own offset)."""
+    try:
+        if len(text.strip()) == 10:
+            return date.fromisoformat(text.strip())
+        return datetime.fromisoformat(text.strip()).date()
+    except ValueError:
+        return None
+
+
+def _check_answer(
+    label: str,
+    line: int,
+    item: Any,
+    score: float | None,
+    expectation: float | None,
+    comment: str | None,
+    problems: _Problems,
+) -> bool:
+    """Score and expectation on the item's scale; a text item takes only a comment."""
+    scale = item.scale
+    if scale is None:
+        if score is not None or expectation is not None:
+            problems.add(label, line, "score", "an empty cell (a text item)", show(str(score)))
+            return False
+        if comment is None:
+            problems.add(label, line, "comment", "the answer to a text item", "an empty cell")
+            return False
+        return True
+    ok = True
+    if score is None:
+        problems.add(label, line, "score", f"a whole number from {scale}", "an empty cell")
+        ok = False
+    elif not scale.contains(score):
+        problems.add(label, line, "score", f"a whole number from {scale}", show(f"{score:g}"))
+        ok = False
+    if expectation is not None:
+        if not item.expectation:
+            problems.add(
+                label, line, "expectation", "an empty cell (this item asks none)", "a value"
+            )
+            ok = False
+        elif not scale.contains(expectation):
+            problems.add(
+                label, line, "expectation", f"a whole number from {scale}", f"{expectation:g}"
+            )
+            ok = False
+    return ok
 
 
 def check_bundle(
@@ -662,6 +846,7 @@ def check_bundle(
         "results": bundle.results,
         "links": bundle.links,
         "people": bundle.people,
+        "responses": bundle.responses,
     }
     for table in TABLES:
         name = found.get(table)
@@ -674,6 +859,9 @@ def check_bundle(
             if header is None:
                 bundle.problems.add(name, 1, None, "a header row", "an empty file")
                 bundle.unreadable.add(table)
+                continue
+            if table == "items":
+                bundle.items(name, header, rows)
                 continue
             plan = _read_header(SCHEMA[table], name, header, bundle.problems)
             if plan is None:

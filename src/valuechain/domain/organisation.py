@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from valuechain.domain.link import Link
 from valuechain.domain.person import Person
 from valuechain.domain.result import Result
 from valuechain.domain.unit import Unit
+
+if TYPE_CHECKING:  # instrument imports the bundle, which imports this module
+    from valuechain.domain.instrument import Instrument
+    from valuechain.domain.response import Response
 
 
 @dataclass(slots=True)
@@ -18,3 +23,6 @@ class OrganisationMap:
     results: list[Result] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     people: list[Person] = field(default_factory=list)
+    # Capability 2 ("Measure"): custom instruments and survey responses of a bundle.
+    instruments: list[Instrument] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from valuechain.domain.bundle import (
+    MAP_TABLES,
     PROBLEM_CAP,
     SCHEMA,
     TABLES,
@@ -37,6 +38,7 @@ from valuechain.services import audit
 from valuechain.services.audit import Actor
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
 
 Progress = Callable[[str, int, int], None]
@@ -180,7 +182,8 @@ def _stored_ids(vc: Valuechain) -> StoredIds:
     with vc.engine.connect() as conn:
         known = store.known_ids(conn, vc.org_id)
         emails = store.known_emails(conn, vc.org_id)
-    return StoredIds(known["units"], known["results"], known["people"], emails)
+        instruments = measure_store.read_instruments(conn, vc.org_id)
+    return StoredIds(known["units"], known["results"], known["people"], emails, instruments)
 
 
 def read_bundle(
@@ -337,7 +340,10 @@ def _import_bundle(
         progress(DATABASE_STEP, 1, 1)
     return ImportSummary(
         rows=rows,
-        updated={t: (None if t == "links" else (0 if replace else updated[t])) for t in TABLES},
+        updated={
+            t: (None if t not in MAP_TABLES or t == "links" else (0 if replace else updated[t]))
+            for t in TABLES
+        },
         replaced_organisation=replace,
     )
 
@@ -352,7 +358,7 @@ def bundle_rows(org_map: OrganisationMap) -> dict[str, tuple[list[str], Iterable
     results = sorted(org_map.results, key=lambda r: r.id)
     links = sorted(org_map.links, key=lambda x: (x.result_id, x.customer_id, x.relation.value))
     people = sorted(org_map.people, key=lambda p: p.id)
-    header = {t: list(SCHEMA[t].column_names) for t in TABLES}
+    header = {t: list(SCHEMA[t].column_names) for t in MAP_TABLES}
     return {
         "units": (
             header["units"],

@@ -33,6 +33,7 @@ from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.unit import UnitKind
 from valuechain.services.errors import NotFound
 from valuechain.services.security import Security
+from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
 from valuechain.store.database import make_engine
 
@@ -100,7 +101,13 @@ class Valuechain:
     def write_map(self, org_map: OrganisationMap, *, replace: bool = False) -> store.WriteCounts:
         """Store a map in one transaction (by id, or replacing the organisation)."""
         with self.engine.begin() as conn:
+            if replace:
+                measure_store.delete_survey(conn, self.org_id)
             counts = store.write_map(conn, self.org_id, org_map, replace=replace)
+            if org_map.instruments or org_map.responses:
+                measure_store.write_survey(
+                    conn, self.org_id, org_map.instruments, org_map.responses
+                )
         self._chain = None
         return counts
 

@@ -3,11 +3,12 @@ and tables can later be distributed (sharded) by it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKeyConstraint,
@@ -57,6 +58,8 @@ class OrganisationRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     # Bumped by every write to the map, so processes know when cached graphs are stale.
     map_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Measure: the smallest group of respondents any number is shown about (3–10).
+    anonymity_threshold: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
 
 
 class UnitRow(Base):
@@ -252,3 +255,127 @@ class AuditEventRow(Base):
     # From where: the client address, or "cli".
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+
+
+# -- measure: custom instruments, campaigns, anonymous responses -------------------
+#
+# Built-in instruments live in code (domain.instrument); only custom ones (items.csv)
+# are stored. A response row holds no person id and no time finer than the day: the
+# rating unit, the rated unit, the campaign and the date are all it knows of its
+# origin. Answers carry their item's dimension so that scores aggregate in one
+# GROUP BY without joining the instrument definitions.
+
+
+class InstrumentRow(Base):
+    __tablename__ = "instruments"
+    __table_args__ = (ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),)
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+
+
+class InstrumentItemRow(Base):
+    __tablename__ = "instrument_items"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "instrument"],
+            ["instruments.org_id", "instruments.key"],
+            name="fk_instrument_items_instrument",
+            ondelete="CASCADE",
+        ),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(100), primary_key=True)
+    item: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)  # the order of items.csv
+    dimension: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(String(2000))
+    scale_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    scale_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class CampaignRow(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),)
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    instrument: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    opens_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    closes_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class ResponseRow(Base):
+    __tablename__ = "responses"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "campaign_id"],
+            ["campaigns.org_id", "campaigns.id"],
+            name="fk_responses_campaign",
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["org_id", "rater_id"],
+            ["units.org_id", "units.id"],
+            name="fk_responses_rater",
+            deferrable=True,
+            initially="DEFERRED",
+        ),
+        ForeignKeyConstraint(
+            ["org_id", "rated_id"],
+            ["units.org_id", "units.id"],
+            name="fk_responses_rated",
+            deferrable=True,
+            initially="DEFERRED",
+        ),
+        Index("ix_responses_org_rated", "org_id", "rated_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Anonymous: given by the import or drawn at random when a link is spent.
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(200))
+    instrument: Mapped[str] = mapped_column(String(100))
+    rater_id: Mapped[str] = mapped_column(String(200))  # the rating (customer) unit
+    rated_id: Mapped[str] = mapped_column(String(200))  # the rated (provider) unit
+    submitted_on: Mapped[date] = mapped_column(Date)  # the day only, never a time
+
+
+class AnswerRow(Base):
+    __tablename__ = "answers"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "response_id"],
+            ["responses.org_id", "responses.id"],
+            name="fk_answers_response",
+            ondelete="CASCADE",
+        ),
+        SQLITE_CLUSTERED,
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    item: Mapped[str] = mapped_column(String(200), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(200))
+    expectation: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class CommentRow(Base):
+    __tablename__ = "comments"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "response_id"],
+            ["responses.org_id", "responses.id"],
+            name="fk_comments_response",
+            ondelete="CASCADE",
+        ),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    item: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text: Mapped[str] = mapped_column(String(4000))

@@ -1,0 +1,142 @@
+"""`valuechain scores`, `valuechain reliability`, `valuechain drivers`: survey
+numbers, every one of them protected by the anonymity threshold."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.services import measure
+
+HIDDEN = "[dim]suppressed[/]"
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+@app.command()
+def scores(
+    by: Annotated[
+        measure.By,
+        typer.Option("--by", help="One cell per provider, relationship or provider × dimension."),
+    ] = measure.By.PROVIDER,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", help="Only this campaign (default: all).")
+    ] = None,
+    instrument: Annotated[
+        str | None, typer.Option("--instrument", help="Only this instrument (default: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Mean scores with 95% confidence intervals (and gaps P − E where expectations
+    were asked); groups below the anonymity threshold are suppressed."""
+    found = measure.scores(open_valuechain(), by, campaign=campaign, instrument=instrument)
+    if as_json:
+        print_json(found)
+        return
+    title = f"Scores by {found['by']}" + (f", campaign {campaign}" if campaign else "")
+    table = Table(title=title, title_justify="left")
+    columns = ["instrument", "provider"]
+    if by is measure.By.RELATIONSHIP:
+        columns.append("customer")
+    if by is measure.By.DIMENSION:
+        columns.append("dimension")
+    for col in columns:
+        table.add_column(col)
+    for col in ("n", "mean", "95% CI", "gap"):
+        table.add_column(col, justify="right")
+    for cell in found["cells"]:
+        keys = [str(cell[c]) for c in columns]
+        if cell["suppressed"]:
+            table.add_row(*keys, HIDDEN, "", "", "")
+            continue
+        table.add_row(
+            *keys,
+            str(cell["n"]),
+            _f(cell["mean"]),
+            f"{_f(cell['ci_low'])} – {_f(cell['ci_high'])}",
+            _f(cell.get("gap")),
+        )
+    console.print(table)
+    console.print(
+        f"Groups of fewer than {found['threshold']} respondents, and cells that would "
+        "reveal one by subtraction, are suppressed."
+    )
+
+
+@app.command()
+def reliability(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Cronbach's alpha with its Feldt 95% interval per instrument and dimension."""
+    found = measure.reliability(open_valuechain())
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title="Reliability (Cronbach's alpha)", title_justify="left")
+    for col in ("instrument", "dimension"):
+        table.add_column(col)
+    for col in ("items", "n", "alpha", "95% CI"):
+        table.add_column(col, justify="right")
+    for s in found["scales"]:
+        if s["suppressed"]:
+            table.add_row(s["instrument"], s["dimension"], str(s["items"]), HIDDEN, "", "")
+            continue
+        table.add_row(
+            s["instrument"],
+            s["dimension"],
+            str(s["items"]),
+            str(s["n"]),
+            _f(s["alpha"], 3),
+            f"{_f(s['ci_low'], 3)} – {_f(s['ci_high'], 3)}",
+        )
+    console.print(table)
+
+
+@app.command()
+def drivers(
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="Only responses about this unit.")
+    ] = None,
+    instrument: Annotated[
+        str | None,
+        typer.Option("--instrument", help="An instrument with an 'overall' dimension."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Key drivers of overall satisfaction: Johnson's relative weights with bootstrap
+    95% intervals, each dimension's mean and its importance–performance quadrant."""
+    found = measure.drivers(open_valuechain(), provider=provider, instrument=instrument)
+    if as_json:
+        print_json(found)
+        return
+    who = f" for {provider}" if provider else ""
+    if found["suppressed"]:
+        console.print(
+            f"Key drivers of {found['outcome']}{who}: suppressed (fewer than "
+            f"{found['threshold']} respondents, directly or by subtraction)."
+        )
+        return
+    table = Table(
+        title=f"Key drivers of {found['outcome']}{who} (n = {found['n']}, "
+        f"R² = {_f(found['r2'], 3)})",
+        title_justify="left",
+    )
+    table.add_column("dimension")
+    for col in ("weight", "95% CI", "share", "performance"):
+        table.add_column(col, justify="right")
+    table.add_column("quadrant")
+    for d in sorted(found["drivers"], key=lambda d: -(d["weight"] or 0.0)):
+        table.add_row(
+            d["dimension"],
+            _f(d["weight"], 3),
+            f"{_f(d['ci_low'], 3)} – {_f(d['ci_high'], 3)}",
+            _f(d["share"], 2),
+            _f(d["performance"]),
+            d["quadrant"] or "—",
+        )
+    console.print(table)

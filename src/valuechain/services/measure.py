@@ -1,0 +1,415 @@
+"""Survey numbers: the one place where every score, reliability and driver result
+is computed and protected before it leaves the service.
+
+1. The database aggregates the finest cells (instrument × campaign × provider ×
+   customer × dimension) in one GROUP BY pass: count, sum and sum of squares of
+   the respondents' scores (``store.measure``). Coarser cells add them up.
+2. ``analytics.score`` turns the moments into means, t intervals and gaps.
+3. ``analytics.confidentiality.protect`` decides, over **every** cut this service
+   offers at once (by provider, by relationship, by provider and dimension, for all
+   campaigns together and for each campaign, and each provider's driver analysis),
+   which cells are shown: none about fewer than the threshold respondents, directly
+   or by subtracting cells of any of these cuts from each other. Because the
+   decision is taken over all cuts together, the answer to one question can be
+   combined with the answer to any other without revealing a small group.
+
+A suppressed cell keeps its keys and carries no number (``"suppressed": true``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from valuechain.analytics.confidentiality import (
+    THRESHOLD,
+    Cell,
+    Disclosure,
+    Suppression,
+    check_threshold,
+    protect,
+)
+from valuechain.analytics.driver import key_drivers, quadrants
+from valuechain.analytics.reliability import cronbach_alpha
+from valuechain.analytics.score import CrossProducts, Moments, mean_interval
+from valuechain.domain.instrument import BUILT_IN, OUTCOME, Instrument
+from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.organisation import Valuechain
+from valuechain.store import measure as store
+
+ALL = None  # the campaign key of cells that pool every campaign
+
+
+class By(StrEnum):
+    """The cuts of ``scores``."""
+
+    PROVIDER = "provider"
+    RELATIONSHIP = "relationship"
+    DIMENSION = "dimension"
+
+
+# A cell's key: (cut, instrument, campaign or ALL, provider, customer, dimension).
+Key = tuple[str, str, str | None, str, str | None, str | None]
+DRIVERS = "drivers"
+
+
+def threshold(vc: Valuechain) -> int:
+    """The organisation's anonymity threshold (default 5)."""
+    with vc.engine.connect() as conn:
+        return store.read_threshold(conn, vc.org_id)
+
+
+def set_threshold(vc: Valuechain, value: int) -> None:
+    """Set the anonymity threshold (a whole number from 3 to 10)."""
+    try:
+        check_threshold(value)
+    except ValueError as error:
+        raise ValuechainError(str(error)) from None
+    with vc.engine.begin() as conn:
+        store.write_threshold(conn, vc.org_id, value)
+
+
+def instruments(vc: Valuechain) -> dict[str, Instrument]:
+    """Built-in and custom instruments by key."""
+    with vc.engine.connect() as conn:
+        custom = store.read_instruments(conn, vc.org_id)
+    return {**BUILT_IN, **custom}
+
+
+@dataclass
+class _Acc:
+    """Moments (n, Σx, Σx², n_gap, Σgap, Σgap²) and members of one cell."""
+
+    sums: np.ndarray = field(default_factory=lambda: np.zeros(6))
+    members: set[Hashable] = field(default_factory=set)
+
+
+@dataclass
+class _Table:
+    """Every cell of every cut with the confidentiality decision over all of them."""
+
+    threshold: int
+    cells: dict[Key, _Acc]
+    disclosure: Disclosure
+    instruments: dict[str, Instrument]
+    campaigns: list[str]
+    dimension_scores: list[tuple[Any, ...]]
+
+
+def _add(cells: dict[Key, _Acc], key: Key, sums: Sequence[Any]) -> None:
+    acc = cells.get(key)
+    if acc is None:
+        acc = cells[key] = _Acc()
+    acc.sums += np.array([0.0 if v is None else float(v) for v in sums])
+
+
+def _member(cells: dict[Key, _Acc], key: Key, response: Hashable) -> None:
+    acc = cells.get(key)
+    if acc is None:
+        acc = cells[key] = _Acc()
+    acc.members.add(response)
+
+
+def _complete_scores(
+    rows: Iterable[tuple[Any, ...]], instrument: Instrument, provider: str | None = None
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """Respondents × (driver dimensions…, outcome) scores of one instrument; rows of
+    ``store.dimension_members``. Returns (response ids, matrix, provider per row)."""
+    dims = [d.key for d in instrument.drivers] + [OUTCOME]
+    position = {d: i for i, d in enumerate(dims)}
+    index: dict[str, int] = {}
+    providers: list[str] = []
+    values: list[tuple[int, int, float]] = []
+    for rid, inst, _campaign, rated, _rater, dim, score in rows:
+        if inst != instrument.key or dim not in position:
+            continue
+        if provider is not None and rated != provider:
+            continue
+        if rid not in index:
+            index[rid] = len(index)
+            providers.append(rated)
+        values.append((index[rid], position[dim], float(score)))
+    matrix = np.full((len(index), len(dims)), np.nan)
+    for i, j, v in values:
+        matrix[i, j] = v
+    return list(index), matrix, providers
+
+
+def _table(vc: Valuechain) -> _Table:
+    """Aggregate and protect every cell the service offers."""
+    known = instruments(vc)
+    with_outcome = [k for k, i in known.items() if i.outcome is not None]
+    with vc.engine.connect() as conn:
+        limit = store.read_threshold(conn, vc.org_id)
+        campaigns = store.campaign_ids(conn, vc.org_id)
+        score_rows = store.score_moments(conn, vc.org_id, with_outcome, OUTCOME)
+        dim_rows = store.dimension_moments(conn, vc.org_id)
+        score_members = store.score_members(conn, vc.org_id, with_outcome, OUTCOME)
+        dim_members = store.dimension_members(conn, vc.org_id)
+    cells: dict[Key, _Acc] = {}
+    for inst, camp, prov, cust, *sums in score_rows:
+        for c in (camp, ALL):
+            _add(cells, (By.PROVIDER.value, inst, c, prov, None, None), sums)
+            _add(cells, (By.RELATIONSHIP.value, inst, c, prov, cust, None), sums)
+    for inst, camp, prov, _cust, dim, *sums in dim_rows:
+        for c in (camp, ALL):
+            _add(cells, (By.DIMENSION.value, inst, c, prov, None, dim), sums)
+    for rid, inst, camp, prov, cust in score_members:
+        for c in (camp, ALL):
+            _member(cells, (By.PROVIDER.value, inst, c, prov, None, None), rid)
+            _member(cells, (By.RELATIONSHIP.value, inst, c, prov, cust, None), rid)
+    for rid, inst, camp, prov, _cust, dim, _score in dim_members:
+        for c in (camp, ALL):
+            _member(cells, (By.DIMENSION.value, inst, c, prov, None, dim), rid)
+    # Each provider's driver analysis is about its complete respondents.
+    for key in with_outcome:
+        ids, matrix, providers = _complete_scores(dim_members, known[key])
+        complete = ~np.isnan(matrix).any(axis=1)
+        for rid, prov, ok in zip(ids, providers, complete.tolist(), strict=True):
+            if ok:
+                _member(cells, (DRIVERS, key, ALL, prov, None, None), rid)
+    # Cells of one instrument share one measure: counts are shown in all of them,
+    # so any two may be subtracted from each other. Cells about exactly the same
+    # respondents (a provider's total and its dimensions, when everyone answered
+    # everything) tell the same count, so they are decided together.
+    groups: dict[tuple[str, frozenset[Hashable]], list[Key]] = {}
+    for k, acc in cells.items():
+        groups.setdefault((k[1], frozenset(acc.members)), []).append(k)
+    decided = protect(
+        [Cell(keys[0], members, measure=inst) for (inst, members), keys in groups.items()],
+        limit,
+    )
+    suppressed: dict[Hashable, Suppression] = {
+        k: decided.suppressed[keys[0]]
+        for keys in groups.values()
+        if keys[0] in decided.suppressed
+        for k in keys
+    }
+    disclosure = Disclosure(limit, suppressed)
+    return _Table(limit, cells, disclosure, known, campaigns, dim_members)
+
+
+def _num(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _order(instrument: Instrument | None, dimension: str | None) -> int:
+    if instrument is None or dimension is None:
+        return 0
+    keys = [d.key for d in instrument.dimensions]
+    return keys.index(dimension) if dimension in keys else len(keys)
+
+
+def scores(
+    vc: Valuechain,
+    by: By | str = By.PROVIDER,
+    campaign: str | None = None,
+    instrument: str | None = None,
+) -> dict[str, Any]:
+    """Mean scores with 95% t intervals per provider, relationship (provider ×
+    customer) or provider × dimension, for one campaign or all together.
+
+    A provider's or relationship's score is each respondent's ``overall`` score where
+    the instrument has one, else the mean of the respondent's dimension scores. For
+    instruments that ask expectations, ``gap`` is the mean P − E. Cells about fewer
+    than the threshold respondents, or that would reveal such a group by subtraction
+    from any other cell offered, carry ``"suppressed": true`` and no numbers."""
+    cut = By(by)
+    table = _table(vc)
+    if campaign is not None and campaign not in table.campaigns:
+        raise NotFound(f"no campaign with id {campaign!r}")
+    if instrument is not None and instrument not in table.instruments:
+        raise NotFound(f"no instrument {instrument!r}")
+    keys = sorted(
+        (
+            k
+            for k in table.cells
+            if k[0] == cut.value and k[2] == campaign and (instrument is None or k[1] == instrument)
+        ),
+        key=lambda k: (
+            k[1],
+            k[3],
+            k[4] or "",
+            _order(table.instruments.get(k[1]), k[5]),
+        ),
+    )
+    out: list[dict[str, Any]] = []
+    for key in keys:
+        _, inst, _camp, provider, customer, dimension = key
+        acc = table.cells[key]
+        cell: dict[str, Any] = {"instrument": inst, "provider": provider}
+        if cut is By.RELATIONSHIP:
+            cell["customer"] = customer
+        if cut is By.DIMENSION:
+            cell["dimension"] = dimension
+        asks = table.instruments[inst].asks_expectation if inst in table.instruments else False
+        shown = table.disclosure.published(key)
+        if not shown:
+            cell.update(n=None, mean=None, ci_low=None, ci_high=None)
+            if asks:
+                cell["gap"] = None
+            cell["suppressed"] = True
+            out.append(cell)
+            continue
+        n, total, total_sq, gap_n, gap_total, gap_sq = acc.sums.tolist()
+        interval = mean_interval(Moments.of([n], [total], [total_sq]))
+        cell.update(
+            n=int(n),
+            mean=_num(float(interval.mean[0])),
+            ci_low=_num(float(interval.ci_low[0])),
+            ci_high=_num(float(interval.ci_high[0])),
+        )
+        if asks:
+            # The gap is shown only when it is about the same respondents as the mean.
+            if gap_n == n and n > 0:
+                gap = mean_interval(Moments.of([gap_n], [gap_total], [gap_sq]))
+                cell.update(
+                    gap=_num(float(gap.mean[0])),
+                    gap_ci_low=_num(float(gap.ci_low[0])),
+                    gap_ci_high=_num(float(gap.ci_high[0])),
+                )
+            else:
+                cell["gap"] = None
+        cell["suppressed"] = False
+        out.append(cell)
+    return {
+        "threshold": table.threshold,
+        "by": cut.value,
+        "campaign": campaign,
+        "cells": out,
+    }
+
+
+def reliability(vc: Valuechain) -> dict[str, Any]:
+    """Cronbach's alpha with the Feldt 95% interval per instrument × dimension of two
+    or more items, from the complete responses of the whole organisation; a scale
+    with 1 to threshold − 1 complete responses is suppressed."""
+    known = instruments(vc)
+    with vc.engine.connect() as conn:
+        limit = store.read_threshold(conn, vc.org_id)
+        used = store.instruments_used(conn, vc.org_id)
+        answers = {key: store.item_answers(conn, vc.org_id, key) for key in used}
+    scales: list[dict[str, Any]] = []
+    for key in used:
+        instrument = known.get(key)
+        if instrument is None:
+            continue
+        rows = answers[key]
+        index: dict[str, int] = {}
+        for rid, _item, _score in rows:
+            index.setdefault(rid, len(index))
+        item_pos = {item.key: j for j, item in enumerate(instrument.items)}
+        matrix = np.full((len(index), len(item_pos)), np.nan)
+        for rid, item, score in rows:
+            if item in item_pos:
+                matrix[index[rid], item_pos[item]] = score
+        for dimension in instrument.dimensions:
+            scaled = [i for i in dimension.items if i.scale is not None]
+            if len(scaled) < 2:
+                continue
+            columns = matrix[:, [item_pos[i.key] for i in scaled]]
+            result = cronbach_alpha(CrossProducts.from_answers(columns))
+            entry: dict[str, Any] = {
+                "instrument": key,
+                "dimension": dimension.key,
+                "items": len(scaled),
+            }
+            if 0 < result.n < limit:
+                entry.update(n=None, alpha=None, ci_low=None, ci_high=None, suppressed=True)
+            else:
+                entry.update(
+                    n=result.n,
+                    alpha=_num(result.alpha),
+                    ci_low=_num(result.ci_low),
+                    ci_high=_num(result.ci_high),
+                    reason=None if result.reason is None else str(result.reason),
+                    suppressed=False,
+                )
+            scales.append(entry)
+    return {"threshold": limit, "scales": scales}
+
+
+def drivers(
+    vc: Valuechain, provider: str | None = None, instrument: str | None = None
+) -> dict[str, Any]:
+    """Johnson (2000) relative weights of the dimension scores on ``overall``, with
+    bootstrap 95% intervals, R², each dimension's mean (performance) and its
+    importance–performance quadrant; for the whole organisation or one provider."""
+    table = _table(vc)
+    candidates = [
+        k
+        for k, i in table.instruments.items()
+        if i.outcome is not None and any(row[1] == k for row in table.dimension_scores)
+    ]
+    if instrument is None:
+        if not candidates:
+            raise NotFound("no responses to an instrument with an 'overall' dimension")
+        instrument = candidates[0]
+    elif instrument not in candidates:
+        raise NotFound(f"no responses to an instrument {instrument!r} with an 'overall' dimension")
+    known = table.instruments[instrument]
+    if provider is not None and not any(
+        row[1] == instrument and row[3] == provider for row in table.dimension_scores
+    ):
+        raise NotFound(f"no responses about provider {provider!r}")
+    _ids, matrix, _providers = _complete_scores(table.dimension_scores, known, provider)
+    complete = matrix[~np.isnan(matrix).any(axis=1)]
+    n = int(complete.shape[0])
+    dims = [d.key for d in known.drivers]
+    base: dict[str, Any] = {
+        "threshold": table.threshold,
+        "instrument": instrument,
+        "provider": provider,
+        "outcome": OUTCOME,
+    }
+    hidden = 0 < n < table.threshold or (
+        provider is not None
+        and not table.disclosure.published((DRIVERS, instrument, ALL, provider, None, None))
+    )
+    if hidden:
+        return {
+            **base,
+            "n": None,
+            "r2": None,
+            "drivers": [{"dimension": d} for d in dims],
+            "suppressed": True,
+        }
+    result = key_drivers(complete[:, :-1], complete[:, -1])
+    quadrant = quadrants(result.share, result.performance)
+    return {
+        **base,
+        "n": n,
+        "r2": _num(result.r2),
+        "reason": None if result.reason is None else str(result.reason),
+        "drivers": [
+            {
+                "dimension": d,
+                "weight": _num(float(result.weight[j])),
+                "share": _num(float(result.share[j])),
+                "ci_low": _num(float(result.ci_low[j])),
+                "ci_high": _num(float(result.ci_high[j])),
+                "performance": _num(float(result.performance[j])),
+                "quadrant": None if quadrant[j] is None else str(quadrant[j]),
+            }
+            for j, d in enumerate(dims)
+        ],
+        "suppressed": False,
+    }
+
+
+__all__ = [
+    "ALL",
+    "THRESHOLD",
+    "By",
+    "drivers",
+    "instruments",
+    "reliability",
+    "scores",
+    "set_threshold",
+    "threshold",
+]

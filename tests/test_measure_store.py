@@ -1,0 +1,276 @@
+"""Survey storage, import of items.csv and responses.csv, and the protected survey
+numbers of services.measure, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import inspect, select
+from typer.testing import CliRunner
+
+from valuechain import Valuechain
+from valuechain.analytics.confidentiality import _linear_leak
+from valuechain.cli.main import app
+from valuechain.domain.instrument import SERVICE_FACTORS
+from valuechain.domain.organisation import OrganisationMap
+from valuechain.domain.response import Answer, Response
+from valuechain.domain.unit import Unit, UnitKind
+from valuechain.services import measure
+from valuechain.services.bundle import BundleError, import_bundle
+from valuechain.store.measure import ANSWERS, RESPONSES, count_survey
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ROOT / "examples" / "bundle"
+MEASURE = ROOT / "examples" / "measure"
+
+# provider -> customer -> respondents per campaign (q1, q2)
+PLAN: dict[str, dict[str, tuple[int, int]]] = {
+    "pay": {"sales": (8, 7), "fin": (8, 9), "legal": (4, 3)},
+    "it": {"sales": (6, 6), "fin": (5, 2), "ops": (12, 11)},
+}
+
+
+def survey_map(seed: int = 1) -> tuple[OrganisationMap, dict[str, tuple[str, str, str]]]:
+    """Units and service-factor responses per PLAN; also each response's
+    (campaign, provider, customer)."""
+    rng = np.random.default_rng(seed)
+    names = sorted({p for p in PLAN} | {c for cs in PLAN.values() for c in cs})
+    org = OrganisationMap(units=[Unit(u, u.title(), UnitKind.TEAM) for u in names])
+    where: dict[str, tuple[str, str, str]] = {}
+    for provider, customers in PLAN.items():
+        for customer, sizes in customers.items():
+            for campaign, size in zip(("q1", "q2"), sizes, strict=True):
+                for i in range(size):
+                    rid = f"{provider}-{customer}-{campaign}-{i}"
+                    where[rid] = (campaign, provider, customer)
+                    base = rng.integers(2, 7)
+                    answers = [
+                        Answer(
+                            item.key,
+                            item.dimension,
+                            float(np.clip(base + rng.integers(-1, 2), 1, 7)),
+                        )
+                        for item in SERVICE_FACTORS.items
+                    ]
+                    org.responses.append(
+                        Response(
+                            rid,
+                            campaign,
+                            "service_factors",
+                            customer,
+                            provider,
+                            date(2026, 3 if campaign == "q1" else 6, 1),
+                            answers,
+                        )
+                    )
+    return org, where
+
+
+def copy_measure(tmp_path: Path) -> Path:
+    target = tmp_path / "bundle"
+    shutil.copytree(MEASURE, target)
+    return target
+
+
+def test_import_stores_responses_without_persons_or_times(vc: Valuechain) -> None:
+    import_bundle(vc, SMALL)
+    summary = import_bundle(vc, MEASURE)
+    assert summary.rows["responses"] == 7 and summary.rows["items"] == 3
+    with vc.engine.connect() as conn:
+        assert count_survey(conn, vc.org_id) == {"responses": 4, "answers": 6, "comments": 2}
+        days = conn.execute(
+            select(RESPONSES.c.id, RESPONSES.c.submitted_on).where(RESPONSES.c.org_id == vc.org_id)
+        ).all()
+        gap = conn.execute(
+            select(ANSWERS.c.expectation, ANSWERS.c.score).where(
+                ANSWERS.c.org_id == vc.org_id, ANSWERS.c.response_id == "a2"
+            )
+        ).one()
+    assert dict(days)["a2"] == date(2026, 3, 3)
+    assert tuple(gap) == (6.0, 4.0)
+    columns = {c["name"] for c in inspect(vc.engine).get_columns("responses")}
+    assert columns == {
+        "org_id",
+        "id",
+        "campaign_id",
+        "instrument",
+        "rater_id",
+        "rated_id",
+        "submitted_on",
+    }
+    # Importing again replaces by id: nothing doubles.
+    import_bundle(vc, MEASURE)
+    with vc.engine.connect() as conn:
+        assert count_survey(conn, vc.org_id)["answers"] == 6
+    assert "handover" in measure.instruments(vc)
+
+
+def test_response_problems_are_located_and_nothing_is_written(
+    vc: Valuechain, tmp_path: Path
+) -> None:
+    bundle = copy_measure(tmp_path)
+    with (bundle / "responses.csv").open("a", encoding="utf-8") as out:
+        out.write("b1,2026-q1,nosuch,ship,pack,2026-03-02,x,,5,\n")  # line 9
+        out.write("b2,2026-q1,service_factors,ship,nobody,2026-03-02,courtesy_1,,5,\n")
+        out.write("b3,2026-q1,service_factors,ship,pack,2026-03-02,courtesy_9,,5,\n")
+        out.write("b4,2026-q1,service_factors,ship,pack,2026-03-02,courtesy_1,,8,\n")
+        out.write("b5,2026-q1,service_factors,ship,pack,yesterday,courtesy_1,,5,\n")
+        out.write("b6,2026-q1,service_factors,ship,ship,2026-03-02,courtesy_1,,5,\n")
+        out.write("b7,2026-q1,service_factors,ship,pack,2026-03-02,courtesy_1,3,5,\n")
+        out.write("a1,2026-q1,service_factors,crm,pack,2026-03-02,courtesy_2,,5,\n")
+        out.write("a4,2026-q1,handover,pack,plan,2026-03-05,complete,,4,\n")
+    with pytest.raises(BundleError) as caught:
+        import_bundle(vc, bundle)
+    located = [(p.file, p.line, p.column) for p in caught.value.problems]
+    assert located == [
+        ("responses.csv", 9, "instrument"),
+        ("responses.csv", 10, "rated_id"),
+        ("responses.csv", 11, "item"),
+        ("responses.csv", 12, "score"),
+        ("responses.csv", 13, "submitted_at"),
+        ("responses.csv", 14, "rated_id"),
+        ("responses.csv", 15, "expectation"),
+        ("responses.csv", 16, None),
+        ("responses.csv", 17, "item"),
+    ]
+    assert "a whole number from 1–7" in str(caught.value.problems[3])
+    assert vc.counts()["units"] == 0
+    with vc.engine.connect() as conn:
+        assert count_survey(conn, vc.org_id)["responses"] == 0
+
+
+def test_items_problems_are_located(vc: Valuechain, tmp_path: Path) -> None:
+    bundle = copy_measure(tmp_path)
+    with (bundle / "items.csv").open("a", encoding="utf-8") as out:
+        out.write("handover,late,handover,Another question?,1,9\n")  # line 5: other scale
+    with pytest.raises(BundleError) as caught:
+        import_bundle(vc, bundle)
+    assert [(p.file, p.line, p.column) for p in caught.value.problems] == [
+        ("items.csv", 5, "scale_min")
+    ]
+
+
+def test_scores_json_contract(vc: Valuechain, cli_env: dict[str, str]) -> None:
+    vc.write_map(survey_map()[0])
+    out = CliRunner().invoke(app, ["scores", "--json", "--by", "relationship"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["threshold"] == 5
+    cells = {(c["provider"], c["customer"]): c for c in doc["cells"]}
+    assert set(cells) == {(p, c) for p, cs in PLAN.items() for c in cs}
+    for cell in doc["cells"]:
+        assert {"provider", "customer", "n", "mean", "ci_low", "ci_high", "suppressed"} <= set(cell)
+        if cell["suppressed"]:
+            assert cell["n"] is None and cell["mean"] is None and cell["ci_low"] is None
+        else:
+            assert cell["n"] >= 5 and cell["ci_low"] <= cell["mean"] <= cell["ci_high"]
+    # 7 over both campaigns, but q1 (4) and q2 (3) are each too small, and q1 is shown
+    # for the other customers: pooled minus q1 would reveal q2.
+    assert cells["pay", "legal"]["suppressed"]
+    out = CliRunner().invoke(app, ["scores", "--json", "--by", "dimension", "--campaign", "q1"])
+    doc = json.loads(out.stdout)
+    dims = [c["dimension"] for c in doc["cells"] if c["provider"] == "it"]
+    assert dims == [d.key for d in SERVICE_FACTORS.dimensions]
+    out = CliRunner().invoke(app, ["scores", "--campaign", "nope"])
+    assert out.exit_code != 0
+    human = CliRunner().invoke(app, ["scores", "--by", "relationship"])
+    assert human.exit_code == 0 and "suppressed" in human.stdout
+
+
+def test_no_small_group_is_revealed_by_combining_cuts(vc: Valuechain) -> None:
+    """The attack: take every number the service publishes in every cut (by provider,
+    relationship and dimension; pooled and per campaign; drivers per provider) and
+    try every combination of them. With the respondents of each published cell
+    known, a group of 1 to k − 1 respondents is derivable exactly when some
+    combination of cells lives on small atoms only (rank test), and in particular
+    when two nested cells differ by 1 to k − 1 respondents."""
+    org, where = survey_map()
+    vc.write_map(org)
+    k = measure.threshold(vc)
+
+    def members(cut: str, campaign: str | None, cell: dict[str, object]) -> frozenset[str]:
+        return frozenset(
+            rid
+            for rid, (c, p, cust) in where.items()
+            if p == cell["provider"]
+            and (campaign is None or c == campaign)
+            and (cut != "relationship" or cust == cell["customer"])
+        )
+
+    published: list[frozenset[str]] = []
+    for cut, campaign in itertools.product(
+        ("provider", "relationship", "dimension"), (None, "q1", "q2")
+    ):
+        doc = measure.scores(vc, cut, campaign=campaign)
+        for cell in doc["cells"]:
+            group = members(cut, campaign, cell)
+            if cell["suppressed"]:
+                assert cell["n"] is None
+                continue
+            assert cell["n"] == len(group) >= k
+            published.append(group)
+    for provider in PLAN:
+        found = measure.drivers(vc, provider=provider)
+        if not found["suppressed"]:
+            published.append(frozenset(r for r, (_c, p, _u) in where.items() if p == provider))
+    # Every difference of two nested published cells.
+    for a, b in itertools.permutations(set(published), 2):
+        if b < a:
+            assert len(a - b) >= k, sorted(a - b)
+    # Any combination of cells (the exact test over atoms).
+    ids = sorted(set().union(*published))
+    pattern = np.array([[rid in cell for cell in published] for rid in ids], dtype=bool)
+    assert _linear_leak(pattern, np.ones(len(ids), dtype=np.int64), k) == 0
+    # Protection does not hide everything: most relationship cells stay shown.
+    cells = measure.scores(vc, "relationship", campaign="q1")["cells"]
+    assert sum(not c["suppressed"] for c in cells) == 5  # all but pay <- legal (4)
+
+
+def test_reliability_alpha_equals_pingouin(vc: Valuechain) -> None:
+    pingouin = pytest.importorskip("pingouin")
+    import pandas as pd
+
+    org, _ = survey_map(seed=7)
+    vc.write_map(org)
+    found = measure.reliability(vc)
+    for scale in found["scales"]:
+        dimension = SERVICE_FACTORS.dimension(scale["dimension"])
+        data = pd.DataFrame(
+            [
+                {a.item: a.score for a in r.answers if a.dimension == dimension.key}
+                for r in org.responses
+            ]
+        )
+        alpha, _ci = pingouin.cronbach_alpha(data)
+        assert scale["n"] == len(org.responses) and not scale["suppressed"]
+        assert scale["alpha"] == pytest.approx(alpha, abs=1e-6)
+        assert scale["items"] == len(dimension.items)
+
+
+def test_drivers_and_threshold(vc: Valuechain, cli_env: dict[str, str]) -> None:
+    vc.write_map(survey_map()[0])
+    out = CliRunner().invoke(app, ["drivers", "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["outcome"] == "overall" and doc["n"] == sum(
+        sum(s) for cs in PLAN.values() for s in cs.values()
+    )
+    assert {d["dimension"] for d in doc["drivers"]} == {d.key for d in SERVICE_FACTORS.drivers}
+    assert sum(d["weight"] for d in doc["drivers"]) == pytest.approx(doc["r2"])
+    for d in doc["drivers"]:
+        assert {"dimension", "weight", "ci_low", "ci_high", "performance"} <= set(d)
+    out = CliRunner().invoke(app, ["reliability", "--json"])
+    assert [s["dimension"] for s in json.loads(out.stdout)["scales"]] == [
+        d.key for d in SERVICE_FACTORS.dimensions if len(d.items) > 1
+    ]
+    measure.set_threshold(vc, 10)
+    cells = measure.scores(vc, "relationship", campaign="q2")["cells"]
+    assert all(c["suppressed"] for c in cells if c["customer"] in {"sales", "fin"})
+    with pytest.raises(Exception, match="from 3 to 10"):
+        measure.set_threshold(vc, 2)
