@@ -54,6 +54,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/map"): signed_in(200, 303),
     ("GET", "/units"): signed_in(200, 303),
     ("GET", "/units/{unit_id}"): signed_in(200, 303),
+    ("GET", "/flow"): signed_in(200, 303),
+    ("GET", "/flow/what-if"): signed_in(200, 303),
     ("GET", "/admin/audit"): admin_only(303),
     ("GET", "/admin/accounts"): admin_only(303),
     ("POST", "/admin/accounts"): {**admin_only(303), "admin": 303},  # created, back to the list
@@ -71,6 +73,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/units"): signed_in(200, 401),
     ("GET", "/api/v1/units/{unit_id}"): signed_in(200, 401),
     ("GET", "/api/v1/units/{unit_id}/customers"): signed_in(200, 401),
+    ("GET", "/api/v1/flow"): signed_in(200, 401),
     ("GET", "/api/v1/session"): signed_in(200, 401),
     ("POST", "/api/v1/session"): everyone(401),  # posted with a wrong password
     ("DELETE", "/api/v1/session"): signed_in(204, 401),

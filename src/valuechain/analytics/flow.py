@@ -173,6 +173,8 @@ def max_flow(net: FlowNetwork) -> Flow:
     bottlenecks = cut[np.argsort(-utilisation[cut], kind="stable")].astype(np.int64)
     arrivals = push(net)
     delivered = _delivered(net, flow, scale)
+    with np.errstate(invalid="ignore"):  # unlimited stages: inf - inf, masked below
+        piling = np.maximum(arrivals - net.capacity, 0.0)
     return Flow(
         throughput=float(result.flow_value) / scale,
         stage_flow=stage_flow,
@@ -181,7 +183,7 @@ def max_flow(net: FlowNetwork) -> Flow:
         bottlenecks=bottlenecks,
         demand_bound=bottlenecks.size == 0,
         arrivals=arrivals,
-        inventory_growth=np.where(limited, np.maximum(arrivals - net.capacity, 0.0), 0.0),
+        inventory_growth=np.where(limited, piling, 0.0),
         delivered=delivered,
         revenue=float((delivered * net.revenue_per_item).sum()),
         variable_cost=float((stage_flow * net.cost_per_item).sum()),

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from valuechain.api import admin as admin_api
+from valuechain.api import flow as flow_api
 from valuechain.api import map as map_api
 from valuechain.api import session as session_api
 
@@ -26,6 +27,7 @@ ACCESS_REFUSED: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(prefix=PREFIX, responses=ACCESS_REFUSED)
 router.include_router(map_api.router)
+router.include_router(flow_api.router)
 router.include_router(session_api.router)
 router.include_router(admin_api.router)
 

@@ -69,6 +69,7 @@ class FlowModel:
     stage_result: IntArray  # stage -> result position
     result_stage: dict[str, int]  # result id -> stage
     step: IntArray  # steps from where items enter (for drawing the chain left to right)
+    steps_to_customer: IntArray  # steps to the paying external customers
     reaches: csr_matrix  # stage -> stage arcs, to find what a bottleneck feeds
     sink_customers: list[list[str]]  # per stage, the paying external customers it serves
 
@@ -174,6 +175,18 @@ def _build(chain: Chain, columns: store.FlowColumns) -> FlowModel:
     )
     distance = dijkstra(padded + entry, indices=n, unweighted=True)[:n] - 1
     step = np.where(np.isfinite(distance), distance, 0).astype(np.int64)
+    # Steps to the paying external customers: a breadth-first search backwards.
+    delivering = np.unique(sink_stage)
+    exits = csr_matrix(
+        (
+            np.ones(delivering.size, dtype=np.int8),
+            (np.full(delivering.size, n), delivering),
+        ),
+        shape=(n + 1, n + 1),
+    )
+    backwards = padded.T.tocsr() + exits
+    to_customer = dijkstra(backwards, indices=n, unweighted=True)[:n] - 1
+    steps_to_customer = np.where(np.isfinite(to_customer), to_customer, 0).astype(np.int64)
     customers: list[list[str]] = [[] for _ in range(n)]
     for link in sink_link:
         customers[int(stage_of[link_result[link]])].append(cols.unit_ids[int(link_customer[link])])
@@ -183,6 +196,7 @@ def _build(chain: Chain, columns: store.FlowColumns) -> FlowModel:
         stage_result=stage_result,
         result_stage={cols.result_ids[int(r)]: i for i, r in enumerate(stage_result)},
         step=step,
+        steps_to_customer=steps_to_customer,
         reaches=arcs,
         sink_customers=customers,
     )
@@ -289,6 +303,7 @@ def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> di
                 "unit": cols.unit_ids[unit],
                 "unit_name": cols.unit_names[unit],
                 "step": int(model.step[s]),
+                "steps_to_customer": int(model.steps_to_customer[s]),
                 "capacity": _num(capacity),
                 "demand": _num(float(demand[s])),
                 "flow": _num(float(flow.stage_flow[s])),
