@@ -18,7 +18,9 @@ The numbers tell a story the app should find on its own:
   freight, which the chain depends on but does not turn into pumps, are ``depends_on``;
   spare parts kits and warranty service are customer service's own product lines;
 * two results lead nowhere: a report nobody reads and meter readings whose only reader
-  passes nothing on.
+  passes nothing on;
+* two survey campaigns (``services.demo_survey``) where production planning's value
+  falls, problem solving drives satisfaction, and small groups are suppressed.
 """
 
 # The tables below are aligned in columns so they read as tables; that needs more than
@@ -38,6 +40,7 @@ from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import accounts
 from valuechain.services.audit import Actor
+from valuechain.services.demo_survey import demo_responses
 from valuechain.services.organisation import Valuechain
 
 DEFAULT_SEED = 7
@@ -378,6 +381,7 @@ def demo_map(seed: int = DEFAULT_SEED) -> OrganisationMap:
             for result, customer, relation, demand in LINKS
         ],
         people=_people(rng),
+        responses=demo_responses(seed),
     )
 
 

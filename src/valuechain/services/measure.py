@@ -6,8 +6,8 @@ is computed and protected before it leaves the service.
    the respondents' scores (``store.measure``). Coarser cells add them up.
 2. ``analytics.score`` turns the moments into means, t intervals and gaps.
 3. ``analytics.confidentiality.protect`` decides, over **every** cut this service
-   offers at once (by provider, by relationship, by provider and dimension, for all
-   campaigns together and for each campaign, and each provider's driver analysis),
+   offers at once (by provider, by relationship, by provider and dimension, each
+   per campaign, and each provider's driver analysis over its campaigns),
    which cells are shown: none about fewer than the threshold respondents, directly
    or by subtracting cells of any of these cuts from each other. Because the
    decision is taken over all cuts together, the answer to one question can be
@@ -42,7 +42,7 @@ from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import measure as store
 
-ALL = None  # the campaign key of cells that pool every campaign
+ALL = None  # the campaign key of cells that pool every campaign (driver analyses)
 
 
 class By(StrEnum):
@@ -152,20 +152,18 @@ def _table(vc: Valuechain) -> _Table:
         score_members = store.score_members(conn, vc.org_id, with_outcome, OUTCOME)
         dim_members = store.dimension_members(conn, vc.org_id)
     cells: dict[Key, _Acc] = {}
+    # Every cut is per campaign: pooling campaigns would count a unit that answered
+    # twice twice, and a pooled cut minus one campaign's would reach into the other.
     for inst, camp, prov, cust, *sums in score_rows:
-        for c in (camp, ALL):
-            _add(cells, (By.PROVIDER.value, inst, c, prov, None, None), sums)
-            _add(cells, (By.RELATIONSHIP.value, inst, c, prov, cust, None), sums)
+        _add(cells, (By.PROVIDER.value, inst, camp, prov, None, None), sums)
+        _add(cells, (By.RELATIONSHIP.value, inst, camp, prov, cust, None), sums)
     for inst, camp, prov, _cust, dim, *sums in dim_rows:
-        for c in (camp, ALL):
-            _add(cells, (By.DIMENSION.value, inst, c, prov, None, dim), sums)
+        _add(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), sums)
     for rid, inst, camp, prov, cust in score_members:
-        for c in (camp, ALL):
-            _member(cells, (By.PROVIDER.value, inst, c, prov, None, None), rid)
-            _member(cells, (By.RELATIONSHIP.value, inst, c, prov, cust, None), rid)
+        _member(cells, (By.PROVIDER.value, inst, camp, prov, None, None), rid)
+        _member(cells, (By.RELATIONSHIP.value, inst, camp, prov, cust, None), rid)
     for rid, inst, camp, prov, _cust, dim, _score in dim_members:
-        for c in (camp, ALL):
-            _member(cells, (By.DIMENSION.value, inst, c, prov, None, dim), rid)
+        _member(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), rid)
     # Each provider's driver analysis is about its complete respondents.
     for key in with_outcome:
         ids, matrix, providers = _complete_scores(dim_members, known[key])
@@ -212,7 +210,7 @@ def scores(
     instrument: str | None = None,
 ) -> dict[str, Any]:
     """Mean scores with 95% t intervals per provider, relationship (provider ×
-    customer) or provider × dimension, for one campaign or all together.
+    customer) or provider × dimension, for one campaign (default: the latest by id).
 
     A provider's or relationship's score is each respondent's ``overall`` score where
     the instrument has one, else the mean of the respondent's dimension scores. For
@@ -223,6 +221,8 @@ def scores(
     table = _table(vc)
     if campaign is not None and campaign not in table.campaigns:
         raise NotFound(f"no campaign with id {campaign!r}")
+    if campaign is None and table.campaigns:
+        campaign = table.campaigns[-1]
     if instrument is not None and instrument not in table.instruments:
         raise NotFound(f"no instrument {instrument!r}")
     keys = sorted(

@@ -1,0 +1,130 @@
+"""The demo organisation's survey history: two quarterly campaigns of the built-in
+*internal service factors* instrument, answered by customer units about the
+providers whose results they use (every relationship below is a link of the demo
+map).
+
+Like the map (``services.demo``), the data are tables plus one small generator, and
+the same seed always gives the same responses. The story the app should find:
+
+* **production planning's value falls**: its customers rate the value of the weekly
+  plan about 1.2 points lower in 2026-Q2 than in 2026-Q1 (the plan changed too often
+  that quarter), while its other dimensions hold;
+* **problem solving drives overall satisfaction**: a respondent's ``overall`` answer
+  follows their problem-solving rating most closely, so key-driver analysis puts
+  ``problem_solving`` first;
+* **small groups stay hidden**: maintenance answers about production planning with
+  only 4 and 3 respondents, and business applications about the IT service desk
+  with 3 in Q2; their numbers, and any total they could be subtracted from, are
+  suppressed at the default threshold of 5.
+
+Responses are anonymous: an id, the campaign, the rating and the rated unit and
+the day; nothing names a person.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from valuechain.domain.instrument import OUTCOME, SERVICE_FACTORS
+from valuechain.domain.response import Answer, Response
+
+CAMPAIGNS: tuple[tuple[str, date], ...] = (
+    ("2026-q1", date(2026, 3, 2)),  # the campaign and the day it opened (two weeks open)
+    ("2026-q2", date(2026, 6, 1)),
+)
+
+# How well each provider serves, on the 1-7 scale, before any story is added.
+PROVIDER_LEVEL: dict[str, float] = {
+    "production-planning": 5.2,
+    "it-service-desk": 4.6,
+    "payroll": 5.6,
+    "quality-assurance": 5.0,
+}
+
+# Respondents per relationship and campaign.
+RelationshipRow = tuple[str, str, int, int]
+RELATIONSHIPS: tuple[RelationshipRow, ...] = (
+    # provider               customer                 Q1   Q2
+    ("production-planning",  "machining",             14,  13),
+    ("production-planning",  "assembly",              18,  17),
+    ("production-planning",  "packing",                9,   8),
+    ("production-planning",  "procurement",            6,   6),
+    ("production-planning",  "maintenance",            4,   3),   # too few: suppressed
+    ("it-service-desk",      "assembly",              12,  11),
+    ("it-service-desk",      "customer-service",       9,  10),
+    ("it-service-desk",      "business-applications",  5,   3),   # Q2 too few
+    ("payroll",              "accounting",             6,   5),
+    ("payroll",              "assembly",              15,  14),
+    ("payroll",              "machining",             11,  12),
+    ("quality-assurance",    "packing",                8,   9),
+)  # fmt: skip
+
+# The planted change: (provider, dimension, campaign) -> shift of the ratings.
+SHIFTS: dict[tuple[str, str, str], float] = {
+    ("production-planning", "value", "2026-q2"): -1.2,
+}
+# How strongly each dimension carries into the overall answer (problem solving most).
+OVERALL_WEIGHTS: dict[str, float] = {
+    "courtesy": 0.05,
+    "promptness": 0.1,
+    "conscientiousness": 0.05,
+    "value": 0.15,
+    "problem_solving": 0.65,
+}
+RESPONDENT_SPREAD = 0.7  # how much respondents of one relationship differ overall
+DIMENSION_SPREAD = 0.8  # how much one respondent's dimensions differ from each other
+ITEM_SPREAD = 0.45  # how much items of one dimension differ
+
+
+def _rating(value: float) -> float:
+    return float(min(7, max(1, round(value))))
+
+
+def demo_responses(seed: int = 7) -> list[Response]:
+    """The two campaigns' responses, identical for the same seed."""
+    # A stream of its own (not the map's), so the survey never shifts the people a
+    # seed draws; with the default seed only planning's value moves by more than noise.
+    rng = random.Random(seed * 1000 + 1)
+    responses: list[Response] = []
+    for campaign, opened in CAMPAIGNS:
+        number = 0
+        for provider, customer, q1, q2 in RELATIONSHIPS:
+            size = q1 if campaign == CAMPAIGNS[0][0] else q2
+            for _ in range(size):
+                number += 1
+                level = PROVIDER_LEVEL[provider] + rng.gauss(0, RESPONDENT_SPREAD)
+                dims = {
+                    d.key: level
+                    + SHIFTS.get((provider, d.key, campaign), 0.0)
+                    + rng.gauss(0, DIMENSION_SPREAD)
+                    for d in SERVICE_FACTORS.drivers
+                }
+                dims[OUTCOME] = (
+                    sum(w * dims[k] for k, w in OVERALL_WEIGHTS.items())
+                    + 0.3 * (level - PROVIDER_LEVEL[provider])
+                    + rng.gauss(0, 0.35)
+                )
+                answers = [
+                    Answer(
+                        item.key,
+                        item.dimension,
+                        _rating(dims[item.dimension] + rng.gauss(0, ITEM_SPREAD)),
+                    )
+                    for item in SERVICE_FACTORS.items
+                ]
+                responses.append(
+                    Response(
+                        id=f"{campaign}-{number:04d}",
+                        campaign=campaign,
+                        instrument=SERVICE_FACTORS.key,
+                        rater_id=customer,
+                        rated_id=provider,
+                        submitted_on=opened + timedelta(days=rng.randrange(14)),
+                        answers=answers,
+                    )
+                )
+    return responses
+
+
+__all__ = ["CAMPAIGNS", "RELATIONSHIPS", "demo_responses"]
