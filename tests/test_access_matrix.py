@@ -45,10 +45,16 @@ def everyone(status: int) -> dict[str, int]:
     return dict.fromkeys(ROLES, status)
 
 
+def unit_results(ok: int) -> dict[str, int | tuple[int, int]]:
+    """view_unit_results: admins every unit, a lead their own (``OTHER`` is no
+    relationship of it), nobody else."""
+    return {"admin": ok, "lead": (ok, 403), "member": 403, "viewer": 403, "anonymous": 401}
+
+
 # (method, path) -> status per role. The same for the own and the other unit: the map
 # is organisation-wide knowledge (docs/access.md); unit-scoped results arrive later
 # and are checked against the policy in test_scoped_actions_follow_relationships.
-EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     # Pages: nobody signed in is sent to /signin (303).
     ("GET", "/"): signed_in(200, 303),
     ("GET", "/map"): signed_in(200, 303),
@@ -74,6 +80,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/units/{unit_id}"): signed_in(200, 401),
     ("GET", "/api/v1/units/{unit_id}/customers"): signed_in(200, 401),
     ("GET", "/api/v1/flow"): signed_in(200, 401),
+    # Unit-scoped results: (own unit, other unit) where they differ.
+    ("GET", "/api/v1/units/{unit_id}/scores"): unit_results(200),
+    ("GET", "/api/v1/units/{unit_id}/drivers"): unit_results(404),  # no responses yet
     ("GET", "/api/v1/session"): signed_in(200, 401),
     ("POST", "/api/v1/session"): everyone(401),  # posted with a wrong password
     ("DELETE", "/api/v1/session"): signed_in(204, 401),
@@ -190,6 +199,8 @@ def test_matrix(world: World, role: str) -> None:
             concrete = path.replace("{unit_id}", unit) if unit else path
             answer = _call(world, role, method, concrete)
             expected = statuses[role]
+            if isinstance(expected, tuple):
+                expected = expected[0 if unit == OWN else 1]
             if answer.status_code != expected:
                 failures.append(f"{role} {method} {concrete}: {answer.status_code} != {expected}")
             elif role == "anonymous" and expected == 303 and path != "/setup":

@@ -298,3 +298,34 @@ def test_demo_surveys_tell_their_story(vc: Valuechain) -> None:
     assert ("production-planning", "maintenance") in hidden
     assert ("it-service-desk", "business-applications") in hidden
     assert len(hidden) < len(cells) / 2
+
+
+def test_api_scores_are_scoped_and_protected(vc: Valuechain) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.signin import make_account
+    from valuechain.api.dependencies import SESSION_COOKIE
+    from valuechain.domain.account import AccountRole
+    from valuechain.domain.person import Person, Role
+    from valuechain.services import accounts
+    from valuechain.web.app import create_app
+
+    org, _ = survey_map()
+    org.people = [Person("p1", "Lea Lead", "lead@example.org", "pay", Role.LEAD)]
+    vc.write_map(org)
+    make_account(vc, "lead@example.org", AccountRole.LEAD, person_id="p1")
+    account = accounts.account_by_email(vc, "lead@example.org")
+    assert account is not None
+    client = TestClient(create_app(vc))
+    client.cookies.set(SESSION_COOKIE, accounts.start_session(vc, account, address="test").token)
+    answer = client.get("/api/v1/units/pay/scores", params={"by": "relationship"})
+    assert answer.status_code == 200, answer.text
+    doc = answer.json()
+    assert doc["campaign"] == "q2" and {c["provider"] for c in doc["cells"]} == {"pay"}
+    expected = [c for c in measure.scores(vc, "relationship")["cells"] if c["provider"] == "pay"]
+    assert [{k: c[k] for k in e} for c, e in zip(doc["cells"], expected, strict=True)] == expected
+    legal = next(c for c in doc["cells"] if c["customer"] == "legal")
+    assert legal["suppressed"] and legal["n"] is None and legal["mean"] is None
+    assert client.get("/api/v1/units/it/scores").status_code == 403
+    drivers = client.get("/api/v1/units/pay/drivers").json()
+    assert drivers["provider"] == "pay" and drivers["outcome"] == "overall"

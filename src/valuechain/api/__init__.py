@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from valuechain.api import admin as admin_api
 from valuechain.api import flow as flow_api
 from valuechain.api import map as map_api
+from valuechain.api import measure as measure_api
 from valuechain.api import session as session_api
 
 PREFIX = "/api/v1"
@@ -27,6 +28,7 @@ ACCESS_REFUSED: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(prefix=PREFIX, responses=ACCESS_REFUSED)
 router.include_router(map_api.router)
+router.include_router(measure_api.router)
 router.include_router(flow_api.router)
 router.include_router(session_api.router)
 router.include_router(admin_api.router)
