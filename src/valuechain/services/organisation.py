@@ -111,6 +111,12 @@ class Valuechain:
         self._chain = None
         return counts
 
+    def forget_cached_chain(self) -> None:
+        """Drop the cached graph; the next question reads the database again (after a
+        restore, whose map version may equal the cached one)."""
+        with self._lock:
+            self._chain = None
+
     def counts(self) -> dict[str, int]:
         """Rows per map table."""
         with self.engine.connect() as conn:

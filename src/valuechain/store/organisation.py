@@ -54,6 +54,22 @@ def map_version(conn: Connection, org_id: int) -> int:
 
 # Row tuples follow the table's column order after ``org_id``; the hot write path
 # hands them to the driver's executemany without per-row SQLAlchemy processing.
+def map_versions(conn: Connection) -> dict[str, int]:
+    """Every organisation's map version, by slug."""
+    rows = conn.execute(select(ORGANISATIONS.c.slug, ORGANISATIONS.c.map_version))
+    return {slug: int(version) for slug, version in rows}
+
+
+def advance_map_versions(conn: Connection, floor: dict[str, int]) -> None:
+    """Set each organisation's map version above both its own and ``floor[slug]``,
+    so every process's cached graph is seen as stale (used after a restore)."""
+    for slug, version in map_versions(conn).items():
+        newer = max(version, floor.get(slug, 0)) + 1
+        conn.execute(
+            update(ORGANISATIONS).where(ORGANISATIONS.c.slug == slug).values(map_version=newer)
+        )
+
+
 def _unit_row(u: Unit) -> tuple[Any, ...]:
     return (u.id, u.name, u.kind.value, u.parent_id, u.headcount)
 
