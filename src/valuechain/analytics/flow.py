@@ -225,7 +225,7 @@ def push(net: FlowNetwork) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         fraction = np.where(totals[owner] > 0, share / totals[owner], 0.0)
     arc_fraction = fraction[: net.arc_from.size]
-    start = np.where(fed, 0.0, np.minimum(_can_take(net), _outgoing_demand(net)))
+    start = np.where(fed, 0.0, np.minimum(_can_take(net), _release_limit(net)))
     arrivals = start.copy()
     for _ in range(n + PUSH_ROUNDS_EXTRA):
         processed = np.minimum(arrivals, net.capacity)
@@ -256,15 +256,24 @@ def _can_take(net: FlowNetwork) -> FloatArray:
     return take
 
 
-def _outgoing_demand(net: FlowNetwork) -> FloatArray:
-    """What a stage's customers ask of it per week (``inf`` if any asks without limit)."""
+def outgoing_demand(net: FlowNetwork) -> FloatArray:
+    """What a stage's customers ask of it per week (``inf`` if any asks without limit;
+    0 for a stage nobody takes from)."""
     n = net.n_stages
     owner = np.concatenate([net.arc_from, net.sink_stage])
     demand = np.concatenate([net.arc_demand, net.sink_demand])
     total = np.bincount(owner, weights=np.where(np.isfinite(demand), demand, 0.0), minlength=n)
     unbounded = np.bincount(owner, weights=~np.isfinite(demand), minlength=n) > 0
-    no_customer = np.bincount(owner, minlength=n) == 0
-    return np.where(unbounded | no_customer, np.inf, total)
+    return np.where(unbounded, np.inf, total)
+
+
+def _release_limit(net: FlowNetwork) -> FloatArray:
+    """Demand as a cap on what the supply releases: a stage nobody takes from is not
+    held back by demand (its capacity still is)."""
+    no_customer = (
+        np.bincount(np.concatenate([net.arc_from, net.sink_stage]), minlength=net.n_stages) == 0
+    )
+    return np.where(no_customer, np.inf, outgoing_demand(net))
 
 
 class Change(StrEnum):

@@ -34,7 +34,16 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
-from valuechain.analytics.flow import Change, Flow, FlowNetwork, WhatIf, apply, max_flow, network
+from valuechain.analytics.flow import (
+    Change,
+    Flow,
+    FlowNetwork,
+    WhatIf,
+    apply,
+    max_flow,
+    network,
+    outgoing_demand,
+)
 from valuechain.domain.link import Relation
 from valuechain.domain.result import ResultKind
 from valuechain.domain.unit import UnitKind
@@ -246,15 +255,6 @@ def _num(value: float) -> float | None:
     return round(float(value), 6) + 0.0
 
 
-def _outgoing_demand(net: FlowNetwork) -> FloatArray:
-    n = net.n_stages
-    owner = np.concatenate([net.arc_from, net.sink_stage])
-    demand = np.concatenate([net.arc_demand, net.sink_demand])
-    total = np.bincount(owner, weights=np.where(np.isfinite(demand), demand, 0.0), minlength=n)
-    unbounded = np.bincount(owner, weights=~np.isfinite(demand), minlength=n) > 0
-    return np.where(unbounded, np.inf, total)
-
-
 def _money(flow: Flow) -> dict[str, float | None]:
     return {
         "revenue": _num(flow.revenue),
@@ -277,7 +277,7 @@ def _lower_first(name: str) -> str:
 def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> dict[str, Any]:
     chain = vc.chain()
     cols = chain.columns
-    demand = _outgoing_demand(net)
+    demand = outgoing_demand(net)
     sinks = np.unique(net.sink_stage)
     sink_demand: FloatArray = np.bincount(
         net.sink_stage,
