@@ -22,7 +22,7 @@ from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.response import Answer, Response
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import measure
-from valuechain.services.bundle import BundleError, import_bundle
+from valuechain.services.bundle import BundleError, export_bundle, import_bundle
 from valuechain.store.measure import ANSWERS, RESPONSES, count_survey
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -329,3 +329,23 @@ def test_api_scores_are_scoped_and_protected(vc: Valuechain) -> None:
     assert client.get("/api/v1/units/it/scores").status_code == 403
     drivers = client.get("/api/v1/units/pay/drivers").json()
     assert drivers["provider"] == "pay" and drivers["outcome"] == "overall"
+
+
+def test_export_carries_custom_instruments_but_never_responses(
+    vc: Valuechain, tmp_path: Path
+) -> None:
+    import_bundle(vc, SMALL)
+    import_bundle(vc, MEASURE)
+    first = tmp_path / "first"
+    counts = export_bundle(vc, first)
+    assert counts["items"] == 3
+    assert not (first / "responses.csv").exists()
+    assert (first / "items.csv").read_text(encoding="utf-8") == (
+        (MEASURE / "items.csv").read_text(encoding="utf-8")
+    )
+    other = Valuechain(vc.engine, vc.organisation + "-copy")
+    import_bundle(other, first)
+    second = tmp_path / "second"
+    export_bundle(other, second)
+    for name in ("units.csv", "results.csv", "links.csv", "people.csv", "items.csv"):
+        assert (second / name).read_bytes() == (first / name).read_bytes(), name

@@ -395,7 +395,8 @@ def export_bundle(
 ) -> dict[str, int]:
     """Write the organisation's map to ``path``: an ``.xlsx`` workbook when the name
     ends in ``.xlsx``, else a folder (created when missing) of ``units.csv``,
-    ``results.csv``, ``links.csv`` and ``people.csv``, each with its header row.
+    ``results.csv``, ``links.csv`` and ``people.csv``, each with its header row, and
+    ``items.csv`` when the organisation has custom instruments.
     Returns the rows written per table. Importing the export into an empty
     organisation gives the same organisation. The export is recorded in the audit
     log as ``actor`` (default: the operating-system user)."""
@@ -408,6 +409,13 @@ def export_bundle(
         "links": len(org_map.links),
         "people": len(org_map.people),
     }
+    with vc.engine.connect() as conn:
+        items = measure_store.item_rows(conn, vc.org_id)
+    if items:
+        # Custom instruments travel with the map; survey responses never leave (they
+        # are confidential, see docs/bundle.md).
+        tables["items"] = (list(SCHEMA["items"].column_names), (list(row) for row in items))
+        counts["items"] = len(items)
     try:
         if path.suffix.lower() == ".xlsx":
             _write_workbook(path, tables)

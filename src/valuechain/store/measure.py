@@ -191,6 +191,26 @@ def read_instruments(conn: Connection, org_id: int) -> dict[str, Instrument]:
     }
 
 
+def item_rows(conn: Connection, org_id: int) -> list[tuple[Any, ...]]:
+    """The custom instruments' items as items.csv rows (instrument, item, dimension,
+    text, scale_min, scale_max), in the order they were imported."""
+    return [
+        tuple(row)
+        for row in conn.execute(
+            select(
+                ITEMS.c.instrument,
+                ITEMS.c.item,
+                ITEMS.c.dimension,
+                ITEMS.c.text,
+                ITEMS.c.scale_min,
+                ITEMS.c.scale_max,
+            )
+            .where(ITEMS.c.org_id == org_id)
+            .order_by(ITEMS.c.instrument, ITEMS.c.position)
+        )
+    ]
+
+
 def campaign_ids(conn: Connection, org_id: int) -> list[str]:
     """The organisation's campaigns, by id."""
     return list(
