@@ -16,18 +16,22 @@ Run: ``.venv/bin/python -m bench.bench_customers`` (``--help`` for sizes).
 
 from __future__ import annotations
 
-from bench.machine import machine_info, peak_rss_mib, pin_one_core
+from bench.machine import (
+    add_size_arguments,
+    machine_info,
+    peak_rss_mib,
+    pin_one_core,
+    write_result,
+)
 
 CORE = pin_one_core()  # before numpy is imported, so its thread pools start with one thread
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import io  # noqa: E402
-import json  # noqa: E402
 import pstats  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import networkx as nx  # noqa: E402
@@ -46,7 +50,6 @@ from valuechain.analytics.customer import (  # noqa: E402
     unpack_external,
 )
 
-OUT = Path(__file__).parent / "out"
 GOAL_SECONDS = 2.0
 GOAL_SPEEDUP = 10.0
 
@@ -296,21 +299,13 @@ def report(console: Console, r: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--units", type=int, default=100_000)
-    parser.add_argument("--results", type=int, default=250_000)
-    parser.add_argument("--links", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=42)
+    add_size_arguments(parser)
     parser.add_argument("--repeats", type=int, default=5, help="runs of our code")
     parser.add_argument("--sample", type=int, default=300, help="units for the networkx baseline")
     parser.add_argument("--queries", type=int, default=25, help="units for customers_of")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of map_facts")
     args = parser.parse_args(argv)
-    result = run(args)
-    OUT.mkdir(exist_ok=True)
-    path = OUT / "customers.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    Console().print(f"Wrote {path}")
-    return 0 if result["goals"]["met"] else 1
+    return write_result("customers", run(args))
 
 
 if __name__ == "__main__":

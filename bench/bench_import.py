@@ -15,7 +15,6 @@ Run: ``.venv/bin/python -m bench.bench_import`` (``--help`` for sizes).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -29,9 +28,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.generate import generate, write_bundle
-from bench.machine import machine_info, peak_rss_mib
+from bench.machine import add_size_arguments, machine_info, peak_rss_mib, write_result
 
-OUT = Path(__file__).parent / "out"
 GOAL_SECONDS = 30.0
 
 
@@ -167,18 +165,10 @@ def report(console: Console, r: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Time `valuechain import` of a big bundle.")
-    parser.add_argument("--units", type=int, default=100_000)
-    parser.add_argument("--results", type=int, default=250_000)
-    parser.add_argument("--links", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=42)
+    add_size_arguments(parser)
     parser.add_argument("--keep", action="store_true", help="keep the bundle and database")
     args = parser.parse_args(argv)
-    result = run(args)
-    OUT.mkdir(exist_ok=True)
-    path = OUT / "import.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    Console().print(f"Wrote {path}")
-    return 0 if result["goals"]["met"] else 1
+    return write_result("import", run(args))
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import resource
 import sys
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 # BLAS and OpenMP read these when they load, so they are set before numpy is imported
@@ -66,3 +69,23 @@ def machine_info() -> dict[str, Any]:
 def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
     """Peak resident memory so far (Linux reports ru_maxrss in KiB)."""
     return resource.getrusage(who).ru_maxrss / 1024
+
+
+OUT = Path(__file__).parent / "out"
+
+
+def add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    """The size of the generated organisation, the same for every benchmark."""
+    parser.add_argument("--units", type=int, default=100_000)
+    parser.add_argument("--results", type=int, default=250_000)
+    parser.add_argument("--links", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+
+
+def write_result(name: str, result: dict[str, Any]) -> int:
+    """Write ``bench/out/NAME.json``, say where, and return the exit code of the goal."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"Wrote {path}")
+    return 0 if result["goals"]["met"] else 1

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
 
 from valuechain import Valuechain
 from valuechain.domain.account import Account, AccountRole
+from valuechain.domain.organisation import OrganisationMap
 from valuechain.services import accounts
 from valuechain.services.audit import Actor
+from valuechain.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -53,3 +56,12 @@ def bearer(client: TestClient, email: str = "admin@example.org", password: str =
     assert answer.status_code == 201, answer.text
     token: str = answer.json()["token"]
     return token
+
+
+def admin_client(vc: Valuechain, org_map: OrganisationMap) -> Iterator[TestClient]:
+    """The web app over ``org_map`` with an admin signed in (body of a client fixture)."""
+    vc.write_map(org_map)
+    make_account(vc)
+    with TestClient(create_app(vc)) as client:
+        sign_in(client)
+        yield client

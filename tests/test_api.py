@@ -8,13 +8,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.signin import make_account, sign_in
+from tests.signin import admin_client
 from valuechain import Valuechain
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
-from valuechain.web.app import create_app
 
 CUSTOMERS_KEYS = {"unit", "direct", "indirect", "external", "orphan_results"}
 
@@ -75,11 +74,7 @@ def chain_map() -> OrganisationMap:
 @pytest.fixture
 def client(vc: Valuechain) -> Iterator[TestClient]:
     """The web app (pages and API) over the chain map on a real database."""
-    vc.write_map(chain_map())
-    make_account(vc)
-    with TestClient(create_app(vc)) as test_client:
-        sign_in(test_client)
-        yield test_client
+    yield from admin_client(vc, chain_map())
 
 
 def by_unit(rows: list[dict[str, object]]) -> dict[object, dict[str, object]]:

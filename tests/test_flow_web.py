@@ -8,20 +8,15 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.signin import make_account, sign_in
+from tests.signin import admin_client
 from tests.test_flow import seed_example
 from valuechain import Valuechain
 from valuechain.services.flow import flow
-from valuechain.web.app import create_app
 
 
 @pytest.fixture
 def client(vc: Valuechain) -> Iterator[TestClient]:
-    vc.write_map(seed_example())
-    make_account(vc)
-    with TestClient(create_app(vc)) as c:
-        sign_in(c)
-        yield c
+    yield from admin_client(vc, seed_example())
 
 
 def test_api_is_the_cli_document(client: TestClient, vc: Valuechain) -> None:

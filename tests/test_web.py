@@ -16,10 +16,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.signin import PASSWORD, make_account, sign_in
+from tests.signin import PASSWORD, admin_client, make_account
 from tests.test_api import chain_map
 from valuechain import Valuechain
-from valuechain.web.app import create_app
 
 HTMX = {"HX-Request": "true"}
 
@@ -27,11 +26,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def client(vc: Valuechain) -> Iterator[TestClient]:
     """The web app over the chain map of ``tests/test_api.py`` on a real database."""
-    vc.write_map(chain_map())
-    make_account(vc)
-    with TestClient(create_app(vc)) as test_client:
-        sign_in(test_client)
-        yield test_client
+    yield from admin_client(vc, chain_map())
 
 
 def text_of(html: str) -> str:

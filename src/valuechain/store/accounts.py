@@ -8,19 +8,12 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from valuechain.domain.account import Account, AccountRole
-from valuechain.store.tables import (
-    AccountRow,
-    OrganisationRow,
-    PersonRow,
-    SessionRow,
-    SignInFailureRow,
-)
+from valuechain.store.organisation import ORGANISATIONS, PEOPLE
+from valuechain.store.tables import AccountRow, SessionRow, SignInFailureRow
 
 ACCOUNTS: Table = AccountRow.__table__  # type: ignore[assignment]
 SESSIONS: Table = SessionRow.__table__  # type: ignore[assignment]
 FAILURES: Table = SignInFailureRow.__table__  # type: ignore[assignment]
-PEOPLE: Table = PersonRow.__table__  # type: ignore[assignment]
-ORGANISATIONS: Table = OrganisationRow.__table__  # type: ignore[assignment]
 
 
 def utc(moment: datetime) -> datetime:

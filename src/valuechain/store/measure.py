@@ -24,13 +24,13 @@ from sqlalchemy import (
 
 from valuechain.domain.instrument import DEFAULT_SCALE, Dimension, Instrument, Item, Scale
 from valuechain.domain.response import Response
+from valuechain.store.organisation import ORGANISATIONS
 from valuechain.store.tables import (
     AnswerRow,
     CampaignRow,
     CommentRow,
     InstrumentItemRow,
     InstrumentRow,
-    OrganisationRow,
     ResponseRow,
 )
 
@@ -40,7 +40,6 @@ CAMPAIGNS: Table = CampaignRow.__table__  # type: ignore[assignment]
 RESPONSES: Table = ResponseRow.__table__  # type: ignore[assignment]
 ANSWERS: Table = AnswerRow.__table__  # type: ignore[assignment]
 COMMENTS: Table = CommentRow.__table__  # type: ignore[assignment]
-ORGANISATIONS: Table = OrganisationRow.__table__  # type: ignore[assignment]
 
 #: Children first: the order in which an organisation's survey data is deleted.
 SURVEY_TABLES: tuple[Table, ...] = (COMMENTS, ANSWERS, RESPONSES, CAMPAIGNS, ITEMS, INSTRUMENTS)
