@@ -4,8 +4,12 @@ PostgreSQL server (a throwaway database created for the session and dropped afte
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 
 import pytest
 
@@ -75,3 +79,43 @@ def cli_env(
     monkeypatch.setenv("VALUECHAIN_DATABASE_URL", database_url)
     monkeypatch.setenv("VALUECHAIN_ORGANISATION", organisation)
     return {"VALUECHAIN_DATABASE_URL": database_url, "VALUECHAIN_ORGANISATION": organisation}
+
+
+class _Inbox:
+    """What a loopback SMTP server received: ``(envelope recipients, message)``."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        message = message_from_bytes(envelope.content, policy=default_policy)
+        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """The messages delivered to ``address``."""
+        return [m for rcpts, m in self.messages if address in rcpts]
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Inbox]:
+    """A real SMTP server (aiosmtpd) on a free loopback port; VALUECHAIN_SMTP_URL points
+    at it for the test."""
+    from aiosmtpd.controller import Controller
+
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    monkeypatch.setenv("VALUECHAIN_SMTP_URL", f"smtp://127.0.0.1:{controller.port}")
+    monkeypatch.setenv("VALUECHAIN_MAIL_FROM", "Valuechain <valuechain@example.org>")
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
