@@ -1,0 +1,161 @@
+"""Findings: candidate statements from every capability, kept only when their
+evidence passes its test, ranked by what they matter to the external customer.
+
+A :class:`Candidate` carries its effect, the uncertainty around it, the test it was
+put to (with its p-value) and its line-of-sight weight. :func:`select` applies the
+Benjamini & Hochberg (1995) step-up procedure across *all* tested candidates of a
+report at once (statsmodels' ``fdr_bh``), so adding more kinds of finding does not
+add more false ones: under pure noise every null is true and the false discovery
+rate equals the chance of claiming anything at all. Exact facts (the bottleneck of
+a computed flow, a result no one uses) need no test and pass as they are.
+
+Survivors are ranked by ``strength × sight``: ``strength`` is a unitless size of
+effect stated per kind (Hedges' g for a change, the gap in pooled standard
+deviations, a driver's weight times its shortfall, the relative gain in
+throughput, ...), ``sight`` is 1 for a relationship that serves the external
+customer directly and halves with every step further away (0.1 without line of
+sight), so the report leads with what reaches the customer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from valuechain.analytics.change import Correction, adjust_p
+
+ALPHA = 0.05
+LIMIT = 5
+LIMIT_ALL = 7
+NO_SIGHT = 0.1
+
+
+class Kind(StrEnum):
+    """What a finding is about (the ``kind`` key of the report's JSON)."""
+
+    GAP = "gap"
+    DECLINE = "decline"
+    RISE = "rise"
+    DRIVER = "driver"
+    BOTTLENECK = "bottleneck"
+    OVER_SHARE = "over_share"
+    LOW_TRUST = "low_trust"
+    WATERMELON = "watermelon"
+    INTERNAL_FOCUS = "internal_focus"
+    ENTITLEMENT = "entitlement"
+    ORPHAN = "orphan"
+    DISAGREEMENT = "disagreement"
+    ACTION_WORKED = "action_worked"
+    ACTION_FAILED = "action_failed"
+
+
+EXACT = "exact computation"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A statement the evidence may or may not support.
+
+    ``p`` is ``None`` for an exact fact; ``ci_low``/``ci_high`` are ``nan`` where the
+    effect has no interval. ``units`` are the units it is about (for scoping a
+    report to what a reader may see), ``chart`` a small Vega-Lite spec or ``None``.
+    """
+
+    kind: Kind
+    subject: str
+    sentence: str
+    next_step: str
+    effect: float
+    strength: float
+    test: str
+    p: float | None = None
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    sight: float = 1.0
+    units: tuple[str, ...] = ()
+    chart: dict[str, Any] | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A candidate that passed: its adjusted p-value (``None`` for exact facts) and rank."""
+
+    candidate: Candidate
+    q: float | None
+    rank: float
+
+
+def sight_weight(steps: int | None) -> float:
+    """1 for a relationship serving the external customer directly, halving with every
+    further step; :data:`NO_SIGHT` when no path reaches an external customer."""
+    if steps is None:
+        return NO_SIGHT
+    return max(NO_SIGHT, 0.5 ** max(steps, 0))
+
+
+def select(
+    candidates: Sequence[Candidate], *, alpha: float = ALPHA, limit: int = LIMIT
+) -> list[Finding]:
+    """The findings of a report: candidates passing the Benjamini–Hochberg step-up at
+    ``alpha`` across every tested candidate, plus exact facts, ranked by
+    ``strength × sight`` and cut to ``limit``."""
+    tested = [c.p if c.p is not None else math.nan for c in candidates]
+    q = adjust_p(np.array(tested, dtype=np.float64), Correction.BENJAMINI_HOCHBERG)
+    kept: list[Finding] = []
+    for candidate, adjusted in zip(candidates, q.tolist(), strict=True):
+        if candidate.p is None:
+            kept.append(Finding(candidate, None, abs(candidate.strength) * candidate.sight))
+        elif not math.isnan(adjusted) and adjusted <= alpha:
+            kept.append(Finding(candidate, adjusted, abs(candidate.strength) * candidate.sight))
+    kept.sort(key=lambda f: (-f.rank, f.candidate.kind.value, f.candidate.subject))
+    return kept[:limit]
+
+
+def with_sight(candidate: Candidate, steps: int | None) -> Candidate:
+    """The candidate weighted by its line of sight (see :func:`sight_weight`)."""
+    return replace(candidate, sight=sight_weight(steps))
+
+
+# ----------------------------------------------------------------------------------
+# Sentences. One plain sentence per finding, its number and its uncertainty in it.
+
+
+def number(value: float, digits: int = 1) -> str:
+    """A number as a reader sees it: fixed decimals, a true minus sign."""
+    text = f"{value:.{digits}f}"
+    return text.replace("-", "−")
+
+
+def interval(low: float, high: float, digits: int = 1) -> str:
+    """``95% CI a to b``."""
+    return f"95% CI {number(low, digits)} to {number(high, digits)}"
+
+
+def change_sentence(
+    provider: str,
+    customer: str | None,
+    dimension: str | None,
+    before: float,
+    after: float,
+    low: float,
+    high: float,
+    before_label: str,
+    after_label: str,
+) -> str:
+    """ "Packing's score from Logistics fell from 5.1 to 4.0 (−1.1, 95% CI −1.6 to −0.6)
+    between Q1 and Q2"."""
+    what = f"{provider}'s {dimension + ' ' if dimension else ''}score"
+    if customer:
+        what += f" from {customer}"
+    verb = "fell" if after < before else "rose"
+    return (
+        f"{what} {verb} from {number(before)} to {number(after)} "
+        f"({'+' if after >= before else ''}{number(after - before)}, {interval(low, high)}) "
+        f"between {before_label} and {after_label}."
+    )
