@@ -171,3 +171,19 @@ def test_items_csv_header_problems() -> None:
     messages = [str(p) for p in reading.problems]
     assert any("colour" in m for m in messages)
     assert any("a column dimension" in m for m in messages)
+
+
+def test_partnership_lets_the_provider_rate_its_customer() -> None:
+    from valuechain.domain.instrument import PARTNERSHIP
+
+    assert PARTNERSHIP.rates_customer and not SERVICE_FACTORS.rates_customer
+    assert [d.key for d in PARTNERSHIP.drivers] == [
+        "clear_requests",
+        "lead_times",
+        "inputs_on_time",
+        "shared_priorities",
+        "appreciation",
+        "joint_problem_solving",
+    ]
+    assert PARTNERSHIP.outcome is not None
+    assert all(2 <= len(d.items) <= 3 for d in PARTNERSHIP.drivers)

@@ -11,7 +11,10 @@ worded for this product (none copies a published questionnaire):
 - ``service_factors`` — the five factors internal customers judge according to
   Marshall, Baker & Finn (1998), plus an ``overall`` satisfaction item;
 - ``pulse`` — the two continuous-feedback questions;
-- ``recommend`` — likelihood to recommend on 0–10 (the net promoter question).
+- ``recommend`` — likelihood to recommend on 0–10 (the net promoter question);
+- ``partnership`` — the other direction: a provider rates its customer as a partner
+  (clear requests, lead times, inputs on time, shared priorities, appreciation, joint
+  problem solving), so both sides of a relationship are heard.
 
 Other instruments come from the bundle's ``items.csv`` (:func:`read_items`). In
 every instrument the dimension named ``overall`` is the outcome that key-driver
@@ -122,6 +125,8 @@ class Instrument:
     built_in: bool = False
     expectation_prompt: str = ""
     perception_prompt: str = ""
+    #: True when the rater is the provider and the rated unit its customer.
+    rates_customer: bool = False
     _items: dict[str, Item] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -367,9 +372,70 @@ RECOMMEND = Instrument(
     ),
 )
 
+PARTNERSHIP = Instrument(
+    key="partnership",
+    name="Partnership",
+    description=(
+        "A provider's view of a customer as a partner: the internal-customer model only "
+        "works when both sides hold up their end, so the provider rates the customer too."
+    ),
+    built_in=True,
+    rates_customer=True,
+    dimensions=(
+        _dimension(
+            "clear_requests",
+            "Clear requests",
+            AGREE_7,
+            f"When {PROVIDER} asks us for something, it says plainly what it needs and why.",
+            f"Requests from {PROVIDER} come with the information we need to start.",
+        ),
+        _dimension(
+            "lead_times",
+            "Reasonable lead times",
+            AGREE_7,
+            f"{PROVIDER} gives us enough time to do its work well.",
+            f"Urgent requests from {PROVIDER} are truly urgent.",
+        ),
+        _dimension(
+            "inputs_on_time",
+            "Inputs on time",
+            AGREE_7,
+            f"What we need from {PROVIDER} to do our part arrives when it agreed.",
+            f"{PROVIDER} tells us early when its inputs to us will be late.",
+        ),
+        _dimension(
+            "shared_priorities",
+            "Shared priorities",
+            AGREE_7,
+            f"{PROVIDER} and we agree on which of its requests matter most.",
+            f"{PROVIDER} weighs its requests against what the external customer needs.",
+        ),
+        _dimension(
+            "appreciation",
+            "Appreciation",
+            AGREE_7,
+            f"{PROVIDER} lets us know when our work made a difference for it.",
+            f"{PROVIDER} treats our people as colleagues, not as a vending machine.",
+        ),
+        _dimension(
+            "joint_problem_solving",
+            "Joint problem solving",
+            AGREE_7,
+            f"When something goes wrong between us, {PROVIDER} works on it with us.",
+            f"{PROVIDER} is open to changing its own way of working to fix a shared problem.",
+        ),
+        _dimension(
+            OUTCOME,
+            "Overall partnership",
+            SATISFIED_7,
+            f"All things considered, how satisfied are you with {PROVIDER} as a partner?",
+        ),
+    ),
+)
+
 #: The instruments every organisation has, by key.
 BUILT_IN: Mapping[str, Instrument] = {
-    i.key: i for i in (INTERNAL_SERVQUAL, SERVICE_FACTORS, PULSE, RECOMMEND)
+    i.key: i for i in (INTERNAL_SERVQUAL, SERVICE_FACTORS, PULSE, RECOMMEND, PARTNERSHIP)
 }
 
 # --- Custom instruments from items.csv -------------------------------------------
