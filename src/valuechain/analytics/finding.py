@@ -10,11 +10,11 @@ rate equals the chance of claiming anything at all. Exact facts (the bottleneck 
 a computed flow, a result no one uses) need no test and pass as they are.
 
 Survivors are ranked by ``strength × sight``: ``strength`` is a unitless size of
-effect stated per kind (Hedges' g for a change, the gap in pooled standard
-deviations, a driver's weight times its shortfall, the relative gain in
-throughput, ...), ``sight`` is 1 for a relationship that serves the external
-customer directly and halves with every step further away (0.1 without line of
-sight), so the report leads with what reaches the customer.
+effect on Cohen's scale (0.2 small, 0.5 medium, 0.8 large), stated per kind where
+the candidate is made (Hedges' g for a change, Cohen's d_z for a gap, ...);
+``sight`` is 1 for a relationship that serves the external customer directly and
+halves with every step further away (0.1 without line of sight), so the report
+leads with what reaches the customer.
 """
 
 from __future__ import annotations
@@ -80,6 +80,9 @@ class Candidate:
     units: tuple[str, ...] = ()
     chart: dict[str, Any] | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: Candidates sharing a topic say nearly the same thing (a provider's decline seen
+    #: overall, per customer and per dimension): a report keeps only the strongest.
+    topic: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def select(
 ) -> list[Finding]:
     """The findings of a report: candidates passing the Benjamini–Hochberg step-up at
     ``alpha`` across every tested candidate, plus exact facts, ranked by
-    ``strength × sight`` and cut to ``limit``."""
+    ``strength × sight``, one per topic, cut to ``limit``."""
     tested = [c.p if c.p is not None else math.nan for c in candidates]
     q = adjust_p(np.array(tested, dtype=np.float64), Correction.BENJAMINI_HOCHBERG)
     kept: list[Finding] = []
@@ -114,7 +117,14 @@ def select(
         elif not math.isnan(adjusted) and adjusted <= alpha:
             kept.append(Finding(candidate, adjusted, abs(candidate.strength) * candidate.sight))
     kept.sort(key=lambda f: (-f.rank, f.candidate.kind.value, f.candidate.subject))
-    return kept[:limit]
+    seen: set[str] = set()
+    distinct: list[Finding] = []
+    for found in kept:
+        topic = found.candidate.topic or f"{found.candidate.kind}:{found.candidate.subject}"
+        if topic not in seen:
+            seen.add(topic)
+            distinct.append(found)
+    return distinct[:limit]
 
 
 def with_sight(candidate: Candidate, steps: int | None) -> Candidate:

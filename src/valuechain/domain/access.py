@@ -27,10 +27,20 @@ class Action(StrEnum):
     EXPORT = "export"
     MANAGE_ACCOUNTS = "manage_accounts"
     VIEW_AUDIT = "view_audit"
+    # The one-page organisation report for executives.
+    VIEW_ORGANISATION_REPORT = "view_organisation_report"
 
 
 UNIT_SCOPED = frozenset({Action.VIEW_UNIT_SUMMARY, Action.VIEW_UNIT_RESULTS})
-ADMIN_ONLY = frozenset({Action.IMPORT, Action.EXPORT, Action.MANAGE_ACCOUNTS, Action.VIEW_AUDIT})
+ADMIN_ONLY = frozenset(
+    {
+        Action.IMPORT,
+        Action.EXPORT,
+        Action.MANAGE_ACCOUNTS,
+        Action.VIEW_AUDIT,
+        Action.VIEW_ORGANISATION_REPORT,
+    }
+)
 EVERYONE = frozenset({Action.VIEW_MAP, Action.USE_OWN_SESSION})
 
 

@@ -1,0 +1,64 @@
+"""Reports as JSON: the organisation's (admins) and a unit's (who may see its results)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from valuechain.api.dependencies import CurrentValuechain, allow
+from valuechain.domain.access import Action
+from valuechain.services.report import report
+
+router = APIRouter(tags=["report"])
+
+
+class Finding(BaseModel):
+    """One finding: a plain sentence, its effect and the evidence behind it."""
+
+    kind: str
+    subject: str
+    sentence: str
+    next_step: str
+    effect: float | None
+    evidence: dict[str, Any] = Field(
+        description="The test passed, p and Benjamini–Hochberg q, interval, n, line of sight."
+    )
+    units: list[str]
+    chart: dict[str, Any] | None = Field(description="A Vega-Lite specification.")
+
+
+class ReportDocument(BaseModel):
+    """The ``valuechain report --format json`` document."""
+
+    title: str
+    unit: str | None
+    generated: str
+    threshold: int
+    considered: int
+    tested: int
+    findings: list[Finding]
+
+
+ALL = Query(False, alias="all", description="Up to 7 findings instead of 5.")
+
+
+@router.get(
+    "/reports/organisation",
+    response_model=ReportDocument,
+    dependencies=[allow(Action.VIEW_ORGANISATION_REPORT)],
+)
+def organisation_report(vc: CurrentValuechain, all_findings: bool = ALL) -> dict[str, Any]:
+    """The one-page organisation report."""
+    return report(vc, all_findings=all_findings).to_json()
+
+
+@router.get(
+    "/units/{unit_id}/report",
+    response_model=ReportDocument,
+    dependencies=[allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")],
+)
+def unit_report(unit_id: str, vc: CurrentValuechain, all_findings: bool = ALL) -> dict[str, Any]:
+    """A unit's report: findings about the unit and its relationships."""
+    return report(vc, unit_id, all_findings=all_findings).to_json()

@@ -1,0 +1,596 @@
+"""Insight reports: a few true findings, each with its evidence and a next step.
+
+Candidates come from every capability that has data (see :func:`candidates`), are
+put to their test together (:func:`valuechain.analytics.finding.select`: Benjamini
+& Hochberg across all of them) and ranked by effect times line of sight. Survey
+candidates are computed only from numbers the confidentiality layer already
+publishes (:func:`valuechain.services.measure.scores`/``drivers``): a report can
+never show more about a small group than the dashboard does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from valuechain.analytics.change import welch_change
+from valuechain.analytics.customer import NO_DEPTH
+from valuechain.analytics.finding import (
+    EXACT,
+    LIMIT,
+    LIMIT_ALL,
+    Candidate,
+    Finding,
+    Kind,
+    change_sentence,
+    interval,
+    number,
+    select,
+    sight_weight,
+)
+from valuechain.analytics.score import CONFIDENCE, Moments
+from valuechain.services import flow as flow_service
+from valuechain.services import measure
+from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.organisation import Valuechain
+from valuechain.store import measure as measure_store
+
+Producer = Callable[[Valuechain, "Context"], list[Candidate]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What producers share: unit names and each unit's steps to an external customer."""
+
+    names: dict[str, str]
+    depth: dict[str, int | None]
+
+    def name(self, unit: str | None) -> str:
+        return self.names.get(unit or "", unit or "")
+
+    def steps(self, unit: str | None) -> int | None:
+        """Steps from serving ``unit`` to the external customer (0: ``unit`` is one)."""
+        if unit is None:
+            return None
+        return self.depth.get(unit)
+
+
+def _context(vc: Valuechain) -> Context:
+    chain = vc.chain()
+    cols = chain.columns
+    depth: dict[str, int | None] = {}
+    for i, uid in enumerate(cols.unit_ids):
+        d = int(chain.facts.depth[i])
+        depth[uid] = None if d == NO_DEPTH else d
+    return Context(dict(zip(cols.unit_ids, cols.unit_names, strict=True)), depth)
+
+
+# ----------------------------------------------------------------------------------
+# Survey producers: only published (protected) cells are used.
+
+
+def _moments_of(cell: dict[str, Any], low: str = "ci_low", mean: str = "mean") -> Moments | None:
+    """The moments behind a published cell, recovered from its n, mean and 95% t
+    interval (half-width = t(0.975, n − 1) · s / √n)."""
+    n, m, lo = cell.get("n"), cell.get(mean), cell.get(low)
+    if n is None or m is None or lo is None or n < 2:
+        return None
+    half = m - lo
+    s = half * math.sqrt(n) / float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1))
+    total = n * m
+    return Moments.of([n], [total], [(n - 1) * s * s + total * total / n])
+
+
+def _campaigns(vc: Valuechain) -> list[str]:
+    """The organisation's campaigns, oldest first (the order ``scores`` takes as latest)."""
+    with vc.engine.connect() as conn:
+        return list(measure_store.campaign_ids(conn, vc.org_id))
+
+
+def _cell_key(cell: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
+    return (cell["instrument"], cell["provider"], cell.get("customer"), cell.get("dimension"))
+
+
+def survey_changes(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """A decline or rise per provider, relationship and dimension between the last two
+    campaigns: Welch (1947) test on each published cell, Hedges' g as strength."""
+    campaigns = _campaigns(vc)
+    if len(campaigns) < 2:
+        return []
+    first, last = campaigns[-2], campaigns[-1]
+    out: list[Candidate] = []
+    for by in (measure.By.PROVIDER, measure.By.RELATIONSHIP, measure.By.DIMENSION):
+        before = {_cell_key(c): c for c in measure.scores(vc, by, first)["cells"]}
+        for cell in measure.scores(vc, by, last)["cells"]:
+            old = before.get(_cell_key(cell))
+            if old is None or cell["suppressed"] or old["suppressed"]:
+                continue
+            a, b = _moments_of(old), _moments_of(cell)
+            if a is None or b is None:
+                continue
+            change = welch_change(a, b)
+            p = float(change.p[0])
+            if math.isnan(p):
+                continue
+            provider, customer, dimension = (
+                cell["provider"],
+                cell.get("customer"),
+                cell.get("dimension"),
+            )
+            low, high = float(change.ci_low[0]), float(change.ci_high[0])
+            falls = cell["mean"] < old["mean"]
+            out.append(
+                Candidate(
+                    kind=Kind.DECLINE if falls else Kind.RISE,
+                    subject=" · ".join(
+                        x for x in (ctx.name(provider), ctx.name(customer), dimension) if x
+                    ),
+                    sentence=change_sentence(
+                        ctx.name(provider),
+                        ctx.name(customer) or None,
+                        dimension,
+                        old["mean"],
+                        cell["mean"],
+                        low,
+                        high,
+                        first,
+                        last,
+                    ),
+                    next_step=(
+                        f"Ask {ctx.name(customer) or 'its customers'} what changed, "
+                        "before the next campaign."
+                        if falls
+                        else f"Find out what {ctx.name(provider)} did differently and keep it."
+                    ),
+                    effect=float(change.difference[0]),
+                    strength=float(change.hedges_g[0]),
+                    test="Welch t test",
+                    p=p,
+                    ci_low=low,
+                    ci_high=high,
+                    sight=sight_weight(_relationship_steps(ctx, provider, customer)),
+                    units=tuple(u for u in (provider, customer) if u),
+                    chart=_change_chart(old, cell, first, last),
+                    evidence={
+                        "n_before": old["n"],
+                        "n_after": cell["n"],
+                        "instrument": cell["instrument"],
+                    },
+                )
+            )
+    return out
+
+
+def _relationship_steps(ctx: Context, provider: str, customer: str | None) -> int | None:
+    if customer is not None:
+        return ctx.steps(customer)
+    own = ctx.steps(provider)
+    return None if own is None else max(own - 1, 0)
+
+
+def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """Expectation gaps (P − E below zero) per provider and dimension in the latest
+    campaign: one-sample t test of the mean gap, Cohen's d_z as strength."""
+    campaigns = _campaigns(vc)
+    if not campaigns:
+        return []
+    out: list[Candidate] = []
+    for cell in measure.scores(vc, measure.By.DIMENSION, campaigns[-1])["cells"]:
+        gap, low, n = cell.get("gap"), cell.get("gap_ci_low"), cell.get("n")
+        if cell["suppressed"] or gap is None or low is None or n is None or n < 2 or gap >= 0:
+            continue
+        se = (gap - low) / float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1))
+        if not se > 0:
+            continue
+        t = gap / se
+        p = float(2 * stats.t.sf(abs(t), n - 1))
+        provider, dimension = cell["provider"], cell["dimension"]
+        out.append(
+            Candidate(
+                kind=Kind.GAP,
+                subject=f"{ctx.name(provider)} · {dimension}",
+                sentence=(
+                    f"On {dimension}, {ctx.name(provider)} delivers less than its customers "
+                    f"expect: a gap of {number(gap)} points on 1–7 "
+                    f"({interval(low, cell['gap_ci_high'])}, "
+                    f"n = {n}) in {campaigns[-1]}."
+                ),
+                next_step=(
+                    f"Agree with {ctx.name(provider)}'s customers what {dimension} "
+                    "should look like."
+                ),
+                effect=gap,
+                strength=abs(t) / math.sqrt(n),
+                test="one-sample t test of the gap P − E",
+                p=p,
+                ci_low=low,
+                ci_high=cell["gap_ci_high"],
+                sight=sight_weight(_relationship_steps(ctx, provider, None)),
+                units=(provider,),
+                chart=_interval_chart(dimension, gap, low, cell["gap_ci_high"], "gap P − E"),
+                evidence={"n": n, "instrument": cell["instrument"]},
+                topic=f"gap:{provider}",
+            )
+        )
+    return out
+
+
+def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """Per provider, the driver in the "fix first" quadrant (important, performing below
+    the rest) with the largest weight; the test is the F test of the model's R²."""
+    out: list[Candidate] = []
+    providers = sorted(
+        {c["provider"] for c in _latest_cells(vc, measure.By.PROVIDER) if not c["suppressed"]}
+    )
+    for provider in providers:
+        try:
+            result = measure.drivers(vc, provider=provider)
+        except NotFound:
+            continue
+        if result.get("suppressed") or result.get("r2") is None or result.get("n") is None:
+            continue
+        dims = [d for d in result["drivers"] if d.get("weight") is not None]
+        k, n, r2 = len(dims), int(result["n"]), float(result["r2"])
+        if k == 0 or n - k - 1 <= 0 or not 0 <= r2 < 1:
+            continue
+        f = (r2 / k) / ((1 - r2) / (n - k - 1))
+        p = float(stats.f.sf(f, k, n - k - 1))
+        fix = [d for d in dims if d.get("quadrant") == "fix first"]
+        if not fix:
+            continue
+        top = max(fix, key=lambda d: d["share"])
+        mean_performance = float(np.mean([d["performance"] for d in dims]))
+        shortfall = mean_performance - top["performance"]
+        out.append(
+            Candidate(
+                kind=Kind.DRIVER,
+                subject=f"{ctx.name(provider)} · {top['dimension']}",
+                sentence=(
+                    f"{top['dimension'].replace('_', ' ').capitalize()} explains "
+                    f"{number(100 * top['share'], 0)}% of how satisfied "
+                    f"{ctx.name(provider)}'s customers are "
+                    f"(R² = {number(r2, 2)}, n = {n}) yet scores {number(top['performance'])}, "
+                    f"below its other dimensions."
+                ),
+                next_step=(
+                    f"Make {top['dimension'].replace('_', ' ')} the first thing "
+                    f"{ctx.name(provider)} improves."
+                ),
+                effect=float(top["share"]),
+                # Importance times how far it trails the provider's other dimensions.
+                strength=2.0 * float(top["share"]) * max(shortfall, 0.0),
+                test="F test of R² (Johnson relative weights)",
+                p=p,
+                ci_low=top.get("ci_low") or math.nan,
+                ci_high=top.get("ci_high") or math.nan,
+                sight=sight_weight(_relationship_steps(ctx, provider, None)),
+                units=(provider,),
+                chart=_driver_chart(dims, top["dimension"]),
+                evidence={"n": n, "r2": r2, "instrument": result["instrument"]},
+            )
+        )
+    return out
+
+
+def _latest_cells(vc: Valuechain, by: measure.By) -> list[dict[str, Any]]:
+    campaigns = _campaigns(vc)
+    if not campaigns:
+        return []
+    cells: list[dict[str, Any]] = measure.scores(vc, by, campaigns[-1])["cells"]
+    return cells
+
+
+# ----------------------------------------------------------------------------------
+# Map and flow producers: exact facts.
+
+
+def bottleneck(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """The bottleneck and what raising it by 20% would gain (maximum flow)."""
+    state = flow_service.flow(vc)
+    first = state.get("bottleneck")
+    if first is None or not state.get("throughput"):
+        return []
+    stage = next(s for s in state["stages"] if s["id"] == first)
+    raised = flow_service.flow(vc, [f"{first}=+20%"])["what_if"]
+    gain = raised["throughput_change"] or 0.0
+    before = raised["throughput_before"] or 0.0
+    new = raised["new_bottleneck"]
+    new_name = next((s["unit_name"] for s in state["stages"] if s["id"] == new), None)
+    then = f", and {new_name} would become the bottleneck" if new_name else ""
+    return [
+        Candidate(
+            kind=Kind.BOTTLENECK,
+            subject=stage["unit_name"],
+            sentence=(
+                f"{state['summary']} Raising {stage['unit_name']}'s capacity by 20% would deliver "
+                f"{number(gain, 0)} more a week "
+                f"({number(100 * gain / before if before else 0, 0)}%){then}."
+            ),
+            next_step=(
+                f"Protect {stage['unit_name']}'s time first; "
+                "speeding up any other stage adds nothing."
+            ),
+            effect=gain,
+            # A 10% gain in what reaches the external customer counts as a large effect.
+            strength=8.0 * gain / before if before else 0.0,
+            test=EXACT,
+            sight=1.0,
+            units=(stage["unit"],),
+            chart=_utilisation_chart(state["stages"], first),
+            evidence={"throughput": state["throughput"], "capacity": stage["capacity"]},
+        )
+    ]
+
+
+def orphans(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """Results nobody uses: work that reaches no customer at all."""
+    chain = vc.chain()
+    cols = chain.columns
+    found = [int(r) for r in chain.facts.orphan_results]
+    if not found:
+        return []
+    units = sorted({cols.unit_ids[int(chain.graph.result_unit[r])] for r in found})
+    names = [cols.result_names[r] for r in found]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return [
+        Candidate(
+            kind=Kind.ORPHAN,
+            subject="results without a customer",
+            sentence=f"{len(names)} results have no customer on the map: {shown}.",
+            next_step="Ask their producers who uses them; stop making what nobody needs.",
+            effect=float(len(names)),
+            strength=0.2,  # small: a cost, not a risk to the customer
+            test=EXACT,
+            sight=sight_weight(None),
+            units=tuple(units),
+            evidence={"results": [cols.result_ids[r] for r in found]},
+        )
+    ]
+
+
+PRODUCERS: tuple[Producer, ...] = (survey_changes, survey_gaps, survey_drivers, bottleneck, orphans)
+
+
+def candidates(vc: Valuechain, producers: Iterable[Producer] = PRODUCERS) -> list[Candidate]:
+    """Every candidate finding the organisation's data offers."""
+    ctx = _context(vc)
+    out: list[Candidate] = []
+    for produce in producers:
+        out.extend(produce(vc, ctx))
+    return out
+
+
+# ----------------------------------------------------------------------------------
+# Charts: small Vega-Lite specs (rendered to SVG by the web layer).
+
+_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+
+
+def _base(height: int = 90) -> dict[str, Any]:
+    return {
+        "$schema": _SCHEMA,
+        "width": 220,
+        "height": height,
+        # One named font, so the SVG's text is measured (vl-convert) and drawn
+        # (WeasyPrint, browsers) with the same metrics.
+        "config": {
+            "font": "Liberation Sans",
+            "view": {"stroke": None},
+            "axis": {"labelLimit": 130, "labelFontSize": 9},
+        },
+    }
+
+
+def _change_chart(
+    old: dict[str, Any], new: dict[str, Any], first: str, last: str
+) -> dict[str, Any]:
+    rows = [
+        {"campaign": first, "mean": old["mean"], "low": old["ci_low"], "high": old["ci_high"]},
+        {"campaign": last, "mean": new["mean"], "low": new["ci_low"], "high": new["ci_high"]},
+    ]
+    return {
+        **_base(60),
+        "data": {"values": rows},
+        "layer": [
+            {
+                "mark": {"type": "rule", "strokeWidth": 2},
+                "encoding": {
+                    "y": {"field": "campaign", "type": "nominal", "title": None, "sort": None},
+                    "x": {
+                        "field": "low",
+                        "type": "quantitative",
+                        "title": "mean with 95% CI",
+                        "scale": {"zero": False},
+                    },
+                    "x2": {"field": "high"},
+                },
+            },
+            {
+                "mark": {"type": "point", "filled": True, "size": 80},
+                "encoding": {
+                    "y": {"field": "campaign", "type": "nominal", "sort": None},
+                    "x": {"field": "mean", "type": "quantitative"},
+                },
+            },
+        ],
+    }
+
+
+def _interval_chart(
+    label: str, value: float, low: float, high: float, title: str
+) -> dict[str, Any]:
+    rows = [{"label": label, "value": value, "low": low, "high": high}]
+    return {
+        **_base(50),
+        "data": {"values": rows},
+        "layer": [
+            {"mark": {"type": "rule", "color": "#999"}, "encoding": {"x": {"datum": 0}}},
+            {
+                "mark": {"type": "rule", "strokeWidth": 2},
+                "encoding": {
+                    "y": {"field": "label", "type": "nominal", "title": None},
+                    "x": {"field": "low", "type": "quantitative", "title": f"{title} with 95% CI"},
+                    "x2": {"field": "high"},
+                },
+            },
+            {
+                "mark": {"type": "point", "filled": True, "size": 80},
+                "encoding": {
+                    "y": {"field": "label", "type": "nominal"},
+                    "x": {"field": "value", "type": "quantitative"},
+                },
+            },
+        ],
+    }
+
+
+def _driver_chart(dims: list[dict[str, Any]], top: str) -> dict[str, Any]:
+    rows = [
+        {"dimension": d["dimension"], "share": d["share"], "top": d["dimension"] == top}
+        for d in dims
+    ]
+    return {
+        **_base(14 * len(rows)),
+        "data": {"values": rows},
+        "mark": "bar",
+        "encoding": {
+            "y": {"field": "dimension", "type": "nominal", "sort": "-x", "title": None},
+            "x": {
+                "field": "share",
+                "type": "quantitative",
+                "axis": {"format": "%"},
+                "title": "share of explained satisfaction",
+            },
+            "color": {
+                "field": "top",
+                "type": "nominal",
+                "legend": None,
+                "scale": {"domain": [False, True], "range": ["#b8c4d6", "#c0392b"]},
+            },
+        },
+    }
+
+
+def _utilisation_chart(stages: list[dict[str, Any]], first: str) -> dict[str, Any]:
+    rows = sorted(
+        (
+            {"stage": s["unit_name"], "load": s["load"], "bottleneck": s["id"] == first}
+            for s in stages
+            if s.get("load") is not None
+        ),
+        key=lambda r: -r["load"],
+    )[:6]
+    return {
+        **_base(14 * len(rows)),
+        "data": {"values": rows},
+        "mark": "bar",
+        "encoding": {
+            "y": {"field": "stage", "type": "nominal", "sort": "-x", "title": None},
+            "x": {
+                "field": "load",
+                "type": "quantitative",
+                "axis": {"format": "%"},
+                "title": "demand against capacity",
+            },
+            "color": {
+                "field": "bottleneck",
+                "type": "nominal",
+                "legend": None,
+                "scale": {"domain": [False, True], "range": ["#b8c4d6", "#c0392b"]},
+            },
+        },
+    }
+
+
+# ----------------------------------------------------------------------------------
+# The report.
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report's findings (already tested, ranked and cut) and what stood behind them."""
+
+    title: str
+    unit: str | None
+    generated: datetime
+    findings: list[Finding]
+    considered: int
+    tested: int
+    threshold: int
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``valuechain report --format json`` document (keys per PRODUCT.md)."""
+        return {
+            "title": self.title,
+            "unit": self.unit,
+            "generated": self.generated.isoformat(timespec="seconds"),
+            "threshold": self.threshold,
+            "considered": self.considered,
+            "tested": self.tested,
+            "findings": [_finding_json(f) for f in self.findings],
+        }
+
+
+def _clean(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _finding_json(found: Finding) -> dict[str, Any]:
+    c = found.candidate
+    return {
+        "kind": c.kind.value,
+        "subject": c.subject,
+        "sentence": c.sentence,
+        "next_step": c.next_step,
+        "effect": _clean(c.effect),
+        "evidence": {
+            "test": c.test,
+            "p": _clean(c.p) if c.p is not None else None,
+            "q": found.q,
+            "ci_low": _clean(c.ci_low),
+            "ci_high": _clean(c.ci_high),
+            "strength": _clean(c.strength),
+            "line_of_sight": c.sight,
+            **c.evidence,
+        },
+        "units": list(c.units),
+        "chart": c.chart,
+    }
+
+
+def report(vc: Valuechain, unit: str | None = None, *, all_findings: bool = False) -> Report:
+    """The organisation's report, or one unit's ("your customers"): candidates about
+    the unit, tested together, at most 5 findings (7 with ``all_findings``)."""
+    ctx = _context(vc)
+    if unit is not None and unit not in ctx.names:
+        raise NotFound(f"no unit with id {unit!r}")
+    found = candidates(vc)
+    if unit is not None:
+        found = [c for c in found if unit in c.units]
+    chosen = select(found, limit=LIMIT_ALL if all_findings else LIMIT)
+    title = (
+        f"{ctx.name(unit)}: what your customers tell you" if unit else "The value chain this month"
+    )
+    return Report(
+        title=title,
+        unit=unit,
+        generated=datetime.now(UTC),
+        findings=chosen,
+        considered=len(found),
+        tested=sum(1 for c in found if c.p is not None),
+        threshold=measure.threshold(vc),
+    )
+
+
+class ReportError(ValuechainError):
+    """A report could not be produced (bad format, unwritable file)."""
+
+
+__all__ = ["PRODUCERS", "Context", "Report", "ReportError", "candidates", "report"]
