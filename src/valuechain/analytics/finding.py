@@ -2,12 +2,14 @@
 evidence passes its test, ranked by what they matter to the external customer.
 
 A :class:`Candidate` carries its effect, the uncertainty around it, the test it was
-put to (with its p-value) and its line-of-sight weight. :func:`select` applies the
-Benjamini & Hochberg (1995) step-up procedure across *all* tested candidates of a
-report at once (statsmodels' ``fdr_bh``), so adding more kinds of finding does not
-add more false ones: under pure noise every null is true and the false discovery
-rate equals the chance of claiming anything at all. Exact facts (the bottleneck of
-a computed flow, a result no one uses) need no test and pass as they are.
+put to (with its p-value) and its line-of-sight weight. :func:`select` applies
+Holm's (1979) step-down procedure across *all* tested candidates of a report at once
+(statsmodels' ``holm``), so the chance that even one finding of a report is false
+stays under ``alpha`` (1%) however many candidates were looked at and however many real
+effects surround it. (The false discovery rate of Benjamini & Hochberg would allow
+one false finding per twenty true ones; in a report of five findings an executive
+acts on, each has to hold.) Exact facts (the bottleneck of a computed flow, a
+result no one uses) need no test and pass as they are.
 
 Survivors are ranked by ``strength × sight``: ``strength`` is a unitless size of
 effect on Cohen's scale (0.2 small, 0.5 medium, 0.8 large), stated per kind where
@@ -29,7 +31,9 @@ import numpy as np
 
 from valuechain.analytics.change import Correction, adjust_p
 
-ALPHA = 0.05
+#: Family-wise error rate of a report: on pure noise at most 1 report in 100 claims
+#: anything. Strict on purpose: an executive acts on each of five findings.
+ALPHA = 0.01
 LIMIT = 5
 LIMIT_ALL = 7
 NO_SIGHT = 0.1
@@ -105,11 +109,11 @@ def sight_weight(steps: int | None) -> float:
 def select(
     candidates: Sequence[Candidate], *, alpha: float = ALPHA, limit: int = LIMIT
 ) -> list[Finding]:
-    """The findings of a report: candidates passing the Benjamini–Hochberg step-up at
-    ``alpha`` across every tested candidate, plus exact facts, ranked by
+    """The findings of a report: candidates passing Holm's step-down at ``alpha``
+    across every tested candidate, plus exact facts, ranked by
     ``strength × sight``, one per topic, cut to ``limit``."""
     tested = [c.p if c.p is not None else math.nan for c in candidates]
-    q = adjust_p(np.array(tested, dtype=np.float64), Correction.BENJAMINI_HOCHBERG)
+    q = adjust_p(np.array(tested, dtype=np.float64), Correction.HOLM)
     kept: list[Finding] = []
     for candidate, adjusted in zip(candidates, q.tolist(), strict=True):
         if candidate.p is None:

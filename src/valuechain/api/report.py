@@ -23,7 +23,7 @@ class Finding(BaseModel):
     next_step: str
     effect: float | None
     evidence: dict[str, Any] = Field(
-        description="The test passed, p and Benjamini–Hochberg q, interval, n, line of sight."
+        description="The test passed, p and Holm-adjusted q, interval, n, line of sight."
     )
     units: list[str]
     chart: dict[str, Any] | None = Field(description="A Vega-Lite specification.")

@@ -56,7 +56,7 @@ def report_command(
         bool, typer.Option("--all", help="Up to 7 findings instead of 5.")
     ] = False,
 ) -> None:
-    """Findings that passed their test (Benjamini–Hochberg across all candidates), each
+    """Findings that passed their test (Holm across all candidates), each
     a plain sentence with its number, uncertainty, a chart and a next step."""
     vc = open_valuechain()
     doc = report(vc, unit, all_findings=all_findings)

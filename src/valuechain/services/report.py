@@ -162,6 +162,7 @@ def survey_changes(vc: Valuechain, ctx: Context) -> list[Candidate]:
                         "n_after": cell["n"],
                         "instrument": cell["instrument"],
                     },
+                    topic=f"change:{provider}",
                 )
             )
     return out
@@ -223,7 +224,8 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
 
 def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
     """Per provider, the driver in the "fix first" quadrant (important, performing below
-    the rest) with the largest weight; the test is the F test of the model's R²."""
+    the rest) whose bootstrap interval lies above an equal share of R², the largest
+    such; the test is the F test of the model's R²."""
     out: list[Candidate] = []
     providers = sorted(
         {c["provider"] for c in _latest_cells(vc, measure.By.PROVIDER) if not c["suppressed"]}
@@ -241,7 +243,13 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
             continue
         f = (r2 / k) / ((1 - r2) / (n - k - 1))
         p = float(stats.f.sf(f, k, n - k - 1))
-        fix = [d for d in dims if d.get("quadrant") == "fix first"]
+        # Important beyond doubt: the bootstrap interval of its weight lies above an
+        # equal share of R²; and performing below the provider's other dimensions.
+        fix = [
+            d
+            for d in dims
+            if d.get("quadrant") == "fix first" and (d.get("ci_low") or 0.0) > r2 / k
+        ]
         if not fix:
             continue
         top = max(fix, key=lambda d: d["share"])
@@ -273,6 +281,7 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 units=(provider,),
                 chart=_driver_chart(dims, top["dimension"]),
                 evidence={"n": n, "r2": r2, "instrument": result["instrument"]},
+                topic=f"driver:{provider}",
             )
         )
     return out
