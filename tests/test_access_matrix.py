@@ -63,6 +63,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/flow"): signed_in(200, 303),
     ("GET", "/flow/what-if"): signed_in(200, 303),
     ("GET", "/admin/audit"): admin_only(303),
+    ("GET", "/reports"): admin_only(303),
+    ("GET", "/reports/organisation.pdf"): admin_only(303),
+    ("GET", "/units/{unit_id}/report"): {**unit_results(200), "anonymous": 303},
+    ("GET", "/units/{unit_id}/report.pdf"): {**unit_results(200), "anonymous": 303},
     ("GET", "/admin/accounts"): admin_only(303),
     ("POST", "/admin/accounts"): {**admin_only(303), "admin": 303},  # created, back to the list
     ("POST", "/admin/accounts/update"): {**admin_only(303), "admin": 303},
@@ -89,6 +93,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/api/v1/accounts"): admin_only(401),
     ("GET", "/api/v1/audit"): admin_only(401),
     ("GET", "/api/v1/export"): admin_only(401),
+    ("GET", "/api/v1/reports/organisation"): admin_only(401),
+    ("GET", "/api/v1/units/{unit_id}/report"): unit_results(200),
     # Public: the schema and its documentation describe endpoints, hold no data.
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
@@ -261,7 +267,13 @@ def test_scoped_actions_follow_relationships(world: World) -> None:
     assert wrong == []
     admin_actions: list[Callable[[], bool]] = [
         lambda a=a, r=r: may(vc, principal[r], a) is (r == "admin")  # type: ignore[misc]
-        for a in (Action.IMPORT, Action.EXPORT, Action.MANAGE_ACCOUNTS, Action.VIEW_AUDIT)
+        for a in (
+            Action.IMPORT,
+            Action.EXPORT,
+            Action.MANAGE_ACCOUNTS,
+            Action.VIEW_AUDIT,
+            Action.VIEW_ORGANISATION_REPORT,
+        )
         for r in ROLES[:-1]
     ]
     assert all(check() for check in admin_actions)
