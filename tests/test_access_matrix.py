@@ -37,6 +37,18 @@ def signed_in(ok: int, anonymous: int) -> dict[str, int]:
     return {role: (anonymous if role == "anonymous" else ok) for role in ROLES}
 
 
+def on_relationship(ok: int, anonymous: int, *, members: bool) -> dict[str, int | tuple[int, int]]:
+    """A relationship's routes: admins always; its two sides' leads (and, to view,
+    members); the ``OTHER`` relationship is none of theirs."""
+    return {
+        "admin": ok,
+        "lead": (ok, 403),
+        "member": (ok, 403) if members else 403,
+        "viewer": 403,
+        "anonymous": anonymous,
+    }
+
+
 def admin_only(anonymous: int) -> dict[str, int]:
     return {**ADMIN_ONLY, "anonymous": anonymous}
 
@@ -64,6 +76,20 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/flow/what-if"): signed_in(200, 303),
     ("GET", "/admin/audit"): admin_only(303),
     ("GET", "/reports"): admin_only(303),
+    ("GET", "/relationships"): admin_only(303),
+    ("GET", "/relationships/{provider_id}/{customer_id}"): on_relationship(200, 303, members=True),
+    ("POST", "/relationships/{provider_id}/{customer_id}/workspace"): on_relationship(
+        303, 303, members=False
+    ),
+    ("POST", "/relationships/{provider_id}/{customer_id}/workspace/{entry_id}/mark"): (
+        on_relationship(404, 303, members=False)  # no such entry
+    ),
+    ("POST", "/relationships/{provider_id}/{customer_id}/actions"): on_relationship(
+        303, 303, members=False
+    ),
+    ("POST", "/relationships/{provider_id}/{customer_id}/actions/{action_id}/status"): (
+        on_relationship(404, 303, members=False)  # no such action
+    ),
     ("GET", "/reports/organisation.pdf"): admin_only(303),
     ("GET", "/units/{unit_id}/report"): {**unit_results(200), "anonymous": 303},
     ("GET", "/units/{unit_id}/report.pdf"): {**unit_results(200), "anonymous": 303},
@@ -94,6 +120,22 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/api/v1/audit"): admin_only(401),
     ("GET", "/api/v1/export"): admin_only(401),
     ("GET", "/api/v1/reports/organisation"): admin_only(401),
+    ("GET", "/api/v1/relationships"): admin_only(401),
+    ("GET", "/api/v1/relationships/{provider_id}/{customer_id}"): on_relationship(
+        200, 401, members=True
+    ),
+    ("POST", "/api/v1/relationships/{provider_id}/{customer_id}/workspace"): on_relationship(
+        201, 401, members=False
+    ),
+    ("POST", "/api/v1/relationships/{provider_id}/{customer_id}/workspace/{entry_id}/mark"): (
+        on_relationship(404, 401, members=False)
+    ),
+    ("POST", "/api/v1/relationships/{provider_id}/{customer_id}/actions"): on_relationship(
+        201, 401, members=False
+    ),
+    ("POST", "/api/v1/relationships/{provider_id}/{customer_id}/actions/{action_id}/status"): (
+        on_relationship(404, 401, members=False)
+    ),
     ("GET", "/api/v1/units/{unit_id}/report"): unit_results(200),
     # Public: the schema and its documentation describe endpoints, hold no data.
     ("GET", "/openapi.json"): everyone(200),
@@ -121,6 +163,32 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "data": {"email": "viewer@example.org", "role": "viewer", "active": "true"}
     },
 }
+_REL = "/relationships/{provider_id}/{customer_id}"
+_ACTION_FORM = {"title": "Agree a cut-off", "owner": "Lea", "due_on": "2099-01-01",
+                "metric": "service_factors"}  # fmt: skip
+BODIES.update(
+    {
+        ("POST", f"{_REL}/workspace"): {"data": {"kind": "need", "text": "x", "side": "provider"}},
+        ("POST", f"{_REL}/workspace/{{entry_id}}/mark"): {"data": {"alignment": "aligned"}},
+        ("POST", f"{_REL}/actions"): {"data": _ACTION_FORM},
+        ("POST", f"{_REL}/actions/{{action_id}}/status"): {"data": {"status": "done"}},
+        ("POST", f"/api/v1{_REL}/workspace"): {
+            "json": {"kind": "need", "text": "x", "side": "provider"}
+        },
+        ("POST", f"/api/v1{_REL}/workspace/{{entry_id}}/mark"): {"json": {"alignment": None}},
+        ("POST", f"/api/v1{_REL}/actions"): {
+            "json": {
+                "title": "t",
+                "owner": "o",
+                "due_on": "2099-01-01",
+                "instrument": "service_factors",
+            }
+        },
+        ("POST", f"/api/v1{_REL}/actions/{{action_id}}/status"): {"json": {"status": "done"}},
+    }
+)
+# The lead's own relationship (make provides to pack) and one that is not theirs.
+OWN_PAIR, OTHER_PAIR = ("make", "pack"), ("ctrl", "audit")
 STATIC_FILE = "/static/css/valuechain.css"
 
 
@@ -172,9 +240,9 @@ def _client(world: World, role: str) -> tuple[TestClient, str]:
     return client, started.csrf_token
 
 
-def _call(world: World, role: str, method: str, path: str) -> Any:
+def _call(world: World, role: str, method: str, path: str, template: str | None = None) -> Any:
     client, csrf = _client(world, role)
-    kwargs: dict[str, Any] = dict(BODIES.get((method, path), {}))
+    kwargs: dict[str, Any] = dict(BODIES.get((method, template or path), {}))
     if method != "GET":
         if "data" in kwargs:
             kwargs["data"] = {**kwargs["data"], "csrf_token": csrf}
@@ -201,9 +269,19 @@ def test_matrix(world: World, role: str) -> None:
     failures: list[str] = []
     for (method, path), statuses in sorted(EXPECTED.items()):
         units = (OWN, OTHER) if "{unit_id}" in path else (None,)
+        if "{provider_id}" in path:
+            units = (OWN, OTHER)
         for unit in units:
             concrete = path.replace("{unit_id}", unit) if unit else path
-            answer = _call(world, role, method, concrete)
+            if "{provider_id}" in path:
+                provider, customer = OWN_PAIR if unit == OWN else OTHER_PAIR
+                concrete = (
+                    path.replace("{provider_id}", provider)
+                    .replace("{customer_id}", customer)
+                    .replace("{entry_id}", "nope")
+                    .replace("{action_id}", "nope")
+                )
+            answer = _call(world, role, method, concrete, path)
             expected = statuses[role]
             if isinstance(expected, tuple):
                 expected = expected[0 if unit == OWN else 1]

@@ -9,6 +9,7 @@ pass and Python never loops over answers. A statistic that cannot be estimated i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -256,3 +257,16 @@ def servqual_totals(
             valid, (np.where(valid[:, None], weights * gaps, 0.0)).sum(axis=1), np.nan
         )
     return ServqualTotals(mean_of(unweighted, confidence), mean_of(weighted, confidence))
+
+
+def moments_from_interval(
+    n: int, mean: float, ci_low: float, confidence: float = CONFIDENCE
+) -> Moments:
+    """The one-cell moments behind a published ``n``, mean and t interval: the
+    interval's half-width is t(1 − α/2, n − 1) · s / √n, so s (and with it the sum of
+    squares) follows exactly. Lets findings and verdicts work from published cells
+    only, never from raw answers."""
+    half = mean - ci_low
+    s = half * math.sqrt(n) / float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+    total = n * mean
+    return Moments.of([n], [total], [(n - 1) * s * s + total * total / n])

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from valuechain.domain.access import Action, Principal
 from valuechain.services import accounts
-from valuechain.services.access import NotSignedIn, authorise
+from valuechain.services.access import NotSignedIn, authorise, authorise_relationship
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
 
@@ -161,10 +161,12 @@ class AccessRule:
         action: Action | None,
         *,
         unit_param: str | None = None,
+        relationship: tuple[str, str] | None = None,
         csrf: bool = True,
     ) -> None:
         self.action = action
         self.unit_param = unit_param
+        self.relationship = relationship
         self.csrf = csrf
 
     @classmethod
@@ -184,8 +186,12 @@ class AccessRule:
             return principal
         if principal is None:
             raise NotSignedIn()
-        unit_id = request.path_params.get(self.unit_param) if self.unit_param else None
-        await run_in_threadpool(authorise, vc, principal, self.action, unit_id)
+        if self.relationship is not None:
+            provider, customer = (request.path_params.get(p, "") for p in self.relationship)
+            authorise_relationship(principal, self.action, provider, customer)
+        else:
+            unit_id = request.path_params.get(self.unit_param) if self.unit_param else None
+            await run_in_threadpool(authorise, vc, principal, self.action, unit_id)
         if self.csrf:
             await check_csrf(request)
         return principal
@@ -203,6 +209,16 @@ def allow(action: Action, *, unit_param: str | None = None) -> Any:
     """The dependency for ``dependencies=[allow(...)]`` on a route that does not need
     the principal itself."""
     return Depends(AccessRule(action, unit_param=unit_param))
+
+
+#: The path parameters naming a relationship's two sides.
+RELATIONSHIP_PARAMS = ("provider_id", "customer_id")
+
+
+def on_relationship(action: Action) -> AccessRule:
+    """The rule for a route about the relationship in the path (``provider_id``,
+    ``customer_id``); use as ``Annotated[Principal, Depends(on_relationship(...))]``."""
+    return AccessRule(action, relationship=RELATIONSHIP_PARAMS)
 
 
 # The principal as a parameter, for routes that use it.

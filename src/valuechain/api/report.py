@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from valuechain.api.dependencies import CurrentValuechain, allow
+from valuechain.api.partner import problems
 from valuechain.domain.access import Action
 from valuechain.services.report import report
 
@@ -61,4 +62,5 @@ def organisation_report(vc: CurrentValuechain, all_findings: bool = ALL) -> dict
 )
 def unit_report(unit_id: str, vc: CurrentValuechain, all_findings: bool = ALL) -> dict[str, Any]:
     """A unit's report: findings about the unit and its relationships."""
-    return report(vc, unit_id, all_findings=all_findings).to_json()
+    with problems():
+        return report(vc, unit_id, all_findings=all_findings).to_json()

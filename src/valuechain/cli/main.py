@@ -12,6 +12,7 @@ from valuechain.cli import bundle as _bundle  # noqa: F401
 from valuechain.cli import flow as _flow  # noqa: F401
 from valuechain.cli import map as _map  # noqa: F401
 from valuechain.cli import measure as _measure  # noqa: F401
+from valuechain.cli import partner as _partner  # noqa: F401
 from valuechain.cli import report as _report  # noqa: F401
 from valuechain.cli import server as _server  # noqa: F401
 from valuechain.cli.app import app, err_console

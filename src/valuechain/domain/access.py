@@ -29,6 +29,12 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     # The one-page organisation report for executives.
     VIEW_ORGANISATION_REPORT = "view_organisation_report"
+    # About one provider–customer relationship: its page, health, both sides' views ...
+    VIEW_RELATIONSHIP = "view_relationship"
+    # ... and working on it: workspace entries, alignment marks, actions.
+    WORK_ON_RELATIONSHIP = "work_on_relationship"
+    # The operations lead's view across every relationship.
+    FACILITATE = "facilitate"
 
 
 UNIT_SCOPED = frozenset({Action.VIEW_UNIT_SUMMARY, Action.VIEW_UNIT_RESULTS})
@@ -39,8 +45,10 @@ ADMIN_ONLY = frozenset(
         Action.MANAGE_ACCOUNTS,
         Action.VIEW_AUDIT,
         Action.VIEW_ORGANISATION_REPORT,
+        Action.FACILITATE,
     }
 )
+RELATIONSHIP_SCOPED = frozenset({Action.VIEW_RELATIONSHIP, Action.WORK_ON_RELATIONSHIP})
 EVERYONE = frozenset({Action.VIEW_MAP, Action.USE_OWN_SESSION})
 
 
@@ -86,3 +94,17 @@ def allows(
     if principal.role is AccountRole.MEMBER:
         return action is Action.VIEW_UNIT_SUMMARY and unit_id == own
     return False
+
+
+def allows_relationship(principal: Principal, action: Action, provider: str, customer: str) -> bool:
+    """Whether ``principal`` may do a relationship-scoped ``action`` on the relationship
+    of ``provider`` and ``customer``: admins always; the members and leads of either
+    side may view it; only the leads of either side work on it. Being related to one of
+    the two units is not enough: a relationship's workspace belongs to its two sides."""
+    if principal.role is AccountRole.ADMIN:
+        return True
+    if action not in RELATIONSHIP_SCOPED or principal.unit_id not in (provider, customer):
+        return False
+    if action is Action.VIEW_RELATIONSHIP:
+        return principal.role in (AccountRole.LEAD, AccountRole.MEMBER)
+    return principal.role is AccountRole.LEAD

@@ -433,6 +433,22 @@ PARTNERSHIP = Instrument(
     ),
 )
 
+#: Topics both sides of a relationship speak about, each from its own side: how the
+#: customers rate a provider (internal service factors) and how providers rate a
+#: customer (partnership). The relationship page puts each pair side by side.
+MIRRORED_TOPICS: tuple[tuple[str, str, str], ...] = (
+    ("Respect and appreciation", "courtesy", "appreciation"),
+    ("Time: prompt service and fair lead times", "promptness", "lead_times"),
+    (
+        "Keeping one's word: follow-through and inputs on time",
+        "conscientiousness",
+        "inputs_on_time",
+    ),
+    ("What matters: value delivered and shared priorities", "value", "shared_priorities"),
+    ("Solving problems, together", "problem_solving", "joint_problem_solving"),
+    ("Overall", OUTCOME, OUTCOME),
+)
+
 #: The instruments every organisation has, by key.
 BUILT_IN: Mapping[str, Instrument] = {
     i.key: i for i in (INTERNAL_SERVQUAL, SERVICE_FACTORS, PULSE, RECOMMEND, PARTNERSHIP)

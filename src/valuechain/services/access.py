@@ -6,7 +6,7 @@ principal's unit."""
 
 from __future__ import annotations
 
-from valuechain.domain.access import Action, Principal, allows
+from valuechain.domain.access import Action, Principal, allows, allows_relationship
 from valuechain.domain.account import AccountRole
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
@@ -59,5 +59,16 @@ def authorise(
     if principal is None:
         raise NotSignedIn()
     if not may(vc, principal, action, unit_id):
+        raise Forbidden(action)
+    return principal
+
+
+def authorise_relationship(
+    principal: Principal | None, action: Action, provider: str, customer: str
+) -> Principal:
+    """``principal`` when it may do ``action`` on the provider–customer relationship."""
+    if principal is None:
+        raise NotSignedIn()
+    if not allows_relationship(principal, action, provider, customer):
         raise Forbidden(action)
     return principal

@@ -40,7 +40,8 @@ from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import accounts
 from valuechain.services.audit import Actor
-from valuechain.services.demo_survey import demo_responses
+from valuechain.services.demo_partner import ensure_demo_partner
+from valuechain.services.demo_survey import demo_partnership, demo_responses
 from valuechain.services.organisation import Valuechain
 
 DEFAULT_SEED = 7
@@ -381,7 +382,7 @@ def demo_map(seed: int = DEFAULT_SEED) -> OrganisationMap:
             for result, customer, relation, demand in LINKS
         ],
         people=_people(rng),
-        responses=demo_responses(seed),
+        responses=demo_responses(seed) + demo_partnership(seed),
     )
 
 
@@ -400,6 +401,7 @@ def ensure_demo(vc: Valuechain, seed: int = DEFAULT_SEED) -> bool:
     # Check and write are two transactions; two racing callers still cannot duplicate
     # anything because the write replaces rows by id.
     vc.write_map(demo_map(seed))
+    ensure_demo_partner(vc)
     return True
 
 

@@ -12,6 +12,12 @@ the same seed always gives the same responses. The story the app should find:
 * **problem solving drives overall satisfaction**: a respondent's ``overall`` answer
   follows their problem-solving rating most closely, so key-driver analysis puts
   ``problem_solving`` first;
+* **an action worked, another did not**: the IT service desk promised faster first
+  answers after 2026-Q1 and its promptness rose by about a point in Q2; payroll's
+  courtesy action changed nothing measurable;
+* **both sides speak**: in each campaign the providers also rate their customers as
+  partners (the ``partnership`` instrument); production planning finds assembly's
+  inputs late;
 * **small groups stay hidden**: maintenance answers about production planning with
   only 4 and 3 respondents, and business applications about the IT service desk
   with 3 in Q2; their numbers, and any total they could be subtracted from, are
@@ -26,7 +32,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from valuechain.domain.instrument import OUTCOME, SERVICE_FACTORS
+from valuechain.domain.instrument import OUTCOME, PARTNERSHIP, SERVICE_FACTORS
 from valuechain.domain.response import Answer, Response
 
 CAMPAIGNS: tuple[tuple[str, date], ...] = (
@@ -63,6 +69,7 @@ RELATIONSHIPS: tuple[RelationshipRow, ...] = (
 # The planted change: (provider, dimension, campaign) -> shift of the ratings.
 SHIFTS: dict[tuple[str, str, str], float] = {
     ("production-planning", "value", "2026-q2"): -1.2,
+    ("it-service-desk", "promptness", "2026-q2"): +1.1,  # the action that worked
 }
 # How strongly each dimension carries into the overall answer (problem solving most).
 OVERALL_WEIGHTS: dict[str, float] = {
@@ -127,4 +134,55 @@ def demo_responses(seed: int = 7) -> list[Response]:
     return responses
 
 
-__all__ = ["CAMPAIGNS", "RELATIONSHIPS", "demo_responses"]
+# Providers rating their customers as partners: (provider, customer, respondents).
+PARTNERS: tuple[tuple[str, str, int], ...] = (
+    ("production-planning", "assembly", 7),
+    ("production-planning", "machining", 6),
+    ("it-service-desk", "assembly", 6),
+    ("payroll", "assembly", 5),
+)
+# How good a partner each customer is, and where it falls short.
+PARTNER_LEVEL: dict[str, float] = {"assembly": 5.0, "machining": 5.4}
+PARTNER_SHIFTS: dict[tuple[str, str], float] = {("assembly", "inputs_on_time"): -1.6}
+
+
+def demo_partnership(seed: int = 7) -> list[Response]:
+    """The providers' view of their customers in both campaigns (own random stream)."""
+    rng = random.Random(seed * 1000 + 2)
+    responses: list[Response] = []
+    for campaign, opened in CAMPAIGNS:
+        number = 0
+        for provider, customer, size in PARTNERS:
+            for _ in range(size):
+                number += 1
+                level = PARTNER_LEVEL[customer] + rng.gauss(0, RESPONDENT_SPREAD)
+                dims = {
+                    d.key: level
+                    + PARTNER_SHIFTS.get((customer, d.key), 0.0)
+                    + rng.gauss(0, DIMENSION_SPREAD)
+                    for d in PARTNERSHIP.drivers
+                }
+                dims[OUTCOME] = sum(dims.values()) / len(dims) + rng.gauss(0, 0.4)
+                answers = [
+                    Answer(
+                        item.key,
+                        item.dimension,
+                        _rating(dims[item.dimension] + rng.gauss(0, ITEM_SPREAD)),
+                    )
+                    for item in PARTNERSHIP.items
+                ]
+                responses.append(
+                    Response(
+                        id=f"{campaign}-p{number:03d}",
+                        campaign=campaign,
+                        instrument=PARTNERSHIP.key,
+                        rater_id=provider,
+                        rated_id=customer,
+                        submitted_on=opened + timedelta(days=rng.randrange(14)),
+                        answers=answers,
+                    )
+                )
+    return responses
+
+
+__all__ = ["CAMPAIGNS", "RELATIONSHIPS", "demo_partnership", "demo_responses"]

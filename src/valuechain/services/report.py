@@ -34,7 +34,7 @@ from valuechain.analytics.finding import (
     select,
     sight_weight,
 )
-from valuechain.analytics.score import CONFIDENCE, Moments
+from valuechain.analytics.score import CONFIDENCE, Moments, moments_from_interval
 from valuechain.services import flow as flow_service
 from valuechain.services import measure
 from valuechain.services.errors import NotFound, ValuechainError
@@ -75,16 +75,12 @@ def _context(vc: Valuechain) -> Context:
 # Survey producers: only published (protected) cells are used.
 
 
-def _moments_of(cell: dict[str, Any], low: str = "ci_low", mean: str = "mean") -> Moments | None:
-    """The moments behind a published cell, recovered from its n, mean and 95% t
-    interval (half-width = t(0.975, n − 1) · s / √n)."""
-    n, m, lo = cell.get("n"), cell.get(mean), cell.get(low)
+def _moments_of(cell: dict[str, Any]) -> Moments | None:
+    """The moments behind a published cell (see :func:`moments_from_interval`)."""
+    n, m, lo = cell.get("n"), cell.get("mean"), cell.get("ci_low")
     if n is None or m is None or lo is None or n < 2:
         return None
-    half = m - lo
-    s = half * math.sqrt(n) / float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1))
-    total = n * m
-    return Moments.of([n], [total], [(n - 1) * s * s + total * total / n])
+    return moments_from_interval(n, m, lo)
 
 
 def _campaigns(vc: Valuechain) -> list[str]:

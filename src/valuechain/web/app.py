@@ -22,6 +22,7 @@ from valuechain.services.sso import SsoProvider, SsoSettings
 from valuechain.web import admin as admin_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
+from valuechain.web import relationship as relationship_pages
 from valuechain.web import report as report_pages
 from valuechain.web import session as session_pages
 from valuechain.web.templating import STATIC, templates
@@ -76,6 +77,7 @@ def create_app(
     app.include_router(map_pages.router)
     app.include_router(flow_pages.router)
     app.include_router(report_pages.router)
+    app.include_router(relationship_pages.router)
     check_access_rules(app)
 
     def is_api(request: Request) -> bool:

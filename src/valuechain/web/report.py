@@ -4,6 +4,7 @@ rendered to SVG on the server (vl-convert), so no browser is needed for a PDF.""
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from valuechain.api.dependencies import CurrentValuechain, allow
+from valuechain.api.partner import problems
 from valuechain.domain.access import Action
 from valuechain.services.report import Report, report
 from valuechain.web.templating import STATIC, templates
@@ -32,10 +34,8 @@ def chart_svg(spec: dict[str, Any] | None) -> Markup:
     """A finding's chart as inline SVG (empty when it has none)."""
     if spec is None:
         return Markup("")
-    import json
-
     # The SVG comes from vl-convert, which escapes the data it draws.
-    return Markup(_svg(json.dumps(spec, sort_keys=True)))  # noqa: S704
+    return Markup(_svg(json.dumps(spec, sort_keys=True)))
 
 
 def _context(doc: Report) -> dict[str, Any]:
@@ -87,10 +87,14 @@ def organisation_pdf(vc: CurrentValuechain) -> Response:
 @router.get("/units/{unit_id}/report", response_class=HTMLResponse, dependencies=UNIT)
 def unit_page(request: Request, unit_id: str, vc: CurrentValuechain) -> Response:
     """A unit's report: what its customers and its place in the chain say."""
-    return _page(request, report(vc, unit_id), f"/units/{unit_id}/report.pdf")
+    with problems():
+        doc = report(vc, unit_id)
+    return _page(request, doc, f"/units/{unit_id}/report.pdf")
 
 
 @router.get("/units/{unit_id}/report.pdf", dependencies=UNIT)
 def unit_pdf(unit_id: str, vc: CurrentValuechain) -> Response:
     """A unit's report as PDF."""
-    return _pdf(report(vc, unit_id), f"valuechain-report-{unit_id}")
+    with problems():
+        doc = report(vc, unit_id)
+    return _pdf(doc, f"valuechain-report-{unit_id}")

@@ -1,0 +1,163 @@
+"""Partner & Improve as JSON: relationship health, both sides' views, the workspace
+and action plans."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, on_relationship
+from valuechain.domain.access import Action, Principal
+from valuechain.services import action, health, workspace
+from valuechain.services.errors import NotFound, ValuechainError
+
+router = APIRouter(tags=["partner"])
+Facilitator = Annotated[Principal, Depends(AccessRule(Action.FACILITATE))]
+Viewer = Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))]
+Worker = Annotated[Principal, Depends(on_relationship(Action.WORK_ON_RELATIONSHIP))]
+T = TypeVar("T")
+
+
+@contextmanager
+def problems() -> Iterator[None]:
+    """Service errors as HTTP answers: unknown things 404, bad input 422."""
+    try:
+        yield
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from error
+    except ValuechainError as error:
+        raise HTTPException(422, str(error)) from error
+
+
+async def _run(call: Callable[[], T]) -> T:
+    with problems():
+        return await run_in_threadpool(call)
+
+
+class EntryIn(BaseModel):
+    kind: Literal["challenge", "need", "value"]
+    text: str = Field(min_length=1, max_length=2000)
+    side: Literal["provider", "customer"] | None = Field(
+        default=None, description="Only for admins; leads write for their own unit's side."
+    )
+
+
+class MarkIn(BaseModel):
+    alignment: Literal["aligned", "conflict"] | None
+    counterpart: str | None = Field(default=None, description="An entry of the other side.")
+
+
+class ActionIn(BaseModel):
+    title: str = Field(min_length=1, max_length=500)
+    owner: str = Field(min_length=1, max_length=300)
+    due_on: date
+    instrument: str = Field(description="The instrument whose score should move.")
+    dimension: str | None = Field(default=None, description="One dimension; null: overall.")
+    rated: str | None = Field(
+        default=None, description="Whose score: provider (default) or customer."
+    )
+    source: str = Field(default="", max_length=2000, description="The finding, score or conflict.")
+
+
+class StatusIn(BaseModel):
+    status: Literal["open", "in_progress", "done", "dropped"]
+
+
+@router.get("/relationships")
+async def list_relationships(_: Facilitator, vc: CurrentValuechain) -> dict[str, Any]:
+    """Every relationship's health (worst first) and workspace activity: the
+    facilitator's view; the rows of ``valuechain health --json``."""
+    rows = await _run(lambda: health.health_table(vc))
+    spaces = await _run(lambda: workspace.facilitator_view(vc))
+    return {"relationships": rows, "workspaces": spaces, "weights": health.weights()}
+
+
+@router.get("/relationships/{provider_id}/{customer_id}")
+async def relationship(
+    provider_id: str, customer_id: str, _: Viewer, vc: CurrentValuechain
+) -> dict[str, Any]:
+    """Health with its components, both sides' views per topic with the largest
+    disagreement, the workspace and the actions with their verdicts."""
+
+    def build() -> dict[str, Any]:
+        return {
+            **health.both_sides(vc, provider_id, customer_id),
+            "workspace": workspace.workspace(vc, provider_id, customer_id),
+            "actions": action.actions(vc, provider_id, customer_id),
+        }
+
+    return await _run(build)
+
+
+@router.post("/relationships/{provider_id}/{customer_id}/workspace", status_code=201)
+async def add_entry(
+    provider_id: str, customer_id: str, body: EntryIn, principal: Worker, vc: CurrentValuechain
+) -> dict[str, Any]:
+    """Add a challenge, need or value on the caller's side."""
+    row = await _run(
+        lambda: workspace.add_entry(
+            vc, principal, provider_id, customer_id, body.kind, body.text, body.side
+        )
+    )
+    return {k: v for k, v in row.items() if k != "author_account_id"}
+
+
+@router.post("/relationships/{provider_id}/{customer_id}/workspace/{entry_id}/mark")
+async def mark_entry(
+    provider_id: str,
+    customer_id: str,
+    entry_id: str,
+    body: MarkIn,
+    principal: Worker,
+    vc: CurrentValuechain,
+) -> dict[str, Any]:
+    """Mark the other side's entry as aligned or in conflict (null clears)."""
+    row = await _run(
+        lambda: workspace.mark(
+            vc, principal, provider_id, customer_id, entry_id, body.alignment, body.counterpart
+        )
+    )
+    return {k: v for k, v in row.items() if k != "author_account_id"}
+
+
+@router.post("/relationships/{provider_id}/{customer_id}/actions", status_code=201)
+async def create_action(
+    provider_id: str, customer_id: str, body: ActionIn, principal: Worker, vc: CurrentValuechain
+) -> dict[str, Any]:
+    """Create an action with the metric it should move."""
+    return await _run(
+        lambda: action.create(
+            vc,
+            principal,
+            provider_id,
+            customer_id,
+            title=body.title,
+            owner=body.owner,
+            due_on=body.due_on,
+            instrument=body.instrument,
+            dimension=body.dimension,
+            rated=body.rated,
+            source=body.source,
+        )
+    )
+
+
+@router.post("/relationships/{provider_id}/{customer_id}/actions/{action_id}/status")
+async def action_status(
+    provider_id: str,
+    customer_id: str,
+    action_id: str,
+    body: StatusIn,
+    _: Worker,
+    vc: CurrentValuechain,
+) -> dict[str, Any]:
+    """Move an action to open, in_progress, done or dropped."""
+    return await _run(
+        lambda: action.set_status(vc, provider_id, customer_id, action_id, body.status)
+    )

@@ -1,0 +1,200 @@
+"""Action plans: from a finding, a score or a conflict, an action with an owner, a due
+date, a status and the metric it should move; the next measurement of that metric
+gives the before/after with its uncertainty and a verdict
+(:func:`valuechain.analytics.action.before_after`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from valuechain.analytics.action import BeforeAfter, Verdict, before_after
+from valuechain.analytics.score import Moments, moments_from_interval
+from valuechain.domain.access import Principal
+from valuechain.services import measure
+from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.organisation import Valuechain
+from valuechain.services.relationship import require
+from valuechain.store import measure as measure_store
+from valuechain.store import partner as store
+from valuechain.store.tables import ACTION_STATUSES
+
+OPEN = ("open", "in_progress")
+
+
+class ActionError(ValuechainError):
+    """An action that cannot be stored as given."""
+
+
+def _campaigns(vc: Valuechain) -> list[str]:
+    with vc.engine.connect() as conn:
+        return list(measure_store.campaign_ids(conn, vc.org_id))
+
+
+def create(
+    vc: Valuechain,
+    principal: Principal | None,
+    provider: str,
+    customer: str,
+    *,
+    title: str,
+    owner: str,
+    due_on: date,
+    instrument: str,
+    dimension: str | None = None,
+    rated: str | None = None,
+    source: str = "",
+) -> dict[str, Any]:
+    """Store an action on the relationship. The metric is ``rated``'s score (default:
+    the provider's) on ``instrument``, one ``dimension`` or overall; its baseline is
+    the latest campaign today."""
+    require(vc, provider, customer)
+    rated = rated or provider
+    if rated not in (provider, customer):
+        raise ActionError("the metric must be about the provider or the customer")
+    if not title.strip() or not owner.strip():
+        raise ActionError("an action needs a title and an owner")
+    known = measure.instruments(vc)
+    if instrument not in known:
+        raise ActionError(f"no instrument {instrument!r}")
+    if dimension is not None and dimension not in {d.key for d in known[instrument].dimensions}:
+        raise ActionError(f"instrument {instrument!r} has no dimension {dimension!r}")
+    campaigns = _campaigns(vc)
+    now = datetime.now(UTC)
+    row = {
+        "id": uuid.uuid4().hex[:16],
+        "provider_id": provider,
+        "customer_id": customer,
+        "title": " ".join(title.split()),
+        "owner": owner.strip(),
+        "due_on": due_on,
+        "status": "open",
+        "metric_instrument": instrument,
+        "metric_dimension": dimension,
+        "metric_rated_id": rated,
+        "baseline_campaign": campaigns[-1] if campaigns else None,
+        "source": source.strip(),
+        "author_account_id": principal.account_id if principal else None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with vc.engine.begin() as conn:
+        store.insert_action(conn, vc.org_id, row)
+    return _describe(vc, row, date.today())
+
+
+def set_status(
+    vc: Valuechain, provider: str, customer: str, action_id: str, status: str
+) -> dict[str, Any]:
+    """Move an action to ``status`` (open, in_progress, done, dropped)."""
+    if status not in ACTION_STATUSES:
+        raise ActionError(f"status must be one of {', '.join(ACTION_STATUSES)}, not {status!r}")
+    with vc.engine.begin() as conn:
+        row = store.action(conn, vc.org_id, action_id)
+        if row is None or (row["provider_id"], row["customer_id"]) != (provider, customer):
+            raise NotFound(f"no action {action_id!r} in this relationship")
+        store.set_action_status(conn, vc.org_id, action_id, status, datetime.now(UTC))
+        row["status"] = status
+    return _describe(vc, row, date.today())
+
+
+def _cell(vc: Valuechain, row: dict[str, Any], campaign: str) -> dict[str, Any] | None:
+    """The published cell of the action's metric in ``campaign`` (None if not shown)."""
+    rated = row["metric_rated_id"]
+    rater = row["customer_id"] if rated == row["provider_id"] else row["provider_id"]
+    by = measure.By.RELATIONSHIP if row["metric_dimension"] is None else measure.By.DIMENSION
+    cells = measure.scores(vc, by, campaign, row["metric_instrument"])["cells"]
+    for cell in cells:
+        if cell["provider"] != rated or cell["suppressed"]:
+            continue
+        if by is measure.By.RELATIONSHIP and cell.get("customer") == rater:
+            return dict(cell)
+        if by is measure.By.DIMENSION and cell.get("dimension") == row["metric_dimension"]:
+            return dict(cell)
+    return None
+
+
+def _moments(cell: dict[str, Any]) -> Moments | None:
+    if cell.get("n") is None or cell["n"] < 2 or cell.get("ci_low") is None:
+        return None
+    return moments_from_interval(cell["n"], cell["mean"], cell["ci_low"])
+
+
+def evaluate(vc: Valuechain, row: dict[str, Any]) -> dict[str, Any]:
+    """Before (the baseline campaign) and after (the first later campaign where the
+    metric is published) with Welch's interval and the verdict."""
+    campaigns = _campaigns(vc)
+    base = row["baseline_campaign"]
+    out: dict[str, Any] = {"verdict": Verdict.NOT_YET.value, "before": None, "after": None}
+    if base is None or base not in campaigns:
+        return out
+    before_cell = _cell(vc, row, base)
+    if before_cell is None or (before := _moments(before_cell)) is None:
+        return out
+    out["before"] = {"campaign": base, "n": before_cell["n"], "mean": before_cell["mean"]}
+    for later in campaigns[campaigns.index(base) + 1 :]:
+        after_cell = _cell(vc, row, later)
+        if after_cell is None or (after := _moments(after_cell)) is None:
+            continue
+        result: BeforeAfter = before_after(before, after)
+        out.update(
+            after={"campaign": later, "n": after_cell["n"], "mean": after_cell["mean"]},
+            difference=result.difference,
+            ci_low=result.ci_low,
+            ci_high=result.ci_high,
+            p=result.p,
+            verdict=result.verdict.value,
+        )
+        break
+    return out
+
+
+def _describe(vc: Valuechain, row: dict[str, Any], today: date) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "provider": row["provider_id"],
+        "customer": row["customer_id"],
+        "title": row["title"],
+        "owner": row["owner"],
+        "due_on": row["due_on"].isoformat(),
+        "status": row["status"],
+        "overdue": row["status"] in OPEN and row["due_on"] < today,
+        "metric": {
+            "instrument": row["metric_instrument"],
+            "dimension": row["metric_dimension"],
+            "rated": row["metric_rated_id"],
+        },
+        "baseline_campaign": row["baseline_campaign"],
+        "source": row["source"],
+        "result": evaluate(vc, row),
+    }
+
+
+def actions(
+    vc: Valuechain, provider: str | None = None, customer: str | None = None
+) -> list[dict[str, Any]]:
+    """Actions (of one relationship when both are given) with their verdicts."""
+    if provider is not None and customer is not None:
+        require(vc, provider, customer)
+    with vc.engine.connect() as conn:
+        rows = store.actions(conn, vc.org_id, provider, customer)
+    today = date.today()
+    return [_describe(vc, row, today) for row in rows]
+
+
+def overdue(vc: Valuechain, today: date | None = None) -> list[dict[str, Any]]:
+    """Open actions past their due date: what the "regroup" reminders are about."""
+    with vc.engine.connect() as conn:
+        rows = store.overdue_actions(conn, vc.org_id, today or date.today())
+    return [
+        {
+            "id": r["id"],
+            "provider": r["provider_id"],
+            "customer": r["customer_id"],
+            "title": r["title"],
+            "owner": r["owner"],
+            "due_on": r["due_on"].isoformat(),
+        }
+        for r in rows
+    ]

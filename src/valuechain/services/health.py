@@ -1,0 +1,184 @@
+"""Relationship health for every provider–customer pair: the customer's view, the
+provider's view, agreement compliance, trust, thanks and demand against the agreed
+share, combined by the documented formula of :mod:`valuechain.analytics.health`.
+
+Survey views come only from published (protected) relationship cells. The other
+components come from the capabilities that hold them, registered in
+:data:`COMPONENT_SOURCES`; a component without data is left out, not counted as 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from valuechain.analytics.health import (
+    COMPONENTS,
+    WEIGHTS,
+    health,
+    largest_disagreement,
+    rescale,
+)
+from valuechain.domain.instrument import MIRRORED_TOPICS, PARTNERSHIP, SERVICE_FACTORS, Instrument
+from valuechain.services import measure
+from valuechain.services.errors import NotFound
+from valuechain.services.organisation import Valuechain
+from valuechain.services.relationship import Relationship, relationships, require
+from valuechain.store import measure as measure_store
+
+Pair = tuple[str, str]
+#: component name -> function giving its 0–1 value per (provider, customer).
+ComponentSource = Callable[[Valuechain], dict[Pair, float]]
+COMPONENT_SOURCES: dict[str, ComponentSource] = {}
+
+
+def _scale(instrument: Instrument) -> tuple[float, float] | None:
+    dims = [instrument.outcome] if instrument.outcome is not None else list(instrument.drivers)
+    for dim in dims:
+        if dim is not None and dim.scale is not None:
+            return float(dim.scale.low), float(dim.scale.high)
+    return None
+
+
+def survey_views(vc: Valuechain) -> tuple[dict[Pair, dict[str, Any]], dict[Pair, dict[str, Any]]]:
+    """Per (provider, customer): the latest published relationship score the customer
+    gives the provider, and the latest the provider gives the customer (partnership),
+    each with its campaign, n, mean and 0–1 value."""
+    known = measure.instruments(vc)
+    with vc.engine.connect() as conn:
+        campaigns = list(measure_store.campaign_ids(conn, vc.org_id))
+        used = set(measure_store.instruments_used(conn, vc.org_id))
+    customer_view: dict[Pair, dict[str, Any]] = {}
+    provider_view: dict[Pair, dict[str, Any]] = {}
+    for campaign in campaigns:  # oldest first: later campaigns overwrite
+        cells = measure.scores(vc, measure.By.RELATIONSHIP, campaign)["cells"]
+        for cell in cells:
+            instrument = known.get(cell["instrument"])
+            if cell["suppressed"] or instrument is None or instrument.key not in used:
+                continue
+            scale = _scale(instrument)
+            if scale is None or cell["mean"] is None:
+                continue
+            view = {
+                "campaign": campaign,
+                "instrument": instrument.key,
+                "n": cell["n"],
+                "mean": cell["mean"],
+                "value": float(rescale(cell["mean"], *scale)),
+            }
+            rated, rater = cell["provider"], cell["customer"]
+            if instrument.rates_customer:
+                provider_view[(rater, rated)] = view
+            else:
+                customer_view[(rated, rater)] = view
+    return customer_view, provider_view
+
+
+def health_table(vc: Valuechain, pairs: list[Relationship] | None = None) -> list[dict[str, Any]]:
+    """Health per relationship with every component (0–1, null when unknown) and the
+    weights, worst first; the ``valuechain health --json`` rows."""
+    pairs = relationships(vc) if pairs is None else pairs
+    customer_view, provider_view = survey_views(vc)
+    other = {name: source(vc) for name, source in COMPONENT_SOURCES.items()}
+    matrix = np.full((len(pairs), len(COMPONENTS)), np.nan)
+    for i, rel in enumerate(pairs):
+        key = (rel.provider, rel.customer)
+        if key in customer_view:
+            matrix[i, 0] = customer_view[key]["value"]
+        if key in provider_view:
+            matrix[i, 1] = provider_view[key]["value"]
+        for j, name in enumerate(COMPONENTS[2:], start=2):
+            value = other.get(name, {}).get(key)
+            if value is not None:
+                matrix[i, j] = value
+    result = health(matrix)
+    rows: list[dict[str, Any]] = []
+    for i, rel in enumerate(pairs):
+        key = (rel.provider, rel.customer)
+        parts = {name: _num(result.components[i, j]) for j, name in enumerate(COMPONENTS)}
+        rows.append(
+            {
+                "provider": rel.provider,
+                "customer": rel.customer,
+                "customer_view": customer_view.get(key, {}).get("mean"),
+                "provider_view": provider_view.get(key, {}).get("mean"),
+                "sla_met_pct": None if parts["sla"] is None else 100 * parts["sla"],
+                "trust": parts["trust"],
+                "health": _num(result.score[i]),
+                "coverage": _num(result.coverage[i]),
+                "components": parts,
+            }
+        )
+    rows.sort(key=lambda r: (r["health"] is None, r["health"] or 0.0, r["provider"], r["customer"]))
+    return rows
+
+
+def _num(value: float) -> float | None:
+    return None if math.isnan(value) else round(float(value), 4)
+
+
+def weights() -> dict[str, float]:
+    """The formula's weights by component, for the docs and the page."""
+    return {name: float(w) for name, w in zip(COMPONENTS, WEIGHTS, strict=True)}
+
+
+def _dimension_cells(vc: Valuechain, instrument: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(rated unit, dimension) -> its latest published dimension cell for ``instrument``."""
+    with vc.engine.connect() as conn:
+        campaigns = list(measure_store.campaign_ids(conn, vc.org_id))
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for campaign in campaigns:
+        try:
+            cells = measure.scores(vc, measure.By.DIMENSION, campaign, instrument)["cells"]
+        except NotFound:
+            continue
+        for cell in cells:
+            if not cell["suppressed"] and cell["mean"] is not None:
+                out[(cell["provider"], cell["dimension"])] = {**cell, "campaign": campaign}
+    return out
+
+
+def both_sides(vc: Valuechain, provider: str, customer: str) -> dict[str, Any]:
+    """The relationship page's core: its health row, and per mirrored topic how the
+    provider's customers rate it next to how the customer's providers rate the
+    customer (0–1 each), with the topic where they differ most marked."""
+    require(vc, provider, customer)
+    [row] = health_table(vc, [Relationship(provider, customer)])
+    known = measure.instruments(vc)
+    theirs = _dimension_cells(vc, SERVICE_FACTORS.key)
+    ours = _dimension_cells(vc, PARTNERSHIP.key)
+    topics: list[dict[str, Any]] = []
+    for label, customer_dim, provider_dim in MIRRORED_TOPICS:
+        a = theirs.get((provider, customer_dim))
+        b = ours.get((customer, provider_dim))
+        sf, pa = _scale(known[SERVICE_FACTORS.key]), _scale(known[PARTNERSHIP.key])
+        va = float(rescale(a["mean"], *sf)) if a and sf else math.nan
+        vb = float(rescale(b["mean"], *pa)) if b and pa else math.nan
+        topics.append(
+            {
+                "topic": label,
+                "customer_dimension": customer_dim,
+                "provider_dimension": provider_dim,
+                "customers_rate_provider": None
+                if a is None
+                else {"mean": a["mean"], "n": a["n"], "value": va},
+                "providers_rate_customer": None
+                if b is None
+                else {"mean": b["mean"], "n": b["n"], "value": vb},
+                "difference": _num(va - vb),
+            }
+        )
+    largest = largest_disagreement(
+        [
+            t["customers_rate_provider"]["value"] if t["customers_rate_provider"] else math.nan
+            for t in topics
+        ],
+        [
+            t["providers_rate_customer"]["value"] if t["providers_rate_customer"] else math.nan
+            for t in topics
+        ],
+    )
+    return {"health": row, "topics": topics, "largest_disagreement": largest, "weights": weights()}
