@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from tests.report_data import write_bundle
+
 from valuechain import Valuechain
 from valuechain.services.bundle import import_bundle
 from valuechain.services.report import report

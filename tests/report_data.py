@@ -8,6 +8,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 # Items of the built-in instruments (see domain/instrument.py).
 FACTORS = {
@@ -53,8 +54,9 @@ def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
         writer.writerows(rows)
 
 
-def _answer(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x), 1, 7).astype(int)
+def _answer(x: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    rounded: npt.NDArray[np.int64] = np.clip(np.rint(x), 1, 7).astype(np.int64)
+    return rounded
 
 
 def _factors(
