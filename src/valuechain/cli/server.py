@@ -53,7 +53,17 @@ def _run(
 
 
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes sharing the port (PostgreSQL; SQLite serves best with 1).",
+        ),
+    ] = 1,
+) -> None:
     """Serve the web app and the JSON API (/api/v1, schema at /openapi.json, docs at
     /docs) for the organisation in VALUECHAIN_DATABASE_URL. Everything needs an
     account; on first run the web app asks for the first admin at /setup."""
@@ -63,6 +73,13 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
             "This organisation has no account yet: open /setup in the browser to create "
             "the first admin, or run `valuechain account create EMAIL --role admin`."
         )
+    if workers > 1:
+        # Each process builds its own app from the environment (web/asgi.py).
+        console.print(f"Valuechain is starting {workers} workers on http://{host}:{port}/")
+        uvicorn.run(
+            "valuechain.web.asgi:create", factory=True, host=host, port=port, workers=workers
+        )
+        return
     _run(vc, host, port)
 
 
