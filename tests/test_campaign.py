@@ -137,7 +137,10 @@ def test_invitations_are_mailed_once_per_person_and_only_hashes_are_stored(
     with vc.engine.connect() as conn:
         hashes = set(conn.execute(mine(vc, TOKENS, TOKENS.c.token_hash)).scalars())
         assert token_hash(token) in hashes and token not in hashes
-        assert conn.execute(mine(vc, INVITATIONS, INVITATIONS.c.spent_on)).scalars().all() == [None] * 10
+        assert (
+            conn.execute(mine(vc, INVITATIONS, INVITATIONS.c.spent_on)).scalars().all()
+            == [None] * 10
+        )
     assert campaign.list_campaigns(vc)[0]["state"] == "open"
     # Inviting again only reaches people who have no invitation yet.
     assert campaign.invite(vc, "c1") == 0
@@ -173,7 +176,9 @@ def test_a_response_is_stored_without_its_respondent(running: tuple[Valuechain, 
         assert row.id not in invitation_ids
         answers = conn.execute(mine(vc, ANSWERS, ANSWERS.c.item, ANSWERS.c.score)).all()
         assert len(answers) == len(SERVICE_FACTORS.items)
-        assert conn.execute(mine(vc, COMMENTS, COMMENTS.c.text)).scalars().all() == ["Quick and friendly."]
+        assert conn.execute(mine(vc, COMMENTS, COMMENTS.c.text)).scalars().all() == [
+            "Quick and friendly."
+        ]
         spent = conn.execute(
             mine(vc, INVITATIONS, INVITATIONS.c.spent_on).where(INVITATIONS.c.spent_on.is_not(None))
         ).scalars()
@@ -220,7 +225,9 @@ def test_concurrent_submits_of_one_link_store_once(running: tuple[Valuechain, An
     assert sorted(outcomes) == ["spent"] * (threads - 1) + ["stored"]
     with vc.engine.connect() as conn:
         assert len(conn.execute(mine(vc, RESPONSES, RESPONSES.c.id)).all()) == 1
-        assert len(conn.execute(mine(vc, ANSWERS, ANSWERS.c.item)).all()) == len(SERVICE_FACTORS.items)
+        assert len(conn.execute(mine(vc, ANSWERS, ANSWERS.c.item)).all()) == len(
+            SERVICE_FACTORS.items
+        )
 
 
 def test_concurrent_submits_with_one_idempotency_key_agree(
@@ -303,8 +310,14 @@ def test_servqual_answers_need_expectations_and_a_valid_importance_split(
     from valuechain.store.campaign import IMPORTANCE
 
     with org.engine.connect() as conn:
-        points = dict(conn.execute(mine(org, IMPORTANCE, IMPORTANCE.c.dimension, IMPORTANCE.c.points)).all())
-        gaps = conn.execute(mine(org, ANSWERS, ANSWERS.c.score - ANSWERS.c.expectation)).scalars().all()
+        points = dict(
+            conn.execute(mine(org, IMPORTANCE, IMPORTANCE.c.dimension, IMPORTANCE.c.points)).all()
+        )
+        gaps = (
+            conn.execute(mine(org, ANSWERS, ANSWERS.c.score - ANSWERS.c.expectation))
+            .scalars()
+            .all()
+        )
     assert points["reliability"] == 40 and sum(points.values()) == 100
     assert set(gaps) == {-1.0}
 
@@ -341,9 +354,7 @@ def test_closing_stops_the_links_and_reminders(running: tuple[Valuechain, Any]) 
         campaign.close_campaign(vc, "c1")
 
 
-def test_a_campaign_past_its_close_date_takes_no_answers(
-    org: Valuechain, smtp_server: Any
-) -> None:
+def test_a_campaign_past_its_close_date_takes_no_answers(org: Valuechain, smtp_server: Any) -> None:
     yesterday = campaign.today() - timedelta(days=1)
     campaign.create_campaign(
         org, "late", instrument="recommend", relationships=[("make", "ctrl")], closes_on=yesterday
