@@ -174,7 +174,7 @@ def test_json_survey_is_idempotent_by_key(app_vc: tuple[TestClient, Valuechain, 
 
 
 def test_admin_api_and_pages_run_a_campaign(app_vc: tuple[TestClient, Valuechain, Any]) -> None:
-    client, vc, inbox = app_vc
+    client, _, inbox = app_vc
     auth = {"Authorization": f"Bearer {bearer(client)}"}
     made = client.post(
         "/api/v1/campaigns",
