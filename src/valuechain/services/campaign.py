@@ -226,10 +226,10 @@ def invite(
 ) -> int:
     """Open the campaign (from draft) and mail a single-use link to every person of
     each customer unit it covers who has none yet, one per provider their unit rates.
-    Returns how many invitations were sent. Mail settings are read first, so nothing
-    changes when mail is not configured."""
-    sender = mailer or Mailer.from_environment()
+    Returns how many invitations were sent. Mail settings are read before anything
+    is written, so nothing changes when mail is not configured."""
     campaign = _campaign(vc, campaign_id)
+    sender = mailer or Mailer.from_environment()
     if campaign.state is CampaignState.CLOSED:
         raise ValuechainError(f"campaign {campaign_id!r} is closed")
     day = today()
@@ -260,8 +260,8 @@ def send_reminders(
     (their earlier links keep working; any one of them spends it). Spent
     invitations get nothing. Returns how many reminders were sent. For the task
     queue: safe to run again; each run reminds whoever is still outstanding."""
-    sender = mailer or Mailer.from_environment()
     campaign = _campaign(vc, campaign_id)
+    sender = mailer or Mailer.from_environment()
     if campaign.state is not CampaignState.OPEN:
         raise ValuechainError(f"campaign {campaign_id!r} is {campaign.state.value}, not open")
     with vc.engine.begin() as conn:
