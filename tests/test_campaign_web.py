@@ -68,7 +68,7 @@ def test_the_form_is_accessible(app_vc: tuple[TestClient, Valuechain, Any]) -> N
     html = page.text
     assert '<html lang="en">' in html and 'name="viewport"' in html
     assert "vc_session" not in page.headers.get("set-cookie", "")
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert page.headers["cache-control"] == "no-store"
     # Every control has a label; every dimension is a fieldset with a legend.
     assert set(CONTROL_ID.findall(html)) <= set(LABEL_FOR.findall(html))
@@ -112,6 +112,8 @@ def test_cross_site_posts_are_refused(app_vc: tuple[TestClient, Valuechain, Any]
         f"/s/{token}", data=form_data(token), headers={"Origin": "https://evil.example"}
     )
     assert evil.status_code == 403
+    opaque = client.post(f"/s/{token}", data=form_data(token), headers={"Origin": "null"})
+    assert opaque.status_code == 403
     no_nonce = {**form_data(token), "nonce": "guessed"}
     assert client.post(f"/s/{token}", data=no_nonce).status_code == 403
     assert responses(vc) == 0

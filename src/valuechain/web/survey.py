@@ -4,7 +4,7 @@ token is the credential.
 Cross-site use is refused three ways (docs/access.md, "Survey links"): the form
 carries a nonce derived from the token (HMAC-SHA256), which a page elsewhere cannot
 compute without the token; a POST whose ``Origin`` is another site is refused; and
-the page sends ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store`` so
+the page sends ``Referrer-Policy: same-origin`` and ``Cache-Control: no-store`` so
 the token leaks neither to other sites nor into shared caches.
 """
 
@@ -30,7 +30,8 @@ router = APIRouter(include_in_schema=False, dependencies=SURVEY_LINK)
 NONCE_FIELD = "nonce"
 PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: with it, browsers send "Origin: null" on the form's own POST.
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex",
 }
 
