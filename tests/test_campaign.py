@@ -440,3 +440,19 @@ def test_state_moves_forward_only() -> None:
     assert not can_move(CampaignState.OPEN, CampaignState.DRAFT)
     with pytest.raises(ValueError):
         rate_band(3, 4, 5)
+
+
+def test_replacing_the_organisation_removes_its_campaigns(
+    running: tuple[Valuechain, Any],
+) -> None:
+    vc, inbox = running
+    campaign.submit(vc, tokens_in(inbox, PACKERS[0])[0], full_answers())
+    org_map = chain_map()
+    org_map.people = people()
+    vc.write_map(org_map, replace=True)
+    assert campaign.list_campaigns(vc) == []
+    with vc.engine.connect() as conn:
+        for table in (INVITATIONS, TOKENS, RESPONSES):
+            assert conn.execute(mine(vc, table)).all() == []
+    with pytest.raises(LinkUnknown):
+        campaign.open_link(vc, tokens_in(inbox, PACKERS[1])[0])

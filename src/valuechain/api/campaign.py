@@ -49,14 +49,16 @@ SURVEY_LINK = [Depends(SurveyLinkRule())]
 
 
 class Relationship(BaseModel):
-    provider: str = Field(description="The rated unit.")
-    customer: str = Field(description="The rating unit, whose people are invited.")
+    provider: str = Field(max_length=200, description="The rated unit.")
+    customer: str = Field(max_length=200, description="The rating unit, whose people are invited.")
 
 
 class CampaignIn(BaseModel):
-    id: str
-    name: str | None = None
-    instrument: str = Field(description="internal_servqual, service_factors, pulse, ...")
+    id: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=300)
+    instrument: str = Field(
+        max_length=100, description="internal_servqual, service_factors, pulse, ..."
+    )
     opens_on: date | None = None
     closes_on: date | None = None
     relationships: list[Relationship] | None = Field(
