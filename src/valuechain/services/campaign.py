@@ -502,7 +502,13 @@ def submit(
 
     if (earlier := replay()) is not None:
         return earlier
-    form = open_link(vc, token)
+    try:
+        form = open_link(vc, token)
+    except LinkSpent:
+        # A twin with the same key may have committed since the first look.
+        if (earlier := replay()) is not None:
+            return earlier
+        raise
     answers, problems = check(form.instrument, submission)
     if problems:
         raise InvalidAnswers(problems)
