@@ -5,8 +5,8 @@ that protects who took part.
 
 Anonymity by construction (docs/measure.md, "Campaigns"):
 
-- an invitation holds only SHA-256 hashes of its tokens, and once answered only the
-  day it was spent;
+- an invitation holds only SHA-256 hashes of its tokens, and once answered only
+  that it is spent (not when: a date would match the response's day);
 - the response is stored with a fresh random id, the campaign, the rating and rated
   units and the day: nothing links it to the invitation or the person;
 - the spend and the insert are one transaction, so a link is used once, also under
@@ -82,7 +82,7 @@ class InvalidAnswers(ValuechainError):
 
 
 def today() -> date:
-    """The current UTC day: the only time a response or spent invitation records."""
+    """The current UTC day: the only time a response records."""
     return datetime.now(UTC).date()
 
 
@@ -535,7 +535,7 @@ def submit(
     importance = submission.importance if form.instrument.importance_split else {}
     with vc.engine.begin() as conn:
         # The spend comes first: on SQLite it takes the write lock before any read.
-        if store.spend(conn, vc.org_id, token_hash(token), day):
+        if store.spend(conn, vc.org_id, token_hash(token)):
             store.insert_response(conn, vc.org_id, response, importance)
             if key_hash is not None:
                 store.write_idempotent(conn, vc.org_id, key_hash, digest, json.dumps(result), day)

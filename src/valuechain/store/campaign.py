@@ -1,8 +1,8 @@
 """Storing campaigns, the relationships they cover and their single-use invitations,
 and spending an invitation atomically with the response it becomes.
 
-The spend is one ``UPDATE invitations SET spent_on = :day WHERE … AND spent_on IS
-NULL`` in the transaction that inserts the response: of two concurrent submits of
+The spend is one ``UPDATE invitations SET spent = true WHERE … AND NOT spent`` in
+the transaction that inserts the response: of two concurrent submits of
 the same link exactly one updates a row (PostgreSQL re-checks the condition after
 the first commits; SQLite lets one writer in at a time), and the loser inserts
 nothing. The response row gets a fresh random id and no reference to the
@@ -202,7 +202,7 @@ def unspent(conn: Connection, org_id: int, campaign_id: str) -> list[tuple[str, 
     stmt = (
         select(i.c.id, p.c.id, p.c.email, p.c.name, i.c.provider_id, i.c.customer_id)
         .select_from(i.join(p, and_(p.c.org_id == i.c.org_id, p.c.id == i.c.person_id)))
-        .where(i.c.org_id == org_id, i.c.campaign_id == campaign_id, i.c.spent_on.is_(None))
+        .where(i.c.org_id == org_id, i.c.campaign_id == campaign_id, i.c.spent.is_(False))
         .order_by(i.c.provider_id, i.c.customer_id, p.c.id)
     )
     return [(row[0], Invitee(*row[1:])) for row in conn.execute(stmt)]
@@ -233,16 +233,16 @@ class Link:
 def find_link(conn: Connection, org_id: int, hashed: str) -> Link | None:
     i, t = INVITATIONS, TOKENS
     row = conn.execute(
-        select(i.c.campaign_id, i.c.provider_id, i.c.customer_id, i.c.spent_on)
+        select(i.c.campaign_id, i.c.provider_id, i.c.customer_id, i.c.spent)
         .select_from(t.join(i, and_(i.c.org_id == t.c.org_id, i.c.id == t.c.invitation_id)))
         .where(t.c.org_id == org_id, t.c.token_hash == hashed)
     ).first()
     if row is None:
         return None
-    return Link(row[0], row[1], row[2], row[3] is not None)
+    return Link(row[0], row[1], row[2], bool(row[3]))
 
 
-def spend(conn: Connection, org_id: int, hashed: str, today: date) -> bool:
+def spend(conn: Connection, org_id: int, hashed: str) -> bool:
     """Mark the invitation behind ``hashed`` spent, if it is not yet; true when this
     call spent it. Must run in the transaction that stores the response."""
     owner = (
@@ -255,9 +255,9 @@ def spend(conn: Connection, org_id: int, hashed: str, today: date) -> bool:
         .where(
             INVITATIONS.c.org_id == org_id,
             INVITATIONS.c.id == owner,
-            INVITATIONS.c.spent_on.is_(None),
+            INVITATIONS.c.spent.is_(False),
         )
-        .values(spent_on=today)
+        .values(spent=True)
     )
     return result.rowcount == 1
 
@@ -351,7 +351,7 @@ def group_counts(
             g.c.provider_id,
             g.c.customer_id,
             func.count(i.c.id),
-            func.coalesce(func.sum(case((i.c.spent_on.is_not(None), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((i.c.spent.is_(True), 1), else_=0)), 0),
         )
         .select_from(
             g.outerjoin(

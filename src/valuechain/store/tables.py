@@ -385,8 +385,9 @@ class CommentRow(Base):
 
 # -- measure: campaign state, relationships and single-use invitations --------------
 #
-# An invitation knows its person (to mail and remind them) and, once spent, the day it
-# was spent: never which response it became. Tokens are stored as SHA-256 hashes; an
+# An invitation knows its person (to mail and remind them) and whether it is spent, not
+# when: a spend date would match the response's submitted_on day and, on a quiet day,
+# say whose response it is. Never which response it became. Tokens are stored as SHA-256 hashes; an
 # invitation may hold several (a reminder mails a fresh one), and spending any of
 # them spends the invitation.
 
@@ -434,8 +435,8 @@ class InvitationRow(Base):
     invited_on: Mapped[date] = mapped_column(Date)
     reminded_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # The day only; the response this became is not recorded anywhere.
-    spent_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Whether it was answered; neither when nor which response it became.
+    spent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class InvitationTokenRow(Base):

@@ -1,7 +1,7 @@
 """campaigns: state, relationships covered, single-use invitations, importance split
 
-An invitation records its person and the day it was spent, never the response it
-became; tokens are stored as SHA-256 hashes.
+An invitation records its person and whether it is spent, never when nor the
+response it became; tokens are stored as SHA-256 hashes.
 
 Revision ID: 0004
 Revises: 0003
@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("invited_on", sa.Date(), nullable=False),
         sa.Column("reminded_on", sa.Date(), nullable=True),
         sa.Column("reminders", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("spent_on", sa.Date(), nullable=True),
+        sa.Column("spent", sa.Boolean(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id", "campaign_id"],
             ["campaigns.org_id", "campaigns.id"],
