@@ -3,6 +3,7 @@ the real app on both databases."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -169,6 +170,14 @@ def test_json_survey_is_idempotent_by_key(app_vc: tuple[TestClient, Valuechain, 
     )
     assert conflict.status_code == 422
     assert client.post(f"/api/v1/survey/{token}", json=body).status_code == 410
+    # A cross-site page can post text/plain without a preflight: not accepted as JSON.
+    other = tokens_in(inbox, PACKERS[5])[0]
+    plain = client.post(
+        f"/api/v1/survey/{other}",
+        content=json.dumps(body),
+        headers={"Content-Type": "text/plain"},
+    )
+    assert plain.status_code == 422
     assert client.post("/api/v1/survey/nope", json=body).status_code == 404
     invalid = client.post(f"/api/v1/survey/{tokens_in(inbox, PACKERS[4])[0]}", json={"answers": []})
     assert invalid.status_code == 422 and "p-courtesy_1" in invalid.json()["detail"]
