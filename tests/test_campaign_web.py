@@ -250,3 +250,10 @@ def test_a_lead_sees_the_rates_of_their_own_unit_only(
     assert client.get("/api/v1/units/pack/campaigns", headers=auth).status_code == 403
     assert client.get("/api/v1/campaigns/sf", headers=auth).status_code == 403
     assert client.post("/api/v1/campaigns/sf/close", headers=auth).status_code == 403
+    sign_in(client, "lee@example.org")
+    home = client.get("/units")
+    assert 'href="/units/make/campaigns"' in home.text and 'href="/campaigns"' not in home.text
+    page = client.get("/units/make/campaigns")
+    assert page.status_code == 200 and "Response rate per relationship" in page.text
+    assert "hx-get" not in page.text  # the admin-only fragment is not polled from here
+    assert client.get("/units/pack/campaigns").status_code == 403

@@ -192,5 +192,10 @@ def unit_campaigns(request: Request, vc: CurrentValuechain, unit_id: str) -> Res
     return templates.TemplateResponse(
         request,
         "campaign/unit.html",
-        {"unit": vc.describe_units([unit_id])[unit_id], "campaigns": found, "poll": POLL_SECONDS},
+        {
+            "nav": "rates",
+            "unit": vc.describe_units([unit_id])[unit_id],
+            "campaigns": found,
+            "poll": POLL_SECONDS,
+        },
     )
