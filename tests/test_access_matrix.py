@@ -143,6 +143,30 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/docs/oauth2-redirect"): everyone(200),
     ("GET", "/redoc"): everyone(200),
     ("GET", "/static"): everyone(200),
+    # Campaigns: admins run them ("{campaign_id}" names no campaign: 404 past the
+    # access rule, or back to the page with the error for the page forms).
+    ("GET", "/campaigns"): admin_only(303),
+    ("POST", "/campaigns"): {**admin_only(303), "admin": 303},  # created, to its page
+    ("GET", "/campaigns/{campaign_id}"): {**admin_only(303), "admin": 404},
+    ("GET", "/campaigns/{campaign_id}/rates"): {**admin_only(303), "admin": 404},
+    ("POST", "/campaigns/{campaign_id}/invite"): {**admin_only(303), "admin": 303},
+    ("POST", "/campaigns/{campaign_id}/remind"): {**admin_only(303), "admin": 303},
+    ("POST", "/campaigns/{campaign_id}/close"): {**admin_only(303), "admin": 303},
+    ("GET", "/api/v1/campaigns"): admin_only(401),
+    ("POST", "/api/v1/campaigns"): {**admin_only(401), "admin": 201},
+    ("GET", "/api/v1/campaigns/{campaign_id}"): {**admin_only(401), "admin": 404},
+    ("POST", "/api/v1/campaigns/{campaign_id}/invite"): {**admin_only(401), "admin": 404},
+    ("POST", "/api/v1/campaigns/{campaign_id}/remind"): {**admin_only(401), "admin": 404},
+    ("POST", "/api/v1/campaigns/{campaign_id}/close"): {**admin_only(401), "admin": 404},
+    # ... and a lead sees the response rates of their own unit only (not its relationships).
+    ("GET", "/units/{unit_id}/campaigns"): {**unit_results(200), "anonymous": 303},
+    ("GET", "/api/v1/units/{unit_id}/campaigns"): unit_results(200),
+    # Survey links: the token is the credential; "{token}" is no token.
+    ("GET", "/s/{token}"): everyone(404),
+    ("POST", "/s/{token}"): everyone(404),
+    ("GET", "/survey/thanks"): everyone(200),
+    ("GET", "/api/v1/survey/{token}"): everyone(404),
+    ("POST", "/api/v1/survey/{token}"): everyone(404),
 }
 
 # What each state-changing request sends (besides the CSRF token).
@@ -162,6 +186,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/admin/accounts/update"): {
         "data": {"email": "viewer@example.org", "role": "viewer", "active": "true"}
     },
+    ("POST", "/campaigns"): {"data": {"id": "m-web", "instrument": "pulse"}},
+    ("POST", "/api/v1/campaigns"): {"json": {"id": "m-api", "instrument": "pulse"}},
+    ("POST", "/api/v1/survey/{token}"): {"json": {"answers": []}},
 }
 _REL = "/relationships/{provider_id}/{customer_id}"
 _ACTION_FORM = {"title": "Agree a cut-off", "owner": "Lea", "due_on": "2099-01-01",
@@ -355,3 +382,19 @@ def test_scoped_actions_follow_relationships(world: World) -> None:
         for r in ROLES[:-1]
     ]
     assert all(check() for check in admin_actions)
+
+
+def test_campaign_actions(world: World) -> None:
+    """Admins manage campaigns; a lead sees the response rates of their own unit only,
+    not of its relationships; members and viewers neither."""
+    vc = world.vc
+    principal = {}
+    for role in ROLES[:-1]:
+        account = accounts.account_by_email(vc, world.principals[role])
+        assert account is not None
+        principal[role] = accounts.principal(account)
+    for role in ROLES[:-1]:
+        assert may(vc, principal[role], Action.MANAGE_CAMPAIGNS) is (role == "admin")
+        for unit in (OWN, "pack", "steel", OTHER):
+            expected = role == "admin" or (role == "lead" and unit == OWN)
+            assert may(vc, principal[role], Action.VIEW_CAMPAIGN_RATES, unit) is expected

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from valuechain.api import admin as admin_api
+from valuechain.api import campaign as campaign_api
 from valuechain.api import flow as flow_api
 from valuechain.api import map as map_api
 from valuechain.api import measure as measure_api
@@ -36,5 +37,6 @@ router.include_router(session_api.router)
 router.include_router(admin_api.router)
 router.include_router(report_api.router)
 router.include_router(partner_api.router)
+router.include_router(campaign_api.router)
 
 __all__ = ["PREFIX", "router"]

@@ -35,9 +35,15 @@ class Action(StrEnum):
     WORK_ON_RELATIONSHIP = "work_on_relationship"
     # The operations lead's view across every relationship.
     FACILITATE = "facilitate"
+    # Survey campaigns: create, invite, remind, close (admins) ...
+    MANAGE_CAMPAIGNS = "manage_campaigns"
+    # ... and the response rates of the campaigns covering one unit (its lead).
+    VIEW_CAMPAIGN_RATES = "view_campaign_rates"
 
 
-UNIT_SCOPED = frozenset({Action.VIEW_UNIT_SUMMARY, Action.VIEW_UNIT_RESULTS})
+UNIT_SCOPED = frozenset(
+    {Action.VIEW_UNIT_SUMMARY, Action.VIEW_UNIT_RESULTS, Action.VIEW_CAMPAIGN_RATES}
+)
 ADMIN_ONLY = frozenset(
     {
         Action.IMPORT,
@@ -46,9 +52,12 @@ ADMIN_ONLY = frozenset(
         Action.VIEW_AUDIT,
         Action.VIEW_ORGANISATION_REPORT,
         Action.FACILITATE,
+        Action.MANAGE_CAMPAIGNS,
     }
 )
 RELATIONSHIP_SCOPED = frozenset({Action.VIEW_RELATIONSHIP, Action.WORK_ON_RELATIONSHIP})
+# Unit-scoped actions a lead may do for their own unit only, not its relationships.
+OWN_UNIT_ONLY = frozenset({Action.VIEW_CAMPAIGN_RATES})
 EVERYONE = frozenset({Action.VIEW_MAP, Action.USE_OWN_SESSION})
 
 
@@ -76,7 +85,8 @@ def allows(
     For a unit-scoped action, ``unit_id`` is the unit the data is about and
     ``related`` the units in a relationship with the principal's own unit (its direct
     customers and suppliers). Admins may do everything; a lead sees summary and
-    results for their own unit and its relationships; a member sees their own unit's
+    results for their own unit and its relationships, and the campaign response rates
+    of their own unit only; a member sees their own unit's
     summary; a viewer sees the map only. A unit-scoped action without a unit is
     refused for everyone but admins, so forgetting the unit never widens access.
     """
@@ -90,6 +100,8 @@ def allows(
     if unit_id is None or own is None:
         return False
     if principal.role is AccountRole.LEAD:
+        if action in OWN_UNIT_ONLY:
+            return unit_id == own
         return unit_id == own or unit_id in related
     if principal.role is AccountRole.MEMBER:
         return action is Action.VIEW_UNIT_SUMMARY and unit_id == own

@@ -306,6 +306,8 @@ class CampaignRow(Base):
     instrument: Mapped[str | None] = mapped_column(String(100), nullable=True)
     opens_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     closes_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # draft -> open -> closed (domain.campaign); imported history arrives closed.
+    state: Mapped[str] = mapped_column(String(16), default="closed", server_default="closed")
 
 
 class ResponseRow(Base):
@@ -444,3 +446,104 @@ class ActionRow(Base):
     author_account_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- measure: campaign state, relationships and single-use invitations --------------
+#
+# An invitation knows its person (to mail and remind them) and whether it is spent, not
+# when: a spend date would match the response's submitted_on day and, on a quiet day,
+# say whose response it is. Never which response it became. Tokens are stored as SHA-256 hashes; an
+# invitation may hold several (a reminder mails a fresh one), and spending any of
+# them spends the invitation.
+
+CAMPAIGN_STATES = ("draft", "open", "closed")
+
+
+class CampaignGroupRow(Base):
+    __tablename__ = "campaign_groups"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "campaign_id"],
+            ["campaigns.org_id", "campaigns.id"],
+            name="fk_campaign_groups_campaign",
+            ondelete="CASCADE",
+        ),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(200), primary_key=True)  # the rated unit
+    customer_id: Mapped[str] = mapped_column(String(200), primary_key=True)  # the rating unit
+
+
+class InvitationRow(Base):
+    __tablename__ = "invitations"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "campaign_id"],
+            ["campaigns.org_id", "campaigns.id"],
+            name="fk_invitations_campaign",
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint(
+            "org_id", "campaign_id", "provider_id", "person_id", name="uq_invitations_person"
+        ),
+        Index("ix_invitations_org_campaign", "org_id", "campaign_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random hex
+    campaign_id: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[str] = mapped_column(String(200))
+    person_id: Mapped[str] = mapped_column(String(200))
+    invited_on: Mapped[date] = mapped_column(Date)
+    reminded_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Whether it was answered; neither when nor which response it became.
+    spent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class InvitationTokenRow(Base):
+    __tablename__ = "invitation_tokens"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "invitation_id"],
+            ["invitations.org_id", "invitations.id"],
+            name="fk_invitation_tokens_invitation",
+            ondelete="CASCADE",
+        ),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 hex
+    invitation_id: Mapped[str] = mapped_column(String(32))
+
+
+class ImportanceRow(Base):
+    __tablename__ = "importance_points"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "response_id"],
+            ["responses.org_id", "responses.id"],
+            name="fk_importance_points_response",
+            ondelete="CASCADE",
+        ),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(200), primary_key=True)
+    points: Mapped[float] = mapped_column(Float)
+
+
+class SurveyIdempotencyRow(Base):
+    __tablename__ = "survey_idempotency"
+    __table_args__ = (ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),)
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # SHA-256 of the token hash and the client's Idempotency-Key: the key of one token.
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(2000))  # the JSON answered, no response id
+    created_on: Mapped[date] = mapped_column(Date)

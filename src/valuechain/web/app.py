@@ -20,11 +20,13 @@ from valuechain.services.access import Forbidden, NotSignedIn
 from valuechain.services.organisation import Valuechain
 from valuechain.services.sso import SsoProvider, SsoSettings
 from valuechain.web import admin as admin_pages
+from valuechain.web import campaign as campaign_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
 from valuechain.web import relationship as relationship_pages
 from valuechain.web import report as report_pages
 from valuechain.web import session as session_pages
+from valuechain.web import survey as survey_pages
 from valuechain.web.templating import STATIC, templates
 
 
@@ -78,6 +80,8 @@ def create_app(
     app.include_router(flow_pages.router)
     app.include_router(report_pages.router)
     app.include_router(relationship_pages.router)
+    app.include_router(survey_pages.router)
+    app.include_router(campaign_pages.router)
     check_access_rules(app)
 
     def is_api(request: Request) -> bool:

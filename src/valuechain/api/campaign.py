@@ -1,0 +1,376 @@
+"""Survey campaigns as JSON: admins create, invite, remind and close; a lead reads
+the response rates of the campaigns covering their own unit; a respondent submits
+answers through the single-use token of their link, with no account.
+
+Response rates come from :func:`valuechain.services.campaign.status`: a 10-point band
+per group, suppressed below the anonymity threshold, never an exact count.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow
+from valuechain.api.map import NOT_FOUND, Problem
+from valuechain.domain.access import Action, Principal
+from valuechain.services import campaign as campaigns
+from valuechain.services.errors import NotFound, ValuechainError
+
+router = APIRouter(tags=["campaigns"])
+MANAGE = [allow(Action.MANAGE_CAMPAIGNS)]
+RATES = [allow(Action.VIEW_CAMPAIGN_RATES, unit_param="unit_id")]
+
+
+class SurveyLinkRule(AccessRule):
+    """The access rule of a survey link: the token in the path is the credential.
+    Nobody is signed in and no session is looked up or started (not even the demo's),
+    so answering a survey never leaves an account cookie behind; a JSON body with no
+    cookie needs no CSRF token (see docs/access.md)."""
+
+    def __init__(self) -> None:
+        super().__init__(None, csrf=False)
+
+    def __repr__(self) -> str:
+        return "AccessRule(survey link)"
+
+    async def __call__(self, request: Request) -> Principal | None:
+        return None
+
+
+SURVEY_LINK = [Depends(SurveyLinkRule())]
+
+
+# -- models ---------------------------------------------------------------------------
+
+
+class Relationship(BaseModel):
+    provider: str = Field(max_length=200, description="The rated unit.")
+    customer: str = Field(max_length=200, description="The rating unit, whose people are invited.")
+
+
+class CampaignIn(BaseModel):
+    id: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=300)
+    instrument: str = Field(
+        max_length=100, description="internal_servqual, service_factors, pulse, ..."
+    )
+    opens_on: date | None = None
+    closes_on: date | None = None
+    relationships: list[Relationship] | None = Field(
+        default=None,
+        description="Default: every customer unit rates every provider whose results it uses.",
+    )
+
+
+class CampaignOut(BaseModel):
+    id: str
+    name: str
+    instrument: str | None
+    opens_on: date | None
+    closes_on: date | None
+    state: str
+
+
+class Rate(BaseModel):
+    """A response rate as it may be shown: a band, or suppressed below the threshold."""
+
+    invited: int
+    rate_low: float | None = Field(description="Lower end of the 10-point band, 0–1.")
+    rate_high: float | None
+    rate: str = Field(description="The band as text (`40–50%`) or `suppressed`.")
+    suppressed: bool
+
+
+class GroupRate(Rate):
+    provider: str
+    provider_name: str
+    customer: str
+    customer_name: str
+
+
+class ProviderRate(Rate):
+    provider: str
+    provider_name: str
+
+
+class CampaignStatus(CampaignOut):
+    threshold: int
+    unit: str | None
+    groups: list[GroupRate]
+    providers: list[ProviderRate]
+    total: Rate
+
+
+class UnitCampaigns(BaseModel):
+    unit: str
+    campaigns: list[CampaignStatus]
+
+
+class Sent(BaseModel):
+    sent: int = Field(description="Messages the mail server accepted.")
+
+
+class AnswerIn(BaseModel):
+    item: str
+    score: float | None = None
+    expectation: float | None = Field(default=None, description="Where the item asks it.")
+
+
+class SurveyIn(BaseModel):
+    """The answers of one link, as the answer form sends them."""
+
+    answers: list[AnswerIn] = Field(default_factory=list)
+    texts: dict[str, str] = Field(default_factory=dict, description="Free-text items.")
+    importance: dict[str, float] = Field(
+        default_factory=dict, description="Optional 100-point split across dimensions."
+    )
+    comment: str = ""
+
+
+class SurveyStored(BaseModel):
+    """What a stored submission answers (never a response id)."""
+
+    status: str
+    campaign: str
+    provider: str
+    submitted_on: date
+    replayed: bool
+
+
+class SurveyItem(BaseModel):
+    item: str
+    dimension: str
+    text: str
+    scale_min: int | None
+    scale_max: int | None
+    expectation: bool
+
+
+class SurveyOut(BaseModel):
+    campaign: str
+    campaign_name: str
+    instrument: str
+    provider: str
+    provider_name: str
+    importance_split: bool
+    items: list[SurveyItem]
+
+
+GONE: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    410: {"model": Problem, "description": "The link was used, or the survey is closed"},
+}
+
+
+def _problem(error: ValuechainError) -> HTTPException:
+    if isinstance(error, NotFound):
+        return HTTPException(404, str(error))
+    if isinstance(error, campaigns.LinkSpent):
+        return HTTPException(410, str(error))
+    if isinstance(error, campaigns.InvalidAnswers):
+        return HTTPException(422, error.problems)
+    if isinstance(error, campaigns.IdempotencyConflict):
+        return HTTPException(422, str(error))
+    return HTTPException(409, str(error))
+
+
+# -- admins ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/campaigns", response_model=list[CampaignOut], dependencies=MANAGE, summary="Campaigns"
+)
+def list_campaigns(vc: CurrentValuechain) -> list[dict[str, Any]]:
+    """Every campaign with its state (admins)."""
+    return campaigns.list_campaigns(vc)
+
+
+@router.post(
+    "/campaigns",
+    response_model=CampaignOut,
+    status_code=201,
+    responses={409: {"model": Problem}, **NOT_FOUND},
+    dependencies=MANAGE,
+    summary="Create a campaign",
+)
+def create_campaign(body: CampaignIn, vc: CurrentValuechain) -> dict[str, Any]:
+    """Create a draft campaign over the given relationships (default: the map's)."""
+    try:
+        return campaigns.create_campaign(
+            vc,
+            body.id,
+            name=body.name,
+            instrument=body.instrument,
+            opens_on=body.opens_on,
+            closes_on=body.closes_on,
+            relationships=None
+            if body.relationships is None
+            else [(r.provider, r.customer) for r in body.relationships],
+        )
+    except ValuechainError as error:
+        raise _problem(error) from None
+
+
+@router.get(
+    "/campaigns/{campaign_id}",
+    response_model=CampaignStatus,
+    responses=NOT_FOUND,
+    dependencies=MANAGE,
+    summary="A campaign's response rates",
+)
+def get_campaign(campaign_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+    """The campaign with its response rate per group, provider and in total."""
+    try:
+        return campaigns.status(vc, campaign_id)
+    except ValuechainError as error:
+        raise _problem(error) from None
+
+
+def _mailing(call: Any) -> dict[str, int]:
+    try:
+        return {"sent": call()}
+    except ValuechainError as error:
+        raise _problem(error) from None
+    except (smtplib.SMTPException, OSError) as error:
+        raise HTTPException(502, f"the mail server refused: {error}") from None
+
+
+@router.post(
+    "/campaigns/{campaign_id}/invite",
+    response_model=Sent,
+    responses={409: {"model": Problem}, 502: {"model": Problem}, **NOT_FOUND},
+    dependencies=MANAGE,
+    summary="Open a campaign and send its invitations",
+)
+def invite(campaign_id: str, vc: CurrentValuechain) -> dict[str, int]:
+    """Open the campaign and mail a link to everyone not yet invited."""
+    return _mailing(lambda: campaigns.invite(vc, campaign_id))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/remind",
+    response_model=Sent,
+    responses={409: {"model": Problem}, 502: {"model": Problem}, **NOT_FOUND},
+    dependencies=MANAGE,
+    summary="Remind those who have not answered",
+)
+def remind(campaign_id: str, vc: CurrentValuechain) -> dict[str, int]:
+    """Mail a fresh link to every invitee who has not answered."""
+    return _mailing(lambda: campaigns.send_reminders(vc, campaign_id))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/close",
+    response_model=CampaignOut,
+    responses={409: {"model": Problem}, **NOT_FOUND},
+    dependencies=MANAGE,
+    summary="Close a campaign",
+)
+def close(campaign_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+    """Close the campaign: its links stop working."""
+    try:
+        return campaigns.close_campaign(vc, campaign_id)
+    except ValuechainError as error:
+        raise _problem(error) from None
+
+
+# -- leads ----------------------------------------------------------------------------
+
+
+@router.get(
+    "/units/{unit_id}/campaigns",
+    response_model=UnitCampaigns,
+    responses=NOT_FOUND,
+    dependencies=RATES,
+    summary="Response rates of the campaigns covering a unit",
+)
+def unit_campaigns(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+    """Every campaign covering the unit, with the rates of its groups only; needs
+    ``view_campaign_rates`` for the unit (admins, and the unit's own lead)."""
+    try:
+        return {"unit": unit_id, "campaigns": campaigns.campaigns_of_unit(vc, unit_id)}
+    except ValuechainError as error:
+        raise _problem(error) from None
+
+
+# -- respondents ----------------------------------------------------------------------
+
+
+@router.get(
+    "/survey/{token}",
+    response_model=SurveyOut,
+    responses=GONE,
+    dependencies=SURVEY_LINK,
+    summary="The questions of a survey link",
+)
+def get_survey(token: str, vc: CurrentValuechain, response: Response) -> dict[str, Any]:
+    """The questions a link opens, worded for its provider; ``410`` once answered."""
+    response.headers["Cache-Control"] = "no-store"
+    try:
+        form = campaigns.open_link(vc, token)
+    except ValuechainError as error:
+        raise _problem(error) from None
+    return {
+        "campaign": form.campaign.id,
+        "campaign_name": form.campaign.name,
+        "instrument": form.instrument.key,
+        "provider": form.provider_id,
+        "provider_name": form.provider_name,
+        "importance_split": form.instrument.importance_split,
+        "items": [
+            {
+                "item": i.key,
+                "dimension": i.dimension,
+                "text": i.wording(form.provider_name),
+                "scale_min": None if i.scale is None else i.scale.low,
+                "scale_max": None if i.scale is None else i.scale.high,
+                "expectation": i.expectation,
+            }
+            for i in form.instrument.items
+        ],
+    }
+
+
+@router.post(
+    "/survey/{token}",
+    response_model=SurveyStored,
+    status_code=201,
+    responses={**GONE, 200: {"model": SurveyStored, "description": "A replayed submit"}},
+    dependencies=SURVEY_LINK,
+    summary="Answer a survey link",
+)
+def post_survey(
+    token: str,
+    body: SurveyIn,
+    vc: CurrentValuechain,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Repeat the same key to retry safely: the stored result comes "
+            "back; the same key with other answers is refused with 422."
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    """Store the answers once. ``201`` stored; ``200`` a replay of an earlier submit
+    with the same ``Idempotency-Key``; ``422`` with a field → message map for invalid
+    answers (the link stays unused); ``410`` when the link was used or the survey is
+    closed; ``404`` for an unknown link."""
+    submission = campaigns.Submission(
+        scores={a.item: (a.score, a.expectation) for a in body.answers},
+        texts=dict(body.texts),
+        importance=dict(body.importance),
+        comment=body.comment,
+    )
+    try:
+        result = campaigns.submit(vc, token, submission, idempotency_key=idempotency_key)
+    except ValuechainError as error:
+        raise _problem(error) from None
+    if result["replayed"]:
+        response.status_code = 200
+    return result

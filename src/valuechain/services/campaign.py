@@ -1,0 +1,581 @@
+"""Survey campaigns: create one over the map's relationships, invite every person of
+each customer unit with a single-use link, take answers without storing who gave
+them, remind those who have not answered, close, and report response rates in a form
+that protects who took part.
+
+Anonymity by construction (docs/measure.md, "Campaigns"):
+
+- an invitation holds only SHA-256 hashes of its tokens, and once answered only
+  that it is spent (not when: a date would match the response's day);
+- the response is stored with a fresh random id, the campaign, the rating and rated
+  units and the day: nothing links it to the invitation or the person;
+- the spend and the insert are one transaction, so a link is used once, also under
+  concurrent submits (see :func:`valuechain.store.campaign.spend`);
+- response rates are shown in 10-point bands and only for groups with at least the
+  anonymity threshold of respondents (:func:`valuechain.domain.campaign.rate_band`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.exc import IntegrityError
+
+from valuechain.domain.campaign import (
+    Campaign,
+    CampaignState,
+    can_move,
+    new_token,
+    rate_band,
+    token_hash,
+)
+from valuechain.domain.instrument import IMPORTANCE_POINTS, Instrument
+from valuechain.domain.response import Answer, Response
+from valuechain.domain.unit import UnitKind
+from valuechain.services import measure
+from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.mail import Mail, Mailer
+from valuechain.services.organisation import Valuechain
+from valuechain.store import campaign as store
+from valuechain.store import measure as measure_store
+
+#: Where survey links point when ``VALUECHAIN_BASE_URL`` is unset.
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+INTERNAL = frozenset({UnitKind.TEAM.value, UnitKind.DEPARTMENT.value})
+#: The free-text field every form offers besides the instrument's own questions.
+COMMENT_ITEM = "comment"
+MAX_TEXT = 4000
+
+
+class LinkUnknown(NotFound):
+    """No invitation has this token."""
+
+    def __init__(self) -> None:
+        super().__init__("This survey link is not valid. Check that it was copied completely.")
+
+
+class LinkSpent(ValuechainError):
+    """The invitation was answered already, or its campaign no longer takes answers."""
+
+
+class IdempotencyConflict(ValuechainError):
+    """An Idempotency-Key was reused with a different body."""
+
+
+@dataclass
+class InvalidAnswers(ValuechainError):
+    """The submitted answers have problems: field name → message."""
+
+    problems: dict[str, str]
+
+    def __str__(self) -> str:
+        return "; ".join(f"{k}: {v}" for k, v in self.problems.items())
+
+
+def today() -> date:
+    """The current UTC day: the only time a response records."""
+    return datetime.now(UTC).date()
+
+
+def base_url() -> str:
+    """The address survey links point to (``VALUECHAIN_BASE_URL``)."""
+    return os.environ.get("VALUECHAIN_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
+
+
+def survey_link(token: str, base: str | None = None) -> str:
+    return f"{base or base_url()}/s/{token}"
+
+
+# -- campaigns ------------------------------------------------------------------------
+
+
+def _campaign(vc: Valuechain, campaign_id: str) -> Campaign:
+    with vc.engine.connect() as conn:
+        found = store.read_campaign(conn, vc.org_id, campaign_id)
+    if found is None:
+        raise NotFound(f"no campaign with id {campaign_id!r}")
+    return found
+
+
+def describe(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "instrument": campaign.instrument,
+        "opens_on": campaign.opens_on.isoformat() if campaign.opens_on else None,
+        "closes_on": campaign.closes_on.isoformat() if campaign.closes_on else None,
+        "state": campaign.state.value,
+    }
+
+
+def list_campaigns(vc: Valuechain) -> list[dict[str, Any]]:
+    """Every campaign (created here or imported with responses.csv), by id."""
+    with vc.engine.connect() as conn:
+        return [describe(c) for c in store.read_campaigns(conn, vc.org_id)]
+
+
+def default_relationships(vc: Valuechain) -> list[tuple[str, str]]:
+    """(provider, customer) for every internal customer unit and every internal
+    provider whose results it is linked to on the map, by any relation."""
+    chain = vc.chain()
+    g, cols = chain.graph, chain.columns
+    providers = g.result_unit[g.link_result]
+    customers = g.link_customer
+    internal = np.array([k in INTERNAL for k in cols.unit_kinds], dtype=bool)
+    keep = (providers != customers) & internal[providers] & internal[customers]
+    pairs = np.unique(np.stack([providers[keep], customers[keep]], axis=1), axis=0)
+    return [(cols.unit_ids[int(p)], cols.unit_ids[int(c)]) for p, c in pairs]
+
+
+def create_campaign(
+    vc: Valuechain,
+    campaign_id: str,
+    *,
+    name: str | None = None,
+    instrument: str,
+    opens_on: date | None = None,
+    closes_on: date | None = None,
+    relationships: Sequence[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """Create a draft campaign. ``relationships`` are (provider, customer) unit pairs;
+    by default every customer unit rates every provider whose results it uses."""
+    campaign_id = campaign_id.strip()
+    if not campaign_id:
+        raise ValuechainError("a campaign needs an id")
+    if instrument not in measure.instruments(vc):
+        known = ", ".join(sorted(measure.instruments(vc)))
+        raise ValuechainError(f"no instrument {instrument!r} (known: {known})")
+    if opens_on and closes_on and closes_on < opens_on:
+        raise ValuechainError(f"closes on {closes_on} is before it opens on {opens_on}")
+    pairs = list(relationships) if relationships is not None else default_relationships(vc)
+    units = vc.describe_units({u for pair in pairs for u in pair})
+    for provider, customer in pairs:
+        for unit in (provider, customer):
+            if unit not in units:
+                raise NotFound(f"no unit with id {unit!r}")
+        if provider == customer:
+            raise ValuechainError(f"unit {provider!r} cannot rate itself")
+    if not pairs:
+        raise ValuechainError("the campaign covers no relationship: the map has no links yet")
+    campaign = Campaign(
+        campaign_id, name or campaign_id, instrument, opens_on, closes_on, CampaignState.DRAFT
+    )
+    try:
+        with vc.engine.begin() as conn:
+            store.insert_campaign(conn, vc.org_id, campaign, pairs)
+    except IntegrityError:
+        raise ValuechainError(f"there is already a campaign {campaign_id!r}") from None
+    return {**describe(campaign), "relationships": len(set(pairs))}
+
+
+def close_campaign(vc: Valuechain, campaign_id: str) -> dict[str, Any]:
+    """Close the campaign: its links stop working; its results stay."""
+    campaign = _campaign(vc, campaign_id)
+    if not can_move(campaign.state, CampaignState.CLOSED):
+        raise ValuechainError(f"campaign {campaign_id!r} is already closed")
+    with vc.engine.begin() as conn:
+        store.set_state(conn, vc.org_id, campaign_id, CampaignState.CLOSED, was=campaign.state)
+    return describe(_campaign(vc, campaign_id))
+
+
+def _mail(
+    vc: Valuechain,
+    campaign: Campaign,
+    who: store.Invitee,
+    token: str,
+    base: str | None,
+    *,
+    reminder: bool,
+) -> Mail:
+    names = vc.describe_units([who.provider_id])
+    provider = names.get(who.provider_id, {}).get("name", who.provider_id)
+    closes = (
+        f" The survey closes on {campaign.closes_on.isoformat()}." if campaign.closes_on else ""
+    )
+    opening = (
+        f"A reminder: we have not yet had your answers about {provider}."
+        if reminder
+        else f"How well does {provider} serve your team? Your answers help it improve."
+    )
+    body = (
+        f"Hello {who.name},\n\n{opening}\n\n"
+        f"Answer here (a few minutes; no sign-in needed):\n{survey_link(token, base)}\n\n"
+        "The link is yours and works once. Your answers are stored without your name: "
+        "results are only shown for groups of several respondents, and nobody can see "
+        f"whether you answered.{closes}\n"
+    )
+    subject = f"{'Reminder: ' if reminder else ''}{campaign.name}: how is {provider} doing?"
+    return Mail(to=who.email, subject=subject, body=body)
+
+
+def invite(
+    vc: Valuechain,
+    campaign_id: str,
+    *,
+    mailer: Mailer | None = None,
+    base: str | None = None,
+) -> int:
+    """Open the campaign (from draft) and mail a single-use link to every person of
+    each customer unit it covers who has none yet, one per provider their unit rates.
+    Returns how many invitations were sent. Mail settings are read before anything
+    is written, so nothing changes when mail is not configured."""
+    campaign = _campaign(vc, campaign_id)
+    sender = mailer or Mailer.from_environment()
+    if campaign.state is CampaignState.CLOSED:
+        raise ValuechainError(f"campaign {campaign_id!r} is closed")
+    day = today()
+    with vc.engine.begin() as conn:
+        if campaign.state is CampaignState.DRAFT:
+            store.set_state(conn, vc.org_id, campaign_id, CampaignState.OPEN, was=campaign.state)
+        invitees = store.uninvited(conn, vc.org_id, campaign_id)
+        tokens = [new_token() for _ in invitees]
+        store.insert_invitations(
+            conn, vc.org_id, campaign_id, invitees, [token_hash(t) for t in tokens], day
+        )
+    # The tokens exist only in memory now: a mail that fails is made good by a
+    # reminder, which issues a fresh link for the same invitation.
+    return sender.send(
+        _mail(vc, campaign, who, token, base, reminder=False)
+        for who, token in zip(invitees, tokens, strict=True)
+    )
+
+
+def send_reminders(
+    vc: Valuechain,
+    campaign_id: str,
+    *,
+    mailer: Mailer | None = None,
+    base: str | None = None,
+) -> int:
+    """Mail every invitee who has not answered a fresh link to the same invitation
+    (their earlier links keep working; any one of them spends it). Spent
+    invitations get nothing. Returns how many reminders were sent. For the task
+    queue: safe to run again; each run reminds whoever is still outstanding."""
+    campaign = _campaign(vc, campaign_id)
+    sender = mailer or Mailer.from_environment()
+    if campaign.state is not CampaignState.OPEN:
+        raise ValuechainError(f"campaign {campaign_id!r} is {campaign.state.value}, not open")
+    with vc.engine.begin() as conn:
+        pending = store.unspent(conn, vc.org_id, campaign_id)
+        tokens = [new_token() for _ in pending]
+        store.add_tokens(
+            conn, vc.org_id, [iid for iid, _ in pending], [token_hash(t) for t in tokens]
+        )
+    sent = sender.send(
+        _mail(vc, campaign, who, token, base, reminder=True)
+        for (_, who), token in zip(pending, tokens, strict=True)
+    )
+    with vc.engine.begin() as conn:
+        store.mark_reminded(conn, vc.org_id, [iid for iid, _ in pending], today())
+    return sent
+
+
+# -- response rates -------------------------------------------------------------------
+
+
+def _rate(invited: int, responded: int, threshold: int) -> dict[str, Any]:
+    band = rate_band(invited, responded, threshold)
+    return {
+        "invited": invited,
+        "rate_low": band.low,
+        "rate_high": band.high,
+        "rate": band.label,
+        "suppressed": band.suppressed,
+    }
+
+
+def status(vc: Valuechain, campaign_id: str, *, unit: str | None = None) -> dict[str, Any]:
+    """The campaign with its response rate per group (provider × customer unit), per
+    provider and in total, each as a band or suppressed (:func:`rate_band`); with
+    ``unit``, only the groups where it is the provider or the customer. The exact
+    number of respondents is never part of the answer."""
+    campaign = _campaign(vc, campaign_id)
+    with vc.engine.connect() as conn:
+        counts = store.group_counts(conn, vc.org_id, campaign_id)
+        limit = measure_store.read_threshold(conn, vc.org_id)
+    if unit is not None:
+        counts = [row for row in counts if unit in (row[0], row[1])]
+    names = vc.describe_units({u for p, c, _, _ in counts for u in (p, c)})
+    by_provider: dict[str, list[int]] = {}
+    for p, _, n, k in counts:
+        acc = by_provider.setdefault(p, [0, 0])
+        acc[0] += n
+        acc[1] += k
+    total = [sum(r[2] for r in counts), sum(r[3] for r in counts)]
+    return {
+        **describe(campaign),
+        "threshold": limit,
+        "unit": unit,
+        "groups": [
+            {
+                "provider": p,
+                "provider_name": names.get(p, {}).get("name", p),
+                "customer": c,
+                "customer_name": names.get(c, {}).get("name", c),
+                **_rate(n, k, limit),
+            }
+            for p, c, n, k in counts
+        ],
+        "providers": [
+            {
+                "provider": p,
+                "provider_name": names.get(p, {}).get("name", p),
+                **_rate(nk[0], nk[1], limit),
+            }
+            for p, nk in sorted(by_provider.items())
+        ],
+        "total": _rate(total[0], total[1], limit),
+    }
+
+
+def campaigns_of_unit(vc: Valuechain, unit: str) -> list[dict[str, Any]]:
+    """The response rates of every campaign that covers ``unit`` (as provider or
+    customer), restricted to its groups."""
+    if not vc.describe_units([unit]):
+        raise NotFound(f"no unit with id {unit!r}")
+    found = []
+    for campaign in list_campaigns(vc):
+        rates = status(vc, campaign["id"], unit=unit)
+        if rates["groups"]:
+            found.append(rates)
+    return found
+
+
+# -- answering ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyForm:
+    """What a valid, unspent link opens: the questions and whom they are about."""
+
+    campaign: Campaign
+    instrument: Instrument
+    provider_id: str
+    provider_name: str
+    customer_id: str
+    customer_name: str
+
+
+def open_link(vc: Valuechain, token: str) -> SurveyForm:
+    """The survey a link opens; :class:`LinkUnknown` for no such link,
+    :class:`LinkSpent` for an answered link or a campaign not taking answers."""
+    with vc.engine.connect() as conn:
+        link = store.find_link(conn, vc.org_id, token_hash(token))
+        campaign = None if link is None else store.read_campaign(conn, vc.org_id, link.campaign_id)
+    if link is None or campaign is None or campaign.instrument is None:
+        raise LinkUnknown()
+    if link.spent:
+        raise LinkSpent("This survey link has been used already. Thank you for your answers.")
+    if not campaign.accepts_answers(today()):
+        raise LinkSpent("This survey is not open for answers.")
+    instruments = measure.instruments(vc)
+    if campaign.instrument not in instruments:
+        raise LinkUnknown()
+    names = vc.describe_units([link.provider_id, link.customer_id])
+    return SurveyForm(
+        campaign,
+        instruments[campaign.instrument],
+        link.provider_id,
+        names.get(link.provider_id, {}).get("name", link.provider_id),
+        link.customer_id,
+        names.get(link.customer_id, {}).get("name", link.customer_id),
+    )
+
+
+@dataclass
+class Submission:
+    """Answers as submitted, before checking: ``scores`` item → (perception,
+    expectation), free ``texts`` item → text, ``importance`` dimension → points,
+    and a general ``comment``."""
+
+    scores: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    importance: dict[str, float] = field(default_factory=dict)
+    comment: str = ""
+
+    def digest(self) -> str:
+        """SHA-256 of a canonical JSON form: equal answers, equal digest."""
+        document = {
+            "scores": {k: list(v) for k, v in sorted(self.scores.items())},
+            "texts": dict(sorted(self.texts.items())),
+            "importance": dict(sorted(self.importance.items())),
+            "comment": self.comment,
+        }
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def field_name(kind: str, key: str) -> str:
+    """The form field of one answer: ``p-ITEM`` perception, ``e-ITEM`` expectation,
+    ``t-ITEM`` free text, ``i-DIMENSION`` importance points."""
+    return f"{kind}-{key}"
+
+
+def check(instrument: Instrument, submission: Submission) -> tuple[list[Answer], dict[str, str]]:
+    """The answers of a submission and its problems (field name → message, in the
+    order of the form; empty when valid). Every rated item needs its perception and,
+    where asked, its expectation, each a whole number on the item's scale; free text
+    is optional; the importance split is optional but, when given, must be whole
+    points for every dimension adding up to 100."""
+    answers: list[Answer] = []
+    problems: dict[str, str] = {}
+    for item in instrument.items:
+        if item.scale is None:
+            text = submission.texts.get(item.key, "")
+            if len(text) > MAX_TEXT:
+                problems[field_name("t", item.key)] = (
+                    f"Please keep this under {MAX_TEXT} characters."
+                )
+            continue
+        score, expectation = submission.scores.get(item.key, (None, None))
+        ok = True
+        pairs = [("e", expectation)] if item.expectation else []
+        for kind, value in [*pairs, ("p", score)]:
+            name = field_name(kind, item.key)
+            if value is None:
+                what = "what you expect" if kind == "e" else "an answer"
+                problems[name] = f"Choose {what} from {item.scale.low} to {item.scale.high}."
+                ok = False
+            elif not item.scale.contains(value):
+                problems[name] = (
+                    f"Choose a whole number from {item.scale.low} to {item.scale.high}."
+                )
+                ok = False
+        if ok and score is not None:
+            answers.append(
+                Answer(
+                    item.key,
+                    item.dimension,
+                    float(score),
+                    expectation if item.expectation else None,
+                )
+            )
+    if submission.importance:
+        if any(math.isnan(v) for v in submission.importance.values()):
+            problems["importance"] = (
+                f"Give every aspect its points (0 is fine), adding up to {IMPORTANCE_POINTS}."
+            )
+        elif found := instrument.importance_problems(submission.importance):
+            problems["importance"] = "; ".join(found).capitalize() + "."
+    if len(submission.comment) > MAX_TEXT:
+        problems[COMMENT_ITEM] = f"Please keep your comment under {MAX_TEXT} characters."
+    return answers, problems
+
+
+def _idempotency_key(token: str, key: str) -> str:
+    return hashlib.sha256(f"{token_hash(token)}\n{key}".encode()).hexdigest()
+
+
+def submit(
+    vc: Valuechain, token: str, submission: Submission, *, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Store the answers of one link, once: validate (:class:`InvalidAnswers`, the
+    link stays unspent), then in one transaction spend the invitation and insert the
+    anonymous response. A second submit finds the link spent (:class:`LinkSpent`),
+    unless it repeats an ``idempotency_key`` with the same answers, which returns
+    the first result; the same key with other answers is an
+    :class:`IdempotencyConflict`."""
+    key_hash = None if idempotency_key is None else _idempotency_key(token, idempotency_key)
+    digest = submission.digest()
+
+    def replay() -> dict[str, Any] | None:
+        if key_hash is None:
+            return None
+        with vc.engine.connect() as conn:
+            stored = store.read_idempotent(conn, vc.org_id, key_hash)
+        if stored is None:
+            return None
+        if stored[0] != digest:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used with different answers; use a new key"
+            )
+        result: dict[str, Any] = json.loads(stored[1])
+        return {**result, "replayed": True}
+
+    if (earlier := replay()) is not None:
+        return earlier
+    try:
+        form = open_link(vc, token)
+    except LinkSpent:
+        # A twin with the same key may have committed since the first look.
+        if (earlier := replay()) is not None:
+            return earlier
+        raise
+    answers, problems = check(form.instrument, submission)
+    if problems:
+        raise InvalidAnswers(problems)
+    day = today()
+    texts = [(k, v.strip()) for k, v in submission.texts.items() if v.strip()]
+    if submission.comment.strip():
+        texts.append((COMMENT_ITEM, submission.comment.strip()))
+    response = Response(
+        id=secrets.token_hex(16),
+        campaign=form.campaign.id,
+        instrument=form.instrument.key,
+        rater_id=form.customer_id,
+        rated_id=form.provider_id,
+        submitted_on=day,
+        answers=answers,
+        comments=texts,
+    )
+    result = {
+        "status": "stored",
+        "campaign": form.campaign.id,
+        "provider": form.provider_id,
+        "submitted_on": day.isoformat(),
+    }
+    importance = submission.importance if form.instrument.importance_split else {}
+    with vc.engine.begin() as conn:
+        # The spend comes first: on SQLite it takes the write lock before any read.
+        if store.spend(conn, vc.org_id, token_hash(token)):
+            store.insert_response(conn, vc.org_id, response, importance)
+            if key_hash is not None:
+                store.write_idempotent(conn, vc.org_id, key_hash, digest, json.dumps(result), day)
+            return {**result, "replayed": False}
+    # Lost the race or spent before: a concurrent twin with the same key has committed
+    # its result by now.
+    if (earlier := replay()) is not None:
+        return earlier
+    raise LinkSpent("This survey link has been used already. Thank you for your answers.")
+
+
+def submission_from_form(instrument: Instrument, form: Mapping[str, str]) -> Submission:
+    """A submission from the answer form's fields (see :func:`field_name`); a field
+    that is not a number is kept as missing so the form asks again."""
+
+    def number(name: str) -> float | None:
+        raw = form.get(name, "").strip()
+        try:
+            return float(raw) if raw else None
+        except ValueError:
+            return math.nan
+
+    scores = {
+        item.key: (number(field_name("p", item.key)), number(field_name("e", item.key)))
+        for item in instrument.items
+        if item.scale is not None
+    }
+    texts = {
+        item.key: form.get(field_name("t", item.key), "")
+        for item in instrument.items
+        if item.scale is None
+    }
+    importance: dict[str, float] = {}
+    if instrument.importance_split:
+        given = {d.key: number(field_name("i", d.key)) for d in instrument.drivers}
+        if any(v is not None for v in given.values()):
+            importance = {k: (math.nan if v is None else v) for k, v in given.items()}
+    return Submission(scores, texts, importance, form.get(COMMENT_ITEM, ""))
+
+
+def form_values(form: Mapping[str, str]) -> dict[str, str]:
+    """What the respondent typed, to fill the form again after an error."""
+    return {k: v for k, v in form.items() if isinstance(v, str)}

@@ -1,0 +1,371 @@
+"""Storing campaigns, the relationships they cover and their single-use invitations,
+and spending an invitation atomically with the response it becomes.
+
+The spend is one ``UPDATE invitations SET spent = true WHERE … AND NOT spent`` in
+the transaction that inserts the response: of two concurrent submits of
+the same link exactly one updates a row (PostgreSQL re-checks the condition after
+the first commits; SQLite lets one writer in at a time), and the loser inserts
+nothing. The response row gets a fresh random id and no reference to the
+invitation or person.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, case, func, insert, select, update
+
+from valuechain.domain.campaign import Campaign, CampaignState
+from valuechain.domain.response import Response
+from valuechain.store.measure import ANSWERS, CAMPAIGNS, COMMENTS, RESPONSES
+from valuechain.store.organisation import PEOPLE
+from valuechain.store.tables import (
+    CampaignGroupRow,
+    ImportanceRow,
+    InvitationRow,
+    InvitationTokenRow,
+    SurveyIdempotencyRow,
+)
+
+GROUPS: Table = CampaignGroupRow.__table__  # type: ignore[assignment]
+INVITATIONS: Table = InvitationRow.__table__  # type: ignore[assignment]
+TOKENS: Table = InvitationTokenRow.__table__  # type: ignore[assignment]
+IMPORTANCE: Table = ImportanceRow.__table__  # type: ignore[assignment]
+IDEMPOTENCY: Table = SurveyIdempotencyRow.__table__  # type: ignore[assignment]
+
+
+def _campaign(row: Any) -> Campaign:
+    return Campaign(
+        id=row.id,
+        name=row.name,
+        instrument=row.instrument,
+        opens_on=row.opens_on,
+        closes_on=row.closes_on,
+        state=CampaignState(row.state),
+    )
+
+
+def read_campaign(conn: Connection, org_id: int, campaign_id: str) -> Campaign | None:
+    row = conn.execute(
+        select(CAMPAIGNS).where(CAMPAIGNS.c.org_id == org_id, CAMPAIGNS.c.id == campaign_id)
+    ).first()
+    return None if row is None else _campaign(row)
+
+
+def read_campaigns(conn: Connection, org_id: int) -> list[Campaign]:
+    rows = conn.execute(
+        select(CAMPAIGNS).where(CAMPAIGNS.c.org_id == org_id).order_by(CAMPAIGNS.c.id)
+    )
+    return [_campaign(r) for r in rows]
+
+
+def insert_campaign(
+    conn: Connection, org_id: int, campaign: Campaign, groups: Iterable[tuple[str, str]]
+) -> None:
+    """Store a new campaign and the (provider, customer) relationships it covers."""
+    conn.execute(
+        insert(CAMPAIGNS),
+        [
+            {
+                "org_id": org_id,
+                "id": campaign.id,
+                "name": campaign.name,
+                "instrument": campaign.instrument,
+                "opens_on": campaign.opens_on,
+                "closes_on": campaign.closes_on,
+                "state": campaign.state.value,
+            }
+        ],
+    )
+    rows = [
+        {"org_id": org_id, "campaign_id": campaign.id, "provider_id": p, "customer_id": c}
+        for p, c in sorted(set(groups))
+    ]
+    if rows:
+        conn.execute(insert(GROUPS), rows)
+
+
+def set_state(
+    conn: Connection, org_id: int, campaign_id: str, state: CampaignState, *, was: CampaignState
+) -> bool:
+    """Move the campaign from ``was`` to ``state``; false when it was not in ``was``."""
+    result = conn.execute(
+        update(CAMPAIGNS)
+        .where(
+            CAMPAIGNS.c.org_id == org_id,
+            CAMPAIGNS.c.id == campaign_id,
+            CAMPAIGNS.c.state == was.value,
+        )
+        .values(state=state.value)
+    )
+    return result.rowcount == 1
+
+
+def read_groups(conn: Connection, org_id: int, campaign_id: str) -> list[tuple[str, str]]:
+    """The campaign's (provider, customer) pairs."""
+    rows = conn.execute(
+        select(GROUPS.c.provider_id, GROUPS.c.customer_id)
+        .where(GROUPS.c.org_id == org_id, GROUPS.c.campaign_id == campaign_id)
+        .order_by(GROUPS.c.provider_id, GROUPS.c.customer_id)
+    )
+    return [(p, c) for p, c in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Invitee:
+    """A person to invite: who, to rate which provider, for which customer unit."""
+
+    person_id: str
+    email: str
+    name: str
+    provider_id: str
+    customer_id: str
+
+
+def uninvited(conn: Connection, org_id: int, campaign_id: str) -> list[Invitee]:
+    """Every person of a customer unit of the campaign who has no invitation yet for
+    a provider their unit rates (one per person and provider), in one query."""
+    g, p, i = GROUPS, PEOPLE, INVITATIONS
+    stmt = (
+        select(p.c.id, p.c.email, p.c.name, g.c.provider_id, g.c.customer_id)
+        .select_from(
+            g.join(p, and_(p.c.org_id == g.c.org_id, p.c.unit_id == g.c.customer_id)).outerjoin(
+                i,
+                and_(
+                    i.c.org_id == g.c.org_id,
+                    i.c.campaign_id == g.c.campaign_id,
+                    i.c.provider_id == g.c.provider_id,
+                    i.c.person_id == p.c.id,
+                ),
+            )
+        )
+        .where(g.c.org_id == org_id, g.c.campaign_id == campaign_id, i.c.id.is_(None))
+        .order_by(g.c.provider_id, g.c.customer_id, p.c.id)
+    )
+    return [Invitee(*row) for row in conn.execute(stmt)]
+
+
+def insert_invitations(
+    conn: Connection,
+    org_id: int,
+    campaign_id: str,
+    invitees: Sequence[Invitee],
+    hashes: Sequence[str],
+    today: date,
+) -> list[str]:
+    """One invitation per invitee with its first token hash; returns their ids."""
+    ids = [secrets.token_hex(16) for _ in invitees]
+    if not invitees:
+        return ids
+    conn.execute(
+        insert(INVITATIONS),
+        [
+            {
+                "org_id": org_id,
+                "id": iid,
+                "campaign_id": campaign_id,
+                "provider_id": who.provider_id,
+                "customer_id": who.customer_id,
+                "person_id": who.person_id,
+                "invited_on": today,
+                "reminders": 0,
+            }
+            for iid, who in zip(ids, invitees, strict=True)
+        ],
+    )
+    add_tokens(conn, org_id, ids, hashes)
+    return ids
+
+
+def add_tokens(
+    conn: Connection, org_id: int, invitation_ids: Sequence[str], hashes: Sequence[str]
+) -> None:
+    """Give each invitation one more token (a reminder's fresh link)."""
+    if invitation_ids:
+        conn.execute(
+            insert(TOKENS),
+            [
+                {"org_id": org_id, "token_hash": h, "invitation_id": iid}
+                for iid, h in zip(invitation_ids, hashes, strict=True)
+            ],
+        )
+
+
+def unspent(conn: Connection, org_id: int, campaign_id: str) -> list[tuple[str, Invitee]]:
+    """(invitation id, invitee) of every invitation not spent yet, with the person's
+    current email; invitations of people no longer on the map are left out."""
+    i, p = INVITATIONS, PEOPLE
+    stmt = (
+        select(i.c.id, p.c.id, p.c.email, p.c.name, i.c.provider_id, i.c.customer_id)
+        .select_from(i.join(p, and_(p.c.org_id == i.c.org_id, p.c.id == i.c.person_id)))
+        .where(i.c.org_id == org_id, i.c.campaign_id == campaign_id, i.c.spent.is_(False))
+        .order_by(i.c.provider_id, i.c.customer_id, p.c.id)
+    )
+    return [(row[0], Invitee(*row[1:])) for row in conn.execute(stmt)]
+
+
+def mark_reminded(
+    conn: Connection, org_id: int, invitation_ids: Sequence[str], today: date
+) -> None:
+    if invitation_ids:
+        conn.execute(
+            update(INVITATIONS)
+            .where(INVITATIONS.c.org_id == org_id, INVITATIONS.c.id.in_(list(invitation_ids)))
+            .values(reminded_on=today, reminders=INVITATIONS.c.reminders + 1)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """What a token opens: the invitation's campaign and relationship, and whether it
+    has been spent. Never the person."""
+
+    campaign_id: str
+    provider_id: str
+    customer_id: str
+    spent: bool
+
+
+def find_link(conn: Connection, org_id: int, hashed: str) -> Link | None:
+    i, t = INVITATIONS, TOKENS
+    row = conn.execute(
+        select(i.c.campaign_id, i.c.provider_id, i.c.customer_id, i.c.spent)
+        .select_from(t.join(i, and_(i.c.org_id == t.c.org_id, i.c.id == t.c.invitation_id)))
+        .where(t.c.org_id == org_id, t.c.token_hash == hashed)
+    ).first()
+    if row is None:
+        return None
+    return Link(row[0], row[1], row[2], bool(row[3]))
+
+
+def spend(conn: Connection, org_id: int, hashed: str) -> bool:
+    """Mark the invitation behind ``hashed`` spent, if it is not yet; true when this
+    call spent it. Must run in the transaction that stores the response."""
+    owner = (
+        select(TOKENS.c.invitation_id)
+        .where(TOKENS.c.org_id == org_id, TOKENS.c.token_hash == hashed)
+        .scalar_subquery()
+    )
+    result = conn.execute(
+        update(INVITATIONS)
+        .where(
+            INVITATIONS.c.org_id == org_id,
+            INVITATIONS.c.id == owner,
+            INVITATIONS.c.spent.is_(False),
+        )
+        .values(spent=True)
+    )
+    return result.rowcount == 1
+
+
+def insert_response(
+    conn: Connection, org_id: int, response: Response, importance: dict[str, float]
+) -> None:
+    """Store one response (answers, comments, importance points)."""
+    conn.execute(
+        insert(RESPONSES),
+        [
+            {
+                "org_id": org_id,
+                "id": response.id,
+                "campaign_id": response.campaign,
+                "instrument": response.instrument,
+                "rater_id": response.rater_id,
+                "rated_id": response.rated_id,
+                "submitted_on": response.submitted_on,
+            }
+        ],
+    )
+    if response.answers:
+        conn.execute(
+            insert(ANSWERS),
+            [
+                {
+                    "org_id": org_id,
+                    "response_id": response.id,
+                    "item": a.item,
+                    "dimension": a.dimension,
+                    "expectation": a.expectation,
+                    "score": a.score,
+                }
+                for a in response.answers
+            ],
+        )
+    if response.comments:
+        conn.execute(
+            insert(COMMENTS),
+            [
+                {"org_id": org_id, "response_id": response.id, "item": item, "text": text}
+                for item, text in response.comments
+            ],
+        )
+    if importance:
+        conn.execute(
+            insert(IMPORTANCE),
+            [
+                {"org_id": org_id, "response_id": response.id, "dimension": d, "points": v}
+                for d, v in sorted(importance.items())
+            ],
+        )
+
+
+def read_idempotent(conn: Connection, org_id: int, key_hash: str) -> tuple[str, str] | None:
+    """(body hash, result JSON) stored for an idempotency key, if any."""
+    row = conn.execute(
+        select(IDEMPOTENCY.c.body_hash, IDEMPOTENCY.c.result).where(
+            IDEMPOTENCY.c.org_id == org_id, IDEMPOTENCY.c.key_hash == key_hash
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def write_idempotent(
+    conn: Connection, org_id: int, key_hash: str, body_hash: str, result: str, today: date
+) -> None:
+    conn.execute(
+        insert(IDEMPOTENCY),
+        [
+            {
+                "org_id": org_id,
+                "key_hash": key_hash,
+                "body_hash": body_hash,
+                "result": result,
+                "created_on": today,
+            }
+        ],
+    )
+
+
+def group_counts(
+    conn: Connection, org_id: int, campaign_id: str
+) -> list[tuple[str, str, int, int]]:
+    """(provider, customer, invited, responded) per group of the campaign, in one
+    GROUP BY over the invitations (groups nobody was invited to count 0)."""
+    i, g = INVITATIONS, GROUPS
+    stmt = (
+        select(
+            g.c.provider_id,
+            g.c.customer_id,
+            func.count(i.c.id),
+            func.coalesce(func.sum(case((i.c.spent.is_(True), 1), else_=0)), 0),
+        )
+        .select_from(
+            g.outerjoin(
+                i,
+                and_(
+                    i.c.org_id == g.c.org_id,
+                    i.c.campaign_id == g.c.campaign_id,
+                    i.c.provider_id == g.c.provider_id,
+                    i.c.customer_id == g.c.customer_id,
+                ),
+            )
+        )
+        .where(g.c.org_id == org_id, g.c.campaign_id == campaign_id)
+        .group_by(g.c.provider_id, g.c.customer_id)
+        .order_by(g.c.provider_id, g.c.customer_id)
+    )
+    return [(p, c, int(n), int(k)) for p, c, n, k in conn.execute(stmt)]

@@ -1,0 +1,201 @@
+"""Campaign pages: admins create a campaign, send invitations and reminders, close
+it and watch its response rates live (HTMX polls the rates every 15 s); a lead sees
+the rates of the campaigns covering their own unit. Every rate comes from
+:func:`valuechain.services.campaign.status`: a band, or suppressed below the
+anonymity threshold."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from valuechain.api.dependencies import CurrentValuechain, allow
+from valuechain.domain.access import Action
+from valuechain.services import campaign as campaigns
+from valuechain.services import measure
+from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+MANAGE = [allow(Action.MANAGE_CAMPAIGNS)]
+RATES = [allow(Action.VIEW_CAMPAIGN_RATES, unit_param="unit_id")]
+POLL_SECONDS = 15
+
+
+def _sentence(problem: Exception) -> str:
+    text = str(problem)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _list_page(
+    request: Request,
+    vc: Any,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "campaign/campaigns.html",
+        {
+            "nav": "campaigns",
+            "campaigns": campaigns.list_campaigns(vc),
+            "instruments": sorted(measure.instruments(vc)),
+            "error": error,
+            "form": form or {"instrument": "internal_servqual"},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/campaigns", response_class=HTMLResponse, dependencies=MANAGE)
+def campaigns_page(request: Request, vc: CurrentValuechain) -> Response:
+    """Every campaign with its state, and a form to create one."""
+    return _list_page(request, vc)
+
+
+@router.post("/campaigns", dependencies=MANAGE)
+async def create_campaign(
+    request: Request,
+    vc: CurrentValuechain,
+    id: Annotated[str, Form(max_length=200)],
+    instrument: Annotated[str, Form(max_length=100)],
+    name: Annotated[str, Form(max_length=300)] = "",
+    opens_on: Annotated[str, Form(max_length=10)] = "",
+    closes_on: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Create a draft campaign over the map's relationships."""
+    form = {
+        "id": id,
+        "name": name,
+        "instrument": instrument,
+        "opens_on": opens_on,
+        "closes_on": closes_on,
+    }
+    try:
+        opens = date.fromisoformat(opens_on) if opens_on else None
+        closes = date.fromisoformat(closes_on) if closes_on else None
+    except ValueError:
+        return _list_page(
+            request, vc, error="Dates are written YYYY-MM-DD.", form=form, status_code=422
+        )
+    try:
+        made = await run_in_threadpool(
+            lambda: campaigns.create_campaign(
+                vc,
+                id,
+                name=name.strip() or None,
+                instrument=instrument,
+                opens_on=opens,
+                closes_on=closes,
+            )
+        )
+    except ValuechainError as problem:
+        return _list_page(request, vc, error=_sentence(problem), form=form, status_code=422)
+    return RedirectResponse(f"/campaigns/{quote(made['id'], safe='')}", status_code=303)
+
+
+def _status_or_404(request: Request, vc: Any, campaign_id: str) -> dict[str, Any] | Response:
+    try:
+        return campaigns.status(vc, campaign_id)
+    except NotFound as error:
+        return templates.TemplateResponse(
+            request, "errors/404.html", {"message": str(error)}, status_code=404
+        )
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse, dependencies=MANAGE)
+def campaign_page(
+    request: Request, vc: CurrentValuechain, campaign_id: str, done: str = "", error: str = ""
+) -> Response:
+    """One campaign: its state, actions and live response rates."""
+    found = _status_or_404(request, vc, campaign_id)
+    if isinstance(found, Response):
+        return found
+    return templates.TemplateResponse(
+        request,
+        "campaign/campaign.html",
+        {
+            "nav": "campaigns",
+            "c": found,
+            "poll": POLL_SECONDS,
+            "live": True,
+            "done": done[:200] or None,
+            "error": error[:300] or None,
+        },
+    )
+
+
+@router.get("/campaigns/{campaign_id}/rates", response_class=HTMLResponse, dependencies=MANAGE)
+def campaign_rates(request: Request, vc: CurrentValuechain, campaign_id: str) -> Response:
+    """The response-rate tables alone, for HTMX polling."""
+    found = _status_or_404(request, vc, campaign_id)
+    if isinstance(found, Response):
+        return found
+    return templates.TemplateResponse(
+        request, "campaign/_rates.html", {"c": found, "poll": POLL_SECONDS, "live": True}
+    )
+
+
+async def _act(campaign_id: str, call: Any, done: str) -> Response:
+    target = f"/campaigns/{quote(campaign_id, safe='')}"
+    try:
+        result = await run_in_threadpool(call)
+    except NotFound as problem:
+        return RedirectResponse(f"{target}?error={quote(_sentence(problem))}", status_code=303)
+    except ValuechainError as problem:
+        return RedirectResponse(f"{target}?error={quote(_sentence(problem))}", status_code=303)
+    except (smtplib.SMTPException, OSError) as problem:
+        message = f"The mail server refused: {problem}."
+        return RedirectResponse(f"{target}?error={quote(message)}", status_code=303)
+    return RedirectResponse(f"{target}?done={quote(done.format(result))}", status_code=303)
+
+
+@router.post("/campaigns/{campaign_id}/invite", dependencies=MANAGE)
+async def invite(vc: CurrentValuechain, campaign_id: str) -> Response:
+    """Open the campaign and send its invitations."""
+    return await _act(campaign_id, lambda: campaigns.invite(vc, campaign_id), "Sent {} invitations")
+
+
+@router.post("/campaigns/{campaign_id}/remind", dependencies=MANAGE)
+async def remind(vc: CurrentValuechain, campaign_id: str) -> Response:
+    """Remind everyone who has not answered."""
+    return await _act(
+        campaign_id, lambda: campaigns.send_reminders(vc, campaign_id), "Sent {} reminders"
+    )
+
+
+@router.post("/campaigns/{campaign_id}/close", dependencies=MANAGE)
+async def close(vc: CurrentValuechain, campaign_id: str) -> Response:
+    """Close the campaign."""
+    return await _act(
+        campaign_id, lambda: campaigns.close_campaign(vc, campaign_id), "Campaign closed"
+    )
+
+
+@router.get("/units/{unit_id}/campaigns", response_class=HTMLResponse, dependencies=RATES)
+def unit_campaigns(request: Request, vc: CurrentValuechain, unit_id: str) -> Response:
+    """The response rates of every campaign covering the unit (its lead, admins)."""
+    try:
+        found = campaigns.campaigns_of_unit(vc, unit_id)
+    except NotFound as error:
+        return templates.TemplateResponse(
+            request, "errors/404.html", {"message": str(error)}, status_code=404
+        )
+    return templates.TemplateResponse(
+        request,
+        "campaign/unit.html",
+        {
+            "nav": "rates",
+            "unit": vc.describe_units([unit_id])[unit_id],
+            "campaigns": found,
+            "poll": POLL_SECONDS,
+        },
+    )
