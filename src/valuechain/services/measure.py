@@ -35,7 +35,7 @@ from valuechain.analytics.confidentiality import (
     protect,
 )
 from valuechain.analytics.driver import key_drivers, quadrants
-from valuechain.analytics.reliability import cronbach_alpha
+from valuechain.analytics.reliability import cronbach_alpha, mcdonald_omega
 from valuechain.analytics.score import CrossProducts, Moments, mean_interval
 from valuechain.domain.instrument import BUILT_IN, OUTCOME, Instrument
 from valuechain.services.errors import NotFound, ValuechainError
@@ -406,10 +406,88 @@ __all__ = [
     "ALL",
     "THRESHOLD",
     "By",
+    "PublishedCell",
     "drivers",
     "instruments",
+    "published_cells",
     "reliability",
+    "reliability_with_omega",
     "scores",
     "set_threshold",
     "threshold",
 ]
+
+
+# -- for other use cases (change, dashboard): published cells with their moments -------
+
+
+@dataclass(frozen=True)
+class PublishedCell:
+    """One cell of a ``scores`` cut with its sufficient statistics, or ``None`` when
+    the protection over every cut suppresses it."""
+
+    by: By
+    instrument: str
+    campaign: str
+    provider: str
+    customer: str | None
+    dimension: str | None
+    moments: Moments | None
+
+
+def published_cells(vc: Valuechain) -> tuple[int, list[str], list[PublishedCell]]:
+    """(threshold, campaigns, cells): every cell of every ``scores`` cut in every
+    campaign, decided together by the same protection as :func:`scores`, with the
+    count, sum and sum of squares of the published ones. Any number computed from
+    published cells alone (a difference between campaigns, its test) reveals no group
+    that the scores themselves do not."""
+    table = _table(vc)
+    out: list[PublishedCell] = []
+    for key, acc in table.cells.items():
+        cut, inst, camp, provider, customer, dimension = key
+        if cut == DRIVERS or camp is None:
+            continue
+        n, total, total_sq = acc.sums.tolist()[:3]
+        shown = table.disclosure.published(key)
+        out.append(
+            PublishedCell(
+                By(cut),
+                inst,
+                camp,
+                provider,
+                customer,
+                dimension,
+                Moments.of([n], [total], [total_sq]) if shown else None,
+            )
+        )
+    return table.threshold, table.campaigns, out
+
+
+def reliability_with_omega(vc: Valuechain) -> dict[str, Any]:
+    """:func:`reliability` with McDonald's omega (one-factor ML model) per scale of
+    three or more items, from the same complete responses; suppressed scales stay
+    without numbers."""
+    found = reliability(vc)
+    known = instruments(vc)
+    wanted = {s["instrument"] for s in found["scales"] if not s["suppressed"]}
+    with vc.engine.connect() as conn:
+        answers = {key: store.item_answers(conn, vc.org_id, key) for key in sorted(wanted)}
+    for scale in found["scales"]:
+        if scale["suppressed"]:
+            scale["omega"] = None
+            continue
+        instrument = known[scale["instrument"]]
+        items = [i.key for i in instrument.dimension(scale["dimension"]).items if i.scale]
+        position = {item: j for j, item in enumerate(items)}
+        index: dict[str, int] = {}
+        for rid, item, _score in answers[scale["instrument"]]:
+            if item in position:
+                index.setdefault(rid, len(index))
+        matrix = np.full((len(index), len(items)), np.nan)
+        for rid, item, score in answers[scale["instrument"]]:
+            if item in position:
+                matrix[index[rid], position[item]] = score
+        result = mcdonald_omega(CrossProducts.from_answers(matrix))
+        scale["omega"] = _num(result.omega)
+        scale["omega_reason"] = None if result.reason is None else str(result.reason)
+    return found

@@ -1,0 +1,73 @@
+"""McDonald's omega from a one-factor maximum-likelihood model, against the exact
+three-item solution and statsmodels' maximum-likelihood factor analysis."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from statsmodels.multivariate.factor import Factor
+
+from valuechain.analytics.reliability import omega_of
+from valuechain.analytics.score import Reason
+
+TOL = 1e-6
+
+
+def _congeneric(n: int, loadings: list[float], seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    lam = np.array(loadings)
+    factor = rng.normal(size=(n, 1))
+    return factor * lam + rng.normal(size=(n, lam.size)) * np.sqrt(1 - lam**2)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_three_items_match_the_closed_form(seed: int) -> None:
+    x = _congeneric(150, [0.8, 0.6, 0.5], seed)
+    r = np.corrcoef(x.T)
+    lam = np.sqrt(
+        [
+            r[0, 1] * r[0, 2] / r[1, 2],
+            r[0, 1] * r[1, 2] / r[0, 2],
+            r[0, 2] * r[1, 2] / r[0, 1],
+        ]
+    )
+    expected = lam.sum() ** 2 / (lam.sum() ** 2 + (1 - lam**2).sum())
+    found = omega_of(x)
+    assert found.reason is None
+    assert found.omega == pytest.approx(expected, abs=TOL)
+    assert np.allclose(found.loadings, lam, atol=TOL)
+
+
+@pytest.mark.parametrize(("seed", "loadings"), [(4, [0.8, 0.7, 0.6, 0.5, 0.4]), (5, [0.7] * 4)])
+def test_more_items_match_statsmodels_ml(seed: int, loadings: list[float]) -> None:
+    x = _congeneric(300, loadings, seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = Factor(corr=np.corrcoef(x.T), n_factor=1, method="ml", nobs=300).fit(
+            opt={"gtol": 1e-12}, tol=1e-12
+        )
+    lam = np.abs(ref.loadings[:, 0])
+    psi = ref.uniqueness
+    found = omega_of(x)
+    assert np.allclose(found.loadings, lam, atol=TOL)
+    assert np.allclose(found.uniquenesses, psi, atol=TOL)
+    assert found.omega == pytest.approx(lam.sum() ** 2 / (lam.sum() ** 2 + psi.sum()), abs=TOL)
+    assert not found.heywood
+
+
+def test_omega_is_scale_free_and_drops_incomplete_rows() -> None:
+    x = _congeneric(120, [0.8, 0.7, 0.6, 0.5], 6)
+    rescaled = x * np.array([1.0, 2.0, 0.5, 3.0]) + 4.0
+    with_missing = np.vstack([x, [[np.nan, 1.0, 1.0, 1.0]]])
+    assert omega_of(rescaled).omega == pytest.approx(omega_of(x).omega, abs=TOL)
+    assert omega_of(with_missing).n == 120
+    assert omega_of(with_missing).omega == pytest.approx(omega_of(x).omega, abs=TOL)
+
+
+def test_omega_needs_three_items_and_spread() -> None:
+    assert omega_of(np.ones((10, 2))).reason is Reason.FACTOR_NOT_IDENTIFIED
+    assert np.isnan(omega_of(np.ones((10, 2))).omega)
+    assert omega_of(np.ones((10, 3))).reason is Reason.NO_VARIANCE
+    assert omega_of(np.ones((1, 3))).reason is Reason.TOO_FEW_RESPONSES
