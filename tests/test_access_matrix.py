@@ -91,6 +91,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/api/v1/export"): admin_only(401),
     # Public: the schema and its documentation describe endpoints, hold no data.
     ("GET", "/api/v1/units/{unit_id}/change"): unit_results(404),  # no campaigns yet
+    ("GET", "/api/v1/units/{unit_id}/comments"): unit_results(200),
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
     ("GET", "/docs/oauth2-redirect"): everyone(200),
