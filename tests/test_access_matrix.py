@@ -61,6 +61,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/units"): signed_in(200, 303),
     ("GET", "/units/{unit_id}"): signed_in(200, 303),
     ("GET", "/flow"): signed_in(200, 303),
+    ("GET", "/units/{unit_id}/dashboard"): {**unit_results(200), "anonymous": 303},
     ("GET", "/flow/what-if"): signed_in(200, 303),
     ("GET", "/admin/audit"): admin_only(303),
     ("GET", "/admin/accounts"): admin_only(303),

@@ -41,9 +41,9 @@ def scores(
     title = f"Scores by {found['by']}" + (f", campaign {campaign}" if campaign else "")
     table = Table(title=title, title_justify="left")
     columns = ["instrument", "provider"]
-    if by is measure.By.RELATIONSHIP:
+    if by in (measure.By.RELATIONSHIP, measure.By.RELATIONSHIP_DIMENSION):
         columns.append("customer")
-    if by is measure.By.DIMENSION:
+    if by in (measure.By.DIMENSION, measure.By.RELATIONSHIP_DIMENSION):
         columns.append("dimension")
     for col in columns:
         table.add_column(col)

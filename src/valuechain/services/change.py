@@ -71,6 +71,9 @@ def change(
         raise ValuechainError("compare two different campaigns")
     sides: dict[CellKey, dict[str, PublishedCell]] = {}
     for cell in cells:
+        # The cuts compared: provider, relationship, provider × dimension.
+        if cell.by is By.RELATIONSHIP_DIMENSION:
+            continue
         if cell.campaign in (before, after):
             sides.setdefault(_key(cell), {})[cell.campaign] = cell
     cuts = [b.value for b in By]

@@ -51,6 +51,7 @@ class By(StrEnum):
     PROVIDER = "provider"
     RELATIONSHIP = "relationship"
     DIMENSION = "dimension"
+    RELATIONSHIP_DIMENSION = "relationship_dimension"
 
 
 # A cell's key: (cut, instrument, campaign or ALL, provider, customer, dimension).
@@ -157,13 +158,15 @@ def _table(vc: Valuechain) -> _Table:
     for inst, camp, prov, cust, *sums in score_rows:
         _add(cells, (By.PROVIDER.value, inst, camp, prov, None, None), sums)
         _add(cells, (By.RELATIONSHIP.value, inst, camp, prov, cust, None), sums)
-    for inst, camp, prov, _cust, dim, *sums in dim_rows:
+    for inst, camp, prov, cust, dim, *sums in dim_rows:
         _add(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), sums)
+        _add(cells, (By.RELATIONSHIP_DIMENSION.value, inst, camp, prov, cust, dim), sums)
     for rid, inst, camp, prov, cust in score_members:
         _member(cells, (By.PROVIDER.value, inst, camp, prov, None, None), rid)
         _member(cells, (By.RELATIONSHIP.value, inst, camp, prov, cust, None), rid)
-    for rid, inst, camp, prov, _cust, dim, _score in dim_members:
+    for rid, inst, camp, prov, cust, dim, _score in dim_members:
         _member(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), rid)
+        _member(cells, (By.RELATIONSHIP_DIMENSION.value, inst, camp, prov, cust, dim), rid)
     # Each provider's driver analysis is about its complete respondents.
     for key in with_outcome:
         ids, matrix, providers = _complete_scores(dim_members, known[key])
@@ -243,9 +246,9 @@ def scores(
         _, inst, _camp, provider, customer, dimension = key
         acc = table.cells[key]
         cell: dict[str, Any] = {"instrument": inst, "provider": provider}
-        if cut is By.RELATIONSHIP:
+        if cut in (By.RELATIONSHIP, By.RELATIONSHIP_DIMENSION):
             cell["customer"] = customer
-        if cut is By.DIMENSION:
+        if cut in (By.DIMENSION, By.RELATIONSHIP_DIMENSION):
             cell["dimension"] = dimension
         asks = table.instruments[inst].asks_expectation if inst in table.instruments else False
         shown = table.disclosure.published(key)
@@ -433,6 +436,7 @@ class PublishedCell:
     customer: str | None
     dimension: str | None
     moments: Moments | None
+    gap: Moments | None = None  # P − E where every answer in the cell has both
 
 
 def published_cells(vc: Valuechain) -> tuple[int, list[str], list[PublishedCell]]:
@@ -447,8 +451,9 @@ def published_cells(vc: Valuechain) -> tuple[int, list[str], list[PublishedCell]
         cut, inst, camp, provider, customer, dimension = key
         if cut == DRIVERS or camp is None:
             continue
-        n, total, total_sq = acc.sums.tolist()[:3]
+        n, total, total_sq, gap_n, gap_total, gap_sq = acc.sums.tolist()
         shown = table.disclosure.published(key)
+        gap = Moments.of([gap_n], [gap_total], [gap_sq]) if shown and gap_n == n > 0 else None
         out.append(
             PublishedCell(
                 By(cut),
@@ -458,6 +463,7 @@ def published_cells(vc: Valuechain) -> tuple[int, list[str], list[PublishedCell]
                 customer,
                 dimension,
                 Moments.of([n], [total], [total_sq]) if shown else None,
+                gap,
             )
         )
     return table.threshold, table.campaigns, out
