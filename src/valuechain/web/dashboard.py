@@ -89,7 +89,8 @@ def heat_chart(doc: dict[str, Any]) -> dict[str, Any]:
         text=alt.condition("datum.suppressed", alt.value(HIDDEN), alt.Text("mean:Q", format=".1f")),
         color=alt.value("#222"),
     )
-    return (cells + values).properties(width=WIDTH).to_dict()
+    height = 26 * len({r["customer"] for r in rows})
+    return (cells + values).properties(width=WIDTH, height=height).to_dict()
 
 
 def trend_chart(doc: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def trend_chart(doc: dict[str, Any]) -> dict[str, Any]:
             alt.Tooltip("n:Q"),
         ],
     )
-    band = base.mark_errorbar().encode(y="ci_low:Q", y2="ci_high:Q")
+    band = base.mark_errorbar().encode(y=alt.Y("ci_low:Q", title="Mean score"), y2="ci_high:Q")
     return (band + line).properties(width=WIDTH).to_dict()
 
 
