@@ -155,7 +155,7 @@ def test_api_answers_a_providers_cells(client: TestClient) -> None:
     assert doc["from"] == "2026-q1" and doc["correction"] == "bh"
     assert {c["provider"] for c in doc["cells"]} == {"production-planning"}
     assert any(
-        c["suppressed"] and "n_before" not in c or c["n_before"] is None
+        (c["suppressed"] and "n_before" not in c) or c["n_before"] is None
         for c in doc["cells"]
         if c["suppressed"]
     )
