@@ -34,7 +34,7 @@ def scores(
 ) -> None:
     """Mean scores with 95% confidence intervals (and gaps P − E where expectations
     were asked); groups below the anonymity threshold are suppressed."""
-    found = measure.scores(open_valuechain(), by, campaign=campaign, instrument=instrument)
+    found = measure.scores_with_nps(open_valuechain(), by, campaign=campaign, instrument=instrument)
     if as_json:
         print_json(found)
         return

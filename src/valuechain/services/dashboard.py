@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from valuechain.analytics.score import Moments, mean_interval
+from valuechain.domain.instrument import RECOMMEND
 from valuechain.services import measure
 from valuechain.services.change import change
 from valuechain.services.comment import comments
@@ -112,6 +113,10 @@ def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> d
             drivers = measure.drivers(vc, provider=provider, instrument=instrument)
         except NotFound:
             drivers = None
+    nps: dict[str, Any] | None = None
+    if instrument == RECOMMEND.key and latest is not None:
+        found_nps = measure.scores_with_nps(vc, By.PROVIDER, latest, instrument)
+        nps = next((c for c in found_nps["cells"] if c["provider"] == provider), None)
     moved: dict[str, Any] | None = None
     if len(asked) >= 2:
         found = change(vc, asked[-2], asked[-1], provider=provider)
@@ -127,6 +132,7 @@ def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> d
         "asks_expectation": bool(spec and spec.asks_expectation),
         "labels": labels,
         "overall": _stats(overall[0].moments, overall[0].gap) if overall else None,
+        "nps": nps if nps and nps.get("nps") is not None else None,
         "dimensions": dimensions,
         "relationships": relationships,
         "heat": heat,

@@ -35,12 +35,14 @@ from valuechain.analytics.confidentiality import (
     protect,
 )
 from valuechain.analytics.driver import key_drivers, quadrants
+from valuechain.analytics.nps import net_promoter
 from valuechain.analytics.reliability import cronbach_alpha, mcdonald_omega
 from valuechain.analytics.score import CrossProducts, Moments, mean_interval
-from valuechain.domain.instrument import BUILT_IN, OUTCOME, Instrument
+from valuechain.domain.instrument import BUILT_IN, OUTCOME, RECOMMEND, Instrument
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import measure as store
+from valuechain.store import nps as nps_store
 
 ALL = None  # the campaign key of cells that pool every campaign (driver analyses)
 
@@ -416,6 +418,7 @@ __all__ = [
     "reliability",
     "reliability_with_omega",
     "scores",
+    "scores_with_nps",
     "set_threshold",
     "threshold",
 ]
@@ -496,4 +499,46 @@ def reliability_with_omega(vc: Valuechain) -> dict[str, Any]:
         result = mcdonald_omega(CrossProducts.from_answers(matrix))
         scale["omega"] = _num(result.omega)
         scale["omega_reason"] = None if result.reason is None else str(result.reason)
+    return found
+
+
+def scores_with_nps(
+    vc: Valuechain,
+    by: By | str = By.PROVIDER,
+    campaign: str | None = None,
+    instrument: str | None = None,
+) -> dict[str, Any]:
+    """:func:`scores`, and for every shown cell of the ``recommend`` instrument its
+    net promoter score with the Wald 95% interval and the promoter and detractor
+    shares (``analytics.nps.net_promoter``). The answer counts are sums over the
+    cell's respondents like its mean, so a shown cell's NPS reveals no group its
+    mean does not; a cell whose counts do not cover exactly its respondents gets
+    no NPS."""
+    found = scores(vc, by, campaign=campaign, instrument=instrument)
+    shown = [c for c in found["cells"] if c["instrument"] == RECOMMEND.key and not c["suppressed"]]
+    if not shown or found["campaign"] is None:
+        return found
+    dimension = RECOMMEND.dimensions[0].key
+    with vc.engine.connect() as conn:
+        rows = nps_store.answer_counts(conn, vc.org_id, RECOMMEND.key, dimension, found["campaign"])
+    counts: dict[tuple[str, str | None], np.ndarray] = {}
+    for provider, customer, answer, respondents in rows:
+        value = float(answer)
+        if not (0 <= value <= 10 and value == round(value)):
+            continue
+        for key in ((provider, None), (provider, customer)):
+            hist = counts.setdefault(key, np.zeros(11, dtype=np.int64))
+            hist[int(value)] += int(respondents)
+    for cell in shown:
+        hist = counts.get((cell["provider"], cell.get("customer")))
+        if hist is None or int(hist.sum()) != cell["n"]:
+            continue
+        result = net_promoter(hist)
+        cell.update(
+            nps=_num(float(result.nps)),
+            nps_ci_low=_num(float(result.ci_low)),
+            nps_ci_high=_num(float(result.ci_high)),
+            promoters=_num(float(result.promoters)),
+            detractors=_num(float(result.detractors)),
+        )
     return found
