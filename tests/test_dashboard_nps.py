@@ -1,6 +1,7 @@
 """The net promoter score in ``scores`` for the recommend instrument, on stored
 responses (both databases), against statsmodels' normal interval of the answers
-recoded +100 / 0 / −100 (with the plug-in variance of the Wald interval); suppressed cells get no NPS; the CLI and API carry it."""
+recoded +100 / 0 / −100 (with the plug-in variance of the Wald interval);
+suppressed cells get no NPS; the CLI and the dashboard carry it."""
 
 from __future__ import annotations
 
@@ -62,7 +63,6 @@ def _reference(answers: list[int]) -> tuple[float, float, float]:
 def test_nps_in_scores_matches_statsmodels(vc: Valuechain) -> None:
     vc.write_map(_org())
     cells = measure.scores_with_nps(vc, "relationship")["cells"]
-    by_customer = {c["customer"]: c for c in cells}
     # sales is too small; packing goes too, or the total minus assembly would be sales.
     assert {c["customer"] for c in cells if c["suppressed"]} == {"sales", "packing"}
     assert all("nps" not in c for c in cells if c["suppressed"])
