@@ -26,20 +26,13 @@ def _person(unit: str, role: Role) -> str:
     return next(p.id for p in demo_map().people if p.unit_id == unit and p.role is role)
 
 
-def _inline_values(spec: object) -> Iterator[dict[str, object]]:
-    """Every inline data row of a Vega-Lite spec, once per distinct dataset."""
-    seen: set[int] = set()
-    stack = [spec]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            values = node.get("values")
-            if isinstance(values, list) and id(values) not in seen:
-                seen.add(id(values))
-                yield from values
-            stack.extend(v for k, v in node.items() if k != "values")
-        elif isinstance(node, list):
-            stack.extend(node)
+def _inline_values(spec: dict[str, object]) -> list[dict[str, object]]:
+    """The rows a chart spec carries (its one named dataset)."""
+    datasets = spec["datasets"]
+    assert isinstance(datasets, dict) and set(datasets) == {"rows"}
+    rows = datasets["rows"]
+    assert isinstance(rows, list)
+    return rows
 
 
 @pytest.fixture
@@ -109,8 +102,9 @@ def test_the_document_shows_no_number_of_a_suppressed_cell(demo: Valuechain) -> 
     hidden = {r["customer"] for r in doc["heat"] if r["suppressed"]}
     assert "maintenance" in hidden
     # The charts carry only published values; suppressed heat cells carry no mean.
-    specs = charts(doc)
-    found = list(_inline_values(specs["heat"]))
+    specs = charts(doc, validate=True)  # every spec is valid Vega-Lite
+    assert set(specs) == {"dimensions", "heat", "trend", "drivers", "quadrants"}
+    found = _inline_values(specs["heat"])
     assert found and len(found) == len(doc["heat"])
     for value in found:
         assert value["suppressed"] is (value["mean"] is None)

@@ -47,6 +47,7 @@ def change(
     after: str | None = None,
     correction: Correction | str = Correction.HOLM,
     provider: str | None = None,
+    published: tuple[int, list[str], list[PublishedCell]] | None = None,
 ) -> dict[str, Any]:
     """Every cell's change from campaign ``before`` to campaign ``after`` (default:
     the last two campaigns by id): each side's n and mean, the difference after −
@@ -55,9 +56,9 @@ def change(
     correction. A cell not published on both sides is listed as suppressed, without
     numbers. ``provider`` only filters the cells listed; the correction always
     counts every cell compared, so the same cell has the same adjusted p in every
-    view."""
+    view. ``published`` is :func:`published_cells` when the caller has it already."""
     method = Correction(correction)
-    threshold, campaigns, cells = published_cells(vc)
+    threshold, campaigns, cells = published if published is not None else published_cells(vc)
     if before is None and after is None:
         if len(campaigns) < 2:
             raise NotFound(f"change needs two campaigns; there are {len(campaigns)}")

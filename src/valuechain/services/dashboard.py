@@ -56,7 +56,8 @@ def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> d
     customers × dimensions heat map, the trend over every campaign, key drivers with
     quadrants, the change from the previous campaign and the comment themes."""
     vc.unit(provider)  # NotFound for an unknown unit
-    threshold, campaigns, cells = measure.published_cells(vc)
+    published = measure.published_cells(vc)
+    threshold, campaigns, cells = published
     known = measure.instruments(vc)
     mine = [c for c in cells if c.provider == provider]
     used = sorted({c.instrument for c in mine})
@@ -119,7 +120,7 @@ def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> d
         nps = next((c for c in found_nps["cells"] if c["provider"] == provider), None)
     moved: dict[str, Any] | None = None
     if len(asked) >= 2:
-        found = change(vc, asked[-2], asked[-1], provider=provider)
+        found = change(vc, asked[-2], asked[-1], provider=provider, published=published)
         found["cells"] = [c for c in found["cells"] if c["instrument"] == instrument]
         moved = found
     return {

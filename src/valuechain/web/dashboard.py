@@ -10,6 +10,7 @@ relationship with (``view_unit_results``)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any
 
 import altair as alt
@@ -30,29 +31,35 @@ router = APIRouter(
 HIDDEN = "hidden"
 WIDTH = 520
 SCALE = alt.Scale(domain=[1, 7])
+#: The name of every chart's inline dataset (Vega-Lite top-level ``datasets``).
+ROWS = "rows"
 
 
-def _data(rows: list[dict[str, Any]]) -> alt.Data:
-    """Inline data for a chart (the page carries its numbers; nothing is fetched)."""
-    return alt.Data(values=rows)  # type: ignore[no-untyped-call]
+def _data() -> alt.Data:
+    """The chart's rows, given by name: the spec's shape is built once and cached,
+    and each page puts its own numbers under ``datasets``."""
+    return alt.NamedData(name=ROWS)
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    """The Vega-Lite specification (validated against the schema by Altair)."""
-    spec: dict[str, Any] = chart.to_dict()
+    """The Vega-Lite specification of ``chart`` without its rows (building it is
+    the expensive part, so the shapes are cached; the tests validate the full spec)."""
+    spec: dict[str, Any] = chart.to_dict(validate=False)
     return spec
+
+
+def _with_rows(skeleton: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**skeleton, "datasets": {ROWS: rows}}
 
 
 def _shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if not r["suppressed"]]
 
 
-def dimension_chart(doc: dict[str, Any]) -> dict[str, Any]:
+@lru_cache(maxsize=64)
+def dimension_chart() -> dict[str, Any]:
     """Mean per dimension with its 95% interval (point and rule)."""
-    data = _data(_shown(doc["dimensions"]))
-    base = alt.Chart(data).encode(
-        y=alt.Y("label:N", sort=None, title=None),
-    )
+    base = alt.Chart(_data()).encode(y=alt.Y("label:N", sort=None, title=None))
     rule = base.mark_rule(strokeWidth=2, color="#8aa4c8").encode(
         x=alt.X("ci_low:Q", scale=SCALE, title="Mean score (1–7) with 95% interval"),
         x2="ci_high:Q",
@@ -70,26 +77,19 @@ def dimension_chart(doc: dict[str, Any]) -> dict[str, Any]:
     return _spec((rule + point).properties(width=WIDTH))
 
 
-def heat_chart(doc: dict[str, Any]) -> dict[str, Any]:
-    """Customers × dimensions; suppressed cells grey and labelled ``hidden``."""
-    rows = [
-        {**r, "shown": "" if not r["suppressed"] else HIDDEN, "value": r["mean"]}
-        for r in doc["heat"]
-    ]
-    data = _data(rows)
-    order = [d["label"] for d in doc["dimensions"]] or None
-    base = alt.Chart(data).encode(
-        x=alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
+@lru_cache(maxsize=64)
+def heat_chart(order: tuple[str, ...], rows: int) -> dict[str, Any]:
+    """Customers × dimensions (``order``: the dimension labels left to right, ``rows``:
+    how many customers); suppressed cells grey and labelled ``hidden``."""
+    base = alt.Chart(_data()).encode(
+        x=alt.X("label:N", sort=list(order), title=None, axis=alt.Axis(labelAngle=-30)),
         y=alt.Y("customer:N", title="Customer"),
     )
+    colour = alt.Color(
+        "mean:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[1, 7]), title="Mean"
+    )
     cells = base.mark_rect(stroke="white").encode(
-        color=alt.condition(
-            "datum.suppressed",
-            alt.value("#d9d9d9"),
-            alt.Color(
-                "value:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[1, 7]), title="Mean"
-            ),
-        ),
+        color=alt.condition("datum.suppressed", alt.value("#d9d9d9"), colour),
         tooltip=[
             alt.Tooltip("customer:N"),
             alt.Tooltip("label:N", title="Dimension"),
@@ -102,15 +102,14 @@ def heat_chart(doc: dict[str, Any]) -> dict[str, Any]:
         text=alt.condition("datum.suppressed", alt.value(HIDDEN), alt.Text("mean:Q", format=".1f")),
         color=alt.value("#222"),
     )
-    height = 26 * len({r["customer"] for r in rows})
-    return _spec((cells + values).properties(width=WIDTH, height=height))
+    return _spec((cells + values).properties(width=WIDTH, height=26 * rows))
 
 
-def trend_chart(doc: dict[str, Any]) -> dict[str, Any]:
-    """Every series (the score and each dimension) across campaigns."""
-    data = _data(_shown(doc["trend"]))
-    base = alt.Chart(data).encode(
-        x=alt.X("campaign:O", title="Campaign", sort=doc["campaigns"]),
+@lru_cache(maxsize=64)
+def trend_chart(campaigns: tuple[str, ...]) -> dict[str, Any]:
+    """Every series (the score and each dimension) across ``campaigns``."""
+    base = alt.Chart(_data()).encode(
+        x=alt.X("campaign:O", title="Campaign", sort=list(campaigns)),
         color=alt.Color("series:N", title="Series"),
     )
     line = base.mark_line(point=True).encode(
@@ -126,12 +125,12 @@ def trend_chart(doc: dict[str, Any]) -> dict[str, Any]:
     return _spec((band + line).properties(width=WIDTH))
 
 
-def driver_chart(drivers: dict[str, Any]) -> dict[str, Any]:
-    """Relative weights with bootstrap 95% intervals."""
-    data = _data(drivers["drivers"])
-    base = alt.Chart(data).encode(y=alt.Y("dimension:N", sort="-x", title=None))
+@lru_cache(maxsize=64)
+def driver_chart(r2: str) -> dict[str, Any]:
+    """Relative weights with bootstrap 95% intervals (``r2`` as shown in the title)."""
+    base = alt.Chart(_data()).encode(y=alt.Y("dimension:N", sort="-x", title=None))
     bars = base.mark_bar(color="#1f4e8c").encode(
-        x=alt.X("weight:Q", title=f"Relative weight (share of R² = {drivers['r2']:.2f})"),
+        x=alt.X("weight:Q", title=f"Relative weight (they add up to R² = {r2})"),
         tooltip=[
             alt.Tooltip("dimension:N"),
             alt.Tooltip("weight:Q", format=".3f"),
@@ -143,45 +142,48 @@ def driver_chart(drivers: dict[str, Any]) -> dict[str, Any]:
     return _spec((bars + rule).properties(width=WIDTH))
 
 
-def quadrant_chart(drivers: dict[str, Any]) -> dict[str, Any]:
+@lru_cache(maxsize=64)
+def quadrant_chart() -> dict[str, Any]:
     """Importance (share of R²) against performance (mean), split at the means."""
-    rows = [d for d in drivers["drivers"] if d.get("share") is not None]
-    data = _data(rows)
     x = alt.X(
         "share:Q", title="Importance (share of explained variance)", axis=alt.Axis(format="%")
     )
     y = alt.Y("performance:Q", title="Performance (mean)", scale=alt.Scale(zero=False))
-    points = (
-        alt.Chart(data)
-        .mark_point(filled=True, size=110)
-        .encode(
-            x=x,
-            y=y,
-            color=alt.Color("quadrant:N", title="Quadrant"),
-            tooltip=["dimension:N", "quadrant:N", alt.Tooltip("share:Q", format=".0%")],
-        )
+    chart = alt.Chart(_data())
+    points = chart.mark_point(filled=True, size=110).encode(
+        x=x,
+        y=y,
+        color=alt.Color("quadrant:N", title="Quadrant"),
+        tooltip=["dimension:N", "quadrant:N", alt.Tooltip("share:Q", format=".0%")],
     )
-    labels = alt.Chart(data).mark_text(dx=8, align="left").encode(x=x, y=y, text="dimension:N")
-    mean_x = alt.Chart(data).mark_rule(strokeDash=[4, 4], color="#888").encode(x="mean(share):Q")
-    mean_y = (
-        alt.Chart(data).mark_rule(strokeDash=[4, 4], color="#888").encode(y="mean(performance):Q")
-    )
+    labels = chart.mark_text(dx=8, align="left").encode(x=x, y=y, text="dimension:N")
+    mean_x = chart.mark_rule(strokeDash=[4, 4], color="#888").encode(x="mean(share):Q")
+    mean_y = chart.mark_rule(strokeDash=[4, 4], color="#888").encode(y="mean(performance):Q")
     return _spec((points + labels + mean_x + mean_y).properties(width=WIDTH, height=320))
 
 
-def charts(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every chart of the dashboard that has data, by name."""
+def charts(doc: dict[str, Any], *, validate: bool = False) -> dict[str, dict[str, Any]]:
+    """Every chart of the dashboard that has data, by name, with its rows; with
+    ``validate`` each spec is checked against the Vega-Lite schema
+    (``SchemaValidationError``)."""
     out: dict[str, dict[str, Any]] = {}
     if _shown(doc["dimensions"]):
-        out["dimensions"] = dimension_chart(doc)
+        out["dimensions"] = _with_rows(dimension_chart(), _shown(doc["dimensions"]))
     if doc["heat"]:
-        out["heat"] = heat_chart(doc)
+        rows = [{**r, "shown": HIDDEN if r["suppressed"] else ""} for r in doc["heat"]]
+        order = tuple(d["label"] for d in doc["dimensions"])
+        customers = len({r["customer"] for r in rows})
+        out["heat"] = _with_rows(heat_chart(order, customers), rows)
     if _shown(doc["trend"]):
-        out["trend"] = trend_chart(doc)
+        out["trend"] = _with_rows(trend_chart(tuple(doc["campaigns"])), _shown(doc["trend"]))
     drivers = doc["drivers"]
     if drivers and not drivers["suppressed"] and drivers.get("r2") is not None:
-        out["drivers"] = driver_chart(drivers)
-        out["quadrants"] = quadrant_chart(drivers)
+        out["drivers"] = _with_rows(driver_chart(f"{drivers['r2']:.2f}"), drivers["drivers"])
+        quadrant_rows = [d for d in drivers["drivers"] if d.get("share") is not None]
+        out["quadrants"] = _with_rows(quadrant_chart(), quadrant_rows)
+    if validate:
+        for spec in out.values():
+            alt.Chart.from_dict(spec, validate=True)
     return out
 
 
