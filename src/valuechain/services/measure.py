@@ -527,13 +527,13 @@ def scores_with_nps(
         if not (0 <= value <= 10 and value == round(value)):
             continue
         for key in ((provider, None), (provider, customer)):
-            hist = counts.setdefault(key, np.zeros(11, dtype=np.int64))
-            hist[int(value)] += int(respondents)
+            bins = counts.setdefault(key, np.zeros(11, dtype=np.int64))
+            bins[int(value)] += int(respondents)
     for cell in shown:
-        hist = counts.get((cell["provider"], cell.get("customer")))
-        if hist is None or int(hist.sum()) != cell["n"]:
+        found_bins = counts.get((cell["provider"], cell.get("customer")))
+        if found_bins is None or int(found_bins.sum()) != cell["n"]:
             continue
-        result = net_promoter(hist)
+        result = net_promoter(found_bins)
         cell.update(
             nps=_num(float(result.nps)),
             nps_ci_low=_num(float(result.ci_low)),
