@@ -3,16 +3,31 @@ three-item solution and statsmodels' maximum-likelihood factor analysis."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
 import pytest
 from statsmodels.multivariate.factor import Factor
+from typer.testing import CliRunner
 
+from valuechain import Valuechain
 from valuechain.analytics.reliability import omega_of
 from valuechain.analytics.score import Reason
+from valuechain.cli.main import app as cli
+from valuechain.domain.instrument import SERVICE_FACTORS
+from valuechain.services import measure
+from valuechain.services.demo import ensure_demo
+from valuechain.services.demo_survey import demo_responses
 
 TOL = 1e-6
+
+
+def _env(vc: Valuechain) -> dict[str, str]:
+    return {
+        "VALUECHAIN_DATABASE_URL": vc.engine.url.render_as_string(hide_password=False),
+        "VALUECHAIN_ORGANISATION": vc.organisation,
+    }
 
 
 def _congeneric(n: int, loadings: list[float], seed: int) -> np.ndarray:
@@ -71,3 +86,21 @@ def test_omega_needs_three_items_and_spread() -> None:
     assert np.isnan(omega_of(np.ones((10, 2))).omega)
     assert omega_of(np.ones((10, 3))).reason is Reason.NO_VARIANCE
     assert omega_of(np.ones((1, 3))).reason is Reason.TOO_FEW_RESPONSES
+
+
+def test_reliability_carries_omega_for_scales_of_three_items(vc: Valuechain) -> None:
+    ensure_demo(vc)
+    scales = {s["dimension"]: s for s in measure.reliability_with_omega(vc)["scales"]}
+    value = SERVICE_FACTORS.dimension("value")
+    rows = [
+        [next(a.score for a in r.answers if a.item == item.key) for item in value.items]
+        for r in demo_responses()
+    ]
+    assert len(value.items) == 3
+    assert scales["value"]["omega"] == pytest.approx(omega_of(rows).omega, abs=TOL)
+    assert scales["value"]["alpha"] > 0 and scales["value"]["omega_reason"] is None
+    assert scales["courtesy"]["omega"] is None
+    assert scales["courtesy"]["omega_reason"] == str(Reason.FACTOR_NOT_IDENTIFIED)
+    out = CliRunner().invoke(cli, ["reliability", "--json"], env=_env(vc))
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["scales"] == list(scales.values())
