@@ -20,6 +20,10 @@ def _f(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _p(value: float | None) -> str:
+    return "—" if value is None else "<0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
 @app.command()
 def change(
     before: Annotated[
@@ -67,7 +71,7 @@ def change(
             _f(cell["difference"]),
             f"{_f(cell['ci_low'])} – {_f(cell['ci_high'])}",
             _f(cell["hedges_g"]),
-            _f(cell["p_adjusted"], 4),
+            _p(cell["p_adjusted"]),
             "significant" if cell["significant"] else "",
         )
     console.print(table)
