@@ -73,6 +73,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/units"): signed_in(200, 303),
     ("GET", "/units/{unit_id}"): signed_in(200, 303),
     ("GET", "/flow"): signed_in(200, 303),
+    ("GET", "/units/{unit_id}/dashboard"): {**unit_results(200), "anonymous": 303},
     ("GET", "/flow/what-if"): signed_in(200, 303),
     ("GET", "/admin/audit"): admin_only(303),
     ("GET", "/reports"): admin_only(303),
@@ -138,6 +139,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ),
     ("GET", "/api/v1/units/{unit_id}/report"): unit_results(200),
     # Public: the schema and its documentation describe endpoints, hold no data.
+    ("GET", "/api/v1/units/{unit_id}/change"): unit_results(404),  # no campaigns yet
+    ("GET", "/api/v1/units/{unit_id}/comments"): unit_results(200),
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
     ("GET", "/docs/oauth2-redirect"): everyone(200),

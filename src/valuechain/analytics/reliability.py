@@ -9,10 +9,11 @@ one pass and that add up across partial aggregates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import optimize, stats
 
 from valuechain.analytics.score import CONFIDENCE, CrossProducts, Reason
 
@@ -59,3 +60,105 @@ def cronbach_alpha(data: CrossProducts, confidence: float = CONFIDENCE) -> Relia
 def alpha_of(answers: npt.ArrayLike, confidence: float = CONFIDENCE) -> Reliability:
     """:func:`cronbach_alpha` of respondents × items answers (listwise deletion)."""
     return cronbach_alpha(CrossProducts.from_answers(answers), confidence)
+
+
+@dataclass(frozen=True, slots=True)
+class Omega:
+    """McDonald's omega (total) of one set of items from a one-factor model."""
+
+    items: int
+    n: int
+    omega: float
+    loadings: tuple[float, ...]  # standardised loadings of the one factor
+    uniquenesses: tuple[float, ...]
+    heywood: bool  # a uniqueness ended on its lower bound
+    reason: Reason | None
+
+
+#: Lower bound of a uniqueness in the fit (as ``factor_analyzer`` and ``psych::fa``);
+#: a fit that ends on it is a Heywood case, reported with its omega.
+MIN_UNIQUENESS = 0.005
+
+
+def one_factor(
+    corr: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Maximum-likelihood loadings and uniquenesses of a one-factor model of a
+    correlation matrix, by Jöreskog's (1967) concentrated likelihood: for
+    uniquenesses Ψ the loadings are Ψ^½ v √(γ − 1), with γ, v the largest eigenvalue
+    and its vector of Ψ^-½ R Ψ^-½, and F(Ψ) = Σ_{j≥2} (γ_j − ln γ_j − 1) over the
+    other eigenvalues is minimised over Ψ in [0.005, 1] (L-BFGS-B with the analytic
+    gradient diag(Σ⁻¹(Σ − R)Σ⁻¹)). As ``factor_analyzer`` (method "ml") and
+    ``statsmodels.multivariate.factor.Factor(method="ml")``."""
+    r = np.asarray(corr, dtype=np.float64)
+    k = r.shape[0]
+
+    def loadings(psi: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], Any]:
+        scale = 1.0 / np.sqrt(psi)
+        gamma, vectors = np.linalg.eigh(r * np.outer(scale, scale))  # ascending
+        vector = vectors[:, -1] * np.sign(vectors[:, -1].sum() or 1.0)
+        return np.sqrt(psi) * vector * np.sqrt(max(float(gamma[-1]) - 1.0, 0.0)), gamma
+
+    def objective(psi: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+        loading, gamma = loadings(psi)
+        rest = gamma[:-1]
+        value = float(np.sum(rest - np.log(rest) - 1.0))
+        fitted = np.outer(loading, loading) + np.diag(psi)
+        inverse = np.linalg.inv(fitted)
+        grad = np.diag(inverse @ (fitted - r) @ inverse)
+        return value, np.asarray(grad, dtype=np.float64)
+
+    # Start from 1 − the squared multiple correlation of each item with the others.
+    start = np.clip(1.0 / np.diag(np.linalg.pinv(r)), MIN_UNIQUENESS, 1.0)
+    found = optimize.minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(MIN_UNIQUENESS, 1.0)] * k,
+        options={"ftol": 1e-16, "gtol": 1e-12, "maxiter": 10_000},
+    )
+    psi = np.asarray(found.x, dtype=np.float64)
+    return loadings(psi)[0], psi
+
+
+def mcdonald_omega(data: CrossProducts) -> Omega:
+    """McDonald's (1999) omega total, (Σλ)² / ((Σλ)² + Σψ), from the standardised
+    loadings λ and uniquenesses ψ of a one-factor maximum-likelihood model of the
+    items' correlation matrix (:func:`one_factor`; Dunn, Baguley & Brunsden 2014
+    recommend it over alpha). With three items the model is exactly identified and
+    λ_i² = r_ij r_ik / r_jk; with fewer it is not, and omega is ``nan``.
+
+    ``nan`` with a reason for fewer than three items, fewer than two complete
+    responses, or an item with no variance."""
+    k, n = data.items, data.n
+    empty: tuple[float, ...] = ()
+    if k < 3:
+        return Omega(k, n, np.nan, empty, empty, False, Reason.FACTOR_NOT_IDENTIFIED)
+    if n < 2:
+        reason = Reason.NO_ANSWERS if n == 0 else Reason.TOO_FEW_RESPONSES
+        return Omega(k, n, np.nan, empty, empty, False, reason)
+    cov = data.covariance()
+    sd = np.sqrt(np.diag(cov))
+    if not (sd > 1e-12).all():
+        return Omega(k, n, np.nan, empty, empty, False, Reason.NO_VARIANCE)
+    corr = cov / np.outer(sd, sd)
+    if np.linalg.matrix_rank(corr) < k:
+        return Omega(k, n, np.nan, empty, empty, False, Reason.COLLINEAR)
+    loading, psi = one_factor(corr)
+    common = float(loading.sum()) ** 2
+    omega = common / (common + float(psi.sum()))
+    return Omega(
+        k,
+        n,
+        omega,
+        tuple(loading.tolist()),
+        tuple(psi.tolist()),
+        bool((psi <= MIN_UNIQUENESS * (1 + 1e-9)).any()),
+        None,
+    )
+
+
+def omega_of(answers: npt.ArrayLike) -> Omega:
+    """:func:`mcdonald_omega` of respondents × items answers (listwise deletion)."""
+    return mcdonald_omega(CrossProducts.from_answers(answers))

@@ -33,6 +33,7 @@ class Reason(StrEnum):
     TOO_FEW_ITEMS = "fewer than two items"
     TOO_FEW_RESPONSES = "too few complete responses"
     COLLINEAR = "a dimension is constant or the dimensions are collinear"
+    FACTOR_NOT_IDENTIFIED = "fewer than three items, so a one-factor model is not identified"
 
 
 Reasons = tuple[Reason | None, ...]

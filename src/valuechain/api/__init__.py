@@ -14,6 +14,8 @@ from fastapi import APIRouter
 
 from valuechain.api import admin as admin_api
 from valuechain.api import campaign as campaign_api
+from valuechain.api import change as change_api
+from valuechain.api import comment as comment_api
 from valuechain.api import flow as flow_api
 from valuechain.api import map as map_api
 from valuechain.api import measure as measure_api
@@ -38,5 +40,7 @@ router.include_router(admin_api.router)
 router.include_router(report_api.router)
 router.include_router(partner_api.router)
 router.include_router(campaign_api.router)
+router.include_router(change_api.router)
+router.include_router(comment_api.router)
 
 __all__ = ["PREFIX", "router"]

@@ -36,6 +36,13 @@ class ScoreCell(BaseModel):
     ci_low: float | None = Field(description="95% t interval of the mean.")
     ci_high: float | None
     gap: float | None = Field(default=None, description="Mean P − E, where asked.")
+    gap_ci_low: float | None = None
+    gap_ci_high: float | None = None
+    nps: float | None = Field(default=None, description="Net promoter score (recommend).")
+    nps_ci_low: float | None = Field(default=None, description="Wald 95% interval of the NPS.")
+    nps_ci_high: float | None = None
+    promoters: float | None = None
+    detractors: float | None = None
     suppressed: bool
 
 
@@ -88,7 +95,7 @@ def get_scores(
     provider, relationship or dimension; suppressed cells carry no numbers."""
     try:
         vc.unit(unit_id)
-        found = measure.scores(vc, by, campaign=campaign)
+        found = measure.scores_with_nps(vc, by, campaign=campaign)
     except NotFound as error:
         raise HTTPException(404, str(error)) from None
     found["cells"] = [c for c in found["cells"] if c["provider"] == unit_id]

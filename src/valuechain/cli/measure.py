@@ -34,16 +34,16 @@ def scores(
 ) -> None:
     """Mean scores with 95% confidence intervals (and gaps P − E where expectations
     were asked); groups below the anonymity threshold are suppressed."""
-    found = measure.scores(open_valuechain(), by, campaign=campaign, instrument=instrument)
+    found = measure.scores_with_nps(open_valuechain(), by, campaign=campaign, instrument=instrument)
     if as_json:
         print_json(found)
         return
     title = f"Scores by {found['by']}" + (f", campaign {campaign}" if campaign else "")
     table = Table(title=title, title_justify="left")
     columns = ["instrument", "provider"]
-    if by is measure.By.RELATIONSHIP:
+    if by in (measure.By.RELATIONSHIP, measure.By.RELATIONSHIP_DIMENSION):
         columns.append("customer")
-    if by is measure.By.DIMENSION:
+    if by in (measure.By.DIMENSION, measure.By.RELATIONSHIP_DIMENSION):
         columns.append("dimension")
     for col in columns:
         table.add_column(col)
@@ -72,19 +72,20 @@ def scores(
 def reliability(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Cronbach's alpha with its Feldt 95% interval per instrument and dimension."""
-    found = measure.reliability(open_valuechain())
+    """Cronbach's alpha with its Feldt 95% interval, and McDonald's omega, per
+    instrument and dimension."""
+    found = measure.reliability_with_omega(open_valuechain())
     if as_json:
         print_json(found)
         return
     table = Table(title="Reliability (Cronbach's alpha)", title_justify="left")
     for col in ("instrument", "dimension"):
         table.add_column(col)
-    for col in ("items", "n", "alpha", "95% CI"):
+    for col in ("items", "n", "alpha", "95% CI", "omega"):
         table.add_column(col, justify="right")
     for s in found["scales"]:
         if s["suppressed"]:
-            table.add_row(s["instrument"], s["dimension"], str(s["items"]), HIDDEN, "", "")
+            table.add_row(s["instrument"], s["dimension"], str(s["items"]), HIDDEN, "", "", "")
             continue
         table.add_row(
             s["instrument"],
@@ -93,6 +94,7 @@ def reliability(
             str(s["n"]),
             _f(s["alpha"], 3),
             f"{_f(s['ci_low'], 3)} – {_f(s['ci_high'], 3)}",
+            _f(s.get("omega"), 3),
         )
     console.print(table)
 

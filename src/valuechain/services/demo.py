@@ -40,6 +40,7 @@ from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import accounts
 from valuechain.services.audit import Actor
+from valuechain.services.demo_comment import add_comments
 from valuechain.services.demo_partner import ensure_demo_partner
 from valuechain.services.demo_survey import demo_partnership, demo_responses
 from valuechain.services.organisation import Valuechain
@@ -382,7 +383,7 @@ def demo_map(seed: int = DEFAULT_SEED) -> OrganisationMap:
             for result, customer, relation, demand in LINKS
         ],
         people=_people(rng),
-        responses=demo_responses(seed) + demo_partnership(seed),
+        responses=add_comments(demo_responses(seed), seed) + demo_partnership(seed),
     )
 
 

@@ -35,12 +35,14 @@ from valuechain.analytics.confidentiality import (
     protect,
 )
 from valuechain.analytics.driver import key_drivers, quadrants
-from valuechain.analytics.reliability import cronbach_alpha
+from valuechain.analytics.nps import net_promoter
+from valuechain.analytics.reliability import cronbach_alpha, mcdonald_omega
 from valuechain.analytics.score import CrossProducts, Moments, mean_interval
-from valuechain.domain.instrument import BUILT_IN, OUTCOME, Instrument
+from valuechain.domain.instrument import BUILT_IN, OUTCOME, RECOMMEND, Instrument
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import measure as store
+from valuechain.store import nps as nps_store
 
 ALL = None  # the campaign key of cells that pool every campaign (driver analyses)
 
@@ -51,6 +53,7 @@ class By(StrEnum):
     PROVIDER = "provider"
     RELATIONSHIP = "relationship"
     DIMENSION = "dimension"
+    RELATIONSHIP_DIMENSION = "relationship_dimension"
 
 
 # A cell's key: (cut, instrument, campaign or ALL, provider, customer, dimension).
@@ -157,13 +160,15 @@ def _table(vc: Valuechain) -> _Table:
     for inst, camp, prov, cust, *sums in score_rows:
         _add(cells, (By.PROVIDER.value, inst, camp, prov, None, None), sums)
         _add(cells, (By.RELATIONSHIP.value, inst, camp, prov, cust, None), sums)
-    for inst, camp, prov, _cust, dim, *sums in dim_rows:
+    for inst, camp, prov, cust, dim, *sums in dim_rows:
         _add(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), sums)
+        _add(cells, (By.RELATIONSHIP_DIMENSION.value, inst, camp, prov, cust, dim), sums)
     for rid, inst, camp, prov, cust in score_members:
         _member(cells, (By.PROVIDER.value, inst, camp, prov, None, None), rid)
         _member(cells, (By.RELATIONSHIP.value, inst, camp, prov, cust, None), rid)
-    for rid, inst, camp, prov, _cust, dim, _score in dim_members:
+    for rid, inst, camp, prov, cust, dim, _score in dim_members:
         _member(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), rid)
+        _member(cells, (By.RELATIONSHIP_DIMENSION.value, inst, camp, prov, cust, dim), rid)
     # Each provider's driver analysis is about its complete respondents.
     for key in with_outcome:
         ids, matrix, providers = _complete_scores(dim_members, known[key])
@@ -243,9 +248,9 @@ def scores(
         _, inst, _camp, provider, customer, dimension = key
         acc = table.cells[key]
         cell: dict[str, Any] = {"instrument": inst, "provider": provider}
-        if cut is By.RELATIONSHIP:
+        if cut in (By.RELATIONSHIP, By.RELATIONSHIP_DIMENSION):
             cell["customer"] = customer
-        if cut is By.DIMENSION:
+        if cut in (By.DIMENSION, By.RELATIONSHIP_DIMENSION):
             cell["dimension"] = dimension
         asks = table.instruments[inst].asks_expectation if inst in table.instruments else False
         shown = table.disclosure.published(key)
@@ -406,10 +411,134 @@ __all__ = [
     "ALL",
     "THRESHOLD",
     "By",
+    "PublishedCell",
     "drivers",
     "instruments",
+    "published_cells",
     "reliability",
+    "reliability_with_omega",
     "scores",
+    "scores_with_nps",
     "set_threshold",
     "threshold",
 ]
+
+
+# -- for other use cases (change, dashboard): published cells with their moments -------
+
+
+@dataclass(frozen=True)
+class PublishedCell:
+    """One cell of a ``scores`` cut with its sufficient statistics, or ``None`` when
+    the protection over every cut suppresses it."""
+
+    by: By
+    instrument: str
+    campaign: str
+    provider: str
+    customer: str | None
+    dimension: str | None
+    moments: Moments | None
+    gap: Moments | None = None  # P − E where every answer in the cell has both
+
+
+def published_cells(vc: Valuechain) -> tuple[int, list[str], list[PublishedCell]]:
+    """(threshold, campaigns, cells): every cell of every ``scores`` cut in every
+    campaign, decided together by the same protection as :func:`scores`, with the
+    count, sum and sum of squares of the published ones. Any number computed from
+    published cells alone (a difference between campaigns, its test) reveals no group
+    that the scores themselves do not."""
+    table = _table(vc)
+    out: list[PublishedCell] = []
+    for key, acc in table.cells.items():
+        cut, inst, camp, provider, customer, dimension = key
+        if cut == DRIVERS or camp is None:
+            continue
+        n, total, total_sq, gap_n, gap_total, gap_sq = acc.sums.tolist()
+        shown = table.disclosure.published(key)
+        gap = Moments.of([gap_n], [gap_total], [gap_sq]) if shown and gap_n == n > 0 else None
+        out.append(
+            PublishedCell(
+                By(cut),
+                inst,
+                camp,
+                provider,
+                customer,
+                dimension,
+                Moments.of([n], [total], [total_sq]) if shown else None,
+                gap,
+            )
+        )
+    return table.threshold, table.campaigns, out
+
+
+def reliability_with_omega(vc: Valuechain) -> dict[str, Any]:
+    """:func:`reliability` with McDonald's omega (one-factor ML model) per scale of
+    three or more items, from the same complete responses; suppressed scales stay
+    without numbers."""
+    found = reliability(vc)
+    known = instruments(vc)
+    wanted = {s["instrument"] for s in found["scales"] if not s["suppressed"]}
+    with vc.engine.connect() as conn:
+        answers = {key: store.item_answers(conn, vc.org_id, key) for key in sorted(wanted)}
+    for scale in found["scales"]:
+        if scale["suppressed"]:
+            scale["omega"] = None
+            continue
+        instrument = known[scale["instrument"]]
+        items = [i.key for i in instrument.dimension(scale["dimension"]).items if i.scale]
+        position = {item: j for j, item in enumerate(items)}
+        index: dict[str, int] = {}
+        for rid, item, _score in answers[scale["instrument"]]:
+            if item in position:
+                index.setdefault(rid, len(index))
+        matrix = np.full((len(index), len(items)), np.nan)
+        for rid, item, score in answers[scale["instrument"]]:
+            if item in position:
+                matrix[index[rid], position[item]] = score
+        result = mcdonald_omega(CrossProducts.from_answers(matrix))
+        scale["omega"] = _num(result.omega)
+        scale["omega_reason"] = None if result.reason is None else str(result.reason)
+    return found
+
+
+def scores_with_nps(
+    vc: Valuechain,
+    by: By | str = By.PROVIDER,
+    campaign: str | None = None,
+    instrument: str | None = None,
+) -> dict[str, Any]:
+    """:func:`scores`, and for every shown cell of the ``recommend`` instrument its
+    net promoter score with the Wald 95% interval and the promoter and detractor
+    shares (``analytics.nps.net_promoter``). The answer counts are sums over the
+    cell's respondents like its mean, so a shown cell's NPS reveals no group its
+    mean does not; a cell whose counts do not cover exactly its respondents gets
+    no NPS."""
+    found = scores(vc, by, campaign=campaign, instrument=instrument)
+    shown = [c for c in found["cells"] if c["instrument"] == RECOMMEND.key and not c["suppressed"]]
+    if not shown or found["campaign"] is None:
+        return found
+    dimension = RECOMMEND.dimensions[0].key
+    with vc.engine.connect() as conn:
+        rows = nps_store.answer_counts(conn, vc.org_id, RECOMMEND.key, dimension, found["campaign"])
+    counts: dict[tuple[str, str | None], np.ndarray] = {}
+    for provider, customer, answer, respondents in rows:
+        value = float(answer)
+        if not (0 <= value <= 10 and value == round(value)):
+            continue
+        for key in ((provider, None), (provider, customer)):
+            bins = counts.setdefault(key, np.zeros(11, dtype=np.int64))
+            bins[int(value)] += int(respondents)
+    for cell in shown:
+        found_bins = counts.get((cell["provider"], cell.get("customer")))
+        if found_bins is None or int(found_bins.sum()) != cell["n"]:
+            continue
+        result = net_promoter(found_bins)
+        cell.update(
+            nps=_num(float(result.nps)),
+            nps_ci_low=_num(float(result.ci_low)),
+            nps_ci_high=_num(float(result.ci_high)),
+            promoters=_num(float(result.promoters)),
+            detractors=_num(float(result.detractors)),
+        )
+    return found
