@@ -30,7 +30,7 @@ from valuechain.services.campaign import (
     Submission,
 )
 from valuechain.services.errors import NotFound, ValuechainError
-from valuechain.store.campaign import INVITATIONS, TOKENS
+from valuechain.store.campaign import INVITATIONS, SEALED, TOKENS
 from valuechain.store.measure import ANSWERS, COMMENTS, RESPONSES
 
 LINK = re.compile(r"/s/([A-Za-z0-9_-]+)")
@@ -158,7 +158,14 @@ def test_a_response_is_stored_without_its_respondent(running: tuple[Valuechain, 
         "submitted_on": campaign.today().isoformat(),
         "replayed": False,
     }
+    # Sealed while the campaign is open: no score can move by one answer.
     with vc.engine.connect() as conn:
+        assert conn.execute(mine(vc, RESPONSES)).all() == []
+        assert len(conn.execute(mine(vc, SEALED, SEALED.c.id)).all()) == 1
+    assert measure.scores(vc, measure.By.PROVIDER, campaign="c1")["cells"] == []
+    campaign.close_campaign(vc, "c1")
+    with vc.engine.connect() as conn:
+        assert conn.execute(mine(vc, SEALED)).all() == []
         columns = {c["name"] for c in inspect(conn).get_columns("responses")}
         assert columns == {
             "org_id",
@@ -196,7 +203,7 @@ def test_a_link_works_once(running: tuple[Valuechain, Any]) -> None:
     with pytest.raises(LinkUnknown):
         campaign.open_link(vc, "not-a-token")
     with vc.engine.connect() as conn:
-        assert len(conn.execute(mine(vc, RESPONSES, RESPONSES.c.id)).all()) == 1
+        assert len(conn.execute(mine(vc, SEALED, SEALED.c.id)).all()) == 1
 
 
 def test_concurrent_submits_of_one_link_store_once(running: tuple[Valuechain, Any]) -> None:
@@ -223,6 +230,9 @@ def test_concurrent_submits_of_one_link_store_once(running: tuple[Valuechain, An
     for w in workers:
         w.join()
     assert sorted(outcomes) == ["spent"] * (threads - 1) + ["stored"]
+    with vc.engine.connect() as conn:
+        assert len(conn.execute(mine(vc, SEALED, SEALED.c.id)).all()) == 1
+    campaign.close_campaign(vc, "c1")
     with vc.engine.connect() as conn:
         assert len(conn.execute(mine(vc, RESPONSES, RESPONSES.c.id)).all()) == 1
         assert len(conn.execute(mine(vc, ANSWERS, ANSWERS.c.item)).all()) == len(
@@ -251,7 +261,7 @@ def test_concurrent_submits_with_one_idempotency_key_agree(
     assert sorted(r["replayed"] for r in results) == [False, True, True, True]
     assert len({r["submitted_on"] for r in results}) == 1
     with vc.engine.connect() as conn:
-        assert len(conn.execute(mine(vc, RESPONSES, RESPONSES.c.id)).all()) == 1
+        assert len(conn.execute(mine(vc, SEALED, SEALED.c.id)).all()) == 1
 
 
 def test_idempotency_key_replays_and_refuses_a_changed_body(
@@ -267,7 +277,7 @@ def test_idempotency_key_replays_and_refuses_a_changed_body(
     with pytest.raises(LinkSpent):
         campaign.submit(vc, token, full_answers(), idempotency_key="another")
     with vc.engine.connect() as conn:
-        assert len(conn.execute(mine(vc, RESPONSES, RESPONSES.c.id)).all()) == 1
+        assert len(conn.execute(mine(vc, SEALED, SEALED.c.id)).all()) == 1
 
 
 def test_invalid_answers_leave_the_link_unspent(running: tuple[Valuechain, Any]) -> None:
@@ -307,6 +317,7 @@ def test_servqual_answers_need_expectations_and_a_valid_importance_split(
     answers.importance = {"tangibles": 10, "reliability": 40, "responsiveness": 20}
     answers.importance |= {"assurance": 10, "empathy": 20}
     campaign.submit(org, token, answers)
+    campaign.close_campaign(org, "sq")
     from valuechain.store.campaign import IMPORTANCE
 
     with org.engine.connect() as conn:
@@ -401,6 +412,7 @@ def test_answers_reach_the_protected_scores(running: tuple[Valuechain, Any]) -> 
     vc, inbox = running
     for address in PACKERS[:5]:
         campaign.submit(vc, tokens_in(inbox, address)[0], full_answers(score=6))
+    campaign.close_campaign(vc, "c1")
     cells = measure.scores(vc, measure.By.RELATIONSHIP, campaign="c1")["cells"]
     pack = next(c for c in cells if c["customer"] == "pack")
     assert pack["n"] == 5 and pack["mean"] == pytest.approx(6.0)
@@ -452,7 +464,7 @@ def test_replacing_the_organisation_removes_its_campaigns(
     vc.write_map(org_map, replace=True)
     assert campaign.list_campaigns(vc) == []
     with vc.engine.connect() as conn:
-        for table in (INVITATIONS, TOKENS, RESPONSES):
+        for table in (INVITATIONS, TOKENS, RESPONSES, SEALED):
             assert conn.execute(mine(vc, table)).all() == []
     with pytest.raises(LinkUnknown):
         campaign.open_link(vc, tokens_in(inbox, PACKERS[1])[0])

@@ -19,6 +19,7 @@ from valuechain import Valuechain
 from valuechain.domain.account import AccountRole
 from valuechain.domain.instrument import INTERNAL_SERVQUAL, SERVICE_FACTORS
 from valuechain.services import campaign
+from valuechain.store.campaign import SEALED
 from valuechain.store.measure import RESPONSES
 from valuechain.web.app import create_app
 from valuechain.web.survey import form_nonce
@@ -42,11 +43,15 @@ def app_vc(vc: Valuechain, smtp_server: Any) -> Iterator[tuple[TestClient, Value
 
 
 def responses(vc: Valuechain) -> int:
+    """Responses stored: sealed while their campaign is open, published after."""
     with vc.engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.count()).select_from(RESPONSES).where(RESPONSES.c.org_id == vc.org_id)
-            ).scalar_one()
+        return sum(
+            int(
+                conn.execute(
+                    select(func.count()).select_from(table).where(table.c.org_id == vc.org_id)
+                ).scalar_one()
+            )
+            for table in (RESPONSES, SEALED)
         )
 
 

@@ -178,12 +178,15 @@ def create_campaign(
 
 
 def close_campaign(vc: Valuechain, campaign_id: str) -> dict[str, Any]:
-    """Close the campaign: its links stop working; its results stay."""
+    """Close the campaign: its links stop working, and its sealed responses join the
+    published results in the same transaction (all at once, so no number ever moves
+    by one answer)."""
     campaign = _campaign(vc, campaign_id)
     if not can_move(campaign.state, CampaignState.CLOSED):
         raise ValuechainError(f"campaign {campaign_id!r} is already closed")
     with vc.engine.begin() as conn:
         store.set_state(conn, vc.org_id, campaign_id, CampaignState.CLOSED, was=campaign.state)
+        store.unseal(conn, vc.org_id, campaign_id)
     return describe(_campaign(vc, campaign_id))
 
 
@@ -536,7 +539,8 @@ def submit(
     with vc.engine.begin() as conn:
         # The spend comes first: on SQLite it takes the write lock before any read.
         if store.spend(conn, vc.org_id, token_hash(token)):
-            store.insert_response(conn, vc.org_id, response, importance)
+            # Sealed until the campaign closes: nothing about an open campaign shows.
+            store.seal_response(conn, vc.org_id, response, importance)
             if key_hash is not None:
                 store.write_idempotent(conn, vc.org_id, key_hash, digest, json.dumps(result), day)
             return {**result, "replayed": False}

@@ -2,7 +2,8 @@
 and spending an invitation atomically with the response it becomes.
 
 The spend is one ``UPDATE invitations SET spent = true WHERE … AND NOT spent`` in
-the transaction that inserts the response: of two concurrent submits of
+the transaction that stores the response (sealed until the campaign closes, see
+:func:`seal_response`): of two concurrent submits of
 the same link exactly one updates a row (PostgreSQL re-checks the condition after
 the first commits; SQLite lets one writer in at a time), and the loser inserts
 nothing. The response row gets a fresh random id and no reference to the
@@ -11,16 +12,17 @@ invitation or person.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, case, delete, func, insert, select, update
 
 from valuechain.domain.campaign import Campaign, CampaignState
-from valuechain.domain.response import Response
+from valuechain.domain.response import Answer, Response
 from valuechain.store.measure import ANSWERS, CAMPAIGNS, COMMENTS, RESPONSES
 from valuechain.store.organisation import PEOPLE
 from valuechain.store.tables import (
@@ -28,6 +30,7 @@ from valuechain.store.tables import (
     ImportanceRow,
     InvitationRow,
     InvitationTokenRow,
+    SealedResponseRow,
     SurveyIdempotencyRow,
 )
 
@@ -36,6 +39,7 @@ INVITATIONS: Table = InvitationRow.__table__  # type: ignore[assignment]
 TOKENS: Table = InvitationTokenRow.__table__  # type: ignore[assignment]
 IMPORTANCE: Table = ImportanceRow.__table__  # type: ignore[assignment]
 IDEMPOTENCY: Table = SurveyIdempotencyRow.__table__  # type: ignore[assignment]
+SEALED: Table = SealedResponseRow.__table__  # type: ignore[assignment]
 
 
 def _campaign(row: Any) -> Campaign:
@@ -311,6 +315,71 @@ def insert_response(
                 for d, v in sorted(importance.items())
             ],
         )
+
+
+def seal_response(
+    conn: Connection, org_id: int, response: Response, importance: dict[str, float]
+) -> None:
+    """Hold a response to an open campaign apart until the campaign closes."""
+    payload = {
+        "instrument": response.instrument,
+        "rater_id": response.rater_id,
+        "rated_id": response.rated_id,
+        "submitted_on": response.submitted_on.isoformat(),
+        "answers": [[a.item, a.dimension, a.score, a.expectation] for a in response.answers],
+        "comments": [list(c) for c in response.comments],
+        "importance": importance,
+    }
+    conn.execute(
+        insert(SEALED),
+        [
+            {
+                "org_id": org_id,
+                "id": response.id,
+                "campaign_id": response.campaign,
+                "payload": json.dumps(payload),
+            }
+        ],
+    )
+
+
+def unseal(conn: Connection, org_id: int, campaign_id: str) -> int:
+    """Move the campaign's sealed responses into the response tables (inside the
+    caller's transaction, the one that closes the campaign); returns how many."""
+    rows = conn.execute(
+        select(SEALED.c.id, SEALED.c.payload).where(
+            SEALED.c.org_id == org_id, SEALED.c.campaign_id == campaign_id
+        )
+    ).all()
+    for rid, raw in rows:
+        data = json.loads(raw)
+        response = Response(
+            id=rid,
+            campaign=campaign_id,
+            instrument=data["instrument"],
+            rater_id=data["rater_id"],
+            rated_id=data["rated_id"],
+            submitted_on=date.fromisoformat(data["submitted_on"]),
+            answers=[Answer(i, d, sc, e) for i, d, sc, e in data["answers"]],
+            comments=[(item, text) for item, text in data["comments"]],
+        )
+        insert_response(conn, org_id, response, data["importance"])
+    conn.execute(
+        delete(SEALED).where(SEALED.c.org_id == org_id, SEALED.c.campaign_id == campaign_id)
+    )
+    return len(rows)
+
+
+def sealed_count(conn: Connection, org_id: int, campaign_id: str) -> int:
+    """How many responses wait for the campaign to close (shown to admins only as
+    part of the response-rate bands, never per group)."""
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                SEALED.c.org_id == org_id, SEALED.c.campaign_id == campaign_id
+            )
+        ).scalar_one()
+    )
 
 
 def read_idempotent(conn: Connection, org_id: int, key_hash: str) -> tuple[str, str] | None:

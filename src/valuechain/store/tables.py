@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -547,3 +548,26 @@ class SurveyIdempotencyRow(Base):
     body_hash: Mapped[str] = mapped_column(String(64))
     result: Mapped[str] = mapped_column(String(2000))  # the JSON answered, no response id
     created_on: Mapped[date] = mapped_column(Date)
+
+
+class SealedResponseRow(Base):
+    """A response to a campaign that is still open, held apart until it closes: no
+    number about an open campaign is shown, so nobody can difference the scores
+    before and after one answer. Closing moves every sealed response into the
+    responses, answers, comments and importance tables in one transaction."""
+
+    __tablename__ = "sealed_responses"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "campaign_id"],
+            ["campaigns.org_id", "campaigns.id"],
+            name="fk_sealed_responses_campaign",
+            ondelete="CASCADE",
+        ),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(200))
+    # The response (answers, comments, importance points) as JSON; no person, day only.
+    payload: Mapped[str] = mapped_column(Text)
