@@ -278,7 +278,12 @@ def _webhook_text(row: Any) -> str:
 
 
 def _claim(
-    engine: Engine, lease: timedelta, limit: int, only: tuple[int, str] | None = None
+    engine: Engine,
+    lease: timedelta,
+    limit: int,
+    *,
+    only: tuple[int, str] | None = None,
+    org_id: int | None = None,
 ) -> list[Any]:
     now = _now()
     with engine.begin() as conn:
@@ -286,7 +291,7 @@ def _claim(
             one = store.row(conn, *only)
             candidates = [one] if one is not None else []
         else:
-            candidates = store.due(conn, now, limit)
+            candidates = store.due(conn, now, limit, org_id)
         # claim() re-checks status and due time, so a row taken meanwhile is skipped.
         return [r for r in candidates if store.claim(conn, r.org_id, r.id, now, now + lease)]
 
@@ -406,15 +411,18 @@ def drain(
     lease: timedelta | None = None,
     batch: int = BATCH,
     limit: int | None = None,
+    org_id: int | None = None,
 ) -> DrainResult:
-    """Send every due outbox row of every organisation in the database, a batch at a
-    time (one SMTP connection per batch), until none is due (or ``limit`` rows were
-    tried). Safe to run in several workers at once: each row is claimed by one."""
+    """Send every due outbox row of every organisation in the database (or of
+    ``org_id``), a batch at a time (one SMTP connection per batch), until none is due
+    (or ``limit`` rows were tried). Safe to run in several workers at once: each row
+    is claimed by one."""
     result = DrainResult()
     lease = lease or lease_from_environment()
     tried = 0
     while limit is None or tried < limit:
-        claimed = _claim(engine, lease, batch if limit is None else min(batch, limit - tried))
+        size = batch if limit is None else min(batch, limit - tried)
+        claimed = _claim(engine, lease, size, org_id=org_id)
         if not claimed:
             break
         tried += len(claimed)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
 
 from valuechain.domain.notification import Preference, Status
-from valuechain.store.organisation import ORGANISATIONS, PEOPLE
+from valuechain.store.organisation import PEOPLE
 from valuechain.store.tables import (
     NotificationOutboxRow,
     NotificationPreferenceRow,
@@ -124,18 +124,13 @@ def add(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(OUTBOX), list(rows))
 
 
-def due(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    """Pending rows whose time has come, oldest first, across organisations, with the
-    organisation's slug."""
-    return list(
-        conn.execute(
-            select(OUTBOX, ORGANISATIONS.c.slug.label("organisation"))
-            .join(ORGANISATIONS, ORGANISATIONS.c.id == OUTBOX.c.org_id)
-            .where(OUTBOX.c.status == Status.PENDING.value, OUTBOX.c.due_at <= now)
-            .order_by(OUTBOX.c.due_at, OUTBOX.c.id)
-            .limit(limit)
-        )
-    )
+def due(conn: Connection, now: datetime, limit: int, org_id: int | None = None) -> list[Any]:
+    """Pending rows whose time has come, oldest first, across organisations (or of
+    one)."""
+    stmt = select(OUTBOX).where(OUTBOX.c.status == Status.PENDING.value, OUTBOX.c.due_at <= now)
+    if org_id is not None:
+        stmt = stmt.where(OUTBOX.c.org_id == org_id)
+    return list(conn.execute(stmt.order_by(OUTBOX.c.due_at, OUTBOX.c.id).limit(limit)))
 
 
 def claim(conn: Connection, org_id: int, row_id: str, now: datetime, until: datetime) -> bool:
