@@ -135,6 +135,9 @@ class Queue:
         )
 
 
-def open_queue(db_url: str | None = None, queue: str | None = None) -> Queue:
-    """The queue configured for the database at ``db_url`` (see ``jobs.queue``)."""
-    return Queue(make_huey(queue or queue_url(db_url)), db_url)
+def open_queue(
+    db_url: str | None = None, queue: str | None = None, name: str | None = None
+) -> Queue:
+    """The queue configured for the database at ``db_url`` (see ``jobs.queue``), or
+    the one at ``queue`` under ``name``."""
+    return Queue(make_huey(queue or queue_url(db_url), name), db_url)
