@@ -27,11 +27,18 @@ class Action(StrEnum):
     EXPORT = "export"
     MANAGE_ACCOUNTS = "manage_accounts"
     VIEW_AUDIT = "view_audit"
+    # Notifications: one's own choices (what to receive, one's own webhook) ...
+    MANAGE_OWN_NOTIFICATIONS = "manage_own_notifications"
+    # ... and the organisation's outbox and webhook.
+    MANAGE_NOTIFICATIONS = "manage_notifications"
 
 
 UNIT_SCOPED = frozenset({Action.VIEW_UNIT_SUMMARY, Action.VIEW_UNIT_RESULTS})
 ADMIN_ONLY = frozenset({Action.IMPORT, Action.EXPORT, Action.MANAGE_ACCOUNTS, Action.VIEW_AUDIT})
 EVERYONE = frozenset({Action.VIEW_MAP, Action.USE_OWN_SESSION})
+# Notifications (appended per capability, so parallel additions merge line by line).
+ADMIN_ONLY = ADMIN_ONLY | {Action.MANAGE_NOTIFICATIONS}
+EVERYONE = EVERYONE | {Action.MANAGE_OWN_NOTIFICATIONS}
 
 
 @dataclass(frozen=True, slots=True)

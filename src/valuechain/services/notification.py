@@ -36,6 +36,7 @@ from valuechain.domain.notification import (
     message_id,
     next_attempt,
 )
+from valuechain.services import accounts
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.mail import Mail, Mailer
 from valuechain.services.organisation import Valuechain
@@ -428,3 +429,28 @@ def drain(
         tried += len(claimed)
         _send(engine, claimed, mailer, result)
     return result
+
+
+# -- whose choices -----------------------------------------------------------------------
+
+
+class NoPerson(NotificationError):
+    """The signed-in account is not linked to a person of the map."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your account is not linked to a person on the map, and notifications go to "
+            "people; ask an admin to link it (valuechain account update --person)."
+        )
+
+
+def person_of_account(vc: Valuechain, account_id: str) -> str:
+    """The id of the person an account belongs to; :class:`NoPerson` if none (or the
+    person is no longer on the map)."""
+    account = accounts.account_by_id(vc, account_id)
+    if account is None or account.person_id is None:
+        raise NoPerson()
+    with vc.engine.connect() as conn:
+        if store.person(conn, vc.org_id, account.person_id) is None:
+            raise NoPerson()
+    return account.person_id
