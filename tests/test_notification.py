@@ -216,3 +216,16 @@ def test_a_claimed_row_is_taken_by_one_worker_only(org: Valuechain, smtp_server)
     assert [m["Message-ID"] for m in smtp_server.to("ana@example.org")] == [
         message_id(org.org_id, row_id)
     ]
+
+
+def test_personal_webhooks_only_on_allowed_hosts(
+    org: Valuechain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VALUECHAIN_WEBHOOK_HOSTS", "hooks.slack.com, *.chat.example.org")
+    notification.set_webhook(org, "https://hooks.slack.com/services/T/B/X", person_id="ana")
+    notification.set_webhook(org, "https://team.chat.example.org/hook", person_id="ana")
+    with pytest.raises(ValuechainError, match="not allowed"):
+        notification.set_webhook(org, "http://10.0.0.5:8080/admin", person_id="ana")
+    assert notification.webhook(org, "ana") == "https://team.chat.example.org/hook"
+    # The organisation's webhook is set by admins and not limited.
+    notification.set_webhook(org, "http://10.0.0.5:8080/hook")

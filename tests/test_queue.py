@@ -24,7 +24,7 @@ from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.jobs.queue import make_huey, queue_url
-from valuechain.jobs.tasks import PERIODIC, open_queue
+from valuechain.jobs.tasks import PERIODIC, each_organisation, open_queue
 from valuechain.services import notification
 from valuechain.services.errors import ValuechainError
 from valuechain.store.database import make_engine
@@ -125,6 +125,14 @@ def test_the_default_queue_is_a_sqlite_file_beside_the_database(
     with pytest.raises(ValuechainError, match="expected sqlite"):
         make_huey("amqp://somewhere")
     assert "drain_outbox" in PERIODIC
+
+
+def test_periodic_jobs_can_visit_every_organisation(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'orgs.db'}")
+    for slug in ("north", "south"):
+        Valuechain(engine, slug)
+    assert [vc.organisation for vc in each_organisation(engine)] == ["north", "south"]
+    engine.dispose()
 
 
 def test_a_worker_process_drains_the_outbox(
@@ -228,8 +236,9 @@ def test_two_workers_share_a_redis_queue(
     workers: list[Worker],
     tmp_path: Path,
 ) -> None:
-    """Production shape: PostgreSQL, a Redis queue, two worker processes (only one
-    runs the periodic jobs); every job runs once and both workers take jobs."""
+    """Production shape: PostgreSQL, a Redis queue, two workers (one with a thread,
+    one with two worker processes; only the first runs the periodic jobs); every job
+    runs once and both workers take jobs."""
     n = 100
     name = f"valuechain-test-{uuid.uuid4().hex[:10]}"
     vc = Valuechain(make_engine(postgres_url), organisation)
@@ -240,7 +249,9 @@ def test_two_workers_share_a_redis_queue(
     queue = open_queue(postgres_url, REDIS_URL, name)  # the producer's side
     try:
         one = Worker(env, tmp_path / "one.log")
-        two = Worker(env, tmp_path / "two.log", "--no-periodic")
+        two = Worker(
+            env, tmp_path / "two.log", "--no-periodic", "--worker-type", "process", "--workers", "2"
+        )
         workers.extend([one, two])
         one.wait_started()
         two.wait_started()

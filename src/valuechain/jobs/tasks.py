@@ -35,6 +35,9 @@ from valuechain.store.database import make_engine
 from valuechain.store.organisation import map_versions
 
 Job = Callable[[Engine], Any]
+# huey backs off to 10 s between polls of an empty queue; a notification queued by a
+# web request should not wait that long, and a SQLite poll costs microseconds.
+MAX_POLL_DELAY = 2.0
 
 
 @dataclass(frozen=True)
@@ -129,9 +132,14 @@ class Queue:
         self, workers: int = 1, worker_type: str = "thread", *, periodic: bool = True
     ) -> Consumer:
         """huey's consumer for this queue: ``workers`` threads or processes, running
-        the periodic jobs unless ``periodic`` is false."""
+        the periodic jobs unless ``periodic`` is false. An idle worker polls the SQLite
+        queue at most :data:`MAX_POLL_DELAY` seconds apart (Redis blocks instead)."""
         return self.huey.create_consumer(
-            workers=workers, worker_type=worker_type, periodic=periodic, check_worker_health=True
+            workers=workers,
+            worker_type=worker_type,
+            periodic=periodic,
+            check_worker_health=True,
+            max_delay=MAX_POLL_DELAY,
         )
 
 

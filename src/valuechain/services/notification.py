@@ -68,11 +68,25 @@ def _check_kind(kind: str) -> None:
         )
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, *, personal: bool = False) -> str:
+    """A webhook URL, checked. A person's own webhook must be on a host that
+    ``VALUECHAIN_WEBHOOK_HOSTS`` (comma-separated, ``*.example.org`` for subdomains)
+    lists when that is set, so members cannot make workers post to internal hosts."""
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise NotificationError(f"webhook {url!r}: expected an http:// or https:// URL")
+    allowed = [h.strip().lower() for h in os.environ.get("VALUECHAIN_WEBHOOK_HOSTS", "").split(",")]
+    allowed = [h for h in allowed if h]
+    host = parts.hostname.lower()
+    if (
+        personal
+        and allowed
+        and not any(host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in allowed)
+    ):
+        raise NotificationError(
+            f"webhook host {host!r} is not allowed; allowed: {', '.join(allowed)}"
+        )
     return url
 
 
@@ -172,7 +186,7 @@ def webhook(vc: Valuechain, person_id: str | None = None) -> str | None:
 
 def set_webhook(vc: Valuechain, url: str | None, person_id: str | None = None) -> None:
     """Set (or with ``None`` remove) a person's own webhook, or the organisation's."""
-    checked = _check_url(url) if url else None
+    checked = _check_url(url, personal=bool(person_id)) if url else None
     with vc.engine.begin() as conn:
         if person_id and store.person(conn, vc.org_id, person_id) is None:
             raise NotFound(f"no person with id {person_id!r}")
@@ -374,7 +388,7 @@ def _send_webhooks(engine: Engine, rows: Sequence[Any], result: DrainResult) -> 
                     headers={"Idempotency-Key": message_id(row.org_id, row.id)},
                 )
                 answer.raise_for_status()
-            except httpx.HTTPError as error:
+            except (httpx.HTTPError, httpx.InvalidURL) as error:
                 _failed(engine, row, f"{type(error).__name__}: {error}", result)
                 continue
             _sent(engine, row)
