@@ -39,7 +39,7 @@ def test_a_person_edits_their_own_choices_on_the_settings_page(
     assert page.status_code == 200
     for label in KINDS.values():
         assert label in page.text
-    assert page.text.count('checked') == 2 * len(KINDS)  # everything on at first
+    assert page.text.count("checked") == 2 * len(KINDS)  # everything on at first
     # Untick email for thanks and the webhook for everything; set an own webhook.
     with webhook_receiver() as hook:
         form = {"csrf_token": form_token(page.text), "webhook_url": hook.url}
