@@ -45,13 +45,19 @@ def org(vc: Valuechain) -> Valuechain:
 
 def test_a_notification_is_emailed_with_a_stable_message_id(org: Valuechain, smtp_server) -> None:  # type: ignore[no-untyped-def]
     [row_id] = notification.notify(
-        org, "ana", "sla_breach", "Request R-1 breached", "Resolution took 9 h.", "/requests/R-1"
+        org,
+        "ana",
+        "sla_breach",
+        "Request R-1\r\nBcc: x@evil",
+        "Resolution took 9 h.",
+        "/requests/R-1",
     )
     assert notification.outbox(org).counts == {"pending": 1, "sent": 0, "failed": 0}
     done = notification.drain(org.engine, org_id=org.org_id)
     assert (done.sent, done.failed_attempts) == (1, 0)
     [mail] = smtp_server.to("ana@example.org")
-    assert mail["Subject"] == "Request R-1 breached"
+    assert mail["Subject"] == "Request R-1 Bcc: x@evil"  # one line, no injected header
+    assert mail["Bcc"] is None
     assert mail["Message-ID"] == message_id(org.org_id, row_id)
     assert "Resolution took 9 h." in mail.get_content()
     assert "/requests/R-1" in mail.get_content()

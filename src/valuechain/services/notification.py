@@ -142,7 +142,8 @@ def notify(
             "person_id": person_id,
             "address": address if channel is Channel.EMAIL else None,
             "kind": kind,
-            "subject": subject[:500],
+            # One line: a line break in a mail header is refused (header injection).
+            "subject": " ".join(subject.split())[:500],
             "body": body[:10000],
             "link": link,
             "created_at": now,
