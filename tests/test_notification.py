@@ -5,6 +5,7 @@ with backoff, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -235,3 +236,21 @@ def test_personal_webhooks_only_on_allowed_hosts(
     assert notification.webhook(org, "ana") == "https://team.chat.example.org/hook"
     # The organisation's webhook is set by admins and not limited.
     notification.set_webhook(org, "http://10.0.0.5:8080/hook")
+
+
+def test_sent_rows_are_purged_after_they_are_kept_long_enough(
+    org: Valuechain, smtp_server: Any
+) -> None:
+    notification.notify(org, "ana", "report", "Old", "x")
+    notification.notify(org, "bo", "report", "Pending", "y")
+    with org.engine.begin() as conn:  # the second waits for a retry
+        conn.execute(
+            store.OUTBOX.update()
+            .where(store.OUTBOX.c.subject == "Pending", store.OUTBOX.c.org_id == org.org_id)
+            .values(due_at=datetime.now(UTC) + timedelta(hours=1))
+        )
+    notification.drain(org.engine, org_id=org.org_id)
+    assert notification.purge_sent(org.engine, keep=timedelta(days=1)) == 0  # too recent
+    assert notification.outbox(org).counts == {"pending": 1, "sent": 1, "failed": 0}
+    notification.purge_sent(org.engine, keep=timedelta(0))
+    assert notification.outbox(org).counts == {"pending": 1, "sent": 0, "failed": 0}

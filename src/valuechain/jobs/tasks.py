@@ -16,6 +16,7 @@ periodic job, or the drain every worker queues when it starts, does it.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -50,6 +51,7 @@ class PeriodicJob:
 
 
 PERIODIC: dict[str, PeriodicJob] = {}
+logger = logging.getLogger("valuechain.jobs")
 
 
 def periodic(schedule: Callable[[datetime], bool], name: str | None = None) -> Callable[[Job], Job]:
@@ -79,7 +81,29 @@ def each_organisation(engine: Engine) -> Iterator[Valuechain]:
 def drain_outbox(engine: Engine) -> notification.DrainResult:
     """Every minute: send what is due in the notification outbox (new rows, retries
     whose backoff has passed, rows a killed worker held when their lease ended)."""
-    return notification.drain(engine)
+    done = notification.drain(engine)
+    _log_drain(done)
+    return done
+
+
+@periodic(crontab(minute="15", hour="3"))
+def purge_outbox(engine: Engine) -> int:
+    """Every night: forget notifications sent more than 30 days ago."""
+    purged = notification.purge_sent(engine)
+    logger.info("outbox: purged %d sent row(s)", purged)
+    return purged
+
+
+def _log_drain(done: notification.DrainResult) -> None:
+    if done.sent or done.failed_attempts:
+        logger.info(
+            "outbox: sent %d, failed attempts %d, given up %d",
+            done.sent,
+            done.failed_attempts,
+            done.given_up,
+        )
+    for error in done.errors:
+        logger.warning("outbox: %s", error)
 
 
 # -- the queue --------------------------------------------------------------------------
@@ -113,13 +137,11 @@ class Queue:
                 self._engine_pid = os.getpid()
             return self._engine
 
-    def _drain(self) -> dict[str, int]:
-        done = notification.drain(self.engine())
-        return {"sent": done.sent, "failed_attempts": done.failed_attempts}
+    def _drain(self) -> None:
+        _log_drain(notification.drain(self.engine()))
 
-    def _deliver(self, org_id: int, row_id: str) -> dict[str, int]:
-        done = notification.deliver(self.engine(), org_id, row_id)
-        return {"sent": done.sent, "failed_attempts": done.failed_attempts}
+    def _deliver(self, org_id: int, row_id: str) -> None:
+        _log_drain(notification.deliver(self.engine(), org_id, row_id))
 
     def _runner(self, job: PeriodicJob) -> Callable[[], None]:
         def run() -> None:

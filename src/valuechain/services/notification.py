@@ -446,6 +446,19 @@ def drain(
     return result
 
 
+KEEP_SENT = timedelta(days=30)
+
+
+def purge_sent(engine: Engine, keep: timedelta | None = None) -> int:
+    """Delete outbox rows sent longer ago than ``keep`` (``VALUECHAIN_OUTBOX_KEEP_DAYS``,
+    default 30 days) in every organisation; pending and failed rows stay."""
+    if keep is None:
+        raw = os.environ.get("VALUECHAIN_OUTBOX_KEEP_DAYS")
+        keep = timedelta(days=float(raw)) if raw else KEEP_SENT
+    with engine.begin() as conn:
+        return store.purge_sent(conn, _now() - keep)
+
+
 # -- whose choices -----------------------------------------------------------------------
 
 

@@ -227,3 +227,11 @@ def row(conn: Connection, org_id: int, row_id: str) -> Any | None:
     return conn.execute(
         select(OUTBOX).where(OUTBOX.c.org_id == org_id, OUTBOX.c.id == row_id)
     ).first()
+
+
+def purge_sent(conn: Connection, before: datetime) -> int:
+    """Delete rows sent before ``before`` (every organisation); returns how many."""
+    done = conn.execute(
+        delete(OUTBOX).where(OUTBOX.c.status == Status.SENT.value, OUTBOX.c.sent_at < before)
+    )
+    return int(done.rowcount)
