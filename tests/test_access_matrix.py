@@ -170,6 +170,26 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/survey/thanks"): everyone(200),
     ("GET", "/api/v1/survey/{token}"): everyone(404),
     ("POST", "/api/v1/survey/{token}"): everyone(404),
+    # Notifications: one's own settings need an account linked to a person (the admin
+    # and viewer accounts of this matrix are not); the outbox is the admins'.
+    ("GET", "/settings/notifications"): signed_in(200, 303),
+    ("POST", "/settings/notifications"): {**signed_in(303, 303), "admin": 409, "viewer": 409},
+    ("GET", "/admin/outbox"): admin_only(303),
+    ("POST", "/admin/outbox/retry"): {**admin_only(303), "admin": 303},
+    ("GET", "/api/v1/notifications/preferences"): {
+        **signed_in(200, 401),
+        "admin": 404,
+        "viewer": 404,
+    },
+    ("PUT", "/api/v1/notifications/preferences"): {
+        **signed_in(200, 401),
+        "admin": 404,
+        "viewer": 404,
+    },
+    ("GET", "/api/v1/notifications/outbox"): admin_only(401),
+    ("POST", "/api/v1/notifications/outbox/retry"): admin_only(401),
+    ("GET", "/api/v1/notifications/webhook"): admin_only(401),
+    ("PUT", "/api/v1/notifications/webhook"): admin_only(401),
 }
 
 # What each state-changing request sends (besides the CSRF token).
@@ -192,6 +212,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/campaigns"): {"data": {"id": "m-web", "instrument": "pulse"}},
     ("POST", "/api/v1/campaigns"): {"json": {"id": "m-api", "instrument": "pulse"}},
     ("POST", "/api/v1/survey/{token}"): {"json": {"answers": []}},
+    ("POST", "/settings/notifications"): {"data": {"email:thanks": "on"}},
+    ("PUT", "/api/v1/notifications/preferences"): {
+        "json": {"preferences": [{"kind": "thanks", "email": True, "webhook": False}]}
+    },
+    ("PUT", "/api/v1/notifications/webhook"): {"json": {"url": None}},
 }
 _REL = "/relationships/{provider_id}/{customer_id}"
 _ACTION_FORM = {"title": "Agree a cut-off", "owner": "Lea", "due_on": "2099-01-01",

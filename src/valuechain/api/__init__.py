@@ -19,6 +19,7 @@ from valuechain.api import comment as comment_api
 from valuechain.api import flow as flow_api
 from valuechain.api import map as map_api
 from valuechain.api import measure as measure_api
+from valuechain.api import notification as notification_api
 from valuechain.api import partner as partner_api
 from valuechain.api import report as report_api
 from valuechain.api import session as session_api
@@ -42,5 +43,6 @@ router.include_router(partner_api.router)
 router.include_router(campaign_api.router)
 router.include_router(change_api.router)
 router.include_router(comment_api.router)
+router.include_router(notification_api.router)
 
 __all__ = ["PREFIX", "router"]

@@ -39,6 +39,10 @@ class Action(StrEnum):
     MANAGE_CAMPAIGNS = "manage_campaigns"
     # ... and the response rates of the campaigns covering one unit (its lead).
     VIEW_CAMPAIGN_RATES = "view_campaign_rates"
+    # Notifications: one's own choices (what to receive, one's own webhook) ...
+    MANAGE_OWN_NOTIFICATIONS = "manage_own_notifications"
+    # ... and the organisation's outbox and webhook.
+    MANAGE_NOTIFICATIONS = "manage_notifications"
 
 
 UNIT_SCOPED = frozenset(
@@ -59,6 +63,9 @@ RELATIONSHIP_SCOPED = frozenset({Action.VIEW_RELATIONSHIP, Action.WORK_ON_RELATI
 # Unit-scoped actions a lead may do for their own unit only, not its relationships.
 OWN_UNIT_ONLY = frozenset({Action.VIEW_CAMPAIGN_RATES})
 EVERYONE = frozenset({Action.VIEW_MAP, Action.USE_OWN_SESSION})
+# Notifications (appended per capability, so parallel additions merge line by line).
+ADMIN_ONLY = ADMIN_ONLY | {Action.MANAGE_NOTIFICATIONS}
+EVERYONE = EVERYONE | {Action.MANAGE_OWN_NOTIFICATIONS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -32,6 +32,9 @@ class Mail:
     to: str
     subject: str
     body: str
+    # A stable ``Message-ID`` (``<id@domain>``) so a retried message is recognisably
+    # the same one; without it the SMTP library's default applies (none).
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,12 @@ class Mailer:
         message["From"] = self.sender
         message["To"] = mail.to
         message["Subject"] = mail.subject
+        if mail.message_id:
+            message["Message-ID"] = mail.message_id
         message.set_content(mail.body)
         return message
 
-    def send(self, mails: Iterable[Mail]) -> int:
+    def send(self, mails: Iterable[Mail], on_sent: Callable[[Mail], None] | None = None) -> int:
         """Send every message over one connection; returns how many were accepted.
 
         Raises on the first refused message, so the caller knows which were not sent
@@ -106,4 +111,6 @@ class Mailer:
                 client.login(self.username, self.password or "")
             for mail in batch:
                 client.send_message(self._message(mail))
+                if on_sent is not None:
+                    on_sent(mail)
         return len(batch)

@@ -24,6 +24,7 @@ from valuechain.web import campaign as campaign_pages
 from valuechain.web import dashboard as dashboard_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
+from valuechain.web import notification as notification_pages
 from valuechain.web import relationship as relationship_pages
 from valuechain.web import report as report_pages
 from valuechain.web import session as session_pages
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(survey_pages.router)
     app.include_router(campaign_pages.router)
     app.include_router(dashboard_pages.router)
+    app.include_router(notification_pages.router)
     check_access_rules(app)
 
     def is_api(request: Request) -> bool:

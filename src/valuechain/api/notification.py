@@ -1,0 +1,180 @@
+"""Notifications as JSON: each signed-in person's own choices (what to receive, by
+email and through a webhook), and for admins the outbox and the organisation's
+webhook. Delivery itself is the workers' job (``valuechain.jobs``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow
+from valuechain.api.map import Problem
+from valuechain.domain.access import Action, Principal
+from valuechain.domain.notification import KINDS, Preference, Status
+from valuechain.services import notification
+from valuechain.services.organisation import Valuechain
+
+router = APIRouter(prefix="/notifications", tags=["notifications"])
+
+OwnChoices = Annotated[Principal, Depends(AccessRule(Action.MANAGE_OWN_NOTIFICATIONS))]
+ADMIN = [allow(Action.MANAGE_NOTIFICATIONS)]
+NO_PERSON: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "The account is not linked to a person"}
+}
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problem, "description": "An unknown kind or a bad URL"}
+}
+
+
+class KindChoice(BaseModel):
+    """Whether a person receives one kind of notification by email and by webhook."""
+
+    kind: str = Field(description="One of the notification kinds.")
+    label: str | None = Field(default=None, description="What the kind is about (read-only).")
+    email: bool = True
+    webhook: bool = True
+
+
+class Preferences(BaseModel):
+    """A person's choices for every kind, and their own webhook (``null``: the
+    organisation's webhook is used, if any)."""
+
+    person: str
+    preferences: list[KindChoice]
+    webhook_url: str | None
+
+
+class PreferencesIn(BaseModel):
+    """Choices to change (kinds not listed keep theirs). ``webhook_url``: a
+    Slack-compatible incoming webhook of one's own; ``""`` removes it; absent
+    leaves it as it is."""
+
+    preferences: list[KindChoice] = Field(default_factory=list)
+    webhook_url: str | None = None
+
+
+class OutboxRowOut(BaseModel):
+    id: str
+    channel: str
+    person_id: str | None
+    address: str | None
+    kind: str
+    subject: str
+    status: str
+    attempts: int
+    created_at: datetime
+    due_at: datetime = Field(description="When a pending row is tried (again).")
+    sent_at: datetime | None
+    last_error: str | None
+
+
+class OutboxOut(BaseModel):
+    """Rows per status (pending, sent, failed) and the newest rows."""
+
+    counts: dict[str, int]
+    rows: list[OutboxRowOut]
+
+
+class Webhook(BaseModel):
+    """The organisation's webhook, used for everyone without one of their own."""
+
+    url: str | None
+
+
+class Retried(BaseModel):
+    retried: int
+
+
+def _person(vc: Valuechain, principal: Principal) -> str:
+    try:
+        return notification.person_of_account(vc, principal.account_id)
+    except notification.NoPerson as error:
+        raise HTTPException(404, str(error)) from None
+
+
+def _preferences(vc: Valuechain, person: str) -> Preferences:
+    return Preferences(
+        person=person,
+        preferences=[
+            KindChoice(kind=p.kind, label=KINDS[p.kind], email=p.email, webhook=p.webhook)
+            for p in notification.preferences(vc, person)
+        ],
+        webhook_url=notification.webhook(vc, person),
+    )
+
+
+@router.get(
+    "/preferences", response_model=Preferences, responses=NO_PERSON, summary="My notifications"
+)
+def get_preferences(principal: OwnChoices, vc: CurrentValuechain) -> Preferences:
+    """What the signed-in person receives, per kind, by email and by webhook."""
+    return _preferences(vc, _person(vc, principal))
+
+
+@router.put(
+    "/preferences",
+    response_model=Preferences,
+    responses={**NO_PERSON, **INVALID},
+    summary="Change my notifications",
+)
+def put_preferences(
+    body: PreferencesIn, principal: OwnChoices, vc: CurrentValuechain
+) -> Preferences:
+    """Change the signed-in person's choices (and their own webhook)."""
+    person = _person(vc, principal)
+    try:
+        notification.set_preferences(
+            vc, person, [Preference(c.kind, c.email, c.webhook) for c in body.preferences]
+        )
+        if body.webhook_url is not None:
+            notification.set_webhook(vc, body.webhook_url or None, person)
+    except notification.NotificationError as error:
+        raise HTTPException(422, str(error)) from None
+    return _preferences(vc, person)
+
+
+@router.get("/outbox", response_model=OutboxOut, dependencies=ADMIN, summary="The outbox")
+def get_outbox(
+    vc: CurrentValuechain,
+    status: Annotated[Status | None, Query(description="Only rows of this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> OutboxOut:
+    """How many notifications are pending, sent and failed, and the newest rows with
+    their attempts, next try and last error."""
+    found = notification.outbox(vc, status, limit)
+    return OutboxOut(
+        counts=found.counts,
+        rows=[OutboxRowOut.model_validate(r, from_attributes=True) for r in found.rows],
+    )
+
+
+@router.post(
+    "/outbox/retry", response_model=Retried, dependencies=ADMIN, summary="Retry failed rows"
+)
+def retry_outbox(vc: CurrentValuechain) -> Retried:
+    """Give every failed row a fresh set of attempts, due now."""
+    return Retried(retried=notification.retry_failed(vc))
+
+
+@router.get("/webhook", response_model=Webhook, dependencies=ADMIN, summary="Organisation webhook")
+def get_webhook(vc: CurrentValuechain) -> Webhook:
+    return Webhook(url=notification.webhook(vc))
+
+
+@router.put(
+    "/webhook",
+    response_model=Webhook,
+    dependencies=ADMIN,
+    responses=INVALID,
+    summary="Set the organisation webhook",
+)
+def put_webhook(body: Webhook, vc: CurrentValuechain) -> Webhook:
+    """Set the organisation's webhook (``null`` removes it)."""
+    try:
+        notification.set_webhook(vc, body.url or None)
+    except notification.NotificationError as error:
+        raise HTTPException(422, str(error)) from None
+    return Webhook(url=notification.webhook(vc))
