@@ -31,6 +31,7 @@ KINDS: dict[str, str] = {
     "sla_near_breach": "Requests about to breach their agreement",
     "sla_breach": "Requests that breached their agreement",
     "review_reminder": "Agreement reviews due",
+    "action_overdue": "Overdue improvement actions (time to regroup)",
     "request_update": "Changes to my requests",
     "thanks": "Thanks received",
     "report": "Scheduled reports",

@@ -30,7 +30,8 @@ from huey.consumer import Consumer
 from sqlalchemy import Engine
 
 from valuechain.jobs.queue import make_huey, queue_url
-from valuechain.services import notification
+from valuechain.services import action, campaign, notification
+from valuechain.services.mail import MailNotConfigured
 from valuechain.services.organisation import Valuechain
 from valuechain.store.database import make_engine
 from valuechain.store.organisation import map_versions
@@ -92,6 +93,34 @@ def purge_outbox(engine: Engine) -> int:
     purged = notification.purge_sent(engine)
     logger.info("outbox: purged %d sent row(s)", purged)
     return purged
+
+
+@periodic(crontab(minute="0", hour="8", day_of_week="1"))
+def survey_reminders(engine: Engine) -> int:
+    """Mondays 08:00 UTC: remind everyone who has not answered an open campaign (a
+    fresh link to the same invitation; answered invitations get nothing)."""
+    sent = 0
+    for vc in each_organisation(engine):
+        for row in campaign.list_campaigns(vc):
+            if row["state"] != "open":
+                continue
+            try:
+                sent += campaign.send_reminders(vc, row["id"])
+            except MailNotConfigured as error:
+                logger.warning("survey reminders: %s", error)
+                return sent
+    logger.info("survey reminders: sent %d", sent)
+    return sent
+
+
+@periodic(crontab(minute="0", hour="7", day_of_week="1"))
+def regroup_reminders(engine: Engine) -> int:
+    """Mondays 07:00 UTC: tell the leads of both sides about overdue actions."""
+    queued = 0
+    for vc in each_organisation(engine):
+        queued += action.send_regroup_reminders(vc)
+    logger.info("regroup reminders: queued %d", queued)
+    return queued
 
 
 def _log_drain(done: notification.DrainResult) -> None:

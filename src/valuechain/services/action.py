@@ -12,7 +12,7 @@ from typing import Any
 from valuechain.analytics.action import BeforeAfter, Verdict, before_after
 from valuechain.analytics.score import Moments, moments_from_interval
 from valuechain.domain.access import Principal
-from valuechain.services import measure
+from valuechain.services import measure, notification
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.services.relationship import require
@@ -198,3 +198,37 @@ def overdue(vc: Valuechain, today: date | None = None) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def send_regroup_reminders(vc: Valuechain, today: date | None = None) -> int:
+    """Queue one notification per overdue action to the leads of both its units (kind
+    ``action_overdue``, as each chose); returns how many outbox rows were written."""
+    late = overdue(vc, today)
+    if not late:
+        return 0
+    leads: dict[str, list[str]] = {}
+    for person in vc.read_map().people:
+        if person.role.value == "lead":
+            leads.setdefault(person.unit_id, []).append(person.id)
+    names = vc.describe_units({a["provider"] for a in late} | {a["customer"] for a in late})
+    queued = 0
+    with vc.engine.begin() as conn:
+        for a in late:
+            pair = (
+                f"{names.get(a['provider'], {}).get('name', a['provider'])} → "
+                f"{names.get(a['customer'], {}).get('name', a['customer'])}"
+            )
+            body = (
+                f'The action "{a["title"]}" ({a["owner"]}) on {pair} was due on '
+                f"{a['due_on']}. Time to regroup: finish it, move its date or drop it."
+            )
+            link = f"/relationships/{a['provider']}/{a['customer']}#actions"
+            for unit in (a["provider"], a["customer"]):
+                for person_id in leads.get(unit, []):
+                    queued += len(
+                        notification.notify(
+                            vc, person_id, "action_overdue", f"Overdue: {a['title']}", body,
+                            link, conn=conn,
+                        )
+                    )  # fmt: skip
+    return queued

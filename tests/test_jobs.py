@@ -1,0 +1,49 @@
+"""The periodic jobs that remind people: survey reminders for open campaigns and the
+"regroup" reminders for overdue actions (run directly, as a worker would)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from valuechain import Valuechain
+from valuechain.jobs.tasks import PERIODIC, regroup_reminders, survey_reminders
+from valuechain.services import action, campaign, notification
+from valuechain.services.demo import ensure_demo
+
+
+def test_the_reminder_jobs_are_registered() -> None:
+    assert {"survey_reminders", "regroup_reminders", "drain_outbox"} <= PERIODIC.keys()
+
+
+def test_survey_reminders_reach_only_those_who_have_not_answered(
+    vc: Valuechain,
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    ensure_demo(vc)
+    campaign.create_campaign(
+        vc, "pulse-q4", instrument="pulse", relationships=[("payroll", "accounting")]
+    )
+    invited = campaign.invite(vc, "pulse-q4")
+    assert invited > 0
+    first = len(smtp_server.messages)
+    assert survey_reminders(vc.engine) >= invited  # every organisation's open campaigns
+    reminders = smtp_server.messages[first:]
+    assert len(reminders) >= invited
+    assert all("/s/" in m.get_content() for _, m in reminders)
+
+
+def test_overdue_actions_remind_the_leads_of_both_sides(vc: Valuechain) -> None:
+    ensure_demo(vc)
+    made = action.create(
+        vc, None, "payroll", "assembly", title="Named contact per shift", owner="Pat",
+        due_on=date(2026, 1, 5), instrument="service_factors", dimension="courtesy",
+    )  # fmt: skip
+    assert made["overdue"]
+    before = notification.outbox(vc).counts.get("pending", 0)
+    queued = regroup_reminders(vc.engine)
+    assert queued >= 2  # at least one lead on each side
+    rows = [r for r in notification.outbox(vc).rows if r.kind == "action_overdue"]
+    assert len(rows) == queued and notification.outbox(vc).counts["pending"] > before
+    assert any("Named contact per shift" in r.subject for r in rows)
+    action.set_status(vc, "payroll", "assembly", made["id"], "done")
+    assert action.send_regroup_reminders(vc) == 0
