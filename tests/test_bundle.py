@@ -326,15 +326,15 @@ def test_xlsx_problems_name_sheet_and_row(vc: Valuechain, tmp_path: Path) -> Non
     units.append(["u1", "One", "team", 3])
     units.append([None, None, None, None])
     units.append(["u2", "Two", "squad", 4.0])
-    book.create_sheet("outcomes").append(["unit_id", "period", "metric", "value"])
+    book.create_sheet("requests").append(["id", "customer_id", "provider_id", "created_at"])
     path = tmp_path / "bundle.xlsx"
     book.save(path)
     found = problems_of(vc, path)
     assert [(p.file, p.line, p.column) for p in found] == [
-        ("outcomes", None, None),
+        ("requests", None, None),
         ("units", 4, "kind"),
     ]
-    assert "Connect capability" in found[0].found
+    assert "Request capability" in found[0].found
 
 
 def test_paths_that_are_no_bundle(vc: Valuechain, tmp_path: Path) -> None:
