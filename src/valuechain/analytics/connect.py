@@ -56,9 +56,7 @@ def correlation(
     nan = math.nan
     needed = max(min_pairs, MIN_PAIRS)
     if n < needed:
-        return Correlation(
-            n, nan, nan, nan, nan, f"too few periods: {n} paired, {needed} needed"
-        )
+        return Correlation(n, nan, nan, nan, nan, f"too few periods: {n} paired, {needed} needed")
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return Correlation(n, nan, nan, nan, nan, "one of the series does not vary")
     result = stats.pearsonr(a, b)

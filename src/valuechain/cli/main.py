@@ -9,11 +9,11 @@ import sys
 from valuechain.cli import account as _account  # noqa: F401
 from valuechain.cli import backup as _backup  # noqa: F401
 from valuechain.cli import bundle as _bundle  # noqa: F401
+from valuechain.cli import connect as _connect  # noqa: F401
 from valuechain.cli import flow as _flow  # noqa: F401
 from valuechain.cli import map as _map  # noqa: F401
 from valuechain.cli import measure as _measure  # noqa: F401
 from valuechain.cli import server as _server  # noqa: F401
-from valuechain.cli import connect as _connect  # noqa: F401
 from valuechain.cli.app import app, err_console
 from valuechain.services.errors import ValuechainError
 

@@ -185,9 +185,7 @@ def _stored_ids(vc: Valuechain) -> StoredIds:
         emails = store.known_emails(conn, vc.org_id)
         instruments = measure_store.read_instruments(conn, vc.org_id)
         kinds = outcome_store.unit_kinds(conn, vc.org_id)
-    return StoredIds(
-        known["units"], known["results"], known["people"], emails, instruments, kinds
-    )
+    return StoredIds(known["units"], known["results"], known["people"], emails, instruments, kinds)
 
 
 def read_bundle(

@@ -88,7 +88,9 @@ def _campaign_months(vc: Valuechain) -> dict[str, str]:
         return {c: day[:7] for c, day in store.campaign_days(conn, vc.org_id).items()}
 
 
-def _relationship_scores(vc: Valuechain, months: dict[str, str]) -> dict[tuple[str, str], dict[str, float]]:
+def _relationship_scores(
+    vc: Valuechain, months: dict[str, str]
+) -> dict[tuple[str, str], dict[str, float]]:
     """Published relationship scores: {(provider, customer): {month: mean}}. Each
     campaign is asked of the measure service, which protects every cut together."""
     by_instrument: dict[tuple[str, str], dict[str, dict[str, float]]] = defaultdict(
@@ -103,9 +105,7 @@ def _relationship_scores(vc: Valuechain, months: dict[str, str]) -> dict[tuple[s
             series.setdefault(month, float(cell["mean"]))
     # Scales differ between instruments: a series never mixes them; the instrument
     # with the most months speaks for the relationship.
-    return {
-        key: max(per.values(), key=len) for key, per in by_instrument.items() if per
-    }
+    return {key: max(per.values(), key=len) for key, per in by_instrument.items() if per}
 
 
 def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) -> dict[str, Any]:
