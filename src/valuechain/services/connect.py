@@ -182,6 +182,7 @@ def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) 
         for u in unit_range
         if kinds[u] in INTERNAL and producers[u] and facts.depth[u] == NO_DEPTH
     ]
+    focus.sort(key=lambda f: f["unit"])
     return {
         "unit": unit,
         "min_periods": MIN_PERIODS,
