@@ -52,7 +52,6 @@ def test_small_or_flat_samples_are_honest() -> None:
 # -- line of sight against networkx ---------------------------------------------------
 
 
-
 @st.composite
 def maps(draw: st.DrawFn) -> tuple[list[bool], list[int], list[int], list[int]]:
     """Random maps with cycles, self-use and external customers that use results."""

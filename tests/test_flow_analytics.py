@@ -214,9 +214,7 @@ def test_the_programme_equals_dinic_without_assemblies(chain) -> None:  # type: 
 def test_assembly_flows_are_feasible_and_bottlenecks_bind(chain, data) -> None:  # type: ignore[no-untyped-def]
     capacity, arcs, arc_demand, sinks, sink_demand = chain
     per_item = data.draw(
-        st.lists(
-            st.sampled_from([np.nan, 1.0, 2.0, 0.5]), min_size=len(arcs), max_size=len(arcs)
-        )
+        st.lists(st.sampled_from([np.nan, 1.0, 2.0, 0.5]), min_size=len(arcs), max_size=len(arcs))
     )
     net = network(
         capacity,

@@ -144,6 +144,12 @@ SCHEMA: Mapping[str, FileSchema] = {
             Column("customer_id", True, refers_to="units", meaning="the customer unit"),
             Column("relation", True, ValueKind.ENUM, Relation),
             Column("demand", False, ValueKind.AMOUNT, meaning="items per week"),
+            Column(
+                "per_item",
+                False,
+                ValueKind.AMOUNT,
+                meaning="consumes only: items of the result one item of the customer needs",
+            ),
         ),
         "which unit pays for, consumes, adds to or depends on which result",
     ),
@@ -622,7 +628,21 @@ class _Bundle:
         append = self.org_map.links.append
         problems = self.problems
         for line, values, ok in self.values("links", plan, rows):
-            result_ref, customer_ref, relation, demand = values
+            result_ref, customer_ref, relation, demand, per_item = values
+            # Only rows with a per_item pay for the check (a million links have none).
+            if (
+                per_item is not None
+                and relation is not None
+                and not (per_item > 0 and relation is Relation.CONSUMES)
+            ):
+                problems.add(
+                    label,
+                    line,
+                    "per_item",
+                    "an empty cell, or a number above 0 on a consumes link",
+                    f"{per_item:g} on a {relation.value} link",
+                )
+                ok = False
             result = results.get(result_ref)
             if result is None:
                 result = self.refer("results", label, line, "result_id", result_ref)
@@ -642,7 +662,7 @@ class _Bundle:
                     f"a second {show(customer)} {relation} {show(result)} link",
                 )
             elif ok and not problems:
-                append(Link(result, customer, relation, demand))
+                append(Link(result, customer, relation, demand, per_item))
 
     def people(self, plan: _Plan, rows: Iterable[Row]) -> None:
         stored = self.stored_ids["people"]

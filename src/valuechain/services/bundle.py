@@ -383,7 +383,7 @@ def bundle_rows(org_map: OrganisationMap) -> dict[str, tuple[list[str], Iterable
         ),
         "links": (
             header["links"],
-            ([x.result_id, x.customer_id, x.relation.value, x.demand] for x in links),
+            ([x.result_id, x.customer_id, x.relation.value, x.demand, x.per_item] for x in links),
         ),
         "people": (
             header["people"],

@@ -166,6 +166,7 @@ def _build(chain: Chain, columns: store.FlowColumns) -> FlowModel:
         sink_demand=columns.link_demand[sink_link],
         cost_per_item=columns.cost_per_item[stage_result],
         revenue_per_item=columns.revenue_per_item[stage_result],
+        arc_per_item=columns.link_per_item[rep_link],
     )
     n = stage_result.size
     arcs = csr_matrix((np.ones(arc_from.size, dtype=np.int8), (arc_from, arc_to)), shape=(n, n))

@@ -140,6 +140,8 @@ class LinkRow(Base):
     customer_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     relation: Mapped[str] = mapped_column(String(32), primary_key=True)
     demand: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Flow: items of the result one item of the customer needs (an assembly input).
+    per_item: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class PersonRow(Base):

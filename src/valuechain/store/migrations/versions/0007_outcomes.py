@@ -1,4 +1,4 @@
-"""connect: the external customers' outcomes per month
+"""connect: the external customers' outcomes per month; flow: links.per_item
 
 Revision ID: 0007
 Revises: 0003
@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Flow: an input of an assembly says how many of its items one item needs.
+    with op.batch_alter_table("links", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("per_item", sa.Float(), nullable=True))
     op.create_table(
         "outcomes",
         sa.Column("org_id", sa.Integer(), nullable=False),
@@ -39,3 +42,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("outcomes")
+    with op.batch_alter_table("links", schema=None) as batch_op:
+        batch_op.drop_column("per_item")
