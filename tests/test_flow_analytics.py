@@ -232,3 +232,24 @@ def test_assembly_flows_are_feasible_and_bottlenecks_bind(chain, data) -> None: 
     for stage in flow.bottlenecks:
         tighter = max_flow(apply(net, [WhatIf(int(stage), Change.CAPACITY, -50)]))
         assert tighter.throughput < flow.throughput - 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(chains(), st.data())
+def test_a_what_if_started_from_the_earlier_flow_equals_a_fresh_solve(chain, data) -> None:  # type: ignore[no-untyped-def]
+    capacity, arcs, arc_demand, sinks, sink_demand = chain
+    if _networkx_value(capacity, arcs, arc_demand, sinks, sink_demand) == INF:
+        return
+    net = network(
+        capacity, arcs or np.empty((0, 2)), sinks, arc_demand=arc_demand, sink_demand=sink_demand
+    )
+    before = max_flow(net)
+    stage = data.draw(st.integers(0, net.n_stages - 1))
+    percent = data.draw(st.sampled_from([-50.0, -10.0, 0.0, 10.0, 20.0, 300.0]))
+    kind = data.draw(st.sampled_from([Change.CAPACITY, Change.COST]))
+    changed = apply(net, [WhatIf(stage, kind, percent)])
+    warm, fresh = max_flow(changed, start=before), max_flow(changed)
+    assert warm.throughput == pytest.approx(fresh.throughput, abs=1e-6)
+    assert warm.bottlenecks.tolist() == fresh.bottlenecks.tolist()
+    assert warm.delivered.sum() == pytest.approx(fresh.delivered.sum(), abs=1e-6)
+    assert (warm.stage_flow <= changed.capacity + 1e-9).all()

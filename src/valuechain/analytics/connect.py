@@ -75,9 +75,10 @@ class LineOfSight:
 
     reaches: BoolArray  # some path leads from the result to an external customer
     length: IntArray  # arcs of the shortest such path (provider -> ... -> external)
-    served: npt.NDArray[np.uint64]  # bitset over ``external_units``: who it serves
-    served_count: IntArray
-    external_units: IntArray  # unit position of each bit
+    served_count: IntArray  # external customers it serves
+    customer: IntArray  # the customer unit of each relationship
+    facts: MapFacts  # whose bitsets say which external customers each unit reaches
+    own: BoolArray  # the customer is itself an external customer
 
 
 def line_of_sight(graph: ChainGraph, facts: MapFacts, customer: npt.ArrayLike) -> LineOfSight:
@@ -86,28 +87,25 @@ def line_of_sight(graph: ChainGraph, facts: MapFacts, customer: npt.ArrayLike) -
     A relationship serves the external customers its customer unit is, or reaches by
     one or more arcs of the unit graph (any relation: pays, consumes, adds to,
     depends on); its length is one arc to the customer plus the customer's
-    breadth-first depth (:func:`valuechain.analytics.customer.map_facts`). One pass
-    of array indexing over all relationships, no loop per relationship."""
+    breadth-first depth (:func:`valuechain.analytics.customer.map_facts`). A few
+    gathers over all relationships at once; the bitsets are not copied."""
     c = np.asarray(customer, dtype=np.int64)
-    served = facts.external_bits[c].copy()
-    bit = np.searchsorted(facts.external_units, c)
     own = graph.unit_external_customer[c]
-    rows = np.flatnonzero(own)
-    if rows.size:
-        served[rows, bit[rows] // 64] |= np.left_shift(
-            np.uint64(1), (bit[rows] % 64).astype(np.uint64)
-        )
-    count = np.bitwise_count(served).sum(axis=1).astype(np.int64)
+    count = facts.external_count[c] + own
     reaches = count > 0
     depth = facts.depth[c]
     length = np.where(reaches & (depth != NO_DEPTH), depth + 1, NO_DEPTH).astype(np.int64)
-    return LineOfSight(reaches, length, served, count, facts.external_units)
+    return LineOfSight(reaches, length, count.astype(np.int64), c, facts, own)
 
 
 def served_units(sight: LineOfSight, row: int) -> IntArray:
-    """The external customers (unit positions) relationship ``row`` serves."""
-    flags = np.unpackbits(sight.served[row].view(np.uint8), bitorder="little")
-    chosen: IntArray = sight.external_units[flags[: sight.external_units.size].astype(bool)]
+    """The external customers (unit positions) relationship ``row`` serves, sorted."""
+    facts = sight.facts
+    unit = int(sight.customer[row])
+    flags = np.unpackbits(facts.external_bits[unit].view(np.uint8), bitorder="little")
+    chosen: IntArray = facts.external_units[flags[: facts.external_units.size].astype(bool)]
+    if sight.own[row]:
+        chosen = np.sort(np.append(chosen, unit)).astype(np.int64)
     return chosen
 
 

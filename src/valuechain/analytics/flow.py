@@ -34,7 +34,7 @@ customers receive minus the truly variable cost of every item processed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -152,6 +152,18 @@ class Flow:
     revenue: float  # per week, from what the external customers receive
     variable_cost: float  # per week, of every item processed
     net: float  # revenue - variable_cost (throughput in money)
+    # The solved integer network, kept so a what-if can start from this flow.
+    solved: _Solved | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class _Solved:
+    net: FlowNetwork
+    scale: float
+    unlimited: int
+    graph: csr_matrix  # integer capacities
+    flow: csr_matrix  # integer flow (antisymmetric, as SciPy returns it)
+    value: int  # integer throughput
 
 
 def _scale(net: FlowNetwork) -> tuple[float, int]:
@@ -169,21 +181,74 @@ def _as_int(values: FloatArray, scale: float, unlimited: int) -> IntArray:
     return np.minimum(out, unlimited).astype(np.int64)
 
 
-def max_flow(net: FlowNetwork) -> Flow:
+def max_flow(net: FlowNetwork, start: Flow | None = None) -> Flow:
     """Throughput, per-stage flow, the bottleneck stages (minimum cut nearest the
     supply, found by a breadth-first search of the residual graph), work piling up and
     money. Dinic's maximum flow via :func:`scipy.sparse.csgraph.maximum_flow`; a
-    network with assembly stages goes to :func:`assembly_flow`."""
+    network with assembly stages goes to :func:`assembly_flow`.
+
+    ``start`` (the flow of the same network before a what-if) is reused when the
+    what-if only raises capacities or changes costs: its flow is still feasible, so
+    only the augmentation in its residual graph is computed (the max-flow of the
+    residual graph, again by Dinic), which is a fraction of a full solve."""
     if net.assembly().any():
         return assembly_flow(net)
     n = net.n_stages
     scale, unlimited = _scale(net)
     source, target = 2 * n, 2 * n + 1
+    stages = np.arange(n)
+    graph = _graph(net, scale, unlimited)
+    earlier = start.solved if start is not None else None
+    if earlier is not None and _can_start_from(earlier, net, scale, graph):
+        residual = _residual(graph, earlier.flow)
+        more = maximum_flow(residual, source, target, method="dinic")
+        flow = (earlier.flow + more.flow.tocsr()).tocsr()
+        value = earlier.value + int(more.flow_value)
+    else:
+        result = maximum_flow(graph, source, target, method="dinic")
+        flow = result.flow.tocsr()
+        value = int(result.flow_value)
+    stage_flow = np.asarray(flow[2 * stages, 2 * stages + 1]).reshape(-1) / scale
+    residual = _residual(graph, flow)
+    reached = np.zeros(2 * n + 2, dtype=bool)
+    reached[breadth_first_order(residual, source, directed=True, return_predecessors=False)] = True
+    limited = np.isfinite(net.capacity)
+    cut = np.flatnonzero(reached[2 * stages] & ~reached[2 * stages + 1] & limited)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilisation = np.where(limited, stage_flow / net.capacity, 0.0)
+    bottlenecks = cut[np.argsort(-utilisation[cut], kind="stable")].astype(np.int64)
+    arrivals = push(net)
+    delivered = _delivered(net, flow, scale)
+    with np.errstate(invalid="ignore"):  # unlimited stages: inf - inf, masked below
+        piling = np.maximum(arrivals - net.capacity, 0.0)
+    return Flow(
+        throughput=float(value) / scale,
+        stage_flow=stage_flow,
+        utilisation=utilisation,
+        idle=np.where(limited, net.capacity - stage_flow, np.inf),
+        bottlenecks=bottlenecks,
+        demand_bound=bottlenecks.size == 0,
+        arrivals=arrivals,
+        inventory_growth=np.where(limited, piling, 0.0),
+        delivered=delivered,
+        revenue=float((delivered * net.revenue_per_item).sum()),
+        variable_cost=float((stage_flow * net.cost_per_item).sum()),
+        net=float(
+            (delivered * net.revenue_per_item).sum() - (stage_flow * net.cost_per_item).sum()
+        ),
+        solved=_Solved(net, scale, unlimited, graph, flow, value),
+    )
+
+
+def _graph(net: FlowNetwork, scale: float, unlimited: int) -> csr_matrix:
+    """The integer network: node 2s is a stage's inbox, 2s + 1 its outbox, the arc
+    between them its capacity; the supply is node 2n, the customers node 2n + 1."""
+    n = net.n_stages
+    source, target = 2 * n, 2 * n + 1
     fed = np.zeros(n, dtype=bool)
     fed[net.arc_to] = True
     supplied = np.flatnonzero(~fed)
     stages = np.arange(n)
-    # Node 2s is a stage's inbox, 2s + 1 its outbox; the arc between them is its capacity.
     rows = np.concatenate(
         [2 * stages, 2 * net.arc_from + 1, 2 * net.sink_stage + 1, np.full(supplied.size, source)]
     )
@@ -202,39 +267,33 @@ def max_flow(net: FlowNetwork) -> Flow:
     size = 2 * n + 2
     graph = csr_matrix((caps[keep].astype(np.int32), (rows[keep], cols[keep])), shape=(size, size))
     graph.sum_duplicates()
-    result = maximum_flow(graph, source, target, method="dinic")
-    flow = result.flow.tocsr()
-    stage_flow = np.asarray(flow[2 * stages, 2 * stages + 1]).reshape(-1) / scale
+    return graph
+
+
+def _residual(graph: csr_matrix, flow: csr_matrix) -> csr_matrix:
+    """Capacity left on every arc, and the flow that may be sent back along it."""
     residual = (graph - flow).tocsr()
     residual.data[residual.data < 0] = 0
     residual.eliminate_zeros()
-    reached = np.zeros(size, dtype=bool)
-    reached[breadth_first_order(residual, source, directed=True, return_predecessors=False)] = True
-    limited = np.isfinite(net.capacity)
-    cut = np.flatnonzero(reached[2 * stages] & ~reached[2 * stages + 1] & limited)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        utilisation = np.where(limited, stage_flow / net.capacity, 0.0)
-    bottlenecks = cut[np.argsort(-utilisation[cut], kind="stable")].astype(np.int64)
-    arrivals = push(net)
-    delivered = _delivered(net, flow, scale)
-    with np.errstate(invalid="ignore"):  # unlimited stages: inf - inf, masked below
-        piling = np.maximum(arrivals - net.capacity, 0.0)
-    return Flow(
-        throughput=float(result.flow_value) / scale,
-        stage_flow=stage_flow,
-        utilisation=utilisation,
-        idle=np.where(limited, net.capacity - stage_flow, np.inf),
-        bottlenecks=bottlenecks,
-        demand_bound=bottlenecks.size == 0,
-        arrivals=arrivals,
-        inventory_growth=np.where(limited, piling, 0.0),
-        delivered=delivered,
-        revenue=float((delivered * net.revenue_per_item).sum()),
-        variable_cost=float((stage_flow * net.cost_per_item).sum()),
-        net=float(
-            (delivered * net.revenue_per_item).sum() - (stage_flow * net.cost_per_item).sum()
-        ),
+    out: csr_matrix = residual.astype(np.int32)
+    return out
+
+
+def _can_start_from(earlier: _Solved, net: FlowNetwork, scale: float, graph: csr_matrix) -> bool:
+    """Whether the earlier flow is feasible in ``net``: same arcs and sinks, the same
+    integer scale, and no capacity lower than before."""
+    old = earlier.net
+    if scale != earlier.scale:
+        return False
+    same_shape = (
+        np.array_equal(old.arc_from, net.arc_from)
+        and np.array_equal(old.arc_to, net.arc_to)
+        and np.array_equal(old.sink_stage, net.sink_stage)
+        and graph.shape == earlier.graph.shape
+        and np.array_equal(graph.indptr, earlier.graph.indptr)
+        and np.array_equal(graph.indices, earlier.graph.indices)
     )
+    return same_shape and bool((graph.data >= earlier.graph.data).all())
 
 
 def _delivered(net: FlowNetwork, flow: csr_matrix, scale: float) -> FloatArray:
