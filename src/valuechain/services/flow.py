@@ -84,6 +84,8 @@ class FlowModel:
 
 
 _CACHE: weakref.WeakKeyDictionary[Valuechain, FlowModel] = weakref.WeakKeyDictionary()
+# Today's maximum flow of a model: what-ifs start from it instead of solving again.
+_BASE: weakref.WeakKeyDictionary[Valuechain, tuple[FlowModel, Flow]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -381,13 +383,25 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value - round(value)) < 0.05 else f"{value:,.1f}"
 
 
+def base_flow(vc: Valuechain, model: FlowModel) -> Flow:
+    """Today's maximum flow of ``model``, computed once per map version."""
+    with _LOCK:
+        cached = _BASE.get(vc)
+    if cached is not None and cached[0] is model:
+        return cached[1]
+    solved = max_flow(model.net)
+    with _LOCK:
+        _BASE[vc] = (model, solved)
+    return solved
+
+
 def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> dict[str, Any]:
     """The ``valuechain flow --json`` document: throughput, the bottleneck(s), every
     stage, deliveries and money per week; with ``what_if`` specs, the changed chain
     at the top level and ``what_if`` comparing it with today's."""
     changes = parse_what_if(what_if, vc)
     model = flow_model(vc)
-    before_flow = max_flow(model.net)
+    before_flow = base_flow(vc, model)
     before = _state(vc, model, model.net, before_flow)
     if not changes:
         return {**before, "what_if": None}
