@@ -190,6 +190,8 @@ def test_cli_json(stored: Valuechain, cli_env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc == json.loads(json.dumps(connect(stored, "plan")))
+    alias = CliRunner().invoke(app, ["lineofsight", "plan", "--json"])
+    assert alias.exit_code == 0 and json.loads(alias.stdout) == doc
     table = CliRunner().invoke(app, ["connect"])
     assert table.exit_code == 0 and "internal focus" in table.stdout
 

@@ -233,6 +233,7 @@ def test_an_assembly_on_the_stored_map(vc: Valuechain) -> None:
     assert doc["throughput"] == 60.0 and doc["bottleneck"] == "coke"
     stage = {s["id"]: s for s in doc["stages"]}
     assert stage["iron"]["inventory_growth"] == 40.0  # ore waiting for coke
+    assert stage["iron"]["assembly"] and not stage["coke"]["assembly"]
     assert flow(vc, ["coke=+20%"])["throughput"] == 72.0
     assert flow(vc, ["ore=+20%"])["throughput"] == 60.0
     assert {link.per_item for link in vc.read_map().links} == {1.0, None}

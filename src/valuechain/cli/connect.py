@@ -31,6 +31,19 @@ def connect(
     _print(doc)
 
 
+@app.command()
+def lineofsight(
+    unit: Annotated[str, typer.Argument(help="The provider unit's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """UNIT's line of sight: the same as `valuechain connect --unit UNIT`."""
+    doc = connect_of(open_valuechain(), unit)
+    if as_json:
+        print_json(doc)
+        return
+    _print(doc)
+
+
 def _r(t: dict[str, Any]) -> str:
     if t["r"] is None:
         return f"— ({t['reason']})"

@@ -288,6 +288,7 @@ def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> di
         minlength=net.n_stages,
     ).astype(np.float64)
     bottlenecks = [int(s) for s in flow.bottlenecks]
+    assembly = net.assembly()
 
     def rid(stage: int) -> str:
         return cols.result_ids[int(model.stage_result[stage])]
@@ -321,6 +322,7 @@ def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> di
                 "cost_per_item": _num(float(net.cost_per_item[s])),
                 "revenue_per_item": _num(float(net.revenue_per_item[s])),
                 "bottleneck": s in bottlenecks,
+                "assembly": bool(assembly[s]),
             }
         )
     deliveries = [
