@@ -11,7 +11,7 @@ import argparse
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.bench_customers", "bench.bench_import")
+BENCHMARKS = ("bench.bench_customers", "bench.bench_import", "bench.bench_flow")
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
 
 

@@ -75,6 +75,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/flow"): signed_in(200, 303),
     ("GET", "/units/{unit_id}/dashboard"): {**unit_results(200), "anonymous": 303},
     ("GET", "/flow/what-if"): signed_in(200, 303),
+    ("GET", "/units/{unit_id}/connect"): signed_in(200, 303),
     ("GET", "/admin/audit"): admin_only(303),
     ("GET", "/reports"): admin_only(303),
     ("GET", "/relationships"): admin_only(303),
@@ -111,8 +112,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/api/v1/units/{unit_id}"): signed_in(200, 401),
     ("GET", "/api/v1/units/{unit_id}/customers"): signed_in(200, 401),
     ("GET", "/api/v1/flow"): signed_in(200, 401),
+    ("GET", "/api/v1/connect"): signed_in(200, 401),
     # Unit-scoped results: (own unit, other unit) where they differ.
     ("GET", "/api/v1/units/{unit_id}/scores"): unit_results(200),
+    ("GET", "/api/v1/units/{unit_id}/connect"): unit_results(200),
     ("GET", "/api/v1/units/{unit_id}/drivers"): unit_results(404),  # no responses yet
     ("GET", "/api/v1/session"): signed_in(200, 401),
     ("POST", "/api/v1/session"): everyone(401),  # posted with a wrong password

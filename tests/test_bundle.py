@@ -66,6 +66,7 @@ def test_import_builds_the_example_organisation(vc: Valuechain) -> None:
         "people": 5,
         "items": 0,
         "responses": 0,
+        "outcomes": 0,
     }
     assert vc.counts() == {"units": 12, "results": 9, "links": 10, "people": 5}
     org = vc.read_map()
@@ -258,18 +259,18 @@ def test_files_of_later_capabilities_and_unknown_files_are_refused(
 ) -> None:
     bundle = copy_small(tmp_path)
     (bundle / "agreements.csv").write_text("id,result_id,customer_id,metric,target\n")
-    (bundle / "outcomes.csv").write_text("unit_id,period,metric,value\n")
+    (bundle / "requests.csv").write_text("id,customer_id,provider_id,created_at\n")
     (bundle / "notes.txt").write_text("hello\n")
     (bundle / ".DS_Store").write_bytes(b"\0\1")
     found = problems_of(vc, bundle)
     assert [(p.file, p.line, p.column) for p in found] == [
         ("agreements.csv", None, None),
         ("notes.txt", None, None),
-        ("outcomes.csv", None, None),
+        ("requests.csv", None, None),
     ]
     assert "the Agree capability, which this version cannot import yet" in str(found[0])
     assert "remove it from the bundle" in str(found[0])
-    assert "the Connect capability" in str(found[2])
+    assert "the Request capability" in str(found[2])
     assert found[1].found == "an unknown file"
     assert vc.counts()["units"] == 0
 
@@ -326,15 +327,15 @@ def test_xlsx_problems_name_sheet_and_row(vc: Valuechain, tmp_path: Path) -> Non
     units.append(["u1", "One", "team", 3])
     units.append([None, None, None, None])
     units.append(["u2", "Two", "squad", 4.0])
-    book.create_sheet("outcomes").append(["unit_id", "period", "metric", "value"])
+    book.create_sheet("requests").append(["id", "customer_id", "provider_id", "created_at"])
     path = tmp_path / "bundle.xlsx"
     book.save(path)
     found = problems_of(vc, path)
     assert [(p.file, p.line, p.column) for p in found] == [
-        ("outcomes", None, None),
+        ("requests", None, None),
         ("units", 4, "kind"),
     ]
-    assert "Connect capability" in found[0].found
+    assert "Request capability" in found[0].found
 
 
 def test_paths_that_are_no_bundle(vc: Valuechain, tmp_path: Path) -> None:

@@ -200,3 +200,57 @@ def test_cli_bad_spec_is_exit_2_without_traceback(
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "Error:" in err and "Traceback" not in err and spec.split("=")[0] in err
+
+
+# -- assembly: per_item on consumes links ----------------------------------------------
+
+
+def steel_mill() -> OrganisationMap:
+    """Ore (100 a week) and coke (60 a week) both go into pig iron: one of each."""
+    return OrganisationMap(
+        units=[
+            Unit("mine", "Ore yard", TEAM),
+            Unit("ovens", "Coke ovens", TEAM),
+            Unit("furnace", "Blast furnace", TEAM),
+            Unit("foundry", "Foundries", CUSTOMER),
+        ],
+        results=[
+            Result("ore", "mine", "Sintered ore", INT, capacity=100.0),
+            Result("coke", "ovens", "Coke", INT, capacity=60.0),
+            Result("iron", "furnace", "Pig iron", FIN, capacity=200.0, revenue_per_item=80.0),
+        ],
+        links=[
+            Link("ore", "furnace", CONSUMES, per_item=1.0),
+            Link("coke", "furnace", CONSUMES, per_item=1.0),
+            Link("iron", "foundry", PAYS, 150.0),
+        ],
+    )
+
+
+def test_an_assembly_on_the_stored_map(vc: Valuechain) -> None:
+    vc.write_map(steel_mill())
+    doc = flow(vc)
+    assert doc["throughput"] == 60.0 and doc["bottleneck"] == "coke"
+    stage = {s["id"]: s for s in doc["stages"]}
+    assert stage["iron"]["inventory_growth"] == 40.0  # ore waiting for coke
+    assert stage["iron"]["assembly"] and not stage["coke"]["assembly"]
+    assert flow(vc, ["coke=+20%"])["throughput"] == 72.0
+    assert flow(vc, ["ore=+20%"])["throughput"] == 60.0
+    assert {link.per_item for link in vc.read_map().links} == {1.0, None}
+
+
+def test_per_item_only_on_consumes_links(vc: Valuechain, tmp_path: Any) -> None:
+    from valuechain.services.bundle import BundleError, export_bundle, import_bundle
+
+    vc.write_map(steel_mill())
+    folder = tmp_path / "mill"
+    export_bundle(vc, folder)
+    text = (folder / "links.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "result_id,customer_id,relation,demand,per_item"
+    assert "coke,furnace,consumes,,1.0" in text
+    (folder / "links.csv").write_text(text + "iron,foundry,depends_on,,2\n", encoding="utf-8")
+    with pytest.raises(BundleError) as raised:
+        import_bundle(vc, folder)
+    (problem,) = raised.value.problems
+    assert (problem.file, problem.line, problem.column) == ("links.csv", 5, "per_item")
+    assert problem.found == "2 on a depends_on link"

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valuechain.analytics.flow import Change, WhatIf, apply, max_flow, network
+from valuechain.analytics.flow import (
+    Change,
+    WhatIf,
+    apply,
+    assembly_flow,
+    max_flow,
+    network,
+)
 
 INF = np.inf
 
@@ -137,3 +144,112 @@ def test_throughput_matches_networkx_and_bottlenecks_bind(chain) -> None:  # typ
             apply(net, [WhatIf(int(stage), Change.CAPACITY, -100 / net.capacity[stage])])
         )
         assert tighter.throughput == pytest.approx(flow.throughput - 1, abs=1e-6)
+
+
+# -- assembly: inputs combined in fixed proportions ---------------------------------
+
+
+def steel_mill() -> object:
+    """Ore (100 a week) and coke (60 a week) both go into pig iron (200 a week): one
+    tonne of pig iron needs one of each; the customers ask 150 a week."""
+    return network(
+        [100, 60, 200],
+        [[0, 2], [1, 2]],
+        [2],
+        sink_demand=[150],
+        arc_per_item=[1, 1],
+        cost_per_item=[10, 20, 5],
+        revenue_per_item=[0, 0, 80],
+    )
+
+
+def test_an_assembly_is_limited_by_its_scarcest_input() -> None:
+    net = steel_mill()
+    flow = max_flow(net)  # type: ignore[arg-type]
+    assert flow.throughput == pytest.approx(60)  # not 150, as additive inputs would give
+    assert flow.bottlenecks.tolist() == [1]  # coke
+    assert flow.stage_flow == pytest.approx([60, 60, 60])
+    assert flow.inventory_growth == pytest.approx([0, 0, 40])  # ore waiting for coke
+    assert flow.net == pytest.approx(60 * (80 - 10 - 20 - 5))
+    more_coke = max_flow(apply(net, [WhatIf(1, Change.CAPACITY, 20)]))  # type: ignore[arg-type]
+    assert more_coke.throughput == pytest.approx(72)
+    more_ore = max_flow(apply(net, [WhatIf(0, Change.CAPACITY, 20)]))  # type: ignore[arg-type]
+    assert more_ore.throughput == pytest.approx(60)  # no gain: ore is not the bottleneck
+
+
+def test_additive_merge_is_the_default() -> None:
+    merged = max_flow(network([100, 60, 200], [[0, 2], [1, 2]], [2], sink_demand=[150]))
+    assert merged.throughput == pytest.approx(150)
+
+
+def test_proportions_other_than_one() -> None:
+    # A pump needs 2 seals (500 a week) and 1 housing (300 a week); assembly 400 a week.
+    net = network([500, 300, 400], [[0, 2], [1, 2]], [2], arc_per_item=[2, np.nan])
+    flow = max_flow(net)
+    assert flow.throughput == pytest.approx(250)
+    assert flow.bottlenecks.tolist() == [0]
+    assert flow.stage_flow == pytest.approx([500, 250, 250])
+
+
+@settings(max_examples=100, deadline=None)
+@given(chains())
+def test_the_programme_equals_dinic_without_assemblies(chain) -> None:  # type: ignore[no-untyped-def]
+    capacity, arcs, arc_demand, sinks, sink_demand = chain
+    net = network(
+        capacity, arcs or np.empty((0, 2)), sinks, arc_demand=arc_demand, sink_demand=sink_demand
+    )
+    if _networkx_value(capacity, arcs, arc_demand, sinks, sink_demand) == INF:
+        return  # an unlimited path: each reports its own stand-in for "unlimited"
+    dinic = max_flow(net)
+    programme = assembly_flow(net)
+    assert programme.throughput == pytest.approx(dinic.throughput, abs=1e-6)
+    assert programme.delivered.sum() == pytest.approx(dinic.throughput, abs=1e-6)
+    # Shadow prices and the minimum cut both name stages whose capacity binds.
+    for stage in programme.bottlenecks:
+        assert programme.stage_flow[stage] == pytest.approx(net.capacity[stage], abs=1e-6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(chains(), st.data())
+def test_assembly_flows_are_feasible_and_bottlenecks_bind(chain, data) -> None:  # type: ignore[no-untyped-def]
+    capacity, arcs, arc_demand, sinks, sink_demand = chain
+    per_item = data.draw(
+        st.lists(st.sampled_from([np.nan, 1.0, 2.0, 0.5]), min_size=len(arcs), max_size=len(arcs))
+    )
+    net = network(
+        capacity,
+        arcs or np.empty((0, 2)),
+        sinks,
+        arc_demand=arc_demand,
+        sink_demand=sink_demand,
+        arc_per_item=per_item,
+    )
+    if _networkx_value(capacity, arcs, arc_demand, sinks, sink_demand) == INF:
+        return  # unlimited without assemblies, so perhaps unlimited with them
+    flow = max_flow(net)
+    assert (flow.stage_flow <= net.capacity + 1e-6).all()
+    assert flow.throughput == pytest.approx(flow.delivered.sum(), abs=1e-6)
+    for stage in flow.bottlenecks:
+        tighter = max_flow(apply(net, [WhatIf(int(stage), Change.CAPACITY, -50)]))
+        assert tighter.throughput < flow.throughput - 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(chains(), st.data())
+def test_a_what_if_started_from_the_earlier_flow_equals_a_fresh_solve(chain, data) -> None:  # type: ignore[no-untyped-def]
+    capacity, arcs, arc_demand, sinks, sink_demand = chain
+    if _networkx_value(capacity, arcs, arc_demand, sinks, sink_demand) == INF:
+        return
+    net = network(
+        capacity, arcs or np.empty((0, 2)), sinks, arc_demand=arc_demand, sink_demand=sink_demand
+    )
+    before = max_flow(net)
+    stage = data.draw(st.integers(0, net.n_stages - 1))
+    percent = data.draw(st.sampled_from([-50.0, -10.0, 0.0, 10.0, 20.0, 300.0]))
+    kind = data.draw(st.sampled_from([Change.CAPACITY, Change.COST]))
+    changed = apply(net, [WhatIf(stage, kind, percent)])
+    warm, fresh = max_flow(changed, start=before), max_flow(changed)
+    assert warm.throughput == pytest.approx(fresh.throughput, abs=1e-6)
+    assert warm.bottlenecks.tolist() == fresh.bottlenecks.tolist()
+    assert warm.delivered.sum() == pytest.approx(fresh.delivered.sum(), abs=1e-6)
+    assert (warm.stage_flow <= changed.capacity + 1e-9).all()

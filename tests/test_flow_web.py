@@ -58,3 +58,13 @@ def test_flow_page_and_what_if_fragment(client: TestClient) -> None:
     assert unknown.status_code == 200 and "no result with id" in unknown.text
     too_much = client.get("/flow/what-if", params={"stage": "frames", "capacity": 500})
     assert too_much.status_code == 422
+
+
+def test_assembly_stages_in_the_api_and_on_the_page(vc: Valuechain) -> None:
+    from tests.test_flow import steel_mill
+
+    for client in admin_client(vc, steel_mill()):
+        stages = {s["id"]: s for s in client.get("/api/v1/flow").json()["stages"]}
+        assert stages["iron"]["assembly"] and not stages["ore"]["assembly"]
+        assert client.get("/api/v1/flow").json()["throughput"] == 60.0
+        assert ">assembly</span>" in client.get("/flow").text

@@ -16,6 +16,7 @@ from valuechain.api import admin as admin_api
 from valuechain.api import campaign as campaign_api
 from valuechain.api import change as change_api
 from valuechain.api import comment as comment_api
+from valuechain.api import connect as connect_api
 from valuechain.api import flow as flow_api
 from valuechain.api import map as map_api
 from valuechain.api import measure as measure_api
@@ -44,5 +45,6 @@ router.include_router(campaign_api.router)
 router.include_router(change_api.router)
 router.include_router(comment_api.router)
 router.include_router(notification_api.router)
+router.include_router(connect_api.router)
 
 __all__ = ["PREFIX", "router"]

@@ -44,6 +44,9 @@ class Stage(BaseModel):
     cost_per_item: float | None
     revenue_per_item: float | None
     bottleneck: bool
+    assembly: bool = Field(
+        default=False, description="Combines its inputs in fixed proportions (per_item)."
+    )
 
 
 class Delivery(BaseModel):

@@ -11,6 +11,7 @@ from valuechain.cli import backup as _backup  # noqa: F401
 from valuechain.cli import bundle as _bundle  # noqa: F401
 from valuechain.cli import campaign as _campaign  # noqa: F401
 from valuechain.cli import change as _change  # noqa: F401
+from valuechain.cli import connect as _connect  # noqa: F401
 from valuechain.cli import flow as _flow  # noqa: F401
 from valuechain.cli import map as _map  # noqa: F401
 from valuechain.cli import measure as _measure  # noqa: F401

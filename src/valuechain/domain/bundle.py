@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
+from valuechain.domain.outcome import Outcome, is_period
 from valuechain.domain.person import Person, Role
 from valuechain.domain.response import Answer, Response
 from valuechain.domain.result import Result, ResultKind
@@ -28,7 +29,15 @@ if TYPE_CHECKING:  # instrument imports this module
 #: only to tables before it (apart from ``units.parent_id``), so references are
 #: resolved in the same pass that parses a row. ``items`` and ``responses`` belong
 #: to the Measure capability.
-TABLES: tuple[str, ...] = ("units", "results", "links", "people", "items", "responses")
+TABLES: tuple[str, ...] = (
+    "units",
+    "results",
+    "links",
+    "people",
+    "items",
+    "responses",
+    "outcomes",
+)
 #: The tables of the Map capability (what ``export`` writes).
 MAP_TABLES: tuple[str, ...] = ("units", "results", "links", "people")
 REQUIRED_TABLES: frozenset[str] = frozenset({"units"})
@@ -39,7 +48,6 @@ LATER_TABLES: Mapping[str, str] = {
     "calendars": "Agree",
     "commitments": "Agree",
     "requests": "Request",
-    "outcomes": "Connect",
 }
 
 #: How many problems a check reports in full; the rest are only counted.
@@ -136,6 +144,12 @@ SCHEMA: Mapping[str, FileSchema] = {
             Column("customer_id", True, refers_to="units", meaning="the customer unit"),
             Column("relation", True, ValueKind.ENUM, Relation),
             Column("demand", False, ValueKind.AMOUNT, meaning="items per week"),
+            Column(
+                "per_item",
+                False,
+                ValueKind.AMOUNT,
+                meaning="consumes only: items of the result one item of the customer needs",
+            ),
         ),
         "which unit pays for, consumes, adds to or depends on which result",
     ),
@@ -177,6 +191,16 @@ SCHEMA: Mapping[str, FileSchema] = {
             Column("comment", False, meaning="free text; the answer to a text item"),
         ),
         "survey answers, one row per item answer",
+    ),
+    "outcomes": FileSchema(
+        "outcomes",
+        (
+            Column("unit_id", True, refers_to="units", meaning="an external customer"),
+            Column("period", True, meaning="the month, YYYY-MM"),
+            Column("metric", True, meaning="e.g. satisfaction, complaints, revenue"),
+            Column("value", True, ValueKind.NUMBER),
+        ),
+        "the external customers' outcomes, one row per customer, month and metric",
     ),
 }
 
@@ -223,6 +247,7 @@ class StoredIds:
     people: Collection[str] = frozenset()
     emails: Mapping[str, str] = field(default_factory=dict)  # email -> person id
     instruments: Mapping[str, Instrument] = field(default_factory=dict)  # custom ones
+    unit_kinds: Mapping[str, str] = field(default_factory=dict)  # unit id -> kind
 
 
 @dataclass(slots=True)
@@ -487,6 +512,8 @@ class _Bundle:
         }
         self.stored_emails: Mapping[str, str] = {} if replace else stored.emails
         self.instruments: dict[str, Instrument] = {} if replace else dict(stored.instruments)
+        # Kinds of the units the bundle and the organisation hold (outcomes need them).
+        self.unit_kinds: dict[str, str] = {} if replace else dict(stored.unit_kinds)
         self.labels = {t: file_name_of(t, sheets=sheets) for t in TABLES}
         self.unreadable: set[str] = set()  # tables whose ids are not all known
         # Ids seen per table, each mapped to itself: a reference then uses the string
@@ -551,6 +578,8 @@ class _Bundle:
         for line, values, ok in self.values("units", plan, rows):
             uid, name, kind, parent, headcount = values
             unit_id = self.register("units", plan.label, line, uid, "unit")
+            if unit_id is not None and kind is not None:
+                self.unit_kinds[unit_id] = kind.value
             if unit_id is not None and isinstance(parent, str):
                 self.pending_parents.append((line, unit_id, parent))
             if unit_id is None or not ok or self.problems:
@@ -599,7 +628,21 @@ class _Bundle:
         append = self.org_map.links.append
         problems = self.problems
         for line, values, ok in self.values("links", plan, rows):
-            result_ref, customer_ref, relation, demand = values
+            result_ref, customer_ref, relation, demand, per_item = values
+            # Only rows with a per_item pay for the check (a million links have none).
+            if (
+                per_item is not None
+                and relation is not None
+                and not (per_item > 0 and relation is Relation.CONSUMES)
+            ):
+                problems.add(
+                    label,
+                    line,
+                    "per_item",
+                    "an empty cell, or a number above 0 on a consumes link",
+                    f"{per_item:g} on a {relation.value} link",
+                )
+                ok = False
             result = results.get(result_ref)
             if result is None:
                 result = self.refer("results", label, line, "result_id", result_ref)
@@ -619,7 +662,7 @@ class _Bundle:
                     f"a second {show(customer)} {relation} {show(result)} link",
                 )
             elif ok and not problems:
-                append(Link(result, customer, relation, demand))
+                append(Link(result, customer, relation, demand, per_item))
 
     def people(self, plan: _Plan, rows: Iterable[Row]) -> None:
         stored = self.stored_ids["people"]
@@ -749,6 +792,43 @@ class _Bundle:
                 response.comments.append((item.key, comment))
         self.org_map.responses.extend(built.values())
 
+    def outcomes(self, plan: _Plan, rows: Iterable[Row]) -> None:
+        """One row per external customer, month and metric."""
+        label = plan.label
+        units = self.ids["units"]
+        problems = self.problems
+        external = UnitKind.EXTERNAL_CUSTOMER.value
+        seen: dict[tuple[str, str, str], int] = {}
+        built = self.org_map.outcomes
+        for line, values, ok in self.values("outcomes", plan, rows):
+            unit_ref, period, metric, value = values
+            unit = units.get(unit_ref) or self.refer("units", label, line, "unit_id", unit_ref)
+            kind = self.unit_kinds.get(unit) if unit is not None else None
+            if unit is not None and kind is not None and kind != external:
+                problems.add(
+                    label, line, "unit_id", "an external customer", f"{show(unit)}, a {kind}"
+                )
+                ok = False
+            if isinstance(period, str) and not is_period(period.strip()):
+                problems.add(label, line, "period", "a month written YYYY-MM", show(period))
+                ok = False
+            if unit is None or not isinstance(period, str) or not isinstance(metric, str):
+                continue
+            key = (unit, period.strip(), metric.strip())
+            first = seen.get(key)
+            if first is not None:
+                problems.add(
+                    label,
+                    line,
+                    "metric",
+                    "one row per unit_id, period and metric",
+                    f"{show(key[2])} of {show(unit)} in {key[1]} again (first on line {first})",
+                )
+                continue
+            seen[key] = line
+            if ok and not problems:
+                built.append(Outcome(unit, key[1], key[2], float(value)))
+
     def check_stored_emails(self) -> None:
         """A stored person keeps their email unless the bundle rewrites that person."""
         label = self.labels["people"]
@@ -847,6 +927,7 @@ def check_bundle(
         "links": bundle.links,
         "people": bundle.people,
         "responses": bundle.responses,
+        "outcomes": bundle.outcomes,
     }
     for table in TABLES:
         name = found.get(table)

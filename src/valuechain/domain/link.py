@@ -17,12 +17,15 @@ class Relation(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """``customer_id`` has ``relation`` to ``result_id``; demand is items per week."""
+    """``customer_id`` has ``relation`` to ``result_id``; demand is items per week.
+    ``per_item`` (consumes links only) makes the customer an assembly: each item it
+    makes needs that many items of the result (see docs/flow.md)."""
 
     result_id: str
     customer_id: str
     relation: Relation
     demand: float | None = None
+    per_item: float | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:

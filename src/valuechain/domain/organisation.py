@@ -12,6 +12,7 @@ from valuechain.domain.unit import Unit
 
 if TYPE_CHECKING:  # instrument imports the bundle, which imports this module
     from valuechain.domain.instrument import Instrument
+    from valuechain.domain.outcome import Outcome
     from valuechain.domain.response import Response
 
 
@@ -26,3 +27,5 @@ class OrganisationMap:
     # Capability 2 ("Measure"): custom instruments and survey responses of a bundle.
     instruments: list[Instrument] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)
+    # Capability 7 ("Connect"): the external customers' outcomes per month.
+    outcomes: list[Outcome] = field(default_factory=list)

@@ -40,6 +40,7 @@ from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
+from valuechain.store import outcome as outcome_store
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(step, done, total)`` while a bundle is read or written.
@@ -183,7 +184,8 @@ def _stored_ids(vc: Valuechain) -> StoredIds:
         known = store.known_ids(conn, vc.org_id)
         emails = store.known_emails(conn, vc.org_id)
         instruments = measure_store.read_instruments(conn, vc.org_id)
-    return StoredIds(known["units"], known["results"], known["people"], emails, instruments)
+        kinds = outcome_store.unit_kinds(conn, vc.org_id)
+    return StoredIds(known["units"], known["results"], known["people"], emails, instruments, kinds)
 
 
 def read_bundle(
@@ -381,7 +383,7 @@ def bundle_rows(org_map: OrganisationMap) -> dict[str, tuple[list[str], Iterable
         ),
         "links": (
             header["links"],
-            ([x.result_id, x.customer_id, x.relation.value, x.demand] for x in links),
+            ([x.result_id, x.customer_id, x.relation.value, x.demand, x.per_item] for x in links),
         ),
         "people": (
             header["people"],
@@ -396,7 +398,8 @@ def export_bundle(
     """Write the organisation's map to ``path``: an ``.xlsx`` workbook when the name
     ends in ``.xlsx``, else a folder (created when missing) of ``units.csv``,
     ``results.csv``, ``links.csv`` and ``people.csv``, each with its header row, and
-    ``items.csv`` when the organisation has custom instruments.
+    ``items.csv`` when the organisation has custom instruments and ``outcomes.csv``
+    when it has outcomes.
     Returns the rows written per table. Importing the export into an empty
     organisation gives the same organisation. The export is recorded in the audit
     log as ``actor`` (default: the operating-system user)."""
@@ -416,6 +419,15 @@ def export_bundle(
         # are confidential, see docs/bundle.md).
         tables["items"] = (list(SCHEMA["items"].column_names), (list(row) for row in items))
         counts["items"] = len(items)
+    with vc.engine.connect() as conn:
+        outcomes = outcome_store.read_outcomes(conn, vc.org_id)
+    if outcomes:
+        # The external customers' outcomes are not about any respondent: they travel.
+        tables["outcomes"] = (
+            list(SCHEMA["outcomes"].column_names),
+            ([o.unit_id, o.period, o.metric, o.value] for o in outcomes),
+        )
+        counts["outcomes"] = len(outcomes)
     try:
         if path.suffix.lower() == ".xlsx":
             _write_workbook(path, tables)

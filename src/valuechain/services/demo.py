@@ -20,7 +20,10 @@ The numbers tell a story the app should find on its own:
 * two results lead nowhere: a report nobody reads and meter readings whose only reader
   passes nothing on;
 * two survey campaigns (``services.demo_survey``) where production planning's value
-  falls, problem solving drives satisfaction, and small groups are suppressed.
+  falls, problem solving drives satisfaction, and small groups are suppressed;
+* two years of monthly outcomes of the external customers and a monthly pulse
+  (``services.demo_connect``) in which assembly's rating of production planning
+  moves with the external customers' satisfaction and complaints.
 """
 
 # The tables below are aligned in columns so they read as tables; that needs more than
@@ -41,6 +44,7 @@ from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import accounts
 from valuechain.services.audit import Actor
 from valuechain.services.demo_comment import add_comments
+from valuechain.services.demo_connect import demo_connect
 from valuechain.services.demo_partner import ensure_demo_partner
 from valuechain.services.demo_survey import demo_partnership, demo_responses
 from valuechain.services.organisation import Valuechain
@@ -370,6 +374,7 @@ def demo_map(seed: int = DEFAULT_SEED) -> OrganisationMap:
     only varies the people (names, members per team), never the value chain itself,
     so the story of the map (bottleneck, cycles, orphans) holds for every seed."""
     rng = random.Random(seed)
+    outcomes, pulses = demo_connect(seed)
     return OrganisationMap(
         units=[
             Unit(uid, name, kind, parent, headcount) for uid, name, kind, parent, headcount in UNITS
@@ -383,7 +388,8 @@ def demo_map(seed: int = DEFAULT_SEED) -> OrganisationMap:
             for result, customer, relation, demand in LINKS
         ],
         people=_people(rng),
-        responses=add_comments(demo_responses(seed), seed) + demo_partnership(seed),
+        responses=add_comments(demo_responses(seed), seed) + demo_partnership(seed) + pulses,
+        outcomes=outcomes,
     )
 
 

@@ -84,6 +84,8 @@ class FlowModel:
 
 
 _CACHE: weakref.WeakKeyDictionary[Valuechain, FlowModel] = weakref.WeakKeyDictionary()
+# Today's maximum flow of a model: what-ifs start from it instead of solving again.
+_BASE: weakref.WeakKeyDictionary[Valuechain, tuple[FlowModel, Flow]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -166,6 +168,7 @@ def _build(chain: Chain, columns: store.FlowColumns) -> FlowModel:
         sink_demand=columns.link_demand[sink_link],
         cost_per_item=columns.cost_per_item[stage_result],
         revenue_per_item=columns.revenue_per_item[stage_result],
+        arc_per_item=columns.link_per_item[rep_link],
     )
     n = stage_result.size
     arcs = csr_matrix((np.ones(arc_from.size, dtype=np.int8), (arc_from, arc_to)), shape=(n, n))
@@ -285,6 +288,7 @@ def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> di
         minlength=net.n_stages,
     ).astype(np.float64)
     bottlenecks = [int(s) for s in flow.bottlenecks]
+    assembly = net.assembly()
 
     def rid(stage: int) -> str:
         return cols.result_ids[int(model.stage_result[stage])]
@@ -318,6 +322,7 @@ def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> di
                 "cost_per_item": _num(float(net.cost_per_item[s])),
                 "revenue_per_item": _num(float(net.revenue_per_item[s])),
                 "bottleneck": s in bottlenecks,
+                "assembly": bool(assembly[s]),
             }
         )
     deliveries = [
@@ -380,18 +385,30 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value - round(value)) < 0.05 else f"{value:,.1f}"
 
 
+def base_flow(vc: Valuechain, model: FlowModel) -> Flow:
+    """Today's maximum flow of ``model``, computed once per map version."""
+    with _LOCK:
+        cached = _BASE.get(vc)
+    if cached is not None and cached[0] is model:
+        return cached[1]
+    solved = max_flow(model.net)
+    with _LOCK:
+        _BASE[vc] = (model, solved)
+    return solved
+
+
 def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> dict[str, Any]:
     """The ``valuechain flow --json`` document: throughput, the bottleneck(s), every
     stage, deliveries and money per week; with ``what_if`` specs, the changed chain
     at the top level and ``what_if`` comparing it with today's."""
     changes = parse_what_if(what_if, vc)
     model = flow_model(vc)
-    before_flow = max_flow(model.net)
+    before_flow = base_flow(vc, model)
     before = _state(vc, model, model.net, before_flow)
     if not changes:
         return {**before, "what_if": None}
     changed = apply(model.net, changes)
-    after_flow = max_flow(changed)
+    after_flow = max_flow(changed, start=before_flow)
     after = _state(vc, model, changed, after_flow)
     chain = vc.chain()
     ids = chain.columns.result_ids

@@ -35,6 +35,7 @@ from valuechain.services.errors import NotFound
 from valuechain.services.security import Security
 from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
+from valuechain.store import outcome as outcome_store
 from valuechain.store.database import make_engine
 
 RELATIONS = [r.value for r in Relation]
@@ -103,11 +104,14 @@ class Valuechain:
         with self.engine.begin() as conn:
             if replace:
                 measure_store.delete_survey(conn, self.org_id)
+                outcome_store.delete_outcomes(conn, self.org_id)
             counts = store.write_map(conn, self.org_id, org_map, replace=replace)
             if org_map.instruments or org_map.responses:
                 measure_store.write_survey(
                     conn, self.org_id, org_map.instruments, org_map.responses
                 )
+            if org_map.outcomes:
+                outcome_store.write_outcomes(conn, self.org_id, org_map.outcomes)
         self._chain = None
         return counts
 

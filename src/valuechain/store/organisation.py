@@ -79,7 +79,7 @@ def _result_row(r: Result) -> tuple[Any, ...]:
 
 
 def _link_row(link: Link) -> tuple[Any, ...]:
-    return (link.result_id, link.customer_id, link.relation.value, link.demand)
+    return (link.result_id, link.customer_id, link.relation.value, link.demand, link.per_item)
 
 
 def _person_row(p: Person) -> tuple[Any, ...]:
@@ -177,7 +177,7 @@ def read_map(conn: Connection, org_id: int) -> OrganisationMap:
         units=[_to_unit(r) for r in _rows(conn, UNITS, org_id)],
         results=[_to_result(r) for r in _rows(conn, RESULTS, org_id)],
         links=[
-            Link(r.result_id, r.customer_id, Relation(r.relation), r.demand)
+            Link(r.result_id, r.customer_id, Relation(r.relation), r.demand, r.per_item)
             for r in _rows(conn, LINKS, org_id)
         ],
         people=[
@@ -317,6 +317,7 @@ class FlowColumns:
     cost_per_item: np.ndarray
     revenue_per_item: np.ndarray
     link_demand: np.ndarray
+    link_per_item: np.ndarray  # nan: an additive input
 
 
 def _floats(values: Sequence[Any]) -> np.ndarray:
@@ -334,12 +335,12 @@ def read_flow_columns(conn: Connection, org_id: int) -> FlowColumns:
         .order_by(RESULTS.c.id),
         4,
     )
-    (demand,) = _columns(
+    demand, per_item = _columns(
         conn,
-        select(LINKS.c.demand)
+        select(LINKS.c.demand, LINKS.c.per_item)
         .where(LINKS.c.org_id == org_id)
         .order_by(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation),
-        1,
+        2,
     )
     return FlowColumns(
         result_kind=list(kinds),
@@ -347,4 +348,5 @@ def read_flow_columns(conn: Connection, org_id: int) -> FlowColumns:
         cost_per_item=_floats(cost),
         revenue_per_item=_floats(revenue),
         link_demand=_floats(demand),
+        link_per_item=_floats(per_item),
     )

@@ -141,6 +141,8 @@ class LinkRow(Base):
     customer_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     relation: Mapped[str] = mapped_column(String(32), primary_key=True)
     demand: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Flow: items of the result one item of the customer needs (an assembly input).
+    per_item: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class PersonRow(Base):
@@ -635,3 +637,26 @@ class NotificationWebhookRow(Base):
     # A person's own webhook, or "" for the organisation's (used by everyone without one).
     person_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     url: Mapped[str] = mapped_column(String(2000))
+
+
+class OutcomeRow(Base):
+    """Capability 7, Connect: one metric of one external customer in one month."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "unit_id"],
+            ["units.org_id", "units.id"],
+            name="fk_outcomes_unit",
+            ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
+        ),
+        SQLITE_CLUSTERED,
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(200), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    value: Mapped[float] = mapped_column(Float)

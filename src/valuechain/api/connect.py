@@ -1,0 +1,120 @@
+"""Capability 7, Connect, as JSON.
+
+* ``GET /api/v1/connect`` — every internal relationship's line of sight to the
+  external customers and the internal-focus flags: map knowledge, so every
+  signed-in role may read it (``view_map``); it carries no survey number.
+* ``GET /api/v1/units/{unit_id}/connect`` — one provider unit's relationships with
+  their paths and, per outcome metric, the correlation of the relationship's
+  published scores with the external customers' outcomes: results about the unit,
+  so ``view_unit_results`` for that unit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from valuechain.api.dependencies import CurrentValuechain, allow
+from valuechain.api.map import NOT_FOUND
+from valuechain.domain.access import Action
+from valuechain.services.connect import connect
+from valuechain.services.errors import NotFound
+
+router = APIRouter(tags=["connect"])
+
+
+class OverTime(BaseModel):
+    """Pearson's r of the relationship's scores with one outcome metric over months."""
+
+    metric: str
+    n: int = Field(description="Months with both a published score and an outcome.")
+    r: float | None
+    ci_low: float | None = Field(description="Fisher-z 95% interval of r.")
+    ci_high: float | None
+    p_value: float | None
+    reason: str | None = Field(description="Why there is no r (e.g. too few periods).")
+
+
+class PathOut(BaseModel):
+    external: str
+    path: list[str] = Field(description="Unit ids from the provider to the external customer.")
+    length: int
+
+
+class Relationship(BaseModel):
+    """A result of an internal unit used by another internal unit."""
+
+    provider: str
+    provider_name: str
+    result: str
+    result_name: str
+    customer: str
+    customer_name: str
+    relations: list[str]
+    line_of_sight: bool
+    length: int | None = Field(description="Arcs of the shortest path to an external customer.")
+    external: list[str] = Field(description="The external customers it serves.")
+    flags: list[str] = Field(description="`internal_focus` when it serves none.")
+    paths: list[PathOut] | None = None
+    over_time: list[OverTime] | None = None
+
+
+class Focus(BaseModel):
+    unit: str
+    name: str
+    reason: str
+
+
+class OutcomesHeld(BaseModel):
+    metrics: list[str]
+    first_period: str | None
+    last_period: str | None
+    customers: int
+
+
+class Entitlement(BaseModel):
+    assessed: bool
+    note: str
+
+
+class ConnectOut(BaseModel):
+    """The ``valuechain connect --json`` document."""
+
+    unit: str | None
+    min_periods: int = Field(description="Fewer paired months give no correlation.")
+    outcomes: OutcomesHeld
+    relationships: list[Relationship]
+    internal_focus: list[Focus]
+    entitlement: Entitlement
+    summary: str
+
+
+@router.get(
+    "/connect",
+    response_model=ConnectOut,
+    response_model_exclude_none=False,
+    dependencies=[allow(Action.VIEW_MAP)],
+    summary="Line of sight of every internal relationship",
+)
+def get_connect(vc: CurrentValuechain) -> dict[str, Any]:
+    """Every internal relationship's line of sight to the external customers and the
+    units with internal focus (no survey numbers)."""
+    return connect(vc, over_time=False)
+
+
+@router.get(
+    "/units/{unit_id}/connect",
+    response_model=ConnectOut,
+    responses=NOT_FOUND,
+    dependencies=[allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")],
+    summary="A unit's line of sight and scores against outcomes",
+)
+def get_unit_connect(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+    """The unit's relationships as a provider, with paths and, per outcome metric,
+    the correlation of their published scores with the external customers' outcomes."""
+    try:
+        return connect(vc, unit_id)
+    except NotFound as error:
+        raise HTTPException(status_code=404, detail=str(error)) from None

@@ -1,0 +1,265 @@
+"""Capability 7, Connect: every internal relationship's line of sight to the external
+customers, whether internal scores move with those customers' outcomes, and the
+"internal focus" flag (``valuechain connect``).
+
+* An **internal relationship** is a result of a team or department used (paid for,
+  consumed, added to, depended on) by another team or department.
+* Its **line of sight** is the set of external customers its customer unit reaches
+  along the map (any relation), the length of the shortest path from the provider
+  to one of them, and (for one unit) one shortest path to each.
+* **Over time**: for each campaign, the relationship's score (the customer's rating
+  of the provider, from :func:`valuechain.services.measure.scores`, so only numbers
+  the confidentiality rule already publishes are used) is paired with the mean
+  outcome of the external customers it serves in the campaign's month (the month of
+  its last response). Pearson's r with its Fisher-z 95% interval per metric; below
+  :data:`MIN_PERIODS` paired periods no r is given ("too few periods").
+* **Internal focus**: a relationship whose customer reaches no external customer,
+  and a team or department none of whose work reaches one.
+* **Entitlement** needs service agreements (the Agree capability), which this
+  version does not store yet: the comparison itself is
+  :func:`valuechain.analytics.connect.entitlement`; the document says so under
+  ``entitlement``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from valuechain.analytics.connect import correlation, line_of_sight, served_units
+from valuechain.analytics.customer import NO_DEPTH, customers_of
+from valuechain.domain.unit import UnitKind
+from valuechain.services import measure
+from valuechain.services.organisation import RELATIONS, Chain, Valuechain
+from valuechain.store import outcome as store
+
+INTERNAL = (UnitKind.TEAM.value, UnitKind.DEPARTMENT.value)
+#: Fewer paired periods than this give no correlation: with n = 6 a 95% interval
+#: of r still spans about 1.5 of its 2 possible units, so fewer says nothing.
+MIN_PERIODS = 6
+INTERNAL_FOCUS = "internal_focus"
+ENTITLEMENT_NOTE = (
+    "not assessed: entitlement compares service agreement targets along a path, and "
+    "this organisation stores no agreements yet (the Agree capability)"
+)
+
+
+def _relationships(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (result, customer) pairs between two different internal units, with a
+    bitmask of their relations, ordered by result then customer position."""
+    g, cols = chain.graph, chain.columns
+    kinds = np.array(cols.unit_kinds, dtype=object)
+    internal = np.isin(kinds, INTERNAL)
+    provider = g.result_unit[g.link_result]
+    keep = internal[provider] & internal[g.link_customer] & (provider != g.link_customer)
+    result, customer = g.link_result[keep], g.link_customer[keep]
+    bits = np.left_shift(1, g.link_relation[keep]).astype(np.int64)
+    if result.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    key = result * g.n_units + customer
+    order = np.argsort(key, kind="stable")
+    key, bits = key[order], bits[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    mask = np.bitwise_or.reduceat(bits, starts)
+    first = key[starts]
+    return first // g.n_units, first % g.n_units, mask
+
+
+def _num(value: float) -> float | None:
+    return None if not math.isfinite(value) else round(float(value), 6) + 0.0
+
+
+def _outcome_table(vc: Valuechain) -> tuple[dict[tuple[str, str], dict[str, float]], list[str]]:
+    """Outcomes as {(metric, period): {external customer: value}} and the metrics."""
+    with vc.engine.connect() as conn:
+        rows = store.read_outcomes(conn, vc.org_id)
+    table: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+    for o in rows:
+        table[(o.metric, o.period)][o.unit_id] = o.value
+    return table, sorted({o.metric for o in rows})
+
+
+def _campaign_months(vc: Valuechain) -> dict[str, str]:
+    with vc.engine.connect() as conn:
+        return {c: day[:7] for c, day in store.campaign_days(conn, vc.org_id).items()}
+
+
+def _relationship_scores(
+    vc: Valuechain, months: dict[str, str]
+) -> dict[tuple[str, str], dict[str, float]]:
+    """Published relationship scores: {(provider, customer): {month: mean}}. Each
+    campaign is asked of the measure service, which protects every cut together."""
+    by_instrument: dict[tuple[str, str], dict[str, dict[str, float]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    for campaign, month in sorted(months.items()):
+        doc = measure.scores(vc, by=measure.By.RELATIONSHIP, campaign=campaign)
+        for cell in doc["cells"]:
+            if cell["suppressed"] or cell["mean"] is None:
+                continue
+            series = by_instrument[(cell["provider"], cell["customer"])][cell["instrument"]]
+            series.setdefault(month, float(cell["mean"]))
+    # Scales differ between instruments: a series never mixes them; the instrument
+    # with the most months speaks for the relationship.
+    return {key: max(per.values(), key=len) for key, per in by_instrument.items() if per}
+
+
+def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) -> dict[str, Any]:
+    """The ``valuechain connect --json`` document: every internal relationship (or,
+    with ``unit``, those where ``unit`` is the provider, each with one shortest path
+    to every external customer it serves), its line of sight, its flags and, with
+    ``over_time``, the correlation of its scores with its external customers'
+    outcomes per metric; the units with internal focus; the outcomes held."""
+    chain = vc.chain()
+    cols, g, facts = chain.columns, chain.graph, chain.facts
+    pos = chain.position(unit) if unit is not None else None
+    result, customer, mask = _relationships(chain)
+    if pos is not None:
+        mine = g.result_unit[result] == pos
+        result, customer, mask = result[mine], customer[mine], mask[mine]
+    sight = line_of_sight(g, facts, customer)
+    table, metrics = _outcome_table(vc)
+    periods = sorted({p for _m, p in table})
+    months = _campaign_months(vc) if over_time and table else {}
+    scores = _relationship_scores(vc, months) if months else {}
+    paths: dict[int, dict[int, list[int]]] = {}
+    if pos is not None:
+        for c in np.unique(customer).tolist():
+            found = customers_of(g, c, facts.reaches_external)
+            via = dict(zip(found.indirect.tolist(), found.via, strict=True))
+            paths[c] = {
+                int(e): [pos, c, *(int(v) for v in via.get(int(e), ())), int(e)]
+                for e in found.external
+                if int(e) != c
+            }
+            if g.unit_external_customer[c]:
+                paths[c][c] = [pos, c]
+    ids, names = cols.unit_ids, cols.unit_names
+    rows: list[dict[str, Any]] = []
+    for i in range(result.size):
+        r, c = int(result[i]), int(customer[i])
+        provider = int(g.result_unit[r])
+        served = [ids[e] for e in served_units(sight, i)]
+        flags = [] if sight.reaches[i] else [INTERNAL_FOCUS]
+        row: dict[str, Any] = {
+            "provider": ids[provider],
+            "provider_name": names[provider],
+            "result": cols.result_ids[r],
+            "result_name": cols.result_names[r],
+            "customer": ids[c],
+            "customer_name": names[c],
+            "relations": [RELATIONS[k] for k in range(len(RELATIONS)) if int(mask[i]) >> k & 1],
+            "line_of_sight": bool(sight.reaches[i]),
+            "length": int(sight.length[i]) if sight.length[i] != NO_DEPTH else None,
+            "external": served,
+            "flags": flags,
+        }
+        if pos is not None:
+            row["paths"] = [
+                {"external": ids[e], "path": [ids[u] for u in p], "length": len(p) - 1}
+                for e, p in sorted(paths[c].items(), key=lambda kv: ids[kv[0]])
+            ]
+        if over_time:
+            row["over_time"] = _over_time(
+                scores.get((ids[provider], ids[c]), {}), served, table, metrics
+            )
+        rows.append(row)
+    kinds = cols.unit_kinds
+    # Only units that produce something can serve anyone; a department that only
+    # groups teams is no service.
+    producers = np.bincount(g.result_unit, minlength=g.n_units) > 0
+    unit_range = range(g.n_units) if pos is None else [pos]
+    focus = [
+        {
+            "unit": ids[u],
+            "name": names[u],
+            "reason": "none of its work reaches an external customer",
+        }
+        for u in unit_range
+        if kinds[u] in INTERNAL and producers[u] and facts.depth[u] == NO_DEPTH
+    ]
+    focus.sort(key=lambda f: f["unit"])
+    return {
+        "unit": unit,
+        "min_periods": MIN_PERIODS,
+        "outcomes": {
+            "metrics": metrics,
+            "first_period": periods[0] if periods else None,
+            "last_period": periods[-1] if periods else None,
+            "customers": len({u for values in table.values() for u in values}),
+        },
+        "relationships": rows,
+        "internal_focus": focus,
+        "entitlement": {"assessed": False, "note": ENTITLEMENT_NOTE},
+        "summary": _summary(rows, focus, over_time),
+    }
+
+
+def _over_time(
+    series: dict[str, float],
+    served: list[str],
+    table: dict[tuple[str, str], dict[str, float]],
+    metrics: list[str],
+) -> list[dict[str, Any]]:
+    """Per outcome metric: r, its interval and n over the months with a published
+    score and an outcome of at least one external customer served."""
+    out = []
+    months = sorted(series)
+    for metric in metrics:
+        x, y = [], []
+        for month in months:
+            values = table.get((metric, month), {})
+            known = [values[e] for e in served if e in values]
+            if known:
+                x.append(series[month])
+                y.append(float(np.mean(known)))
+        result = correlation(x, y, min_pairs=MIN_PERIODS)
+        out.append(
+            {
+                "metric": metric,
+                "n": result.n,
+                "r": _num(result.r),
+                "ci_low": _num(result.ci_low),
+                "ci_high": _num(result.ci_high),
+                "p_value": _num(result.p_value),
+                "reason": result.reason,
+            }
+        )
+    return out
+
+
+def _summary(rows: list[dict[str, Any]], focus: list[dict[str, Any]], over_time: bool) -> str:
+    """One plain sentence about the line of sight and, when there is one, the
+    strongest correlation whose interval excludes 0."""
+    if not rows and not focus:
+        return "No internal relationship on the map yet."
+    blind = sum(1 for r in rows if not r["line_of_sight"])
+    text = (
+        f"{len(rows) - blind} of {len(rows)} internal relationships have a line of sight "
+        "to an external customer"
+    )
+    if focus:
+        text += f"; {len(focus)} internal unit{'s' if len(focus) != 1 else ''} serve none"
+    text += "."
+    if over_time:
+        clear = [
+            (r, t)
+            for r in rows
+            for t in r.get("over_time", [])
+            if t["r"] is not None and (t["ci_low"] > 0 or t["ci_high"] < 0)
+        ]
+        if clear:
+            r, t = max(clear, key=lambda rt: abs(rt[1]["r"]))
+            text += (
+                f" {r['customer_name']}'s rating of {r['provider_name']} moves with the "
+                f"{t['metric']} of the external customers it serves (r = {t['r']:.2f}, "
+                f"95% CI {t['ci_low']:.2f} to {t['ci_high']:.2f}, {t['n']} months)."
+            )
+    return text
+
+
+__all__ = ["INTERNAL_FOCUS", "MIN_PERIODS", "connect"]

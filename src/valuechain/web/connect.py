@@ -1,0 +1,37 @@
+"""Capability 7, Connect, on the unit page: the unit's line of sight to the external
+customers, loaded into the page (HTMX). The line of sight is map knowledge; the
+correlation of scores with outcomes is shown only to those who may see the unit's
+results (``view_unit_results``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from valuechain.api.dependencies import AccessRule, CurrentValuechain
+from valuechain.domain.access import Action, Principal
+from valuechain.services.access import may
+from valuechain.services.connect import connect
+from valuechain.services.errors import NotFound
+from valuechain.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+MapReader = Annotated[Principal, Depends(AccessRule(Action.VIEW_MAP))]
+
+
+@router.get("/units/{unit_id}/connect", response_class=HTMLResponse)
+def unit_connect(
+    unit_id: str, request: Request, vc: CurrentValuechain, principal: MapReader
+) -> Response:
+    """The unit's internal relationships with their paths to the external customers
+    and, for readers of its results, whether their scores move with the outcomes."""
+    results = may(vc, principal, Action.VIEW_UNIT_RESULTS, unit_id)
+    try:
+        doc = connect(vc, unit_id, over_time=results)
+    except NotFound as error:
+        return HTMLResponse(f"<p class='muted'>{error}</p>", status_code=404)
+    return templates.TemplateResponse(
+        request, "connect/_unit.html", {"doc": doc, "results": results}
+    )

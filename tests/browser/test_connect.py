@@ -1,0 +1,23 @@
+"""The unit page's line of sight in a real browser: the section loads in place (HTMX)
+with each relationship's external customers and, for an admin, whether its scores
+move with the external customers' outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_line_of_sight_on_the_unit_page(page: Any, base_url: str) -> None:
+    page.goto(f"{base_url}/units/production-planning")
+    section = "#line-of-sight table"
+    page.wait_for_selector(section, timeout=15_000)
+    text = page.inner_text("#line-of-sight")
+    assert "Assembly" in text and "retail-chains" in text
+    # Assembly's monthly rating of planning moves with the customers' satisfaction.
+    assert "satisfaction: r = 0.67" in text and "24 months" in text
+    assert "too few periods" in text  # the quarterly-only relationships say so
+    assert page.problems == []
