@@ -35,6 +35,8 @@ from valuechain.analytics.finding import (
     sight_weight,
 )
 from valuechain.analytics.score import CONFIDENCE, Moments, moments_from_interval
+from valuechain.services import action as action_service
+from valuechain.services import connect as connect_service
 from valuechain.services import flow as flow_service
 from valuechain.services import measure
 from valuechain.services.errors import NotFound, ValuechainError
@@ -359,7 +361,107 @@ def orphans(vc: Valuechain, ctx: Context) -> list[Candidate]:
     ]
 
 
-PRODUCERS: tuple[Producer, ...] = (survey_changes, survey_gaps, survey_drivers, bottleneck, orphans)
+def internal_focus(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """Units whose work reaches no external customer at all (exact, from the map)."""
+    focus = connect_service.connect(vc, over_time=False)["internal_focus"]
+    if not focus:
+        return []
+    names = [f["name"] for f in focus]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return [
+        Candidate(
+            kind=Kind.INTERNAL_FOCUS,
+            subject="units serving no external customer",
+            sentence=(
+                f"{len(names)} unit{'s' if len(names) != 1 else ''} produce work that reaches "
+                f"no external customer: {shown}."
+            ),
+            next_step=(
+                "Trace who their work is for; either the map misses a link or the work can go."
+            ),
+            effect=float(len(names)),
+            strength=0.3,
+            test=EXACT,
+            sight=sight_weight(None),
+            units=tuple(f["unit"] for f in focus),
+            evidence={"units": [f["unit"] for f in focus]},
+        )
+    ]
+
+
+def actions(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """Actions whose metric was measured again: improved or worse (Welch, tested), or
+    done without a measurable change (the interval contains zero)."""
+    out: list[Candidate] = []
+    for a in action_service.actions(vc):
+        r = a["result"]
+        if r.get("after") is None or r.get("difference") is None:
+            continue
+        provider, customer = a["provider"], a["customer"]
+        metric = (a["metric"]["dimension"] or "overall score").replace("_", " ")
+        change = (
+            f"{metric} went from {number(r['before']['mean'])} to {number(r['after']['mean'])} "
+            f"({'+' if r['difference'] >= 0 else ''}{number(r['difference'])}, "
+            f"{interval(r['ci_low'], r['ci_high'])}) between {r['before']['campaign']} and "
+            f"{r['after']['campaign']}"
+        )
+        worked = r["verdict"] == "improved"
+        if r["verdict"] in ("improved", "worse"):
+            kind, p, test = (
+                Kind.ACTION_WORKED if worked else Kind.ACTION_FAILED,
+                r["p"],
+                "Welch t test",
+            )
+        elif a["status"] == "done":
+            kind, p, test = Kind.ACTION_FAILED, None, "Welch interval contains zero"
+        else:
+            continue
+        verdict = {
+            Kind.ACTION_WORKED: "worked",
+            Kind.ACTION_FAILED: "made no measurable difference"
+            if r["verdict"] != "worse"
+            else "was followed by a decline",
+        }[kind]
+        out.append(
+            Candidate(
+                kind=kind,
+                subject=f"{ctx.name(provider)} → {ctx.name(customer)}: {a['title']}",
+                sentence=(
+                    f"{ctx.name(provider)}'s action \u201c{a['title']}\u201d {verdict}: {change}."
+                ),
+                next_step=(
+                    "Keep it and tell other teams what was done."
+                    if worked
+                    else "Regroup with the customer: ask what would make a difference instead."
+                ),
+                effect=float(r["difference"]),
+                strength=abs(float(r["difference"])) / 2 if p is not None else 0.3,
+                test=test,
+                p=p,
+                ci_low=float(r["ci_low"]),
+                ci_high=float(r["ci_high"]),
+                sight=sight_weight(_relationship_steps(ctx, provider, customer)),
+                units=(provider, customer),
+                evidence={
+                    "n_before": r["before"]["n"],
+                    "n_after": r["after"]["n"],
+                    "action": a["id"],
+                },
+                topic=f"action:{a['id']}",
+            )
+        )
+    return out
+
+
+PRODUCERS: tuple[Producer, ...] = (
+    survey_changes,
+    survey_gaps,
+    survey_drivers,
+    bottleneck,
+    orphans,
+    internal_focus,
+    actions,
+)
 
 
 def candidates(vc: Valuechain, producers: Iterable[Producer] = PRODUCERS) -> list[Candidate]:
