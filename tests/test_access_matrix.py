@@ -51,6 +51,17 @@ def unit_results(ok: int) -> dict[str, int | tuple[int, int]]:
     return {"admin": ok, "lead": (ok, 403), "member": 403, "viewer": 403, "anonymous": 401}
 
 
+def unit_summary(ok: int) -> dict[str, int | tuple[int, int]]:
+    """view_unit_summary: admins every unit, a lead their own (and relationships), a
+    member their own unit."""
+    return {"admin": ok, "lead": (ok, 403), "member": (ok, 403), "viewer": 403, "anonymous": 401}
+
+
+def unit_acting(ok: int) -> dict[str, int | tuple[int, int]]:
+    """act_on_agreements: admins every unit, a lead only their own unit."""
+    return {"admin": ok, "lead": (ok, 403), "member": 403, "viewer": 403, "anonymous": 401}
+
+
 # (method, path) -> status per role. The same for the own and the other unit: the map
 # is organisation-wide knowledge (docs/access.md); unit-scoped results arrive later
 # and are checked against the policy in test_scoped_actions_follow_relationships.
@@ -89,6 +100,19 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/api/v1/accounts"): admin_only(401),
     ("GET", "/api/v1/audit"): admin_only(401),
     ("GET", "/api/v1/export"): admin_only(401),
+    # Agree: reading needs view_unit_summary for the unit, acting act_on_agreements
+    # (only the unit's own lead, and admins). The matrix names no real agreement or
+    # negotiation, so those allowed in are answered 404.
+    ("GET", "/api/v1/units/{unit_id}/agreements"): unit_summary(200),
+    ("GET", "/api/v1/units/{unit_id}/agreements/{agreement_id}"): unit_summary(404),
+    ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/propose"): unit_acting(404),
+    ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/agree"): unit_acting(404),
+    ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/review"): unit_acting(404),
+    ("GET", "/api/v1/commitments"): admin_only(401),
+    ("GET", "/api/v1/units/{unit_id}/capacity"): unit_summary(200),
+    # make produces parts (200); audit does not (404).
+    ("PUT", "/api/v1/units/{unit_id}/capacity/shares"): {**unit_acting(200), "admin": (200, 404)},
+    ("POST", "/api/v1/units/{unit_id}/negotiations/{negotiation_id}"): unit_acting(404),
     # Public: the schema and its documentation describe endpoints, hold no data.
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
@@ -115,6 +139,13 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "data": {"email": "viewer@example.org", "role": "viewer", "active": "true"}
     },
 }
+for _unit in (OWN, OTHER):  # bodies are looked up by the concrete path
+    BODIES[("PUT", f"/api/v1/units/{_unit}/capacity/shares")] = {
+        "json": {"result_id": "parts", "customer_id": "pack", "share": 5}
+    }
+    BODIES[("POST", f"/api/v1/units/{_unit}/negotiations/{{negotiation_id}}")] = {
+        "json": {"settlement": "accepted"}
+    }
 STATIC_FILE = "/static/css/valuechain.css"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from valuechain.api import admin as admin_api
+from valuechain.api import agreement as agreement_api
 from valuechain.api import flow as flow_api
 from valuechain.api import map as map_api
 from valuechain.api import measure as measure_api
@@ -32,5 +33,6 @@ router.include_router(measure_api.router)
 router.include_router(flow_api.router)
 router.include_router(session_api.router)
 router.include_router(admin_api.router)
+router.include_router(agreement_api.router)
 
 __all__ = ["PREFIX", "router"]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -28,33 +28,6 @@ UnitOption = Annotated[
 ]
 
 
-def agreement_json(a: Agreement) -> dict[str, Any]:
-    """An agreement as plain data (the API and the CLI share it)."""
-    return {
-        "id": a.id,
-        "provider": a.provider_id,
-        "customer": a.customer_id,
-        "result": a.result_id,
-        "state": a.state.value,
-        "targets": {m.value: a.targets[m] for m in Metric if m in a.targets},
-        "calendar": a.calendar,
-        "review_on": None if a.review_on is None else a.review_on.isoformat(),
-        "channel": a.channel,
-        "cadence": a.cadence,
-        "obligations": list(a.obligations),
-        "exceed_margin_hours": a.exceed_margin_hours,
-        "deliverable_rrule": a.deliverable_rrule,
-        "provider_agreed_by": a.provider_agreed_by,
-        "provider_agreed_at": None
-        if a.provider_agreed_at is None
-        else a.provider_agreed_at.isoformat(),
-        "customer_agreed_by": a.customer_agreed_by,
-        "customer_agreed_at": None
-        if a.customer_agreed_at is None
-        else a.customer_agreed_at.isoformat(),
-    }
-
-
 def _targets(a: Agreement) -> str:
     return ", ".join(f"{m.value} {a.targets[m]:g}" for m in Metric if m in a.targets) or "—"
 
@@ -75,7 +48,7 @@ def list_agreements(
             {
                 "agreements": [
                     {
-                        **agreement_json(a),
+                        **agreements.as_json(a),
                         "review_due": a in agreements.reviews_due_of(found, today),
                     }
                     for a in found
@@ -114,7 +87,7 @@ def show(agreement_id: str, as_json: AsJson = False) -> None:
     if as_json:
         print_json(
             {
-                **agreement_json(a),
+                **agreements.as_json(a),
                 "actual": {"on_time_pct": log.on_time_pct},
                 "trust": log.trust,
                 "trust_low": log.trust_low,

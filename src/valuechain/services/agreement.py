@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from valuechain.domain.agreement import (
     IN_FORCE,
@@ -88,6 +89,33 @@ def terms(vc: Valuechain) -> dict[tuple[str, str], Terms]:
             agreement_id=a.id,
         )
     return found
+
+
+def as_json(a: Agreement) -> dict[str, Any]:
+    """An agreement as plain data (the API and the CLI share it)."""
+    return {
+        "id": a.id,
+        "provider": a.provider_id,
+        "customer": a.customer_id,
+        "result": a.result_id,
+        "state": a.state.value,
+        "targets": {m.value: a.targets[m] for m in Metric if m in a.targets},
+        "calendar": a.calendar,
+        "review_on": None if a.review_on is None else a.review_on.isoformat(),
+        "channel": a.channel,
+        "cadence": a.cadence,
+        "obligations": list(a.obligations),
+        "exceed_margin_hours": a.exceed_margin_hours,
+        "deliverable_rrule": a.deliverable_rrule,
+        "provider_agreed_by": a.provider_agreed_by,
+        "provider_agreed_at": None
+        if a.provider_agreed_at is None
+        else a.provider_agreed_at.isoformat(),
+        "customer_agreed_by": a.customer_agreed_by,
+        "customer_agreed_at": None
+        if a.customer_agreed_at is None
+        else a.customer_agreed_at.isoformat(),
+    }
 
 
 # -- the agreement's life ------------------------------------------------------------

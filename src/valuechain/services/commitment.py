@@ -20,9 +20,21 @@ from typing import Any
 import numpy as np
 
 from valuechain.analytics.trust import CODE, OUTCOMES, classify, trust
-from valuechain.domain.agreement import IN_FORCE, Agreement, Commitment, Metric
+from valuechain.domain.agreement import (
+    IN_FORCE,
+    PERCENT_METRICS,
+    Agreement,
+    Commitment,
+    Metric,
+)
 from valuechain.domain.commitment import Outcome, due_dates
-from valuechain.services.agreement import agreements_of, calendars
+from valuechain.services.agreement import (
+    agreement,
+    agreements_of,
+    as_json,
+    calendars,
+    reviews_due_of,
+)
 from valuechain.services.organisation import Valuechain
 from valuechain.store import commitment as commitment_store
 
@@ -199,3 +211,44 @@ def timeline(
         for c, o in zip(items, ended, strict=True)
     ]
     return rows[::-1][:limit]
+
+
+def agreement_detail(
+    vc: Valuechain, agreement_id: str, unit_id: str | None = None, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Everything the agreement page shows: both sides' obligations (the provider's
+    targets, the customer's obligations), each target against its actual where one is
+    measured (``on_time_pct`` from the commitment log; the request clocks add the
+    hours), trust, whether a review is due, and the commitment timeline."""
+    moment = now or datetime.now(UTC)
+    found = agreement(vc, agreement_id, unit_id)
+    log = next(
+        x for x in logs(vc, unit_id=found.customer_id, now=moment) if x.agreement.id == found.id
+    )
+    actual = {Metric.ON_TIME_PCT: log.on_time_pct}
+    targets = [
+        {
+            "metric": m.value,
+            "target": found.targets.get(m),
+            "actual": actual.get(m),
+            "met": None
+            if actual.get(m) is None or m not in found.targets
+            else _met(m, found.targets[m], actual[m]),
+        }
+        for m in Metric
+        if m in found.targets or actual.get(m) is not None
+    ]
+    return {
+        **as_json(found),
+        "targets_vs_actuals": targets,
+        "review_due": bool(reviews_due_of([found], moment.date())),
+        "log": log_json(log),
+        "commitments": timeline(vc, found, now=moment),
+    }
+
+
+def _met(metric: Metric, target: float, actual: float | None) -> bool | None:
+    if actual is None:
+        return None
+    # Percentages are floors; hours are ceilings.
+    return actual >= target if metric in PERCENT_METRICS else actual <= target
