@@ -113,6 +113,22 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     # make produces parts (200); audit does not (404).
     ("PUT", "/api/v1/units/{unit_id}/capacity/shares"): {**unit_acting(200), "admin": (200, 404)},
     ("POST", "/api/v1/units/{unit_id}/negotiations/{negotiation_id}"): unit_acting(404),
+    ("GET", "/units/{unit_id}/agreements"): {**unit_summary(200), "anonymous": 303},
+    ("GET", "/units/{unit_id}/agreements/{agreement_id}"): {**unit_summary(404), "anonymous": 303},
+    ("POST", "/units/{unit_id}/agreements/{agreement_id}/{step}"): {
+        **unit_acting(404),
+        "anonymous": 303,
+    },
+    ("GET", "/units/{unit_id}/capacity"): {**unit_summary(200), "anonymous": 303},
+    ("POST", "/units/{unit_id}/capacity/shares"): {
+        **unit_acting(303),  # saved, back to the capacity page
+        "admin": (303, 404),
+        "anonymous": 303,
+    },
+    ("POST", "/units/{unit_id}/negotiations/{negotiation_id}"): {
+        **unit_acting(404),
+        "anonymous": 303,
+    },
     # Public: the schema and its documentation describe endpoints, hold no data.
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),
@@ -145,6 +161,12 @@ for _unit in (OWN, OTHER):  # bodies are looked up by the concrete path
     }
     BODIES[("POST", f"/api/v1/units/{_unit}/negotiations/{{negotiation_id}}")] = {
         "json": {"settlement": "accepted"}
+    }
+    BODIES[("POST", f"/units/{_unit}/capacity/shares")] = {
+        "data": {"result_id": "parts", "customer_id": "pack", "share": "5"}
+    }
+    BODIES[("POST", f"/units/{_unit}/negotiations/{{negotiation_id}}")] = {
+        "data": {"settlement": "accepted"}
     }
 STATIC_FILE = "/static/css/valuechain.css"
 

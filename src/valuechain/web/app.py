@@ -20,6 +20,7 @@ from valuechain.services.access import Forbidden, NotSignedIn
 from valuechain.services.organisation import Valuechain
 from valuechain.services.sso import SsoProvider, SsoSettings
 from valuechain.web import admin as admin_pages
+from valuechain.web import agreement as agreement_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
 from valuechain.web import session as session_pages
@@ -74,6 +75,7 @@ def create_app(
     app.include_router(admin_pages.router)
     app.include_router(map_pages.router)
     app.include_router(flow_pages.router)
+    app.include_router(agreement_pages.router)
     check_access_rules(app)
 
     def is_api(request: Request) -> bool:
