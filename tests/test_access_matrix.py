@@ -110,6 +110,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/review"): unit_acting(404),
     ("GET", "/api/v1/commitments"): admin_only(401),
     ("GET", "/api/v1/units/{unit_id}/capacity"): unit_summary(200),
+    ("GET", "/api/v1/units/{unit_id}/watermelon"): unit_results(200),
     # make produces parts (200); audit does not (404).
     ("PUT", "/api/v1/units/{unit_id}/capacity/shares"): {**unit_acting(200), "admin": (200, 404)},
     ("POST", "/api/v1/units/{unit_id}/negotiations/{negotiation_id}"): unit_acting(404),

@@ -28,6 +28,7 @@ from valuechain.services.capacity import CapacityError, Settlement
 from valuechain.services.commitment import agreement_detail, commitments_document, log_json, logs
 from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
+from valuechain.services.watermelon import watermelon
 
 router = APIRouter(tags=["agree"])
 UNIT_SUMMARY = [allow(Action.VIEW_UNIT_SUMMARY, unit_param="unit_id")]
@@ -385,3 +386,53 @@ def post_settle(
         raise HTTPException(404, str(error)) from None
     except CapacityError as error:
         raise HTTPException(409, str(error)) from None
+
+
+class Satisfaction(BaseModel):
+    """The relationship's protected survey cell (never a suppressed one)."""
+
+    instrument: str
+    n: int
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    scale: list[int]
+
+
+class WatermelonRow(BaseModel):
+    provider: str
+    customer: str
+    agreements: list[str]
+    commitments_ended: int
+    on_time_pct: float | None
+    on_time_target: float
+    targets_met: bool | None = Field(description="null: fewer than 3 ended commitments.")
+    satisfaction: Satisfaction | None
+    suppressed: bool = Field(description="The survey cell exists but is below the threshold.")
+    mood: str | None = Field(description="unhappy, neutral or happy (95% interval vs midpoint).")
+    flag: str | None = Field(
+        description="targets_met_customer_unhappy or targets_missed_customer_happy."
+    )
+
+
+class Watermelon(BaseModel):
+    threshold: int
+    campaign: str | None
+    relationships: list[WatermelonRow]
+
+
+@router.get(
+    "/units/{unit_id}/watermelon",
+    response_model=Watermelon,
+    responses=NOT_FOUND,
+    dependencies=[allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")],
+    summary="Targets met against customer satisfaction, per relationship",
+)
+def get_watermelon(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+    """The unit's relationships with an agreement: commitment compliance next to the
+    protected satisfaction of the latest campaign, flagged where they disagree."""
+    try:
+        vc.unit(unit_id)
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
+    return watermelon(vc, unit_id=unit_id)

@@ -14,6 +14,7 @@ from valuechain.domain.agreement import Agreement, Metric
 from valuechain.services import agreement as agreements
 from valuechain.services.audit import Actor
 from valuechain.services.commitment import commitments_document, generate_due, logs, timeline
+from valuechain.services.watermelon import watermelon
 
 agreement_app = typer.Typer(
     help="Service agreements: list, show, and their life (propose, agree, review).",
@@ -169,3 +170,47 @@ def commitments(as_json: AsJson = False) -> None:
         )
     console.print(table)
     console.print("trust = (kept + exceeded + ½ warned + 1) / (due + 2)")
+
+
+FLAG_LABELS = {
+    "targets_met_customer_unhappy": "met but unhappy",
+    "targets_missed_customer_happy": "missed but happy",
+}
+
+
+@app.command("watermelon")
+def watermelon_command(
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="Only this unit's relationships.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Targets met next to customer satisfaction per relationship, flagging "targets
+    met, customer unhappy" and the reverse (protected survey numbers only)."""
+    doc = watermelon(open_valuechain(), unit_id=unit)
+    if as_json:
+        print_json(doc)
+        return
+    table = Table(
+        title=f"Watermelon check (campaign {doc['campaign'] or '—'})", title_justify="left"
+    )
+    for col in ("provider", "customer"):
+        table.add_column(col, no_wrap=True)
+    for col in ("on time", "target", "satisfaction"):
+        table.add_column(col)
+    table.add_column("flag", no_wrap=True)
+    for row in doc["relationships"]:
+        s = row["satisfaction"]
+        table.add_row(
+            row["provider"],
+            row["customer"],
+            "—" if row["on_time_pct"] is None else f"{row['on_time_pct']:.0f}%",
+            f"{row['on_time_target']:g}%",
+            "suppressed"
+            if row["suppressed"]
+            else "—"
+            if s is None
+            else f"{s['mean']:.1f} ({row['mood']})",
+            FLAG_LABELS.get(row["flag"], ""),
+        )
+    console.print(table)

@@ -22,6 +22,7 @@ from valuechain.services.capacity import CapacityError, Settlement
 from valuechain.services.commitment import agreement_detail, log_json, logs
 from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
+from valuechain.services.watermelon import watermelon
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -69,6 +70,10 @@ def agreements_page(
             "receives": [r for r in rows if r["customer"] == unit_id],
             "reviews_due": due,
             "names": names,
+            # Survey numbers only for those who may see the unit's results.
+            "melon": watermelon(vc, unit_id=unit_id)
+            if may(vc, principal, Action.VIEW_UNIT_RESULTS, unit_id)
+            else None,
         },
     )
 
