@@ -58,17 +58,15 @@ def list_agreements(
         )
         return
     table = Table(title="Agreements", title_justify="left")
-    for col in ("id", "provider", "customer"):
-        table.add_column(col, no_wrap=True)
-    for col in ("result", "state", "targets", "review on"):
-        table.add_column(col)
+    table.add_column("id", no_wrap=True)
+    for col in ("provider", "customer", "state", "targets", "review on"):
+        table.add_column(col, min_width=6)
     due = agreements.reviews_due_of(found, today)
     for a in found:
         table.add_row(
             a.id,
             a.provider_id,
             a.customer_id,
-            a.result_id,
             a.state.value,
             _targets(a),
             ("" if a.review_on is None else a.review_on.isoformat())
@@ -152,10 +150,11 @@ def commitments(as_json: AsJson = False) -> None:
         print_json(doc)
         return
     table = Table(title="Commitments", title_justify="left")
-    for col in ("agreement", "provider", "customer"):
-        table.add_column(col, no_wrap=True)
-    for col in ("due", "kept", "exceeded", "warned", "missed", "trust"):
-        table.add_column(col, justify="right")
+    table.add_column("agreement", no_wrap=True)
+    for col in ("provider", "customer"):
+        table.add_column(col, min_width=6)
+    for col in ("due", "kept", "exc.", "warned", "missed", "trust"):
+        table.add_column(col, justify="right", no_wrap=True)
     for row in doc["agreements"]:
         table.add_row(
             row["id"],
@@ -195,9 +194,9 @@ def watermelon_command(
         title=f"Watermelon check (campaign {doc['campaign'] or '—'})", title_justify="left"
     )
     for col in ("provider", "customer"):
+        table.add_column(col, min_width=6)
+    for col in ("on time", "target", "satisf."):
         table.add_column(col, no_wrap=True)
-    for col in ("on time", "target", "satisfaction"):
-        table.add_column(col)
     table.add_column("flag", no_wrap=True)
     for row in doc["relationships"]:
         s = row["satisfaction"]

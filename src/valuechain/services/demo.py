@@ -20,7 +20,10 @@ The numbers tell a story the app should find on its own:
 * two results lead nowhere: a report nobody reads and meter readings whose only reader
   passes nothing on;
 * two survey campaigns (``services.demo_survey``) where production planning's value
-  falls, problem solving drives satisfaction, and small groups are suppressed.
+  falls, problem solving drives satisfaction, and small groups are suppressed;
+* agreements in every state, a year of commitments and capacity shares
+  (``services.demo_agree``): early warnings earn trust, surprise misses lose it, and
+  demand above a share opens a negotiation.
 """
 
 # The tables below are aligned in columns so they read as tables; that needs more than
@@ -40,6 +43,12 @@ from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import accounts
 from valuechain.services.audit import Actor
+from valuechain.services.demo_agree import (
+    demo_agreements,
+    demo_calendars,
+    demo_commitments,
+    write_demo_capacity,
+)
 from valuechain.services.demo_survey import demo_responses
 from valuechain.services.organisation import Valuechain
 
@@ -382,6 +391,9 @@ def demo_map(seed: int = DEFAULT_SEED) -> OrganisationMap:
         ],
         people=_people(rng),
         responses=demo_responses(seed),
+        calendars=demo_calendars(),
+        agreements=demo_agreements(),
+        commitments=demo_commitments(seed),
     )
 
 
@@ -400,6 +412,7 @@ def ensure_demo(vc: Valuechain, seed: int = DEFAULT_SEED) -> bool:
     # Check and write are two transactions; two racing callers still cannot duplicate
     # anything because the write replaces rows by id.
     vc.write_map(demo_map(seed))
+    write_demo_capacity(vc)
     return True
 
 
