@@ -108,6 +108,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/propose"): unit_acting(404),
     ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/agree"): unit_acting(404),
     ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/review"): unit_acting(404),
+    ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/commitments"): unit_acting(404),
     ("GET", "/api/v1/commitments"): admin_only(401),
     ("GET", "/api/v1/units/{unit_id}/capacity"): unit_summary(200),
     ("GET", "/api/v1/units/{unit_id}/watermelon"): unit_results(200),
@@ -117,6 +118,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/units/{unit_id}/agreements"): {**unit_summary(200), "anonymous": 303},
     ("GET", "/units/{unit_id}/agreements/{agreement_id}"): {**unit_summary(404), "anonymous": 303},
     ("POST", "/units/{unit_id}/agreements/{agreement_id}/{step}"): {
+        **unit_acting(404),
+        "anonymous": 303,
+    },
+    ("POST", "/units/{unit_id}/agreements/{agreement_id}/commitments/record"): {
         **unit_acting(404),
         "anonymous": 303,
     },
@@ -162,6 +167,12 @@ for _unit in (OWN, OTHER):  # bodies are looked up by the concrete path
     }
     BODIES[("POST", f"/api/v1/units/{_unit}/negotiations/{{negotiation_id}}")] = {
         "json": {"settlement": "accepted"}
+    }
+    BODIES[("POST", f"/api/v1/units/{_unit}/agreements/{{agreement_id}}/commitments")] = {
+        "json": {"due_at": "2026-11-30T09:00:00+00:00", "event": "delivered"}
+    }
+    BODIES[("POST", f"/units/{_unit}/agreements/{{agreement_id}}/commitments/record")] = {
+        "data": {"due_at": "2026-11-30T09:00:00+00:00", "event": "delivered"}
     }
     BODIES[("POST", f"/units/{_unit}/capacity/shares")] = {
         "data": {"result_id": "parts", "customer_id": "pack", "share": "5"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from valuechain.domain.account import AccountRole
 from valuechain.services import agreement as agreements
 from valuechain.services.audit import Actor
 from valuechain.services.bundle import import_bundle
+from valuechain.services.commitment import generate_due
+from valuechain.store import commitment as commitment_store
 from valuechain.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,3 +126,32 @@ def test_capacity_page_share_and_negotiation(
     assert settled.status_code == 303
     after = pack.get("/units/pack/capacity").text
     assert "share changed" in after and "peak season" in after
+
+
+def test_the_provider_records_a_delivery_on_the_page(
+    world: tuple[Valuechain, TestClient, TestClient],
+) -> None:
+    vc, pack, ship = world
+    generate_due(vc, datetime(2099, 1, 1, tzinfo=UTC), since=datetime(2026, 11, 24, tzinfo=UTC))
+    page = pack.get("/units/pack/agreements/pack-ship")
+    # pack-ship has no recurring deliverable and its one item is delivered.
+    assert 'value="delivered"' not in page.text
+    plan_page = ship.get("/units/ship/agreements/pack-ship")
+    assert "Warn: will be late" not in plan_page.text  # ship is the customer
+    with vc.engine.begin() as conn:
+        commitment_store.add_due(
+            conn, vc.org_id, "pack-ship", [datetime(2099, 1, 5, 15, tzinfo=UTC)]
+        )
+    page = pack.get("/units/pack/agreements/pack-ship")
+    assert "Warn: will be late" in page.text
+    answer = pack.post(
+        "/units/pack/agreements/pack-ship/commitments/record",
+        data={
+            "csrf_token": form_token(page.text),
+            "due_at": "2099-01-05T15:00:00+00:00",
+            "event": "warned",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert "Warn: will be late" not in pack.get("/units/pack/agreements/pack-ship").text

@@ -10,6 +10,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from scipy.stats import beta
 from typer.testing import CliRunner
 
@@ -18,7 +19,13 @@ from valuechain.cli.main import app
 from valuechain.services import agreement as agreements
 from valuechain.services.audit import Actor
 from valuechain.services.bundle import import_bundle
-from valuechain.services.commitment import commitments_document, generate_due, timeline
+from valuechain.services.commitment import (
+    CommitmentError,
+    commitments_document,
+    generate_due,
+    record,
+    timeline,
+)
 from valuechain.store import commitment as commitment_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,3 +179,21 @@ def test_command_line_json_contract(
     assert result.exit_code == 0 and "plan-pack" in result.stdout
     result = CliRunner().invoke(app, ["agreement", "due", "--until", "2099-01-01"])
     assert result.exit_code == 0 and "due items created" in result.stdout
+
+
+def test_the_provider_records_deliveries_and_early_warnings(vc: Valuechain, tmp_path: Path) -> None:
+    load(vc, tmp_path)
+    generate_due(vc, datetime(2026, 12, 8, tzinfo=UTC), since=NOW)  # Mondays Nov 30, Dec 7
+    lead = Actor("a1", "lea@example.org", "test")
+    first, second = datetime(2026, 11, 30, 9, tzinfo=UTC), datetime(2026, 12, 7, 9, tzinfo=UTC)
+    warned = record(vc, "plan-pack", second, "plan", lead, warned=True, at=NOW)
+    assert warned["outcome"] == "pending" and warned["warned_at"] == NOW.isoformat()
+    early = record(vc, "plan-pack", first, "plan", lead, delivered=True, at=NOW)
+    assert early["outcome"] == "exceeded"  # 5 days early, margin 24 h
+    with pytest.raises(CommitmentError, match="without a delivery"):
+        record(vc, "plan-pack", first, "plan", lead, delivered=True, at=NOW)
+    with pytest.raises(CommitmentError, match="only the provider"):
+        record(vc, "plan-pack", second, "pack", lead, delivered=True, at=NOW)
+    late = datetime(2026, 12, 7, 15, tzinfo=UTC)
+    missed = record(vc, "plan-pack", second, "plan", lead, delivered=True, at=late)
+    assert missed["outcome"] == "warned"  # late, but told before it was due

@@ -12,7 +12,7 @@ The organisation-wide commitment log needs ``view_all_commitments`` (admins).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
@@ -25,7 +25,14 @@ from valuechain.services import capacity as capacities
 from valuechain.services.agreement import AgreementStepRefused
 from valuechain.services.audit import Actor
 from valuechain.services.capacity import CapacityError, Settlement
-from valuechain.services.commitment import agreement_detail, commitments_document, log_json, logs
+from valuechain.services.commitment import (
+    CommitmentError,
+    agreement_detail,
+    commitments_document,
+    log_json,
+    logs,
+    record,
+)
 from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.watermelon import watermelon
@@ -436,3 +443,43 @@ def get_watermelon(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     except NotFound as error:
         raise HTTPException(404, str(error)) from None
     return watermelon(vc, unit_id=unit_id)
+
+
+class RecordIn(BaseModel):
+    due_at: datetime = Field(description="The due item's time (ISO 8601, with offset).")
+    event: Literal["delivered", "warned"] = Field(
+        description="delivered now, or warned now that it will be late."
+    )
+
+
+@router.post(
+    "/units/{unit_id}/agreements/{agreement_id}/commitments",
+    response_model=CommitmentItem,
+    responses={**NOT_FOUND, 409: {"model": Problem, "description": "Cannot be recorded"}},
+    summary="Record a delivery or an early warning",
+)
+def post_commitment(
+    unit_id: str,
+    agreement_id: str,
+    body: RecordIn,
+    vc: CurrentValuechain,
+    principal: Acting,
+    request: Request,
+) -> dict[str, Any]:
+    """The provider's lead records, now, that a due item was delivered or that the
+    customer is warned it will be late (a warning counts only before the due time)."""
+    due = body.due_at if body.due_at.tzinfo else body.due_at.replace(tzinfo=UTC)
+    try:
+        return record(
+            vc,
+            agreement_id,
+            due,
+            unit_id,
+            actor_of(principal, request),
+            delivered=body.event == "delivered",
+            warned=body.event == "warned",
+        )
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except CommitmentError as error:
+        raise HTTPException(409, str(error)) from None

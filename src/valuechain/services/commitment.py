@@ -28,6 +28,7 @@ from valuechain.domain.agreement import (
     Metric,
 )
 from valuechain.domain.commitment import Outcome, due_dates
+from valuechain.services import audit
 from valuechain.services.agreement import (
     agreement,
     agreements_of,
@@ -35,6 +36,8 @@ from valuechain.services.agreement import (
     calendars,
     reviews_due_of,
 )
+from valuechain.services.audit import Actor
+from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import commitment as commitment_store
 
@@ -252,3 +255,59 @@ def _met(metric: Metric, target: float, actual: float | None) -> bool | None:
         return None
     # Percentages are floors; hours are ceilings.
     return actual >= target if metric in PERCENT_METRICS else actual <= target
+
+
+class CommitmentError(ValuechainError):
+    """A delivery or warning that cannot be recorded; the message says why."""
+
+
+COMMITMENT_DELIVERED = "commitment_delivered"
+COMMITMENT_WARNED = "commitment_warned"
+
+
+def record(
+    vc: Valuechain,
+    agreement_id: str,
+    due_at: datetime,
+    unit_id: str,
+    actor: Actor,
+    *,
+    delivered: bool = False,
+    warned: bool = False,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The provider's lead records that a due item was delivered, or warns the customer
+    that it will be late (an early warning counts only before the due time). Each is
+    recorded once; returns the item with its outcome."""
+    moment = at or datetime.now(UTC)
+    found = agreement(vc, agreement_id, unit_id)
+    if unit_id != found.provider_id:
+        raise CommitmentError("only the provider records deliveries and warnings")
+    if delivered == warned:
+        raise CommitmentError("record either a delivery or a warning")
+    with vc.engine.begin() as conn:
+        changed = commitment_store.mark(
+            conn,
+            vc.org_id,
+            agreement_id,
+            due_at,
+            delivered_at=moment if delivered else None,
+            warned_at=moment if warned else None,
+        )
+        if not changed:
+            raise CommitmentError(
+                f"no due item of {agreement_id} at {due_at.isoformat()} without a "
+                f"{'delivery' if delivered else 'warning'} recorded"
+            )
+        audit.record(
+            vc,
+            COMMITMENT_DELIVERED if delivered else COMMITMENT_WARNED,
+            actor,
+            subject=f"agreement {agreement_id}",
+            detail=f"due {due_at.isoformat()}",
+            conn=conn,
+        )
+    due = due_at.astimezone(UTC)
+    return next(
+        i for i in timeline(vc, found, now=moment, limit=10**9) if i["due_at"] == due.isoformat()
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from valuechain.domain.agreement import Commitment
 from valuechain.store.agreement import COMMITMENTS
@@ -70,3 +70,31 @@ def read_commitments(
         Commitment(a, utc(due) or due, utc(delivered), utc(warned))
         for a, due, delivered, warned in conn.execute(stmt)
     ]
+
+
+def mark(
+    conn: Connection,
+    org_id: int,
+    agreement_id: str,
+    due_at: datetime,
+    *,
+    delivered_at: datetime | None = None,
+    warned_at: datetime | None = None,
+) -> int:
+    """Record a delivery and/or an early warning on a stored due item (only where none
+    is recorded yet); returns 1 when the item exists and changed."""
+    values = {}
+    where = [
+        COMMITMENTS.c.org_id == org_id,
+        COMMITMENTS.c.agreement_id == agreement_id,
+        COMMITMENTS.c.due_at == utc(due_at),
+    ]
+    if delivered_at is not None:
+        values["delivered_at"] = utc(delivered_at)
+        where.append(COMMITMENTS.c.delivered_at.is_(None))
+    if warned_at is not None:
+        values["warned_at"] = utc(warned_at)
+        where.append(COMMITMENTS.c.warned_at.is_(None))
+    if not values:
+        return 0
+    return int(conn.execute(update(COMMITMENTS).where(*where).values(values)).rowcount)

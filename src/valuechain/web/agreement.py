@@ -19,7 +19,7 @@ from valuechain.services.access import may
 from valuechain.services.agreement import AgreementStepRefused
 from valuechain.services.audit import Actor
 from valuechain.services.capacity import CapacityError, Settlement
-from valuechain.services.commitment import agreement_detail, log_json, logs
+from valuechain.services.commitment import CommitmentError, agreement_detail, log_json, logs, record
 from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.watermelon import watermelon
@@ -112,6 +112,7 @@ def _agreement_page(
             "a": detail,
             "names": vc.describe_units({detail["provider"], detail["customer"]}),
             "steps": steps,
+            "records": side == "provider" and may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id),
             "step_labels": STEPS,
             "metric_labels": METRIC_LABELS,
             "error": error,
@@ -244,3 +245,36 @@ def settle(
     except (CapacityError, ValueError) as error:
         return _capacity_page(request, vc, unit_id, principal, error=str(error), status_code=409)
     return RedirectResponse(f"/units/{unit_id}/capacity", status_code=303)
+
+
+@router.post(
+    "/units/{unit_id}/agreements/{agreement_id}/commitments/record", response_class=HTMLResponse
+)
+def record_commitment(
+    request: Request,
+    unit_id: str,
+    agreement_id: str,
+    vc: CurrentValuechain,
+    principal: Acting,
+    due_at: Annotated[str, Form()],
+    event: Annotated[str, Form(pattern="^(delivered|warned)$")],
+) -> Response:
+    """The provider records a delivery or warns early; back to the agreement page."""
+    try:
+        due = datetime.fromisoformat(due_at)
+        record(
+            vc,
+            agreement_id,
+            due if due.tzinfo else due.replace(tzinfo=UTC),
+            unit_id,
+            _actor(principal, request),
+            delivered=event == "delivered",
+            warned=event == "warned",
+        )
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except (CommitmentError, ValueError) as error:
+        return _agreement_page(
+            request, vc, unit_id, agreement_id, principal, error=str(error), status_code=409
+        )
+    return RedirectResponse(f"/units/{unit_id}/agreements/{agreement_id}", status_code=303)
