@@ -4,11 +4,14 @@ that demand above a share opens (once) and its three endings."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from valuechain import Valuechain
+from valuechain.cli.main import app
 from valuechain.services import capacity
 from valuechain.services.audit import Actor
 from valuechain.services.bundle import import_bundle
@@ -109,3 +112,20 @@ def test_only_the_sides_and_the_producer_act(small: Valuechain) -> None:
         capacity.settle(small, "qa", opened, Settlement.ACCEPTED, PACK_LEAD)
     with pytest.raises(CapacityError, match="only when the share changes"):
         capacity.settle(small, "pack", opened, Settlement.ACCEPTED, PACK_LEAD, share=5)
+
+
+def test_command_line(small: Valuechain, cli_env: dict[str, str]) -> None:
+    capacity.set_share(small, "pack", "boxes", "ship", 1000, PACK_LEAD)
+    result = CliRunner().invoke(app, ["capacity", "ship", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["receives"][0]["over_share"] is True
+    assert doc["negotiations"][0]["state"] == "open"
+    result = CliRunner().invoke(app, ["capacity", "pack"])
+    assert result.exit_code == 0 and "above share" in result.stdout
+    # A new demand above the share is found by the idempotent check in `agreement due`.
+    capacity.settle(small, "pack", doc["negotiations"][0]["id"], Settlement.ACCEPTED, PACK_LEAD)
+    result = CliRunner().invoke(app, ["agreement", "due", "--until", "2026-01-01"])
+    assert "1 negotiations opened" in result.stdout
+    result = CliRunner().invoke(app, ["agreement", "due", "--until", "2026-01-01"])
+    assert "0 negotiations opened" in result.stdout

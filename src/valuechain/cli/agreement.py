@@ -13,6 +13,8 @@ from valuechain.cli.app import app, console, open_valuechain, print_json
 from valuechain.domain.agreement import Agreement, Metric
 from valuechain.services import agreement as agreements
 from valuechain.services.audit import Actor
+from valuechain.services.capacity import capacity as capacity_of
+from valuechain.services.capacity import open_negotiations
 from valuechain.services.commitment import commitments_document, generate_due, logs, timeline
 from valuechain.services.watermelon import watermelon
 
@@ -132,13 +134,18 @@ def review(agreement_id: str, unit: UnitOption) -> None:
 def due(
     until: Annotated[str, typer.Option("--until", help="Create due items up to this ISO date.")],
 ) -> None:
-    """Create the due items of recurring deliverables up to a date (idempotent), and
-    start the reviews whose date has come."""
+    """Create the due items of recurring deliverables up to a date, start the reviews
+    whose date has come, and open negotiations where demand is above a share (all
+    idempotent)."""
     vc = open_valuechain()
     end = datetime.combine(date.fromisoformat(until), datetime.min.time(), tzinfo=UTC)
     created = generate_due(vc, end)
     started = agreements.start_due_reviews(vc, datetime.now(UTC).date())
-    console.print(f"{created} due items created; {len(started)} reviews started.")
+    opened = open_negotiations(vc)
+    console.print(
+        f"{created} due items created; {len(started)} reviews started; "
+        f"{len(opened)} negotiations opened."
+    )
 
 
 @app.command()
@@ -213,3 +220,32 @@ def watermelon_command(
             FLAG_LABELS.get(row["flag"], ""),
         )
     console.print(table)
+
+
+@app.command("capacity")
+def capacity_command(unit: str, as_json: AsJson = False) -> None:
+    """A unit's capacity shares: per result it produces the capacity, each customer's
+    share and demand; its demand on others' results; negotiations of either side."""
+    doc = capacity_of(open_valuechain(), unit)
+    if as_json:
+        print_json(doc)
+        return
+    for r in doc["provides"]:
+        cap = "—" if r["capacity"] is None else f"{r['capacity']:g}"
+        console.print(f"[bold]{r['result']}[/]: capacity {cap} a week, {r['allocated']:g} shared")
+        for c in r["customers"]:
+            share = "no share" if c["share"] is None else f"share {c['share']:g}"
+            wanted = "—" if c["demand"] is None else f"{c['demand']:g}"
+            flag = "  [red]above share[/]" if c["over_share"] else ""
+            console.print(f"  {c['customer']}: {share}, demand {wanted}{flag}")
+    for r in doc["receives"]:
+        share = "no share" if r["share"] is None else f"share {r['share']:g}"
+        flag = "  [red]above share[/]" if r["over_share"] else ""
+        console.print(
+            f"receives {r['result']} from {r['provider']}: demand {r['demand']:g}, {share}{flag}"
+        )
+    for n in doc["negotiations"]:
+        console.print(
+            f"negotiation {n['id']}: {n['result']} {n['provider']} → {n['customer']}, "
+            f"demand {n['demand']:g} / share {n['share']:g}, {n['state']}"
+        )
