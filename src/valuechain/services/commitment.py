@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from valuechain.analytics.trust import CODE, OUTCOMES, classify, trust
 from valuechain.domain.agreement import (
@@ -105,21 +106,41 @@ class Log:
         return 100.0 * (self.counts[Outcome.KEPT] + self.counts[Outcome.EXCEEDED]) / self.due
 
 
+def _ended(
+    vc: Valuechain, agreements: list[Agreement], now: datetime
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Outcome codes of every commitment of ``agreements`` and each one's agreement
+    position, from one columnar read of the log (vectorised over the whole log)."""
+    with vc.engine.connect() as conn:
+        ids, due, delivered, warned = commitment_store.commitment_columns(conn, vc.org_id)
+    position = {a.id: i for i, a in enumerate(agreements)}
+    if not ids:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    unique, inverse = np.unique(np.asarray(ids, dtype=object), return_inverse=True)
+    of_unique = np.array([position.get(str(u), -1) for u in unique], dtype=np.int64)
+    where = of_unique[inverse]
+    keep = where >= 0
+    margins = np.array(
+        [(a.exceed_margin_hours or 0.0) * 3600.0 for a in agreements], dtype=np.float64
+    )
+    codes = classify(
+        due[keep], delivered[keep], warned[keep], now.timestamp(), margins[where[keep]]
+    )
+    return codes, where[keep]
+
+
 def logs(vc: Valuechain, *, unit_id: str | None = None, now: datetime | None = None) -> list[Log]:
     """The commitment log of every agreement (or those of ``unit_id``), by id."""
     moment = now or datetime.now(UTC)
     agreements = agreements_of(vc, unit_id)
-    with vc.engine.connect() as conn:
-        items = commitment_store.read_commitments(conn, vc.org_id)
-    position = {a.id: i for i, a in enumerate(agreements)}
-    items = [c for c in items if c.agreement_id in position]
-    margins = {a.id: a.exceed_margin_hours for a in agreements}
-    ended = outcomes(items, margins, moment)
-    result = trust(
-        np.array([CODE[o] for o in ended], dtype=np.int64),
-        np.array([position[c.agreement_id] for c in items], dtype=np.int64),
-        len(agreements),
-    )
+    return _logs(agreements, *_ended(vc, agreements, moment))
+
+
+def _logs(
+    agreements: list[Agreement], codes: npt.NDArray[np.int64], where: npt.NDArray[np.int64]
+) -> list[Log]:
+    result = trust(codes, where, len(agreements))
     return [
         Log(
             agreement=a,
@@ -136,17 +157,17 @@ def relationship_trust(vc: Valuechain, *, now: datetime | None = None) -> list[d
     """Trust per relationship (provider, customer) over all their agreements."""
     moment = now or datetime.now(UTC)
     agreements = agreements_of(vc)
-    with vc.engine.connect() as conn:
-        items = commitment_store.read_commitments(conn, vc.org_id)
-    pair_of = {a.id: (a.provider_id or "", a.customer_id) for a in agreements}
-    pairs = sorted(set(pair_of.values()))
+    return _relationships(agreements, *_ended(vc, agreements, moment))
+
+
+def _relationships(
+    agreements: list[Agreement], codes: npt.NDArray[np.int64], where: npt.NDArray[np.int64]
+) -> list[dict[str, Any]]:
+    pair_of = [(a.provider_id or "", a.customer_id) for a in agreements]
+    pairs = sorted(set(pair_of))
     index = {p: i for i, p in enumerate(pairs)}
-    ended = outcomes(items, {a.id: a.exceed_margin_hours for a in agreements}, moment)
-    result = trust(
-        np.array([CODE[o] for o in ended], dtype=np.int64),
-        np.array([index[pair_of[c.agreement_id]] for c in items], dtype=np.int64),
-        len(pairs),
-    )
+    pair_index = np.array([index[p] for p in pair_of], dtype=np.int64)
+    result = trust(codes, pair_index[where], len(pairs))
     return [
         {
             "provider": provider,
@@ -186,9 +207,11 @@ def commitments_document(vc: Valuechain, *, now: datetime | None = None) -> dict
     """The ``valuechain commitments --json`` document: per agreement the commitments
     that have ended (``due``) by outcome and trust; per relationship its trust."""
     moment = now or datetime.now(UTC)
+    agreements = agreements_of(vc)
+    codes, where = _ended(vc, agreements, moment)
     return {
-        "agreements": [log_json(log) for log in logs(vc, now=moment)],
-        "relationships": relationship_trust(vc, now=moment),
+        "agreements": [log_json(log) for log in _logs(agreements, codes, where)],
+        "relationships": _relationships(agreements, codes, where),
     }
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, func, select, update
 
 from valuechain.domain.agreement import Commitment
 from valuechain.store.agreement import COMMITMENTS
 from valuechain.store.calendar import upsert, utc
+from valuechain.store.organisation import _columns
 
 
 def write_commitments(conn: Connection, org_id: int, commitments: Iterable[Commitment]) -> int:
@@ -98,3 +101,31 @@ def mark(
     if not values:
         return 0
     return int(conn.execute(update(COMMITMENTS).where(*where).values(values)).rowcount)
+
+
+def _epoch(conn: Connection, column: Any) -> Any:
+    """A time column as float seconds since the epoch, computed by the database."""
+    if conn.dialect.name == "postgresql":
+        return func.extract("epoch", column)
+    # SQLite stores the UTC time as text; julianday keeps ~50 µs resolution.
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def commitment_columns(
+    conn: Connection, org_id: int
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Every commitment of the organisation as columns: agreement ids, and due,
+    delivered and warned times in epoch seconds (``nan``: none) — one SELECT, no
+    per-row objects, for the commitment log of a whole organisation."""
+    stmt = select(
+        COMMITMENTS.c.agreement_id,
+        _epoch(conn, COMMITMENTS.c.due_at),
+        _epoch(conn, COMMITMENTS.c.delivered_at),
+        _epoch(conn, COMMITMENTS.c.warned_at),
+    ).where(COMMITMENTS.c.org_id == org_id)
+    ids, due, delivered, warned = _columns(conn, stmt, 4)
+
+    def floats(values: Any) -> np.ndarray:
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+    return list(ids), floats(due), floats(delivered), floats(warned)
