@@ -6,8 +6,10 @@ and the `valuechain commitments --json` contract."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from typer.testing import CliRunner
 
 from valuechain import Valuechain
 from valuechain.cli.main import app
+from valuechain.domain.agreement import Commitment
 from valuechain.services import agreement as agreements
 from valuechain.services.audit import Actor
 from valuechain.services.bundle import import_bundle
@@ -197,3 +200,32 @@ def test_the_provider_records_deliveries_and_early_warnings(vc: Valuechain, tmp_
     late = datetime(2026, 12, 7, 15, tzinfo=UTC)
     missed = record(vc, "plan-pack", second, "plan", lead, delivered=True, at=late)
     assert missed["outcome"] == "warned"  # late, but told before it was due
+
+
+def test_the_database_classifies_like_the_analytics(vc: Valuechain, tmp_path: Path) -> None:
+    """The organisation-wide counts come from SQL; each agreement's timeline from
+    analytics.trust.classify: on the same random log they agree exactly."""
+    load(vc, tmp_path)
+    rng = random.Random(3)
+    base = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    log = []
+    for i in range(400):
+        due = base + timedelta(hours=7 * i)
+        pick = rng.random()
+        delivered = (
+            None
+            if pick < 0.2
+            else due
+            if pick < 0.3  # exactly on time
+            else due + timedelta(hours=rng.uniform(-60, 30))
+        )
+        warned = due - timedelta(hours=rng.uniform(-5, 40)) if rng.random() < 0.3 else None
+        log.append(Commitment("plan-pack", due, delivered, warned))
+    with vc.engine.begin() as conn:
+        commitment_store.write_commitments(conn, vc.org_id, log)
+    now = base + timedelta(days=60)
+    items = timeline(vc, agreements.agreement(vc, "plan-pack"), now=now, limit=10_000)
+    expected = Counter(i["outcome"] for i in items)
+    row = next(r for r in commitments_document(vc, now=now)["agreements"] if r["id"] == "plan-pack")
+    assert {o: row[o] for o in expected} == dict(expected)
+    assert min(expected.values()) > 0 and len(expected) == 5

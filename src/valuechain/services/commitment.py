@@ -109,25 +109,18 @@ class Log:
 def _ended(
     vc: Valuechain, agreements: list[Agreement], now: datetime
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Outcome codes of every commitment of ``agreements`` and each one's agreement
-    position, from one columnar read of the log (vectorised over the whole log)."""
+    """Outcome codes and agreement positions, one entry per (agreement, outcome) with
+    its count as weight: the log is classified and counted in the database
+    (``store.commitment.outcome_counts``), so a million commitments never leave it."""
     with vc.engine.connect() as conn:
-        ids, due, delivered, warned = commitment_store.commitment_columns(conn, vc.org_id)
+        counted = commitment_store.outcome_counts(conn, vc.org_id, now)
     position = {a.id: i for i, a in enumerate(agreements)}
-    if not ids:
+    rows = [(position[a], CODE[Outcome(o)], n) for a, o, n in counted if a in position]
+    if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    unique, inverse = np.unique(np.asarray(ids, dtype=object), return_inverse=True)
-    of_unique = np.array([position.get(str(u), -1) for u in unique], dtype=np.int64)
-    where = of_unique[inverse]
-    keep = where >= 0
-    margins = np.array(
-        [(a.exceed_margin_hours or 0.0) * 3600.0 for a in agreements], dtype=np.float64
-    )
-    codes = classify(
-        due[keep], delivered[keep], warned[keep], now.timestamp(), margins[where[keep]]
-    )
-    return codes, where[keep]
+    where, codes, weights = (np.array(col, dtype=np.int64) for col in zip(*rows, strict=True))
+    return np.repeat(codes, weights), np.repeat(where, weights)
 
 
 def logs(vc: Valuechain, *, unit_id: str | None = None, now: datetime | None = None) -> list[Log]:

@@ -6,13 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from valuechain.domain.agreement import Commitment
 from valuechain.store.agreement import COMMITMENTS
 from valuechain.store.calendar import upsert, utc
-from valuechain.store.organisation import _columns
 
 
 def write_commitments(conn: Connection, org_id: int, commitments: Iterable[Commitment]) -> int:
@@ -111,21 +109,47 @@ def _epoch(conn: Connection, column: Any) -> Any:
     return (func.julianday(column) - 2440587.5) * 86400.0
 
 
-def commitment_columns(
-    conn: Connection, org_id: int
-) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Every commitment of the organisation as columns: agreement ids, and due,
-    delivered and warned times in epoch seconds (``nan``: none) — one SELECT, no
-    per-row objects, for the commitment log of a whole organisation."""
-    stmt = select(
-        COMMITMENTS.c.agreement_id,
-        _epoch(conn, COMMITMENTS.c.due_at),
-        _epoch(conn, COMMITMENTS.c.delivered_at),
-        _epoch(conn, COMMITMENTS.c.warned_at),
-    ).where(COMMITMENTS.c.org_id == org_id)
-    ids, due, delivered, warned = _columns(conn, stmt, 4)
+def outcome_counts(conn: Connection, org_id: int, now: datetime) -> list[tuple[str, str, int]]:
+    """(agreement id, outcome, count) for the whole log, classified and counted in the
+    database with the rules of ``analytics.trust.classify``: kept (delivered by the due
+    time), exceeded (at least the agreement's ``exceed_margin_hours`` early), missed
+    (late, or undelivered after the due time), warned (missed after a warning before the
+    due time), pending (undelivered, not yet due)."""
+    from valuechain.store.agreement import AGREEMENTS
 
-    def floats(values: Any) -> np.ndarray:
-        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-
-    return list(ids), floats(due), floats(delivered), floats(warned)
+    due = _epoch(conn, COMMITMENTS.c.due_at)
+    delivered = _epoch(conn, COMMITMENTS.c.delivered_at)
+    warned = _epoch(conn, COMMITMENTS.c.warned_at)
+    margin = func.coalesce(AGREEMENTS.c.exceed_margin_hours, 0.0) * 3600.0
+    moment = now.timestamp()
+    late = or_(
+        and_(COMMITMENTS.c.delivered_at.is_not(None), delivered > due),
+        and_(COMMITMENTS.c.delivered_at.is_(None), due < moment),
+    )
+    outcome = case(
+        (
+            and_(COMMITMENTS.c.delivered_at.is_not(None), delivered <= due),
+            case((and_(margin > 0, delivered <= due - margin), "exceeded"), else_="kept"),
+        ),
+        (
+            late,
+            case(
+                (and_(COMMITMENTS.c.warned_at.is_not(None), warned < due), "warned"),
+                else_="missed",
+            ),
+        ),
+        else_="pending",
+    ).label("outcome")
+    stmt = (
+        select(COMMITMENTS.c.agreement_id, outcome, func.count().label("n"))
+        .select_from(
+            COMMITMENTS.join(
+                AGREEMENTS,
+                (AGREEMENTS.c.org_id == COMMITMENTS.c.org_id)
+                & (AGREEMENTS.c.id == COMMITMENTS.c.agreement_id),
+            )
+        )
+        .where(COMMITMENTS.c.org_id == org_id)
+        .group_by(COMMITMENTS.c.agreement_id, outcome)
+    )
+    return [(a, o, int(n)) for a, o, n in conn.execute(stmt)]
