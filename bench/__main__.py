@@ -11,7 +11,12 @@ import argparse
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.bench_customers", "bench.bench_import", "bench.bench_flow")
+BENCHMARKS = (
+    "bench.bench_customers",
+    "bench.bench_import",
+    "bench.bench_flow",
+    "bench.bench_commitments",
+)
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
 
 
@@ -22,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for module in BENCHMARKS:
         extra = QUICK + (["--sample", "50"] if module.endswith("customers") else [])
+        if module.endswith("commitments"):
+            extra = ["--agreements", "200", "--repeats", "1"]
         code = subprocess.call([sys.executable, "-m", module, *(extra if args.quick else [])])
         if code != 0:
             failed.append(module)

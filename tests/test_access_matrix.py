@@ -63,6 +63,17 @@ def unit_results(ok: int) -> dict[str, int | tuple[int, int]]:
     return {"admin": ok, "lead": (ok, 403), "member": 403, "viewer": 403, "anonymous": 401}
 
 
+def unit_summary(ok: int) -> dict[str, int | tuple[int, int]]:
+    """view_unit_summary: admins every unit, a lead their own (and relationships), a
+    member their own unit."""
+    return {"admin": ok, "lead": (ok, 403), "member": (ok, 403), "viewer": 403, "anonymous": 401}
+
+
+def unit_acting(ok: int) -> dict[str, int | tuple[int, int]]:
+    """act_on_agreements: admins every unit, a lead only their own unit."""
+    return {"admin": ok, "lead": (ok, 403), "member": 403, "viewer": 403, "anonymous": 401}
+
+
 # (method, path) -> status per role. The same for the own and the other unit: the map
 # is organisation-wide knowledge (docs/access.md); unit-scoped results arrive later
 # and are checked against the policy in test_scoped_actions_follow_relationships.
@@ -141,6 +152,41 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
         on_relationship(404, 401, members=False)
     ),
     ("GET", "/api/v1/units/{unit_id}/report"): unit_results(200),
+    # Agree: reading needs view_unit_summary for the unit, acting act_on_agreements
+    # (only the unit's own lead, and admins). The matrix names no real agreement or
+    # negotiation, so those allowed in are answered 404.
+    ("GET", "/api/v1/units/{unit_id}/agreements"): unit_summary(200),
+    ("GET", "/api/v1/units/{unit_id}/agreements/{agreement_id}"): unit_summary(404),
+    ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/propose"): unit_acting(404),
+    ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/agree"): unit_acting(404),
+    ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/review"): unit_acting(404),
+    ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/commitments"): unit_acting(404),
+    ("GET", "/api/v1/commitments"): admin_only(401),
+    ("GET", "/api/v1/units/{unit_id}/capacity"): unit_summary(200),
+    ("GET", "/api/v1/units/{unit_id}/watermelon"): unit_results(200),
+    # make produces parts (200); audit does not (404).
+    ("PUT", "/api/v1/units/{unit_id}/capacity/shares"): {**unit_acting(200), "admin": (200, 404)},
+    ("POST", "/api/v1/units/{unit_id}/negotiations/{negotiation_id}"): unit_acting(404),
+    ("GET", "/units/{unit_id}/agreements"): {**unit_summary(200), "anonymous": 303},
+    ("GET", "/units/{unit_id}/agreements/{agreement_id}"): {**unit_summary(404), "anonymous": 303},
+    ("POST", "/units/{unit_id}/agreements/{agreement_id}/{step}"): {
+        **unit_acting(404),
+        "anonymous": 303,
+    },
+    ("POST", "/units/{unit_id}/agreements/{agreement_id}/commitments/record"): {
+        **unit_acting(404),
+        "anonymous": 303,
+    },
+    ("GET", "/units/{unit_id}/capacity"): {**unit_summary(200), "anonymous": 303},
+    ("POST", "/units/{unit_id}/capacity/shares"): {
+        **unit_acting(303),  # saved, back to the capacity page
+        "admin": (303, 404),
+        "anonymous": 303,
+    },
+    ("POST", "/units/{unit_id}/negotiations/{negotiation_id}"): {
+        **unit_acting(404),
+        "anonymous": 303,
+    },
     # Public: the schema and its documentation describe endpoints, hold no data.
     ("GET", "/api/v1/units/{unit_id}/change"): unit_results(404),  # no campaigns yet
     ("GET", "/api/v1/units/{unit_id}/comments"): unit_results(200),
@@ -247,6 +293,25 @@ BODIES.update(
 )
 # The lead's own relationship (make provides to pack) and one that is not theirs.
 OWN_PAIR, OTHER_PAIR = ("make", "pack"), ("ctrl", "audit")
+for _unit in (OWN, OTHER):  # bodies are looked up by the concrete path
+    BODIES[("PUT", f"/api/v1/units/{_unit}/capacity/shares")] = {
+        "json": {"result_id": "parts", "customer_id": "pack", "share": 5}
+    }
+    BODIES[("POST", f"/api/v1/units/{_unit}/negotiations/{{negotiation_id}}")] = {
+        "json": {"settlement": "accepted"}
+    }
+    BODIES[("POST", f"/api/v1/units/{_unit}/agreements/{{agreement_id}}/commitments")] = {
+        "json": {"due_at": "2026-11-30T09:00:00+00:00", "event": "delivered"}
+    }
+    BODIES[("POST", f"/units/{_unit}/agreements/{{agreement_id}}/commitments/record")] = {
+        "data": {"due_at": "2026-11-30T09:00:00+00:00", "event": "delivered"}
+    }
+    BODIES[("POST", f"/units/{_unit}/capacity/shares")] = {
+        "data": {"result_id": "parts", "customer_id": "pack", "share": "5"}
+    }
+    BODIES[("POST", f"/units/{_unit}/negotiations/{{negotiation_id}}")] = {
+        "data": {"settlement": "accepted"}
+    }
 STATIC_FILE = "/static/css/valuechain.css"
 
 
@@ -300,7 +365,9 @@ def _client(world: World, role: str) -> tuple[TestClient, str]:
 
 def _call(world: World, role: str, method: str, path: str, template: str | None = None) -> Any:
     client, csrf = _client(world, role)
-    kwargs: dict[str, Any] = dict(BODIES.get((method, template or path), {}))
+    kwargs: dict[str, Any] = dict(
+        BODIES.get((method, path)) or BODIES.get((method, template or path), {})
+    )
     if method != "GET":
         if "data" in kwargs:
             kwargs["data"] = {**kwargs["data"], "csrf_token": csrf}

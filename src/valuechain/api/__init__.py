@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from valuechain.api import admin as admin_api
+from valuechain.api import agreement as agreement_api
 from valuechain.api import campaign as campaign_api
 from valuechain.api import change as change_api
 from valuechain.api import comment as comment_api
@@ -46,5 +47,6 @@ router.include_router(change_api.router)
 router.include_router(comment_api.router)
 router.include_router(notification_api.router)
 router.include_router(connect_api.router)
+router.include_router(agreement_api.router)
 
 __all__ = ["PREFIX", "router"]

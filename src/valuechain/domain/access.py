@@ -43,6 +43,11 @@ class Action(StrEnum):
     MANAGE_OWN_NOTIFICATIONS = "manage_own_notifications"
     # ... and the organisation's outbox and webhook.
     MANAGE_NOTIFICATIONS = "manage_notifications"
+    # Agree: act on the agreements of one's own unit (propose, agree, review, capacity
+    # shares and their negotiations) ...
+    ACT_ON_AGREEMENTS = "act_on_agreements"
+    # ... and see every agreement's commitment log and trust, organisation-wide.
+    VIEW_ALL_COMMITMENTS = "view_all_commitments"
 
 
 UNIT_SCOPED = frozenset(
@@ -57,6 +62,7 @@ ADMIN_ONLY = frozenset(
         Action.VIEW_ORGANISATION_REPORT,
         Action.FACILITATE,
         Action.MANAGE_CAMPAIGNS,
+        Action.VIEW_ALL_COMMITMENTS,
     }
 )
 RELATIONSHIP_SCOPED = frozenset({Action.VIEW_RELATIONSHIP, Action.WORK_ON_RELATIONSHIP})
@@ -92,15 +98,22 @@ def allows(
     For a unit-scoped action, ``unit_id`` is the unit the data is about and
     ``related`` the units in a relationship with the principal's own unit (its direct
     customers and suppliers). Admins may do everything; a lead sees summary and
-    results for their own unit and its relationships, and the campaign response rates
-    of their own unit only; a member sees their own unit's
-    summary; a viewer sees the map only. A unit-scoped action without a unit is
-    refused for everyone but admins, so forgetting the unit never widens access.
+    results for their own unit and its relationships, the campaign response rates of
+    their own unit only, and acts on their own unit's agreements; a member sees their
+    own unit's summary; a viewer sees the map only. A unit-scoped action without a
+    unit is refused for everyone but admins, so forgetting the unit never widens access.
     """
     if principal.role is AccountRole.ADMIN:
         return True
     if action in EVERYONE:
         return True
+    if action is Action.ACT_ON_AGREEMENTS:
+        # Only the lead of the unit itself acts for it (never for a related unit).
+        return (
+            principal.role is AccountRole.LEAD
+            and unit_id is not None
+            and unit_id == principal.unit_id
+        )
     if action in ADMIN_ONLY or action not in UNIT_SCOPED:
         return False
     own = principal.unit_id

@@ -24,6 +24,9 @@ The numbers tell a story the app should find on its own:
 * two years of monthly outcomes of the external customers and a monthly pulse
   (``services.demo_connect``) in which assembly's rating of production planning
   moves with the external customers' satisfaction and complaints.
+* agreements in every state, a year of commitments and capacity shares
+  (``services.demo_agree``): early warnings earn trust, surprise misses lose it, and
+  demand above a share opens a negotiation.
 """
 
 # The tables below are aligned in columns so they read as tables; that needs more than
@@ -43,6 +46,12 @@ from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import accounts
 from valuechain.services.audit import Actor
+from valuechain.services.demo_agree import (
+    demo_agreements,
+    demo_calendars,
+    demo_commitments,
+    write_demo_capacity,
+)
 from valuechain.services.demo_comment import add_comments
 from valuechain.services.demo_connect import demo_connect
 from valuechain.services.demo_partner import ensure_demo_partner
@@ -390,6 +399,9 @@ def demo_map(seed: int = DEFAULT_SEED) -> OrganisationMap:
         people=_people(rng),
         responses=add_comments(demo_responses(seed), seed) + demo_partnership(seed) + pulses,
         outcomes=outcomes,
+        calendars=demo_calendars(),
+        agreements=demo_agreements(),
+        commitments=demo_commitments(seed),
     )
 
 
@@ -409,6 +421,7 @@ def ensure_demo(vc: Valuechain, seed: int = DEFAULT_SEED) -> bool:
     # anything because the write replaces rows by id.
     vc.write_map(demo_map(seed))
     ensure_demo_partner(vc)
+    write_demo_capacity(vc)
     return True
 
 

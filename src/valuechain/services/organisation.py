@@ -33,6 +33,9 @@ from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.unit import UnitKind
 from valuechain.services.errors import NotFound
 from valuechain.services.security import Security
+from valuechain.store import agreement as agreement_store
+from valuechain.store import calendar as calendar_store
+from valuechain.store import commitment as commitment_store
 from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
 from valuechain.store import outcome as outcome_store
@@ -105,6 +108,8 @@ class Valuechain:
             if replace:
                 measure_store.delete_survey(conn, self.org_id)
                 outcome_store.delete_outcomes(conn, self.org_id)
+                agreement_store.delete_agree(conn, self.org_id)
+                calendar_store.delete_calendars(conn, self.org_id)
             counts = store.write_map(conn, self.org_id, org_map, replace=replace)
             if org_map.instruments or org_map.responses:
                 measure_store.write_survey(
@@ -112,6 +117,9 @@ class Valuechain:
                 )
             if org_map.outcomes:
                 outcome_store.write_outcomes(conn, self.org_id, org_map.outcomes)
+            calendar_store.write_calendars(conn, self.org_id, org_map.calendars)
+            agreement_store.write_agreements(conn, self.org_id, org_map.agreements)
+            commitment_store.write_commitments(conn, self.org_id, org_map.commitments)
         self._chain = None
         return counts
 

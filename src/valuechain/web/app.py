@@ -20,6 +20,7 @@ from valuechain.services.access import Forbidden, NotSignedIn
 from valuechain.services.organisation import Valuechain
 from valuechain.services.sso import SsoProvider, SsoSettings
 from valuechain.web import admin as admin_pages
+from valuechain.web import agreement as agreement_pages
 from valuechain.web import campaign as campaign_pages
 from valuechain.web import connect as connect_pages
 from valuechain.web import dashboard as dashboard_pages
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(dashboard_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(connect_pages.router)
+    app.include_router(agreement_pages.router)
     check_access_rules(app)
 
     def is_api(request: Request) -> bool:

@@ -1,0 +1,280 @@
+"""Capability 3, Agree, as pages: a unit's agreements (both sides, reviews due), one
+agreement (both sides' obligations, targets against actuals, the commitment timeline,
+and the steps of its life for the unit's lead), and the capacity view with shares and
+negotiations. Reading needs ``view_unit_summary``, acting ``act_on_agreements``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, client_address
+from valuechain.domain.access import Action, Principal
+from valuechain.services import agreement as agreements
+from valuechain.services import capacity as capacities
+from valuechain.services.access import may
+from valuechain.services.agreement import AgreementStepRefused
+from valuechain.services.audit import Actor
+from valuechain.services.capacity import CapacityError, Settlement
+from valuechain.services.commitment import CommitmentError, agreement_detail, log_json, logs, record
+from valuechain.services.errors import NotFound
+from valuechain.services.organisation import Valuechain
+from valuechain.services.watermelon import watermelon
+from valuechain.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Principal, Depends(AccessRule(Action.VIEW_UNIT_SUMMARY, unit_param="unit_id"))]
+Acting = Annotated[Principal, Depends(AccessRule(Action.ACT_ON_AGREEMENTS, unit_param="unit_id"))]
+STEPS = {"propose": "Propose", "agree": "Agree", "review": "Ask for a review"}
+METRIC_LABELS = {
+    "on_time_pct": "Delivered on time",
+    "response_hours": "First response (business hours)",
+    "resolution_hours": "Resolution (business hours)",
+    "quality_pct": "Right first time",
+}
+
+
+def _actor(principal: Principal, request: Request) -> Actor:
+    return Actor(principal.account_id, principal.email, client_address(request))
+
+
+def _unit_name(vc: Valuechain, unit_id: str) -> str:
+    try:
+        return str(vc.unit(unit_id)["name"])
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
+
+
+@router.get("/units/{unit_id}/agreements", response_class=HTMLResponse)
+def agreements_page(
+    request: Request, unit_id: str, vc: CurrentValuechain, principal: Reader
+) -> Response:
+    """Every agreement the unit is a side of, as provider and as customer."""
+    name = _unit_name(vc, unit_id)
+    found = logs(vc, unit_id=unit_id)
+    today = datetime.now(UTC).date()
+    due = {a.id for a in agreements.reviews_due_of([x.agreement for x in found], today)}
+    rows = [{**agreements.as_json(x.agreement), "log": log_json(x)} for x in found]
+    names = vc.describe_units({r["provider"] for r in rows} | {r["customer"] for r in rows})
+    return templates.TemplateResponse(
+        request,
+        "agree/agreements.html",
+        {
+            "nav": "units",
+            "unit_id": unit_id,
+            "unit_name": name,
+            "provides": [r for r in rows if r["provider"] == unit_id],
+            "receives": [r for r in rows if r["customer"] == unit_id],
+            "reviews_due": due,
+            "names": names,
+            # Survey numbers only for those who may see the unit's results.
+            "melon": watermelon(vc, unit_id=unit_id)
+            if may(vc, principal, Action.VIEW_UNIT_RESULTS, unit_id)
+            else None,
+        },
+    )
+
+
+def _agreement_page(
+    request: Request,
+    vc: Valuechain,
+    unit_id: str,
+    agreement_id: str,
+    principal: Principal,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    try:
+        detail = agreement_detail(vc, agreement_id, unit_id)
+    except NotFound as err:
+        raise HTTPException(404, str(err)) from None
+    side = "provider" if unit_id == detail["provider"] else "customer"
+    state = detail["state"]
+    steps = []
+    if may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id):
+        if state in ("draft", "under_review"):
+            steps.append("propose")
+        if state in ("proposed", "under_review"):
+            steps.append("agree")
+        if state == "agreed":
+            steps.append("review")
+    return templates.TemplateResponse(
+        request,
+        "agree/agreement.html",
+        {
+            "nav": "units",
+            "unit_id": unit_id,
+            "side": side,
+            "a": detail,
+            "names": vc.describe_units({detail["provider"], detail["customer"]}),
+            "steps": steps,
+            "records": side == "provider" and may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id),
+            "step_labels": STEPS,
+            "metric_labels": METRIC_LABELS,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/units/{unit_id}/agreements/{agreement_id}", response_class=HTMLResponse)
+def agreement_page(
+    request: Request, unit_id: str, agreement_id: str, vc: CurrentValuechain, principal: Reader
+) -> Response:
+    """One agreement seen from one side: obligations of both sides, targets against
+    actuals, trust, the commitment timeline, and the lead's next step."""
+    return _agreement_page(request, vc, unit_id, agreement_id, principal)
+
+
+@router.post("/units/{unit_id}/agreements/{agreement_id}/{step}", response_class=HTMLResponse)
+def agreement_step(
+    request: Request,
+    unit_id: str,
+    agreement_id: str,
+    step: str,
+    vc: CurrentValuechain,
+    principal: Acting,
+) -> Response:
+    """Propose, agree or ask for a review for the unit's side; back to the page."""
+    if step not in STEPS:
+        raise HTTPException(404, f"no step {step!r}")
+    try:
+        getattr(agreements, step)(vc, agreement_id, unit_id, _actor(principal, request))
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except AgreementStepRefused as error:
+        return _agreement_page(
+            request, vc, unit_id, agreement_id, principal, error=str(error), status_code=409
+        )
+    return RedirectResponse(f"/units/{unit_id}/agreements/{agreement_id}", status_code=303)
+
+
+def _capacity_page(
+    request: Request,
+    vc: Valuechain,
+    unit_id: str,
+    principal: Principal,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    name = _unit_name(vc, unit_id)
+    view = capacities.capacity(vc, unit_id)
+    units: set[str] = {unit_id}
+    for r in view["provides"]:
+        units |= {c["customer"] for c in r["customers"]}
+    units |= {r["provider"] for r in view["receives"]}
+    units |= {n["customer"] for n in view["negotiations"]} | {
+        n["provider"] for n in view["negotiations"]
+    }
+    return templates.TemplateResponse(
+        request,
+        "agree/capacity.html",
+        {
+            "nav": "units",
+            "unit_id": unit_id,
+            "unit_name": name,
+            "view": view,
+            "names": vc.describe_units(units),
+            "may_act": may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id),
+            "settlements": [s.value for s in Settlement],
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/units/{unit_id}/capacity", response_class=HTMLResponse)
+def capacity_page(
+    request: Request, unit_id: str, vc: CurrentValuechain, principal: Reader
+) -> Response:
+    """Capacity and shares as a provider, demand against shares as a customer, and
+    the negotiations of either side."""
+    return _capacity_page(request, vc, unit_id, principal)
+
+
+@router.post("/units/{unit_id}/capacity/shares", response_class=HTMLResponse)
+def set_share(
+    request: Request,
+    unit_id: str,
+    vc: CurrentValuechain,
+    principal: Acting,
+    result_id: Annotated[str, Form()],
+    customer_id: Annotated[str, Form()],
+    share: Annotated[float, Form()],
+) -> Response:
+    """The provider sets a customer's weekly share of a result."""
+    try:
+        capacities.set_share(vc, unit_id, result_id, customer_id, share, _actor(principal, request))
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except CapacityError as error:
+        return _capacity_page(request, vc, unit_id, principal, error=str(error), status_code=400)
+    return RedirectResponse(f"/units/{unit_id}/capacity", status_code=303)
+
+
+@router.post("/units/{unit_id}/negotiations/{negotiation_id}", response_class=HTMLResponse)
+def settle(
+    request: Request,
+    unit_id: str,
+    negotiation_id: str,
+    vc: CurrentValuechain,
+    principal: Acting,
+    settlement: Annotated[Settlement, Form()],
+    share: Annotated[str, Form()] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Either side settles a negotiation."""
+    try:
+        new_share: Any = float(share) if share.strip() else None
+        capacities.settle(
+            vc,
+            unit_id,
+            negotiation_id,
+            settlement,
+            _actor(principal, request),
+            share=new_share,
+            note=note.strip() or None,
+        )
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except (CapacityError, ValueError) as error:
+        return _capacity_page(request, vc, unit_id, principal, error=str(error), status_code=409)
+    return RedirectResponse(f"/units/{unit_id}/capacity", status_code=303)
+
+
+@router.post(
+    "/units/{unit_id}/agreements/{agreement_id}/commitments/record", response_class=HTMLResponse
+)
+def record_commitment(
+    request: Request,
+    unit_id: str,
+    agreement_id: str,
+    vc: CurrentValuechain,
+    principal: Acting,
+    due_at: Annotated[str, Form()],
+    event: Annotated[str, Form(pattern="^(delivered|warned)$")],
+) -> Response:
+    """The provider records a delivery or warns early; back to the agreement page."""
+    try:
+        due = datetime.fromisoformat(due_at)
+        record(
+            vc,
+            agreement_id,
+            due if due.tzinfo else due.replace(tzinfo=UTC),
+            unit_id,
+            _actor(principal, request),
+            delivered=event == "delivered",
+            warned=event == "warned",
+        )
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except (CommitmentError, ValueError) as error:
+        return _agreement_page(
+            request, vc, unit_id, agreement_id, principal, error=str(error), status_code=409
+        )
+    return RedirectResponse(f"/units/{unit_id}/agreements/{agreement_id}", status_code=303)
