@@ -1,0 +1,308 @@
+"""Requests, their events and thanks: the SQL behind the Request capability.
+
+Times are stored in UTC. The SLA reads every request of the organisation as columns
+in one ordered pass (times converted to epoch seconds by the database), so a million
+requests are read without building a Python object per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
+
+from valuechain.store.tables import RequestEventRow, RequestRow
+
+REQUESTS: Table = RequestRow.__table__  # type: ignore[assignment]
+EVENTS: Table = RequestEventRow.__table__  # type: ignore[assignment]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """``moment`` as an aware UTC time (SQLite hands back the naive UTC we stored)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _stored(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+_TIMES = ("created_at", "first_response_at", "resolved_at", "paused_since", "thanked_at")
+
+
+def _request(row: Any) -> dict[str, Any]:
+    found = dict(row._mapping)
+    for name in _TIMES:
+        if name in found:
+            found[name] = utc(found[name])
+    return found
+
+
+def insert_request(conn: Connection, org_id: int, values: Mapping[str, Any]) -> None:
+    """Store a new request row (``values`` are its columns without ``org_id``)."""
+    row = {k: (_stored(v) if k in _TIMES else v) for k, v in values.items()}
+    conn.execute(insert(REQUESTS).values(org_id=org_id, **row))
+
+
+def get_request(conn: Connection, org_id: int, request_id: str) -> dict[str, Any] | None:
+    found = conn.execute(
+        select(REQUESTS).where(REQUESTS.c.org_id == org_id, REQUESTS.c.id == request_id)
+    ).first()
+    return None if found is None else _request(found)
+
+
+def update_request(
+    conn: Connection, org_id: int, request_id: str, expected_events: int, values: Mapping[str, Any]
+) -> bool:
+    """Apply ``values`` when the request still has ``expected_events`` events (no one
+    changed it since it was read); False when someone did."""
+    row = {k: (_stored(v) if k in _TIMES else v) for k, v in values.items()}
+    done = conn.execute(
+        update(REQUESTS)
+        .where(
+            REQUESTS.c.org_id == org_id,
+            REQUESTS.c.id == request_id,
+            REQUESTS.c.events == expected_events,
+        )
+        .values(events=expected_events + 1, **row)
+    )
+    return done.rowcount == 1
+
+
+def add_event(conn: Connection, org_id: int, values: Mapping[str, Any]) -> None:
+    conn.execute(insert(EVENTS).values(org_id=org_id, **{**values, "at": _stored(values["at"])}))
+
+
+def add_events(conn: Connection, org_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(
+            insert(EVENTS), [{"org_id": org_id, **r, "at": _stored(r["at"])} for r in rows]
+        )
+
+
+def insert_requests(conn: Connection, org_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Bulk insert of request rows (an import)."""
+    if rows:
+        conn.execute(
+            insert(REQUESTS),
+            [
+                {"org_id": org_id, **{k: (_stored(v) if k in _TIMES else v) for k, v in r.items()}}
+                for r in rows
+            ],
+        )
+
+
+def existing_ids(conn: Connection, org_id: int, ids: Iterable[str]) -> set[str]:
+    wanted = list(ids)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            conn.execute(
+                select(REQUESTS.c.id).where(REQUESTS.c.org_id == org_id, REQUESTS.c.id.in_(chunk))
+            ).scalars()
+        )
+    return found
+
+
+def delete_requests(conn: Connection, org_id: int, ids: Iterable[str]) -> None:
+    """Remove requests (and by cascade their events) before an import replaces them."""
+    wanted = list(ids)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        conn.execute(
+            EVENTS.delete().where(EVENTS.c.org_id == org_id, EVENTS.c.request_id.in_(chunk))
+        )
+        conn.execute(REQUESTS.delete().where(REQUESTS.c.org_id == org_id, REQUESTS.c.id.in_(chunk)))
+
+
+def event_by_key(conn: Connection, org_id: int, key: str) -> dict[str, Any] | None:
+    """The event an Idempotency-Key made, if any."""
+    found = conn.execute(
+        select(EVENTS).where(EVENTS.c.org_id == org_id, EVENTS.c.idempotency_key == key)
+    ).first()
+    if found is None:
+        return None
+    event = dict(found._mapping)
+    event["at"] = utc(event["at"])
+    return event
+
+
+def events_of(conn: Connection, org_id: int, request_id: str) -> list[dict[str, Any]]:
+    """A request's timeline, oldest first."""
+    rows = conn.execute(
+        select(EVENTS)
+        .where(EVENTS.c.org_id == org_id, EVENTS.c.request_id == request_id)
+        .order_by(EVENTS.c.seq)
+    )
+    return [{**dict(r._mapping), "at": utc(r.at)} for r in rows]
+
+
+LIST_COLUMNS = (
+    "id",
+    "customer_id",
+    "provider_id",
+    "title",
+    "priority",
+    "category",
+    "requester_id",
+    "requester",
+    "state",
+    "created_at",
+    "first_response_at",
+    "resolved_at",
+    "paused_since",
+    "paused_seconds",
+    "thanked_at",
+)
+
+
+def list_requests(
+    conn: Connection,
+    org_id: int,
+    *,
+    provider: str | None = None,
+    customer: str | None = None,
+    requester_id: str | None = None,
+    either_unit: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Requests newest first, filtered by the providing unit (an inbox), the asking
+    unit (an outbox), the requester, or either side of one unit."""
+    where = [REQUESTS.c.org_id == org_id]
+    if provider is not None:
+        where.append(REQUESTS.c.provider_id == provider)
+    if customer is not None:
+        where.append(REQUESTS.c.customer_id == customer)
+    if requester_id is not None:
+        where.append(REQUESTS.c.requester_id == requester_id)
+    if either_unit is not None:
+        where.append(
+            or_(REQUESTS.c.provider_id == either_unit, REQUESTS.c.customer_id == either_unit)
+        )
+    if open_only:
+        where.append(REQUESTS.c.state.notin_(("resolved", "closed")))
+    rows = conn.execute(
+        select(*(REQUESTS.c[name] for name in LIST_COLUMNS))
+        .where(and_(*where))
+        .order_by(REQUESTS.c.created_at.desc(), REQUESTS.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_request(r) for r in rows]
+
+
+def count_requests(conn: Connection, org_id: int) -> int:
+    return int(conn.execute(select(func.count()).where(REQUESTS.c.org_id == org_id)).scalar_one())
+
+
+def thanks_for(
+    conn: Connection, org_id: int, provider: str, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The thanks a providing unit received, newest first."""
+    rows = conn.execute(
+        select(
+            REQUESTS.c.id,
+            REQUESTS.c.title,
+            REQUESTS.c.customer_id,
+            REQUESTS.c.thanked_at,
+            REQUESTS.c.thanks_note,
+            REQUESTS.c.thanked_by,
+        )
+        .where(
+            REQUESTS.c.org_id == org_id,
+            REQUESTS.c.provider_id == provider,
+            REQUESTS.c.thanked_at.is_not(None),
+        )
+        .order_by(REQUESTS.c.thanked_at.desc())
+        .limit(limit)
+    )
+    return [_request(r) for r in rows]
+
+
+# -- the SLA: every request as columns --------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestColumns:
+    """Every request of an organisation, ordered by (provider, customer); the
+    relationships with the number of requests each, in the same order. Times are
+    epoch seconds, ``nan`` where not yet."""
+
+    providers: list[str]
+    customers: list[str]
+    counts: npt.NDArray[np.int64]
+    created: FloatArray
+    first_response: FloatArray
+    resolved: FloatArray
+    paused_since: FloatArray
+    paused_seconds: FloatArray
+    thanked: FloatArray
+
+
+def _epoch(conn: Connection, column: str) -> str:
+    if conn.dialect.name == "sqlite":
+        return f"(julianday({column}) - 2440587.5) * 86400.0"
+    return f"extract(epoch from {column})::float8"
+
+
+def request_columns(conn: Connection, org_id: int) -> RequestColumns:
+    """One ordered scan of the requests table (the relationship index gives the
+    order); each relationship's name pair is sent once, on its first row."""
+    first = (
+        "(lag(provider_id) over w is distinct from provider_id "
+        "or lag(customer_id) over w is distinct from customer_id)"
+    )
+    if conn.dialect.name == "sqlite":
+        first = (
+            "(lag(provider_id) over w is not provider_id "
+            "or lag(customer_id) over w is not customer_id)"
+        )
+    sql = (
+        f"select case when {first} then provider_id end, "
+        f"case when {first} then customer_id end, "
+        f"{_epoch(conn, 'created_at')}, {_epoch(conn, 'first_response_at')}, "
+        f"{_epoch(conn, 'resolved_at')}, {_epoch(conn, 'paused_since')}, paused_seconds, "
+        "case when thanked_at is null then 0 else 1 end "
+        "from requests where org_id = %s "
+        "window w as (order by provider_id, customer_id) "
+        "order by provider_id, customer_id"
+    )
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    if conn.dialect.name == "sqlite":
+        cursor.execute(sql.replace("%s", "?"), (org_id,))
+    else:
+        cursor.execute(sql, (org_id,))
+    rows = cursor.fetchall()
+    cursor.close()
+    n = len(rows)
+    if n == 0:
+        empty = np.zeros(0)
+        return RequestColumns([], [], np.zeros(0, np.int64), *(empty,) * 6)
+    names = [(i, r[0], r[1]) for i, r in enumerate(rows) if r[0] is not None]
+    starts = np.fromiter((i for i, _, _ in names), dtype=np.int64, count=len(names))
+    counts = np.diff(np.append(starts, n))
+    numbers = np.array([r[2:] for r in rows], dtype=np.float64)  # None -> nan
+    return RequestColumns(
+        providers=[p for _, p, _ in names],
+        customers=[c for _, _, c in names],
+        counts=counts,
+        created=numbers[:, 0],
+        first_response=numbers[:, 1],
+        resolved=numbers[:, 2],
+        paused_since=numbers[:, 3],
+        paused_seconds=numbers[:, 4],
+        thanked=numbers[:, 5],
+    )
