@@ -12,7 +12,9 @@ from valuechain.cli import bundle as _bundle  # noqa: F401
 from valuechain.cli import flow as _flow  # noqa: F401
 from valuechain.cli import map as _map  # noqa: F401
 from valuechain.cli import measure as _measure  # noqa: F401
+from valuechain.cli import request as _request  # noqa: F401
 from valuechain.cli import server as _server  # noqa: F401
+from valuechain.cli import sla as _sla  # noqa: F401
 from valuechain.cli.app import app, err_console
 from valuechain.services.errors import ValuechainError
 

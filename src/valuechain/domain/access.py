@@ -27,9 +27,18 @@ class Action(StrEnum):
     EXPORT = "export"
     MANAGE_ACCOUNTS = "manage_accounts"
     VIEW_AUDIT = "view_audit"
+    # Requests: file, answer and thank as a lead or member; which side of a request
+    # the asker is on is decided by the request itself (services.request.sides).
+    USE_REQUESTS = "use_requests"
+    # A unit's inbox, outbox and thanks wall: its own people (and admins).
+    REQUEST_WORK = "request_work"
+    # A unit's service levels: its lead, and leads of units in a relationship with it.
+    VIEW_SLA = "view_sla"
 
 
-UNIT_SCOPED = frozenset({Action.VIEW_UNIT_SUMMARY, Action.VIEW_UNIT_RESULTS})
+UNIT_SCOPED = frozenset(
+    {Action.VIEW_UNIT_SUMMARY, Action.VIEW_UNIT_RESULTS, Action.REQUEST_WORK, Action.VIEW_SLA}
+)
 ADMIN_ONLY = frozenset({Action.IMPORT, Action.EXPORT, Action.MANAGE_ACCOUNTS, Action.VIEW_AUDIT})
 EVERYONE = frozenset({Action.VIEW_MAP, Action.USE_OWN_SESSION})
 
@@ -58,19 +67,25 @@ def allows(
     For a unit-scoped action, ``unit_id`` is the unit the data is about and
     ``related`` the units in a relationship with the principal's own unit (its direct
     customers and suppliers). Admins may do everything; a lead sees summary and
-    results for their own unit and its relationships; a member sees their own unit's
-    summary; a viewer sees the map only. A unit-scoped action without a unit is
-    refused for everyone but admins, so forgetting the unit never widens access.
+    results (and service levels) for their own unit and its relationships; a member
+    sees their own unit's summary; leads and members use requests and work their own
+    unit's inbox, outbox and thanks wall; a viewer sees the map only. A unit-scoped
+    action without a unit is refused for everyone but admins, so forgetting the unit
+    never widens access.
     """
     if principal.role is AccountRole.ADMIN:
         return True
     if action in EVERYONE:
         return True
+    if action is Action.USE_REQUESTS:
+        return principal.role in (AccountRole.LEAD, AccountRole.MEMBER)
     if action in ADMIN_ONLY or action not in UNIT_SCOPED:
         return False
     own = principal.unit_id
     if unit_id is None or own is None:
         return False
+    if action is Action.REQUEST_WORK:
+        return principal.role in (AccountRole.LEAD, AccountRole.MEMBER) and unit_id == own
     if principal.role is AccountRole.LEAD:
         return unit_id == own or unit_id in related
     if principal.role is AccountRole.MEMBER:

@@ -290,6 +290,28 @@ def listing(
     return [_public(r) for r in with_clocks(vc, rows, now)]
 
 
+def outbox(
+    vc: Valuechain,
+    principal: Principal,
+    unit_id: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The requests ``unit_id`` made: a lead or admin sees them all, a member their
+    own (a member sees their own requests, not their colleagues')."""
+    mine = principal.role is AccountRole.MEMBER
+    return listing(
+        vc,
+        customer=unit_id,
+        requester_id=principal.account_id if mine else None,
+        limit=limit,
+        offset=offset,
+        now=now,
+    )
+
+
 def may_list(principal: Principal, unit_id: str, box: str) -> bool:
     """Admins see every box; a unit's members and lead see its inbox; its lead sees
     its outbox (a member sees their own requests in "mine")."""
