@@ -22,6 +22,7 @@ from valuechain.services.sso import SsoProvider, SsoSettings
 from valuechain.web import admin as admin_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
+from valuechain.web import request as request_pages
 from valuechain.web import session as session_pages
 from valuechain.web.templating import STATIC, templates
 
@@ -74,6 +75,7 @@ def create_app(
     app.include_router(admin_pages.router)
     app.include_router(map_pages.router)
     app.include_router(flow_pages.router)
+    app.include_router(request_pages.router)
     check_access_rules(app)
 
     def is_api(request: Request) -> bool:
