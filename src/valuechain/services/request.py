@@ -312,16 +312,6 @@ def outbox(
     )
 
 
-def may_list(principal: Principal, unit_id: str, box: str) -> bool:
-    """Admins see every box; a unit's members and lead see its inbox; its lead sees
-    its outbox (a member sees their own requests in "mine")."""
-    if principal.role is AccountRole.ADMIN:
-        return True
-    if principal.unit_id != unit_id or principal.role is AccountRole.VIEWER:
-        return False
-    return box == "inbox" or principal.role is AccountRole.LEAD
-
-
 # -- changing ------------------------------------------------------------------------
 
 
