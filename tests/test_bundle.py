@@ -66,6 +66,9 @@ def test_import_builds_the_example_organisation(vc: Valuechain) -> None:
         "people": 5,
         "items": 0,
         "responses": 0,
+        "calendars": 0,
+        "agreements": 0,
+        "commitments": 0,
     }
     assert vc.counts() == {"units": 12, "results": 9, "links": 10, "people": 5}
     org = vc.read_map()
@@ -257,20 +260,17 @@ def test_files_of_later_capabilities_and_unknown_files_are_refused(
     vc: Valuechain, tmp_path: Path
 ) -> None:
     bundle = copy_small(tmp_path)
-    (bundle / "agreements.csv").write_text("id,result_id,customer_id,metric,target\n")
     (bundle / "outcomes.csv").write_text("unit_id,period,metric,value\n")
     (bundle / "notes.txt").write_text("hello\n")
     (bundle / ".DS_Store").write_bytes(b"\0\1")
     found = problems_of(vc, bundle)
     assert [(p.file, p.line, p.column) for p in found] == [
-        ("agreements.csv", None, None),
         ("notes.txt", None, None),
         ("outcomes.csv", None, None),
     ]
-    assert "the Agree capability, which this version cannot import yet" in str(found[0])
-    assert "remove it from the bundle" in str(found[0])
-    assert "the Connect capability" in str(found[2])
-    assert found[1].found == "an unknown file"
+    assert "the Connect capability, which this version cannot import yet" in str(found[1])
+    assert "remove it from the bundle" in str(found[1])
+    assert found[0].found == "an unknown file"
     assert vc.counts()["units"] == 0
 
 

@@ -12,6 +12,7 @@ ROOT = Path(__file__).parent.parent
 DOC = (ROOT / "docs" / "bundle.md").read_text(encoding="utf-8")
 SMALL = ROOT / "examples" / "bundle"
 MEASURE = ROOT / "examples" / "measure"  # survey files, imported after SMALL
+AGREE = ROOT / "examples" / "agree"  # calendars, agreements, commitments
 
 
 def section(file_name: str) -> str:
@@ -44,5 +45,5 @@ def test_the_example_is_the_fixture_bundle() -> None:
     for schema in SCHEMA.values():
         block = re.search(rf"`{schema.file_name}`\n\n```csv\n(.*?)```", DOC, re.DOTALL)
         assert block is not None, schema.file_name
-        folder = SMALL if (SMALL / schema.file_name).exists() else MEASURE
+        folder = next(f for f in (SMALL, MEASURE, AGREE) if (f / schema.file_name).exists())
         assert block.group(1) == (folder / schema.file_name).read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ import sys
 
 # Importing a command module registers its commands on the app.
 from valuechain.cli import account as _account  # noqa: F401
+from valuechain.cli import agreement as _agreement  # noqa: F401
 from valuechain.cli import backup as _backup  # noqa: F401
 from valuechain.cli import bundle as _bundle  # noqa: F401
 from valuechain.cli import flow as _flow  # noqa: F401

@@ -14,6 +14,17 @@ from datetime import date, datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any
 
+from valuechain.domain.agreement import (
+    PERCENT_METRICS,
+    Agreement,
+    AgreementState,
+    CalendarSpec,
+    Commitment,
+    Metric,
+    obligation_lines,
+)
+from valuechain.domain.calendar import CalendarError, parse_holidays, parse_hours
+from valuechain.domain.commitment import RecurrenceError, check_rule
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
@@ -27,17 +38,26 @@ if TYPE_CHECKING:  # instrument imports this module
 #: The tables the importer reads, in the order they are checked: every table refers
 #: only to tables before it (apart from ``units.parent_id``), so references are
 #: resolved in the same pass that parses a row. ``items`` and ``responses`` belong
-#: to the Measure capability.
-TABLES: tuple[str, ...] = ("units", "results", "links", "people", "items", "responses")
+#: to the Measure capability, ``calendars``, ``agreements`` and ``commitments`` to Agree.
+TABLES: tuple[str, ...] = (
+    "units",
+    "results",
+    "links",
+    "people",
+    "items",
+    "responses",
+    "calendars",
+    "agreements",
+    "commitments",
+)
+#: The tables of the Agree capability (export writes them when the organisation has any).
+AGREE_TABLES: tuple[str, ...] = ("calendars", "agreements", "commitments")
 #: The tables of the Map capability (what ``export`` writes).
 MAP_TABLES: tuple[str, ...] = ("units", "results", "links", "people")
 REQUIRED_TABLES: frozenset[str] = frozenset({"units"})
 
 #: Files of the bundle that later capabilities own, with the capability's name.
 LATER_TABLES: Mapping[str, str] = {
-    "agreements": "Agree",
-    "calendars": "Agree",
-    "commitments": "Agree",
     "requests": "Request",
     "outcomes": "Connect",
 }
@@ -178,6 +198,45 @@ SCHEMA: Mapping[str, FileSchema] = {
         ),
         "survey answers, one row per item answer",
     ),
+    "calendars": FileSchema(
+        "calendars",
+        (
+            Column("name", True, meaning="the calendar's name, once per bundle"),
+            Column("timezone", True, meaning="an IANA time zone such as Europe/Amsterdam"),
+            Column("hours", True, meaning="e.g. mon-fri 09:00-12:00 13:00-17:00; sat 10:00-14:00"),
+            Column("holidays", False, meaning="country codes and/or ISO dates, space-separated"),
+        ),
+        "business calendars: working hours and holidays",
+    ),
+    "agreements": FileSchema(
+        "agreements",
+        (
+            Column("id", True, meaning="the agreement's id; one row per metric"),
+            Column("result_id", True, refers_to="results", meaning="its producer is the provider"),
+            Column("customer_id", True, refers_to="units", meaning="the customer unit"),
+            Column("metric", True, ValueKind.ENUM, Metric),
+            Column("target", True, ValueKind.AMOUNT, meaning="percent 0-100 or business hours"),
+            Column("calendar", False, refers_to="calendars", meaning="a calendar's name"),
+            Column("review_on", False, meaning="ISO 8601 date"),
+            Column("channel", False, meaning="how provider and customer talk"),
+            Column("cadence", False, meaning="how often they meet"),
+            Column("state", False, ValueKind.ENUM, AgreementState, meaning="default agreed"),
+            Column("obligations", False, meaning="the customer's obligations, one per line"),
+            Column("exceed_margin_hours", False, ValueKind.AMOUNT, meaning="early by this much"),
+            Column("deliverable_rrule", False, meaning="an iCalendar RRULE of due times"),
+        ),
+        "service agreements between a result's producer and one customer",
+    ),
+    "commitments": FileSchema(
+        "commitments",
+        (
+            Column("agreement_id", True, refers_to="agreements"),
+            Column("due_at", True, meaning="ISO 8601 time; without offset: UTC"),
+            Column("delivered_at", False, meaning="ISO 8601 time"),
+            Column("warned_at", False, meaning="ISO 8601 time the customer was warned"),
+        ),
+        "the commitment log: what was due under an agreement and how it went",
+    ),
 }
 
 
@@ -223,6 +282,8 @@ class StoredIds:
     people: Collection[str] = frozenset()
     emails: Mapping[str, str] = field(default_factory=dict)  # email -> person id
     instruments: Mapping[str, Instrument] = field(default_factory=dict)  # custom ones
+    calendars: Collection[str] = frozenset()
+    agreements: Collection[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -484,6 +545,8 @@ class _Bundle:
             "units": empty if replace else stored.units,
             "results": empty if replace else stored.results,
             "people": empty if replace else stored.people,
+            "calendars": empty if replace else stored.calendars,
+            "agreements": empty if replace else stored.agreements,
         }
         self.stored_emails: Mapping[str, str] = {} if replace else stored.emails
         self.instruments: dict[str, Instrument] = {} if replace else dict(stored.instruments)
@@ -492,8 +555,9 @@ class _Bundle:
         # Ids seen per table, each mapped to itself: a reference then uses the string
         # of the referenced row, so a million links share a few hundred thousand id
         # strings instead of holding two million copies.
-        self.ids: dict[str, dict[str, str]] = {t: {} for t in ("units", "results", "people")}
-        self.lines: dict[str, dict[str, int]] = {t: {} for t in ("units", "results", "people")}
+        self.ids: dict[str, dict[str, str]] = {t: {} for t in _KEYED}
+        self.lines: dict[str, dict[str, int]] = {t: {} for t in _KEYED}
+        self.producer: dict[str, str] = {}  # result id -> unit id, for results in the bundle
         self.org_map = OrganisationMap()
         self.rows = dict.fromkeys(TABLES, 0)
         self.stored = dict.fromkeys(TABLES, 0)
@@ -507,8 +571,13 @@ class _Bundle:
 
     def unknown(self, table: str) -> str:
         """What a reference to ``table`` must name, in words for a problem message."""
-        singular = {"units": "unit", "results": "result", "people": "person"}[table]
-        where = f"the id of a {singular} in {self.labels[table]}"
+        if table == "calendars":
+            where = f"the name of a calendar in {self.labels[table]}"
+        else:
+            singular = _SINGULAR[table]
+            where = (
+                f"the id of a{'n' if singular[0] == 'a' else ''} {singular} in {self.labels[table]}"
+            )
         return where if self.replace else f"{where} or already stored"
 
     def refer(self, table: str, label: str, line: int, column: str, value: object) -> str | None:
@@ -524,7 +593,9 @@ class _Bundle:
         self.problems.add(label, line, column, self.unknown(table), show(value))
         return None
 
-    def register(self, table: str, label: str, line: int, key: object, what: str) -> str | None:
+    def register(
+        self, table: str, label: str, line: int, key: object, what: str, column: str = "id"
+    ) -> str | None:
         """Record a row's id; a second row with the same id is a problem."""
         if not isinstance(key, str):
             return None
@@ -534,8 +605,8 @@ class _Bundle:
             self.problems.add(
                 label,
                 line,
-                "id",
-                f"a {what} id not used before",
+                column,
+                f"a {what} {column} not used before",
                 f"{show(key)} again (first on line {first})",
             )
             return None
@@ -584,6 +655,8 @@ class _Bundle:
             unit = units.get(unit_ref)
             if unit is None:
                 unit = self.refer("units", label, line, "unit_id", unit_ref)
+            if result_id is not None and unit is not None:
+                self.producer[result_id] = unit
             if result_id is None or unit is None or not ok or self.problems:
                 continue
             self.stored["results"] += result_id in stored
@@ -763,6 +836,258 @@ class _Bundle:
                     f"{show(email)}, the email of stored person {show(owner)}",
                 )
 
+    # -- Agree ---------------------------------------------------------------------
+
+    def calendars(self, plan: _Plan, rows: Iterable[Row]) -> None:
+        stored = self.stored_ids["calendars"]
+        label = plan.label
+        for line, values, ok in self.values("calendars", plan, rows):
+            name, zone, hours, holidays = values
+            key = self.register("calendars", label, line, name, "calendar", "name")
+            if isinstance(zone, str) and not _is_zone(zone.strip()):
+                self.problems.add(
+                    label,
+                    line,
+                    "timezone",
+                    "an IANA time zone such as Europe/Amsterdam",
+                    show(zone),
+                )
+                ok = False
+            for column, text, parse in (
+                ("hours", hours, parse_hours),
+                ("holidays", holidays, parse_holidays),
+            ):
+                if isinstance(text, str):
+                    try:
+                        parse(text)
+                    except CalendarError as error:
+                        expected, _, found = (
+                            str(error).removeprefix("expected ").partition("; found ")
+                        )
+                        self.problems.add(label, line, column, expected, found or show(text))
+                        ok = False
+            if key is None or not ok or self.problems:
+                continue
+            self.stored["calendars"] += key in stored
+            self.org_map.calendars.append(CalendarSpec(key, zone.strip(), hours.strip(), holidays))
+
+    def agreements(self, plan: _Plan, rows: Iterable[Row]) -> None:
+        """One row per metric; the rows of one agreement agree on everything but the
+        metric and its target, and name each metric once."""
+        stored = self.stored_ids["agreements"]
+        label = plan.label
+        units, results, calendars = self.ids["units"], self.ids["results"], self.ids["calendars"]
+        ids, lines = self.ids["agreements"], self.lines["agreements"]
+        problems = self.problems
+        built: dict[str, Agreement] = {}
+        first: dict[str, tuple[int, tuple[object, ...]]] = {}
+        metrics: set[tuple[str, object]] = set()
+        for line, values, ok in self.values("agreements", plan, rows):
+            (
+                aid,
+                result_ref,
+                customer_ref,
+                metric,
+                target,
+                cal_ref,
+                review,
+                channel,
+                cadence,
+                state,
+                obligations,
+                margin,
+                rule,
+            ) = values
+            result = results.get(result_ref) or self.refer(
+                "results", label, line, "result_id", result_ref
+            )
+            customer = units.get(customer_ref) or self.refer(
+                "units", label, line, "customer_id", customer_ref
+            )
+            calendar = None
+            if cal_ref is not None:
+                calendar = calendars.get(cal_ref) or self.refer(
+                    "calendars", label, line, "calendar", cal_ref
+                )
+                ok = ok and calendar is not None
+            if result is None or customer is None:
+                ok = False
+            elif self.producer.get(result) == customer:
+                problems.add(
+                    label,
+                    line,
+                    "customer_id",
+                    "a unit other than the result's producer",
+                    show(customer),
+                )
+                ok = False
+            if isinstance(target, float) and metric in PERCENT_METRICS and target > 100:
+                problems.add(label, line, "target", "a percentage from 0 to 100", f"{target:g}")
+                ok = False
+            day = None
+            if isinstance(review, str):
+                day = _iso_day(review)
+                if day is None:
+                    problems.add(label, line, "review_on", "an ISO 8601 date", show(review))
+                    ok = False
+            if isinstance(rule, str):
+                try:
+                    check_rule(rule)
+                except RecurrenceError:
+                    problems.add(
+                        label,
+                        line,
+                        "deliverable_rrule",
+                        "an iCalendar RRULE such as FREQ=WEEKLY;BYDAY=MO;BYHOUR=10",
+                        show(rule),
+                    )
+                    ok = False
+            if not isinstance(aid, str):
+                continue
+            if aid not in ids:
+                ids[aid] = aid
+                lines[aid] = line
+            header = (
+                result,
+                customer,
+                calendar,
+                day,
+                channel,
+                cadence,
+                state,
+                obligations,
+                margin,
+                rule,
+            )
+            seen = first.get(aid)
+            if seen is None:
+                first[aid] = (line, header)
+            elif _differs(seen[1], header):
+                problems.add(
+                    label,
+                    line,
+                    None,
+                    f"the result_id and customer_id of line {seen[0]}, the first row of "
+                    f"agreement {show(aid)}, and its other values or empty cells",
+                    "different values",
+                )
+                ok = False
+            if metric is not None:
+                size = len(metrics)
+                metrics.add((aid, metric))
+                if len(metrics) == size:
+                    problems.add(
+                        label,
+                        line,
+                        "metric",
+                        f"each metric once in agreement {show(aid)}",
+                        f"{metric} again",
+                    )
+                    ok = False
+            if not ok or problems or result is None or customer is None:
+                continue
+            agreement = built.get(aid)
+            if agreement is None:
+                self.stored["agreements"] += aid in stored
+                agreement = built[aid] = Agreement(
+                    aid,
+                    result,
+                    customer,
+                    calendar=calendar,
+                    review_on=day,
+                    channel=channel,
+                    cadence=cadence,
+                    state=state or AgreementState.AGREED,
+                    obligations=obligation_lines(obligations),
+                    exceed_margin_hours=margin,
+                    deliverable_rrule=rule.strip() if isinstance(rule, str) else None,
+                )
+            agreement.targets[Metric(metric)] = target
+        self.org_map.agreements.extend(built.values())
+
+    def commitments(self, plan: _Plan, rows: Iterable[Row]) -> None:
+        """One row per agreement and due time."""
+        label = plan.label
+        agreements = self.ids["agreements"]
+        problems = self.problems
+        seen: dict[tuple[str, datetime], int] = {}
+        for line, values, ok in self.values("commitments", plan, rows):
+            agreement_ref, *times = values
+            agreement = agreements.get(agreement_ref) or self.refer(
+                "agreements", label, line, "agreement_id", agreement_ref
+            )
+            moments: list[datetime | None] = []
+            for column, text in zip(("due_at", "delivered_at", "warned_at"), times, strict=True):
+                moment = _moment(text) if isinstance(text, str) else None
+                if isinstance(text, str) and moment is None:
+                    problems.add(label, line, column, "an ISO 8601 date and time", show(text))
+                    ok = False
+                moments.append(moment)
+            due, delivered, warned = moments
+            if agreement is None or due is None:
+                continue
+            first = seen.setdefault((agreement, due), line)
+            if first != line:
+                problems.add(
+                    label,
+                    line,
+                    "due_at",
+                    f"each due time once per agreement (first on line {first})",
+                    "a repeat",
+                )
+                ok = False
+            if ok and not problems:
+                self.org_map.commitments.append(Commitment(agreement, due, delivered, warned))
+
+
+def _differs(first: tuple[object, ...], later: tuple[object, ...]) -> bool:
+    """A later row of an agreement names the same result and customer as its first row;
+    its other agreement-wide cells are empty or equal to the first row's."""
+    if first[:2] != later[:2]:
+        return True
+    return any(b is not None and a != b for a, b in zip(first[2:], later[2:], strict=True))
+
+
+_KEYED = ("units", "results", "people", "calendars", "agreements")
+_SINGULAR = {
+    "units": "unit",
+    "results": "result",
+    "people": "person",
+    "calendars": "calendar",
+    "agreements": "agreement",
+}
+
+
+def _is_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _iso_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def _moment(text: str) -> datetime | None:
+    """An ISO 8601 date or date and time as an aware UTC time; without an offset the
+    time is UTC (a date alone is its midnight)."""
+    from datetime import UTC
+
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
 
 SCORE_COLUMN = SCHEMA["responses"].columns[8]
 
@@ -847,6 +1172,9 @@ def check_bundle(
         "links": bundle.links,
         "people": bundle.people,
         "responses": bundle.responses,
+        "calendars": bundle.calendars,
+        "agreements": bundle.agreements,
+        "commitments": bundle.commitments,
     }
     for table in TABLES:
         name = found.get(table)

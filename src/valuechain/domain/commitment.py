@@ -39,3 +39,11 @@ def due_dates(rule: str, first: datetime, until: datetime, timezone: str = "UTC"
     except (ValueError, TypeError) as error:
         raise RecurrenceError(f"expected an iCalendar RRULE; {error}") from None
     return [moment.replace(tzinfo=zone) for moment in recurrence.between(start, end, inc=True)]
+
+
+def check_rule(rule: str) -> None:
+    """Raise :class:`RecurrenceError` unless ``rule`` is an RRULE dateutil can expand."""
+    try:
+        rrulestr(rule, dtstart=datetime(2000, 1, 3, 10, 0))
+    except (ValueError, TypeError) as error:
+        raise RecurrenceError(f"expected an iCalendar RRULE; {error}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from valuechain.domain.agreement import Agreement, CalendarSpec, Commitment
 from valuechain.domain.link import Link
 from valuechain.domain.person import Person
 from valuechain.domain.result import Result
@@ -26,3 +27,7 @@ class OrganisationMap:
     # Capability 2 ("Measure"): custom instruments and survey responses of a bundle.
     instruments: list[Instrument] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)
+    # Capability 3 ("Agree"): calendars, agreements and the commitment log of a bundle.
+    calendars: list[CalendarSpec] = field(default_factory=list)
+    agreements: list[Agreement] = field(default_factory=list)
+    commitments: list[Commitment] = field(default_factory=list)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from valuechain.domain.agreement import Metric
 from valuechain.domain.bundle import (
     MAP_TABLES,
     PROBLEM_CAP,
@@ -38,6 +39,9 @@ from valuechain.services import audit
 from valuechain.services.audit import Actor
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.store import agreement as agreement_store
+from valuechain.store import calendar as calendar_store
+from valuechain.store import commitment as commitment_store
 from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
 
@@ -183,7 +187,17 @@ def _stored_ids(vc: Valuechain) -> StoredIds:
         known = store.known_ids(conn, vc.org_id)
         emails = store.known_emails(conn, vc.org_id)
         instruments = measure_store.read_instruments(conn, vc.org_id)
-    return StoredIds(known["units"], known["results"], known["people"], emails, instruments)
+        calendars = calendar_store.calendar_names(conn, vc.org_id)
+        agreements = agreement_store.agreement_ids(conn, vc.org_id)
+    return StoredIds(
+        known["units"],
+        known["results"],
+        known["people"],
+        emails,
+        instruments,
+        calendars=calendars,
+        agreements=agreements,
+    )
 
 
 def read_bundle(
@@ -390,13 +404,61 @@ def bundle_rows(org_map: OrganisationMap) -> dict[str, tuple[list[str], Iterable
     }
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def agree_rows(vc: Valuechain) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The Agree tables as bundle rows: calendars by name, agreements by id (one row
+    per metric, metrics in ``Metric`` order), commitments by agreement and due time."""
+    with vc.engine.connect() as conn:
+        calendars = calendar_store.read_calendars(conn, vc.org_id)
+        agreements = agreement_store.read_agreements(conn, vc.org_id)
+        commitments = commitment_store.read_commitments(conn, vc.org_id)
+    agreement_rows: list[list[Any]] = []
+    for a in agreements:
+        for metric, target in sorted(a.targets.items(), key=lambda t: list(Metric).index(t[0])):
+            agreement_rows.append(
+                [
+                    a.id,
+                    a.result_id,
+                    a.customer_id,
+                    metric.value,
+                    target,
+                    a.calendar,
+                    None if a.review_on is None else a.review_on.isoformat(),
+                    a.channel,
+                    a.cadence,
+                    a.state.value,
+                    "\n".join(a.obligations) or None,
+                    a.exceed_margin_hours,
+                    a.deliverable_rrule,
+                ]
+            )
+    return {
+        "calendars": (
+            list(SCHEMA["calendars"].column_names),
+            [[c.name, c.timezone, c.hours, c.holidays] for c in calendars],
+        ),
+        "agreements": (list(SCHEMA["agreements"].column_names), agreement_rows),
+        "commitments": (
+            list(SCHEMA["commitments"].column_names),
+            [
+                [c.agreement_id, _iso(c.due_at), _iso(c.delivered_at), _iso(c.warned_at)]
+                for c in commitments
+            ],
+        ),
+    }
+
+
 def export_bundle(
     vc: Valuechain, path: Path | str, *, actor: Actor | None = None
 ) -> dict[str, int]:
     """Write the organisation's map to ``path``: an ``.xlsx`` workbook when the name
     ends in ``.xlsx``, else a folder (created when missing) of ``units.csv``,
     ``results.csv``, ``links.csv`` and ``people.csv``, each with its header row, and
-    ``items.csv`` when the organisation has custom instruments.
+    ``items.csv`` when the organisation has custom instruments, and
+    ``calendars.csv``, ``agreements.csv`` and ``commitments.csv`` when it has any.
     Returns the rows written per table. Importing the export into an empty
     organisation gives the same organisation. The export is recorded in the audit
     log as ``actor`` (default: the operating-system user)."""
@@ -416,6 +478,10 @@ def export_bundle(
         # are confidential, see docs/bundle.md).
         tables["items"] = (list(SCHEMA["items"].column_names), (list(row) for row in items))
         counts["items"] = len(items)
+    for table, (header, rows) in agree_rows(vc).items():
+        if rows:
+            tables[table] = (header, rows)
+            counts[table] = len(rows)
     try:
         if path.suffix.lower() == ".xlsx":
             _write_workbook(path, tables)

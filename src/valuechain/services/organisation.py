@@ -33,6 +33,9 @@ from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.unit import UnitKind
 from valuechain.services.errors import NotFound
 from valuechain.services.security import Security
+from valuechain.store import agreement as agreement_store
+from valuechain.store import calendar as calendar_store
+from valuechain.store import commitment as commitment_store
 from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
 from valuechain.store.database import make_engine
@@ -103,11 +106,16 @@ class Valuechain:
         with self.engine.begin() as conn:
             if replace:
                 measure_store.delete_survey(conn, self.org_id)
+                agreement_store.delete_agree(conn, self.org_id)
+                calendar_store.delete_calendars(conn, self.org_id)
             counts = store.write_map(conn, self.org_id, org_map, replace=replace)
             if org_map.instruments or org_map.responses:
                 measure_store.write_survey(
                     conn, self.org_id, org_map.instruments, org_map.responses
                 )
+            calendar_store.write_calendars(conn, self.org_id, org_map.calendars)
+            agreement_store.write_agreements(conn, self.org_id, org_map.agreements)
+            commitment_store.write_commitments(conn, self.org_id, org_map.commitments)
         self._chain = None
         return counts
 

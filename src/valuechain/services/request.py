@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +42,7 @@ from valuechain.domain.request import (
     allowed_verbs,
     move,
 )
+from valuechain.services.agreement import terms as agreement_terms
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import organisation as map_store
@@ -72,9 +73,20 @@ class NotAllowed(RequestError):
 # -- terms: calendar and targets per relationship ---------------------------------
 
 
+class ClockTerms(Protocol):
+    """What the clocks need from an agreement (``services.agreement.Terms`` is one)."""
+
+    @property
+    def calendar(self) -> Calendar: ...
+    @property
+    def response_hours(self) -> float | None: ...
+    @property
+    def resolution_hours(self) -> float | None: ...
+
+
 @dataclass(frozen=True)
 class Terms:
-    """What the agreement between a provider and a customer says about requests."""
+    """Clock terms of a relationship without an agreement (or set by hand)."""
 
     calendar: Calendar = DEFAULT
     response_hours: float | None = None
@@ -82,17 +94,12 @@ class Terms:
 
 
 NO_AGREEMENT = Terms()
+"""No agreement: Monday to Friday 09:00-17:00 UTC, no targets."""
 
-
-def no_agreements(vc: Valuechain) -> Mapping[tuple[str, str], Terms]:
-    """Until agreements exist: no relationship has terms of its own."""
-    return {}
-
-
-TermsSource = Callable[[Valuechain], Mapping[tuple[str, str], Terms]]
-terms_of: TermsSource = no_agreements
-"""Where the terms come from: ``(provider, customer) -> Terms``; the Agree capability's
-``services.agreement.terms`` replaces :func:`no_agreements` here."""
+TermsSource = Callable[[Valuechain], Mapping[tuple[str, str], ClockTerms]]
+terms_of: TermsSource = agreement_terms
+"""Where the terms come from: ``(provider, customer) -> terms`` of the agreement in
+force (``services.agreement.terms``)."""
 
 
 # -- who is asking -----------------------------------------------------------------
@@ -163,15 +170,14 @@ def with_clocks(
     at = (now or _now()).timestamp()
     terms = terms_of(vc)
     out = [dict(r) for r in rows]
-    by_calendar: dict[str, list[int]] = {}
+    by_calendar: dict[Calendar, list[int]] = {}
     row_terms = [terms.get((r["provider_id"], r["customer_id"]), NO_AGREEMENT) for r in rows]
-    calendars = {t.calendar.name: t.calendar for t in row_terms}
     for i, t in enumerate(row_terms):
-        by_calendar.setdefault(t.calendar.name, []).append(i)
-    for name, index in by_calendar.items():
+        by_calendar.setdefault(t.calendar, []).append(i)
+    for cal, index in by_calendar.items():
         chosen = [rows[i] for i in index]
         created = np.array([_epoch(r["created_at"]) for r in chosen])
-        clock = _clock(calendars[name], float(created.min()), at)
+        clock = _clock(cal, float(created.min()), at)
         first = np.array([_epoch(r["first_response_at"]) for r in chosen])
         resolved = np.array([_epoch(r["resolved_at"]) for r in chosen])
         paused = _paused(
@@ -543,10 +549,12 @@ def sla(vc: Valuechain, now: datetime | None = None) -> dict[str, Any]:
     resolution_t = np.repeat(
         np.array([_hours(t.resolution_hours) for t in group_terms]), cols.counts
     )
-    calendar_of = {t.calendar.name: t.calendar for t in group_terms}
-    names = sorted(calendar_of)
+    position: dict[Calendar, int] = {}
+    for t in group_terms:
+        position.setdefault(t.calendar, len(position))
+    names = list(position)
     calendar_index = np.repeat(
-        np.array([names.index(t.calendar.name) for t in group_terms], dtype=np.int64), cols.counts
+        np.array([position[t.calendar] for t in group_terms], dtype=np.int64), cols.counts
     )
     n = cols.created.size
     to_response = np.empty(n)
@@ -554,9 +562,9 @@ def sla(vc: Valuechain, now: datetime | None = None) -> dict[str, Any]:
     response_met = np.empty(n)
     resolution_met = np.empty(n)
     first, last = float(np.nanmin(cols.created)), at
-    for k, name in enumerate(names):
+    for k, cal in enumerate(names):
         pick = calendar_index == k if len(names) > 1 else slice(None)
-        clock = _clock(calendar_of[name], first, last)
+        clock = _clock(cal, first, last)
         paused = _paused(clock, cols.paused_seconds[pick], cols.paused_since[pick], at)
         clocks = request_clocks(
             clock,
