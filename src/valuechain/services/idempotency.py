@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -137,7 +138,7 @@ class Attempt:
         return answer
 
 
-def _replay(row: object, request: IdempotentRequest) -> StoredResponse:
+def _replay(row: Any, request: IdempotentRequest) -> StoredResponse:
     same = (
         row.method == request.method
         and row.path == request.path
