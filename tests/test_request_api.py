@@ -65,6 +65,7 @@ def test_file_answer_resolve_and_thank_through_the_api(app_vc: Valuechain) -> No
         headers={"Idempotency-Key": "file-1"},
     )
     assert again.status_code == 201 and again.json()["id"] == r["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
     changed = rita.post(
         "/api/v1/requests",
         json={"provider": "make", "title": "Other"},

@@ -2,19 +2,26 @@
 through its states, thank the provider; a unit's inbox, outbox, thanks wall and
 service levels; the organisation's ``valuechain sla --json`` document.
 
-State-changing calls accept an ``Idempotency-Key`` header: the same key with the same
-body is stored once and answered with the stored result; the same key with another
-body answers 422.
+State-changing calls accept an ``Idempotency-Key`` header (``api.idempotency``): the
+change and its answer commit in one transaction; the same key with the same body is
+answered with the stored result and changes nothing; with another body it answers 422.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow
+from valuechain.api.idempotency import (
+    IdempotencyKey,
+    idempotent,
+    recorded_json,
+    replay_response,
+)
 from valuechain.api.map import NOT_FOUND, Problem
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.request import RequestState, Verb
@@ -26,14 +33,6 @@ router = APIRouter(tags=["request"])
 
 RequestUser = Annotated[Principal, Depends(AccessRule(Action.USE_REQUESTS))]
 UNIT_WORK = [allow(Action.REQUEST_WORK, unit_param="unit_id")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Send the same key again to repeat a change safely: stored once.",
-    ),
-]
 CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     409: {"model": Problem, "description": "The change does not apply to the request now"},
@@ -164,28 +163,30 @@ def my_requests(
 
 @router.post("/requests", status_code=201, response_model=RequestDetail, responses=CHANGE_ERRORS)
 def file_request(
-    body: NewRequest, vc: CurrentValuechain, principal: RequestUser, key: IdempotencyKey = None
-) -> Any:
+    body: NewRequest, vc: CurrentValuechain, principal: RequestUser, key: IdempotencyKey
+) -> Response:
     """File a request from the caller's unit (or ``customer``) to ``provider``."""
     customer = body.customer or principal.unit_id
     if customer is None:
         raise HTTPException(409, "your account belongs to no unit: name the customer unit")
-    try:
-        return requests.new_request(
-            vc,
-            _asker(principal),
-            customer=customer,
-            provider=body.provider,
-            title=body.title,
-            body=body.body,
-            priority=body.priority,
-            category=body.category,
-            idempotency_key=key,
-        )
-    except requests.RequestError as error:
-        raise _refused(error) from None
-    except NotFound as error:
-        raise _refused(error) from None
+    with idempotent(vc, key) as attempt:
+        if attempt.replay is not None:
+            return replay_response(attempt.replay)
+        try:
+            found = requests.new_request(
+                vc,
+                _asker(principal),
+                customer=customer,
+                provider=body.provider,
+                title=body.title,
+                body=body.body,
+                priority=body.priority,
+                category=body.category,
+                conn=attempt.conn,
+            )
+        except (requests.RequestError, NotFound) as error:
+            raise _refused(error) from None
+        return recorded_json(attempt, 201, found)
 
 
 @router.get("/requests/{request_id}", response_model=RequestDetail, responses=NOT_FOUND)
@@ -203,15 +204,19 @@ def change_request(
     body: Change,
     vc: CurrentValuechain,
     principal: RequestUser,
-    key: IdempotencyKey = None,
-) -> Any:
+    key: IdempotencyKey,
+) -> Response:
     """Move the request (ack, start, wait, resolve, close, reopen) with a note."""
-    try:
-        return requests.change(
-            vc, _asker(principal), request_id, body.verb, body.note, idempotency_key=key
-        )
-    except (requests.RequestError, NotFound) as error:
-        raise _refused(error) from None
+    with idempotent(vc, key) as attempt:
+        if attempt.replay is not None:
+            return replay_response(attempt.replay)
+        try:
+            found = requests.change(
+                vc, _asker(principal), request_id, body.verb, body.note, conn=attempt.conn
+            )
+        except (requests.RequestError, NotFound) as error:
+            raise _refused(error) from None
+        return recorded_json(attempt, 200, found)
 
 
 @router.post("/requests/{request_id}/thanks", response_model=RequestDetail, responses=CHANGE_ERRORS)
@@ -220,13 +225,17 @@ def thank_request(
     body: Thanks,
     vc: CurrentValuechain,
     principal: RequestUser,
-    key: IdempotencyKey = None,
-) -> Any:
+    key: IdempotencyKey,
+) -> Response:
     """Say thank you for a resolved request (once), with a note."""
-    try:
-        return thanks.thank(vc, _asker(principal), request_id, body.note, idempotency_key=key)
-    except (requests.RequestError, NotFound) as error:
-        raise _refused(error) from None
+    with idempotent(vc, key) as attempt:
+        if attempt.replay is not None:
+            return replay_response(attempt.replay)
+        try:
+            found = thanks.thank(vc, _asker(principal), request_id, body.note, conn=attempt.conn)
+        except (requests.RequestError, NotFound) as error:
+            raise _refused(error) from None
+        return recorded_json(attempt, 200, found)
 
 
 @router.get("/units/{unit_id}/inbox", response_model=list[Clocked], dependencies=UNIT_WORK)

@@ -19,13 +19,15 @@ import csv
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from valuechain.analytics.clock import BusinessClock, business_clock, elapsed
@@ -226,6 +228,17 @@ def _flag(value: float) -> bool | None:
     return None if np.isnan(value) else bool(value == 1.0)
 
 
+@contextmanager
+def _transaction(vc: Valuechain, conn: Connection | None) -> Iterator[Connection]:
+    """The caller's transaction (e.g. an Idempotency-Key's, so the change and its
+    stored answer commit together), or a new one."""
+    if conn is not None:
+        yield conn
+        return
+    with vc.engine.begin() as own:
+        yield own
+
+
 # -- reading -------------------------------------------------------------------------
 
 
@@ -236,15 +249,20 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def get(
-    vc: Valuechain, asker: Asker, request_id: str, now: datetime | None = None
+    vc: Valuechain,
+    asker: Asker,
+    request_id: str,
+    now: datetime | None = None,
+    *,
+    conn: Connection | None = None,
 ) -> dict[str, Any]:
     """One request with its clocks, its timeline and the verbs the asker may use.
     Raises :class:`NotFound` (also when the asker may not see it, so ids leak nothing)."""
-    with vc.engine.connect() as conn:
-        row = store.get_request(conn, vc.org_id, request_id)
+    with _transaction(vc, conn) as c:
+        row = store.get_request(c, vc.org_id, request_id)
         if row is None or not sides(asker, row):
             raise NotFound(f"no request with id {request_id!r}")
-        events = store.events_of(conn, vc.org_id, request_id)
+        events = store.events_of(c, vc.org_id, request_id)
     mine = sides(asker, row)
     found = _public(with_clocks(vc, [row], now)[0])
     found["body"] = row["body"]
@@ -369,10 +387,12 @@ def new_request(
     category: str | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    conn: Connection | None = None,
 ) -> dict[str, Any]:
     """File a request from ``customer`` to ``provider`` in one transaction (the row and
-    its first event). A member or lead files for their own unit only. Returns the
-    stored request; the same ``idempotency_key`` again returns it without a second row."""
+    its first event; ``conn``'s when given). A member or lead files for their own unit
+    only. Returns the stored request; the same ``idempotency_key`` (a form's or the
+    command line's) again returns it without a second row."""
     clean_title = _text(title, MAX_TITLE, "title")
     if not clean_title:
         raise RequestError("a request needs a title")
@@ -402,9 +422,9 @@ def new_request(
     at = now or _now()
     request_id = f"r-{at.strftime('%Y%m%d')}-{secrets.token_hex(4)}"
     try:
-        with vc.engine.begin() as conn:
+        with _transaction(vc, conn) as c:
             store.insert_request(
-                conn,
+                c,
                 vc.org_id,
                 {
                     "id": request_id,
@@ -422,7 +442,7 @@ def new_request(
                 },
             )
             store.add_event(
-                conn,
+                c,
                 vc.org_id,
                 {
                     "request_id": request_id,
@@ -440,10 +460,10 @@ def new_request(
     except IntegrityError:
         # The same key raced us: the other change is stored, answer with it.
         replayed = _replay(vc, idempotency_key, fingerprint)
-        if replayed is None:
+        if replayed is None or conn is not None:
             raise
         request_id = replayed
-    return get(vc, asker, request_id, now)
+    return get(vc, asker, request_id, now, conn=conn)
 
 
 def change(
@@ -455,6 +475,7 @@ def change(
     *,
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    conn: Connection | None = None,
 ) -> dict[str, Any]:
     """Move a request with ``verb`` in one transaction: the new state, the instants
     its clocks need, and an event (who, when, from, to, note). The first provider move
@@ -465,12 +486,12 @@ def change(
         {"change": [request_id, verb.value, clean_note], "by": asker.account_id or asker.label}
     )
     if _replay(vc, idempotency_key, fingerprint) is not None:
-        return get(vc, asker, request_id, now)
+        return get(vc, asker, request_id, now, conn=conn)
     at = now or _now()
     terms = terms_of(vc)
     try:
-        with vc.engine.begin() as conn:
-            row = store.get_request(conn, vc.org_id, request_id)
+        with _transaction(vc, conn) as c:
+            row = store.get_request(c, vc.org_id, request_id)
             if row is None or not sides(asker, row):
                 raise NotFound(f"no request with id {request_id!r}")
             state = RequestState(row["state"])
@@ -497,10 +518,10 @@ def change(
                 values["paused_since"] = at
             if found.to is RequestState.RESOLVED:
                 values["resolved_at"] = at
-            if not store.update_request(conn, vc.org_id, request_id, row["events"], values):
+            if not store.update_request(c, vc.org_id, request_id, row["events"], values):
                 raise RequestConflict("the request changed meanwhile; reload it and try again")
             store.add_event(
-                conn,
+                c,
                 vc.org_id,
                 {
                     "request_id": request_id,
@@ -516,11 +537,11 @@ def change(
                 },
             )
     except IntegrityError:
-        if _replay(vc, idempotency_key, fingerprint) is None:
+        if conn is not None or _replay(vc, idempotency_key, fingerprint) is None:
             raise RequestConflict(
                 "the request changed meanwhile; reload it and try again"
             ) from None
-    return get(vc, asker, request_id, now)
+    return get(vc, asker, request_id, now, conn=conn)
 
 
 # -- the SLA for the whole organisation ---------------------------------------------

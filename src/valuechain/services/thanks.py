@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
 from valuechain.domain.request import Side
@@ -19,6 +21,7 @@ from valuechain.services.request import (
     _fingerprint,
     _replay,
     _text,
+    _transaction,
     get,
     sides,
 )
@@ -33,6 +36,7 @@ def thank(
     *,
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    conn: Connection | None = None,
 ) -> dict[str, Any]:
     """Thank the provider for a resolved request, once, in one transaction (the
     thanks on the request and a ``thank`` event). Only the customer's side may."""
@@ -43,8 +47,8 @@ def thank(
     if _replay(vc, idempotency_key, fingerprint) is not None:
         return get(vc, asker, request_id, now)
     at = now or datetime.now(UTC)
-    with vc.engine.begin() as conn:
-        row = store.get_request(conn, vc.org_id, request_id)
+    with _transaction(vc, conn) as c:
+        row = store.get_request(c, vc.org_id, request_id)
         if row is None or not sides(asker, row):
             raise NotFound(f"no request with id {request_id!r}")
         if Side.CUSTOMER not in sides(asker, row):
@@ -54,10 +58,10 @@ def thank(
         if row["thanked_at"] is not None:
             raise RequestError("this request has been thanked already")
         values = {"thanked_at": at, "thanks_note": clean, "thanked_by": asker.label}
-        if not store.update_request(conn, vc.org_id, request_id, row["events"], values):
+        if not store.update_request(c, vc.org_id, request_id, row["events"], values):
             raise RequestConflict("the request changed meanwhile; reload it and try again")
         store.add_event(
-            conn,
+            c,
             vc.org_id,
             {
                 "request_id": request_id,
@@ -72,7 +76,7 @@ def thank(
                 "fingerprint": fingerprint,
             },
         )
-    return get(vc, asker, request_id, now)
+    return get(vc, asker, request_id, now, conn=conn)
 
 
 def wall(vc: Valuechain, unit_id: str, limit: int = 100) -> list[dict[str, Any]]:

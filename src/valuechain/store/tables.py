@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -615,3 +616,31 @@ class NegotiationRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(400), nullable=True)
     note: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+
+
+# -- trust: idempotency keys ---------------------------------------------------------
+#
+# One row per (organisation, who, key): the stored answer to a state-changing request
+# sent with an ``Idempotency-Key`` header, written in the same transaction as the
+# change it answers (see services.idempotency).
+
+
+class IdempotencyKeyRow(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+        Index("ix_idempotency_keys_org_created", "org_id", "created_at"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Whose key: "account:<id>" (keys of different callers never meet).
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(1000))
+    # SHA-256 (hex) of the request body as received.
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(100))
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
