@@ -40,6 +40,7 @@ from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import accounts
 from valuechain.services.audit import Actor
+from valuechain.services.demo_request import demo_requests
 from valuechain.services.demo_survey import demo_responses
 from valuechain.services.organisation import Valuechain
 
@@ -400,6 +401,7 @@ def ensure_demo(vc: Valuechain, seed: int = DEFAULT_SEED) -> bool:
     # Check and write are two transactions; two racing callers still cannot duplicate
     # anything because the write replaces rows by id.
     vc.write_map(demo_map(seed))
+    demo_requests(vc, seed)
     return True
 
 
