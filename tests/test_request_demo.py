@@ -3,7 +3,6 @@ inbox, thanks on the walls, and SLA figures for every relationship with requests
 
 from __future__ import annotations
 
-
 from sqlalchemy import select
 
 from valuechain import Valuechain
