@@ -22,7 +22,8 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -150,11 +151,17 @@ def _epoch(moment: datetime | None) -> float:
 
 
 def _clock(calendar: Calendar, first: float, last: float) -> BusinessClock:
-    """The calendar's working intervals from a week before ``first`` to a week after
-    ``last`` (time zones shift local days against UTC ones)."""
+    """The calendar's working intervals from the start of the month a week before
+    ``first`` to the end of the month a week after ``last`` (time zones shift local
+    days against UTC ones); laid out once per range and kept (a few KiB each)."""
     start = datetime.fromtimestamp(first, UTC).date() - timedelta(days=7)
-    end = datetime.fromtimestamp(last, UTC).date() + timedelta(days=7)
-    return business_clock(calendar, start, end)
+    end = datetime.fromtimestamp(last, UTC).date() + timedelta(days=38)
+    return _laid_out(calendar, start.replace(day=1), end.replace(day=1))
+
+
+@lru_cache(maxsize=128)
+def _laid_out(calendar: Calendar, first_day: date, last_day: date) -> BusinessClock:
+    return business_clock(calendar, first_day, last_day)
 
 
 def _now() -> datetime:
