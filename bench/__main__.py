@@ -11,8 +11,9 @@ import argparse
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.bench_customers", "bench.bench_import")
+BENCHMARKS = ("bench.bench_customers", "bench.bench_import", "bench.bench_request")
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
+QUICK_REQUEST = ["--requests", "20000", "--relationships", "2000", "--units", "2000"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for module in BENCHMARKS:
         extra = QUICK + (["--sample", "50"] if module.endswith("customers") else [])
+        if module.endswith("request"):
+            extra = [*QUICK_REQUEST, "--pages", "30"]
         code = subprocess.call([sys.executable, "-m", module, *(extra if args.quick else [])])
         if code != 0:
             failed.append(module)

@@ -295,3 +295,34 @@ def test_inbox_outbox_and_listing_access(org: Valuechain) -> None:
     assert requests.outbox(org, member, "pack") == []  # a member sees their own only
     lead = principal(AccountRole.LEAD, "pack", "lena")
     assert [r["id"] for r in requests.outbox(org, lead, "pack")] == [a["id"]]
+
+
+def test_clocks_follow_the_agreement_in_force(vc: Valuechain, tmp_path: Path) -> None:
+    """With the example bundle and its agreements: pack → ship is agreed on the
+    warehouse calendar (Amsterdam, Mon–Fri 06:00–22:00) with 2 h / 16 h targets."""
+    import shutil
+
+    from valuechain.services.bundle import import_bundle
+
+    root = Path(__file__).resolve().parents[1] / "examples"
+    bundle = tmp_path / "bundle"
+    shutil.copytree(root / "bundle", bundle)
+    for name in ("calendars.csv", "agreements.csv"):
+        shutil.copy(root / "agree" / name, bundle / name)
+    import_bundle(vc, bundle)
+    from valuechain.services.agreement import terms as agreement_terms
+
+    assert agreement_terms(vc)[("pack", "ship")].resolution_hours == 16
+    ship = Asker(None, "cli:test")
+    # Monday 05:00 UTC = 06:00 in Amsterdam: the warehouse day has begun.
+    monday = datetime(2026, 11, 23, 5, tzinfo=UTC)
+    r = requests.new_request(
+        vc, ship, customer="ship", provider="pack", title="Pallets", now=monday
+    )
+    r = requests.get(vc, ship, r["id"], now=monday + hours(3))
+    assert r["response_target_hours"] == 2 and r["resolution_target_hours"] == 16
+    assert r["response_hours"] == 3.0 and r["response_met"] is False and r["breached"] is True
+    # The default calendar (09:00-17:00 UTC) would have counted nothing before 09:00.
+    doc = requests.sla(vc, now=monday + hours(3))
+    row = next(x for x in doc["relationships"] if x["provider"] == "pack")
+    assert row["first_response_met_pct"] == 0.0
