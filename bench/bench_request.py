@@ -51,7 +51,7 @@ import json, os, sys, time
 from valuechain import Valuechain
 from valuechain.domain.calendar import calendar
 from valuechain.services import request as requests
-spec = json.loads(sys.argv[1])
+spec = json.load(sys.stdin)
 cals = [calendar(*c) for c in spec["calendars"]]
 vc = Valuechain.open(os.environ["VALUECHAIN_DATABASE_URL"], organisation="bench")
 rel = spec["relationships"]
@@ -177,13 +177,14 @@ def run_sla(url: str, relationships: list[list[Any]], runs: int) -> dict[str, An
             "runs": runs}  # fmt: skip
     env = {**os.environ, "VALUECHAIN_DATABASE_URL": url}
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, json.dumps(spec)],
+        [sys.executable, "-c", CHILD],
         env=env,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    out, err = proc.communicate()
+    out, err = proc.communicate(json.dumps(spec))
     if proc.returncode != 0:
         raise RuntimeError(err)
     found: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
@@ -248,11 +249,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--work", type=Path, help="keep the database here and reuse it when it exists"
+    )
     args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="valuechain-bench-request-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="valuechain-bench-request-"))
+    work.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{work / 'valuechain.db'}"
+    terms_file = work / "terms.json"
     t = time.perf_counter()
-    rel = build(url, args.units, args.relationships, args.requests, args.seed)
+    if terms_file.exists() and (work / "valuechain.db").exists():
+        rel = json.loads(terms_file.read_text())
+    else:
+        rel = build(url, args.units, args.relationships, args.requests, args.seed)
+        terms_file.write_text(json.dumps(rel))
     build_s = time.perf_counter() - t
     db_mib = sum(p.stat().st_size for p in work.glob("valuechain.db*")) / 2**20
     print(f"Built {args.requests:,} requests over {args.relationships:,} relationships "

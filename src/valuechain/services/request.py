@@ -554,7 +554,7 @@ def change(
 # -- the SLA for the whole organisation ---------------------------------------------
 
 
-def sla(vc: Valuechain, now: datetime | None = None) -> dict[str, Any]:
+def sla(vc: Valuechain, now: datetime | None = None, *, unit: str | None = None) -> dict[str, Any]:
     """``valuechain sla --json``: per (provider, customer) relationship with requests,
     the number of requests, the share of first responses and of resolutions within
     the agreement's targets (of those that can be judged; null without a target), the
@@ -564,7 +564,7 @@ def sla(vc: Valuechain, now: datetime | None = None) -> dict[str, Any]:
     out once and all its requests are timed in one vectorised pass."""
     at = (now or _now()).timestamp()
     with vc.engine.connect() as conn:
-        cols = store.request_columns(conn, vc.org_id)
+        cols = store.request_columns(conn, vc.org_id, unit)
     n_groups = len(cols.providers)
     if n_groups == 0:
         return {"relationships": []}
@@ -638,14 +638,9 @@ def sla(vc: Valuechain, now: datetime | None = None) -> dict[str, Any]:
 
 
 def sla_for_unit(vc: Valuechain, unit_id: str, now: datetime | None = None) -> dict[str, Any]:
-    """The SLA rows where ``unit_id`` is the provider or the customer."""
-    doc = sla(vc, now)
-    return {
-        "unit": unit_id,
-        "relationships": [
-            r for r in doc["relationships"] if unit_id in (r["provider"], r["customer"])
-        ],
-    }
+    """The SLA rows where ``unit_id`` is the provider or the customer (only their
+    requests are read)."""
+    return {"unit": unit_id, **sla(vc, now, unit=unit_id)}
 
 
 # -- import: requests.csv and help-desk exports ------------------------------------

@@ -256,9 +256,10 @@ def _epoch(conn: Connection, column: str) -> str:
     return f"extract(epoch from {column})::float8"
 
 
-def request_columns(conn: Connection, org_id: int) -> RequestColumns:
+def request_columns(conn: Connection, org_id: int, unit: str | None = None) -> RequestColumns:
     """One ordered scan of the requests table (the relationship index gives the
-    order); each relationship's name pair is sent once, on its first row."""
+    order); each relationship's name pair is sent once, on its first row. With
+    ``unit``, only the requests it made or was asked (two index lookups)."""
     first = (
         "(lag(provider_id) over w is distinct from provider_id "
         "or lag(customer_id) over w is distinct from customer_id)"
@@ -275,16 +276,18 @@ def request_columns(conn: Connection, org_id: int) -> RequestColumns:
         f"{_epoch(conn, 'resolved_at')}, {_epoch(conn, 'paused_since')}, paused_seconds, "
         "case when thanked_at is null then 0 else 1 end "
         "from requests where org_id = %s "
-        "window w as (order by provider_id, customer_id) "
+        + ("and (provider_id = %s or customer_id = %s) " if unit is not None else "")
+        + "window w as (order by provider_id, customer_id) "
         "order by provider_id, customer_id"
     )
     raw = conn.connection.driver_connection
     assert raw is not None
     cursor = raw.cursor()
+    params = (org_id,) if unit is None else (org_id, unit, unit)
     if conn.dialect.name == "sqlite":
-        cursor.execute(sql.replace("%s", "?"), (org_id,))
+        cursor.execute(sql.replace("%s", "?"), params)
     else:
-        cursor.execute(sql, (org_id,))
+        cursor.execute(sql, params)
     rows = cursor.fetchall()
     cursor.close()
     n = len(rows)
