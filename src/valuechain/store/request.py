@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -251,56 +252,67 @@ class RequestColumns:
 
 
 def _epoch(conn: Connection, column: str) -> str:
+    """Epoch seconds of a stored time, computed by the database; -1 for NULL."""
     if conn.dialect.name == "sqlite":
-        return f"(julianday({column}) - 2440587.5) * 86400.0"
-    return f"extract(epoch from {column})::float8"
+        return f"coalesce((julianday({column}) - 2440587.5) * 86400.0, -1.0)"
+    return f"coalesce(extract(epoch from {column})::float8, -1.0)"
+
+
+CHUNK = 100_000  # rows turned into numbers at a time (bounds the peak memory)
 
 
 def request_columns(conn: Connection, org_id: int, unit: str | None = None) -> RequestColumns:
-    """One ordered scan of the requests table (the relationship index gives the
-    order); each relationship's name pair is sent once, on its first row. With
-    ``unit``, only the requests it made or was asked (two index lookups)."""
-    first = (
-        "(lag(provider_id) over w is distinct from provider_id "
-        "or lag(customer_id) over w is distinct from customer_id)"
+    """Every request as numbers, in relationship order, plus the relationships with
+    their counts: two queries over the relationship index in one snapshot (a
+    PostgreSQL repeatable-read transaction, a SQLite read transaction), so no Python
+    object is made per request but its numbers. With ``unit``, only the requests it
+    made or was asked."""
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    where = "where org_id = %s" + (
+        " and (provider_id = %s or customer_id = %s)" if unit is not None else ""
     )
-    if conn.dialect.name == "sqlite":
-        first = (
-            "(lag(provider_id) over w is not provider_id "
-            "or lag(customer_id) over w is not customer_id)"
-        )
-    sql = (
-        f"select case when {first} then provider_id end, "
-        f"case when {first} then customer_id end, "
-        f"{_epoch(conn, 'created_at')}, {_epoch(conn, 'first_response_at')}, "
+    params = (org_id,) if unit is None else (org_id, unit, unit)
+    groups_sql = (
+        f"select provider_id, customer_id, count(*) from requests {where} "
+        "group by provider_id, customer_id order by provider_id, customer_id"
+    )
+    rows_sql = (
+        f"select {_epoch(conn, 'created_at')}, {_epoch(conn, 'first_response_at')}, "
         f"{_epoch(conn, 'resolved_at')}, {_epoch(conn, 'paused_since')}, paused_seconds, "
-        "case when thanked_at is null then 0 else 1 end "
-        "from requests where org_id = %s "
-        + ("and (provider_id = %s or customer_id = %s) " if unit is not None else "")
-        + "window w as (order by provider_id, customer_id) "
+        f"case when thanked_at is null then 0.0 else 1.0 end from requests {where} "
         "order by provider_id, customer_id"
     )
+    if not postgres:
+        groups_sql, rows_sql = groups_sql.replace("%s", "?"), rows_sql.replace("%s", "?")
+    if postgres:
+        conn.exec_driver_sql("select 1")  # begins the repeatable-read transaction
     raw = conn.connection.driver_connection
     assert raw is not None
     cursor = raw.cursor()
-    params = (org_id,) if unit is None else (org_id, unit, unit)
-    if conn.dialect.name == "sqlite":
-        cursor.execute(sql.replace("%s", "?"), params)
-    else:
-        cursor.execute(sql, params)
-    rows = cursor.fetchall()
-    cursor.close()
-    n = len(rows)
-    if n == 0:
-        empty = np.zeros(0)
-        return RequestColumns([], [], np.zeros(0, np.int64), *(empty,) * 6)
-    names = [(i, r[0], r[1]) for i, r in enumerate(rows) if r[0] is not None]
-    starts = np.fromiter((i for i, _, _ in names), dtype=np.int64, count=len(names))
-    counts = np.diff(np.append(starts, n))
-    numbers = np.array([r[2:] for r in rows], dtype=np.float64)  # None -> nan
+    try:
+        if not postgres and not raw.in_transaction:
+            cursor.execute("begin")  # one snapshot for both queries (WAL)
+        cursor.execute(groups_sql, params)
+        groups = cursor.fetchall()
+        cursor.execute(rows_sql, params)
+        chunks: list[np.ndarray] = []
+        while batch := cursor.fetchmany(CHUNK):
+            flat = np.fromiter(chain.from_iterable(batch), dtype=np.float64, count=6 * len(batch))
+            chunks.append(flat.reshape(-1, 6))
+        if not postgres and raw.in_transaction:
+            raw.rollback()  # the read transaction only
+    finally:
+        cursor.close()
+    numbers = np.concatenate(chunks) if chunks else np.zeros((0, 6))
+    counts = np.fromiter((g[2] for g in groups), dtype=np.int64, count=len(groups))
+    assert int(counts.sum()) == numbers.shape[0], "the two reads saw different requests"
+    times = numbers[:, :4]
+    times[times < 0] = np.nan
     return RequestColumns(
-        providers=[p for _, p, _ in names],
-        customers=[c for _, _, c in names],
+        providers=[g[0] for g in groups],
+        customers=[g[1] for g in groups],
         counts=counts,
         created=numbers[:, 0],
         first_response=numbers[:, 1],
