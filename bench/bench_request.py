@@ -212,7 +212,9 @@ def run_inbox(url: str, units: list[str], requests_n: int) -> dict[str, Any]:
     from valuechain.web.app import create_app
 
     vc = Valuechain.open(url, organisation="bench", security=TEST_SECURITY)
-    account = make_account(vc, "bench@example.org")
+    account = accounts.account_by_email(vc, "bench@example.org") or make_account(
+        vc, "bench@example.org"
+    )
     session = accounts.start_session(vc, account, address="bench")
     rng = random.Random(1)
     timings: list[float] = []
