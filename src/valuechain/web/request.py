@@ -15,6 +15,7 @@ from valuechain.domain.access import Action, Principal
 from valuechain.domain.request import Verb
 from valuechain.services import request as requests
 from valuechain.services import thanks
+from valuechain.services.access import may
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
@@ -204,9 +205,21 @@ def thank_request(
 
 
 def _box(
-    request: Request, vc: Valuechain, unit_id: str, box: str, rows: list[dict[str, Any]]
+    request: Request,
+    vc: Valuechain,
+    principal: Principal,
+    unit_id: str,
+    box: str,
+    rows: list[dict[str, Any]],
 ) -> Response:
     described = vc.describe_units([unit_id]).get(unit_id, {"name": unit_id})
+    fragment = request.headers.get("HX-Request") == "true"
+    # Leads (and admins) see the unit's service levels above its boxes.
+    sla = (
+        requests.sla_for_unit(vc, unit_id)["relationships"]
+        if not fragment and may(vc, principal, Action.VIEW_SLA, unit_id)
+        else None
+    )
     context = {
         "nav": "requests",
         "unit": {"id": unit_id, "name": described["name"]},
@@ -214,8 +227,11 @@ def _box(
         "rows": rows,
         "names": _names(vc, rows),
         "refresh": REFRESH_SECONDS,
+        "sla": sla,
+        "unit_names": vc.describe_units(
+            {r["provider"] for r in sla or []} | {r["customer"] for r in sla or []}
+        ),
     }
-    fragment = request.headers.get("HX-Request") == "true"
     response = templates.TemplateResponse(
         request, "request/_rows.html" if fragment else "request/box.html", context
     )
@@ -226,7 +242,7 @@ def _box(
 @router.get("/units/{unit_id}/inbox", response_class=HTMLResponse)
 def inbox(request: Request, unit_id: str, vc: CurrentValuechain, principal: UnitWorker) -> Response:
     """Requests made to the unit, with live clocks (the rows refresh every 30 s)."""
-    return _box(request, vc, unit_id, "inbox", requests.listing(vc, provider=unit_id))
+    return _box(request, vc, principal, unit_id, "inbox", requests.listing(vc, provider=unit_id))
 
 
 @router.get("/units/{unit_id}/outbox", response_class=HTMLResponse)
@@ -234,7 +250,8 @@ def outbox(
     request: Request, unit_id: str, vc: CurrentValuechain, principal: UnitWorker
 ) -> Response:
     """Requests the unit made (a member sees their own), with live clocks."""
-    return _box(request, vc, unit_id, "outbox", requests.outbox(vc, principal, unit_id))
+    rows = requests.outbox(vc, principal, unit_id)
+    return _box(request, vc, principal, unit_id, "outbox", rows)
 
 
 @router.get("/units/{unit_id}/thanks", response_class=HTMLResponse)
