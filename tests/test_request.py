@@ -326,3 +326,22 @@ def test_clocks_follow_the_agreement_in_force(vc: Valuechain, tmp_path: Path) ->
     doc = requests.sla(vc, now=monday + hours(3))
     row = next(x for x in doc["relationships"] if x["provider"] == "pack")
     assert row["first_response_met_pct"] == 0.0
+
+
+def test_a_change_based_on_a_stale_read_is_refused_not_merged(org: Valuechain) -> None:
+    """Two people answer at once: the second change was read before the first one
+    landed, so it is refused (nothing half-applied) and the first one stands."""
+    from valuechain.store import request as store
+
+    r = file(org)
+    with org.engine.connect() as conn:
+        stale = store.get_request(conn, org.org_id, r["id"])
+    assert stale is not None
+    requests.change(org, PROVIDER, r["id"], Verb.ACK, now=MONDAY + hours(1))
+    with org.engine.begin() as conn:
+        applied = store.update_request(
+            conn, org.org_id, r["id"], stale["events"], {"state": "resolved"}
+        )
+    assert applied is False
+    after = requests.get(org, CLI, r["id"])
+    assert after["state"] == "acknowledged" and len(after["timeline"]) == 2
