@@ -69,6 +69,7 @@ def test_import_builds_the_example_organisation(vc: Valuechain) -> None:
         "calendars": 0,
         "agreements": 0,
         "commitments": 0,
+        "requests": 0,
     }
     assert vc.counts() == {"units": 12, "results": 9, "links": 10, "people": 5}
     org = vc.read_map()

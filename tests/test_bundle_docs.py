@@ -13,6 +13,7 @@ DOC = (ROOT / "docs" / "bundle.md").read_text(encoding="utf-8")
 SMALL = ROOT / "examples" / "bundle"
 MEASURE = ROOT / "examples" / "measure"  # survey files, imported after SMALL
 AGREE = ROOT / "examples" / "agree"  # calendars, agreements, commitments
+REQUEST = ROOT / "examples" / "request"  # requests
 
 
 def section(file_name: str) -> str:
@@ -45,5 +46,7 @@ def test_the_example_is_the_fixture_bundle() -> None:
     for schema in SCHEMA.values():
         block = re.search(rf"`{schema.file_name}`\n\n```csv\n(.*?)```", DOC, re.DOTALL)
         assert block is not None, schema.file_name
-        folder = next(f for f in (SMALL, MEASURE, AGREE) if (f / schema.file_name).exists())
+        folder = next(
+            f for f in (SMALL, MEASURE, AGREE, REQUEST) if (f / schema.file_name).exists()
+        )
         assert block.group(1) == (folder / schema.file_name).read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ closed; a resolved or closed request can be reopened. The provider's side answer
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -107,6 +108,29 @@ def allowed_verbs(state: RequestState, sides: frozenset[Side]) -> list[Verb]:
     return [
         v for v, m in MOVES.items() if any(state in m.sources[side] for side in m.sides & sides)
     ]
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """A request as ``requests.csv`` holds it: its history in a few instants (UTC)."""
+
+    id: str
+    customer_id: str
+    provider_id: str
+    created_at: datetime
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    priority: Priority | None = None
+    category: str | None = None
+    thanked: bool = False
+    title: str = ""
 
 
 FIRST_RESPONSE_STATES = frozenset({_S.ACKNOWLEDGED, _S.IN_PROGRESS, _S.WAITING, _S.RESOLVED})

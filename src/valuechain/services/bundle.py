@@ -44,6 +44,7 @@ from valuechain.store import calendar as calendar_store
 from valuechain.store import commitment as commitment_store
 from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
+from valuechain.store import request as request_store
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(step, done, total)`` while a bundle is read or written.
@@ -482,6 +483,10 @@ def export_bundle(
         if rows:
             tables[table] = (header, rows)
             counts[table] = len(rows)
+    request_rows = request_store.records_as_rows(vc.engine, vc.org_id)
+    if request_rows:
+        tables["requests"] = (list(SCHEMA["requests"].column_names), request_rows)
+        counts["requests"] = len(request_rows)
     try:
         if path.suffix.lower() == ".xlsx":
             _write_workbook(path, tables)

@@ -19,7 +19,7 @@ import csv
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -38,6 +38,8 @@ from valuechain.domain.account import AccountRole
 from valuechain.domain.calendar import DEFAULT, Calendar
 from valuechain.domain.request import (
     FIRST_RESPONSE_STATES,
+    Priority,
+    RequestRecord,
     RequestState,
     Side,
     TransitionError,
@@ -815,77 +817,26 @@ def import_requests(
                     f"{path.name}, line {r['line']}, column {column}: expected a unit id of the "
                     f"map; found {r[column]!r}"
                 )
-    requests, events = _history(rows, actor)
+    records = [
+        RequestRecord(
+            r["id"],
+            r["customer_id"],
+            r["provider_id"],
+            r["created_at"],
+            r["first_response_at"],
+            r["resolved_at"],
+            None if r["priority"] is None else Priority(r["priority"]),
+            r["category"],
+            r["thanked_at"] is not None,
+            r["title"],
+        )
+        for r in rows
+    ]
     with vc.engine.begin() as conn:
-        replaced = store.existing_ids(conn, vc.org_id, (r["id"] for r in requests))
-        store.delete_requests(conn, vc.org_id, replaced)
-        for start in range(0, len(requests), 5000):
-            store.insert_requests(conn, vc.org_id, requests[start : start + 5000])
-        for start in range(0, len(events), 5000):
-            store.add_events(conn, vc.org_id, events[start : start + 5000])
-    return {"requests": len(requests), "replaced": len(replaced), "events": len(events)}
+        replaced, events = store.write_records(conn, vc.org_id, records, actor)
+    return {"requests": len(records), "replaced": replaced, "events": events}
 
 
 def _known_units(vc: Valuechain) -> set[str]:
     with vc.engine.connect() as conn:
         return map_store.known_ids(conn, vc.org_id)["units"]
-
-
-def _history(
-    rows: Iterable[dict[str, Any]], actor: str
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    requests: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    for r in rows:
-        steps: list[tuple[datetime, str, str | None, str]] = [(r["created_at"], "new", None, "new")]
-        state = "new"
-        if r["first_response_at"] is not None and r["first_response_at"] != r["resolved_at"]:
-            steps.append((r["first_response_at"], "ack", state, "acknowledged"))
-            state = "acknowledged"
-        if r["resolved_at"] is not None:
-            steps.append((r["resolved_at"], "resolve", state, "resolved"))
-            state = "resolved"
-        if r["thanked_at"] is not None:
-            steps.append((r["thanked_at"], "thank", state, state))
-        row = {k: v for k, v in r.items() if k != "line"}
-        row.update(state=state, events=len(steps), body="", paused_seconds=0.0, thanked_by=None)
-        requests.append(row)
-        events.extend(
-            {
-                "request_id": r["id"],
-                "seq": seq,
-                "at": at,
-                "actor": actor,
-                "verb": verb,
-                "from_state": before,
-                "to_state": after,
-                "note": None,
-                "idempotency_key": None,
-                "fingerprint": None,
-            }
-            for seq, (at, verb, before, after) in enumerate(steps, start=1)
-        )
-    return requests, events
-
-
-def requests_csv_rows(vc: Valuechain) -> Iterable[list[Any]]:
-    """Every request as a ``requests.csv`` row (for export)."""
-    offset = 0
-    while True:
-        with vc.engine.connect() as conn:
-            page = store.list_requests(conn, vc.org_id, limit=5000, offset=offset)
-        if not page:
-            return
-        for r in page:
-            yield [
-                r["id"],
-                r["customer_id"],
-                r["provider_id"],
-                r["created_at"].isoformat(),
-                r["first_response_at"].isoformat() if r["first_response_at"] else "",
-                r["resolved_at"].isoformat() if r["resolved_at"] else "",
-                r["priority"] or "",
-                r["category"] or "",
-                1 if r["thanked_at"] else 0,
-            ]
-        offset += len(page)

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select, update
 
+from valuechain.domain.request import RequestRecord
 from valuechain.store.tables import RequestEventRow, RequestRow
 
 REQUESTS: Table = RequestRow.__table__  # type: ignore[assignment]
@@ -321,3 +322,130 @@ def request_columns(conn: Connection, org_id: int, unit: str | None = None) -> R
         paused_seconds=numbers[:, 4],
         thanked=numbers[:, 5],
     )
+
+
+# -- requests.csv: history as records ----------------------------------------------
+
+BATCH = 5000
+
+
+def delete_all(conn: Connection, org_id: int) -> None:
+    """Remove every request and event of the organisation (an import with replace)."""
+    conn.execute(EVENTS.delete().where(EVENTS.c.org_id == org_id))
+    conn.execute(REQUESTS.delete().where(REQUESTS.c.org_id == org_id))
+
+
+def history(record: RequestRecord, actor: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A request row and its events from a record: filed, acknowledged (the first
+    response, unless it is the resolution itself), resolved, thanked."""
+    steps: list[tuple[datetime, str, str | None, str]] = [(record.created_at, "new", None, "new")]
+    state = "new"
+    first, resolved = record.first_response_at, record.resolved_at
+    if first is not None and first != resolved:
+        steps.append((first, "ack", state, "acknowledged"))
+        state = "acknowledged"
+    if resolved is not None:
+        steps.append((resolved, "resolve", state, "resolved"))
+        state = "resolved"
+    thanked = resolved if record.thanked and resolved is not None else None
+    if thanked is not None:
+        steps.append((thanked, "thank", state, state))
+    row = {
+        "id": record.id,
+        "customer_id": record.customer_id,
+        "provider_id": record.provider_id,
+        "title": record.title,
+        "body": "",
+        "priority": None if record.priority is None else record.priority.value,
+        "category": record.category,
+        "requester_id": None,
+        "requester": None,
+        "state": state,
+        "created_at": record.created_at,
+        "first_response_at": first or resolved,
+        "resolved_at": resolved,
+        "paused_since": None,
+        "paused_seconds": 0.0,
+        "events": len(steps),
+        "thanked_at": thanked,
+        "thanks_note": None,
+        "thanked_by": None,
+    }
+    events = [
+        {
+            "request_id": record.id,
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "verb": verb,
+            "from_state": before,
+            "to_state": after,
+            "note": None,
+            "idempotency_key": None,
+            "fingerprint": None,
+        }
+        for seq, (at, verb, before, after) in enumerate(steps, start=1)
+    ]
+    return row, events
+
+
+def write_records(
+    conn: Connection, org_id: int, records: Sequence[RequestRecord], actor: str = "import"
+) -> tuple[int, int]:
+    """Store imported requests by id: a known id is replaced with its history, a new
+    one added. Returns (requests replaced, events written)."""
+    if not records:
+        return 0, 0
+    replaced = existing_ids(conn, org_id, (r.id for r in records))
+    delete_requests(conn, org_id, replaced)
+    written = 0
+    for start in range(0, len(records), BATCH):
+        rows: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        for record in records[start : start + BATCH]:
+            row, its_events = history(record, actor)
+            rows.append(row)
+            events.extend(its_events)
+        insert_requests(conn, org_id, rows)
+        add_events(conn, org_id, events)
+        written += len(events)
+    return len(replaced), written
+
+
+def records_as_rows(engine: Engine, org_id: int) -> list[list[Any]]:
+    """Every request as a ``requests.csv`` row, by id (for export)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                REQUESTS.c.id,
+                REQUESTS.c.customer_id,
+                REQUESTS.c.provider_id,
+                REQUESTS.c.created_at,
+                REQUESTS.c.first_response_at,
+                REQUESTS.c.resolved_at,
+                REQUESTS.c.priority,
+                REQUESTS.c.category,
+                REQUESTS.c.thanked_at,
+            )
+            .where(REQUESTS.c.org_id == org_id)
+            .order_by(REQUESTS.c.id)
+        ).all()
+
+    def iso(moment: datetime | None) -> str | None:
+        found = utc(moment)
+        return None if found is None else found.isoformat()
+
+    return [
+        [
+            r.id,
+            r.customer_id,
+            r.provider_id,
+            iso(r.created_at),
+            iso(r.first_response_at),
+            iso(r.resolved_at),
+            r.priority,
+            r.category,
+            0 if r.thanked_at is None else 1,
+        ]
+        for r in rows
+    ]
