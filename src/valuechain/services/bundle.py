@@ -459,7 +459,8 @@ def export_bundle(
     ends in ``.xlsx``, else a folder (created when missing) of ``units.csv``,
     ``results.csv``, ``links.csv`` and ``people.csv``, each with its header row, and
     ``items.csv`` when the organisation has custom instruments, and
-    ``calendars.csv``, ``agreements.csv`` and ``commitments.csv`` when it has any.
+    ``calendars.csv``, ``agreements.csv``, ``commitments.csv`` and ``requests.csv``
+    when it has any.
     Returns the rows written per table. Importing the export into an empty
     organisation gives the same organisation. The export is recorded in the audit
     log as ``actor`` (default: the operating-system user)."""
