@@ -25,10 +25,14 @@ import argparse
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -200,27 +204,49 @@ def _child_rss() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a free loopback port."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
 def run_inbox(url: str, units: list[str], requests_n: int) -> dict[str, Any]:
     import httpx
-    from tests.browser.conftest import serving
-    from tests.conftest import TEST_SECURITY
-    from tests.signin import make_account
 
     from valuechain import Valuechain
     from valuechain.api.dependencies import SESSION_COOKIE
+    from valuechain.domain.account import AccountRole
     from valuechain.services import accounts
+    from valuechain.services.audit import Actor
+    from valuechain.services.security import TEST_HASHING, Security
     from valuechain.web.app import create_app
 
-    vc = Valuechain.open(url, organisation="bench", security=TEST_SECURITY)
-    account = accounts.account_by_email(vc, "bench@example.org") or make_account(
-        vc, "bench@example.org"
+    # Cheap hashing: the bench measures pages, not sign-in.
+    vc = Valuechain.open(url, organisation="bench", security=Security(hashing=TEST_HASHING))
+    email = "bench@example.org"
+    account = accounts.account_by_email(vc, email) or accounts.create_account(
+        vc, email, "a bench password, never used", AccountRole.ADMIN, Actor.command_line()
     )
     session = accounts.start_session(vc, account, address="bench")
     rng = random.Random(1)
     timings: list[float] = []
     sizes: list[int] = []
     with (
-        serving(lambda _u: create_app(vc)) as base,
+        serving(create_app(vc)) as base,
         httpx.Client(base_url=base, cookies={SESSION_COOKIE: session.token}) as client,
     ):
         for i in range(requests_n + 20):
