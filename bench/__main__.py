@@ -16,8 +16,10 @@ BENCHMARKS = (
     "bench.bench_import",
     "bench.bench_flow",
     "bench.bench_commitments",
+    "bench.bench_request",
 )
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
+QUICK_REQUEST = ["--requests", "20000", "--relationships", "2000", "--units", "2000"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         extra = QUICK + (["--sample", "50"] if module.endswith("customers") else [])
         if module.endswith("commitments"):
             extra = ["--agreements", "200", "--repeats", "1"]
+        if module.endswith("request"):
+            extra = [*QUICK_REQUEST, "--pages", "30"]
         code = subprocess.call([sys.executable, "-m", module, *(extra if args.quick else [])])
         if code != 0:
             failed.append(module)

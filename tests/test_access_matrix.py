@@ -74,6 +74,12 @@ def unit_acting(ok: int) -> dict[str, int | tuple[int, int]]:
     return {"admin": ok, "lead": (ok, 403), "member": 403, "viewer": 403, "anonymous": 401}
 
 
+def own_unit_work(ok: int, anonymous: int) -> dict[str, int | tuple[int, int]]:
+    """request_work: admins every unit, leads and members their own unit only."""
+    return {"admin": ok, "lead": (ok, 403), "member": (ok, 403), "viewer": 403,
+            "anonymous": anonymous}  # fmt: skip
+
+
 # (method, path) -> status per role. The same for the own and the other unit: the map
 # is organisation-wide knowledge (docs/access.md); unit-scoped results arrive later
 # and are checked against the policy in test_scoped_actions_follow_relationships.
@@ -239,6 +245,26 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("POST", "/api/v1/notifications/outbox/retry"): admin_only(401),
     ("GET", "/api/v1/notifications/webhook"): admin_only(401),
     ("PUT", "/api/v1/notifications/webhook"): admin_only(401),
+    # Requests: leads and members (and admins) use them; a unit's boxes and thanks wall
+    # are for its own people; a request's id answers 404 to anyone on neither side.
+    ("GET", "/requests"): {**signed_in(200, 303), "viewer": 403},
+    ("POST", "/requests"): {**signed_in(303, 303), "admin": 409, "viewer": 403},  # admin: no unit
+    ("GET", "/requests/{request_id}"): {**signed_in(404, 303), "viewer": 403},
+    ("POST", "/requests/{request_id}/events"): {**signed_in(404, 303), "viewer": 403},
+    ("POST", "/requests/{request_id}/thanks"): {**signed_in(404, 303), "viewer": 403},
+    ("GET", "/units/{unit_id}/inbox"): own_unit_work(200, 303),
+    ("GET", "/units/{unit_id}/outbox"): own_unit_work(200, 303),
+    ("GET", "/units/{unit_id}/thanks"): own_unit_work(200, 303),
+    ("GET", "/api/v1/requests"): {**signed_in(200, 401), "viewer": 403},
+    ("POST", "/api/v1/requests"): {**signed_in(201, 401), "viewer": 403},
+    ("GET", "/api/v1/requests/{request_id}"): {**signed_in(404, 401), "viewer": 403},
+    ("POST", "/api/v1/requests/{request_id}/events"): {**signed_in(404, 401), "viewer": 403},
+    ("POST", "/api/v1/requests/{request_id}/thanks"): {**signed_in(404, 401), "viewer": 403},
+    ("GET", "/api/v1/units/{unit_id}/inbox"): own_unit_work(200, 401),
+    ("GET", "/api/v1/units/{unit_id}/outbox"): own_unit_work(200, 401),
+    ("GET", "/api/v1/units/{unit_id}/thanks"): own_unit_work(200, 401),
+    ("GET", "/api/v1/units/{unit_id}/sla"): unit_results(200),  # leads: own + relationships
+    ("GET", "/api/v1/sla"): admin_only(401),
 }
 
 # What each state-changing request sends (besides the CSRF token).
@@ -266,6 +292,14 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "json": {"preferences": [{"kind": "thanks", "email": True, "webhook": False}]}
     },
     ("PUT", "/api/v1/notifications/webhook"): {"json": {"url": None}},
+    ("POST", "/requests"): {"data": {"provider": "pack", "title": "Matrix request"}},
+    ("POST", "/requests/{request_id}/events"): {"data": {"verb": "ack"}},
+    ("POST", "/requests/{request_id}/thanks"): {"data": {"note": "thanks"}},
+    ("POST", "/api/v1/requests"): {
+        "json": {"customer": "make", "provider": "pack", "title": "Matrix request"}
+    },
+    ("POST", "/api/v1/requests/{request_id}/events"): {"json": {"verb": "ack"}},
+    ("POST", "/api/v1/requests/{request_id}/thanks"): {"json": {"note": "thanks"}},
 }
 _REL = "/relationships/{provider_id}/{customer_id}"
 _ACTION_FORM = {"title": "Agree a cut-off", "owner": "Lea", "due_on": "2099-01-01",

@@ -230,9 +230,3 @@ def test_problems_are_located(vc: Valuechain, tmp_path: Path) -> None:
     assert any("each metric once in agreement 'g'" in m for m in messages)
     assert any("a percentage from 0 to 100; found 101" in m for m in messages)
     assert any("the name of a calendar in calendars.csv or already stored" in m for m in messages)
-
-
-def test_files_of_other_capabilities_are_still_refused(vc: Valuechain, tmp_path: Path) -> None:
-    bundle = agree_bundle(tmp_path)
-    (bundle / "requests.csv").write_text("id,customer_id,provider_id,created_at\n")
-    assert [(p.file, p.column) for p in problems_of(vc, bundle)] == [("requests.csv", None)]

@@ -70,6 +70,7 @@ def test_import_builds_the_example_organisation(vc: Valuechain) -> None:
         "calendars": 0,
         "agreements": 0,
         "commitments": 0,
+        "requests": 0,
     }
     assert vc.counts() == {"units": 12, "results": 9, "links": 10, "people": 5}
     org = vc.read_map()
@@ -257,21 +258,17 @@ def test_missing_required_column_does_not_cascade(vc: Valuechain, tmp_path: Path
     assert [(p.file, p.line, p.column) for p in found] == [("units.csv", 1, "kind")]
 
 
-def test_files_of_later_capabilities_and_unknown_files_are_refused(
-    vc: Valuechain, tmp_path: Path
-) -> None:
+def test_unknown_files_are_refused_and_hidden_files_ignored(vc: Valuechain, tmp_path: Path) -> None:
     bundle = copy_small(tmp_path)
-    (bundle / "requests.csv").write_text("id,customer_id,provider_id,created_at\n")
     (bundle / "notes.txt").write_text("hello\n")
+    (bundle / "budget.csv").write_text("year,amount\n")
     (bundle / ".DS_Store").write_bytes(b"\0\1")
     found = problems_of(vc, bundle)
     assert [(p.file, p.line, p.column) for p in found] == [
+        ("budget.csv", None, None),
         ("notes.txt", None, None),
-        ("requests.csv", None, None),
     ]
-    assert "the Request capability, which this version cannot import yet" in str(found[1])
-    assert "remove it from the bundle" in str(found[1])
-    assert found[0].found == "an unknown file"
+    assert all(p.found == "an unknown file" for p in found)
     assert vc.counts()["units"] == 0
 
 
@@ -327,15 +324,15 @@ def test_xlsx_problems_name_sheet_and_row(vc: Valuechain, tmp_path: Path) -> Non
     units.append(["u1", "One", "team", 3])
     units.append([None, None, None, None])
     units.append(["u2", "Two", "squad", 4.0])
-    book.create_sheet("requests").append(["id", "customer_id", "provider_id", "created_at"])
+    book.create_sheet("budget").append(["year", "amount"])
     path = tmp_path / "bundle.xlsx"
     book.save(path)
     found = problems_of(vc, path)
     assert [(p.file, p.line, p.column) for p in found] == [
-        ("requests", None, None),
+        ("budget", None, None),
         ("units", 4, "kind"),
     ]
-    assert "Request capability" in found[0].found
+    assert found[0].found == "an unknown sheet"
 
 
 def test_paths_that_are_no_bundle(vc: Valuechain, tmp_path: Path) -> None:

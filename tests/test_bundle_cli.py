@@ -52,11 +52,11 @@ def test_bad_bundle_lists_every_problem_and_exits_2(
         out.write("x1,X,tem,,\n")
     with (bundle / "links.csv").open("a") as out:
         out.write("boxes,nobody,pays,\n")
-    (bundle / "outcomes.csv").write_text("unit_id,period,metric,value\n")
+    (bundle / "budget.csv").write_text("year,amount\n")
     code, out, err = run("import", str(bundle))
     assert code == 2 and out == ""
     assert "nothing was changed. 3 problems:" in err
-    assert "outcomes.csv: expected a file this version imports" in err
+    assert "budget.csv: expected one of units.csv" in err
     assert (
         "units.csv line 14, column kind: expected one of team, department, "
         "external_customer, external_supplier; found 'tem'"

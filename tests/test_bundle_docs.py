@@ -14,6 +14,7 @@ SMALL = ROOT / "examples" / "bundle"
 MEASURE = ROOT / "examples" / "measure"  # survey files, imported after SMALL
 CONNECT = ROOT / "examples" / "connect"  # outcomes, imported after SMALL
 AGREE = ROOT / "examples" / "agree"  # calendars, agreements, commitments
+REQUEST = ROOT / "examples" / "request"  # requests
 
 
 def section(file_name: str) -> str:
@@ -46,6 +47,7 @@ def test_the_example_is_the_fixture_bundle() -> None:
     for schema in SCHEMA.values():
         block = re.search(rf"`{schema.file_name}`\n\n```csv\n(.*?)```", DOC, re.DOTALL)
         assert block is not None, schema.file_name
-        folders = [f for f in (SMALL, MEASURE, CONNECT, AGREE) if (f / schema.file_name).exists()]
-        folder = folders[0]
+        folder = next(
+            f for f in (SMALL, MEASURE, CONNECT, AGREE, REQUEST) if (f / schema.file_name).exists()
+        )
         assert block.group(1) == (folder / schema.file_name).read_text(encoding="utf-8")

@@ -51,3 +51,21 @@ def test_summary_per_relationship_matches_hand_counts() -> None:
     assert summary.median_resolution_hours[1] == pytest.approx(1.0)
     assert summary.thanked_pct.tolist()[:2] == [pytest.approx(200 / 3), 100.0]
     assert np.isnan(summary.first_response_met_pct[2])
+
+
+def test_paused_time_does_not_count_towards_resolution() -> None:
+    """Waiting on the customer: the paused working seconds come off the resolution
+    clock (and so off breach and near breach), never off the first response."""
+    clock = business_clock(DEFAULT, date(2026, 11, 1), date(2026, 12, 31))
+    created = [at(23, 9), at(23, 9)]
+    response = [at(23, 10), at(23, 10)]
+    resolved = [at(23, 17), NAN]  # 8 working hours; the second is still open at 16:00
+    paused = [3 * 3600, 2 * 3600]
+    plain = request_clocks(clock, created, response, resolved, [2, 2], [6, 8], now=at(23, 16))
+    clocks = request_clocks(
+        clock, created, response, resolved, [2, 2], [6, 8], now=at(23, 16), paused=paused
+    )
+    assert plain.resolution_met[0] == 0.0 and clocks.resolution_met[0] == 1.0  # 8 h - 3 h
+    assert clocks.to_resolution.tolist() == [5 * 3600, 5 * 3600]
+    assert clocks.to_response.tolist() == plain.to_response.tolist()
+    assert plain.near_breach[1] and not clocks.near_breach[1]  # 7 of 8 h, but 5 of 8 h

@@ -139,6 +139,22 @@ def protect_comments(cells: Sequence[Cell], threshold: int = COMMENT_THRESHOLD) 
     return protect(cells, threshold, Attack.SETS)
 
 
+def reveals(groups: Sequence[frozenset[Hashable]], threshold: int = THRESHOLD) -> bool:
+    """Whether numbers published about all ``groups`` together (sums over their
+    respondents) reveal a group of 1 to ``threshold − 1`` respondents, directly or by
+    any combination: the rank test of the module docstring."""
+    if any(0 < len(group) < threshold for group in groups):
+        return True
+    ids: dict[Hashable, int] = {}
+    for group in groups:
+        for member in group:
+            ids.setdefault(member, len(ids))
+    incidence = np.zeros((len(ids), len(groups)), dtype=bool)
+    for j, group in enumerate(groups):
+        incidence[[ids[m] for m in group], j] = True
+    return _linear_leak(incidence, np.ones(len(ids), dtype=np.int64), threshold) > 0
+
+
 def _components(cells: Sequence[Cell]) -> Iterable[list[Cell]]:
     """Groups of cells linked by shared respondents; unlinked groups are independent."""
     if len(cells) < 2:

@@ -49,15 +49,19 @@ def request_clocks(
     response_target_hours: npt.ArrayLike,
     resolution_target_hours: npt.ArrayLike,
     now: float,
+    paused: npt.ArrayLike | None = None,
 ) -> RequestClocks:
     """Working time per request (epoch seconds in; ``nan`` = not yet) against its
-    targets (``nan`` = no target)."""
+    targets (``nan`` = no target). ``paused`` (working seconds per request, e.g. while
+    waiting on the customer) does not count towards resolution."""
     c = np.asarray(created, dtype=np.float64)
     r = np.asarray(first_response, dtype=np.float64)
     z = np.asarray(resolved, dtype=np.float64)
     responded, done = ~np.isnan(r), ~np.isnan(z)
     to_response = elapsed(clock, c, np.where(responded, r, now))
     to_resolution = elapsed(clock, c, np.where(done, z, now))
+    if paused is not None:
+        to_resolution = to_resolution - np.asarray(paused, dtype=np.float64)
     response_target = np.asarray(response_target_hours, dtype=np.float64) * 3600
     resolution_target = np.asarray(resolution_target_hours, dtype=np.float64) * 3600
     near = (~done & (to_resolution >= NEAR_BREACH * resolution_target)) & (

@@ -24,6 +24,7 @@ from valuechain.api import measure as measure_api
 from valuechain.api import notification as notification_api
 from valuechain.api import partner as partner_api
 from valuechain.api import report as report_api
+from valuechain.api import request as request_api
 from valuechain.api import session as session_api
 
 PREFIX = "/api/v1"
@@ -48,5 +49,6 @@ router.include_router(comment_api.router)
 router.include_router(notification_api.router)
 router.include_router(connect_api.router)
 router.include_router(agreement_api.router)
+router.include_router(request_api.router)
 
 __all__ = ["PREFIX", "router"]

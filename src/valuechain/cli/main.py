@@ -19,7 +19,9 @@ from valuechain.cli import measure as _measure  # noqa: F401
 from valuechain.cli import notify as _notify  # noqa: F401
 from valuechain.cli import partner as _partner  # noqa: F401
 from valuechain.cli import report as _report  # noqa: F401
+from valuechain.cli import request as _request  # noqa: F401
 from valuechain.cli import server as _server  # noqa: F401
+from valuechain.cli import sla as _sla  # noqa: F401
 from valuechain.cli import worker as _worker  # noqa: F401
 from valuechain.cli.app import app, err_console
 from valuechain.services.errors import ValuechainError

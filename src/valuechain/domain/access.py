@@ -48,10 +48,23 @@ class Action(StrEnum):
     ACT_ON_AGREEMENTS = "act_on_agreements"
     # ... and see every agreement's commitment log and trust, organisation-wide.
     VIEW_ALL_COMMITMENTS = "view_all_commitments"
+    # Requests: file, answer and thank as a lead or member; which side of a request
+    # the asker is on is decided by the request itself (services.request.sides).
+    USE_REQUESTS = "use_requests"
+    # A unit's inbox, outbox and thanks wall: its own people (and admins).
+    REQUEST_WORK = "request_work"
+    # A unit's service levels: its lead, and leads of units in a relationship with it.
+    VIEW_SLA = "view_sla"
 
 
 UNIT_SCOPED = frozenset(
-    {Action.VIEW_UNIT_SUMMARY, Action.VIEW_UNIT_RESULTS, Action.VIEW_CAMPAIGN_RATES}
+    {
+        Action.VIEW_UNIT_SUMMARY,
+        Action.VIEW_UNIT_RESULTS,
+        Action.VIEW_CAMPAIGN_RATES,
+        Action.REQUEST_WORK,
+        Action.VIEW_SLA,
+    }
 )
 ADMIN_ONLY = frozenset(
     {
@@ -98,10 +111,12 @@ def allows(
     For a unit-scoped action, ``unit_id`` is the unit the data is about and
     ``related`` the units in a relationship with the principal's own unit (its direct
     customers and suppliers). Admins may do everything; a lead sees summary and
-    results for their own unit and its relationships, the campaign response rates of
-    their own unit only, and acts on their own unit's agreements; a member sees their
-    own unit's summary; a viewer sees the map only. A unit-scoped action without a
-    unit is refused for everyone but admins, so forgetting the unit never widens access.
+    results (and service levels) for their own unit and its relationships, the
+    campaign response rates of their own unit only, and acts on their own unit's
+    agreements; a member sees their own unit's summary; leads and members use requests
+    and work their own unit's inbox, outbox and thanks wall; a viewer sees the map
+    only. A unit-scoped action without a unit is refused for everyone but admins, so
+    forgetting the unit never widens access.
     """
     if principal.role is AccountRole.ADMIN:
         return True
@@ -114,11 +129,15 @@ def allows(
             and unit_id is not None
             and unit_id == principal.unit_id
         )
+    if action is Action.USE_REQUESTS:
+        return principal.role in (AccountRole.LEAD, AccountRole.MEMBER)
     if action in ADMIN_ONLY or action not in UNIT_SCOPED:
         return False
     own = principal.unit_id
     if unit_id is None or own is None:
         return False
+    if action is Action.REQUEST_WORK:
+        return principal.role in (AccountRole.LEAD, AccountRole.MEMBER) and unit_id == own
     if principal.role is AccountRole.LEAD:
         if action in OWN_UNIT_ONLY:
             return unit_id == own

@@ -29,6 +29,7 @@ from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.outcome import Outcome, is_period
 from valuechain.domain.person import Person, Role
+from valuechain.domain.request import Priority, RequestRecord
 from valuechain.domain.response import Answer, Response
 from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
@@ -52,6 +53,7 @@ TABLES: tuple[str, ...] = (
     "calendars",
     "agreements",
     "commitments",
+    "requests",
 )
 #: The tables of the Agree capability (export writes them when the organisation has any).
 AGREE_TABLES: tuple[str, ...] = ("calendars", "agreements", "commitments")
@@ -59,10 +61,9 @@ AGREE_TABLES: tuple[str, ...] = ("calendars", "agreements", "commitments")
 MAP_TABLES: tuple[str, ...] = ("units", "results", "links", "people")
 REQUIRED_TABLES: frozenset[str] = frozenset({"units"})
 
-#: Files of the bundle that later capabilities own, with the capability's name.
-LATER_TABLES: Mapping[str, str] = {
-    "requests": "Request",
-}
+#: Files of the bundle that later capabilities own, with the capability's name (none
+#: left: every file of PRODUCT.md's bundle is imported; kept for the next capability).
+LATER_TABLES: Mapping[str, str] = {}
 
 #: How many problems a check reports in full; the rest are only counted.
 PROBLEM_CAP = 200
@@ -254,6 +255,21 @@ SCHEMA: Mapping[str, FileSchema] = {
             Column("warned_at", False, meaning="ISO 8601 time the customer was warned"),
         ),
         "the commitment log: what was due under an agreement and how it went",
+    ),
+    "requests": FileSchema(
+        "requests",
+        (
+            Column("id", True, meaning="the request's id"),
+            Column("customer_id", True, refers_to="units", meaning="the asking unit"),
+            Column("provider_id", True, refers_to="units", meaning="the unit asked"),
+            Column("created_at", True, meaning="ISO 8601 time; without offset: UTC"),
+            Column("first_response_at", False, meaning="ISO 8601 time"),
+            Column("resolved_at", False, meaning="ISO 8601 time"),
+            Column("priority", False, ValueKind.ENUM, Priority),
+            Column("category", False),
+            Column("thanked", False, ValueKind.COUNT, meaning="1 when thanked, else 0"),
+        ),
+        "internal requests between units and how they were answered",
     ),
 }
 
@@ -1113,6 +1129,66 @@ class _Bundle:
             if ok and not problems:
                 self.org_map.commitments.append(Commitment(agreement, due, delivered, warned))
 
+    def requests(self, plan: _Plan, rows: Iterable[Row]) -> None:
+        """One row per request between two units of the map (or the bundle); times
+        in order; thanked only once resolved."""
+        label = plan.label
+        units = self.ids["units"]
+        problems = self.problems
+        append = self.org_map.requests.append
+        for line, values, ok in self.values("requests", plan, rows):
+            rid, customer_ref, provider_ref, *texts, priority, category, thanked = values
+            request_id = self.register("requests", label, line, rid, "request")
+            customer = units.get(customer_ref) or self.refer(
+                "units", label, line, "customer_id", customer_ref
+            )
+            provider = units.get(provider_ref) or self.refer(
+                "units", label, line, "provider_id", provider_ref
+            )
+            moments: list[datetime | None] = []
+            for column, text in zip(_REQUEST_TIMES, texts, strict=True):
+                moment = _moment(text) if isinstance(text, str) else None
+                if isinstance(text, str) and moment is None:
+                    problems.add(label, line, column, "an ISO 8601 date and time", show(text))
+                    ok = False
+                moments.append(moment)
+            created, first, resolved = moments
+            for column, moment, text in zip(
+                _REQUEST_TIMES[1:], moments[1:], texts[1:], strict=True
+            ):
+                if moment is not None and created is not None and moment < created:
+                    problems.add(label, line, column, "a time not before created_at", show(text))
+                    ok = False
+            if thanked is not None and (thanked > 1 or (thanked == 1 and resolved is None)):
+                problems.add(
+                    label, line, "thanked", "0, or 1 for a resolved request", show(str(thanked))
+                )
+                ok = False
+            if customer is not None and customer == provider:
+                problems.add(
+                    label, line, "provider_id", "a unit other than the customer", show(provider)
+                )
+                ok = False
+            if request_id is None or customer is None or provider is None or created is None:
+                continue
+            if ok and not problems:
+                append(
+                    RequestRecord(
+                        request_id,
+                        customer,
+                        provider,
+                        created,
+                        first,
+                        resolved,
+                        priority,
+                        category,
+                        thanked == 1,
+                    )
+                )
+
+
+_REQUEST_TIMES = ("created_at", "first_response_at", "resolved_at")
+
 
 def _differs(first: tuple[object, ...], later: tuple[object, ...]) -> bool:
     """A later row of an agreement names the same result and customer as its first row;
@@ -1122,13 +1198,14 @@ def _differs(first: tuple[object, ...], later: tuple[object, ...]) -> bool:
     return any(b is not None and a != b for a, b in zip(first[2:], later[2:], strict=True))
 
 
-_KEYED = ("units", "results", "people", "calendars", "agreements")
+_KEYED = ("units", "results", "people", "calendars", "agreements", "requests")
 _SINGULAR = {
     "units": "unit",
     "results": "result",
     "people": "person",
     "calendars": "calendar",
     "agreements": "agreement",
+    "requests": "request",
 }
 
 
@@ -1250,6 +1327,7 @@ def check_bundle(
         "calendars": bundle.calendars,
         "agreements": bundle.agreements,
         "commitments": bundle.commitments,
+        "requests": bundle.requests,
     }
     for table in TABLES:
         name = found.get(table)

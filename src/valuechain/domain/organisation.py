@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from valuechain.domain.agreement import Agreement, CalendarSpec, Commitment
 from valuechain.domain.link import Link
 from valuechain.domain.person import Person
+from valuechain.domain.request import RequestRecord
 from valuechain.domain.result import Result
 from valuechain.domain.unit import Unit
 
@@ -34,3 +35,5 @@ class OrganisationMap:
     calendars: list[CalendarSpec] = field(default_factory=list)
     agreements: list[Agreement] = field(default_factory=list)
     commitments: list[Commitment] = field(default_factory=list)
+    # Capability 4 ("Request"): the requests of a bundle (requests.csv).
+    requests: list[RequestRecord] = field(default_factory=list)

@@ -45,6 +45,7 @@ from valuechain.store import commitment as commitment_store
 from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
 from valuechain.store import outcome as outcome_store
+from valuechain.store import request as request_store
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(step, done, total)`` while a bundle is read or written.
@@ -461,8 +462,8 @@ def export_bundle(
     ends in ``.xlsx``, else a folder (created when missing) of ``units.csv``,
     ``results.csv``, ``links.csv`` and ``people.csv``, each with its header row, and
     ``items.csv`` when the organisation has custom instruments, ``outcomes.csv`` when
-    it has outcomes, and ``calendars.csv``, ``agreements.csv`` and ``commitments.csv``
-    when it has any.
+    it has outcomes, and ``calendars.csv``, ``agreements.csv``, ``commitments.csv``
+    and ``requests.csv`` when it has any.
     Returns the rows written per table. Importing the export into an empty
     organisation gives the same organisation. The export is recorded in the audit
     log as ``actor`` (default: the operating-system user)."""
@@ -495,6 +496,10 @@ def export_bundle(
         if rows:
             tables[table] = (header, rows)
             counts[table] = len(rows)
+    request_rows = request_store.records_as_rows(vc.engine, vc.org_id)
+    if request_rows:
+        tables["requests"] = (list(SCHEMA["requests"].column_names), request_rows)
+        counts["requests"] = len(request_rows)
     try:
         if path.suffix.lower() == ".xlsx":
             _write_workbook(path, tables)

@@ -55,6 +55,7 @@ from valuechain.services.demo_agree import (
 from valuechain.services.demo_comment import add_comments
 from valuechain.services.demo_connect import demo_connect
 from valuechain.services.demo_partner import ensure_demo_partner
+from valuechain.services.demo_request import demo_requests
 from valuechain.services.demo_survey import demo_partnership, demo_responses
 from valuechain.services.organisation import Valuechain
 
@@ -422,6 +423,7 @@ def ensure_demo(vc: Valuechain, seed: int = DEFAULT_SEED) -> bool:
     vc.write_map(demo_map(seed))
     ensure_demo_partner(vc)
     write_demo_capacity(vc)
+    demo_requests(vc, seed)
     return True
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +34,7 @@ from valuechain.analytics.confidentiality import (
     Suppression,
     check_threshold,
     protect,
+    reveals,
 )
 from valuechain.analytics.driver import key_drivers, quadrants
 from valuechain.analytics.nps import net_promoter
@@ -102,6 +104,7 @@ class _Table:
     instruments: dict[str, Instrument]
     campaigns: list[str]
     dimension_scores: list[tuple[Any, ...]]
+    open_campaigns: set[str] = field(default_factory=set)  # trust: results withheld
 
 
 def _add(cells: dict[Key, _Acc], key: Key, sums: Sequence[Any]) -> None:
@@ -154,6 +157,15 @@ def _table(vc: Valuechain) -> _Table:
         dim_rows = store.dimension_moments(conn, vc.org_id)
         score_members = store.score_members(conn, vc.org_id, with_outcome, OUTCOME)
         dim_members = store.dimension_members(conn, vc.org_id)
+        # trust (confidentiality under attack): nothing about a campaign still open, or
+        # a reader polling it would subtract two readings and isolate the newcomers.
+        still_open = store.open_campaigns(conn, vc.org_id, date.today())
+    if still_open:
+        score_rows = [r for r in score_rows if r[1] not in still_open]
+        dim_rows = [r for r in dim_rows if r[1] not in still_open]
+        score_members = [r for r in score_members if r[2] not in still_open]
+        dim_members = [r for r in dim_members if r[2] not in still_open]
+    # end trust
     cells: dict[Key, _Acc] = {}
     # Every cut is per campaign: pooling campaigns would count a unit that answered
     # twice twice, and a pooled cut minus one campaign's would reach into the other.
@@ -170,19 +182,25 @@ def _table(vc: Valuechain) -> _Table:
         _member(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), rid)
         _member(cells, (By.RELATIONSHIP_DIMENSION.value, inst, camp, prov, cust, dim), rid)
     # Each provider's driver analysis is about its complete respondents.
+    # trust: ... and is decided after the per-campaign cells, from its parts per
+    # campaign (below), so that it cannot change their decisions over time.
+    campaign_of = {row[0]: row[2] for row in dim_members}
+    driver_parts: dict[tuple[str, str, str], set[Hashable]] = {}
     for key in with_outcome:
         ids, matrix, providers = _complete_scores(dim_members, known[key])
         complete = ~np.isnan(matrix).any(axis=1)
         for rid, prov, ok in zip(ids, providers, complete.tolist(), strict=True):
             if ok:
                 _member(cells, (DRIVERS, key, ALL, prov, None, None), rid)
+                driver_parts.setdefault((key, campaign_of[rid], prov), set()).add(rid)
     # Cells of one instrument share one measure: counts are shown in all of them,
     # so any two may be subtracted from each other. Cells about exactly the same
     # respondents (a provider's total and its dimensions, when everyone answered
     # everything) tell the same count, so they are decided together.
     groups: dict[tuple[str, frozenset[Hashable]], list[Key]] = {}
     for k, acc in cells.items():
-        groups.setdefault((k[1], frozenset(acc.members)), []).append(k)
+        if k[0] != DRIVERS:  # trust: decided below
+            groups.setdefault((k[1], frozenset(acc.members)), []).append(k)
     decided = protect(
         [Cell(keys[0], members, measure=inst) for (inst, members), keys in groups.items()],
         limit,
@@ -193,8 +211,26 @@ def _table(vc: Valuechain) -> _Table:
         if keys[0] in decided.suppressed
         for k in keys
     }
+    # trust (confidentiality under attack): a driver analysis pools a provider's
+    # closed campaigns, so its respondents change when a campaign closes; a reader
+    # who kept the earlier answer subtracts it. It is shown only when each campaign's
+    # part could be published next to that campaign's published cells without
+    # revealing a small group; then every pool of parts, at any time, is safe too.
+    shown_by_part: dict[tuple[str, str | None, str], list[frozenset[Hashable]]] = {}
+    for k, acc in cells.items():
+        if k[0] != DRIVERS and k not in suppressed and acc.members:
+            shown_by_part.setdefault((k[1], k[2], k[3]), []).append(frozenset(acc.members))
+    unsafe = {
+        (inst, prov)
+        for (inst, camp, prov), part in driver_parts.items()
+        if reveals([*shown_by_part.get((inst, camp, prov), []), frozenset(part)], limit)
+    }
+    for k in cells:
+        if k[0] == DRIVERS and (k[1], k[3]) in unsafe:
+            suppressed[k] = Suppression.COMPLEMENT
+    # end trust
     disclosure = Disclosure(limit, suppressed)
-    return _Table(limit, cells, disclosure, known, campaigns, dim_members)
+    return _Table(limit, cells, disclosure, known, campaigns, dim_members, still_open)
 
 
 def _num(value: float) -> float | None:
@@ -227,7 +263,9 @@ def scores(
     if campaign is not None and campaign not in table.campaigns:
         raise NotFound(f"no campaign with id {campaign!r}")
     if campaign is None and table.campaigns:
-        campaign = table.campaigns[-1]
+        # trust: the latest campaign with results, i.e. not still open.
+        closed = [c for c in table.campaigns if c not in table.open_campaigns]
+        campaign = (closed or table.campaigns)[-1]
     if instrument is not None and instrument not in table.instruments:
         raise NotFound(f"no instrument {instrument!r}")
     keys = sorted(

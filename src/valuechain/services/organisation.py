@@ -39,6 +39,7 @@ from valuechain.store import commitment as commitment_store
 from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
 from valuechain.store import outcome as outcome_store
+from valuechain.store import request as request_store
 from valuechain.store.database import make_engine
 
 RELATIONS = [r.value for r in Relation]
@@ -110,6 +111,7 @@ class Valuechain:
                 outcome_store.delete_outcomes(conn, self.org_id)
                 agreement_store.delete_agree(conn, self.org_id)
                 calendar_store.delete_calendars(conn, self.org_id)
+                request_store.delete_all(conn, self.org_id)
             counts = store.write_map(conn, self.org_id, org_map, replace=replace)
             if org_map.instruments or org_map.responses:
                 measure_store.write_survey(
@@ -120,6 +122,7 @@ class Valuechain:
             calendar_store.write_calendars(conn, self.org_id, org_map.calendars)
             agreement_store.write_agreements(conn, self.org_id, org_map.agreements)
             commitment_store.write_commitments(conn, self.org_id, org_map.commitments)
+            request_store.write_records(conn, self.org_id, org_map.requests)
         self._chain = None
         return counts
 

@@ -6,6 +6,7 @@ add up to any coarser cell."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from itertools import islice
 from typing import Any
 
@@ -372,3 +373,17 @@ def write_threshold(conn: Connection, org_id: int, threshold: int) -> None:
         .where(ORGANISATIONS.c.id == org_id)
         .values(anonymity_threshold=threshold)
     )
+
+
+# -- trust: campaigns still open ------------------------------------------------------
+
+
+def open_campaigns(conn: Connection, org_id: int, today: date) -> set[str]:
+    """Campaigns whose closing day is today or later (results are withheld until a
+    campaign closes; a campaign without a closing day is history and closed)."""
+    stmt = select(CAMPAIGNS.c.id).where(
+        CAMPAIGNS.c.org_id == org_id,
+        CAMPAIGNS.c.closes_on.is_not(None),
+        CAMPAIGNS.c.closes_on >= today,
+    )
+    return set(conn.execute(stmt).scalars())

@@ -29,6 +29,7 @@ from valuechain.web import map as map_pages
 from valuechain.web import notification as notification_pages
 from valuechain.web import relationship as relationship_pages
 from valuechain.web import report as report_pages
+from valuechain.web import request as request_pages
 from valuechain.web import session as session_pages
 from valuechain.web import survey as survey_pages
 from valuechain.web.templating import STATIC, templates
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(notification_pages.router)
     app.include_router(connect_pages.router)
     app.include_router(agreement_pages.router)
+    app.include_router(request_pages.router)
     check_access_rules(app)
 
     def is_api(request: Request) -> bool:

@@ -1,0 +1,284 @@
+"""Capability 4, Request, as JSON under ``/api/v1/requests``: file a request, move it
+through its states, thank the provider; a unit's inbox, outbox, thanks wall and
+service levels; the organisation's ``valuechain sla --json`` document.
+
+State-changing calls accept an ``Idempotency-Key`` header (``api.idempotency``): the
+change and its answer commit in one transaction; the same key with the same body is
+answered with the stored result and changes nothing; with another body it answers 422.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow
+from valuechain.api.idempotency import (
+    IdempotencyKey,
+    idempotent,
+    recorded_json,
+    replay_response,
+)
+from valuechain.api.map import NOT_FOUND, Problem
+from valuechain.domain.access import Action, Principal
+from valuechain.domain.request import RequestState, Verb
+from valuechain.services import request as requests
+from valuechain.services import thanks
+from valuechain.services.errors import NotFound
+
+router = APIRouter(tags=["request"])
+
+RequestUser = Annotated[Principal, Depends(AccessRule(Action.USE_REQUESTS))]
+UNIT_WORK = [allow(Action.REQUEST_WORK, unit_param="unit_id")]
+CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"model": Problem, "description": "The change does not apply to the request now"},
+    422: {"model": Problem, "description": "The Idempotency-Key was used for another change"},
+}
+
+
+class Clocked(BaseModel):
+    """A request as listed: its state and its live business-hours clocks."""
+
+    id: str
+    customer_id: str
+    provider_id: str
+    title: str
+    priority: str | None
+    category: str | None
+    requester: str | None
+    state: RequestState
+    created_at: str
+    first_response_at: str | None
+    resolved_at: str | None
+    thanked_at: str | None
+    paused: bool = Field(description="Waiting on the customer: the clock is paused.")
+    response_hours: float | None = Field(description="Business hours to first response.")
+    resolution_hours: float | None = Field(
+        description="Business hours to resolution (so far, when open), pauses left out."
+    )
+    response_target_hours: float | None
+    resolution_target_hours: float | None
+    response_met: bool | None = Field(description="null: no target, or open within it.")
+    resolution_met: bool | None
+    near_breach: bool = Field(description="Open and at least 80% of a target used.")
+    breached: bool
+
+
+class Event(BaseModel):
+    at: str
+    actor: str | None
+    verb: str
+    from_: str | None = Field(alias="from")
+    to: str
+    note: str | None
+
+
+class RequestDetail(Clocked):
+    """One request with its description, thanks and timeline."""
+
+    body: str
+    thanks_note: str | None
+    thanked_by: str | None
+    timeline: list[Event]
+    verbs: list[Verb] = Field(description="The changes the caller may make now.")
+    can_thank: bool
+
+
+class NewRequest(BaseModel):
+    provider: str = Field(min_length=1, max_length=200, description="The unit asked.")
+    customer: str | None = Field(
+        default=None, max_length=200, description="The asking unit; default: the caller's."
+    )
+    title: str = Field(min_length=1, max_length=requests.MAX_TITLE)
+    body: str = Field(default="", max_length=requests.MAX_BODY)
+    priority: str | None = Field(default=None, description="low, normal, high or urgent.")
+    category: str | None = Field(default=None, max_length=100)
+
+
+class Change(BaseModel):
+    verb: Verb
+    note: str | None = Field(default=None, max_length=requests.MAX_NOTE)
+
+
+class Thanks(BaseModel):
+    note: str | None = Field(default=None, max_length=requests.MAX_NOTE)
+
+
+class ThanksEntry(BaseModel):
+    request: str
+    title: str
+    customer: str
+    customer_name: str
+    at: str
+    note: str | None
+    by: str | None
+
+
+class SlaRow(BaseModel):
+    provider: str
+    customer: str
+    requests: int
+    first_response_met_pct: float | None
+    resolution_met_pct: float | None
+    median_resolution_hours: float | None
+    thanked_pct: float | None
+    response_target_hours: float | None
+    resolution_target_hours: float | None
+
+
+class Sla(BaseModel):
+    """The ``valuechain sla --json`` document (business-hours clocks)."""
+
+    relationships: list[SlaRow]
+
+
+def _asker(principal: Principal) -> requests.Asker:
+    return requests.Asker.of(principal)
+
+
+def _refused(error: Exception) -> HTTPException:
+    if isinstance(error, NotFound):
+        return HTTPException(404, str(error))
+    if isinstance(error, requests.NotAllowed):
+        return HTTPException(403, str(error))
+    if isinstance(error, requests.IdempotencyMismatch):
+        return HTTPException(422, str(error))
+    return HTTPException(409, str(error))
+
+
+@router.get("/requests", response_model=list[Clocked])
+def my_requests(
+    vc: CurrentValuechain,
+    principal: RequestUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """The requests the caller filed, newest first, with live clocks."""
+    return requests.listing(vc, requester_id=principal.account_id, limit=limit, offset=offset)
+
+
+@router.post("/requests", status_code=201, response_model=RequestDetail, responses=CHANGE_ERRORS)
+def file_request(
+    body: NewRequest, vc: CurrentValuechain, principal: RequestUser, key: IdempotencyKey
+) -> Response:
+    """File a request from the caller's unit (or ``customer``) to ``provider``."""
+    customer = body.customer or principal.unit_id
+    if customer is None:
+        raise HTTPException(409, "your account belongs to no unit: name the customer unit")
+    with idempotent(vc, key) as attempt:
+        if attempt.replay is not None:
+            return replay_response(attempt.replay)
+        try:
+            found = requests.new_request(
+                vc,
+                _asker(principal),
+                customer=customer,
+                provider=body.provider,
+                title=body.title,
+                body=body.body,
+                priority=body.priority,
+                category=body.category,
+                conn=attempt.conn,
+            )
+        except (requests.RequestError, NotFound) as error:
+            raise _refused(error) from None
+        return recorded_json(attempt, 201, found)
+
+
+@router.get("/requests/{request_id}", response_model=RequestDetail, responses=NOT_FOUND)
+def one_request(request_id: str, vc: CurrentValuechain, principal: RequestUser) -> Any:
+    """One request with its timeline; 404 also when the caller is on neither side."""
+    try:
+        return requests.get(vc, _asker(principal), request_id)
+    except NotFound as error:
+        raise _refused(error) from None
+
+
+@router.post("/requests/{request_id}/events", response_model=RequestDetail, responses=CHANGE_ERRORS)
+def change_request(
+    request_id: str,
+    body: Change,
+    vc: CurrentValuechain,
+    principal: RequestUser,
+    key: IdempotencyKey,
+) -> Response:
+    """Move the request (ack, start, wait, resolve, close, reopen) with a note."""
+    with idempotent(vc, key) as attempt:
+        if attempt.replay is not None:
+            return replay_response(attempt.replay)
+        try:
+            found = requests.change(
+                vc, _asker(principal), request_id, body.verb, body.note, conn=attempt.conn
+            )
+        except (requests.RequestError, NotFound) as error:
+            raise _refused(error) from None
+        return recorded_json(attempt, 200, found)
+
+
+@router.post("/requests/{request_id}/thanks", response_model=RequestDetail, responses=CHANGE_ERRORS)
+def thank_request(
+    request_id: str,
+    body: Thanks,
+    vc: CurrentValuechain,
+    principal: RequestUser,
+    key: IdempotencyKey,
+) -> Response:
+    """Say thank you for a resolved request (once), with a note."""
+    with idempotent(vc, key) as attempt:
+        if attempt.replay is not None:
+            return replay_response(attempt.replay)
+        try:
+            found = thanks.thank(vc, _asker(principal), request_id, body.note, conn=attempt.conn)
+        except (requests.RequestError, NotFound) as error:
+            raise _refused(error) from None
+        return recorded_json(attempt, 200, found)
+
+
+@router.get("/units/{unit_id}/inbox", response_model=list[Clocked], dependencies=UNIT_WORK)
+def inbox(
+    unit_id: str,
+    vc: CurrentValuechain,
+    open_only: Annotated[bool, Query(alias="open")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """The requests made to the unit, newest first, with live clocks."""
+    return requests.listing(vc, provider=unit_id, open_only=open_only, limit=limit, offset=offset)
+
+
+@router.get("/units/{unit_id}/outbox", response_model=list[Clocked], dependencies=UNIT_WORK)
+def outbox(
+    unit_id: str,
+    vc: CurrentValuechain,
+    principal: RequestUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """The requests the unit made (a member sees their own among them)."""
+    return requests.outbox(vc, principal, unit_id, limit=limit, offset=offset)
+
+
+@router.get("/units/{unit_id}/thanks", response_model=list[ThanksEntry], dependencies=UNIT_WORK)
+def thanks_wall(unit_id: str, vc: CurrentValuechain) -> Any:
+    """The thanks the unit received, newest first."""
+    return thanks.wall(vc, unit_id)
+
+
+@router.get(
+    "/units/{unit_id}/sla",
+    response_model=Sla,
+    dependencies=[allow(Action.VIEW_SLA, unit_param="unit_id")],
+)
+def unit_sla(unit_id: str, vc: CurrentValuechain) -> Any:
+    """Service levels of the relationships the unit provides to or asks from."""
+    return requests.sla_for_unit(vc, unit_id)
+
+
+@router.get("/sla", response_model=Sla, dependencies=[allow(Action.VIEW_SLA)])
+def sla(vc: CurrentValuechain) -> Any:
+    """Service levels of every relationship with requests (``valuechain sla --json``)."""
+    return requests.sla(vc)

@@ -1,0 +1,222 @@
+"""Idempotent state-changing requests (the ``Idempotency-Key`` header, after the IETF
+draft *The Idempotency-Key HTTP Header Field*).
+
+A caller sends a key with a request that changes something. The first request with
+that key does the change and its answer (status and body) is stored under the key; a
+replay with the same key and the same body gets the stored answer back and changes
+nothing; the same key with another body, method or path is refused
+(:class:`KeyReused`, HTTP 422). Keys belong to one caller (``scope``, the account):
+two callers never share a key.
+
+**Guarantee.** The key is claimed, the change is made and the answer is stored in
+*one* database transaction, so after any crash either all three are there or none
+is: never a change without its stored answer (a replay would repeat it) and never a
+stored answer without its change (a replay would claim something that did not
+happen). An exception in the route rolls all of it back, so the caller may retry
+with the same key. Two concurrent requests with the same key are serialised by the
+key's primary key: the second waits for the first to commit, then gets its answer.
+On SQLite these transactions are committed with ``PRAGMA synchronous=FULL``, so an
+acknowledged answer also survives a power loss, not only a process crash.
+
+Usage from any edge (see :mod:`valuechain.api.idempotency` for FastAPI)::
+
+    with idempotent(vc, request) as attempt:
+        if attempt.replay is not None:
+            return attempt.replay            # the stored answer
+        change_something(attempt.conn)       # in the same transaction
+        attempt.record(201, json_text)       # stored with the change
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from valuechain.services.errors import ValuechainError
+from valuechain.services.organisation import Valuechain
+from valuechain.store import idempotency as store
+
+MAX_KEY_LENGTH = 255
+# How long a stored answer is replayed; older keys may be purged (purge_expired).
+KEEP_FOR = timedelta(hours=24)
+# Claim attempts before giving up when another request keeps winning the race (it
+# cannot: the loser finds the winner's answer on its second attempt).
+_ATTEMPTS = 3
+
+
+class KeyReused(ValuechainError):
+    """An idempotency key sent again with a different request."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Idempotency-Key was already used with a different request "
+            "(another body, method or path). Use a new key for a new request."
+        )
+
+
+class InvalidKey(ValuechainError):
+    """An idempotency key that is empty, too long or not printable ASCII."""
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """What identifies a request: who sends it (``scope``), its key, and its
+    fingerprint (method, path and the SHA-256 of the body)."""
+
+    scope: str
+    key: str
+    method: str
+    path: str
+    body_sha256: str
+
+    @classmethod
+    def of(cls, *, scope: str, key: str, method: str, path: str, body: bytes) -> IdempotentRequest:
+        """Build one from the raw request; raises :class:`InvalidKey`."""
+        if not key or len(key) > MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key):
+            raise InvalidKey(
+                f"An Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
+            )
+        return cls(scope, key, method.upper(), path, hashlib.sha256(body).hexdigest())
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """An answer stored under a key."""
+
+    status_code: int
+    media_type: str
+    body: str
+
+
+class _Raced(Exception):
+    """Another transaction committed the same key first: roll back and read it."""
+
+
+class Attempt:
+    """The state of one idempotent request inside its transaction: either a
+    ``replay`` (the stored answer; do nothing) or a fresh run whose change goes
+    through ``conn`` and whose answer is stored with :meth:`record`."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        org_id: int,
+        request: IdempotentRequest | None,
+        replay: StoredResponse | None,
+    ) -> None:
+        self.conn = conn
+        self.replay = replay
+        self._org_id = org_id
+        self._request = request
+        self.recorded: StoredResponse | None = None
+
+    def record(
+        self, status_code: int, body: str, media_type: str = "application/json"
+    ) -> StoredResponse:
+        """Store the answer with the change (a no-op store without a key); returns it."""
+        if self.replay is not None:
+            raise RuntimeError("a replayed request records nothing")
+        answer = StoredResponse(status_code, media_type, body)
+        if self._request is not None:
+            store.complete(
+                self.conn,
+                self._org_id,
+                scope=self._request.scope,
+                key=self._request.key,
+                status_code=status_code,
+                media_type=media_type,
+                response_body=body,
+            )
+        self.recorded = answer
+        return answer
+
+
+def _replay(row: Any, request: IdempotentRequest) -> StoredResponse:
+    same = (
+        row.method == request.method
+        and row.path == request.path
+        and row.request_sha256 == request.body_sha256
+    )
+    if not same:
+        raise KeyReused()
+    return StoredResponse(int(row.status_code), row.media_type, row.response_body)
+
+
+@contextmanager
+def _durable(conn: Connection) -> Iterator[None]:
+    """On SQLite, commit what runs inside with ``synchronous=FULL`` (the connection's
+    default is NORMAL, durable across process crashes but not power loss)."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA synchronous=FULL")
+        conn.commit()
+    try:
+        yield
+    finally:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            conn.commit()
+
+
+@contextmanager
+def idempotent(vc: Valuechain, request: IdempotentRequest | None) -> Iterator[Attempt]:
+    """One transaction for an idempotent request (see the module's guarantee).
+
+    Without a key (``request`` is ``None``) the body simply runs in a transaction.
+    With a key: a stored answer for the same request is yielded as ``replay``; one
+    for a different request raises :class:`KeyReused`; otherwise the key is claimed
+    and the body must call :meth:`Attempt.record` before the transaction commits.
+    """
+    for _ in range(_ATTEMPTS):
+        try:
+            with vc.engine.connect() as conn, _durable(conn):
+                with conn.begin():
+                    attempt = _start(conn, vc.org_id, request)
+                    yield attempt
+                    if attempt.replay is None and attempt.recorded is None:
+                        raise RuntimeError("an idempotent request must record its answer")
+                return
+        except _Raced:
+            continue
+    raise RuntimeError("could not claim an idempotency key")  # pragma: no cover
+
+
+def _start(conn: Connection, org_id: int, request: IdempotentRequest | None) -> Attempt:
+    if request is None:
+        return Attempt(conn, org_id, None, None)
+    row = store.find(conn, org_id, request.scope, request.key)
+    if row is not None:
+        return Attempt(conn, org_id, request, _replay(row, request))
+    try:
+        store.claim(
+            conn,
+            org_id,
+            scope=request.scope,
+            key=request.key,
+            method=request.method,
+            path=request.path,
+            request_sha256=request.body_sha256,
+            at=datetime.now(UTC),
+        )
+    except IntegrityError as error:
+        raise _Raced() from error
+    return Attempt(conn, org_id, request, None)
+
+
+def purge_expired(vc: Valuechain, keep_for: timedelta = KEEP_FOR) -> int:
+    """Delete keys older than ``keep_for`` (a job calls this); the number deleted."""
+    with vc.engine.begin() as conn:
+        return store.purge_before(conn, vc.org_id, datetime.now(UTC) - keep_for)
+
+
+# Used by edges to name a caller's keys.
+def account_scope(account_id: str) -> str:
+    """The scope of an account's keys."""
+    return f"account:{account_id}"

@@ -1,0 +1,842 @@
+"""Capability 4, Request: internal requests between units with service-level clocks.
+
+A member of a customer unit asks a provider unit; the provider acknowledges, works,
+waits on the customer (the clocks pause), resolves; the customer closes or reopens
+and may say thank you. Every change is one transaction that writes the new state and
+an event row (who, when, from, to, note); a change sent again with the same
+Idempotency-Key is stored once and answered with the stored result.
+
+Clocks count business time on the calendar of the relationship's agreement and are
+judged against its response and resolution targets (:func:`terms_of`); without an
+agreement the calendar is Monday to Friday 09:00-17:00 UTC and there are no targets.
+The organisation-wide SLA (:func:`sla`) reads every request as columns in one ordered
+scan and times them with :mod:`valuechain.analytics.sla` in a vectorised pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from valuechain.analytics.clock import BusinessClock, business_clock, elapsed
+from valuechain.analytics.sla import RequestClocks, request_clocks, summarise
+from valuechain.domain.access import Principal
+from valuechain.domain.account import AccountRole
+from valuechain.domain.calendar import DEFAULT, Calendar
+from valuechain.domain.request import (
+    FIRST_RESPONSE_STATES,
+    Priority,
+    RequestRecord,
+    RequestState,
+    Side,
+    TransitionError,
+    Verb,
+    allowed_verbs,
+    move,
+)
+from valuechain.services.agreement import terms as agreement_terms
+from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.organisation import Valuechain
+from valuechain.store import organisation as map_store
+from valuechain.store import request as store
+
+MAX_TITLE = 300
+MAX_BODY = 8000
+MAX_NOTE = 4000
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+class RequestError(ValuechainError):
+    """A request that cannot be filed or a change that does not apply."""
+
+
+class RequestConflict(RequestError):
+    """Someone else changed the request at the same moment; read it again."""
+
+
+class IdempotencyMismatch(RequestError):
+    """An Idempotency-Key reused for a different change (HTTP 422)."""
+
+
+class NotAllowed(RequestError):
+    """The asker is on neither side of the request (HTTP 403)."""
+
+
+# -- terms: calendar and targets per relationship ---------------------------------
+
+
+class ClockTerms(Protocol):
+    """What the clocks need from an agreement (``services.agreement.Terms`` is one)."""
+
+    @property
+    def calendar(self) -> Calendar: ...
+    @property
+    def response_hours(self) -> float | None: ...
+    @property
+    def resolution_hours(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Clock terms of a relationship without an agreement (or set by hand)."""
+
+    calendar: Calendar = DEFAULT
+    response_hours: float | None = None
+    resolution_hours: float | None = None
+
+
+NO_AGREEMENT = Terms()
+"""No agreement: Monday to Friday 09:00-17:00 UTC, no targets."""
+
+TermsSource = Callable[[Valuechain], Mapping[tuple[str, str], ClockTerms]]
+terms_of: TermsSource = agreement_terms
+"""Where the terms come from: ``(provider, customer) -> terms`` of the agreement in
+force (``services.agreement.terms``)."""
+
+
+# -- who is asking -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who changes or reads a request: a signed-in principal, or the command line
+    (``principal`` None), which acts for both sides like an admin."""
+
+    principal: Principal | None
+    label: str
+
+    @classmethod
+    def of(cls, principal: Principal) -> Asker:
+        return cls(principal, principal.name or principal.email)
+
+    @property
+    def account_id(self) -> str | None:
+        return None if self.principal is None else self.principal.account_id
+
+
+def sides(asker: Asker, request: Mapping[str, Any]) -> frozenset[Side]:
+    """The sides of ``request`` the asker is on: the provider's unit answers; the
+    requester (and the asking unit's lead) is the customer. Admins and the command
+    line are on both sides."""
+    p = asker.principal
+    if p is None or p.role is AccountRole.ADMIN:
+        return frozenset({Side.PROVIDER, Side.CUSTOMER})
+    found: set[Side] = set()
+    if p.role in (AccountRole.LEAD, AccountRole.MEMBER) and p.unit_id is not None:
+        if p.unit_id == request["provider_id"]:
+            found.add(Side.PROVIDER)
+        if p.unit_id == request["customer_id"] and (
+            p.role is AccountRole.LEAD or request.get("requester_id") == p.account_id
+        ):
+            found.add(Side.CUSTOMER)
+    return frozenset(found)
+
+
+# -- clocks --------------------------------------------------------------------------
+
+
+def _epoch(moment: datetime | None) -> float:
+    return float("nan") if moment is None else moment.timestamp()
+
+
+def _clock(calendar: Calendar, first: float, last: float) -> BusinessClock:
+    """The calendar's working intervals from the start of the month a week before
+    ``first`` to the end of the month a week after ``last`` (time zones shift local
+    days against UTC ones); laid out once per range and kept (a few KiB each)."""
+    start = datetime.fromtimestamp(first, UTC).date() - timedelta(days=7)
+    end = datetime.fromtimestamp(last, UTC).date() + timedelta(days=38)
+    return _laid_out(calendar, start.replace(day=1), end.replace(day=1))
+
+
+@lru_cache(maxsize=128)
+def _laid_out(calendar: Calendar, first_day: date, last_day: date) -> BusinessClock:
+    return business_clock(calendar, first_day, last_day)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def with_clocks(
+    vc: Valuechain, rows: Sequence[dict[str, Any]], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """``rows`` with their live clocks: business hours used to first response and to
+    resolution, the targets, whether each is met / breached, near breach (80% of a
+    target used while open), and the resolution deadline."""
+    if not rows:
+        return []
+    at = (now or _now()).timestamp()
+    terms = terms_of(vc)
+    out = [dict(r) for r in rows]
+    by_calendar: dict[Calendar, list[int]] = {}
+    row_terms = [terms.get((r["provider_id"], r["customer_id"]), NO_AGREEMENT) for r in rows]
+    for i, t in enumerate(row_terms):
+        by_calendar.setdefault(t.calendar, []).append(i)
+    for cal, index in by_calendar.items():
+        chosen = [rows[i] for i in index]
+        created = np.array([_epoch(r["created_at"]) for r in chosen])
+        clock = _clock(cal, float(created.min()), at)
+        first = np.array([_epoch(r["first_response_at"]) for r in chosen])
+        resolved = np.array([_epoch(r["resolved_at"]) for r in chosen])
+        paused = _paused(
+            clock,
+            np.array([r["paused_seconds"] or 0.0 for r in chosen]),
+            np.array([_epoch(r["paused_since"]) for r in chosen]),
+            at,
+        )
+        response_t = np.array([_hours(row_terms[i].response_hours) for i in index])
+        resolution_t = np.array([_hours(row_terms[i].resolution_hours) for i in index])
+        clocks = request_clocks(
+            clock, created, first, resolved, response_t, resolution_t, at, paused=paused
+        )
+        for k, i in enumerate(index):
+            row = out[i]
+            row["response_hours"] = _round(clocks.to_response[k] / 3600)
+            row["resolution_hours"] = _round(clocks.to_resolution[k] / 3600)
+            row["response_target_hours"] = row_terms[i].response_hours
+            row["resolution_target_hours"] = row_terms[i].resolution_hours
+            row["response_met"] = _flag(clocks.response_met[k])
+            row["resolution_met"] = _flag(clocks.resolution_met[k])
+            row["near_breach"] = bool(clocks.near_breach[k])
+            row["breached"] = row["response_met"] is False or row["resolution_met"] is False
+            row["paused"] = row.get("paused_since") is not None
+    return out
+
+
+def _paused(clock: BusinessClock, seconds: np.ndarray, since: np.ndarray, now: float) -> np.ndarray:
+    running = ~np.isnan(since)
+    extra = np.zeros_like(seconds)
+    if running.any():
+        extra[running] = elapsed(clock, since[running], np.full(int(running.sum()), now))
+    result: np.ndarray = seconds + extra
+    return result
+
+
+def _hours(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _round(value: float) -> float | None:
+    return None if np.isnan(value) else round(float(value), 2)
+
+
+def _flag(value: float) -> bool | None:
+    return None if np.isnan(value) else bool(value == 1.0)
+
+
+@contextmanager
+def _transaction(vc: Valuechain, conn: Connection | None) -> Iterator[Connection]:
+    """The caller's transaction (e.g. an Idempotency-Key's, so the change and its
+    stored answer commit together), or a new one."""
+    if conn is not None:
+        yield conn
+        return
+    with vc.engine.begin() as own:
+        yield own
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    out.pop("events", None)
+    return out
+
+
+def get(
+    vc: Valuechain,
+    asker: Asker,
+    request_id: str,
+    now: datetime | None = None,
+    *,
+    conn: Connection | None = None,
+) -> dict[str, Any]:
+    """One request with its clocks, its timeline and the verbs the asker may use.
+    Raises :class:`NotFound` (also when the asker may not see it, so ids leak nothing)."""
+    with _transaction(vc, conn) as c:
+        row = store.get_request(c, vc.org_id, request_id)
+        if row is None or not sides(asker, row):
+            raise NotFound(f"no request with id {request_id!r}")
+        events = store.events_of(c, vc.org_id, request_id)
+    mine = sides(asker, row)
+    found = _public(with_clocks(vc, [row], now)[0])
+    found["body"] = row["body"]
+    found["thanks_note"] = row["thanks_note"]
+    found["thanked_by"] = row["thanked_by"]
+    found["timeline"] = [
+        {
+            "at": e["at"].isoformat(),
+            "actor": e["actor"],
+            "verb": e["verb"],
+            "from": e["from_state"],
+            "to": e["to_state"],
+            "note": e["note"],
+        }
+        for e in events
+    ]
+    found["verbs"] = [v.value for v in allowed_verbs(RequestState(row["state"]), mine)]
+    found["can_thank"] = (
+        Side.CUSTOMER in mine and row["resolved_at"] is not None and row["thanked_at"] is None
+    )
+    return found
+
+
+def listing(
+    vc: Valuechain,
+    *,
+    provider: str | None = None,
+    customer: str | None = None,
+    requester_id: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Requests newest first with live clocks: a unit's inbox (``provider``), its
+    outbox (``customer``), or one person's requests (``requester_id``). Callers check
+    access first (see :func:`may_list`)."""
+    with vc.engine.connect() as conn:
+        rows = store.list_requests(
+            conn,
+            vc.org_id,
+            provider=provider,
+            customer=customer,
+            requester_id=requester_id,
+            open_only=open_only,
+            limit=limit,
+            offset=offset,
+        )
+    return [_public(r) for r in with_clocks(vc, rows, now)]
+
+
+def outbox(
+    vc: Valuechain,
+    principal: Principal,
+    unit_id: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The requests ``unit_id`` made: a lead or admin sees them all, a member their
+    own (a member sees their own requests, not their colleagues')."""
+    mine = principal.role is AccountRole.MEMBER
+    return listing(
+        vc,
+        customer=unit_id,
+        requester_id=principal.account_id if mine else None,
+        limit=limit,
+        offset=offset,
+        now=now,
+    )
+
+
+# -- changing ------------------------------------------------------------------------
+
+
+def _fingerprint(payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _replay(vc: Valuechain, key: str | None, fingerprint: str) -> str | None:
+    """The request a stored change with ``key`` made, when ``key`` was used before
+    for the same change; raises :class:`IdempotencyMismatch` for another change."""
+    if key is None:
+        return None
+    with vc.engine.connect() as conn:
+        event = store.event_by_key(conn, vc.org_id, key)
+    if event is None:
+        return None
+    if event["fingerprint"] != fingerprint:
+        raise IdempotencyMismatch(
+            "this Idempotency-Key was already used for a different change; use a new key"
+        )
+    request_id: str = event["request_id"]
+    return request_id
+
+
+def _text(value: str | None, limit: int, what: str) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        raise RequestError(f"the {what} is longer than {limit:,} characters")
+    return value or None
+
+
+def _check_unit(vc: Valuechain, unit_id: str, what: str) -> None:
+    with vc.engine.connect() as conn:
+        if map_store.read_unit(conn, vc.org_id, unit_id) is None:
+            raise NotFound(f"no {what} unit with id {unit_id!r}")
+
+
+def new_request(
+    vc: Valuechain,
+    asker: Asker,
+    *,
+    customer: str,
+    provider: str,
+    title: str,
+    body: str = "",
+    priority: str | None = None,
+    category: str | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+    conn: Connection | None = None,
+) -> dict[str, Any]:
+    """File a request from ``customer`` to ``provider`` in one transaction (the row and
+    its first event; ``conn``'s when given). A member or lead files for their own unit
+    only. Returns the stored request; the same ``idempotency_key`` (a form's or the
+    command line's) again returns it without a second row."""
+    clean_title = _text(title, MAX_TITLE, "title")
+    if not clean_title:
+        raise RequestError("a request needs a title")
+    clean_body = _text(body, MAX_BODY, "description") or ""
+    if priority is not None and priority not in PRIORITIES:
+        raise RequestError(f"expected a priority of {', '.join(PRIORITIES)}; found {priority!r}")
+    if customer == provider:
+        raise RequestError("a unit cannot file a request with itself")
+    p = asker.principal
+    if (
+        p is not None
+        and p.role is not AccountRole.ADMIN
+        and (p.role is AccountRole.VIEWER or p.unit_id != customer)
+    ):
+        raise NotAllowed("you can file requests for your own unit only")
+    fingerprint = _fingerprint(
+        {
+            "new": [customer, provider, clean_title, clean_body, priority, category],
+            "by": asker.account_id or asker.label,
+        }
+    )
+    replayed = _replay(vc, idempotency_key, fingerprint)
+    if replayed is not None:
+        return get(vc, asker, replayed, now)
+    _check_unit(vc, customer, "customer")
+    _check_unit(vc, provider, "provider")
+    at = now or _now()
+    request_id = f"r-{at.strftime('%Y%m%d')}-{secrets.token_hex(4)}"
+    try:
+        with _transaction(vc, conn) as c:
+            store.insert_request(
+                c,
+                vc.org_id,
+                {
+                    "id": request_id,
+                    "customer_id": customer,
+                    "provider_id": provider,
+                    "title": clean_title,
+                    "body": clean_body,
+                    "priority": priority,
+                    "category": _text(category, 100, "category"),
+                    "requester_id": asker.account_id,
+                    "requester": asker.label,
+                    "state": RequestState.NEW.value,
+                    "created_at": at,
+                    "events": 1,
+                },
+            )
+            store.add_event(
+                c,
+                vc.org_id,
+                {
+                    "request_id": request_id,
+                    "seq": 1,
+                    "at": at,
+                    "actor": asker.label,
+                    "verb": "new",
+                    "from_state": None,
+                    "to_state": RequestState.NEW.value,
+                    "note": None,
+                    "idempotency_key": idempotency_key,
+                    "fingerprint": fingerprint,
+                },
+            )
+    except IntegrityError:
+        # The same key raced us: the other change is stored, answer with it.
+        replayed = _replay(vc, idempotency_key, fingerprint)
+        if replayed is None or conn is not None:
+            raise
+        request_id = replayed
+    return get(vc, asker, request_id, now, conn=conn)
+
+
+def change(
+    vc: Valuechain,
+    asker: Asker,
+    request_id: str,
+    verb: Verb,
+    note: str | None = None,
+    *,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+    conn: Connection | None = None,
+) -> dict[str, Any]:
+    """Move a request with ``verb`` in one transaction: the new state, the instants
+    its clocks need, and an event (who, when, from, to, note). The first provider move
+    out of ``new`` is the first response; waiting pauses the resolution clock, and so
+    does the time between a resolution and a reopen."""
+    clean_note = _text(note, MAX_NOTE, "note")
+    fingerprint = _fingerprint(
+        {"change": [request_id, verb.value, clean_note], "by": asker.account_id or asker.label}
+    )
+    if _replay(vc, idempotency_key, fingerprint) is not None:
+        return get(vc, asker, request_id, now, conn=conn)
+    at = now or _now()
+    terms = terms_of(vc)
+    try:
+        with _transaction(vc, conn) as c:
+            row = store.get_request(c, vc.org_id, request_id)
+            if row is None or not sides(asker, row):
+                raise NotFound(f"no request with id {request_id!r}")
+            state = RequestState(row["state"])
+            try:
+                found = move(state, verb, sides(asker, row))
+            except TransitionError as error:
+                raise RequestError(str(error)) from None
+            values: dict[str, Any] = {"state": found.to.value}
+            if row["first_response_at"] is None and found.to in FIRST_RESPONSE_STATES:
+                values["first_response_at"] = at
+            # A pause ends (waiting -> anything, resolved/closed -> reopened): add its
+            # business time, on the relationship's calendar, to the paused total.
+            pause_start = row["paused_since"]
+            if verb is Verb.REOPEN and row["resolved_at"] is not None:
+                pause_start = row["resolved_at"]
+                values["resolved_at"] = None
+            if pause_start is not None and found.to is not RequestState.WAITING:
+                calendar = terms.get((row["provider_id"], row["customer_id"]), NO_AGREEMENT)
+                clock = _clock(calendar.calendar, pause_start.timestamp(), at.timestamp())
+                extra = elapsed(clock, pause_start.timestamp(), at.timestamp())
+                values["paused_seconds"] = float(row["paused_seconds"] or 0.0) + float(extra)
+                values["paused_since"] = None
+            if found.to is RequestState.WAITING:
+                values["paused_since"] = at
+            if found.to is RequestState.RESOLVED:
+                values["resolved_at"] = at
+            if not store.update_request(c, vc.org_id, request_id, row["events"], values):
+                raise RequestConflict("the request changed meanwhile; reload it and try again")
+            store.add_event(
+                c,
+                vc.org_id,
+                {
+                    "request_id": request_id,
+                    "seq": row["events"] + 1,
+                    "at": at,
+                    "actor": asker.label,
+                    "verb": verb.value,
+                    "from_state": state.value,
+                    "to_state": found.to.value,
+                    "note": clean_note,
+                    "idempotency_key": idempotency_key,
+                    "fingerprint": fingerprint,
+                },
+            )
+    except IntegrityError:
+        if conn is not None or _replay(vc, idempotency_key, fingerprint) is None:
+            raise RequestConflict(
+                "the request changed meanwhile; reload it and try again"
+            ) from None
+    return get(vc, asker, request_id, now, conn=conn)
+
+
+# -- the SLA for the whole organisation ---------------------------------------------
+
+
+def sla(vc: Valuechain, now: datetime | None = None, *, unit: str | None = None) -> dict[str, Any]:
+    """``valuechain sla --json``: per (provider, customer) relationship with requests,
+    the number of requests, the share of first responses and of resolutions within
+    the agreement's targets (of those that can be judged; null without a target), the
+    median business hours to resolution and the share of resolved requests thanked.
+
+    One ordered scan reads every request as columns; each calendar's clock is laid
+    out once and all its requests are timed in one vectorised pass."""
+    at = (now or _now()).timestamp()
+    with vc.engine.connect() as conn:
+        cols = store.request_columns(conn, vc.org_id, unit)
+    n_groups = len(cols.providers)
+    if n_groups == 0:
+        return {"relationships": []}
+    terms = terms_of(vc)
+    group_terms = [
+        terms.get((p, c), NO_AGREEMENT) for p, c in zip(cols.providers, cols.customers, strict=True)
+    ]
+    groups = np.repeat(np.arange(n_groups, dtype=np.int64), cols.counts)
+    response_t = np.repeat(np.array([_hours(t.response_hours) for t in group_terms]), cols.counts)
+    resolution_t = np.repeat(
+        np.array([_hours(t.resolution_hours) for t in group_terms]), cols.counts
+    )
+    position: dict[Calendar, int] = {}
+    for t in group_terms:
+        position.setdefault(t.calendar, len(position))
+    names = list(position)
+    calendar_index = np.repeat(
+        np.array([position[t.calendar] for t in group_terms], dtype=np.int64), cols.counts
+    )
+    n = cols.created.size
+    to_response = np.empty(n)
+    to_resolution = np.empty(n)
+    response_met = np.empty(n)
+    resolution_met = np.empty(n)
+    first, last = float(np.nanmin(cols.created)), at
+    for k, cal in enumerate(names):
+        pick = calendar_index == k if len(names) > 1 else slice(None)
+        clock = _clock(cal, first, last)
+        paused = _paused(clock, cols.paused_seconds[pick], cols.paused_since[pick], at)
+        clocks = request_clocks(
+            clock,
+            cols.created[pick],
+            cols.first_response[pick],
+            cols.resolved[pick],
+            response_t[pick],
+            resolution_t[pick],
+            at,
+            paused=paused,
+        )
+        to_response[pick] = clocks.to_response
+        to_resolution[pick] = clocks.to_resolution
+        response_met[pick] = clocks.response_met
+        resolution_met[pick] = clocks.resolution_met
+    summary = summarise(
+        RequestClocks(to_response, to_resolution, response_met, resolution_met, np.zeros(n, bool)),
+        cols.resolved,
+        cols.thanked,
+        groups,
+        n_groups,
+    )
+
+    def pct(value: float) -> float | None:
+        return None if np.isnan(value) else round(float(value), 1)
+
+    return {
+        "relationships": [
+            {
+                "provider": cols.providers[g],
+                "customer": cols.customers[g],
+                "requests": int(summary.requests[g]),
+                "first_response_met_pct": pct(summary.first_response_met_pct[g]),
+                "resolution_met_pct": pct(summary.resolution_met_pct[g]),
+                "median_resolution_hours": _round(summary.median_resolution_hours[g]),
+                "thanked_pct": pct(summary.thanked_pct[g]),
+                "response_target_hours": group_terms[g].response_hours,
+                "resolution_target_hours": group_terms[g].resolution_hours,
+            }
+            for g in range(n_groups)
+        ]
+    }
+
+
+def sla_for_unit(vc: Valuechain, unit_id: str, now: datetime | None = None) -> dict[str, Any]:
+    """The SLA rows where ``unit_id`` is the provider or the customer (only their
+    requests are read)."""
+    return {"unit": unit_id, **sla(vc, now, unit=unit_id)}
+
+
+# -- import: requests.csv and help-desk exports ------------------------------------
+
+REQUEST_COLUMNS = (
+    "id",
+    "customer_id",
+    "provider_id",
+    "created_at",
+    "first_response_at",
+    "resolved_at",
+    "priority",
+    "category",
+    "thanked",
+)
+REQUIRED = frozenset({"id", "customer_id", "provider_id", "created_at"})
+
+#: Help-desk exports: their column -> our column. Zendesk's ticket CSV export and
+#: Freshdesk's ticket export; the requester's and the assignee's group name the units.
+HELPDESK_FORMATS: dict[str, dict[str, str]] = {
+    "zendesk": {
+        "Id": "id",
+        "Requester organization": "customer_id",
+        "Group": "provider_id",
+        "Created at": "created_at",
+        "First reply time": "first_response_at",
+        "Solved at": "resolved_at",
+        "Priority": "priority",
+        "Type": "category",
+        "Subject": "title",
+        "Satisfaction Score": "thanked",
+    },
+    "freshdesk": {
+        "Ticket ID": "id",
+        "Company Name": "customer_id",
+        "Group": "provider_id",
+        "Created time": "created_at",
+        "Initial response time": "first_response_at",
+        "Resolved time": "resolved_at",
+        "Priority": "priority",
+        "Type": "category",
+        "Subject": "title",
+        "Customer satisfaction": "thanked",
+    },
+}
+_THANKED = {"1": True, "0": False, "": False, "good": True, "bad": False, "offered": False,
+            "unoffered": False, "happy": True, "extremely happy": True, "yes": True, "no": False,
+            "true": True, "false": False}  # fmt: skip
+
+
+class ImportProblem(RequestError):
+    """A requests file that cannot be imported; names file, line, column, expectation."""
+
+
+def _time(text: str, where: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip().replace(" UTC", "+00:00"))
+    except ValueError:
+        raise ImportProblem(f"{where}: expected an ISO 8601 time; found {text!r}") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def read_requests_csv(path: Path, source: str = "valuechain") -> list[dict[str, Any]]:
+    """Parse ``requests.csv`` (PRODUCT.md) or a help-desk export (``zendesk`` or
+    ``freshdesk``, see :data:`HELPDESK_FORMATS`) into request rows. Unknown columns of
+    ``requests.csv`` are an error; a help-desk export's other columns are ignored."""
+    mapping = None if source == "valuechain" else HELPDESK_FORMATS.get(source)
+    if source != "valuechain" and mapping is None:
+        raise ImportProblem(
+            f"expected a format of valuechain, {', '.join(HELPDESK_FORMATS)}; found {source!r}"
+        )
+    label = path.name
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ImportProblem(f"{label}: expected a header row; the file is empty") from None
+        if mapping is None:
+            unknown = [h for h in header if h not in REQUEST_COLUMNS]
+            if unknown:
+                raise ImportProblem(
+                    f"{label}, line 1, column {unknown[0]!r}: expected one of "
+                    f"{', '.join(REQUEST_COLUMNS)}"
+                )
+            names = list(header)
+        else:
+            names = [mapping.get(h, "") for h in header]
+        missing = sorted(REQUIRED - set(names))
+        if missing:
+            raise ImportProblem(f"{label}, line 1: expected a column {missing[0]!r}")
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for line, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                raise ImportProblem(
+                    f"{label}, line {line}: expected {len(header)} cells; found {len(cells)}"
+                )
+            cell = {n: c.strip() for n, c in zip(names, cells, strict=True) if n}
+            for name in REQUIRED:
+                if not cell.get(name):
+                    raise ImportProblem(f"{label}, line {line}, column {name}: expected a value")
+            if cell["id"] in seen:
+                raise ImportProblem(f"{label}, line {line}, column id: {cell['id']!r} repeats")
+            seen.add(cell["id"])
+            created = _time(cell["created_at"], f"{label}, line {line}, column created_at")
+            first = (
+                _time(v, f"{label}, line {line}, column first_response_at")
+                if (v := cell.get("first_response_at"))
+                else None
+            )
+            resolved = (
+                _time(v, f"{label}, line {line}, column resolved_at")
+                if (v := cell.get("resolved_at"))
+                else None
+            )
+            for name, moment in (("first_response_at", first), ("resolved_at", resolved)):
+                if moment is not None and moment < created:
+                    raise ImportProblem(
+                        f"{label}, line {line}, column {name}: expected a time not before "
+                        f"created_at; found {cell[name]!r}"
+                    )
+            thanked_text = cell.get("thanked", "").lower()
+            if thanked_text not in _THANKED:
+                raise ImportProblem(
+                    f"{label}, line {line}, column thanked: expected 0 or 1; found "
+                    f"{cell.get('thanked')!r}"
+                )
+            thanked = _THANKED[thanked_text]
+            if thanked and resolved is None:
+                raise ImportProblem(
+                    f"{label}, line {line}, column thanked: only a resolved request can be thanked"
+                )
+            priority = (cell.get("priority") or "").lower() or None
+            if priority is not None and priority not in PRIORITIES:
+                raise ImportProblem(
+                    f"{label}, line {line}, column priority: expected one of "
+                    f"{', '.join(PRIORITIES)}; found {cell.get('priority')!r}"
+                )
+            rows.append(
+                {
+                    "id": cell["id"],
+                    "customer_id": cell["customer_id"],
+                    "provider_id": cell["provider_id"],
+                    "title": (cell.get("title") or "")[:MAX_TITLE],
+                    "priority": priority,
+                    "category": cell.get("category") or None,
+                    "created_at": created,
+                    "first_response_at": first or resolved,
+                    "resolved_at": resolved,
+                    "thanked_at": resolved if thanked else None,
+                    "line": line,
+                }
+            )
+    return rows
+
+
+def import_requests(
+    vc: Valuechain, path: Path, source: str = "valuechain", actor: str = "import"
+) -> dict[str, int]:
+    """Import a requests file all-or-nothing in one transaction: rows with a known id
+    are replaced (with their history), new ones added. Each request's history becomes
+    events (filed, first response, resolved, thanked). Unit ids must be on the map."""
+    rows = read_requests_csv(path, source)
+    known = _known_units(vc)
+    for r in rows:
+        for column in ("customer_id", "provider_id"):
+            if r[column] not in known:
+                raise ImportProblem(
+                    f"{path.name}, line {r['line']}, column {column}: expected a unit id of the "
+                    f"map; found {r[column]!r}"
+                )
+    records = [
+        RequestRecord(
+            r["id"],
+            r["customer_id"],
+            r["provider_id"],
+            r["created_at"],
+            r["first_response_at"],
+            r["resolved_at"],
+            None if r["priority"] is None else Priority(r["priority"]),
+            r["category"],
+            r["thanked_at"] is not None,
+            r["title"],
+        )
+        for r in rows
+    ]
+    with vc.engine.begin() as conn:
+        replaced, events = store.write_records(conn, vc.org_id, records, actor)
+    return {"requests": len(records), "replaced": replaced, "events": events}
+
+
+def _known_units(vc: Valuechain) -> set[str]:
+    with vc.engine.connect() as conn:
+        return map_store.known_ids(conn, vc.org_id)["units"]

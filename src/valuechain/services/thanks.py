@@ -1,0 +1,106 @@
+"""Thanks: on resolution the requester says thank you with one click and a note; the
+provider's whole team sees it on its thanks wall."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from valuechain.domain.access import Principal
+from valuechain.domain.account import AccountRole
+from valuechain.domain.request import Side
+from valuechain.services.errors import NotFound
+from valuechain.services.organisation import Valuechain
+from valuechain.services.request import (
+    MAX_NOTE,
+    Asker,
+    RequestConflict,
+    RequestError,
+    _fingerprint,
+    _replay,
+    _text,
+    _transaction,
+    get,
+    sides,
+)
+from valuechain.store import request as store
+
+
+def thank(
+    vc: Valuechain,
+    asker: Asker,
+    request_id: str,
+    note: str | None = None,
+    *,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+    conn: Connection | None = None,
+) -> dict[str, Any]:
+    """Thank the provider for a resolved request, once, in one transaction (the
+    thanks on the request and a ``thank`` event). Only the customer's side may."""
+    clean = _text(note, MAX_NOTE, "note")
+    fingerprint = _fingerprint(
+        {"thank": [request_id, clean], "by": asker.account_id or asker.label}
+    )
+    if _replay(vc, idempotency_key, fingerprint) is not None:
+        return get(vc, asker, request_id, now)
+    at = now or datetime.now(UTC)
+    with _transaction(vc, conn) as c:
+        row = store.get_request(c, vc.org_id, request_id)
+        if row is None or not sides(asker, row):
+            raise NotFound(f"no request with id {request_id!r}")
+        if Side.CUSTOMER not in sides(asker, row):
+            raise RequestError("only the customer's side can say thank you")
+        if row["resolved_at"] is None:
+            raise RequestError("a request can be thanked once it is resolved")
+        if row["thanked_at"] is not None:
+            raise RequestError("this request has been thanked already")
+        values = {"thanked_at": at, "thanks_note": clean, "thanked_by": asker.label}
+        if not store.update_request(c, vc.org_id, request_id, row["events"], values):
+            raise RequestConflict("the request changed meanwhile; reload it and try again")
+        store.add_event(
+            c,
+            vc.org_id,
+            {
+                "request_id": request_id,
+                "seq": row["events"] + 1,
+                "at": at,
+                "actor": asker.label,
+                "verb": "thank",
+                "from_state": row["state"],
+                "to_state": row["state"],
+                "note": clean,
+                "idempotency_key": idempotency_key,
+                "fingerprint": fingerprint,
+            },
+        )
+    return get(vc, asker, request_id, now, conn=conn)
+
+
+def wall(vc: Valuechain, unit_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The thanks a unit received, newest first: the request, the thanking unit,
+    who thanked and their note."""
+    with vc.engine.connect() as conn:
+        rows = store.thanks_for(conn, vc.org_id, unit_id, limit)
+    names = vc.describe_units({r["customer_id"] for r in rows})
+    return [
+        {
+            "request": r["id"],
+            "title": r["title"],
+            "customer": r["customer_id"],
+            "customer_name": names.get(r["customer_id"], {}).get("name", r["customer_id"]),
+            "at": r["thanked_at"].isoformat(),
+            "note": r["thanks_note"],
+            "by": r["thanked_by"],
+        }
+        for r in rows
+    ]
+
+
+def may_see_wall(principal: Principal, unit_id: str) -> bool:
+    """A unit's whole team (its members and lead) and admins see its thanks wall."""
+    return principal.role is AccountRole.ADMIN or (
+        principal.role is not AccountRole.VIEWER and principal.unit_id == unit_id
+    )

@@ -1,0 +1,451 @@
+"""Requests, their events and thanks: the SQL behind the Request capability.
+
+Times are stored in UTC. The SLA reads every request of the organisation as columns
+in one ordered pass (times converted to epoch seconds by the database), so a million
+requests are read without building a Python object per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select, update
+
+from valuechain.domain.request import RequestRecord
+from valuechain.store.tables import RequestEventRow, RequestRow
+
+REQUESTS: Table = RequestRow.__table__  # type: ignore[assignment]
+EVENTS: Table = RequestEventRow.__table__  # type: ignore[assignment]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """``moment`` as an aware UTC time (SQLite hands back the naive UTC we stored)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _stored(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+_TIMES = ("created_at", "first_response_at", "resolved_at", "paused_since", "thanked_at")
+
+
+def _request(row: Any) -> dict[str, Any]:
+    found = dict(row._mapping)
+    for name in _TIMES:
+        if name in found:
+            found[name] = utc(found[name])
+    return found
+
+
+def insert_request(conn: Connection, org_id: int, values: Mapping[str, Any]) -> None:
+    """Store a new request row (``values`` are its columns without ``org_id``)."""
+    row = {k: (_stored(v) if k in _TIMES else v) for k, v in values.items()}
+    conn.execute(insert(REQUESTS).values(org_id=org_id, **row))
+
+
+def get_request(conn: Connection, org_id: int, request_id: str) -> dict[str, Any] | None:
+    found = conn.execute(
+        select(REQUESTS).where(REQUESTS.c.org_id == org_id, REQUESTS.c.id == request_id)
+    ).first()
+    return None if found is None else _request(found)
+
+
+def update_request(
+    conn: Connection, org_id: int, request_id: str, expected_events: int, values: Mapping[str, Any]
+) -> bool:
+    """Apply ``values`` when the request still has ``expected_events`` events (no one
+    changed it since it was read); False when someone did."""
+    row = {k: (_stored(v) if k in _TIMES else v) for k, v in values.items()}
+    done = conn.execute(
+        update(REQUESTS)
+        .where(
+            REQUESTS.c.org_id == org_id,
+            REQUESTS.c.id == request_id,
+            REQUESTS.c.events == expected_events,
+        )
+        .values(events=expected_events + 1, **row)
+    )
+    return done.rowcount == 1
+
+
+def add_event(conn: Connection, org_id: int, values: Mapping[str, Any]) -> None:
+    conn.execute(insert(EVENTS).values(org_id=org_id, **{**values, "at": _stored(values["at"])}))
+
+
+def add_events(conn: Connection, org_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(
+            insert(EVENTS), [{"org_id": org_id, **r, "at": _stored(r["at"])} for r in rows]
+        )
+
+
+def insert_requests(conn: Connection, org_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Bulk insert of request rows (an import)."""
+    if rows:
+        conn.execute(
+            insert(REQUESTS),
+            [
+                {"org_id": org_id, **{k: (_stored(v) if k in _TIMES else v) for k, v in r.items()}}
+                for r in rows
+            ],
+        )
+
+
+def existing_ids(conn: Connection, org_id: int, ids: Iterable[str]) -> set[str]:
+    wanted = list(ids)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            conn.execute(
+                select(REQUESTS.c.id).where(REQUESTS.c.org_id == org_id, REQUESTS.c.id.in_(chunk))
+            ).scalars()
+        )
+    return found
+
+
+def delete_requests(conn: Connection, org_id: int, ids: Iterable[str]) -> None:
+    """Remove requests (and by cascade their events) before an import replaces them."""
+    wanted = list(ids)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        conn.execute(
+            EVENTS.delete().where(EVENTS.c.org_id == org_id, EVENTS.c.request_id.in_(chunk))
+        )
+        conn.execute(REQUESTS.delete().where(REQUESTS.c.org_id == org_id, REQUESTS.c.id.in_(chunk)))
+
+
+def event_by_key(conn: Connection, org_id: int, key: str) -> dict[str, Any] | None:
+    """The event an Idempotency-Key made, if any."""
+    found = conn.execute(
+        select(EVENTS).where(EVENTS.c.org_id == org_id, EVENTS.c.idempotency_key == key)
+    ).first()
+    if found is None:
+        return None
+    event = dict(found._mapping)
+    event["at"] = utc(event["at"])
+    return event
+
+
+def events_of(conn: Connection, org_id: int, request_id: str) -> list[dict[str, Any]]:
+    """A request's timeline, oldest first."""
+    rows = conn.execute(
+        select(EVENTS)
+        .where(EVENTS.c.org_id == org_id, EVENTS.c.request_id == request_id)
+        .order_by(EVENTS.c.seq)
+    )
+    return [{**dict(r._mapping), "at": utc(r.at)} for r in rows]
+
+
+LIST_COLUMNS = (
+    "id",
+    "customer_id",
+    "provider_id",
+    "title",
+    "priority",
+    "category",
+    "requester_id",
+    "requester",
+    "state",
+    "created_at",
+    "first_response_at",
+    "resolved_at",
+    "paused_since",
+    "paused_seconds",
+    "thanked_at",
+)
+
+
+def list_requests(
+    conn: Connection,
+    org_id: int,
+    *,
+    provider: str | None = None,
+    customer: str | None = None,
+    requester_id: str | None = None,
+    either_unit: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Requests newest first, filtered by the providing unit (an inbox), the asking
+    unit (an outbox), the requester, or either side of one unit."""
+    where = [REQUESTS.c.org_id == org_id]
+    if provider is not None:
+        where.append(REQUESTS.c.provider_id == provider)
+    if customer is not None:
+        where.append(REQUESTS.c.customer_id == customer)
+    if requester_id is not None:
+        where.append(REQUESTS.c.requester_id == requester_id)
+    if either_unit is not None:
+        where.append(
+            or_(REQUESTS.c.provider_id == either_unit, REQUESTS.c.customer_id == either_unit)
+        )
+    if open_only:
+        where.append(REQUESTS.c.state.notin_(("resolved", "closed")))
+    rows = conn.execute(
+        select(*(REQUESTS.c[name] for name in LIST_COLUMNS))
+        .where(and_(*where))
+        .order_by(REQUESTS.c.created_at.desc(), REQUESTS.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_request(r) for r in rows]
+
+
+def count_requests(conn: Connection, org_id: int) -> int:
+    return int(conn.execute(select(func.count()).where(REQUESTS.c.org_id == org_id)).scalar_one())
+
+
+def thanks_for(
+    conn: Connection, org_id: int, provider: str, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The thanks a providing unit received, newest first."""
+    rows = conn.execute(
+        select(
+            REQUESTS.c.id,
+            REQUESTS.c.title,
+            REQUESTS.c.customer_id,
+            REQUESTS.c.thanked_at,
+            REQUESTS.c.thanks_note,
+            REQUESTS.c.thanked_by,
+        )
+        .where(
+            REQUESTS.c.org_id == org_id,
+            REQUESTS.c.provider_id == provider,
+            REQUESTS.c.thanked_at.is_not(None),
+        )
+        .order_by(REQUESTS.c.thanked_at.desc())
+        .limit(limit)
+    )
+    return [_request(r) for r in rows]
+
+
+# -- the SLA: every request as columns --------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestColumns:
+    """Every request of an organisation, ordered by (provider, customer); the
+    relationships with the number of requests each, in the same order. Times are
+    epoch seconds, ``nan`` where not yet."""
+
+    providers: list[str]
+    customers: list[str]
+    counts: npt.NDArray[np.int64]
+    created: FloatArray
+    first_response: FloatArray
+    resolved: FloatArray
+    paused_since: FloatArray
+    paused_seconds: FloatArray
+    thanked: FloatArray
+
+
+def _epoch(conn: Connection, column: str) -> str:
+    """Epoch seconds of a stored time, computed by the database; -1 for NULL."""
+    if conn.dialect.name == "sqlite":
+        return f"coalesce((julianday({column}) - 2440587.5) * 86400.0, -1.0)"
+    return f"coalesce(extract(epoch from {column})::float8, -1.0)"
+
+
+CHUNK = 100_000  # rows turned into numbers at a time (bounds the peak memory)
+
+
+def request_columns(conn: Connection, org_id: int, unit: str | None = None) -> RequestColumns:
+    """Every request as numbers, in relationship order, plus the relationships with
+    their counts: two queries over the relationship index in one snapshot (a
+    PostgreSQL repeatable-read transaction, a SQLite read transaction), so no Python
+    object is made per request but its numbers. With ``unit``, only the requests it
+    made or was asked."""
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    where = "where org_id = %s" + (
+        " and (provider_id = %s or customer_id = %s)" if unit is not None else ""
+    )
+    params = (org_id,) if unit is None else (org_id, unit, unit)
+    groups_sql = (
+        f"select provider_id, customer_id, count(*) from requests {where} "
+        "group by provider_id, customer_id order by provider_id, customer_id"
+    )
+    rows_sql = (
+        f"select {_epoch(conn, 'created_at')}, {_epoch(conn, 'first_response_at')}, "
+        f"{_epoch(conn, 'resolved_at')}, {_epoch(conn, 'paused_since')}, paused_seconds, "
+        f"case when thanked_at is null then 0.0 else 1.0 end from requests {where} "
+        "order by provider_id, customer_id"
+    )
+    if not postgres:
+        groups_sql, rows_sql = groups_sql.replace("%s", "?"), rows_sql.replace("%s", "?")
+    if postgres:
+        conn.exec_driver_sql("select 1")  # begins the repeatable-read transaction
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        if not postgres and not raw.in_transaction:
+            cursor.execute("begin")  # one snapshot for both queries (WAL)
+        cursor.execute(groups_sql, params)
+        groups = cursor.fetchall()
+        cursor.execute(rows_sql, params)
+        chunks: list[np.ndarray] = []
+        while batch := cursor.fetchmany(CHUNK):
+            flat = np.fromiter(chain.from_iterable(batch), dtype=np.float64, count=6 * len(batch))
+            chunks.append(flat.reshape(-1, 6))
+        if not postgres and raw.in_transaction:
+            raw.rollback()  # the read transaction only
+    finally:
+        cursor.close()
+    numbers = np.concatenate(chunks) if chunks else np.zeros((0, 6))
+    counts = np.fromiter((g[2] for g in groups), dtype=np.int64, count=len(groups))
+    assert int(counts.sum()) == numbers.shape[0], "the two reads saw different requests"
+    times = numbers[:, :4]
+    times[times < 0] = np.nan
+    return RequestColumns(
+        providers=[g[0] for g in groups],
+        customers=[g[1] for g in groups],
+        counts=counts,
+        created=numbers[:, 0],
+        first_response=numbers[:, 1],
+        resolved=numbers[:, 2],
+        paused_since=numbers[:, 3],
+        paused_seconds=numbers[:, 4],
+        thanked=numbers[:, 5],
+    )
+
+
+# -- requests.csv: history as records ----------------------------------------------
+
+BATCH = 5000
+
+
+def delete_all(conn: Connection, org_id: int) -> None:
+    """Remove every request and event of the organisation (an import with replace)."""
+    conn.execute(EVENTS.delete().where(EVENTS.c.org_id == org_id))
+    conn.execute(REQUESTS.delete().where(REQUESTS.c.org_id == org_id))
+
+
+def history(record: RequestRecord, actor: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A request row and its events from a record: filed, acknowledged (the first
+    response, unless it is the resolution itself), resolved, thanked."""
+    steps: list[tuple[datetime, str, str | None, str]] = [(record.created_at, "new", None, "new")]
+    state = "new"
+    first, resolved = record.first_response_at, record.resolved_at
+    if first is not None and first != resolved:
+        steps.append((first, "ack", state, "acknowledged"))
+        state = "acknowledged"
+    if resolved is not None:
+        steps.append((resolved, "resolve", state, "resolved"))
+        state = "resolved"
+    thanked = resolved if record.thanked and resolved is not None else None
+    if thanked is not None:
+        steps.append((thanked, "thank", state, state))
+    row = {
+        "id": record.id,
+        "customer_id": record.customer_id,
+        "provider_id": record.provider_id,
+        "title": record.title,
+        "body": "",
+        "priority": None if record.priority is None else record.priority.value,
+        "category": record.category,
+        "requester_id": None,
+        "requester": None,
+        "state": state,
+        "created_at": record.created_at,
+        "first_response_at": first or resolved,
+        "resolved_at": resolved,
+        "paused_since": None,
+        "paused_seconds": 0.0,
+        "events": len(steps),
+        "thanked_at": thanked,
+        "thanks_note": None,
+        "thanked_by": None,
+    }
+    events = [
+        {
+            "request_id": record.id,
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "verb": verb,
+            "from_state": before,
+            "to_state": after,
+            "note": None,
+            "idempotency_key": None,
+            "fingerprint": None,
+        }
+        for seq, (at, verb, before, after) in enumerate(steps, start=1)
+    ]
+    return row, events
+
+
+def write_records(
+    conn: Connection, org_id: int, records: Sequence[RequestRecord], actor: str = "import"
+) -> tuple[int, int]:
+    """Store imported requests by id: a known id is replaced with its history, a new
+    one added. Returns (requests replaced, events written)."""
+    if not records:
+        return 0, 0
+    replaced = existing_ids(conn, org_id, (r.id for r in records))
+    delete_requests(conn, org_id, replaced)
+    written = 0
+    for start in range(0, len(records), BATCH):
+        rows: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        for record in records[start : start + BATCH]:
+            row, its_events = history(record, actor)
+            rows.append(row)
+            events.extend(its_events)
+        insert_requests(conn, org_id, rows)
+        add_events(conn, org_id, events)
+        written += len(events)
+    return len(replaced), written
+
+
+def records_as_rows(engine: Engine, org_id: int) -> list[list[Any]]:
+    """Every request as a ``requests.csv`` row, by id (for export)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                REQUESTS.c.id,
+                REQUESTS.c.customer_id,
+                REQUESTS.c.provider_id,
+                REQUESTS.c.created_at,
+                REQUESTS.c.first_response_at,
+                REQUESTS.c.resolved_at,
+                REQUESTS.c.priority,
+                REQUESTS.c.category,
+                REQUESTS.c.thanked_at,
+            )
+            .where(REQUESTS.c.org_id == org_id)
+            .order_by(REQUESTS.c.id)
+        ).all()
+
+    def iso(moment: datetime | None) -> str | None:
+        found = utc(moment)
+        return None if found is None else found.isoformat()
+
+    return [
+        [
+            r.id,
+            r.customer_id,
+            r.provider_id,
+            iso(r.created_at),
+            iso(r.first_response_at),
+            iso(r.resolved_at),
+            r.priority,
+            r.category,
+            0 if r.thanked_at is None else 1,
+        ]
+        for r in rows
+    ]
