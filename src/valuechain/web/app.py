@@ -23,6 +23,7 @@ from valuechain.web import admin as admin_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
 from valuechain.web import session as session_pages
+from valuechain.web.limits import BodyLimit, UploadLimits
 from valuechain.web.templating import STATIC, templates
 
 
@@ -45,7 +46,11 @@ def check_access_rules(app: FastAPI) -> None:
 
 
 def create_app(
-    vc: Valuechain, *, demo_account_id: str | None = None, sso: SsoSettings | None = None
+    vc: Valuechain,
+    *,
+    demo_account_id: str | None = None,
+    sso: SsoSettings | None = None,
+    limits: UploadLimits | None = None,
 ) -> FastAPI:
     """A FastAPI app serving ``vc``: pages at ``/``, JSON at ``/api/v1``, the OpenAPI
     schema at ``/openapi.json`` with interactive docs at ``/docs``.
@@ -57,7 +62,8 @@ def create_app(
     ``sso`` the sign-in page offers single sign-on through that OpenID Connect provider.
 
     Unknown paths answer with a friendly HTML page, or with JSON ``{"detail"}`` under
-    the API prefix, never with a traceback."""
+    the API prefix, never with a traceback. Request bodies above ``limits`` (default:
+    from the environment, see :mod:`valuechain.web.limits`) are refused with 413."""
     app = FastAPI(
         title="Valuechain",
         version=__version__,
@@ -95,6 +101,9 @@ def create_app(
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+    # Outermost of our middleware: an oversized body is refused before anything reads it.
+    app.add_middleware(BodyLimit, limits=limits or UploadLimits.from_environment())
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, error: NotSignedIn) -> Response:
