@@ -24,6 +24,7 @@ PREFIX = "/api/v1"
 ACCESS_REFUSED: dict[int | str, dict[str, Any]] = {
     401: {"model": map_api.Problem, "description": "Not signed in"},
     403: {"model": map_api.Problem, "description": "The account's role does not allow this"},
+    413: {"model": map_api.Problem, "description": "The request body is too large"},
 }
 
 router = APIRouter(prefix=PREFIX, responses=ACCESS_REFUSED)
