@@ -89,6 +89,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/api/v1/accounts"): admin_only(401),
     ("GET", "/api/v1/audit"): admin_only(401),
     ("GET", "/api/v1/export"): admin_only(401),
+    # Data rights: admins only; "{person_key}" names nobody, so an admin gets 404.
+    ("GET", "/api/v1/people/{person_key}/export"): {**admin_only(401), "admin": 404},
+    ("DELETE", "/api/v1/people/{person_key}"): {**admin_only(401), "admin": 404},
     # Public: the schema and its documentation describe endpoints, hold no data.
     ("GET", "/openapi.json"): everyone(200),
     ("GET", "/docs"): everyone(200),

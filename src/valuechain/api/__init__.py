@@ -16,6 +16,7 @@ from valuechain.api import admin as admin_api
 from valuechain.api import flow as flow_api
 from valuechain.api import map as map_api
 from valuechain.api import measure as measure_api
+from valuechain.api import person as person_api
 from valuechain.api import session as session_api
 
 PREFIX = "/api/v1"
@@ -33,5 +34,6 @@ router.include_router(measure_api.router)
 router.include_router(flow_api.router)
 router.include_router(session_api.router)
 router.include_router(admin_api.router)
+router.include_router(person_api.router)
 
 __all__ = ["PREFIX", "router"]
