@@ -181,6 +181,7 @@ def test_admins_export_and_erase_through_the_api(world: World) -> None:
     assert exported.status_code == 200
     assert exported.json()["accounts"][0]["email"] == JANE
     assert client.get("/api/v1/people/nobody/export", headers=world.admin).status_code == 404
+    assert client.get("/api/v1/people/%20/export", headers=world.admin).status_code == 404
     erased = client.delete(f"/api/v1/people/{JANE}", headers=world.admin)
     assert erased.status_code == 200, erased.text
     assert erased.json()["changed"]["accounts"] == 1

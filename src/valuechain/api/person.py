@@ -14,7 +14,7 @@ from valuechain.api.map import Problem
 from valuechain.domain.access import Action, Principal
 from valuechain.services import person
 from valuechain.services.audit import Actor
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import NotFound
 
 router = APIRouter(tags=["people"])
 
@@ -22,7 +22,6 @@ Exporter = Annotated[Principal, Depends(AccessRule(Action.EXPORT))]
 AccountManager = Annotated[Principal, Depends(AccessRule(Action.MANAGE_ACCOUNTS))]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No person or account by that id or email"},
-    400: {"model": Problem, "description": "No person named"},
 }
 
 
@@ -53,8 +52,6 @@ def get_person_export(
         return person.export_person(vc, person_key, _actor(principal, request))
     except NotFound as error:
         raise HTTPException(404, str(error)) from None
-    except ValuechainError as error:
-        raise HTTPException(400, str(error)) from None
 
 
 @router.delete(
@@ -73,5 +70,3 @@ def delete_person(
         return person.erase_person(vc, person_key, _actor(principal, request))
     except NotFound as error:
         raise HTTPException(404, str(error)) from None
-    except ValuechainError as error:
-        raise HTTPException(400, str(error)) from None

@@ -37,7 +37,7 @@ from sqlalchemy import Connection
 
 from valuechain.services import audit, idempotency
 from valuechain.services.audit import Actor
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.store import person as store
 from valuechain.store.accounts import FAILURES, SESSIONS
@@ -211,8 +211,8 @@ for _part in (
 
 def _who(conn: Connection, org_id: int, key: str) -> Who:
     key = key.strip()
-    if not key:
-        raise ValuechainError("name a person by their id on the map or their email address")
+    if not key:  # a blank name names nobody (found by schemathesis: was a 400)
+        raise NotFound("no person or account named: give an id on the map or an email")
     people = store.people_matching(conn, org_id, key)
     person_ids = tuple(sorted({p["id"] for p in people}))
     emails = {p["email"].casefold() for p in people}
