@@ -215,15 +215,16 @@ def _table(vc: Valuechain) -> _Table:
     for k, acc in cells.items():
         if k[0] != DRIVERS and k not in suppressed and acc.members:
             shown_by_part.setdefault((k[1], k[2], k[3]), []).append(frozenset(acc.members))
-    unsafe = {
-        (inst, prov)
+    unsafe_parts = {
+        (inst, camp, prov)
         for (inst, camp, prov), part in driver_parts.items()
         if reveals([*shown_by_part.get((inst, camp, prov), []), frozenset(part)], limit)
     }
+    unsafe = {(inst, prov) for inst, _camp, prov in unsafe_parts}
     for k in cells:
         if k[0] == DRIVERS and (k[1], k[3]) in unsafe:
             suppressed[k] = Suppression.COMPLEMENT
-    for inst in _organisation_leaks(driver_parts, shown_by_part, unsafe, limit):
+    for inst in _organisation_leaks(driver_parts, shown_by_part, unsafe_parts, limit):
         suppressed[(DRIVERS, inst, ALL, ORGANISATION, None, None)] = Suppression.COMPLEMENT
     # end trust
     disclosure = Disclosure(limit, suppressed)
@@ -237,21 +238,21 @@ ORGANISATION = ""
 def _organisation_leaks(
     driver_parts: dict[tuple[str, str, str], set[Hashable]],
     shown_by_part: dict[tuple[str, str | None, str], list[frozenset[Hashable]]],
-    unsafe: set[tuple[str, str]],
+    unsafe_parts: set[tuple[str, str, str]],
     limit: int,
 ) -> set[str]:
     """trust: instruments whose organisation-wide driver analysis would reveal a small
-    group. Per campaign it adds the union of every provider's part; the parts of
-    providers whose analyses are shown are known, so what it adds is the union R of
-    the hidden providers' parts. Providers' respondents are disjoint, so a combination
-    isolating a small group exists exactly when, in every hidden provider's block, its
-    part equals a combination of that block's shown cells on the block's large atoms
-    (then one multiple of R cancels all large atoms), and in some block not everywhere
-    (else R adds nothing): checked with ranks per block, never over the whole table."""
+    group. Per campaign it adds the union of every provider's part. A safe part may be
+    known (it was shown, or could have been, in its provider's pool), so what it adds
+    is the union R of the unsafe parts. Providers' respondents are disjoint, so a
+    combination isolating a small group exists exactly when, in every unsafe part's
+    block, the part equals a combination of that block's shown cells on the block's
+    large atoms (then one multiple of R cancels all large atoms), and in some block
+    not everywhere (else R adds nothing): ranks per block, never the whole table."""
     leaking: set[str] = set()
     blocks: dict[tuple[str, str], list[tuple[str, set[Hashable]]]] = {}
     for (inst, camp, prov), part in driver_parts.items():
-        if (inst, prov) in unsafe:
+        if (inst, camp, prov) in unsafe_parts:
             blocks.setdefault((inst, camp), []).append((prov, part))
     for (inst, camp), hidden in blocks.items():
         all_yield, anything_new = True, False
