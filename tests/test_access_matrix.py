@@ -193,6 +193,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
         **unit_acting(404),
         "anonymous": 303,
     },
+    # Data rights: admins only; "{person_key}" names nobody, so an admin gets 404.
+    ("GET", "/api/v1/people/{person_key}/export"): {**admin_only(401), "admin": 404},
+    ("DELETE", "/api/v1/people/{person_key}"): {**admin_only(401), "admin": 404},
     # Public: the schema and its documentation describe endpoints, hold no data.
     ("GET", "/api/v1/units/{unit_id}/change"): unit_results(404),  # no campaigns yet
     ("GET", "/api/v1/units/{unit_id}/comments"): unit_results(200),

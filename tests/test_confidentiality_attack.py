@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import combinations
 
@@ -51,6 +51,7 @@ from valuechain.domain.person import Person, Role
 from valuechain.domain.response import Answer, Response
 from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
+from valuechain.services import measure
 from valuechain.store import measure as measure_store
 from valuechain.store.tables import CampaignRow
 from valuechain.web.app import create_app
@@ -62,6 +63,8 @@ DIMENSIONS = [d.key for d in INSTRUMENT.dimensions]
 OWN = "ops"  # the lead's unit
 SUPPLIER = "it"  # supplies the lead's unit: the lead sees its results too
 HIDDEN = "far"  # unrelated: the lead may not see it
+TINY = "tiny"  # rated by three respondents only
+ORGANISATION = "*"  # the organisation-wide driver analysis (valuechain drivers --json)
 CUSTOMERS = ["c1", "c2", "c3", "c4", "c5"]
 CAMPAIGNS = ["2026-q1", "2026-q2"]
 DAY = date(2026, 3, 1)
@@ -81,6 +84,9 @@ GROUPS: dict[tuple[str, str, str], int] = {
     ("2026-q2", SUPPLIER, OWN): 5,
     ("2026-q1", HIDDEN, "c1"): 8,
     ("2026-q1", HIDDEN, "c2"): 2,
+    # Too few to show anything about: only the organisation-wide driver analysis
+    # could give it away (its total minus every provider's shown analysis).
+    ("2026-q1", TINY, "c3"): 3,
 }
 # Respondents (by group and position) who skipped a dimension.
 SKIPS: dict[tuple[tuple[str, str, str], int], set[str]] = {
@@ -140,6 +146,7 @@ def organisation() -> tuple[OrganisationMap, list[Truth]]:
         Unit(OWN, "Operations", UnitKind.TEAM),
         Unit(SUPPLIER, "IT", UnitKind.TEAM),
         Unit(HIDDEN, "Far away", UnitKind.TEAM),
+        Unit(TINY, "Tiny", UnitKind.TEAM),
         *[Unit(c, f"Customer {c}", UnitKind.TEAM) for c in CUSTOMERS],
     ]
     results = [
@@ -188,6 +195,9 @@ class Shown:
     def suppressed(self) -> bool:
         return self.n is None
 
+    def _replace_n(self, n: int | None) -> Shown:
+        return replace(self, n=n)
+
 
 def harvest(client: TestClient, headers: dict[str, str], units: Iterable[str]) -> list[Shown]:
     """Every survey number the API answers about ``units``: scores by every cut for
@@ -230,7 +240,7 @@ def harvest(client: TestClient, headers: dict[str, str], units: Iterable[str]) -
 
 def members(cell: Shown, truths: list[Truth]) -> list[Truth]:
     """The respondents a cell is really about (the ground truth)."""
-    about = [t for t in truths if t.provider == cell.provider]
+    about = [t for t in truths if cell.provider in (t.provider, ORGANISATION)]
     if cell.kind == "drivers":
         return [t for t in about if t.complete]
     about = [t for t in about if t.campaign == cell.campaign]
@@ -372,7 +382,7 @@ def world(vc: Valuechain) -> Iterator[World]:
 
 
 LEAD_UNITS = [OWN, SUPPLIER, *CUSTOMERS]
-ALL_UNITS = [*LEAD_UNITS, HIDDEN]
+ALL_UNITS = [*LEAD_UNITS, HIDDEN, TINY]
 
 
 def test_the_data_has_small_groups_and_the_lead_is_scoped(world: World) -> None:
@@ -389,9 +399,28 @@ def test_a_lead_learns_nothing_about_a_small_group(world: World) -> None:
     assert attack(observe(world.client, world.lead, LEAD_UNITS, world.truths)) == []
 
 
+def organisation_drivers(vc: Valuechain, truths: list[Truth]) -> list[Observation]:
+    """The organisation-wide driver analysis (``valuechain drivers --json``, admins)."""
+    found = measure.drivers(vc)
+    performance = tuple(
+        (d["dimension"], d["performance"]) for d in found["drivers"] if d.get("performance")
+    )
+    cell = Shown("drivers", None, ORGANISATION, None, None, found["n"], None, performance)
+    check_numbers([cell], truths)
+    return [(cell, frozenset(t.id for t in members(cell, truths)))]
+
+
 def test_everything_any_account_may_see_together_reveals_no_small_group(world: World) -> None:
-    """The admin sees every unit: the union of what every lead could collect."""
-    assert attack(observe(world.client, world.admin, ALL_UNITS, world.truths)) == []
+    """The admin sees every unit and the organisation-wide driver analysis: the union
+    of what every lead could collect, and more."""
+    seen = observe(world.client, world.admin, ALL_UNITS, world.truths)
+    organisation_wide = organisation_drivers(world.vc, world.truths)
+    assert attack(seen + organisation_wide) == []
+    # The analysis is about more respondents than the shown provider analyses, and
+    # they include the tiny provider's: showing it would leak, so it is hidden.
+    assert organisation_wide[0][0].suppressed
+    shown = organisation_wide[0][1]
+    assert attack([*seen, (organisation_wide[0][0]._replace_n(len(shown)), shown)]) != []
 
 
 def test_the_attack_finds_the_leak_of_primary_suppression_alone(world: World) -> None:

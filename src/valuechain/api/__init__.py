@@ -23,6 +23,7 @@ from valuechain.api import map as map_api
 from valuechain.api import measure as measure_api
 from valuechain.api import notification as notification_api
 from valuechain.api import partner as partner_api
+from valuechain.api import person as person_api
 from valuechain.api import report as report_api
 from valuechain.api import request as request_api
 from valuechain.api import session as session_api
@@ -33,6 +34,7 @@ PREFIX = "/api/v1"
 ACCESS_REFUSED: dict[int | str, dict[str, Any]] = {
     401: {"model": map_api.Problem, "description": "Not signed in"},
     403: {"model": map_api.Problem, "description": "The account's role does not allow this"},
+    413: {"model": map_api.Problem, "description": "The request body is too large"},
 }
 
 router = APIRouter(prefix=PREFIX, responses=ACCESS_REFUSED)
@@ -50,5 +52,6 @@ router.include_router(notification_api.router)
 router.include_router(connect_api.router)
 router.include_router(agreement_api.router)
 router.include_router(request_api.router)
+router.include_router(person_api.router)
 
 __all__ = ["PREFIX", "router"]

@@ -75,7 +75,8 @@ def get_accounts(principal: AccountManager, vc: CurrentValuechain) -> list[Accou
 def get_audit(
     principal: AuditReader,
     vc: CurrentValuechain,
-    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    # Bounded so the offset fits a 64-bit integer in every database (found by schemathesis).
+    page: Annotated[int, Query(ge=1, le=1_000_000_000, description="Page number, from 1.")] = 1,
     per_page: Annotated[int, Query(ge=1, le=audit.MAX_PAGE_SIZE)] = 50,
 ) -> AuditPageOut:
     """Sign-ins (successful and refused), sign-outs, account changes, imports and

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from valuechain.api.dependencies import CurrentValuechain, allow
 from valuechain.api.map import Problem
@@ -128,6 +128,18 @@ class FlowOut(BaseModel):
     what_if: WhatIfOut | None
 
 
+# What a what-if looks like, for the schema: a result id (no whitespace, spelled out as
+# the characters Python's ``\s`` matches, since schema validators disagree on ``\s``),
+# then a change from -100% to +1000000% (services.flow.SPEC and its range). A request
+# the schema allows is then one the service can read (found by schemathesis).
+_NOT_SPACE = r"[^=\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+WHAT_IF_PATTERN = (
+    rf"^{_NOT_SPACE}+="
+    r"(\+([0-9]{1,6}(\.[0-9]+)?|1000000(\.0+)?)|-([0-9]{1,2}(\.[0-9]+)?|100(\.0+)?))"
+    r"%(cost|capacity)?$"
+)
+
+
 @router.get(
     "/flow",
     response_model=FlowOut,
@@ -140,7 +152,7 @@ class FlowOut(BaseModel):
 def get_flow(
     vc: CurrentValuechain,
     what_if: Annotated[
-        list[str] | None,
+        list[Annotated[str, StringConstraints(pattern=WHAT_IF_PATTERN)]] | None,
         Query(description="`RESULT=+20%` (capacity) or `RESULT=-10%cost`; repeat for more."),
     ] = None,
 ) -> dict[str, Any]:

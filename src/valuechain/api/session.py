@@ -85,6 +85,7 @@ def get_session(principal: SessionHolder) -> Me:
     # cross-site request gains the forger nothing.
     dependencies=[Depends(AccessRule.public(csrf=False))],
     responses={
+        400: {"model": Problem, "description": "A body that cannot be read as JSON"},
         401: {"model": Problem, "description": "Wrong email or password"},
         429: {"model": RateLimited, "description": "Too many failed sign-ins"},
     },

@@ -18,8 +18,10 @@ from valuechain.cli import map as _map  # noqa: F401
 from valuechain.cli import measure as _measure  # noqa: F401
 from valuechain.cli import notify as _notify  # noqa: F401
 from valuechain.cli import partner as _partner  # noqa: F401
+from valuechain.cli import person as _person  # noqa: F401
 from valuechain.cli import report as _report  # noqa: F401
 from valuechain.cli import request as _request  # noqa: F401
+from valuechain.cli import retention as _retention  # noqa: F401
 from valuechain.cli import server as _server  # noqa: F401
 from valuechain.cli import sla as _sla  # noqa: F401
 from valuechain.cli import worker as _worker  # noqa: F401

@@ -59,7 +59,14 @@ def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> d
     published = measure.published_cells(vc)
     threshold, campaigns, cells = published
     known = measure.instruments(vc)
-    mine = [c for c in cells if c.provider == provider]
+    # A partnership rating is about the unit as a customer: it belongs on the
+    # relationship pages, not on the unit's dashboard as a provider.
+    mine = [
+        c
+        for c in cells
+        if c.provider == provider
+        and not (c.instrument in known and known[c.instrument].rates_customer)
+    ]
     used = sorted({c.instrument for c in mine})
     if instrument is None and used:
         instrument = max(

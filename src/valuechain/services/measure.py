@@ -220,17 +220,71 @@ def _table(vc: Valuechain) -> _Table:
     for k, acc in cells.items():
         if k[0] != DRIVERS and k not in suppressed and acc.members:
             shown_by_part.setdefault((k[1], k[2], k[3]), []).append(frozenset(acc.members))
-    unsafe = {
-        (inst, prov)
+    unsafe_parts = {
+        (inst, camp, prov)
         for (inst, camp, prov), part in driver_parts.items()
         if reveals([*shown_by_part.get((inst, camp, prov), []), frozenset(part)], limit)
     }
+    unsafe = {(inst, prov) for inst, _camp, prov in unsafe_parts}
     for k in cells:
         if k[0] == DRIVERS and (k[1], k[3]) in unsafe:
             suppressed[k] = Suppression.COMPLEMENT
+    for inst in _organisation_leaks(driver_parts, shown_by_part, unsafe_parts, limit):
+        suppressed[(DRIVERS, inst, ALL, ORGANISATION, None, None)] = Suppression.COMPLEMENT
     # end trust
     disclosure = Disclosure(limit, suppressed)
     return _Table(limit, cells, disclosure, known, campaigns, dim_members, still_open)
+
+
+# trust: the key of the organisation-wide driver analysis (no unit has an empty id).
+ORGANISATION = ""
+
+
+def _organisation_leaks(
+    driver_parts: dict[tuple[str, str, str], set[Hashable]],
+    shown_by_part: dict[tuple[str, str | None, str], list[frozenset[Hashable]]],
+    unsafe_parts: set[tuple[str, str, str]],
+    limit: int,
+) -> set[str]:
+    """trust: instruments whose organisation-wide driver analysis would reveal a small
+    group. Per campaign it adds the union of every provider's part. A safe part may be
+    known (it was shown, or could have been, in its provider's pool), so what it adds
+    is the union R of the unsafe parts. Providers' respondents are disjoint, so a
+    combination isolating a small group exists exactly when, in every unsafe part's
+    block, the part equals a combination of that block's shown cells on the block's
+    large atoms (then one multiple of R cancels all large atoms), and in some block
+    not everywhere (else R adds nothing): ranks per block, never the whole table."""
+    leaking: set[str] = set()
+    blocks: dict[tuple[str, str], list[tuple[str, set[Hashable]]]] = {}
+    for (inst, camp, prov), part in driver_parts.items():
+        if (inst, camp, prov) in unsafe_parts:
+            blocks.setdefault((inst, camp), []).append((prov, part))
+    for (inst, camp), hidden in blocks.items():
+        all_yield, anything_new = True, False
+        for prov, part in hidden:
+            shown = shown_by_part.get((inst, camp, prov), [])
+            ids = sorted(set(part).union(*shown), key=repr)
+            position = {m: i for i, m in enumerate(ids)}
+            matrix = np.zeros((len(shown) + 1, len(ids)))
+            for row, group in enumerate([*shown, frozenset(part)]):
+                matrix[row, [position[m] for m in group]] = 1.0
+            _, inverse, counts = np.unique(
+                matrix.T, axis=0, return_inverse=True, return_counts=True
+            )
+            large = counts[inverse.ravel()] >= limit
+            cells_only = matrix[:-1]
+
+            def rank(a: np.ndarray) -> int:
+                return 0 if a.size == 0 else int(np.linalg.matrix_rank(a))
+
+            if rank(matrix[:, large]) != rank(cells_only[:, large]):
+                all_yield = False
+                break
+            if rank(matrix) != rank(cells_only):
+                anything_new = True
+        if all_yield and anything_new:
+            leaking.add(inst)
+    return leaking
 
 
 def _num(value: float) -> float | None:
@@ -410,10 +464,9 @@ def drivers(
         "provider": provider,
         "outcome": OUTCOME,
     }
-    hidden = 0 < n < table.threshold or (
-        provider is not None
-        and not table.disclosure.published((DRIVERS, instrument, ALL, provider, None, None))
-    )
+    hidden = 0 < n < table.threshold or not table.disclosure.published(
+        (DRIVERS, instrument, ALL, ORGANISATION if provider is None else provider, None, None)
+    )  # trust: the organisation-wide analysis is decided too
     if hidden:
         return {
             **base,

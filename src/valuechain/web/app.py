@@ -32,6 +32,7 @@ from valuechain.web import report as report_pages
 from valuechain.web import request as request_pages
 from valuechain.web import session as session_pages
 from valuechain.web import survey as survey_pages
+from valuechain.web.limits import BodyLimit, UploadLimits
 from valuechain.web.templating import STATIC, templates
 
 
@@ -54,7 +55,11 @@ def check_access_rules(app: FastAPI) -> None:
 
 
 def create_app(
-    vc: Valuechain, *, demo_account_id: str | None = None, sso: SsoSettings | None = None
+    vc: Valuechain,
+    *,
+    demo_account_id: str | None = None,
+    sso: SsoSettings | None = None,
+    limits: UploadLimits | None = None,
 ) -> FastAPI:
     """A FastAPI app serving ``vc``: pages at ``/``, JSON at ``/api/v1``, the OpenAPI
     schema at ``/openapi.json`` with interactive docs at ``/docs``.
@@ -66,7 +71,8 @@ def create_app(
     ``sso`` the sign-in page offers single sign-on through that OpenID Connect provider.
 
     Unknown paths answer with a friendly HTML page, or with JSON ``{"detail"}`` under
-    the API prefix, never with a traceback."""
+    the API prefix, never with a traceback. Request bodies above ``limits`` (default:
+    from the environment, see :mod:`valuechain.web.limits`) are refused with 413."""
     app = FastAPI(
         title="Valuechain",
         version=__version__,
@@ -113,6 +119,9 @@ def create_app(
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+    # Outermost of our middleware: an oversized body is refused before anything reads it.
+    app.add_middleware(BodyLimit, limits=limits or UploadLimits.from_environment())
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, error: NotSignedIn) -> Response:

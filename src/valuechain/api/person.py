@@ -1,0 +1,72 @@
+"""Data rights as JSON: export everything stored about a person, erase a person.
+Admins only (export needs ``export``, erasure ``manage_accounts``); both are
+recorded in the audit log. See ``docs/access.md``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, client_address
+from valuechain.api.map import Problem
+from valuechain.domain.access import Action, Principal
+from valuechain.services import person
+from valuechain.services.audit import Actor
+from valuechain.services.errors import NotFound
+
+router = APIRouter(tags=["people"])
+
+Exporter = Annotated[Principal, Depends(AccessRule(Action.EXPORT))]
+AccountManager = Annotated[Principal, Depends(AccessRule(Action.MANAGE_ACCOUNTS))]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No person or account by that id or email"},
+}
+
+
+class Erasure(BaseModel):
+    """What an erasure changed."""
+
+    pseudonym: str = Field(description="The email address that now stands for the person.")
+    changed: dict[str, int] = Field(description="Rows changed, per kind of data.")
+
+
+def _actor(principal: Principal, request: Request) -> Actor:
+    return Actor(principal.account_id, principal.email, client_address(request))
+
+
+@router.get(
+    "/people/{person_key}/export",
+    response_model=dict[str, Any],
+    responses=NOT_FOUND,
+    summary="Everything stored about a person",
+)
+def get_person_export(
+    person_key: str, principal: Exporter, request: Request, vc: CurrentValuechain
+) -> dict[str, Any]:
+    """The person (by id on the map or email): their row on the map, accounts,
+    session metadata, sign-in failures, idempotency keys, the audit events that name
+    them, and what later capabilities store about them."""
+    try:
+        return person.export_person(vc, person_key, _actor(principal, request))
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
+
+
+@router.delete(
+    "/people/{person_key}",
+    response_model=Erasure,
+    responses=NOT_FOUND,
+    summary="Erase a person",
+)
+def delete_person(
+    person_key: str, principal: AccountManager, request: Request, vc: CurrentValuechain
+) -> dict[str, Any]:
+    """Delete the person's accounts (signing out every session), sign-in failures and
+    idempotency keys; replace their name and email on the map and in the audit log
+    with a pseudonym. Survey answers were never linked to them."""
+    try:
+        return person.erase_person(vc, person_key, _actor(principal, request))
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
