@@ -88,7 +88,10 @@ def test_health_combines_both_views_and_marks_the_largest_disagreement(demo: Val
     row = rows[("production-planning", "assembly")]
     assert row["customer_view"] is not None and row["provider_view"] is not None
     parts = row["components"]
-    expected = 100 * (0.25 * parts["customer_view"] + 0.20 * parts["provider_view"]) / 0.45
+    weights = health.weights()
+    known = {k: v for k, v in parts.items() if v is not None}
+    assert {"customer_view", "provider_view", "sla", "trust", "thanks"} <= known.keys()
+    expected = 100 * sum(weights[k] * v for k, v in known.items()) / sum(weights[k] for k in known)
     assert row["health"] == pytest.approx(expected, abs=0.01)  # parts are rounded to 1e-4
     assert rows[("accounting", "controlling")]["health"] is None  # nothing known
     sides = health.both_sides(demo, "production-planning", "assembly")

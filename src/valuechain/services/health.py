@@ -18,21 +18,87 @@ import numpy as np
 from valuechain.analytics.health import (
     COMPONENTS,
     WEIGHTS,
+    capacity_fit,
     health,
     largest_disagreement,
     rescale,
 )
 from valuechain.domain.instrument import MIRRORED_TOPICS, PARTNERSHIP, SERVICE_FACTORS, Instrument
+from valuechain.services import commitment as commitment_service
 from valuechain.services import measure
+from valuechain.services import request as request_service
 from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.relationship import Relationship, relationships, require
+from valuechain.store import capacity as capacity_store
 from valuechain.store import measure as measure_store
 
 Pair = tuple[str, str]
 #: component name -> function giving its 0–1 value per (provider, customer).
 ComponentSource = Callable[[Valuechain], dict[Pair, float]]
-COMPONENT_SOURCES: dict[str, ComponentSource] = {}
+
+
+def _sla_parts(vc: Valuechain) -> tuple[dict[Pair, float], dict[Pair, float]]:
+    """Per relationship: requests resolved within target (else first responses within
+    target) and resolved requests thanked, both 0–1 (business-hours clocks)."""
+    met: dict[Pair, float] = {}
+    thanked: dict[Pair, float] = {}
+    for row in request_service.sla(vc)["relationships"]:
+        pair = (row["provider"], row["customer"])
+        value = row.get("resolution_met_pct")
+        if value is None:
+            value = row.get("first_response_met_pct")
+        if value is not None:
+            met[pair] = value / 100
+        if row.get("thanked_pct") is not None:
+            thanked[pair] = row["thanked_pct"] / 100
+    return met, thanked
+
+
+def sla_source(vc: Valuechain) -> dict[Pair, float]:
+    """Agreement compliance: the share of requests meeting their targets."""
+    return _sla_parts(vc)[0]
+
+
+def thanks_source(vc: Valuechain) -> dict[Pair, float]:
+    """The share of resolved requests the customer thanked."""
+    return _sla_parts(vc)[1]
+
+
+def trust_source(vc: Valuechain) -> dict[Pair, float]:
+    """Trust from the commitment log (Beta posterior mean, rewards early warnings)."""
+    ended = ("kept", "exceeded", "warned", "missed")
+    return {
+        (row["provider"], row["customer"]): row["trust"]
+        for row in commitment_service.relationship_trust(vc)
+        if sum(row.get(k, 0) for k in ended) > 0  # no commitment ended yet: unknown
+    }
+
+
+def capacity_source(vc: Valuechain) -> dict[Pair, float]:
+    """Demand within the agreed share: 1 when within, else share / demand (summed over
+    the provider's results the customer uses)."""
+    with vc.engine.connect() as conn:
+        demand = capacity_store.demand(conn, vc.org_id)
+        agreed = capacity_store.shares(conn, vc.org_id)
+    wanted: dict[Pair, float] = {}
+    granted: dict[Pair, float] = {}
+    for row in demand:
+        share = agreed.get((row.result_id, row.customer_id))
+        if share is None:
+            continue
+        pair = (row.provider, row.customer_id)
+        wanted[pair] = wanted.get(pair, 0.0) + float(row.demand)
+        granted[pair] = granted.get(pair, 0.0) + share
+    return {pair: float(capacity_fit(wanted[pair], granted[pair])) for pair in wanted}
+
+
+COMPONENT_SOURCES: dict[str, ComponentSource] = {
+    "sla": sla_source,
+    "trust": trust_source,
+    "thanks": thanks_source,
+    "capacity": capacity_source,
+}
 
 
 def _scale(instrument: Instrument) -> tuple[float, float] | None:
