@@ -36,11 +36,14 @@ from valuechain.analytics.finding import (
 )
 from valuechain.analytics.score import CONFIDENCE, Moments, moments_from_interval
 from valuechain.services import action as action_service
+from valuechain.services import commitment as commitment_service
 from valuechain.services import connect as connect_service
 from valuechain.services import flow as flow_service
 from valuechain.services import measure
+from valuechain.services import watermelon as watermelon_service
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.store import capacity as capacity_store
 from valuechain.store import measure as measure_store
 
 Producer = Callable[[Valuechain, "Context"], list[Candidate]]
@@ -453,6 +456,124 @@ def actions(vc: Valuechain, ctx: Context) -> list[Candidate]:
     return out
 
 
+def low_trust(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """Relationships whose commitment trust is low beyond doubt: the 95% credible
+    interval of the Beta posterior lies below one half (surprise misses dominate)."""
+    out: list[Candidate] = []
+    for row in commitment_service.relationship_trust(vc):
+        if row["trust_high"] >= 0.5:
+            continue
+        provider, customer = row["provider"], row["customer"]
+        out.append(
+            Candidate(
+                kind=Kind.LOW_TRUST,
+                subject=f"{ctx.name(provider)} → {ctx.name(customer)}",
+                sentence=(
+                    f"{ctx.name(customer)} can count on {ctx.name(provider)}'s commitments "
+                    f"less than half the time: trust {number(row['trust'], 2)} "
+                    f"(95% credible interval {number(row['trust_low'], 2)} to "
+                    f"{number(row['trust_high'], 2)}); {row['missed']} misses came as a "
+                    f"surprise, {row['warned']} were announced."
+                ),
+                next_step=(
+                    f"Agree with {ctx.name(provider)} to warn before a due date it will miss."
+                ),
+                effect=float(row["trust"]),
+                strength=2 * (0.5 - float(row["trust"])) + 0.2,
+                test="Beta posterior, 95% credible interval below 1/2",
+                ci_low=float(row["trust_low"]),
+                ci_high=float(row["trust_high"]),
+                sight=sight_weight(_relationship_steps(ctx, provider, customer)),
+                units=(provider, customer),
+                evidence={k: row[k] for k in ("kept", "exceeded", "warned", "missed")},
+                topic=f"trust:{provider}:{customer}",
+            )
+        )
+    return out
+
+
+def watermelons(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """Targets met while the customer is unhappy (or the reverse): compliance next to
+    protected satisfaction, whose interval lies wholly on one side of the midpoint."""
+    out: list[Candidate] = []
+    for row in watermelon_service.watermelon(vc)["relationships"]:
+        flag = row.get("flag")
+        if flag is None or row.get("satisfaction") is None:
+            continue
+        provider, customer = row["provider"], row["customer"]
+        sat = row["satisfaction"]
+        met = flag == "targets_met_customer_unhappy"
+        out.append(
+            Candidate(
+                kind=Kind.WATERMELON,
+                subject=f"{ctx.name(provider)} → {ctx.name(customer)}",
+                sentence=(
+                    f"{ctx.name(provider)} {'meets' if met else 'misses'} its on-time target "
+                    f"for {ctx.name(customer)} ({number(row['on_time_pct'], 0)}% against "
+                    f"{number(row['on_time_target'], 0)}%), yet {ctx.name(customer)} is "
+                    f"{'unhappy' if met else 'happy'}: {number(sat['mean'])} on "
+                    f"{sat['scale'][0]}–{sat['scale'][1]} "
+                    f"({interval(sat['ci_low'], sat['ci_high'])}, n = {sat['n']})."
+                ),
+                next_step=(
+                    "The agreement measures the wrong thing: ask the customer what matters."
+                    if met
+                    else "Keep what works and renegotiate a target both sides believe in."
+                ),
+                effect=float(sat["mean"]),
+                strength=0.6,
+                test="satisfaction's 95% interval wholly on one side of the scale midpoint",
+                ci_low=float(sat["ci_low"]),
+                ci_high=float(sat["ci_high"]),
+                sight=sight_weight(_relationship_steps(ctx, provider, customer)),
+                units=(provider, customer),
+                evidence={"n": sat["n"], "on_time_pct": row["on_time_pct"]},
+                topic=f"watermelon:{provider}:{customer}",
+            )
+        )
+    return out
+
+
+def over_share(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """Open negotiations: a customer's demand above the share it agreed (exact)."""
+    with vc.engine.connect() as conn:
+        talks = [n for n in capacity_store.negotiations(conn, vc.org_id) if n["state"] == "open"]
+    out: list[Candidate] = []
+    for n in talks:
+        customer = n["customer_id"]
+        provider = (
+            vc.chain().columns.unit_ids[
+                int(vc.chain().graph.result_unit[vc.chain().result_pos[n["result_id"]]])
+            ]
+            if n["result_id"] in vc.chain().result_pos
+            else None
+        )
+        if provider is None:
+            continue
+        gain = float(n["demand"]) / float(n["share"]) - 1 if n["share"] else 1.0
+        out.append(
+            Candidate(
+                kind=Kind.OVER_SHARE,
+                subject=f"{ctx.name(provider)} → {ctx.name(customer)}",
+                sentence=(
+                    f"{ctx.name(customer)} asks {number(float(n['demand']), 0)} a week of "
+                    f"{ctx.name(provider)}'s work against an agreed share of "
+                    f"{number(float(n['share']), 0)} ({number(100 * gain, 0)}% over); the "
+                    "negotiation is still open."
+                ),
+                next_step="Settle it: accept, reschedule, or change the share, together.",
+                effect=gain,
+                strength=min(gain, 1.0),
+                test=EXACT,
+                sight=sight_weight(_relationship_steps(ctx, provider, customer)),
+                units=(provider, customer),
+                evidence={"negotiation": n["id"]},
+                topic=f"share:{provider}:{customer}",
+            )
+        )
+    return out
+
+
 PRODUCERS: tuple[Producer, ...] = (
     survey_changes,
     survey_gaps,
@@ -461,6 +582,9 @@ PRODUCERS: tuple[Producer, ...] = (
     orphans,
     internal_focus,
     actions,
+    low_trust,
+    watermelons,
+    over_share,
 )
 
 
