@@ -47,3 +47,24 @@ def test_overdue_actions_remind_the_leads_of_both_sides(vc: Valuechain) -> None:
     assert any("Named contact per shift" in r.subject for r in rows)
     action.set_status(vc, "payroll", "assembly", made["id"], "done")
     assert action.send_regroup_reminders(vc) == 0
+
+
+def test_monthly_reports_go_to_each_role_what_it_may_see(vc: Valuechain) -> None:
+    from tests.signin import make_account
+    from valuechain.domain.account import AccountRole
+    from valuechain.jobs.tasks import monthly_reports
+    from valuechain.services import audit
+
+    ensure_demo(vc)
+    leads = {p.unit_id: p for p in vc.read_map().people if p.role.value == "lead"}
+    admin = next(p for p in vc.read_map().people if p.role.value == "admin")
+    make_account(vc, admin.email, AccountRole.ADMIN, person_id=admin.id)
+    make_account(vc, "pp@example.org", AccountRole.LEAD, person_id=leads["payroll"].id)
+    assert monthly_reports(vc.engine) == 2
+    rows = [r for r in notification.outbox(vc).rows if r.kind == "report"]
+    subjects = sorted(r.subject for r in rows)
+    assert subjects == ["Payroll: what your customers tell you", "The value chain this month"]
+    lead_row = next(r for r in rows if r.subject.startswith("Payroll"))
+    assert lead_row.person_id == leads["payroll"].id
+    events = [e for e in audit.read_page(vc).events if e.action == "report_delivered"]
+    assert len(events) == 2

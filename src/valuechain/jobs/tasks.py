@@ -30,7 +30,7 @@ from huey.consumer import Consumer
 from sqlalchemy import Engine
 
 from valuechain.jobs.queue import make_huey, queue_url
-from valuechain.services import action, campaign, notification
+from valuechain.services import action, campaign, notification, report
 from valuechain.services.mail import MailNotConfigured
 from valuechain.services.organisation import Valuechain
 from valuechain.store.database import make_engine
@@ -120,6 +120,16 @@ def regroup_reminders(engine: Engine) -> int:
     for vc in each_organisation(engine):
         queued += action.send_regroup_reminders(vc)
     logger.info("regroup reminders: queued %d", queued)
+    return queued
+
+
+@periodic(crontab(minute="0", hour="6", day="1"))
+def monthly_reports(engine: Engine) -> int:
+    """The 1st of each month, 06:00 UTC: every admin gets the organisation's report and
+    every lead their unit's, through the outbox (links use VALUECHAIN_BASE_URL)."""
+    base = os.environ.get("VALUECHAIN_BASE_URL", "http://127.0.0.1:8000")
+    queued = sum(report.deliver_reports(vc, base) for vc in each_organisation(engine))
+    logger.info("monthly reports: queued %d", queued)
     return queued
 
 

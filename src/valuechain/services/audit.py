@@ -15,7 +15,8 @@ from valuechain.services.organisation import Valuechain
 from valuechain.store import audit as store
 from valuechain.store.accounts import utc
 
-# What is recorded; more arrive with later capabilities (report deliveries, ...).
+# What is recorded here; report deliveries ("report_delivered") are recorded by
+# services.report, data-rights exports and erasures by services.person.
 SIGN_IN = "sign_in"
 SIGN_OUT = "sign_out"
 SETUP = "setup"

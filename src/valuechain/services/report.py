@@ -35,12 +35,14 @@ from valuechain.analytics.finding import (
     sight_weight,
 )
 from valuechain.analytics.score import CONFIDENCE, Moments, moments_from_interval
+from valuechain.domain.account import AccountRole
+from valuechain.services import accounts, audit, measure, notification
 from valuechain.services import action as action_service
 from valuechain.services import commitment as commitment_service
 from valuechain.services import connect as connect_service
 from valuechain.services import flow as flow_service
-from valuechain.services import measure
 from valuechain.services import watermelon as watermelon_service
+from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import capacity as capacity_store
@@ -825,3 +827,67 @@ class ReportError(ValuechainError):
 
 
 __all__ = ["PRODUCERS", "Context", "Report", "ReportError", "candidates", "report"]
+
+
+# ----------------------------------------------------------------------------------
+# Scheduled delivery.
+
+REPORT_DELIVERED = "report_delivered"
+
+
+def as_text(doc: Report, link: str) -> str:
+    """A report as a plain-text email body: each finding, its next step and its test."""
+    if not doc.findings:
+        lines = [
+            f"Nothing stands out: none of {doc.considered} candidate findings passed its test."
+        ]
+    else:
+        lines = []
+        for i, found in enumerate(doc.findings, 1):
+            c = found.candidate
+            lines += [f"{i}. {c.sentence}", f"   Next step: {c.next_step}", f"   ({c.test})", ""]
+    return "\n".join([doc.title, "", *lines, f"The report with its charts: {link}"])
+
+
+def deliver_reports(vc: Valuechain, base_url: str = "http://127.0.0.1:8000") -> int:
+    """Queue this period's reports through the notification outbox (kind ``report``, as
+    each person chose): admins get the organisation's report, each lead the report of
+    their own unit, so nobody receives more than their role may see on screen. Every
+    delivery is recorded in the audit log. Returns how many reports were queued."""
+    base = base_url.rstrip("/")
+    queued = 0
+    organisation_doc: Report | None = None
+    unit_docs: dict[str, Report] = {}
+    for account in accounts.list_accounts(vc):
+        if not account.active:
+            continue
+        if account.role is AccountRole.ADMIN:
+            organisation_doc = organisation_doc or report(vc)
+            doc, link = organisation_doc, f"{base}/reports"
+        elif account.role is AccountRole.LEAD and account.unit_id:
+            unit = account.unit_id
+            if unit not in unit_docs:
+                unit_docs[unit] = report(vc, unit)
+            doc, link = unit_docs[unit], f"{base}/units/{unit}/report"
+        else:
+            continue
+        with vc.engine.begin() as conn:
+            rows = notification.notify(
+                vc,
+                account.person_id or account.email,
+                "report",
+                doc.title,
+                as_text(doc, link),
+                link,
+                conn=conn,
+            )
+            audit.record(
+                vc,
+                REPORT_DELIVERED,
+                Actor(None, "scheduled reports", "worker"),
+                subject=account.email,
+                detail=f"{doc.title}: {len(doc.findings)} findings, {len(rows)} message(s)",
+                conn=conn,
+            )
+        queued += bool(rows)
+    return queued
