@@ -68,3 +68,29 @@ def test_monthly_reports_go_to_each_role_what_it_may_see(vc: Valuechain) -> None
     assert lead_row.person_id == leads["payroll"].id
     events = [e for e in audit.read_page(vc).events if e.action == "report_delivered"]
     assert len(events) == 2
+
+
+def test_a_breached_request_alerts_the_providers_leads_once(vc: Valuechain) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from valuechain.jobs.tasks import sla_alerts
+    from valuechain.services import alert
+    from valuechain.services import request as request_service
+
+    ensure_demo(vc)
+    opened = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday, in business hours
+    made = request_service.new_request(
+        vc,
+        request_service.Asker(None, "cli:test"),
+        customer="assembly",
+        provider="it-service-desk",
+        title="Line terminal 4 is down",
+        now=opened,
+    )
+    later = opened + timedelta(days=3)
+    first = alert.sla_alerts(vc, later)
+    assert first >= 1
+    rows = [r for r in notification.outbox(vc).rows if made["id"] in r.subject]
+    assert rows and all(r.kind == "sla_breach" for r in rows)
+    assert alert.sla_alerts(vc, later) == 0  # each alert once
+    assert sla_alerts(vc.engine) >= 0  # the periodic job runs over every organisation

@@ -30,7 +30,7 @@ from huey.consumer import Consumer
 from sqlalchemy import Engine
 
 from valuechain.jobs.queue import make_huey, queue_url
-from valuechain.services import action, campaign, notification, report
+from valuechain.services import action, alert, campaign, notification, report
 from valuechain.services.mail import MailNotConfigured
 from valuechain.services.organisation import Valuechain
 from valuechain.store.database import make_engine
@@ -121,6 +121,24 @@ def regroup_reminders(engine: Engine) -> int:
         queued += action.send_regroup_reminders(vc)
     logger.info("regroup reminders: queued %d", queued)
     return queued
+
+
+@periodic(crontab(minute="*/15"))
+def sla_alerts(engine: Engine) -> int:
+    """Every 15 minutes: near-breach and breach alerts for open requests (each once)."""
+    queued = sum(alert.sla_alerts(vc) for vc in each_organisation(engine))
+    logger.info("sla alerts: queued %d", queued)
+    return queued
+
+
+@periodic(crontab(minute="30", hour="6"))
+def agreement_jobs(engine: Engine) -> int:
+    """Every day 06:30 UTC: due commitments for the next two weeks, reviews that start."""
+    done = 0
+    for vc in each_organisation(engine):
+        done += alert.commitments_due(vc) + alert.review_reminders(vc)
+    logger.info("agreement jobs: %d commitments and reminders", done)
+    return done
 
 
 @periodic(crontab(minute="0", hour="6", day="1"))

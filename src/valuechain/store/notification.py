@@ -235,3 +235,14 @@ def purge_sent(conn: Connection, before: datetime) -> int:
         delete(OUTBOX).where(OUTBOX.c.status == Status.SENT.value, OUTBOX.c.sent_at < before)
     )
     return int(done.rowcount)
+
+
+def queued_before(conn: Connection, org_id: int, kind: str, subject: str) -> bool:
+    """Whether a notification of ``kind`` with this exact subject was ever queued: how
+    an alert job that runs every few minutes sends each alert once."""
+    stmt = (
+        select(OUTBOX.c.id)
+        .where(OUTBOX.c.org_id == org_id, OUTBOX.c.kind == kind, OUTBOX.c.subject == subject)
+        .limit(1)
+    )
+    return conn.execute(stmt).first() is not None
