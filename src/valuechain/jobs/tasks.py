@@ -30,7 +30,7 @@ from huey.consumer import Consumer
 from sqlalchemy import Engine
 
 from valuechain.jobs.queue import make_huey, queue_url
-from valuechain.services import action, alert, campaign, notification, report
+from valuechain.services import action, alert, campaign, notification, report, retention
 from valuechain.services.mail import MailNotConfigured
 from valuechain.services.organisation import Valuechain
 from valuechain.store.database import make_engine
@@ -121,6 +121,14 @@ def regroup_reminders(engine: Engine) -> int:
         queued += action.send_regroup_reminders(vc)
     logger.info("regroup reminders: queued %d", queued)
     return queued
+
+
+@periodic(crontab(minute="45", hour="3"))
+def purge_comments(engine: Engine) -> int:
+    """Every night: delete raw comments older than each organisation's retention."""
+    purged = sum(retention.purge_comments(vc) for vc in each_organisation(engine))
+    logger.info("comment retention: purged %d", purged)
+    return purged
 
 
 @periodic(crontab(minute="*/15"))
