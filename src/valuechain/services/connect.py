@@ -29,9 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from valuechain.analytics.connect import correlation, line_of_sight, served_units
+from valuechain.analytics.connect import correlation, entitlement, line_of_sight, served_units
 from valuechain.analytics.customer import NO_DEPTH, customers_of
+from valuechain.domain.agreement import AgreementState, Metric
 from valuechain.domain.unit import UnitKind
+from valuechain.services import agreement as agreement_service
 from valuechain.services import measure
 from valuechain.services.organisation import RELATIONS, Chain, Valuechain
 from valuechain.store import outcome as store
@@ -41,9 +43,10 @@ INTERNAL = (UnitKind.TEAM.value, UnitKind.DEPARTMENT.value)
 #: of r still spans about 1.5 of its 2 possible units, so fewer says nothing.
 MIN_PERIODS = 6
 INTERNAL_FOCUS = "internal_focus"
+ENTITLEMENT = "entitlement"
 ENTITLEMENT_NOTE = (
     "not assessed: entitlement compares service agreement targets along a path, and "
-    "this organisation stores no agreements yet (the Agree capability)"
+    "this organisation has no agreement in force"
 )
 
 
@@ -194,9 +197,65 @@ def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) 
         },
         "relationships": rows,
         "internal_focus": focus,
-        "entitlement": {"assessed": False, "note": ENTITLEMENT_NOTE},
+        "entitlement": _entitlement(vc, rows),
         "summary": _summary(rows, focus, over_time),
     }
+
+
+STRICTER_WHEN_HIGHER = {Metric.ON_TIME_PCT: True, Metric.QUALITY_PCT: True,
+                        Metric.RESPONSE_HOURS: False, Metric.RESOLUTION_HOURS: False}  # fmt: skip
+
+
+def _entitlement(vc: Valuechain, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Flag internal relationships whose agreement asks a stricter target than the
+    external customers at the end of their line of sight agreed (seed 002). Compared
+    with the *strictest* external target for the same metric, so a flag means the
+    internal target is stricter than any external customer served asks for. Adds
+    ``entitlement`` to the flags of the rows concerned."""
+    agreements = [
+        a for a in agreement_service.agreements_of(vc)
+        if a.state in (AgreementState.AGREED, AgreementState.UNDER_REVIEW)
+    ]  # fmt: skip
+    if not agreements:
+        return {"assessed": False, "note": ENTITLEMENT_NOTE, "flags": []}
+    external = {r for row in rows for r in row["external"]}
+    asks: dict[tuple[str, Metric], list[float]] = {}
+    internal: dict[tuple[str, str], list[tuple[str, Metric, float]]] = {}
+    for a in agreements:
+        for metric, target in a.targets.items():
+            if a.customer_id in external:
+                asks.setdefault((a.customer_id, metric), []).append(target)
+            else:
+                key = (a.provider_id or "", a.customer_id)
+                internal.setdefault(key, []).append((a.id, metric, target))
+    if not asks:
+        note = "not assessed: no agreement with an external customer states what it needs"
+        return {"assessed": False, "note": note, "flags": []}
+    flags: list[dict[str, Any]] = []
+    for row in rows:
+        for agreement_id, metric, target in internal.get((row["provider"], row["customer"]), []):
+            higher = STRICTER_WHEN_HIGHER[metric]
+            ends = [(e, t) for e in row["external"] for t in asks.get((e, metric), [])]
+            if not ends:
+                continue
+            customer, need = max(ends, key=lambda et: et[1] if higher else -et[1])
+            found = entitlement([target], need, higher)
+            if bool(found.entitled[0]):
+                if ENTITLEMENT not in row["flags"]:
+                    row["flags"].append(ENTITLEMENT)
+                flags.append(
+                    {
+                        "provider": row["provider"],
+                        "customer": row["customer"],
+                        "agreement": agreement_id,
+                        "metric": metric.value,
+                        "target": target,
+                        "external_customer": customer,
+                        "external_target": need,
+                        "excess": float(found.excess[0]),
+                    }
+                )
+    return {"assessed": True, "flags": flags}
 
 
 def _over_time(

@@ -366,6 +366,39 @@ def orphans(vc: Valuechain, ctx: Context) -> list[Candidate]:
     ]
 
 
+def entitlements(vc: Valuechain, ctx: Context) -> list[Candidate]:
+    """Internal customers asking stricter targets than the external customer at the end
+    of their chain agreed (exact comparison of agreement targets along the path)."""
+    out: list[Candidate] = []
+    for f in connect_service.connect(vc, over_time=False)["entitlement"].get("flags", []):
+        provider, customer = f["provider"], f["customer"]
+        metric = f["metric"].replace("_pct", " %").replace("_", " ")
+        out.append(
+            Candidate(
+                kind=Kind.ENTITLEMENT,
+                subject=f"{ctx.name(provider)} → {ctx.name(customer)}: {f['metric']}",
+                sentence=(
+                    f"{ctx.name(customer)} asks {ctx.name(provider)} for {metric} "
+                    f"{number(f['target'], 0)}, stricter than the "
+                    f"{number(f['external_target'], 0)} that {ctx.name(f['external_customer'])}, "
+                    "the external customer it works for, asks of the chain."
+                ),
+                next_step=(
+                    "Relax the internal target to what the external customer needs and "
+                    "spend the slack where the bottleneck is."
+                ),
+                effect=float(f["excess"]),
+                strength=0.4,
+                test=EXACT,
+                sight=1.0,
+                units=(provider, customer),
+                evidence={"agreement": f["agreement"], "metric": f["metric"]},
+                topic=f"entitlement:{provider}:{customer}",
+            )
+        )
+    return out
+
+
 def internal_focus(vc: Valuechain, ctx: Context) -> list[Candidate]:
     """Units whose work reaches no external customer at all (exact, from the map)."""
     focus = connect_service.connect(vc, over_time=False)["internal_focus"]
@@ -583,6 +616,7 @@ PRODUCERS: tuple[Producer, ...] = (
     bottleneck,
     orphans,
     internal_focus,
+    entitlements,
     actions,
     low_trust,
     watermelons,
