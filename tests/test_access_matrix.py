@@ -96,6 +96,15 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/admin/audit"): admin_only(303),
     ("GET", "/reports"): admin_only(303),
     ("GET", "/relationships"): admin_only(303),
+    ("GET", "/relationships/{provider_id}/{customer_id}/report"): on_relationship(
+        200, 303, members=True
+    ),
+    ("GET", "/relationships/{provider_id}/{customer_id}/report.pdf"): on_relationship(
+        200, 303, members=True
+    ),
+    ("GET", "/api/v1/relationships/{provider_id}/{customer_id}/report"): on_relationship(
+        200, 401, members=True
+    ),
     ("GET", "/relationships/{provider_id}/{customer_id}"): on_relationship(200, 303, members=True),
     ("POST", "/relationships/{provider_id}/{customer_id}/workspace"): on_relationship(
         303, 303, members=False

@@ -138,3 +138,18 @@ def test_pages_and_api_follow_roles(planted: Valuechain) -> None:
         api = client.get("/api/v1/units/mach/report", params={"all": "true"})
         assert api.status_code == 200
         assert {f["kind"] for f in api.json()["findings"]} >= {"decline", "bottleneck"}
+
+
+def test_a_relationships_report_is_about_its_two_units(
+    planted: Valuechain, cli_env: dict[str, str]
+) -> None:
+    doc = report(planted, relationship=("mach", "asm"))
+    assert doc.findings and all(set(f.candidate.units) <= {"mach", "asm"} for f in doc.findings)
+    assert "Machining and Assembly" in doc.title
+    result = CliRunner().invoke(
+        app, ["report", "--relationship", "mach:asm", "--format", "json"], env=cli_env
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["title"] == doc.title
+    bad = CliRunner().invoke(app, ["report", "--relationship", "mach"], env=cli_env)
+    assert bad.exit_code != 0

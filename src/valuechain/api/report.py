@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import CurrentValuechain, allow
+from valuechain.api.dependencies import CurrentValuechain, allow, on_relationship
 from valuechain.api.partner import problems
-from valuechain.domain.access import Action
+from valuechain.domain.access import Action, Principal
 from valuechain.services.report import report
 
 router = APIRouter(tags=["report"])
@@ -64,3 +64,18 @@ def unit_report(unit_id: str, vc: CurrentValuechain, all_findings: bool = ALL) -
     """A unit's report: findings about the unit and its relationships."""
     with problems():
         return report(vc, unit_id, all_findings=all_findings).to_json()
+
+
+@router.get("/relationships/{provider_id}/{customer_id}/report", response_model=ReportDocument)
+def relationship_report(
+    provider_id: str,
+    customer_id: str,
+    _: Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))],
+    vc: CurrentValuechain,
+    all_findings: bool = ALL,
+) -> dict[str, Any]:
+    """A relationship's report: findings about its provider and customer only."""
+    with problems():
+        return report(
+            vc, relationship=(provider_id, customer_id), all_findings=all_findings
+        ).to_json()

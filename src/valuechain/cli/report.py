@@ -55,11 +55,25 @@ def report_command(
     all_findings: Annotated[
         bool, typer.Option("--all", help="Up to 7 findings instead of 5.")
     ] = False,
+    relationship: Annotated[
+        str | None,
+        typer.Option(
+            "--relationship",
+            metavar="PROVIDER:CUSTOMER",
+            help="One relationship's report instead of the organisation's.",
+        ),
+    ] = None,
 ) -> None:
     """Findings that passed their test (Holm across all candidates), each
     a plain sentence with its number, uncertainty, a chart and a next step."""
     vc = open_valuechain()
-    doc = report(vc, unit, all_findings=all_findings)
+    pair: tuple[str, str] | None = None
+    if relationship is not None:
+        provider, sep, customer = relationship.partition(":")
+        if not sep or not provider or not customer:
+            raise typer.BadParameter("write PROVIDER:CUSTOMER", param_hint="--relationship")
+        pair = (provider, customer)
+    doc = report(vc, unit, relationship=pair, all_findings=all_findings)
     if fmt is Format.TEXT:
         _table(doc)
         return

@@ -832,19 +832,31 @@ def _finding_json(found: Finding) -> dict[str, Any]:
     }
 
 
-def report(vc: Valuechain, unit: str | None = None, *, all_findings: bool = False) -> Report:
-    """The organisation's report, or one unit's ("your customers"): candidates about
-    the unit, tested together, at most 5 findings (7 with ``all_findings``)."""
+def report(
+    vc: Valuechain,
+    unit: str | None = None,
+    *,
+    relationship: tuple[str, str] | None = None,
+    all_findings: bool = False,
+) -> Report:
+    """The organisation's report, one unit's ("your customers": candidates about the
+    unit) or one relationship's (candidates about its provider and customer only),
+    tested together; at most 5 findings (7 with ``all_findings``)."""
     ctx = _context(vc)
-    if unit is not None and unit not in ctx.names:
-        raise NotFound(f"no unit with id {unit!r}")
+    for known in (unit, *(relationship or ())):
+        if known is not None and known not in ctx.names:
+            raise NotFound(f"no unit with id {known!r}")
     found = candidates(vc)
     if unit is not None:
         found = [c for c in found if unit in c.units]
+        title = f"{ctx.name(unit)}: what your customers tell you"
+    elif relationship is not None:
+        provider, customer = relationship
+        found = [c for c in found if provider in c.units and set(c.units) <= {provider, customer}]
+        title = f"{ctx.name(provider)} and {ctx.name(customer)}: how the relationship is doing"
+    else:
+        title = "The value chain this month"
     chosen = select(found, limit=LIMIT_ALL if all_findings else LIMIT)
-    title = (
-        f"{ctx.name(unit)}: what your customers tell you" if unit else "The value chain this month"
-    )
     return Report(
         title=title,
         unit=unit,

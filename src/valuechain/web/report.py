@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import vl_convert
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from valuechain.api.dependencies import CurrentValuechain, allow
+from valuechain.api.dependencies import CurrentValuechain, allow, on_relationship
 from valuechain.api.partner import problems
-from valuechain.domain.access import Action
+from valuechain.domain.access import Action, Principal
 from valuechain.services.report import Report, report
 from valuechain.web.templating import STATIC, templates
 
@@ -98,3 +98,30 @@ def unit_pdf(unit_id: str, vc: CurrentValuechain) -> Response:
     with problems():
         doc = report(vc, unit_id)
     return _pdf(doc, f"valuechain-report-{unit_id}")
+
+
+@router.get("/relationships/{provider_id}/{customer_id}/report", response_class=HTMLResponse)
+def relationship_page(
+    request: Request,
+    provider_id: str,
+    customer_id: str,
+    _: Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))],
+    vc: CurrentValuechain,
+) -> Response:
+    """A relationship's report: findings about its provider and customer only."""
+    with problems():
+        doc = report(vc, relationship=(provider_id, customer_id))
+    return _page(request, doc, f"/relationships/{provider_id}/{customer_id}/report.pdf")
+
+
+@router.get("/relationships/{provider_id}/{customer_id}/report.pdf")
+def relationship_pdf(
+    provider_id: str,
+    customer_id: str,
+    _: Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))],
+    vc: CurrentValuechain,
+) -> Response:
+    """A relationship's report as PDF."""
+    with problems():
+        doc = report(vc, relationship=(provider_id, customer_id))
+    return _pdf(doc, f"valuechain-report-{provider_id}-{customer_id}")
