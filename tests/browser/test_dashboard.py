@@ -18,6 +18,9 @@ CHARTS = ("dimensions", "heat", "trend", "drivers", "quadrants")
 
 def test_dashboard_draws_its_charts_and_hides_small_groups(page: Any, base_url: str) -> None:
     page.goto(f"{base_url}/units/production-planning")
+    # The unit page loads its line of sight after it shows; leaving before that
+    # finished would abort the request (a browser problem the test would report).
+    page.wait_for_selector("#line-of-sight :not(p.muted)", timeout=20_000)
     page.click("#dashboard-link")
     page.wait_for_url("**/units/production-planning/dashboard")
     for name in CHARTS:
