@@ -105,4 +105,18 @@ def test_answer_a_survey_with_the_keyboard(
     page.goto(f"{base_url}/campaigns/browser-survey")
     row = page.locator("table.data").first.locator("tbody tr").first
     assert "suppressed" in row.inner_text()
+
+    # Until the campaign closes its answers are sealed: the dashboard shows the last
+    # closed campaign. Closing publishes them, and the dashboard moves to the new
+    # campaign, where the one answer is a group below the threshold: suppressed.
+    page.goto(f"{base_url}/units/{provider}/dashboard")
+    assert "latest campaign browser-survey" not in page.locator("main").inner_text()
+    page.goto(f"{base_url}/campaigns/browser-survey")
+    page.get_by_role("button", name="Close the campaign").click()
+    page.wait_for_load_state()
+    page.goto(f"{base_url}/units/{provider}/dashboard")
+    text = page.locator("main").inner_text()
+    assert "latest campaign browser-survey" in text
+    heat = page.locator("#table-heat tr", has_text=customer)
+    assert heat.locator("[data-suppressed='true']").count() >= 1
     assert page.problems == []
