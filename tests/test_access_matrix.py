@@ -171,6 +171,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     # (only the unit's own lead, and admins). The matrix names no real agreement or
     # negotiation, so those allowed in are answered 404.
     ("GET", "/api/v1/units/{unit_id}/agreements"): unit_summary(200),
+    # Drafting: make provides parts to pack (201); audit is no side of it (409).
+    ("POST", "/api/v1/units/{unit_id}/agreements"): {**unit_acting(201), "admin": (201, 409)},
+    ("POST", "/units/{unit_id}/agreements"): {
+        **unit_acting(303),
+        "admin": (303, 422),
+        "anonymous": 303,
+    },
     ("GET", "/api/v1/units/{unit_id}/agreements/{agreement_id}"): unit_summary(404),
     ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/propose"): unit_acting(404),
     ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/agree"): unit_acting(404),
@@ -340,6 +347,12 @@ BODIES.update(
 # The lead's own relationship (make provides to pack) and one that is not theirs.
 OWN_PAIR, OTHER_PAIR = ("make", "pack"), ("ctrl", "audit")
 for _unit in (OWN, OTHER):  # bodies are looked up by the concrete path
+    BODIES[("POST", f"/api/v1/units/{_unit}/agreements")] = {
+        "json": {"result_id": "parts", "customer_id": "pack", "targets": {"on_time_pct": 95}}
+    }
+    BODIES[("POST", f"/units/{_unit}/agreements")] = {
+        "data": {"pair": "parts|pack", "on_time_pct": "95"}
+    }
     BODIES[("PUT", f"/api/v1/units/{_unit}/capacity/shares")] = {
         "json": {"result_id": "parts", "customer_id": "pack", "share": 5}
     }

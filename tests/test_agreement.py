@@ -162,3 +162,32 @@ def test_command_line(vc: Valuechain, cli_env: dict[str, str], tmp_path: Path) -
     assert [c["outcome"] for c in shown["commitments"]] == ["missed", "warned", "exceeded", "kept"]
     code, out, _ = run("agreement", "show", "plan-pack")
     assert code == 0 and "Order intake by Thursday 12:00" in out
+
+
+def test_a_lead_drafts_an_agreement_then_both_sides_agree(vc: Valuechain) -> None:
+    from valuechain.domain.agreement import Metric
+    from valuechain.services import agreement as agreements
+    from valuechain.services.agreement import AgreementStepRefused
+    from valuechain.services.audit import Actor
+    from valuechain.services.demo import ensure_demo
+
+    ensure_demo(vc)
+    lead = Actor(None, "test lead", None)
+    made = agreements.draft(
+        vc, "quality-assurance", lead, result_id="inspection-release", customer_id="packing",
+        targets={Metric.ON_TIME_PCT: 96}, obligations=("Samples by 10:00", " "),
+    )  # fmt: skip
+    assert made.state.value == "draft" and made.obligations == ("Samples by 10:00",)
+    assert made.id.startswith("inspection-release-packing-")
+    agreements.propose(vc, made.id, "quality-assurance", lead)
+    agreements.agree(vc, made.id, "quality-assurance", lead)
+    assert agreements.agree(vc, made.id, "packing", lead).state.value == "agreed"
+    with pytest.raises(AgreementStepRefused, match="neither the provider"):
+        agreements.draft(vc, "payroll", lead, result_id="inspection-release",
+                         customer_id="packing", targets={Metric.ON_TIME_PCT: 90})  # fmt: skip
+    with pytest.raises(AgreementStepRefused, match="percentage"):
+        agreements.draft(vc, "quality-assurance", lead, result_id="inspection-release",
+                         customer_id="packing", targets={Metric.QUALITY_PCT: 140})  # fmt: skip
+    with pytest.raises(AgreementStepRefused, match="at least one target"):
+        agreements.draft(vc, "quality-assurance", lead, result_id="inspection-release",
+                         customer_id="packing", targets={})  # fmt: skip

@@ -11,7 +11,7 @@ The organisation-wide commitment log needs ``view_all_commitments`` (admins).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow, client_address
 from valuechain.api.map import Problem
 from valuechain.domain.access import Action, Principal
+from valuechain.domain.agreement import Metric
 from valuechain.services import agreement as agreements
 from valuechain.services import capacity as capacities
 from valuechain.services.agreement import AgreementStepRefused
@@ -193,6 +194,19 @@ class Capacity(BaseModel):
     negotiations: list[Negotiation]
 
 
+class DraftIn(BaseModel):
+    """A new agreement, written by a lead of either side; it starts as a draft."""
+
+    result_id: str = Field(max_length=200, description="Its producer is the provider.")
+    customer_id: str = Field(max_length=200)
+    targets: dict[Metric, float] = Field(description="At least one: percent or business hours.")
+    obligations: list[str] = Field(default_factory=list, description="The customer's side.")
+    calendar: str | None = Field(default=None, max_length=200)
+    review_on: date | None = None
+    channel: str | None = Field(default=None, max_length=300)
+    cadence: str | None = Field(default=None, max_length=300)
+
+
 class ShareIn(BaseModel):
     result_id: str = Field(description="A result the unit produces.")
     customer_id: str
@@ -268,6 +282,32 @@ def _step(
     try:
         getattr(agreements, step)(vc, agreement_id, unit_id, actor_of(principal, request))
         return agreement_detail(vc, agreement_id, unit_id)
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except AgreementStepRefused as error:
+        raise HTTPException(409, str(error)) from None
+
+
+@router.post(
+    "/units/{unit_id}/agreements",
+    response_model=AgreementDetail,
+    status_code=201,
+    responses=REFUSED_STEP,
+    summary="Draft a new agreement",
+)
+def post_draft(
+    unit_id: str, body: DraftIn, vc: CurrentValuechain, principal: Acting, request: Request
+) -> dict[str, Any]:
+    """A draft between the producer of ``result_id`` and ``customer_id`` (the unit is
+    one of them); propose it next. 409 when the pair or a target is not acceptable."""
+    try:
+        made = agreements.draft(
+            vc, unit_id, actor_of(principal, request), result_id=body.result_id,
+            customer_id=body.customer_id, targets=dict(body.targets),
+            obligations=tuple(body.obligations), calendar=body.calendar,
+            review_on=body.review_on, channel=body.channel, cadence=body.cadence,
+        )  # fmt: skip
+        return agreement_detail(vc, made.id, unit_id)
     except NotFound as error:
         raise HTTPException(404, str(error)) from None
     except AgreementStepRefused as error:

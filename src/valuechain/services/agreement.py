@@ -253,3 +253,72 @@ def reviews_due(vc: Valuechain, unit_id: str, today: date) -> list[Agreement]:
     """The agreements of ``unit_id`` (either side) under review or whose review date
     has come: they show up on both sides."""
     return reviews_due_of(agreements_of(vc, unit_id), today)
+
+
+AGREEMENT_DRAFTED = "agreement_drafted"
+PERCENT_METRICS = frozenset({Metric.ON_TIME_PCT, Metric.QUALITY_PCT})
+
+
+def draft(
+    vc: Valuechain,
+    unit_id: str,
+    actor: Actor,
+    *,
+    result_id: str,
+    customer_id: str,
+    targets: dict[Metric, float],
+    obligations: tuple[str, ...] = (),
+    calendar: str | None = None,
+    review_on: date | None = None,
+    channel: str | None = None,
+    cadence: str | None = None,
+) -> Agreement:
+    """A new agreement in state *draft*, written by a lead of either side: the producer
+    of ``result_id`` (the provider) or ``customer_id``, who must use that result on the
+    map. Then either lead proposes it and both agree (:func:`propose`, :func:`agree`)."""
+    chain = vc.chain()
+    position = chain.result_pos.get(result_id)
+    if position is None:
+        raise NotFound(f"no result {result_id!r}")
+    provider = chain.columns.unit_ids[int(chain.graph.result_unit[position])]
+    if unit_id not in (provider, customer_id):
+        raise AgreementStepRefused(
+            f"{unit_id!r} is neither the provider ({provider}) nor the customer ({customer_id})"
+        )
+    users = {row["unit"] for row in vc.customers(provider)["direct"] if result_id in row["results"]}
+    if customer_id not in users:
+        raise AgreementStepRefused(f"{customer_id!r} does not use {result_id!r} on the map")
+    if not targets:
+        raise AgreementStepRefused("an agreement needs at least one target")
+    for metric, value in targets.items():
+        if metric in PERCENT_METRICS and not 0 < value <= 100:
+            raise AgreementStepRefused(f"{metric.value}: a percentage above 0 and at most 100")
+        if metric not in PERCENT_METRICS and not value > 0:
+            raise AgreementStepRefused(f"{metric.value}: business hours above 0")
+    if calendar is not None and calendar not in calendars(vc):
+        raise AgreementStepRefused(f"no calendar named {calendar!r}")
+    with vc.engine.begin() as conn:
+        taken = agreement_store.agreement_ids(conn, vc.org_id)
+        number = 1
+        while f"{result_id}-{customer_id}-{number}" in taken:
+            number += 1
+        made = Agreement(
+            id=f"{result_id}-{customer_id}-{number}",
+            result_id=result_id,
+            customer_id=customer_id,
+            targets=dict(targets),
+            calendar=calendar,
+            review_on=review_on,
+            channel=channel or None,
+            cadence=cadence or None,
+            state=AgreementState.DRAFT,
+            obligations=tuple(o.strip() for o in obligations if o.strip()),
+            provider_id=provider,
+        )
+        agreement_store.write_agreements(conn, vc.org_id, [made])
+        audit.record(
+            vc, AGREEMENT_DRAFTED, actor, subject=f"agreement {made.id}",
+            detail=f"drafted by the {'provider' if unit_id == provider else 'customer'} side",
+            conn=conn,
+        )  # fmt: skip
+    return made

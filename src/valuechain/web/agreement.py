@@ -5,7 +5,7 @@ negotiations. Reading needs ``view_unit_summary``, acting ``act_on_agreements``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from valuechain.api.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.domain.access import Action, Principal
+from valuechain.domain.agreement import Metric
 from valuechain.services import agreement as agreements
 from valuechain.services import capacity as capacities
 from valuechain.services.access import may
@@ -48,11 +49,36 @@ def _unit_name(vc: Valuechain, unit_id: str) -> str:
         raise HTTPException(404, str(error)) from None
 
 
+def _draft_form(vc: Valuechain, unit_id: str) -> dict[str, Any] | None:
+    """The choices of the drafting form: every (result, customer) the unit provides."""
+    pairs = [
+        {"value": f"{result}|{row['unit']}", "label": f"{result} → {row['unit']}"}
+        for row in vc.customers(unit_id)["direct"]
+        for result in row["results"]
+    ]
+    if not pairs:
+        return None
+    return {"pairs": pairs, "metrics": list(METRIC_LABELS.items())}
+
+
 @router.get("/units/{unit_id}/agreements", response_class=HTMLResponse)
 def agreements_page(
     request: Request, unit_id: str, vc: CurrentValuechain, principal: Reader
 ) -> Response:
-    """Every agreement the unit is a side of, as provider and as customer."""
+    """Every agreement the unit is a side of, as provider and as customer; for the
+    unit's lead, a form to draft a new one."""
+    return _agreements_page(request, unit_id, vc, principal)
+
+
+def _agreements_page(
+    request: Request,
+    unit_id: str,
+    vc: Valuechain,
+    principal: Principal,
+    *,
+    draft_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     name = _unit_name(vc, unit_id)
     found = logs(vc, unit_id=unit_id)
     today = datetime.now(UTC).date()
@@ -74,8 +100,65 @@ def agreements_page(
             "melon": watermelon(vc, unit_id=unit_id)
             if may(vc, principal, Action.VIEW_UNIT_RESULTS, unit_id)
             else None,
+            "draft_form": _draft_form(vc, unit_id)
+            if may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id)
+            else None,
+            "draft_error": draft_error,
         },
+        status_code=status_code,
     )
+
+
+def _number(raw: str, label: str) -> float | None:
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise AgreementStepRefused(f"{label}: a number, not {text!r}") from None
+
+
+@router.post("/units/{unit_id}/agreements", response_class=HTMLResponse)
+def draft_agreement(
+    request: Request,
+    unit_id: str,
+    vc: CurrentValuechain,
+    principal: Acting,
+    pair: Annotated[str, Form(max_length=500)],
+    on_time_pct: Annotated[str, Form(max_length=20)] = "",
+    response_hours: Annotated[str, Form(max_length=20)] = "",
+    resolution_hours: Annotated[str, Form(max_length=20)] = "",
+    quality_pct: Annotated[str, Form(max_length=20)] = "",
+    obligations: Annotated[str, Form(max_length=4000)] = "",
+    review_on: Annotated[str, Form(max_length=10)] = "",
+    channel: Annotated[str, Form(max_length=300)] = "",
+    cadence: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Save a draft agreement (the unit is the provider); back to the form on errors."""
+    result_id, _, customer_id = pair.partition("|")
+    raw = {"on_time_pct": on_time_pct, "response_hours": response_hours,
+           "resolution_hours": resolution_hours, "quality_pct": quality_pct}  # fmt: skip
+    try:
+        targets = {
+            Metric(key): value
+            for key, text in raw.items()
+            if (value := _number(text, METRIC_LABELS[key])) is not None
+        }
+        made = agreements.draft(
+            vc, unit_id, _actor(principal, request), result_id=result_id,
+            customer_id=customer_id, targets=targets,
+            obligations=tuple(obligations.splitlines()),
+            review_on=date.fromisoformat(review_on) if review_on else None,
+            channel=channel.strip() or None, cadence=cadence.strip() or None,
+        )  # fmt: skip
+    except NotFound as missing:
+        raise HTTPException(404, str(missing)) from None
+    except (AgreementStepRefused, ValueError) as problem:
+        return _agreements_page(
+            request, unit_id, vc, principal, draft_error=str(problem), status_code=422
+        )
+    return RedirectResponse(f"/units/{unit_id}/agreements/{made.id}", status_code=303)
 
 
 def _agreement_page(
