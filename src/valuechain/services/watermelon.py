@@ -1,7 +1,10 @@
 """The watermelon check: green outside (targets met), red inside (the customer is
 unhappy) — and the reverse. Per relationship with an agreement, the commitment
 compliance (ended commitments delivered on time, against the agreement's
-``on_time_pct`` target) next to the customer's satisfaction from the latest survey.
+``on_time_pct`` target) and the request SLA compliance (requests resolved within the
+agreement's hours, against :data:`DEFAULT_SLA_TARGET`) next to the customer's
+satisfaction from the latest survey. Targets count as met when every measure known
+for the relationship is met, and as missed when any is missed.
 
 Satisfaction comes only from :func:`valuechain.services.measure.scores`, the one
 protected source of survey numbers: a relationship whose cell is suppressed (fewer
@@ -18,10 +21,12 @@ from typing import Any
 from valuechain.domain.agreement import Metric
 from valuechain.domain.commitment import Outcome
 from valuechain.services import measure
+from valuechain.services import request as request_service
 from valuechain.services.commitment import logs
 from valuechain.services.organisation import Valuechain
 
 DEFAULT_ON_TIME_TARGET = 90.0  # percent, for agreements that state no on-time target
+DEFAULT_SLA_TARGET = 90.0  # percent of requests within the agreement's hours
 MIN_ENDED = 3  # fewer ended commitments than this judge nothing
 
 
@@ -72,6 +77,18 @@ def watermelon(
         target = a.target(Metric.ON_TIME_PCT)
         if target is not None:
             row["target"] = max(row["target"] or 0.0, target)
+    sla_rows = {
+        (r["provider"], r["customer"]): r
+        for r in request_service.sla(vc, now=moment, unit=unit_id)["relationships"]
+        if r["requests"] >= MIN_ENDED
+        and (r.get("resolution_met_pct") is not None or r.get("first_response_met_pct") is not None)
+    }
+    for key in sla_rows:
+        pairs.setdefault(
+            key,
+            {"provider": key[0], "customer": key[1], "agreements": [], "ended": 0,
+             "on_time": 0, "target": None},
+        )  # fmt: skip
     survey = measure.scores(vc, measure.By.RELATIONSHIP)
     known = measure.instruments(vc)
     cells: dict[tuple[str, str], dict[str, Any]] = {}
@@ -86,7 +103,18 @@ def watermelon(
         ended, on_time = row.pop("ended"), row.pop("on_time")
         compliance = None if ended == 0 else 100.0 * on_time / ended
         judged_target = DEFAULT_ON_TIME_TARGET if target is None else target
-        met = None if ended < MIN_ENDED or compliance is None else compliance >= judged_target
+        on_time_met = (
+            None if ended < MIN_ENDED or compliance is None else compliance >= judged_target
+        )
+        sla = sla_rows.get(key)
+        sla_pct = None
+        if sla is not None:
+            sla_pct = sla.get("resolution_met_pct")
+            if sla_pct is None:
+                sla_pct = sla.get("first_response_met_pct")
+        sla_met = None if sla_pct is None else sla_pct >= DEFAULT_SLA_TARGET
+        judged = [m for m in (on_time_met, sla_met) if m is not None]
+        met = None if not judged else all(judged)
         cell = cells.get(key)
         satisfaction = None
         mood = None
@@ -113,6 +141,9 @@ def watermelon(
                 "commitments_ended": ended,
                 "on_time_pct": compliance,
                 "on_time_target": judged_target,
+                "sla_met_pct": sla_pct,
+                "sla_target": DEFAULT_SLA_TARGET if sla_pct is not None else None,
+                "requests": sla["requests"] if sla is not None else 0,
                 "targets_met": met,
                 "satisfaction": satisfaction,
                 "suppressed": cell is not None and bool(cell.get("suppressed")),
