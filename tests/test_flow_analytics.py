@@ -253,3 +253,45 @@ def test_a_what_if_started_from_the_earlier_flow_equals_a_fresh_solve(chain, dat
     assert warm.bottlenecks.tolist() == fresh.bottlenecks.tolist()
     assert warm.delivered.sum() == pytest.approx(fresh.delivered.sum(), abs=1e-6)
     assert (warm.stage_flow <= changed.capacity + 1e-9).all()
+
+
+def test_the_clrs_flow_network_carries_23() -> None:
+    """Cormen, Leiserson, Rivest & Stein, *Introduction to Algorithms*, fig. 26.1: the
+    maximum flow from s to t is 23. Vertices are stages without a capacity of their own,
+    edge capacities are arc demands; s (0) is fed by nobody, t (5) delivers."""
+    s, v1, v2, v3, v4, t = range(6)
+    edges = {
+        (s, v1): 16, (s, v2): 13, (v1, v3): 12, (v2, v1): 4, (v2, v4): 14,
+        (v3, v2): 9, (v3, t): 20, (v4, v3): 7, (v4, t): 4,
+    }  # fmt: skip
+    net = network([INF] * 6, list(edges), [t], arc_demand=list(edges.values()), sink_demand=[INF])
+    assert max_flow(net).throughput == pytest.approx(23)
+
+
+@settings(max_examples=150, deadline=None)
+@given(chains(), st.data())
+def test_throughput_never_exceeds_the_capacity_of_any_cut(chain, data) -> None:  # type: ignore[no-untyped-def]
+    """Weak duality, checked directly: for a random set of stage halves on the supply
+    side, the capacity of the arcs leaving it bounds the throughput."""
+    capacity, arcs, arc_demand, sinks, sink_demand = chain
+    net = network(
+        capacity, arcs or np.empty((0, 2)), sinks, arc_demand=arc_demand, sink_demand=sink_demand
+    )
+    flow = max_flow(net)
+    fed = {b for _, b in arcs}
+    n = len(capacity)
+    source_side = data.draw(st.lists(st.booleans(), min_size=2 * n, max_size=2 * n))
+    side_in, side_out = source_side[:n], source_side[n:]
+    cut = 0.0
+    for s in range(n):  # supply -> in(s) for unfed stages: unlimited
+        if s not in fed and not side_in[s]:
+            return  # an unlimited arc crosses: the cut bounds nothing
+        if side_in[s] and not side_out[s]:
+            cut += capacity[s]
+    for (a, b), d in zip(arcs, arc_demand, strict=True):
+        if side_out[a] and not side_in[b]:
+            cut += d
+    for s, d in zip(sinks, sink_demand, strict=True):
+        if side_out[s]:
+            cut += d
+    assert flow.throughput <= cut + 1e-6
