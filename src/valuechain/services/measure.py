@@ -1,17 +1,27 @@
 """Survey numbers: the one place where every score, reliability and driver result
 is computed and protected before it leaves the service.
 
-1. The database aggregates the finest cells (instrument × campaign × provider ×
-   customer × dimension) in one GROUP BY pass: count, sum and sum of squares of
-   the respondents' scores (``store.measure``). Coarser cells add them up.
-2. ``analytics.score`` turns the moments into means, t intervals and gaps.
-3. ``analytics.confidentiality.protect`` decides, over **every** cut this service
+1. Per provider, the answers are turned into respondents' dimension scores and the
+   finest cells (instrument × campaign × provider × customer × dimension) get their
+   count, sum and sum of squares in one vectorised pass (``numpy.bincount`` over
+   group codes); coarser cells are sums of these.
+2. ``analytics.confidentiality.protect`` decides, over **every** cut this service
    offers at once (by provider, by relationship, by provider and dimension, each
-   per campaign, and each provider's driver analysis over its campaigns),
-   which cells are shown: none about fewer than the threshold respondents, directly
-   or by subtracting cells of any of these cuts from each other. Because the
-   decision is taken over all cuts together, the answer to one question can be
-   combined with the answer to any other without revealing a small group.
+   per campaign, and each provider's driver analysis over its campaigns), which
+   cells are shown: none about fewer than the threshold respondents, directly or by
+   subtracting cells of any of these cuts from each other. Because the decision is
+   taken over all cuts together, the answer to one question can be combined with
+   the answer to any other without revealing a small group. Cells of different
+   providers share no respondent, so the decision for one provider depends on that
+   provider's cells only (``protect`` splits its input into such linked groups
+   itself): it is taken once, when the provider's responses change.
+3. The decided cells and each provider's respondent-level blocks (complete driver
+   scores, item cross-products) are stored as summaries (``store.measure``);
+   ``refresh`` recomputes the providers with responses not yet summarised — at
+   import, or on the first question after any other write. Every question then
+   reads summaries: the whole organisation without touching its answers, one
+   provider through an index range.
+4. ``analytics.score`` turns the moments into means, t intervals and gaps.
 
 A suppressed cell keeps its keys and carries no number (``"suppressed": true``).
 """
@@ -19,18 +29,17 @@ A suppressed cell keeps its keys and carries no number (``"suppressed": true``).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Sequence
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection
 
 from valuechain.analytics.confidentiality import (
     THRESHOLD,
     Cell,
-    Disclosure,
-    Suppression,
     check_threshold,
     protect,
 )
@@ -56,6 +65,12 @@ class By(StrEnum):
 # A cell's key: (cut, instrument, campaign or ALL, provider, customer, dimension).
 Key = tuple[str, str, str | None, str, str | None, str | None]
 DRIVERS = "drivers"
+ITEMS = "items"  # the block kind holding a dimension's item cross-products
+#: Providers summarised per batch (bounds the answers held in memory at once).
+SUMMARY_BATCH = 1_000
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
 def threshold(vc: Valuechain) -> int:
@@ -65,13 +80,15 @@ def threshold(vc: Valuechain) -> int:
 
 
 def set_threshold(vc: Valuechain, value: int) -> None:
-    """Set the anonymity threshold (a whole number from 3 to 10)."""
+    """Set the anonymity threshold (a whole number from 3 to 10); every cell is
+    decided again."""
     try:
         check_threshold(value)
     except ValueError as error:
         raise ValuechainError(str(error)) from None
     with vc.engine.begin() as conn:
         store.write_threshold(conn, vc.org_id, value)
+        refresh_in(conn, vc.org_id)
 
 
 def instruments(vc: Valuechain) -> dict[str, Instrument]:
@@ -81,115 +98,290 @@ def instruments(vc: Valuechain) -> dict[str, Instrument]:
     return {**BUILT_IN, **custom}
 
 
-@dataclass
-class _Acc:
-    """Moments (n, Σx, Σx², n_gap, Σgap, Σgap²) and members of one cell."""
-
-    sums: np.ndarray = field(default_factory=lambda: np.zeros(6))
-    members: set[Hashable] = field(default_factory=set)
+# -- summaries ---------------------------------------------------------------------
 
 
-@dataclass
-class _Table:
-    """Every cell of every cut with the confidentiality decision over all of them."""
-
-    threshold: int
-    cells: dict[Key, _Acc]
-    disclosure: Disclosure
-    instruments: dict[str, Instrument]
-    campaigns: list[str]
-    dimension_scores: list[tuple[Any, ...]]
-
-
-def _add(cells: dict[Key, _Acc], key: Key, sums: Sequence[Any]) -> None:
-    acc = cells.get(key)
-    if acc is None:
-        acc = cells[key] = _Acc()
-    acc.sums += np.array([0.0 if v is None else float(v) for v in sums])
-
-
-def _member(cells: dict[Key, _Acc], key: Key, response: Hashable) -> None:
-    acc = cells.get(key)
-    if acc is None:
-        acc = cells[key] = _Acc()
-    acc.members.add(response)
-
-
-def _complete_scores(
-    rows: Iterable[tuple[Any, ...]], instrument: Instrument, provider: str | None = None
-) -> tuple[list[str], np.ndarray, list[str]]:
-    """Respondents × (driver dimensions…, outcome) scores of one instrument; rows of
-    ``store.dimension_members``. Returns (response ids, matrix, provider per row)."""
-    dims = [d.key for d in instrument.drivers] + [OUTCOME]
-    position = {d: i for i, d in enumerate(dims)}
-    index: dict[str, int] = {}
-    providers: list[str] = []
-    values: list[tuple[int, int, float]] = []
-    for rid, inst, _campaign, rated, _rater, dim, score in rows:
-        if inst != instrument.key or dim not in position:
-            continue
-        if provider is not None and rated != provider:
-            continue
-        if rid not in index:
-            index[rid] = len(index)
-            providers.append(rated)
-        values.append((index[rid], position[dim], float(score)))
-    matrix = np.full((len(index), len(dims)), np.nan)
-    for i, j, v in values:
-        matrix[i, j] = v
-    return list(index), matrix, providers
-
-
-def _table(vc: Valuechain) -> _Table:
-    """Aggregate and protect every cell the service offers."""
-    known = instruments(vc)
-    with_outcome = [k for k, i in known.items() if i.outcome is not None]
+def refresh(vc: Valuechain) -> int:
+    """Bring every provider's summary up to date; returns how many were recomputed."""
     with vc.engine.connect() as conn:
-        limit = store.read_threshold(conn, vc.org_id)
-        campaigns = store.campaign_ids(conn, vc.org_id)
-        score_rows = store.score_moments(conn, vc.org_id, with_outcome, OUTCOME)
-        dim_rows = store.dimension_moments(conn, vc.org_id)
-        score_members = store.score_members(conn, vc.org_id, with_outcome, OUTCOME)
-        dim_members = store.dimension_members(conn, vc.org_id)
-    cells: dict[Key, _Acc] = {}
-    # Every cut is per campaign: pooling campaigns would count a unit that answered
-    # twice twice, and a pooled cut minus one campaign's would reach into the other.
-    for inst, camp, prov, cust, *sums in score_rows:
-        _add(cells, (By.PROVIDER.value, inst, camp, prov, None, None), sums)
-        _add(cells, (By.RELATIONSHIP.value, inst, camp, prov, cust, None), sums)
-    for inst, camp, prov, _cust, dim, *sums in dim_rows:
-        _add(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), sums)
-    for rid, inst, camp, prov, cust in score_members:
-        _member(cells, (By.PROVIDER.value, inst, camp, prov, None, None), rid)
-        _member(cells, (By.RELATIONSHIP.value, inst, camp, prov, cust, None), rid)
-    for rid, inst, camp, prov, _cust, dim, _score in dim_members:
-        _member(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), rid)
-    # Each provider's driver analysis is about its complete respondents.
-    for key in with_outcome:
-        ids, matrix, providers = _complete_scores(dim_members, known[key])
-        complete = ~np.isnan(matrix).any(axis=1)
-        for rid, prov, ok in zip(ids, providers, complete.tolist(), strict=True):
-            if ok:
-                _member(cells, (DRIVERS, key, ALL, prov, None, None), rid)
-    # Cells of one instrument share one measure: counts are shown in all of them,
-    # so any two may be subtracted from each other. Cells about exactly the same
-    # respondents (a provider's total and its dimensions, when everyone answered
-    # everything) tell the same count, so they are decided together.
-    groups: dict[tuple[str, frozenset[Hashable]], list[Key]] = {}
-    for k, acc in cells.items():
-        groups.setdefault((k[1], frozenset(acc.members)), []).append(k)
-    decided = protect(
-        [Cell(keys[0], members, measure=inst) for (inst, members), keys in groups.items()],
-        limit,
+        if not store.stale_providers(conn, vc.org_id):
+            return 0
+    with vc.engine.begin() as conn:
+        return refresh_in(conn, vc.org_id)
+
+
+def refresh_in(conn: Connection, org_id: int) -> int:
+    """:func:`refresh` inside the caller's transaction (the import's, so that a
+    committed import is summarised)."""
+    store.lock_summaries(conn, org_id)
+    stale = store.stale_providers(conn, org_id)
+    if not stale:
+        return 0
+    limit = store.read_threshold(conn, org_id)
+    known = {**BUILT_IN, **store.read_instruments(conn, org_id)}
+    # Marked first: on SQLite this takes the write lock, so no response can arrive
+    # unseen between reading the answers and writing their summary.
+    store.mark_summarised(conn, org_id, stale)
+    for start in range(0, len(stale), SUMMARY_BATCH):
+        chunk = stale[start : start + SUMMARY_BATCH]
+        cells, blocks = summarise(store.provider_answers(conn, org_id, chunk), known, limit)
+        store.write_summaries(conn, org_id, chunk, cells, blocks)
+    return len(stale)
+
+
+def _codes(values: Sequence[Any]) -> tuple[IntArray, list[Any]]:
+    """Integer codes of the values (in order of first appearance) and the values."""
+    index: dict[Any, int] = {}
+    codes = np.fromiter(
+        (index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values)
     )
-    suppressed: dict[Hashable, Suppression] = {
-        k: decided.suppressed[keys[0]]
-        for keys in groups.values()
-        if keys[0] in decided.suppressed
-        for k in keys
-    }
-    disclosure = Disclosure(limit, suppressed)
-    return _Table(limit, cells, disclosure, known, campaigns, dim_members)
+    return codes, list(index)
+
+
+def _groups(key: IntArray) -> tuple[IntArray, IntArray]:
+    """Distinct keys and each element's group number."""
+    distinct, inverse = np.unique(key, return_inverse=True)
+    return distinct, inverse.ravel()
+
+
+def _split(group: IntArray, groups: int, items: IntArray) -> list[IntArray]:
+    """The items of each group 0..groups-1 (one sort)."""
+    order = np.argsort(group, kind="stable")
+    bounds = np.cumsum(np.bincount(group, minlength=groups))[:-1]
+    return np.split(items[order], bounds)
+
+
+def _moments(group: IntArray, groups: int, x: FloatArray, g: FloatArray) -> FloatArray:
+    """(n, Σx, Σx², n_gap, Σgap, Σgap²) per group, as SQL's COUNT and SUM (NULLs, here
+    ``nan``, not counted)."""
+    out = np.zeros((groups, 6))
+    for j, values in ((0, x), (3, g)):
+        ok = ~np.isnan(values)
+        v = values[ok]
+        out[:, j] = np.bincount(group[ok], minlength=groups)
+        out[:, j + 1] = np.bincount(group[ok], weights=v, minlength=groups)
+        out[:, j + 2] = np.bincount(group[ok], weights=v * v, minlength=groups)
+    return out
+
+
+def summarise(
+    rows: Sequence[tuple[Any, ...]], known: dict[str, Instrument], limit: int
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Summary cells (with the confidentiality decision) and blocks of the providers
+    whose answers ``rows`` are (``store.provider_answers``), in array operations.
+
+    A respondent's dimension score is the mean of its answered items of that
+    dimension; its gap the mean P − E over the items with an expectation. Its overall
+    score is its ``overall`` dimension where the instrument has one, else the mean of
+    its dimension scores; its total gap the mean of its dimension gaps when every
+    dimension it answered has one."""
+    if not rows:
+        return [], []
+    rid_col, inst_col, camp_col, prov_col, cust_col, item_col, dim_col, score_col, exp_col = zip(
+        *rows, strict=True
+    )
+    r, rids = _codes(rid_col)
+    n_resp = len(rids)
+    first = np.full(n_resp, -1, dtype=np.int64)
+    first[r[::-1]] = np.arange(r.shape[0] - 1, -1, -1)
+    inst_a, inst_names = _codes(inst_col)
+    camp_a, camp_names = _codes(camp_col)
+    prov_a, prov_names = _codes(prov_col)
+    cust_a, cust_names = _codes(cust_col)
+    d, dim_names = _codes(dim_col)
+    inst, camp, prov, cust = (a[first] for a in (inst_a, camp_a, prov_a, cust_a))
+    score = np.asarray(score_col, dtype=np.float64)
+    expectation = np.asarray(exp_col, dtype=np.float64)  # None becomes nan
+    n_dim = len(dim_names)
+
+    # Respondent × dimension scores and gaps (AVG semantics: NULLs ignored).
+    key = r * n_dim + d
+    size = n_resp * n_dim
+    count = np.bincount(key, minlength=size).reshape(n_resp, n_dim)
+    total = np.bincount(key, weights=score, minlength=size).reshape(n_resp, n_dim)
+    asked = ~np.isnan(expectation)
+    gap_count = np.bincount(key[asked], minlength=size).reshape(n_resp, n_dim)
+    gap_total = np.bincount(
+        key[asked], weights=(score - expectation)[asked], minlength=size
+    ).reshape(n_resp, n_dim)
+    present = count > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dim_score = np.where(present, total / np.maximum(count, 1), np.nan)
+        dim_gap = np.where(gap_count > 0, gap_total / np.maximum(gap_count, 1), np.nan)
+        answered = present.sum(axis=1)
+        mean_score = np.where(present, dim_score, 0.0).sum(axis=1) / answered
+        has_gap = ~np.isnan(dim_gap)
+        mean_gap = np.where(has_gap, dim_gap, 0.0).sum(axis=1) / np.maximum(has_gap.sum(axis=1), 1)
+    with_outcome = np.array([n in known and known[n].outcome is not None for n in inst_names])
+    outcome_score = (
+        dim_score[:, dim_names.index(OUTCOME)] if OUTCOME in dim_names else np.full(n_resp, np.nan)
+    )
+    x = np.where(with_outcome[inst], outcome_score, mean_score)
+    g = np.where(has_gap.sum(axis=1) == answered, mean_gap, np.nan)
+
+    n_camp, n_prov, n_cust = len(camp_names), len(prov_names), len(cust_names)
+    specs: list[
+        tuple[tuple[Any, ...], Key, FloatArray, IntArray]
+    ] = []  # (order, key, moments, members)
+    scored = np.flatnonzero(~np.isnan(x))
+    base = (inst[scored] * n_camp + camp[scored]) * n_prov + prov[scored]
+    for cut, cell_key in (
+        (By.PROVIDER.value, base),
+        (By.RELATIONSHIP.value, base * n_cust + cust[scored]),
+    ):
+        distinct, group = _groups(cell_key)
+        moments = _moments(group, distinct.shape[0], x[scored], g[scored])
+        members = _split(group, distinct.shape[0], scored)
+        for j, m in enumerate(members):
+            resp = int(m[0])
+            i, c, p = inst_names[inst[resp]], camp_names[camp[resp]], prov_names[prov[resp]]
+            u = cust_names[cust[resp]] if cut == By.RELATIONSHIP.value else None
+            specs.append(((i, p, 0, c, u or "", ""), (cut, i, c, p, u, None), moments[j], m))
+    # Provider × dimension per campaign; ordered as the cells first appear in rows
+    # sorted by customer and dimension (the order the decision has always seen).
+    rr, dd = np.nonzero(present)
+    cell_key = ((inst[rr] * n_camp + camp[rr]) * n_prov + prov[rr]) * n_dim + dd
+    distinct, group = _groups(cell_key)
+    moments = _moments(group, distinct.shape[0], dim_score[rr, dd], dim_gap[rr, dd])
+    members = _split(group, distinct.shape[0], rr)
+    by_name = sorted(range(n_cust), key=cust_names.__getitem__)
+    cust_rank = np.empty(n_cust, dtype=np.int64)
+    cust_rank[by_name] = np.arange(n_cust)
+    for j, m in enumerate(members):
+        resp = int(m[0])
+        dim = dim_names[int(distinct[j] % n_dim)]
+        i, c, p = inst_names[inst[resp]], camp_names[camp[resp]], prov_names[prov[resp]]
+        earliest = cust_names[by_name[int(cust_rank[cust[m]].min())]]
+        specs.append(
+            ((i, p, 1, c, earliest, dim), (By.DIMENSION.value, i, c, p, None, dim), moments[j], m)
+        )
+    # Driver analyses: each provider's complete respondents over all its campaigns.
+    blocks: list[tuple[Any, ...]] = []
+    for i_code, name in enumerate(inst_names):
+        instrument = known.get(name)
+        if instrument is None or instrument.outcome is None:
+            continue
+        dims = [dv.key for dv in instrument.drivers] + [OUTCOME]
+        of_inst = np.flatnonzero(inst == i_code)
+        if any(dv not in dim_names for dv in dims):
+            continue
+        columns = np.array([dim_names.index(dv) for dv in dims], dtype=np.int64)
+        matrix = dim_score[np.ix_(of_inst, columns)]
+        complete = of_inst[~np.isnan(matrix).any(axis=1)]
+        if complete.shape[0] == 0:
+            continue
+        distinct, group = _groups(prov[complete])
+        for j, m in enumerate(_split(group, distinct.shape[0], complete)):
+            p = prov_names[int(distinct[j])]
+            ordered = m[np.argsort(np.array([rids[k] for k in m.tolist()], dtype=object))]
+            driver_key: Key = (DRIVERS, name, ALL, p, None, None)
+            specs.append(((name, p, 2, "", "", ""), driver_key, np.zeros(6), m))
+            block = dim_score[np.ix_(ordered, columns)]
+            blocks.append((DRIVERS, name, p, store.NONE, int(m.shape[0]), _pack(block)))
+    blocks.extend(_item_blocks(r, inst, prov, item_col, score, inst_names, prov_names, known))
+
+    # The decision: cells about exactly the same respondents tell the same count and
+    # are decided together (as one cell); cells of one instrument are one measure.
+    specs.sort(key=lambda spec: spec[0])
+    groups: dict[tuple[str, frozenset[Hashable]], list[Key]] = {}
+    for _order, cell, _moments_of, m in specs:
+        groups.setdefault((cell[1], frozenset(m.tolist())), []).append(cell)
+    decided = protect(
+        [Cell(keys[0], members, measure=i) for (i, members), keys in groups.items()], limit
+    )
+    reason: dict[Key, str] = {}
+    for keys in groups.values():
+        why = decided.suppressed.get(keys[0])
+        if why is not None:
+            for k in keys:
+                reason[k] = str(why.name)
+    cells = [
+        (
+            cell[0],
+            cell[2] or store.NONE,
+            cell[1],
+            cell[3],
+            cell[4] or store.NONE,
+            cell[5] or store.NONE,
+            int(mo[0]) if cell[0] != DRIVERS else int(m.shape[0]),
+            float(mo[1]),
+            float(mo[2]),
+            int(mo[3]),
+            float(mo[4]),
+            float(mo[5]),
+            reason.get(cell),
+        )
+        for _order, cell, mo, m in specs
+    ]
+    return cells, blocks
+
+
+def _pack(values: FloatArray) -> bytes:
+    return np.ascontiguousarray(values, dtype="<f8").tobytes()
+
+
+def _unpack(data: bytes, columns: int) -> FloatArray:
+    return np.frombuffer(data, dtype="<f8").reshape(-1, columns)
+
+
+def _item_blocks(
+    r: IntArray,
+    inst: IntArray,
+    prov: IntArray,
+    item_col: Sequence[str],
+    score: FloatArray,
+    inst_names: list[str],
+    prov_names: list[str],
+    known: dict[str, Instrument],
+) -> list[tuple[Any, ...]]:
+    """Per provider and dimension of two or more scaled items: the count, item sums
+    and item cross-products of the respondents who answered all of them."""
+    blocks: list[tuple[Any, ...]] = []
+    item_code, item_names = _codes(item_col)
+    for i_code, name in enumerate(inst_names):
+        instrument = known.get(name)
+        if instrument is None:
+            continue
+        position = {item.key: j for j, item in enumerate(instrument.items)}
+        where = np.array([position.get(it, -1) for it in item_names], dtype=np.int64)
+        pos = where[item_code]
+        take = (inst[r] == i_code) & (pos >= 0)
+        respondents, local = np.unique(r[take], return_inverse=True)
+        matrix = np.full((respondents.shape[0], len(position)), np.nan)
+        matrix[local.ravel(), pos[take]] = score[take]
+        for dimension in instrument.dimensions:
+            scaled = [it for it in dimension.items if it.scale is not None]
+            if len(scaled) < 2:
+                continue
+            columns = matrix[:, [position[it.key] for it in scaled]]
+            complete = ~np.isnan(columns).any(axis=1)
+            if not complete.any():
+                continue
+            x = columns[complete]
+            distinct, group = _groups(prov[respondents[complete]])
+            k = x.shape[1]
+            n = np.bincount(group, minlength=distinct.shape[0])
+            sums = np.stack(
+                [
+                    np.bincount(group, weights=x[:, a], minlength=distinct.shape[0])
+                    for a in range(k)
+                ],
+                axis=1,
+            )
+            products = np.stack(
+                [
+                    np.bincount(group, weights=x[:, a] * x[:, b], minlength=distinct.shape[0])
+                    for a in range(k)
+                    for b in range(k)
+                ],
+                axis=1,
+            )
+            for j, p_code in enumerate(distinct.tolist()):
+                data = np.concatenate([sums[j], products[j]])
+                blocks.append(
+                    (ITEMS, name, prov_names[p_code], dimension.key, int(n[j]), _pack(data))
+                )
+    return blocks
 
 
 def _num(value: float) -> float | None:
@@ -208,9 +400,11 @@ def scores(
     by: By | str = By.PROVIDER,
     campaign: str | None = None,
     instrument: str | None = None,
+    provider: str | None = None,
 ) -> dict[str, Any]:
     """Mean scores with 95% t intervals per provider, relationship (provider ×
-    customer) or provider × dimension, for one campaign (default: the latest by id).
+    customer) or provider × dimension, for one campaign (default: the latest by id);
+    all providers, or one (read through an index, not the whole organisation).
 
     A provider's or relationship's score is each respondent's ``overall`` score where
     the instrument has one, else the mean of the respondent's dimension scores. For
@@ -218,67 +412,88 @@ def scores(
     than the threshold respondents, or that would reveal such a group by subtraction
     from any other cell offered, carry ``"suppressed": true`` and no numbers."""
     cut = By(by)
-    table = _table(vc)
-    if campaign is not None and campaign not in table.campaigns:
-        raise NotFound(f"no campaign with id {campaign!r}")
-    if campaign is None and table.campaigns:
-        campaign = table.campaigns[-1]
-    if instrument is not None and instrument not in table.instruments:
-        raise NotFound(f"no instrument {instrument!r}")
-    keys = sorted(
-        (
-            k
-            for k in table.cells
-            if k[0] == cut.value and k[2] == campaign and (instrument is None or k[1] == instrument)
-        ),
-        key=lambda k: (
-            k[1],
-            k[3],
-            k[4] or "",
-            _order(table.instruments.get(k[1]), k[5]),
-        ),
+    refresh(vc)
+    with vc.engine.connect() as conn:
+        limit = store.read_threshold(conn, vc.org_id)
+        campaigns = store.campaign_ids(conn, vc.org_id)
+        known = {**BUILT_IN, **store.read_instruments(conn, vc.org_id)}
+        if campaign is not None and campaign not in campaigns:
+            raise NotFound(f"no campaign with id {campaign!r}")
+        if campaign is None and campaigns:
+            campaign = campaigns[-1]
+        if instrument is not None and instrument not in known:
+            raise NotFound(f"no instrument {instrument!r}")
+        rows = (
+            store.read_cells(
+                conn,
+                vc.org_id,
+                cut.value,
+                campaign=campaign,
+                instrument=instrument,
+                provider=provider,
+            )
+            if campaign is not None
+            else []
+        )
+    order = {key: {d.key: j for j, d in enumerate(i.dimensions)} for key, i in known.items()}
+    rows.sort(
+        key=lambda row: (
+            row[2],
+            row[3],
+            row[4],
+            order.get(row[2], {}).get(row[5], len(order.get(row[2], {}))) if row[5] else 0,
+        )
     )
+    shown = [row for row in rows if row[12] is None]
+    interval = mean_interval(
+        Moments.of([r[6] for r in shown], [r[7] for r in shown], [r[8] for r in shown])
+    )
+    same = [r[9] == r[6] and r[6] > 0 for r in shown]
+    gaps = mean_interval(
+        Moments.of(
+            [r[9] if ok else 0 for r, ok in zip(shown, same, strict=True)],
+            [r[10] if ok else 0.0 for r, ok in zip(shown, same, strict=True)],
+            [r[11] if ok else 0.0 for r, ok in zip(shown, same, strict=True)],
+        )
+    )
+    where = {id(row): j for j, row in enumerate(shown)}
     out: list[dict[str, Any]] = []
-    for key in keys:
-        _, inst, _camp, provider, customer, dimension = key
-        acc = table.cells[key]
-        cell: dict[str, Any] = {"instrument": inst, "provider": provider}
+    for row in rows:
+        _cut, _camp, inst, prov, customer, dimension = row[:6]
+        cell: dict[str, Any] = {"instrument": inst, "provider": prov}
         if cut is By.RELATIONSHIP:
             cell["customer"] = customer
         if cut is By.DIMENSION:
             cell["dimension"] = dimension
-        asks = table.instruments[inst].asks_expectation if inst in table.instruments else False
-        shown = table.disclosure.published(key)
-        if not shown:
+        asks = known[inst].asks_expectation if inst in known else False
+        j = where.get(id(row))
+        if j is None:
             cell.update(n=None, mean=None, ci_low=None, ci_high=None)
             if asks:
                 cell["gap"] = None
             cell["suppressed"] = True
             out.append(cell)
             continue
-        n, total, total_sq, gap_n, gap_total, gap_sq = acc.sums.tolist()
-        interval = mean_interval(Moments.of([n], [total], [total_sq]))
         cell.update(
-            n=int(n),
-            mean=_num(float(interval.mean[0])),
-            ci_low=_num(float(interval.ci_low[0])),
-            ci_high=_num(float(interval.ci_high[0])),
+            n=int(row[6]),
+            mean=_num(float(interval.mean[j])),
+            ci_low=_num(float(interval.ci_low[j])),
+            ci_high=_num(float(interval.ci_high[j])),
         )
         if asks:
             # The gap is shown only when it is about the same respondents as the mean.
-            if gap_n == n and n > 0:
-                gap = mean_interval(Moments.of([gap_n], [gap_total], [gap_sq]))
+            if row[9] == row[6] and row[6] > 0:
                 cell.update(
-                    gap=_num(float(gap.mean[0])),
-                    gap_ci_low=_num(float(gap.ci_low[0])),
-                    gap_ci_high=_num(float(gap.ci_high[0])),
+                    gap=_num(float(gaps.mean[j])),
+                    gap_ci_low=_num(float(gaps.ci_low[j])),
+                    gap_ci_high=_num(float(gaps.ci_high[j])),
                 )
             else:
                 cell["gap"] = None
         cell["suppressed"] = False
         out.append(cell)
     return {
-        "threshold": table.threshold,
+        "threshold": limit,
         "by": cut.value,
         "campaign": campaign,
         "cells": out,
@@ -287,33 +502,36 @@ def scores(
 
 def reliability(vc: Valuechain) -> dict[str, Any]:
     """Cronbach's alpha with the Feldt 95% interval per instrument × dimension of two
-    or more items, from the complete responses of the whole organisation; a scale
-    with 1 to threshold − 1 complete responses is suppressed."""
-    known = instruments(vc)
+    or more items, from the complete responses of the whole organisation (the sum of
+    every provider's item cross-products); a scale with 1 to threshold − 1 complete
+    responses is suppressed."""
+    refresh(vc)
     with vc.engine.connect() as conn:
         limit = store.read_threshold(conn, vc.org_id)
+        known = {**BUILT_IN, **store.read_instruments(conn, vc.org_id)}
         used = store.instruments_used(conn, vc.org_id)
-        answers = {key: store.item_answers(conn, vc.org_id, key) for key in used}
+        blocks = store.read_blocks(conn, vc.org_id, ITEMS)
+    pooled: dict[tuple[str, str], CrossProducts] = {}
+    for inst, _prov, dimension, n, data in blocks:
+        values = np.frombuffer(data, dtype="<f8")
+        k = (math.isqrt(4 * values.shape[0] + 1) - 1) // 2  # k sums, k × k products
+        part = CrossProducts(int(n), values[:k].copy(), values[k:].reshape(k, k).copy())
+        scale = (inst, dimension)
+        pooled[scale] = pooled[scale] + part if scale in pooled else part
     scales: list[dict[str, Any]] = []
     for key in used:
         instrument = known.get(key)
         if instrument is None:
             continue
-        rows = answers[key]
-        index: dict[str, int] = {}
-        for rid, _item, _score in rows:
-            index.setdefault(rid, len(index))
-        item_pos = {item.key: j for j, item in enumerate(instrument.items)}
-        matrix = np.full((len(index), len(item_pos)), np.nan)
-        for rid, item, score in rows:
-            if item in item_pos:
-                matrix[index[rid], item_pos[item]] = score
         for dimension in instrument.dimensions:
             scaled = [i for i in dimension.items if i.scale is not None]
             if len(scaled) < 2:
                 continue
-            columns = matrix[:, [item_pos[i.key] for i in scaled]]
-            result = cronbach_alpha(CrossProducts.from_answers(columns))
+            data = pooled.get(
+                (key, dimension.key),
+                CrossProducts(0, np.zeros(len(scaled)), np.zeros((len(scaled), len(scaled)))),
+            )
+            result = cronbach_alpha(data)
             entry: dict[str, Any] = {
                 "instrument": key,
                 "dimension": dimension.key,
@@ -340,38 +558,51 @@ def drivers(
     """Johnson (2000) relative weights of the dimension scores on ``overall``, with
     bootstrap 95% intervals, R², each dimension's mean (performance) and its
     importance–performance quadrant; for the whole organisation or one provider."""
-    table = _table(vc)
-    candidates = [
-        k
-        for k, i in table.instruments.items()
-        if i.outcome is not None and any(row[1] == k for row in table.dimension_scores)
-    ]
-    if instrument is None:
-        if not candidates:
-            raise NotFound("no responses to an instrument with an 'overall' dimension")
-        instrument = candidates[0]
-    elif instrument not in candidates:
-        raise NotFound(f"no responses to an instrument {instrument!r} with an 'overall' dimension")
-    known = table.instruments[instrument]
-    if provider is not None and not any(
-        row[1] == instrument and row[3] == provider for row in table.dimension_scores
-    ):
-        raise NotFound(f"no responses about provider {provider!r}")
-    _ids, matrix, _providers = _complete_scores(table.dimension_scores, known, provider)
-    complete = matrix[~np.isnan(matrix).any(axis=1)]
+    refresh(vc)
+    with vc.engine.connect() as conn:
+        limit = store.read_threshold(conn, vc.org_id)
+        known = {**BUILT_IN, **store.read_instruments(conn, vc.org_id)}
+        candidates = [
+            k
+            for k, i in known.items()
+            if i.outcome is not None and store.has_cells(conn, vc.org_id, By.DIMENSION.value, k)
+        ]
+        if instrument is None:
+            if not candidates:
+                raise NotFound("no responses to an instrument with an 'overall' dimension")
+            instrument = candidates[0]
+        elif instrument not in candidates:
+            raise NotFound(
+                f"no responses to an instrument {instrument!r} with an 'overall' dimension"
+            )
+        if provider is not None and not store.has_cells(
+            conn, vc.org_id, By.DIMENSION.value, instrument, provider
+        ):
+            raise NotFound(f"no responses about provider {provider!r}")
+        blocks = store.read_blocks(
+            conn, vc.org_id, DRIVERS, instrument=instrument, provider=provider
+        )
+        hidden_cell = provider is not None and any(
+            row[12] is not None
+            for row in store.read_cells(
+                conn, vc.org_id, DRIVERS, instrument=instrument, provider=provider
+            )
+        )
+    chosen = known[instrument]
+    dims = [d.key for d in chosen.drivers]
+    complete = (
+        np.concatenate([_unpack(row[4], len(dims) + 1) for row in blocks])
+        if blocks
+        else np.empty((0, len(dims) + 1))
+    )
     n = int(complete.shape[0])
-    dims = [d.key for d in known.drivers]
     base: dict[str, Any] = {
-        "threshold": table.threshold,
+        "threshold": limit,
         "instrument": instrument,
         "provider": provider,
         "outcome": OUTCOME,
     }
-    hidden = 0 < n < table.threshold or (
-        provider is not None
-        and not table.disclosure.published((DRIVERS, instrument, ALL, provider, None, None))
-    )
-    if hidden:
+    if 0 < n < limit or hidden_cell:
         return {
             **base,
             "n": None,
@@ -408,6 +639,7 @@ __all__ = [
     "By",
     "drivers",
     "instruments",
+    "refresh",
     "reliability",
     "scores",
     "set_threshold",

@@ -14,9 +14,11 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -332,6 +334,8 @@ class ResponseRow(Base):
             initially="DEFERRED",
         ),
         Index("ix_responses_org_rated", "org_id", "rated_id"),
+        # Finds the providers whose summaries (measure_cells, measure_blocks) are stale.
+        Index("ix_responses_org_unsummarised", "org_id", "summarised", "rated_id"),
     )
 
     org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -342,6 +346,9 @@ class ResponseRow(Base):
     rater_id: Mapped[str] = mapped_column(String(200))  # the rating (customer) unit
     rated_id: Mapped[str] = mapped_column(String(200))  # the rated (provider) unit
     submitted_on: Mapped[date] = mapped_column(Date)  # the day only, never a time
+    # False until the response is in its provider's summary (any writer's insert
+    # leaves it False, so no write path can leave a summary stale).
+    summarised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AnswerRow(Base):
@@ -379,3 +386,57 @@ class CommentRow(Base):
     response_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     item: Mapped[str] = mapped_column(String(200), primary_key=True)
     text: Mapped[str] = mapped_column(String(4000))
+
+
+class MeasureCellRow(Base):
+    """One protected survey cell (a provider, relationship, provider × dimension per
+    campaign, or a provider's driver analysis): its moments and whether it is shown.
+    Kept up to date per provider by ``services.measure.refresh``; ``""`` is "none"."""
+
+    __tablename__ = "measure_cells"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name="fk_measure_cells_org", ondelete="CASCADE"
+        ),
+        Index("ix_measure_cells_org_provider", "org_id", "provider"),
+        SQLITE_CLUSTERED,
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cut: Mapped[str] = mapped_column(String(20), primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(200), primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+    total_sq: Mapped[float] = mapped_column(Float)
+    gap_n: Mapped[int] = mapped_column(Integer)
+    gap_total: Mapped[float] = mapped_column(Float)
+    gap_sq: Mapped[float] = mapped_column(Float)
+    suppressed: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class MeasureBlockRow(Base):
+    """Per provider, the respondent-level data the statistics need beyond moments:
+    ``drivers``: the complete respondents' dimension scores (float64, rows × dimensions,
+    outcome last); ``items``: a dimension's item count, sums and cross-products of its
+    complete respondents (for Cronbach's alpha)."""
+
+    __tablename__ = "measure_blocks"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name="fk_measure_blocks_org", ondelete="CASCADE"
+        ),
+        Index("ix_measure_blocks_org_provider", "org_id", "provider"),
+        SQLITE_CLUSTERED,
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(200), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
