@@ -66,6 +66,9 @@ class By(StrEnum):
 Key = tuple[str, str, str | None, str, str | None, str | None]
 DRIVERS = "drivers"
 ITEMS = "items"  # the block kind holding a dimension's item cross-products
+#: Above this many respondents, driver intervals come from the normal limit of the
+#: resampled moments (``analytics.driver``), which costs nothing in n.
+NORMAL_BOOTSTRAP_ABOVE = 20_000
 #: Providers summarised per batch (bounds the answers held in memory at once).
 SUMMARY_BATCH = 1_000
 
@@ -610,7 +613,7 @@ def drivers(
             "drivers": [{"dimension": d} for d in dims],
             "suppressed": True,
         }
-    result = key_drivers(complete[:, :-1], complete[:, -1])
+    result = key_drivers(complete[:, :-1], complete[:, -1], normal_above=NORMAL_BOOTSTRAP_ABOVE)
     quadrant = quadrants(result.share, result.performance)
     return {
         **base,

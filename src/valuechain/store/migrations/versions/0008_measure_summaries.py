@@ -34,9 +34,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('org_id', 'kind', 'instrument', 'provider', 'dimension', name=op.f('pk_measure_blocks')),
     sqlite_with_rowid=False
     )
-    with op.batch_alter_table('measure_blocks', schema=None) as batch_op:
-        batch_op.create_index('ix_measure_blocks_org_provider', ['org_id', 'provider'], unique=False)
-
+    op.create_index('ix_measure_blocks_org_provider', 'measure_blocks', ['org_id', 'provider'], unique=False)
     op.create_table('measure_cells',
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('cut', sa.String(length=20), nullable=False),
@@ -56,25 +54,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('org_id', 'cut', 'campaign', 'instrument', 'provider', 'customer', 'dimension', name=op.f('pk_measure_cells')),
     sqlite_with_rowid=False
     )
-    with op.batch_alter_table('measure_cells', schema=None) as batch_op:
-        batch_op.create_index('ix_measure_cells_org_provider', ['org_id', 'provider'], unique=False)
-
-    with op.batch_alter_table('responses', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('summarised', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.create_index('ix_responses_org_unsummarised', ['org_id', 'summarised', 'rated_id'], unique=False)
-
+    op.create_index('ix_measure_cells_org_provider', 'measure_cells', ['org_id', 'provider'], unique=False)
+    # Not in batch mode: on SQLite a batch rebuild drops the old responses table, and
+    # with foreign keys on that cascades to every answer and comment.
+    op.add_column('responses', sa.Column('summarised', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.create_index('ix_responses_org_unsummarised', 'responses', ['org_id', 'summarised', 'rated_id'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('responses', schema=None) as batch_op:
-        batch_op.drop_index('ix_responses_org_unsummarised')
-        batch_op.drop_column('summarised')
-
-    with op.batch_alter_table('measure_cells', schema=None) as batch_op:
-        batch_op.drop_index('ix_measure_cells_org_provider')
-
+    op.drop_index('ix_responses_org_unsummarised', table_name='responses')
+    op.drop_column('responses', 'summarised')
+    op.drop_index('ix_measure_cells_org_provider', table_name='measure_cells')
     op.drop_table('measure_cells')
-    with op.batch_alter_table('measure_blocks', schema=None) as batch_op:
-        batch_op.drop_index('ix_measure_blocks_org_provider')
-
+    op.drop_index('ix_measure_blocks_org_provider', table_name='measure_blocks')
     op.drop_table('measure_blocks')
