@@ -11,8 +11,12 @@ import argparse
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.bench_customers", "bench.bench_import")
+BENCHMARKS = ("bench.bench_customers", "bench.bench_import", "bench.bench_measure")
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
+QUICK_EXTRA = {
+    "bench.bench_customers": ["--sample", "50"],
+    "bench.bench_measure": ["--answers", "200000", "--repeat", "1", "--sample", "20"],
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failed = []
     for module in BENCHMARKS:
-        extra = QUICK + (["--sample", "50"] if module.endswith("customers") else [])
+        extra = QUICK + QUICK_EXTRA.get(module, [])
         code = subprocess.call([sys.executable, "-m", module, *(extra if args.quick else [])])
         if code != 0:
             failed.append(module)

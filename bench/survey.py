@@ -101,7 +101,7 @@ def generate_survey(org: Organisation, answers: int, *, seed: int = 7) -> Survey
     # Responses per rated relationship and campaign: 1 + Poisson(3.5), capped at 9.
     mean_items = items_per[instrument_of[prov].astype(np.int64)].mean()
     per_relationship = 4.4 * mean_items * len(CAMPAIGNS)
-    rated = min(len(cust), max(1, int(round(answers / per_relationship))))
+    rated = min(len(cust), max(1, round(answers / per_relationship)))
     chosen = rng.choice(len(cust), size=rated, replace=False)
     cust, prov = cust[chosen], prov[chosen]
     quality = rng.normal(4.6, 0.8, size=(rated, 6))  # latent score per dimension
@@ -136,7 +136,7 @@ def generate_survey(org: Organisation, answers: int, *, seed: int = 7) -> Survey
     # The factors' overall item follows the mean of the other dimensions.
     overall = (a_inst == 1) & (dim == 5)
     latent = np.where(overall, quality[rel[answer_response], :5].mean(axis=1), latent)
-    person = rng.normal(0.0, 0.7, rel.shape[0])[answer_response]
+    person = np.asarray(rng.normal(0.0, 0.7, rel.shape[0]))[answer_response]
     score = np.clip(np.rint(latent + person + rng.normal(0, 0.8, latent.shape)), 1, 7)
     expectation = np.where(
         a_inst == 0, np.clip(np.rint(rng.normal(5.6, 0.9, latent.shape)), 1, 7), np.nan
