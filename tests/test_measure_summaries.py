@@ -44,7 +44,8 @@ def from_scratch(vc: Valuechain) -> dict[str, Any]:
     """The same after throwing every summary away."""
     with vc.engine.begin() as conn:
         store.forget_summaries(conn, vc.org_id, None)
-        assert conn.execute(select(store.CELLS.c.org_id).limit(1)).first() is None
+        left = select(store.CELLS.c.org_id).where(store.CELLS.c.org_id == vc.org_id)
+        assert conn.execute(left.limit(1)).first() is None
     return everything(vc)
 
 

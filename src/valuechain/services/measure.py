@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -47,6 +48,7 @@ from valuechain.analytics.driver import key_drivers, quadrants
 from valuechain.analytics.reliability import cronbach_alpha
 from valuechain.analytics.score import CrossProducts, Moments, mean_interval
 from valuechain.domain.instrument import BUILT_IN, OUTCOME, Instrument
+from valuechain.domain.response import Response
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import measure as store
@@ -113,23 +115,102 @@ def refresh(vc: Valuechain) -> int:
         return refresh_in(conn, vc.org_id)
 
 
-def refresh_in(conn: Connection, org_id: int) -> int:
+def refresh_in(conn: Connection, org_id: int, written: Sequence[Response] = ()) -> int:
     """:func:`refresh` inside the caller's transaction (the import's, so that a
-    committed import is summarised)."""
+    committed import is summarised). ``written``: responses this transaction has just
+    stored; a provider whose stored responses are all among them is summarised from
+    memory instead of reading its answers back."""
     store.lock_summaries(conn, org_id)
     stale = store.stale_providers(conn, org_id)
     if not stale:
         return 0
     limit = store.read_threshold(conn, org_id)
     known = {**BUILT_IN, **store.read_instruments(conn, org_id)}
+    in_memory: dict[str, list[Response]] = {}
+    if written:
+        for response in written:
+            in_memory.setdefault(response.rated_id, []).append(response)
+        stored = store.response_counts(conn, org_id, stale)
+        in_memory = {p: rs for p, rs in in_memory.items() if len(rs) == stored.get(p, 0)}
     # Marked first: on SQLite this takes the write lock, so no response can arrive
     # unseen between reading the answers and writing their summary.
     store.mark_summarised(conn, org_id, stale)
-    for start in range(0, len(stale), SUMMARY_BATCH):
-        chunk = stale[start : start + SUMMARY_BATCH]
-        cells, blocks = summarise(store.provider_answers(conn, org_id, chunk), known, limit)
+    from_memory = [p for p in stale if p in in_memory]
+    from_store = [p for p in stale if p not in in_memory]
+    for start in range(0, len(from_memory), SUMMARY_BATCH):
+        chunk = from_memory[start : start + SUMMARY_BATCH]
+        answers = _Answers.of_responses([r for p in chunk for r in in_memory[p]])
+        cells, blocks = summarise(answers, known, limit)
+        store.write_summaries(conn, org_id, chunk, cells, blocks)
+    for start in range(0, len(from_store), SUMMARY_BATCH):
+        chunk = from_store[start : start + SUMMARY_BATCH]
+        answers = _Answers.of_rows(
+            store.provider_responses(conn, org_id, chunk),
+            store.provider_answers(conn, org_id, chunk),
+        )
+        cells, blocks = summarise(answers, known, limit)
         store.write_summaries(conn, org_id, chunk, cells, blocks)
     return len(stale)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answers:
+    """The answers of some providers as columns: responses by position, answers
+    pointing at their response."""
+
+    ids: list[str]
+    instrument: list[str]
+    campaign: list[str]
+    provider: list[str]
+    customer: list[str]
+    response: IntArray  # per answer: the position of its response
+    item: list[str]
+    dimension: list[str]
+    score: FloatArray
+    expectation: FloatArray  # nan when not asked
+
+    @classmethod
+    def of_rows(
+        cls, responses: Sequence[tuple[Any, ...]], answers: Sequence[tuple[Any, ...]]
+    ) -> _Answers:
+        """From ``store.provider_responses`` and ``store.provider_answers`` rows."""
+        ids, inst, camp, prov, cust = (
+            (list(c) for c in zip(*responses, strict=True)) if (responses) else ([], [], [], [], [])
+        )
+        position = {rid: i for i, rid in enumerate(ids)}
+        rid, item, dim, score, expectation = (
+            zip(*answers, strict=True) if answers else ((), (), (), (), ())
+        )
+        return cls(
+            ids,
+            inst,
+            camp,
+            prov,
+            cust,
+            np.fromiter((position[r] for r in rid), dtype=np.int64, count=len(rid)),
+            list(item),
+            list(dim),
+            np.asarray(score, dtype=np.float64),
+            np.asarray(expectation, dtype=np.float64),  # None becomes nan
+        )
+
+    @classmethod
+    def of_responses(cls, responses: Sequence[Response]) -> _Answers:
+        """From domain responses (as the importer built them)."""
+        sizes = np.fromiter((len(r.answers) for r in responses), np.int64, len(responses))
+        answers = [a for r in responses for a in r.answers]
+        return cls(
+            [r.id for r in responses],
+            [r.instrument for r in responses],
+            [r.campaign for r in responses],
+            [r.rated_id for r in responses],
+            [r.rater_id for r in responses],
+            np.repeat(np.arange(len(responses), dtype=np.int64), sizes),
+            [a.item for a in answers],
+            [a.dimension for a in answers],
+            np.fromiter((a.score for a in answers), np.float64, len(answers)),
+            np.array([a.expectation for a in answers], dtype=np.float64),
+        )
 
 
 def _codes(values: Sequence[Any]) -> tuple[IntArray, list[Any]]:
@@ -168,33 +249,29 @@ def _moments(group: IntArray, groups: int, x: FloatArray, g: FloatArray) -> Floa
 
 
 def summarise(
-    rows: Sequence[tuple[Any, ...]], known: dict[str, Instrument], limit: int
+    answers: _Answers, known: dict[str, Instrument], limit: int
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Summary cells (with the confidentiality decision) and blocks of the providers
-    whose answers ``rows`` are (``store.provider_answers``), in array operations.
+    whose answers these are, in array operations.
 
     A respondent's dimension score is the mean of its answered items of that
     dimension; its gap the mean P − E over the items with an expectation. Its overall
     score is its ``overall`` dimension where the instrument has one, else the mean of
     its dimension scores; its total gap the mean of its dimension gaps when every
-    dimension it answered has one."""
-    if not rows:
+    dimension it answered has one. A response without answers has no score."""
+    if answers.response.shape[0] == 0:
         return [], []
-    rid_col, inst_col, camp_col, prov_col, cust_col, item_col, dim_col, score_col, exp_col = zip(
-        *rows, strict=True
-    )
-    r, rids = _codes(rid_col)
+    rids = answers.ids
+    r = answers.response
     n_resp = len(rids)
-    first = np.full(n_resp, -1, dtype=np.int64)
-    first[r[::-1]] = np.arange(r.shape[0] - 1, -1, -1)
-    inst_a, inst_names = _codes(inst_col)
-    camp_a, camp_names = _codes(camp_col)
-    prov_a, prov_names = _codes(prov_col)
-    cust_a, cust_names = _codes(cust_col)
-    d, dim_names = _codes(dim_col)
-    inst, camp, prov, cust = (a[first] for a in (inst_a, camp_a, prov_a, cust_a))
-    score = np.asarray(score_col, dtype=np.float64)
-    expectation = np.asarray(exp_col, dtype=np.float64)  # None becomes nan
+    inst, inst_names = _codes(answers.instrument)
+    camp, camp_names = _codes(answers.campaign)
+    prov, prov_names = _codes(answers.provider)
+    cust, cust_names = _codes(answers.customer)
+    d, dim_names = _codes(answers.dimension)
+    score = answers.score
+    expectation = answers.expectation
+    item_col = answers.item
     n_dim = len(dim_names)
 
     # Respondent × dimension scores and gaps (AVG semantics: NULLs ignored).

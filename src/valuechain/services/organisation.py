@@ -108,6 +108,9 @@ class Valuechain:
                 measure_store.write_survey(
                     conn, self.org_id, org_map.instruments, org_map.responses
                 )
+                from valuechain.services.measure import refresh_in  # uses this module
+
+                refresh_in(conn, self.org_id, org_map.responses)
         self._chain = None
         return counts
 

@@ -113,7 +113,10 @@ def write_survey(
         conn.execute(insert(CAMPAIGNS), new)
     ids = [r.id for r in responses]
     moved: set[str] = set()
-    for start in range(0, len(ids), BATCH):
+    stored = conn.execute(
+        select(RESPONSES.c.id).where(RESPONSES.c.org_id == org_id).limit(1)
+    ).first()
+    for start in range(0, len(ids) if stored is not None else 0, BATCH):
         chunk = ids[start : start + BATCH]
         # A replaced response leaves its old provider's summary stale.
         moved.update(
@@ -336,28 +339,50 @@ def forget_summaries(conn: Connection, org_id: int, providers: Sequence[str] | N
         )
 
 
+def response_counts(conn: Connection, org_id: int, providers: Sequence[str]) -> dict[str, int]:
+    """How many responses each of these providers has."""
+    r = RESPONSES
+    out: dict[str, int] = {}
+    for start in range(0, len(providers), BATCH):
+        chunk = list(providers[start : start + BATCH])
+        out.update(
+            (p, int(n))
+            for p, n in conn.execute(
+                select(r.c.rated_id, func.count())
+                .where(r.c.org_id == org_id, r.c.rated_id.in_(chunk))
+                .group_by(r.c.rated_id)
+            )
+        )
+    return out
+
+
+def provider_responses(
+    conn: Connection, org_id: int, providers: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Rows (response id, instrument, campaign, provider, customer) of the responses
+    about these providers."""
+    r = RESPONSES
+    stmt = select(r.c.id, r.c.instrument, r.c.campaign_id, r.c.rated_id, r.c.rater_id).where(
+        r.c.org_id == org_id, r.c.rated_id.in_(list(providers))
+    )
+    return _fetch(conn, stmt)
+
+
 def provider_answers(
     conn: Connection, org_id: int, providers: Sequence[str]
 ) -> list[tuple[Any, ...]]:
-    """Rows (response id, instrument, campaign, provider, customer, item, dimension,
-    score, expectation) of every answer about these providers, through the driver
-    (no per-row SQLAlchemy work)."""
+    """Rows (response id, item, dimension, score, expectation) of every answer about
+    these providers, through the driver (no per-row SQLAlchemy work)."""
     a, r = ANSWERS, RESPONSES
     stmt = (
-        select(
-            a.c.response_id,
-            r.c.instrument,
-            r.c.campaign_id,
-            r.c.rated_id,
-            r.c.rater_id,
-            a.c.item,
-            a.c.dimension,
-            a.c.score,
-            a.c.expectation,
-        )
+        select(a.c.response_id, a.c.item, a.c.dimension, a.c.score, a.c.expectation)
         .select_from(a.join(r, and_(r.c.org_id == a.c.org_id, r.c.id == a.c.response_id)))
         .where(r.c.org_id == org_id, r.c.rated_id.in_(list(providers)))
     )
+    return _fetch(conn, stmt)
+
+
+def _fetch(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
     compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
     cursor = conn.exec_driver_sql(str(compiled), compiled_parameters(compiled, conn))
     return cursor.fetchall()  # type: ignore[return-value]
@@ -428,8 +453,7 @@ def read_cells(
         stmt = stmt.where(c.c.campaign == campaign)
     if instrument is not None:
         stmt = stmt.where(c.c.instrument == instrument)
-    compiled = stmt.compile(conn)
-    return conn.exec_driver_sql(str(compiled), compiled_parameters(compiled, conn)).fetchall()  # type: ignore[return-value]
+    return _fetch(conn, stmt)
 
 
 def has_cells(
@@ -464,8 +488,7 @@ def read_blocks(
     if instrument is not None:
         stmt = stmt.where(b.c.instrument == instrument)
     stmt = stmt.order_by(b.c.instrument, b.c.provider, b.c.dimension)
-    compiled = stmt.compile(conn)
-    return conn.exec_driver_sql(str(compiled), compiled_parameters(compiled, conn)).fetchall()  # type: ignore[return-value]
+    return _fetch(conn, stmt)
 
 
 def instruments_used(conn: Connection, org_id: int) -> list[str]:
