@@ -215,11 +215,10 @@ class _Answers:
 
 def _codes(values: Sequence[Any]) -> tuple[IntArray, list[Any]]:
     """Integer codes of the values (in order of first appearance) and the values."""
-    index: dict[Any, int] = {}
-    codes = np.fromiter(
-        (index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values)
-    )
-    return codes, list(index)
+    distinct = list(dict.fromkeys(values))
+    index = {v: i for i, v in enumerate(distinct)}
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+    return codes, distinct
 
 
 def _groups(key: IntArray) -> tuple[IntArray, IntArray]:
