@@ -590,13 +590,17 @@ def reliability(vc: Valuechain) -> dict[str, Any]:
         known = {**BUILT_IN, **store.read_instruments(conn, vc.org_id)}
         used = store.instruments_used(conn, vc.org_id)
         blocks = store.read_blocks(conn, vc.org_id, ITEMS)
-    pooled: dict[tuple[str, str], CrossProducts] = {}
+    parts: dict[tuple[str, str], tuple[list[int], list[bytes]]] = {}
     for inst, _prov, dimension, n, data in blocks:
-        values = np.frombuffer(data, dtype="<f8")
-        k = (math.isqrt(4 * values.shape[0] + 1) - 1) // 2  # k sums, k × k products
-        part = CrossProducts(int(n), values[:k].copy(), values[k:].reshape(k, k).copy())
-        scale = (inst, dimension)
-        pooled[scale] = pooled[scale] + part if scale in pooled else part
+        ns, datas = parts.setdefault((inst, dimension), ([], []))
+        ns.append(int(n))
+        datas.append(data)
+    pooled: dict[tuple[str, str], CrossProducts] = {}
+    for scale, (ns, datas) in parts.items():
+        width = len(datas[0]) // 8
+        k = (math.isqrt(4 * width + 1) - 1) // 2  # k sums, then k × k cross-products
+        total = np.frombuffer(b"".join(datas), dtype="<f8").reshape(-1, width).sum(axis=0)
+        pooled[scale] = CrossProducts(sum(ns), total[:k], total[k:].reshape(k, k))
     scales: list[dict[str, Any]] = []
     for key in used:
         instrument = known.get(key)
