@@ -5,14 +5,14 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, insert, select, text, update
 
 from tests.test_measure_store import PLAN, survey_map
 from valuechain import Valuechain
@@ -20,10 +20,11 @@ from valuechain.domain.instrument import SERVICE_FACTORS
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.response import Answer, Response
 from valuechain.services import measure
+from valuechain.store import campaign as campaign_store
 from valuechain.store import measure as store
 from valuechain.store.database import MIGRATIONS, make_engine
 
-CUTS = ("provider", "relationship", "dimension")
+CUTS = ("provider", "relationship", "dimension", "relationship_dimension")
 
 
 def everything(vc: Valuechain) -> dict[str, Any]:
@@ -33,7 +34,15 @@ def everything(vc: Valuechain) -> dict[str, Any]:
         for cut in CUTS
         for campaign in ("q1", "q2")
     }
-    out["reliability"] = measure.reliability(vc)
+    out["reliability"] = measure.reliability_with_omega(vc)
+    threshold, campaigns, cells = measure.published_cells(vc)
+    rows = [
+        [c.by.value, c.instrument, c.campaign, c.provider, c.customer, c.dimension]
+        + ([] if c.moments is None else [c.moments.n.tolist(), c.moments.total.tolist()])
+        + ([] if c.gap is None else [c.gap.n.tolist(), c.gap.total.tolist()])
+        for c in cells
+    ]
+    out["published"] = [threshold, campaigns, *sorted(rows, key=repr)]
     for provider in PLAN:
         out[f"drivers/{provider}"] = measure.drivers(vc, provider=provider)
     out["drivers"] = measure.drivers(vc)
@@ -199,3 +208,49 @@ def test_migration_keeps_the_answers_of_an_existing_database(tmp_path: Path) -> 
     cells = measure.scores(upgraded, "relationship", campaign="q2")["cells"]
     assert sum(c["n"] or 0 for c in cells) > 0
     upgraded.engine.dispose()
+
+
+def closes_on(vc: Valuechain, campaign: str, day: date) -> None:
+    with vc.engine.begin() as conn:
+        conn.execute(
+            update(store.CAMPAIGNS)
+            .where(store.CAMPAIGNS.c.org_id == vc.org_id, store.CAMPAIGNS.c.id == campaign)
+            .values(closes_on=day)
+        )
+
+
+def test_an_open_campaign_stays_out_of_the_summaries_until_it_closes(vc: Valuechain) -> None:
+    """trust: nothing about a campaign whose closing day is today or later, in any cut
+    or in the pooled driver analyses; when the day passes (no write at all), the next
+    question summarises its providers again, with the responses the campaign's close
+    moved in from the sealed table (``store.campaign.insert_response``, as ``unseal``
+    does)."""
+    vc.write_map(survey_map()[0])
+    closed_n = {
+        c["provider"]: c["n"] for c in measure.scores(vc, "provider", campaign="q2")["cells"]
+    }
+    today = date.today()
+    closes_on(vc, "q2", today + timedelta(days=3))
+    for cut in CUTS:
+        assert measure.scores(vc, cut, campaign="q2")["cells"] == []
+    assert measure.scores(vc, "provider")["campaign"] == "q1"
+    pooled = measure.drivers(vc, provider="it")
+    assert pooled["suppressed"] or pooled["n"] == sum(s[0] for s in PLAN["it"].values())
+    same(everything(vc), from_scratch(vc))
+    late = Response(
+        "late-it",
+        "q2",
+        "service_factors",
+        "sales",
+        "it",
+        today,
+        [Answer(i.key, i.dimension, 5.0) for i in SERVICE_FACTORS.items],
+    )
+    with vc.engine.begin() as conn:
+        campaign_store.insert_response(conn, vc.org_id, late, {})
+    assert measure.scores(vc, "provider", campaign="q2")["cells"] == []
+    closes_on(vc, "q2", today - timedelta(days=1))
+    cells = {c["provider"]: c for c in measure.scores(vc, "provider", campaign="q2")["cells"]}
+    assert cells["it"]["n"] == closed_n["it"] + 1
+    assert measure.scores(vc, "provider")["campaign"] == "q2"
+    same(everything(vc), from_scratch(vc))
