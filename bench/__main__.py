@@ -17,9 +17,14 @@ BENCHMARKS = (
     "bench.bench_flow",
     "bench.bench_commitments",
     "bench.bench_request",
+    "bench.bench_measure",
 )
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
 QUICK_REQUEST = ["--requests", "20000", "--relationships", "2000", "--units", "2000"]
+QUICK_EXTRA = {
+    "bench.bench_customers": ["--sample", "50"],
+    "bench.bench_measure": ["--answers", "200000", "--repeat", "1", "--sample", "20"],
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failed = []
     for module in BENCHMARKS:
-        extra = QUICK + (["--sample", "50"] if module.endswith("customers") else [])
+        extra = QUICK + QUICK_EXTRA.get(module, [])
         if module.endswith("commitments"):
             extra = ["--agreements", "200", "--repeats", "1"]
         if module.endswith("request"):

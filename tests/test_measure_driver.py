@@ -133,3 +133,20 @@ def test_quadrants_split_at_the_means() -> None:
     )
     assert set(quadrants([0.1, 0.1, 0.1], [0.3, 0.3, 0.3])) == {Quadrant.KEEP_UP}
     assert quadrants([np.nan], [1.0]) == (None,)
+
+
+def test_normal_bootstrap_agrees_with_resampling_at_scale() -> None:
+    """Above ``normal_above`` respondents the intervals come from the normal limit of
+    the resampled moments; at 20,000 respondents they agree with the resampling
+    bootstrap to within a tenth of the interval's width, and stay seeded."""
+    x, y = survey(5, n=20_000, p=5)
+    resampled = key_drivers(x, y, replicates=400, seed=1)
+    normal = key_drivers(x, y, replicates=400, seed=1, normal_above=10_000)
+    again = key_drivers(x, y, replicates=400, seed=1, normal_above=10_000)
+    np.testing.assert_array_equal(normal.ci_low, again.ci_low)
+    np.testing.assert_allclose(normal.weight, resampled.weight)
+    width = resampled.ci_high - resampled.ci_low
+    assert (width > 0).all()
+    assert np.abs(normal.ci_low - resampled.ci_low).max() < 0.1 * width.max()
+    assert np.abs(normal.ci_high - resampled.ci_high).max() < 0.1 * width.max()
+    assert (normal.ci_low <= normal.weight).all() and (normal.weight <= normal.ci_high).all()

@@ -103,6 +103,7 @@ def test_import_stores_responses_without_persons_or_times(vc: Valuechain) -> Non
         "rater_id",
         "rated_id",
         "submitted_on",
+        "summarised",  # whether its provider's summary includes it: no identity, no time
     }
     # Importing again replaces by id: nothing doubles.
     import_bundle(vc, MEASURE)

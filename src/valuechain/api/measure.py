@@ -95,11 +95,10 @@ def get_scores(
     provider, relationship or dimension; suppressed cells carry no numbers."""
     try:
         vc.unit(unit_id)
-        found = measure.scores_with_nps(vc, by, campaign=campaign)
+        # The service reads only this provider's cells (an index range).
+        return measure.scores_with_nps(vc, by, campaign=campaign, provider=unit_id)
     except NotFound as error:
         raise HTTPException(404, str(error)) from None
-    found["cells"] = [c for c in found["cells"] if c["provider"] == unit_id]
-    return found
 
 
 @router.get(

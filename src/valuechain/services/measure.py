@@ -1,17 +1,27 @@
 """Survey numbers: the one place where every score, reliability and driver result
 is computed and protected before it leaves the service.
 
-1. The database aggregates the finest cells (instrument × campaign × provider ×
-   customer × dimension) in one GROUP BY pass: count, sum and sum of squares of
-   the respondents' scores (``store.measure``). Coarser cells add them up.
-2. ``analytics.score`` turns the moments into means, t intervals and gaps.
-3. ``analytics.confidentiality.protect`` decides, over **every** cut this service
+1. Per provider, the answers are turned into respondents' dimension scores and the
+   finest cells (instrument × campaign × provider × customer × dimension) get their
+   count, sum and sum of squares in one vectorised pass (``numpy.bincount`` over
+   group codes); coarser cells are sums of these.
+2. ``analytics.confidentiality.protect`` decides, over **every** cut this service
    offers at once (by provider, by relationship, by provider and dimension, each
-   per campaign, and each provider's driver analysis over its campaigns),
-   which cells are shown: none about fewer than the threshold respondents, directly
-   or by subtracting cells of any of these cuts from each other. Because the
-   decision is taken over all cuts together, the answer to one question can be
-   combined with the answer to any other without revealing a small group.
+   per campaign, and each provider's driver analysis over its campaigns), which
+   cells are shown: none about fewer than the threshold respondents, directly or by
+   subtracting cells of any of these cuts from each other. Because the decision is
+   taken over all cuts together, the answer to one question can be combined with
+   the answer to any other without revealing a small group. Cells of different
+   providers share no respondent, so the decision for one provider depends on that
+   provider's cells only (``protect`` splits its input into such linked groups
+   itself): it is taken once, when the provider's responses change.
+3. The decided cells and each provider's respondent-level blocks (complete driver
+   scores, item cross-products) are stored as summaries (``store.measure``);
+   ``refresh`` recomputes the providers with responses not yet summarised — at
+   import, or on the first question after any other write. Every question then
+   reads summaries: the whole organisation without touching its answers, one
+   provider through an index range.
+4. ``analytics.score`` turns the moments into means, t intervals and gaps.
 
 A suppressed cell keeps its keys and carries no number (``"suppressed": true``).
 """
@@ -19,18 +29,19 @@ A suppressed cell keeps its keys and carries no number (``"suppressed": true``).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection
 
 from valuechain.analytics.confidentiality import (
     THRESHOLD,
     Cell,
-    Disclosure,
     Suppression,
     check_threshold,
     protect,
@@ -41,6 +52,7 @@ from valuechain.analytics.nps import net_promoter
 from valuechain.analytics.reliability import cronbach_alpha, mcdonald_omega
 from valuechain.analytics.score import CrossProducts, Moments, mean_interval
 from valuechain.domain.instrument import BUILT_IN, OUTCOME, RECOMMEND, Instrument
+from valuechain.domain.response import Response
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import measure as store
@@ -61,6 +73,20 @@ class By(StrEnum):
 # A cell's key: (cut, instrument, campaign or ALL, provider, customer, dimension).
 Key = tuple[str, str, str | None, str, str | None, str | None]
 DRIVERS = "drivers"
+#: trust: a provider's driver respondents of one campaign that could not be shown next
+#: to that campaign's cells (what the organisation-wide decision needs of them).
+DRIVER_PART = "driver_part"
+#: trust: the key of the organisation-wide driver analysis (no unit has an empty id).
+ORGANISATION = ""
+ITEMS = "items"  # the block kind holding a dimension's item cross-products
+#: Above this many respondents, driver intervals come from the normal limit of the
+#: resampled moments (``analytics.driver``), which costs nothing in n.
+NORMAL_BOOTSTRAP_ABOVE = 20_000
+#: Providers summarised per batch (bounds the answers held in memory at once).
+SUMMARY_BATCH = 1_000
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
 def threshold(vc: Valuechain) -> int:
@@ -70,13 +96,15 @@ def threshold(vc: Valuechain) -> int:
 
 
 def set_threshold(vc: Valuechain, value: int) -> None:
-    """Set the anonymity threshold (a whole number from 3 to 10)."""
+    """Set the anonymity threshold (a whole number from 3 to 10); every cell is
+    decided again."""
     try:
         check_threshold(value)
     except ValueError as error:
         raise ValuechainError(str(error)) from None
     with vc.engine.begin() as conn:
         store.write_threshold(conn, vc.org_id, value)
+        refresh_in(conn, vc.org_id)
 
 
 def instruments(vc: Valuechain) -> dict[str, Instrument]:
@@ -86,205 +114,493 @@ def instruments(vc: Valuechain) -> dict[str, Instrument]:
     return {**BUILT_IN, **custom}
 
 
-@dataclass
-class _Acc:
-    """Moments (n, Σx, Σx², n_gap, Σgap, Σgap²) and members of one cell."""
-
-    sums: np.ndarray = field(default_factory=lambda: np.zeros(6))
-    members: set[Hashable] = field(default_factory=set)
+# -- summaries ---------------------------------------------------------------------
 
 
-@dataclass
-class _Table:
-    """Every cell of every cut with the confidentiality decision over all of them."""
-
-    threshold: int
-    cells: dict[Key, _Acc]
-    disclosure: Disclosure
-    instruments: dict[str, Instrument]
-    campaigns: list[str]
-    dimension_scores: list[tuple[Any, ...]]
-    open_campaigns: set[str] = field(default_factory=set)  # trust: results withheld
-
-
-def _add(cells: dict[Key, _Acc], key: Key, sums: Sequence[Any]) -> None:
-    acc = cells.get(key)
-    if acc is None:
-        acc = cells[key] = _Acc()
-    acc.sums += np.array([0.0 if v is None else float(v) for v in sums])
-
-
-def _member(cells: dict[Key, _Acc], key: Key, response: Hashable) -> None:
-    acc = cells.get(key)
-    if acc is None:
-        acc = cells[key] = _Acc()
-    acc.members.add(response)
-
-
-def _complete_scores(
-    rows: Iterable[tuple[Any, ...]], instrument: Instrument, provider: str | None = None
-) -> tuple[list[str], np.ndarray, list[str]]:
-    """Respondents × (driver dimensions…, outcome) scores of one instrument; rows of
-    ``store.dimension_members``. Returns (response ids, matrix, provider per row)."""
-    dims = [d.key for d in instrument.drivers] + [OUTCOME]
-    position = {d: i for i, d in enumerate(dims)}
-    index: dict[str, int] = {}
-    providers: list[str] = []
-    values: list[tuple[int, int, float]] = []
-    for rid, inst, _campaign, rated, _rater, dim, score in rows:
-        if inst != instrument.key or dim not in position:
-            continue
-        if provider is not None and rated != provider:
-            continue
-        if rid not in index:
-            index[rid] = len(index)
-            providers.append(rated)
-        values.append((index[rid], position[dim], float(score)))
-    matrix = np.full((len(index), len(dims)), np.nan)
-    for i, j, v in values:
-        matrix[i, j] = v
-    return list(index), matrix, providers
-
-
-def _table(vc: Valuechain) -> _Table:
-    """Aggregate and protect every cell the service offers."""
-    known = instruments(vc)
-    with_outcome = [k for k, i in known.items() if i.outcome is not None]
+def refresh(vc: Valuechain) -> int:
+    """Bring every provider's summary up to date; returns how many were recomputed."""
     with vc.engine.connect() as conn:
-        limit = store.read_threshold(conn, vc.org_id)
-        campaigns = store.campaign_ids(conn, vc.org_id)
-        score_rows = store.score_moments(conn, vc.org_id, with_outcome, OUTCOME)
-        dim_rows = store.dimension_moments(conn, vc.org_id)
-        score_members = store.score_members(conn, vc.org_id, with_outcome, OUTCOME)
-        dim_members = store.dimension_members(conn, vc.org_id)
-        # trust (confidentiality under attack): nothing about a campaign still open, or
-        # a reader polling it would subtract two readings and isolate the newcomers.
-        still_open = store.open_campaigns(conn, vc.org_id, date.today())
-    if still_open:
-        score_rows = [r for r in score_rows if r[1] not in still_open]
-        dim_rows = [r for r in dim_rows if r[1] not in still_open]
-        score_members = [r for r in score_members if r[2] not in still_open]
-        dim_members = [r for r in dim_members if r[2] not in still_open]
-    # end trust
-    cells: dict[Key, _Acc] = {}
-    # Every cut is per campaign: pooling campaigns would count a unit that answered
-    # twice twice, and a pooled cut minus one campaign's would reach into the other.
-    for inst, camp, prov, cust, *sums in score_rows:
-        _add(cells, (By.PROVIDER.value, inst, camp, prov, None, None), sums)
-        _add(cells, (By.RELATIONSHIP.value, inst, camp, prov, cust, None), sums)
-    for inst, camp, prov, cust, dim, *sums in dim_rows:
-        _add(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), sums)
-        _add(cells, (By.RELATIONSHIP_DIMENSION.value, inst, camp, prov, cust, dim), sums)
-    for rid, inst, camp, prov, cust in score_members:
-        _member(cells, (By.PROVIDER.value, inst, camp, prov, None, None), rid)
-        _member(cells, (By.RELATIONSHIP.value, inst, camp, prov, cust, None), rid)
-    for rid, inst, camp, prov, cust, dim, _score in dim_members:
-        _member(cells, (By.DIMENSION.value, inst, camp, prov, None, dim), rid)
-        _member(cells, (By.RELATIONSHIP_DIMENSION.value, inst, camp, prov, cust, dim), rid)
-    # Each provider's driver analysis is about its complete respondents.
-    # trust: ... and is decided after the per-campaign cells, from its parts per
-    # campaign (below), so that it cannot change their decisions over time.
-    campaign_of = {row[0]: row[2] for row in dim_members}
-    driver_parts: dict[tuple[str, str, str], set[Hashable]] = {}
-    for key in with_outcome:
-        ids, matrix, providers = _complete_scores(dim_members, known[key])
-        complete = ~np.isnan(matrix).any(axis=1)
-        for rid, prov, ok in zip(ids, providers, complete.tolist(), strict=True):
-            if ok:
-                _member(cells, (DRIVERS, key, ALL, prov, None, None), rid)
-                driver_parts.setdefault((key, campaign_of[rid], prov), set()).add(rid)
-    # Cells of one instrument share one measure: counts are shown in all of them,
-    # so any two may be subtracted from each other. Cells about exactly the same
-    # respondents (a provider's total and its dimensions, when everyone answered
-    # everything) tell the same count, so they are decided together.
-    groups: dict[tuple[str, frozenset[Hashable]], list[Key]] = {}
-    for k, acc in cells.items():
-        if k[0] != DRIVERS:  # trust: decided below
-            groups.setdefault((k[1], frozenset(acc.members)), []).append(k)
-    decided = protect(
-        [Cell(keys[0], members, measure=inst) for (inst, members), keys in groups.items()],
-        limit,
+        if not store.stale_providers(conn, vc.org_id) and store.open_campaigns(
+            conn, vc.org_id, date.today()
+        ) == store.summarised_open_campaigns(conn, vc.org_id):
+            return 0
+    with vc.engine.begin() as conn:
+        return refresh_in(conn, vc.org_id)
+
+
+def refresh_in(conn: Connection, org_id: int, written: Sequence[Response] = ()) -> int:
+    """:func:`refresh` inside the caller's transaction (the import's, so that a
+    committed import is summarised). ``written``: responses this transaction has just
+    stored; a provider whose stored responses are all among them is summarised from
+    memory instead of reading its answers back."""
+    store.lock_summaries(conn, org_id)
+    # trust (confidentiality under attack): nothing about a campaign still open, or a
+    # reader polling it would subtract two readings and isolate the newcomers. Its
+    # responses stay out of every summary; when a campaign opens or closes, its
+    # providers are summarised again.
+    still_open = store.open_campaigns(conn, org_id, date.today())
+    store.write_open_campaigns(
+        conn, org_id, store.summarised_open_campaigns(conn, org_id), still_open
     )
-    suppressed: dict[Hashable, Suppression] = {
-        k: decided.suppressed[keys[0]]
-        for keys in groups.values()
-        if keys[0] in decided.suppressed
-        for k in keys
-    }
+    stale = store.stale_providers(conn, org_id)
+    if not stale:
+        return 0
+    limit = store.read_threshold(conn, org_id)
+    known = {**BUILT_IN, **store.read_instruments(conn, org_id)}
+    in_memory: dict[str, list[Response]] = {}
+    if written:
+        for response in written:
+            in_memory.setdefault(response.rated_id, []).append(response)
+        stored = store.response_counts(conn, org_id, stale)
+        in_memory = {p: rs for p, rs in in_memory.items() if len(rs) == stored.get(p, 0)}
+    # Marked first: on SQLite this takes the write lock, so no response can arrive
+    # unseen between reading the answers and writing their summary.
+    store.mark_summarised(conn, org_id, stale)
+    from_memory = [p for p in stale if p in in_memory]
+    from_store = [p for p in stale if p not in in_memory]
+    for start in range(0, len(from_memory), SUMMARY_BATCH):
+        chunk = from_memory[start : start + SUMMARY_BATCH]
+        answers = _Answers.of_responses([r for p in chunk for r in in_memory[p]])
+        cells, blocks = summarise(_without(answers, still_open), known, limit)
+        store.write_summaries(conn, org_id, chunk, cells, blocks)
+    for start in range(0, len(from_store), SUMMARY_BATCH):
+        chunk = from_store[start : start + SUMMARY_BATCH]
+        answers = _Answers.of_rows(
+            store.provider_responses(conn, org_id, chunk),
+            store.provider_answers(conn, org_id, chunk),
+        )
+        cells, blocks = summarise(_without(answers, still_open), known, limit)
+        store.write_summaries(conn, org_id, chunk, cells, blocks)
+    return len(stale)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answers:
+    """The answers of some providers as columns: responses by position, answers
+    pointing at their response."""
+
+    ids: list[str]
+    instrument: list[str]
+    campaign: list[str]
+    provider: list[str]
+    customer: list[str]
+    response: IntArray  # per answer: the position of its response
+    item: list[str]
+    dimension: list[str]
+    score: FloatArray
+    expectation: FloatArray  # nan when not asked
+
+    @classmethod
+    def of_rows(
+        cls, responses: Sequence[tuple[Any, ...]], answers: Sequence[tuple[Any, ...]]
+    ) -> _Answers:
+        """From ``store.provider_responses`` and ``store.provider_answers`` rows."""
+        ids, inst, camp, prov, cust = (
+            (list(c) for c in zip(*responses, strict=True)) if (responses) else ([], [], [], [], [])
+        )
+        position = {rid: i for i, rid in enumerate(ids)}
+        rid, item, dim, score, expectation = (
+            zip(*answers, strict=True) if answers else ((), (), (), (), ())
+        )
+        return cls(
+            ids,
+            inst,
+            camp,
+            prov,
+            cust,
+            np.fromiter((position[r] for r in rid), dtype=np.int64, count=len(rid)),
+            list(item),
+            list(dim),
+            np.asarray(score, dtype=np.float64),
+            np.asarray(expectation, dtype=np.float64),  # None becomes nan
+        )
+
+    @classmethod
+    def of_responses(cls, responses: Sequence[Response]) -> _Answers:
+        """From domain responses (as the importer built them)."""
+        sizes = np.fromiter((len(r.answers) for r in responses), np.int64, len(responses))
+        answers = [a for r in responses for a in r.answers]
+        return cls(
+            [r.id for r in responses],
+            [r.instrument for r in responses],
+            [r.campaign for r in responses],
+            [r.rated_id for r in responses],
+            [r.rater_id for r in responses],
+            np.repeat(np.arange(len(responses), dtype=np.int64), sizes),
+            [a.item for a in answers],
+            [a.dimension for a in answers],
+            np.fromiter((a.score for a in answers), np.float64, len(answers)),
+            np.array([a.expectation for a in answers], dtype=np.float64),
+        )
+
+
+def _without(answers: _Answers, campaigns: set[str]) -> _Answers:
+    """trust: the answers without the responses to these campaigns (still open)."""
+    if not campaigns:
+        return answers
+    keep = np.fromiter(
+        (c not in campaigns for c in answers.campaign), dtype=bool, count=len(answers.campaign)
+    )
+    if keep.all():
+        return answers
+    kept = np.flatnonzero(keep).tolist()
+    position = np.cumsum(keep) - 1
+    take = keep[answers.response]
+    rows = np.flatnonzero(take).tolist()
+    return _Answers(
+        [answers.ids[i] for i in kept],
+        [answers.instrument[i] for i in kept],
+        [answers.campaign[i] for i in kept],
+        [answers.provider[i] for i in kept],
+        [answers.customer[i] for i in kept],
+        position[answers.response[take]].astype(np.int64),
+        [answers.item[i] for i in rows],
+        [answers.dimension[i] for i in rows],
+        answers.score[take],
+        answers.expectation[take],
+    )
+
+
+def _codes(values: Sequence[Any]) -> tuple[IntArray, list[Any]]:
+    """Integer codes of the values (in order of first appearance) and the values."""
+    distinct = list(dict.fromkeys(values))
+    index = {v: i for i, v in enumerate(distinct)}
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+    return codes, distinct
+
+
+def _groups(key: IntArray) -> tuple[IntArray, IntArray]:
+    """Distinct keys and each element's group number."""
+    distinct, inverse = np.unique(key, return_inverse=True)
+    return distinct, inverse.ravel()
+
+
+def _split(group: IntArray, groups: int, items: IntArray) -> list[IntArray]:
+    """The items of each group 0..groups-1 (one sort)."""
+    order = np.argsort(group, kind="stable")
+    bounds = np.cumsum(np.bincount(group, minlength=groups))[:-1]
+    return np.split(items[order], bounds)
+
+
+def _moments(group: IntArray, groups: int, x: FloatArray, g: FloatArray) -> FloatArray:
+    """(n, Σx, Σx², n_gap, Σgap, Σgap²) per group, as SQL's COUNT and SUM (NULLs, here
+    ``nan``, not counted)."""
+    out = np.zeros((groups, 6))
+    for j, values in ((0, x), (3, g)):
+        ok = ~np.isnan(values)
+        v = values[ok]
+        out[:, j] = np.bincount(group[ok], minlength=groups)
+        out[:, j + 1] = np.bincount(group[ok], weights=v, minlength=groups)
+        out[:, j + 2] = np.bincount(group[ok], weights=v * v, minlength=groups)
+    return out
+
+
+def summarise(
+    answers: _Answers, known: dict[str, Instrument], limit: int
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Summary cells (with the confidentiality decision) and blocks of the providers
+    whose answers these are, in array operations.
+
+    A respondent's dimension score is the mean of its answered items of that
+    dimension; its gap the mean P − E over the items with an expectation. Its overall
+    score is its ``overall`` dimension where the instrument has one, else the mean of
+    its dimension scores; its total gap the mean of its dimension gaps when every
+    dimension it answered has one. A response without answers has no score."""
+    if answers.response.shape[0] == 0:
+        return [], []
+    rids = answers.ids
+    r = answers.response
+    n_resp = len(rids)
+    inst, inst_names = _codes(answers.instrument)
+    camp, camp_names = _codes(answers.campaign)
+    prov, prov_names = _codes(answers.provider)
+    cust, cust_names = _codes(answers.customer)
+    d, dim_names = _codes(answers.dimension)
+    score = answers.score
+    expectation = answers.expectation
+    item_col = answers.item
+    n_dim = len(dim_names)
+
+    # Respondent × dimension scores and gaps (AVG semantics: NULLs ignored).
+    key = r * n_dim + d
+    size = n_resp * n_dim
+    count = np.bincount(key, minlength=size).reshape(n_resp, n_dim)
+    total = np.bincount(key, weights=score, minlength=size).reshape(n_resp, n_dim)
+    asked = ~np.isnan(expectation)
+    gap_count = np.bincount(key[asked], minlength=size).reshape(n_resp, n_dim)
+    gap_total = np.bincount(
+        key[asked], weights=(score - expectation)[asked], minlength=size
+    ).reshape(n_resp, n_dim)
+    present = count > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dim_score = np.where(present, total / np.maximum(count, 1), np.nan)
+        dim_gap = np.where(gap_count > 0, gap_total / np.maximum(gap_count, 1), np.nan)
+        answered = present.sum(axis=1)
+        mean_score = np.where(present, dim_score, 0.0).sum(axis=1) / answered
+        has_gap = ~np.isnan(dim_gap)
+        mean_gap = np.where(has_gap, dim_gap, 0.0).sum(axis=1) / np.maximum(has_gap.sum(axis=1), 1)
+    with_outcome = np.array([n in known and known[n].outcome is not None for n in inst_names])
+    outcome_score = (
+        dim_score[:, dim_names.index(OUTCOME)] if OUTCOME in dim_names else np.full(n_resp, np.nan)
+    )
+    x = np.where(with_outcome[inst], outcome_score, mean_score)
+    g = np.where(has_gap.sum(axis=1) == answered, mean_gap, np.nan)
+
+    n_camp, n_prov, n_cust = len(camp_names), len(prov_names), len(cust_names)
+    specs: list[
+        tuple[tuple[Any, ...], Key, FloatArray, IntArray]
+    ] = []  # (order, key, moments, members)
+    scored = np.flatnonzero(~np.isnan(x))
+    base = (inst[scored] * n_camp + camp[scored]) * n_prov + prov[scored]
+    for cut, cell_key in (
+        (By.PROVIDER.value, base),
+        (By.RELATIONSHIP.value, base * n_cust + cust[scored]),
+    ):
+        distinct, group = _groups(cell_key)
+        moments = _moments(group, distinct.shape[0], x[scored], g[scored])
+        members = _split(group, distinct.shape[0], scored)
+        for j, m in enumerate(members):
+            resp = int(m[0])
+            i, c, p = inst_names[inst[resp]], camp_names[camp[resp]], prov_names[prov[resp]]
+            u = cust_names[cust[resp]] if cut == By.RELATIONSHIP.value else None
+            specs.append(((i, p, 0, c, u or "", "", 0), (cut, i, c, p, u, None), moments[j], m))
+    # Provider × dimension per campaign; ordered as the cells first appear in rows
+    # sorted by customer and dimension (the order the decision has always seen).
+    rr, dd = np.nonzero(present)
+    cell_key = ((inst[rr] * n_camp + camp[rr]) * n_prov + prov[rr]) * n_dim + dd
+    distinct, group = _groups(cell_key)
+    moments = _moments(group, distinct.shape[0], dim_score[rr, dd], dim_gap[rr, dd])
+    members = _split(group, distinct.shape[0], rr)
+    by_name = sorted(range(n_cust), key=cust_names.__getitem__)
+    cust_rank = np.empty(n_cust, dtype=np.int64)
+    cust_rank[by_name] = np.arange(n_cust)
+    for j, m in enumerate(members):
+        resp = int(m[0])
+        dim = dim_names[int(distinct[j] % n_dim)]
+        i, c, p = inst_names[inst[resp]], camp_names[camp[resp]], prov_names[prov[resp]]
+        earliest = cust_names[by_name[int(cust_rank[cust[m]].min())]]
+        specs.append(
+            (
+                (i, p, 1, c, earliest, dim, 0),
+                (By.DIMENSION.value, i, c, p, None, dim),
+                moments[j],
+                m,
+            )
+        )
+    # Relationship × dimension per campaign: each right after its provider × dimension
+    # cell where both first appear in those rows.
+    cell_key = (
+        ((inst[rr] * n_camp + camp[rr]) * n_prov + prov[rr]) * n_cust + cust[rr]
+    ) * n_dim + dd
+    distinct, group = _groups(cell_key)
+    moments = _moments(group, distinct.shape[0], dim_score[rr, dd], dim_gap[rr, dd])
+    members = _split(group, distinct.shape[0], rr)
+    for j, m in enumerate(members):
+        resp = int(m[0])
+        dim = dim_names[int(distinct[j] % n_dim)]
+        i, c, p = inst_names[inst[resp]], camp_names[camp[resp]], prov_names[prov[resp]]
+        u = cust_names[cust[resp]]
+        rel_key: Key = (By.RELATIONSHIP_DIMENSION.value, i, c, p, u, dim)
+        specs.append(((i, p, 1, c, u, dim, 1), rel_key, moments[j], m))
+    # Driver analyses: each provider's complete respondents over all its campaigns.
+    blocks: list[tuple[Any, ...]] = []
+    for i_code, name in enumerate(inst_names):
+        instrument = known.get(name)
+        if instrument is None or instrument.outcome is None:
+            continue
+        dims = [dv.key for dv in instrument.drivers] + [OUTCOME]
+        of_inst = np.flatnonzero(inst == i_code)
+        if any(dv not in dim_names for dv in dims):
+            continue
+        columns = np.array([dim_names.index(dv) for dv in dims], dtype=np.int64)
+        matrix = dim_score[np.ix_(of_inst, columns)]
+        complete = of_inst[~np.isnan(matrix).any(axis=1)]
+        if complete.shape[0] == 0:
+            continue
+        distinct, group = _groups(prov[complete])
+        for j, m in enumerate(_split(group, distinct.shape[0], complete)):
+            p = prov_names[int(distinct[j])]
+            ordered = m[np.argsort(np.array([rids[k] for k in m.tolist()], dtype=object))]
+            driver_key: Key = (DRIVERS, name, ALL, p, None, None)
+            specs.append(((name, p, 2, "", "", "", 0), driver_key, np.zeros(6), m))
+            block = dim_score[np.ix_(ordered, columns)]
+            blocks.append((DRIVERS, name, p, store.NONE, int(m.shape[0]), _pack(block)))
+    blocks.extend(_item_blocks(r, inst, prov, item_col, score, inst_names, prov_names, known))
+
+    # The decision: cells about exactly the same respondents tell the same count and
+    # are decided together (as one cell); cells of one instrument are one measure.
+    specs.sort(key=lambda spec: spec[0])
+    groups: dict[tuple[str, frozenset[Hashable]], list[Key]] = {}
+    for _order, cell, _moments_of, m in specs:
+        if cell[0] != DRIVERS:  # trust: decided below
+            groups.setdefault((cell[1], frozenset(m.tolist())), []).append(cell)
+    decided = protect(
+        [Cell(keys[0], members, measure=i) for (i, members), keys in groups.items()], limit
+    )
+    reason: dict[Key, str] = {}
+    for keys in groups.values():
+        why = decided.suppressed.get(keys[0])
+        if why is not None:
+            for k in keys:
+                reason[k] = str(why.name)
     # trust (confidentiality under attack): a driver analysis pools a provider's
     # closed campaigns, so its respondents change when a campaign closes; a reader
     # who kept the earlier answer subtracts it. It is shown only when each campaign's
     # part could be published next to that campaign's published cells without
     # revealing a small group; then every pool of parts, at any time, is safe too.
-    shown_by_part: dict[tuple[str, str | None, str], list[frozenset[Hashable]]] = {}
-    for k, acc in cells.items():
-        if k[0] != DRIVERS and k not in suppressed and acc.members:
-            shown_by_part.setdefault((k[1], k[2], k[3]), []).append(frozenset(acc.members))
+    shown_by_part: dict[tuple[str, str, str], list[frozenset[Hashable]]] = {}
+    driver_parts: dict[tuple[str, str, str], frozenset[Hashable]] = {}
+    for _order, cell, _mo, m in specs:
+        if cell[0] == DRIVERS:
+            for c_code in np.unique(camp[m]).tolist():
+                part = frozenset(m[camp[m] == c_code].tolist())
+                driver_parts[(cell[1], camp_names[c_code], cell[3])] = part
+        elif cell not in reason and m.shape[0]:
+            assert cell[2] is not None
+            shown_by_part.setdefault((cell[1], cell[2], cell[3]), []).append(frozenset(m.tolist()))
     unsafe_parts = {
-        (inst, camp, prov)
-        for (inst, camp, prov), part in driver_parts.items()
-        if reveals([*shown_by_part.get((inst, camp, prov), []), frozenset(part)], limit)
+        part_key
+        for part_key, part in driver_parts.items()
+        if reveals([*shown_by_part.get(part_key, []), part], limit)
     }
-    unsafe = {(inst, prov) for inst, _camp, prov in unsafe_parts}
-    for k in cells:
-        if k[0] == DRIVERS and (k[1], k[3]) in unsafe:
-            suppressed[k] = Suppression.COMPLEMENT
-    for inst in _organisation_leaks(driver_parts, shown_by_part, unsafe_parts, limit):
-        suppressed[(DRIVERS, inst, ALL, ORGANISATION, None, None)] = Suppression.COMPLEMENT
+    for _order, cell, _mo, _m in specs:
+        if cell[0] == DRIVERS and any((cell[1], c, cell[3]) in unsafe_parts for c in camp_names):
+            reason[cell] = Suppression.COMPLEMENT.name
+    part_rows = [
+        (
+            DRIVER_PART,
+            camp_name,
+            inst_name,
+            prov_name,
+            store.NONE,
+            store.NONE,
+            len(driver_parts[(inst_name, camp_name, prov_name)]),
+            *_part_facts(
+                shown_by_part.get((inst_name, camp_name, prov_name), []),
+                driver_parts[(inst_name, camp_name, prov_name)],
+                limit,
+            ),
+            0,
+            0.0,
+            0.0,
+            Suppression.COMPLEMENT.name,
+        )
+        for inst_name, camp_name, prov_name in sorted(unsafe_parts)
+    ]
     # end trust
-    disclosure = Disclosure(limit, suppressed)
-    return _Table(limit, cells, disclosure, known, campaigns, dim_members, still_open)
+    cells = [
+        (
+            cell[0],
+            cell[2] or store.NONE,
+            cell[1],
+            cell[3],
+            cell[4] or store.NONE,
+            cell[5] or store.NONE,
+            int(mo[0]) if cell[0] != DRIVERS else int(m.shape[0]),
+            float(mo[1]),
+            float(mo[2]),
+            int(mo[3]),
+            float(mo[4]),
+            float(mo[5]),
+            reason.get(cell),
+        )
+        for _order, cell, mo, m in specs
+    ]
+    return cells + part_rows, blocks
 
 
-# trust: the key of the organisation-wide driver analysis (no unit has an empty id).
-ORGANISATION = ""
+def _part_facts(
+    shown: list[frozenset[Hashable]], part: frozenset[Hashable], limit: int
+) -> tuple[float, float]:
+    """trust: of a provider's unsafe driver part of one campaign, next to that
+    campaign's shown cells of the provider: (1.0 when the part equals a combination of
+    the cells on the block's large atoms, else 0.0; 1.0 when the part adds anything
+    to the cells, else 0.0). The organisation-wide analysis adds the union of every
+    provider's part; it reveals a small group exactly when, in one campaign, every
+    unsafe part has the first fact and some the second (``drivers``)."""
+    ids = sorted(set(part).union(*shown), key=repr)
+    position = {m: i for i, m in enumerate(ids)}
+    matrix = np.zeros((len(shown) + 1, len(ids)))
+    for row, group in enumerate([*shown, part]):
+        matrix[row, [position[m] for m in group]] = 1.0
+    _, inverse, counts = np.unique(matrix.T, axis=0, return_inverse=True, return_counts=True)
+    large = counts[inverse.ravel()] >= limit
+    cells_only = matrix[:-1]
+
+    def rank(a: FloatArray) -> int:
+        return 0 if a.size == 0 else int(np.linalg.matrix_rank(a))
+
+    yields = rank(matrix[:, large]) == rank(cells_only[:, large])
+    new = rank(matrix) != rank(cells_only)
+    return (1.0 if yields else 0.0), (1.0 if new else 0.0)
 
 
-def _organisation_leaks(
-    driver_parts: dict[tuple[str, str, str], set[Hashable]],
-    shown_by_part: dict[tuple[str, str | None, str], list[frozenset[Hashable]]],
-    unsafe_parts: set[tuple[str, str, str]],
-    limit: int,
-) -> set[str]:
-    """trust: instruments whose organisation-wide driver analysis would reveal a small
-    group. Per campaign it adds the union of every provider's part. A safe part may be
-    known (it was shown, or could have been, in its provider's pool), so what it adds
-    is the union R of the unsafe parts. Providers' respondents are disjoint, so a
-    combination isolating a small group exists exactly when, in every unsafe part's
-    block, the part equals a combination of that block's shown cells on the block's
-    large atoms (then one multiple of R cancels all large atoms), and in some block
-    not everywhere (else R adds nothing): ranks per block, never the whole table."""
-    leaking: set[str] = set()
-    blocks: dict[tuple[str, str], list[tuple[str, set[Hashable]]]] = {}
-    for (inst, camp, prov), part in driver_parts.items():
-        if (inst, camp, prov) in unsafe_parts:
-            blocks.setdefault((inst, camp), []).append((prov, part))
-    for (inst, camp), hidden in blocks.items():
-        all_yield, anything_new = True, False
-        for prov, part in hidden:
-            shown = shown_by_part.get((inst, camp, prov), [])
-            ids = sorted(set(part).union(*shown), key=repr)
-            position = {m: i for i, m in enumerate(ids)}
-            matrix = np.zeros((len(shown) + 1, len(ids)))
-            for row, group in enumerate([*shown, frozenset(part)]):
-                matrix[row, [position[m] for m in group]] = 1.0
-            _, inverse, counts = np.unique(
-                matrix.T, axis=0, return_inverse=True, return_counts=True
+def _pack(values: FloatArray) -> bytes:
+    return np.ascontiguousarray(values, dtype="<f8").tobytes()
+
+
+def _unpack(data: bytes, columns: int) -> FloatArray:
+    return np.frombuffer(data, dtype="<f8").reshape(-1, columns)
+
+
+def _item_blocks(
+    r: IntArray,
+    inst: IntArray,
+    prov: IntArray,
+    item_col: Sequence[str],
+    score: FloatArray,
+    inst_names: list[str],
+    prov_names: list[str],
+    known: dict[str, Instrument],
+) -> list[tuple[Any, ...]]:
+    """Per provider and dimension of two or more scaled items: the count, item sums
+    and item cross-products of the respondents who answered all of them."""
+    blocks: list[tuple[Any, ...]] = []
+    item_code, item_names = _codes(item_col)
+    for i_code, name in enumerate(inst_names):
+        instrument = known.get(name)
+        if instrument is None:
+            continue
+        position = {item.key: j for j, item in enumerate(instrument.items)}
+        where = np.array([position.get(it, -1) for it in item_names], dtype=np.int64)
+        pos = where[item_code]
+        take = (inst[r] == i_code) & (pos >= 0)
+        respondents, local = np.unique(r[take], return_inverse=True)
+        matrix = np.full((respondents.shape[0], len(position)), np.nan)
+        matrix[local.ravel(), pos[take]] = score[take]
+        for dimension in instrument.dimensions:
+            scaled = [it for it in dimension.items if it.scale is not None]
+            if len(scaled) < 2:
+                continue
+            columns = matrix[:, [position[it.key] for it in scaled]]
+            complete = ~np.isnan(columns).any(axis=1)
+            if not complete.any():
+                continue
+            x = columns[complete]
+            distinct, group = _groups(prov[respondents[complete]])
+            k = x.shape[1]
+            n = np.bincount(group, minlength=distinct.shape[0])
+            sums = np.stack(
+                [
+                    np.bincount(group, weights=x[:, a], minlength=distinct.shape[0])
+                    for a in range(k)
+                ],
+                axis=1,
             )
-            large = counts[inverse.ravel()] >= limit
-            cells_only = matrix[:-1]
-
-            def rank(a: np.ndarray) -> int:
-                return 0 if a.size == 0 else int(np.linalg.matrix_rank(a))
-
-            if rank(matrix[:, large]) != rank(cells_only[:, large]):
-                all_yield = False
-                break
-            if rank(matrix) != rank(cells_only):
-                anything_new = True
-        if all_yield and anything_new:
-            leaking.add(inst)
-    return leaking
+            products = np.stack(
+                [
+                    np.bincount(group, weights=x[:, a] * x[:, b], minlength=distinct.shape[0])
+                    for a in range(k)
+                    for b in range(k)
+                ],
+                axis=1,
+            )
+            for j, p_code in enumerate(distinct.tolist()):
+                data = np.concatenate([sums[j], products[j]])
+                blocks.append(
+                    (ITEMS, name, prov_names[p_code], dimension.key, int(n[j]), _pack(data))
+                )
+    return blocks
 
 
 def _num(value: float) -> float | None:
@@ -303,9 +619,11 @@ def scores(
     by: By | str = By.PROVIDER,
     campaign: str | None = None,
     instrument: str | None = None,
+    provider: str | None = None,
 ) -> dict[str, Any]:
     """Mean scores with 95% t intervals per provider, relationship (provider ×
-    customer) or provider × dimension, for one campaign (default: the latest by id).
+    customer) or provider × dimension, for one campaign (default: the latest by id);
+    all providers, or one (read through an index, not the whole organisation).
 
     A provider's or relationship's score is each respondent's ``overall`` score where
     the instrument has one, else the mean of the respondent's dimension scores. For
@@ -313,104 +631,158 @@ def scores(
     than the threshold respondents, or that would reveal such a group by subtraction
     from any other cell offered, carry ``"suppressed": true`` and no numbers."""
     cut = By(by)
-    table = _table(vc)
-    if campaign is not None and campaign not in table.campaigns:
-        raise NotFound(f"no campaign with id {campaign!r}")
-    if campaign is None and table.campaigns:
-        # trust: the latest campaign with results, i.e. not still open.
-        closed = [c for c in table.campaigns if c not in table.open_campaigns]
-        campaign = (closed or table.campaigns)[-1]
-    if instrument is not None and instrument not in table.instruments:
-        raise NotFound(f"no instrument {instrument!r}")
-    keys = sorted(
-        (
-            k
-            for k in table.cells
-            if k[0] == cut.value and k[2] == campaign and (instrument is None or k[1] == instrument)
-        ),
-        key=lambda k: (
-            k[1],
-            k[3],
-            k[4] or "",
-            _order(table.instruments.get(k[1]), k[5]),
-        ),
+    refresh(vc)
+    with vc.engine.connect() as conn:
+        limit = store.read_threshold(conn, vc.org_id)
+        campaigns = store.campaign_ids(conn, vc.org_id)
+        known = {**BUILT_IN, **store.read_instruments(conn, vc.org_id)}
+        if campaign is not None and campaign not in campaigns:
+            raise NotFound(f"no campaign with id {campaign!r}")
+        if campaign is None and campaigns:
+            # trust: the latest campaign with results, i.e. not still open.
+            still_open = store.open_campaigns(conn, vc.org_id, date.today())
+            closed = [c for c in campaigns if c not in still_open]
+            campaign = (closed or campaigns)[-1]
+        if instrument is not None and instrument not in known:
+            raise NotFound(f"no instrument {instrument!r}")
+        rows = (
+            store.read_cells(
+                conn,
+                vc.org_id,
+                cut.value,
+                campaign=campaign,
+                instrument=instrument,
+                provider=provider,
+            )
+            if campaign is not None
+            else []
+        )
+    order = {key: {d.key: j for j, d in enumerate(i.dimensions)} for key, i in known.items()}
+    rows.sort(
+        key=lambda row: (
+            row[2],
+            row[3],
+            row[4],
+            order.get(row[2], {}).get(row[5], len(order.get(row[2], {}))) if row[5] else 0,
+        )
     )
+    shown = [row for row in rows if row[12] is None]
+    interval = mean_interval(
+        Moments.of([r[6] for r in shown], [r[7] for r in shown], [r[8] for r in shown])
+    )
+    same = [r[9] == r[6] and r[6] > 0 for r in shown]
+    gaps = mean_interval(
+        Moments.of(
+            [r[9] if ok else 0 for r, ok in zip(shown, same, strict=True)],
+            [r[10] if ok else 0.0 for r, ok in zip(shown, same, strict=True)],
+            [r[11] if ok else 0.0 for r, ok in zip(shown, same, strict=True)],
+        )
+    )
+    where = {id(row): j for j, row in enumerate(shown)}
     out: list[dict[str, Any]] = []
-    for key in keys:
-        _, inst, _camp, provider, customer, dimension = key
-        acc = table.cells[key]
-        cell: dict[str, Any] = {"instrument": inst, "provider": provider}
+    for row in rows:
+        _cut, _camp, inst, prov, customer, dimension = row[:6]
+        cell: dict[str, Any] = {"instrument": inst, "provider": prov}
         if cut in (By.RELATIONSHIP, By.RELATIONSHIP_DIMENSION):
             cell["customer"] = customer
         if cut in (By.DIMENSION, By.RELATIONSHIP_DIMENSION):
             cell["dimension"] = dimension
-        asks = table.instruments[inst].asks_expectation if inst in table.instruments else False
-        shown = table.disclosure.published(key)
-        if not shown:
+        asks = known[inst].asks_expectation if inst in known else False
+        j = where.get(id(row))
+        if j is None:
             cell.update(n=None, mean=None, ci_low=None, ci_high=None)
             if asks:
                 cell["gap"] = None
             cell["suppressed"] = True
             out.append(cell)
             continue
-        n, total, total_sq, gap_n, gap_total, gap_sq = acc.sums.tolist()
-        interval = mean_interval(Moments.of([n], [total], [total_sq]))
         cell.update(
-            n=int(n),
-            mean=_num(float(interval.mean[0])),
-            ci_low=_num(float(interval.ci_low[0])),
-            ci_high=_num(float(interval.ci_high[0])),
+            n=int(row[6]),
+            mean=_num(float(interval.mean[j])),
+            ci_low=_num(float(interval.ci_low[j])),
+            ci_high=_num(float(interval.ci_high[j])),
         )
         if asks:
             # The gap is shown only when it is about the same respondents as the mean.
-            if gap_n == n and n > 0:
-                gap = mean_interval(Moments.of([gap_n], [gap_total], [gap_sq]))
+            if row[9] == row[6] and row[6] > 0:
                 cell.update(
-                    gap=_num(float(gap.mean[0])),
-                    gap_ci_low=_num(float(gap.ci_low[0])),
-                    gap_ci_high=_num(float(gap.ci_high[0])),
+                    gap=_num(float(gaps.mean[j])),
+                    gap_ci_low=_num(float(gaps.ci_low[j])),
+                    gap_ci_high=_num(float(gaps.ci_high[j])),
                 )
             else:
                 cell["gap"] = None
         cell["suppressed"] = False
         out.append(cell)
     return {
-        "threshold": table.threshold,
+        "threshold": limit,
         "by": cut.value,
         "campaign": campaign,
         "cells": out,
     }
 
 
+def _organisation_leaks(part_rows: Sequence[tuple[Any, ...]]) -> bool:
+    """trust: whether the organisation-wide driver analysis would reveal a small
+    group. Per campaign it adds the union of every provider's part. A safe part may be
+    known (it was shown, or could have been, in its provider's pool), so what it adds
+    is the union R of the unsafe parts (``driver_part`` rows). Providers' respondents
+    are disjoint, so a combination isolating a small group exists exactly when, in
+    every unsafe part's block, the part equals a combination of that block's shown
+    cells on the block's large atoms (then one multiple of R cancels all large
+    atoms), and in some block not everywhere (else R adds nothing): decided per
+    provider by ``_part_facts`` when it is summarised, never over the whole table."""
+    by_campaign: dict[str, list[tuple[bool, bool]]] = {}
+    for row in part_rows:
+        by_campaign.setdefault(row[1], []).append((row[7] > 0, row[8] > 0))
+    return any(
+        all(yields for yields, _new in facts) and any(new for _yields, new in facts)
+        for facts in by_campaign.values()
+    )
+
+
+def _pooled_items(conn: Connection, org_id: int) -> dict[tuple[str, str], CrossProducts]:
+    """Per instrument and dimension, the sum of every provider's item cross-products
+    of its complete respondents (the whole organisation's, as one block)."""
+    parts: dict[tuple[str, str], tuple[list[int], list[bytes]]] = {}
+    for inst, _prov, dimension, n, data in store.read_blocks(conn, org_id, ITEMS):
+        ns, datas = parts.setdefault((inst, dimension), ([], []))
+        ns.append(int(n))
+        datas.append(data)
+    pooled: dict[tuple[str, str], CrossProducts] = {}
+    for scale, (ns, datas) in parts.items():
+        width = len(datas[0]) // 8
+        k = (math.isqrt(4 * width + 1) - 1) // 2  # k sums, then k × k cross-products
+        total = np.frombuffer(b"".join(datas), dtype="<f8").reshape(-1, width).sum(axis=0)
+        pooled[scale] = CrossProducts(sum(ns), total[:k], total[k:].reshape(k, k))
+    return pooled
+
+
 def reliability(vc: Valuechain) -> dict[str, Any]:
     """Cronbach's alpha with the Feldt 95% interval per instrument × dimension of two
-    or more items, from the complete responses of the whole organisation; a scale
-    with 1 to threshold − 1 complete responses is suppressed."""
-    known = instruments(vc)
+    or more items, from the complete responses of the whole organisation (the sum of
+    every provider's item cross-products); a scale with 1 to threshold − 1 complete
+    responses is suppressed."""
+    refresh(vc)
     with vc.engine.connect() as conn:
         limit = store.read_threshold(conn, vc.org_id)
+        known = {**BUILT_IN, **store.read_instruments(conn, vc.org_id)}
         used = store.instruments_used(conn, vc.org_id)
-        answers = {key: store.item_answers(conn, vc.org_id, key) for key in used}
+        pooled = _pooled_items(conn, vc.org_id)
     scales: list[dict[str, Any]] = []
     for key in used:
         instrument = known.get(key)
         if instrument is None:
             continue
-        rows = answers[key]
-        index: dict[str, int] = {}
-        for rid, _item, _score in rows:
-            index.setdefault(rid, len(index))
-        item_pos = {item.key: j for j, item in enumerate(instrument.items)}
-        matrix = np.full((len(index), len(item_pos)), np.nan)
-        for rid, item, score in rows:
-            if item in item_pos:
-                matrix[index[rid], item_pos[item]] = score
         for dimension in instrument.dimensions:
             scaled = [i for i in dimension.items if i.scale is not None]
             if len(scaled) < 2:
                 continue
-            columns = matrix[:, [item_pos[i.key] for i in scaled]]
-            result = cronbach_alpha(CrossProducts.from_answers(columns))
+            data = pooled.get(
+                (key, dimension.key),
+                CrossProducts(0, np.zeros(len(scaled)), np.zeros((len(scaled), len(scaled)))),
+            )
+            result = cronbach_alpha(data)
             entry: dict[str, Any] = {
                 "instrument": key,
                 "dimension": dimension.key,
@@ -437,37 +809,56 @@ def drivers(
     """Johnson (2000) relative weights of the dimension scores on ``overall``, with
     bootstrap 95% intervals, R², each dimension's mean (performance) and its
     importance–performance quadrant; for the whole organisation or one provider."""
-    table = _table(vc)
-    candidates = [
-        k
-        for k, i in table.instruments.items()
-        if i.outcome is not None and any(row[1] == k for row in table.dimension_scores)
-    ]
-    if instrument is None:
-        if not candidates:
-            raise NotFound("no responses to an instrument with an 'overall' dimension")
-        instrument = candidates[0]
-    elif instrument not in candidates:
-        raise NotFound(f"no responses to an instrument {instrument!r} with an 'overall' dimension")
-    known = table.instruments[instrument]
-    if provider is not None and not any(
-        row[1] == instrument and row[3] == provider for row in table.dimension_scores
-    ):
-        raise NotFound(f"no responses about provider {provider!r}")
-    _ids, matrix, _providers = _complete_scores(table.dimension_scores, known, provider)
-    complete = matrix[~np.isnan(matrix).any(axis=1)]
+    refresh(vc)
+    with vc.engine.connect() as conn:
+        limit = store.read_threshold(conn, vc.org_id)
+        known = {**BUILT_IN, **store.read_instruments(conn, vc.org_id)}
+        candidates = [
+            k
+            for k, i in known.items()
+            if i.outcome is not None and store.has_cells(conn, vc.org_id, By.DIMENSION.value, k)
+        ]
+        if instrument is None:
+            if not candidates:
+                raise NotFound("no responses to an instrument with an 'overall' dimension")
+            instrument = candidates[0]
+        elif instrument not in candidates:
+            raise NotFound(
+                f"no responses to an instrument {instrument!r} with an 'overall' dimension"
+            )
+        if provider is not None and not store.has_cells(
+            conn, vc.org_id, By.DIMENSION.value, instrument, provider
+        ):
+            raise NotFound(f"no responses about provider {provider!r}")
+        blocks = store.read_blocks(
+            conn, vc.org_id, DRIVERS, instrument=instrument, provider=provider
+        )
+        if provider is not None:
+            hidden_cell = any(
+                row[12] is not None
+                for row in store.read_cells(
+                    conn, vc.org_id, DRIVERS, instrument=instrument, provider=provider
+                )
+            )
+        else:  # trust: the organisation-wide analysis is decided too
+            hidden_cell = _organisation_leaks(
+                store.read_cells(conn, vc.org_id, DRIVER_PART, instrument=instrument)
+            )
+    chosen = known[instrument]
+    dims = [d.key for d in chosen.drivers]
+    complete = (
+        np.concatenate([_unpack(row[4], len(dims) + 1) for row in blocks])
+        if blocks
+        else np.empty((0, len(dims) + 1))
+    )
     n = int(complete.shape[0])
-    dims = [d.key for d in known.drivers]
     base: dict[str, Any] = {
-        "threshold": table.threshold,
+        "threshold": limit,
         "instrument": instrument,
         "provider": provider,
         "outcome": OUTCOME,
     }
-    hidden = 0 < n < table.threshold or not table.disclosure.published(
-        (DRIVERS, instrument, ALL, ORGANISATION if provider is None else provider, None, None)
-    )  # trust: the organisation-wide analysis is decided too
-    if hidden:
+    if 0 < n < limit or hidden_cell:
         return {
             **base,
             "n": None,
@@ -475,7 +866,7 @@ def drivers(
             "drivers": [{"dimension": d} for d in dims],
             "suppressed": True,
         }
-    result = key_drivers(complete[:, :-1], complete[:, -1])
+    result = key_drivers(complete[:, :-1], complete[:, -1], normal_above=NORMAL_BOOTSTRAP_ABOVE)
     quadrant = quadrants(result.share, result.performance)
     return {
         **base,
@@ -506,6 +897,7 @@ __all__ = [
     "drivers",
     "instruments",
     "published_cells",
+    "refresh",
     "reliability",
     "reliability_with_omega",
     "scores",
@@ -539,14 +931,16 @@ def published_cells(vc: Valuechain) -> tuple[int, list[str], list[PublishedCell]
     count, sum and sum of squares of the published ones. Any number computed from
     published cells alone (a difference between campaigns, its test) reveals no group
     that the scores themselves do not."""
-    table = _table(vc)
+    refresh(vc)
+    with vc.engine.connect() as conn:
+        limit = store.read_threshold(conn, vc.org_id)
+        campaigns = store.campaign_ids(conn, vc.org_id)
+        rows = [row for cut in By for row in store.read_cells(conn, vc.org_id, cut.value)]
     out: list[PublishedCell] = []
-    for key, acc in table.cells.items():
-        cut, inst, camp, provider, customer, dimension = key
-        if cut == DRIVERS or camp is None:
-            continue
-        n, total, total_sq, gap_n, gap_total, gap_sq = acc.sums.tolist()
-        shown = table.disclosure.published(key)
+    for row in rows:
+        cut, camp, inst, provider, customer, dimension = row[:6]
+        n, total, total_sq, gap_n, gap_total, gap_sq = row[6:12]
+        shown = row[12] is None
         gap = Moments.of([gap_n], [gap_total], [gap_sq]) if shown and gap_n == n > 0 else None
         out.append(
             PublishedCell(
@@ -554,40 +948,31 @@ def published_cells(vc: Valuechain) -> tuple[int, list[str], list[PublishedCell]
                 inst,
                 camp,
                 provider,
-                customer,
-                dimension,
+                customer or None,
+                dimension or None,
                 Moments.of([n], [total], [total_sq]) if shown else None,
                 gap,
             )
         )
-    return table.threshold, table.campaigns, out
+    return limit, campaigns, out
 
 
 def reliability_with_omega(vc: Valuechain) -> dict[str, Any]:
     """:func:`reliability` with McDonald's omega (one-factor ML model) per scale of
-    three or more items, from the same complete responses; suppressed scales stay
-    without numbers."""
+    three or more items, from the same complete responses (the pooled item
+    cross-products); suppressed scales stay without numbers."""
     found = reliability(vc)
-    known = instruments(vc)
-    wanted = {s["instrument"] for s in found["scales"] if not s["suppressed"]}
     with vc.engine.connect() as conn:
-        answers = {key: store.item_answers(conn, vc.org_id, key) for key in sorted(wanted)}
+        pooled = _pooled_items(conn, vc.org_id)
     for scale in found["scales"]:
         if scale["suppressed"]:
             scale["omega"] = None
             continue
-        instrument = known[scale["instrument"]]
-        items = [i.key for i in instrument.dimension(scale["dimension"]).items if i.scale]
-        position = {item: j for j, item in enumerate(items)}
-        index: dict[str, int] = {}
-        for rid, item, _score in answers[scale["instrument"]]:
-            if item in position:
-                index.setdefault(rid, len(index))
-        matrix = np.full((len(index), len(items)), np.nan)
-        for rid, item, score in answers[scale["instrument"]]:
-            if item in position:
-                matrix[index[rid], position[item]] = score
-        result = mcdonald_omega(CrossProducts.from_answers(matrix))
+        data = pooled.get((scale["instrument"], scale["dimension"]))
+        k = int(scale["items"])
+        result = mcdonald_omega(
+            data if data is not None else CrossProducts(0, np.zeros(k), np.zeros((k, k)))
+        )
         scale["omega"] = _num(result.omega)
         scale["omega_reason"] = None if result.reason is None else str(result.reason)
     return found
@@ -598,6 +983,7 @@ def scores_with_nps(
     by: By | str = By.PROVIDER,
     campaign: str | None = None,
     instrument: str | None = None,
+    provider: str | None = None,
 ) -> dict[str, Any]:
     """:func:`scores`, and for every shown cell of the ``recommend`` instrument its
     net promoter score with the Wald 95% interval and the promoter and detractor
@@ -605,7 +991,7 @@ def scores_with_nps(
     cell's respondents like its mean, so a shown cell's NPS reveals no group its
     mean does not; a cell whose counts do not cover exactly its respondents gets
     no NPS."""
-    found = scores(vc, by, campaign=campaign, instrument=instrument)
+    found = scores(vc, by, campaign=campaign, instrument=instrument, provider=provider)
     shown = [c for c in found["cells"] if c["instrument"] == RECOMMEND.key and not c["suppressed"]]
     if not shown or found["campaign"] is None:
         return found
@@ -613,11 +999,11 @@ def scores_with_nps(
     with vc.engine.connect() as conn:
         rows = nps_store.answer_counts(conn, vc.org_id, RECOMMEND.key, dimension, found["campaign"])
     counts: dict[tuple[str, str | None], np.ndarray] = {}
-    for provider, customer, answer, respondents in rows:
+    for prov, customer, answer, respondents in rows:
         value = float(answer)
         if not (0 <= value <= 10 and value == round(value)):
             continue
-        for key in ((provider, None), (provider, customer)):
+        for key in ((prov, None), (prov, customer)):
             bins = counts.setdefault(key, np.zeros(11, dtype=np.int64))
             bins[int(value)] += int(respondents)
     for cell in shown:

@@ -117,6 +117,9 @@ class Valuechain:
                 measure_store.write_survey(
                     conn, self.org_id, org_map.instruments, org_map.responses
                 )
+                from valuechain.services.measure import refresh_in  # uses this module
+
+                refresh_in(conn, self.org_id, org_map.responses)
             if org_map.outcomes:
                 outcome_store.write_outcomes(conn, self.org_id, org_map.outcomes)
             calendar_store.write_calendars(conn, self.org_id, org_map.calendars)

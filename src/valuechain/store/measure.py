@@ -1,7 +1,9 @@
-"""Storing survey data (custom instruments, campaigns, responses) and aggregating
-it in the database: one GROUP BY pass gives the count, sum and sum of squares of
-every finest cell (instrument × campaign × provider × customer × dimension), which
-add up to any coarser cell."""
+"""Storing survey data (custom instruments, campaigns, responses) in bulk (COPY on
+PostgreSQL, prepared ``executemany`` batches on SQLite), and the per-provider
+summaries every survey number is read from: the protected cells with their moments
+(count, sum, sum of squares) and the respondent-level blocks (driver scores, item
+cross-products), recomputed by ``services.measure.refresh`` for the providers whose
+responses changed."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
-    case,
     delete,
     func,
     insert,
@@ -32,6 +33,9 @@ from valuechain.store.tables import (
     CommentRow,
     InstrumentItemRow,
     InstrumentRow,
+    MeasureBlockRow,
+    MeasureCellRow,
+    MeasureOpenCampaignRow,
     ResponseRow,
 )
 
@@ -41,21 +45,19 @@ CAMPAIGNS: Table = CampaignRow.__table__  # type: ignore[assignment]
 RESPONSES: Table = ResponseRow.__table__  # type: ignore[assignment]
 ANSWERS: Table = AnswerRow.__table__  # type: ignore[assignment]
 COMMENTS: Table = CommentRow.__table__  # type: ignore[assignment]
+CELLS: Table = MeasureCellRow.__table__  # type: ignore[assignment]
+BLOCKS: Table = MeasureBlockRow.__table__  # type: ignore[assignment]
+OPEN_CAMPAIGNS: Table = MeasureOpenCampaignRow.__table__  # type: ignore[assignment]
+SUMMARY_TABLES: tuple[Table, ...] = (CELLS, BLOCKS)
 
 #: Children first: the order in which an organisation's survey data is deleted.
 SURVEY_TABLES: tuple[Table, ...] = (COMMENTS, ANSWERS, RESPONSES, CAMPAIGNS, ITEMS, INSTRUMENTS)
 BATCH = 5_000
 
 
-def _batches(rows: Iterable[dict[str, Any]], size: int = BATCH) -> Iterable[list[dict[str, Any]]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
 def delete_survey(conn: Connection, org_id: int) -> None:
     """Remove every instrument, campaign and response of the organisation."""
-    for table in SURVEY_TABLES:
+    for table in (*SUMMARY_TABLES, OPEN_CAMPAIGNS, *SURVEY_TABLES):
         conn.execute(delete(table).where(table.c.org_id == org_id))
 
 
@@ -113,8 +115,20 @@ def write_survey(
     if new:
         conn.execute(insert(CAMPAIGNS), new)
     ids = [r.id for r in responses]
-    for start in range(0, len(ids), BATCH):
+    moved: set[str] = set()
+    stored = conn.execute(
+        select(RESPONSES.c.id).where(RESPONSES.c.org_id == org_id).limit(1)
+    ).first()
+    for start in range(0, len(ids) if stored is not None else 0, BATCH):
         chunk = ids[start : start + BATCH]
+        # A replaced response leaves its old provider's summary stale.
+        moved.update(
+            conn.execute(
+                select(RESPONSES.c.rated_id)
+                .where(RESPONSES.c.org_id == org_id, RESPONSES.c.id.in_(chunk))
+                .distinct()
+            ).scalars()
+        )
         # Answers and comments go with their response (ON DELETE CASCADE).
         for table in (COMMENTS, ANSWERS):
             conn.execute(
@@ -123,38 +137,71 @@ def write_survey(
         conn.execute(
             delete(RESPONSES).where(RESPONSES.c.org_id == org_id, RESPONSES.c.id.in_(chunk))
         )
-    for batch in _batches(
-        {
-            "org_id": org_id,
-            "id": r.id,
-            "campaign_id": r.campaign,
-            "instrument": r.instrument,
-            "rater_id": r.rater_id,
-            "rated_id": r.rated_id,
-            "submitted_on": r.submitted_on,
-        }
-        for r in responses
-    ):
-        conn.execute(insert(RESPONSES), batch)
-    for batch in _batches(
-        {
-            "org_id": org_id,
-            "response_id": r.id,
-            "item": a.item,
-            "dimension": a.dimension,
-            "expectation": a.expectation,
-            "score": a.score,
-        }
-        for r in responses
-        for a in r.answers
-    ):
-        conn.execute(insert(ANSWERS), batch)
-    for batch in _batches(
-        {"org_id": org_id, "response_id": r.id, "item": item, "text": text}
-        for r in responses
-        for item, text in r.comments
-    ):
-        conn.execute(insert(COMMENTS), batch)
+    if moved:
+        forget_summaries(conn, org_id, sorted(moved))
+    sqlite = conn.dialect.name == "sqlite"
+    bulk_insert(
+        conn,
+        RESPONSES,
+        ("org_id", "id", "campaign_id", "instrument", "rater_id", "rated_id", "submitted_on"),
+        (
+            (
+                org_id,
+                r.id,
+                r.campaign,
+                r.instrument,
+                r.rater_id,
+                r.rated_id,
+                r.submitted_on.isoformat() if sqlite else r.submitted_on,
+            )
+            for r in responses
+        ),
+    )
+    bulk_insert(
+        conn,
+        ANSWERS,
+        ("org_id", "response_id", "item", "dimension", "expectation", "score"),
+        (
+            (org_id, r.id, a.item, a.dimension, a.expectation, a.score)
+            for r in responses
+            for a in r.answers
+        ),
+    )
+    bulk_insert(
+        conn,
+        COMMENTS,
+        ("org_id", "response_id", "item", "text"),
+        ((org_id, r.id, item, text) for r in responses for item, text in r.comments),
+    )
+
+
+def bulk_insert(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+) -> int:
+    """Insert plain tuples fast inside the caller's transaction: COPY on PostgreSQL,
+    prepared ``executemany`` batches elsewhere (no per-row SQLAlchemy work). Values
+    must already be in the driver's types. Returns the number of rows."""
+    count = 0
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    iterator = iter(rows)
+    while batch := list(islice(iterator, 50_000)):
+        conn.exec_driver_sql(sql, batch)
+        count += len(batch)
+    return count
 
 
 def read_instruments(conn: Connection, org_id: int) -> dict[str, Instrument]:
@@ -232,120 +279,219 @@ def count_survey(conn: Connection, org_id: int) -> dict[str, int]:
     }
 
 
-# -- aggregation ----------------------------------------------------------------------
+# -- summaries ------------------------------------------------------------------------
+#
+# Whole-organisation questions never read the 10 million answers: every protected
+# cell and the respondent-level blocks of each provider live in ``measure_cells`` and
+# ``measure_blocks``. ``responses.summarised`` is False for a response not yet in its
+# provider's summary (every insert starts False), so the providers to recompute are
+# one index range away.
+
+NONE = ""  # the key part of a summary row that does not apply ("no customer")
 
 
-def _respondent_dimensions(org_id: int) -> Any:
-    """Each response's score per dimension (the mean of its answered items) and its
-    gap P − E (the mean over items answered twice; NULL when none)."""
-    a = ANSWERS
-    return (
-        select(
-            a.c.response_id,
-            a.c.dimension,
-            func.avg(a.c.score).label("s"),
-            func.avg(a.c.score - a.c.expectation).label("g"),
+def lock_summaries(conn: Connection, org_id: int) -> None:
+    """Serialise summary refreshes of one organisation (PostgreSQL row lock; SQLite
+    writers are serialised by the database)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            select(ORGANISATIONS.c.id).where(ORGANISATIONS.c.id == org_id).with_for_update()
         )
-        .where(a.c.org_id == org_id)
-        .group_by(a.c.response_id, a.c.dimension)
-        .subquery("rd")
-    )
 
 
-def _keys() -> list[Any]:
+def stale_providers(conn: Connection, org_id: int) -> list[str]:
+    """The providers with a response that is not yet in their summary."""
     r = RESPONSES
-    return [r.c.instrument, r.c.campaign_id, r.c.rated_id, r.c.rater_id]
+    return list(
+        conn.execute(
+            select(r.c.rated_id)
+            .where(r.c.org_id == org_id, r.c.summarised.is_(False))
+            .distinct()
+            .order_by(r.c.rated_id)
+        ).scalars()
+    )
 
 
-def _moments(x: Any, g: Any) -> list[Any]:
-    return [
-        func.count(x),
-        func.sum(x),
-        func.sum(x * x),
-        func.count(g),
-        func.sum(g),
-        func.sum(g * g),
-    ]
-
-
-def dimension_moments(conn: Connection, org_id: int) -> list[tuple[Any, ...]]:
-    """Rows (instrument, campaign, provider, customer, dimension, n, Σx, Σx², n_gap,
-    Σgap, Σgap²) over respondents' dimension scores, in one GROUP BY."""
-    rd = _respondent_dimensions(org_id)
+def mark_summarised(conn: Connection, org_id: int, providers: Sequence[str]) -> None:
+    """Mark every response about these providers as part of their summary."""
     r = RESPONSES
-    keys = [*_keys(), rd.c.dimension]
-    stmt = (
-        select(*keys, *_moments(rd.c.s, rd.c.g))
-        .select_from(rd.join(r, and_(r.c.org_id == org_id, r.c.id == rd.c.response_id)))
-        .group_by(*keys)
-    )
-    return [tuple(row) for row in conn.execute(stmt)]
+    for start in range(0, len(providers), BATCH):
+        chunk = list(providers[start : start + BATCH])
+        conn.execute(
+            update(r)
+            .where(r.c.org_id == org_id, r.c.rated_id.in_(chunk), r.c.summarised.is_(False))
+            .values(summarised=True)
+        )
 
 
-def _respondent_scores(org_id: int, with_outcome: Sequence[str], outcome: str) -> Any:
-    """Each response's overall score: its outcome dimension where the instrument has
-    one, else the mean of its dimension scores; its total gap (the mean of its
-    dimension gaps) only when every dimension it answered has one."""
-    rd = _respondent_dimensions(org_id)
+def forget_summaries(conn: Connection, org_id: int, providers: Sequence[str] | None) -> None:
+    """Drop the summaries of these providers (all when None) and mark their responses
+    for a new summary."""
     r = RESPONSES
-    outcome_score = func.max(case((rd.c.dimension == outcome, rd.c.s)))
-    score = (
-        case((r.c.instrument.in_(list(with_outcome)), outcome_score), else_=func.avg(rd.c.s))
-        if with_outcome
-        else func.avg(rd.c.s)
-    )
-    gap = case((func.count(rd.c.g) == func.count(), func.avg(rd.c.g)), else_=literal(None))
-    return (
-        select(r.c.id.label("response_id"), *_keys(), score.label("x"), gap.label("g"))
-        .select_from(rd.join(r, and_(r.c.org_id == org_id, r.c.id == rd.c.response_id)))
-        .group_by(r.c.id, *_keys())
-        .subquery("rs")
-    )
+    if providers is None:
+        for table in SUMMARY_TABLES:
+            conn.execute(delete(table).where(table.c.org_id == org_id))
+        conn.execute(update(r).where(r.c.org_id == org_id).values(summarised=False))
+        return
+    for start in range(0, len(providers), BATCH):
+        chunk = list(providers[start : start + BATCH])
+        for table in SUMMARY_TABLES:
+            conn.execute(delete(table).where(table.c.org_id == org_id, table.c.provider.in_(chunk)))
+        conn.execute(
+            update(r).where(r.c.org_id == org_id, r.c.rated_id.in_(chunk)).values(summarised=False)
+        )
 
 
-def score_moments(
-    conn: Connection, org_id: int, with_outcome: Sequence[str], outcome: str
+def response_counts(conn: Connection, org_id: int, providers: Sequence[str]) -> dict[str, int]:
+    """How many responses each of these providers has."""
+    r = RESPONSES
+    out: dict[str, int] = {}
+    for start in range(0, len(providers), BATCH):
+        chunk = list(providers[start : start + BATCH])
+        out.update(
+            (p, int(n))
+            for p, n in conn.execute(
+                select(r.c.rated_id, func.count())
+                .where(r.c.org_id == org_id, r.c.rated_id.in_(chunk))
+                .group_by(r.c.rated_id)
+            )
+        )
+    return out
+
+
+def provider_responses(
+    conn: Connection, org_id: int, providers: Sequence[str]
 ) -> list[tuple[Any, ...]]:
-    """Rows (instrument, campaign, provider, customer, n, Σx, Σx², n_gap, Σgap,
-    Σgap²) over respondents' overall scores."""
-    rs = _respondent_scores(org_id, with_outcome, outcome)
-    keys = [rs.c.instrument, rs.c.campaign_id, rs.c.rated_id, rs.c.rater_id]
-    stmt = select(*keys, *_moments(rs.c.x, rs.c.g)).where(rs.c.x.is_not(None)).group_by(*keys)
-    return [tuple(row) for row in conn.execute(stmt)]
-
-
-def score_members(
-    conn: Connection, org_id: int, with_outcome: Sequence[str], outcome: str
-) -> list[tuple[Any, ...]]:
-    """Rows (response id, instrument, campaign, provider, customer) of every response
-    with an overall score: who is in which cell, for confidentiality."""
-    rs = _respondent_scores(org_id, with_outcome, outcome)
-    stmt = select(
-        rs.c.response_id, rs.c.instrument, rs.c.campaign_id, rs.c.rated_id, rs.c.rater_id
-    ).where(rs.c.x.is_not(None))
-    return [tuple(row) for row in conn.execute(stmt)]
-
-
-def dimension_members(conn: Connection, org_id: int) -> list[tuple[Any, ...]]:
-    """Rows (response id, instrument, campaign, provider, customer, dimension, score)
-    of every response's dimension scores."""
-    rd = _respondent_dimensions(org_id)
+    """Rows (response id, instrument, campaign, provider, customer) of the responses
+    about these providers."""
     r = RESPONSES
-    stmt = select(rd.c.response_id, *_keys(), rd.c.dimension, rd.c.s).select_from(
-        rd.join(r, and_(r.c.org_id == org_id, r.c.id == rd.c.response_id))
+    stmt = select(r.c.id, r.c.instrument, r.c.campaign_id, r.c.rated_id, r.c.rater_id).where(
+        r.c.org_id == org_id, r.c.rated_id.in_(list(providers))
     )
-    return [tuple(row) for row in conn.execute(stmt)]
+    return _fetch(conn, stmt)
 
 
-def item_answers(conn: Connection, org_id: int, instrument: str) -> list[tuple[Any, ...]]:
-    """Rows (response id, item, score) of one instrument, for reliability."""
+def provider_answers(
+    conn: Connection, org_id: int, providers: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Rows (response id, item, dimension, score, expectation) of every answer about
+    these providers, through the driver (no per-row SQLAlchemy work)."""
     a, r = ANSWERS, RESPONSES
     stmt = (
-        select(a.c.response_id, a.c.item, a.c.score)
+        select(a.c.response_id, a.c.item, a.c.dimension, a.c.score, a.c.expectation)
         .select_from(a.join(r, and_(r.c.org_id == a.c.org_id, r.c.id == a.c.response_id)))
-        .where(a.c.org_id == org_id, r.c.instrument == instrument)
+        .where(r.c.org_id == org_id, r.c.rated_id.in_(list(providers)))
     )
-    return [tuple(row) for row in conn.execute(stmt)]
+    return _fetch(conn, stmt)
+
+
+def _fetch(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
+    compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
+    cursor = conn.exec_driver_sql(str(compiled), compiled_parameters(compiled, conn))
+    return cursor.fetchall()  # type: ignore[return-value]
+
+
+def compiled_parameters(compiled: Any, conn: Connection) -> Any:
+    """The bound parameters of a compiled statement in the driver's paramstyle."""
+    params = compiled.construct_params()
+    if compiled.positional:
+        return tuple(params[name] for name in compiled.positiontup)
+    return params
+
+
+def write_summaries(
+    conn: Connection,
+    org_id: int,
+    providers: Sequence[str],
+    cells: Iterable[tuple[Any, ...]],
+    blocks: Iterable[tuple[Any, ...]],
+) -> None:
+    """Replace the summaries of these providers. ``cells`` rows: (cut, campaign,
+    instrument, provider, customer, dimension, n, total, total_sq, gap_n, gap_total,
+    gap_sq, suppressed); ``blocks`` rows: (kind, instrument, provider, dimension, n,
+    data)."""
+    for start in range(0, len(providers), BATCH):
+        chunk = list(providers[start : start + BATCH])
+        for table in SUMMARY_TABLES:
+            conn.execute(delete(table).where(table.c.org_id == org_id, table.c.provider.in_(chunk)))
+    bulk_insert(conn, CELLS, ("org_id", *CELL_COLUMNS), ((org_id, *row) for row in cells))
+    bulk_insert(conn, BLOCKS, ("org_id", *BLOCK_COLUMNS), ((org_id, *row) for row in blocks))
+
+
+CELL_COLUMNS = (
+    "cut",
+    "campaign",
+    "instrument",
+    "provider",
+    "customer",
+    "dimension",
+    "n",
+    "total",
+    "total_sq",
+    "gap_n",
+    "gap_total",
+    "gap_sq",
+    "suppressed",
+)
+BLOCK_COLUMNS = ("kind", "instrument", "provider", "dimension", "n", "data")
+
+
+def read_cells(
+    conn: Connection,
+    org_id: int,
+    cut: str,
+    *,
+    campaign: str | None = None,
+    instrument: str | None = None,
+    provider: str | None = None,
+) -> list[tuple[Any, ...]]:
+    """Summary cells of one cut (rows in ``CELL_COLUMNS`` order), optionally of one
+    campaign, instrument or provider (an index range, not a scan, for a provider)."""
+    c = CELLS
+    stmt = select(*(c.c[name] for name in CELL_COLUMNS)).where(c.c.org_id == org_id)
+    if provider is not None:
+        stmt = stmt.where(c.c.provider == provider)
+    stmt = stmt.where(c.c.cut == cut)
+    if campaign is not None:
+        stmt = stmt.where(c.c.campaign == campaign)
+    if instrument is not None:
+        stmt = stmt.where(c.c.instrument == instrument)
+    return _fetch(conn, stmt)
+
+
+def has_cells(
+    conn: Connection, org_id: int, cut: str, instrument: str, provider: str | None = None
+) -> bool:
+    """Whether any summary cell of this cut and instrument (and provider) exists."""
+    c = CELLS
+    stmt = select(literal(1)).where(c.c.org_id == org_id)
+    if provider is not None:
+        stmt = stmt.where(c.c.provider == provider)
+    stmt = stmt.where(c.c.cut == cut, c.c.instrument == instrument).limit(1)
+    return conn.execute(stmt).first() is not None
+
+
+def read_blocks(
+    conn: Connection,
+    org_id: int,
+    kind: str,
+    *,
+    instrument: str | None = None,
+    provider: str | None = None,
+) -> list[tuple[Any, ...]]:
+    """Summary blocks (instrument, provider, dimension, n, data) of one kind, ordered
+    by instrument, provider and dimension."""
+    b = BLOCKS
+    stmt = select(b.c.instrument, b.c.provider, b.c.dimension, b.c.n, b.c.data).where(
+        b.c.org_id == org_id
+    )
+    if provider is not None:
+        stmt = stmt.where(b.c.provider == provider)
+    stmt = stmt.where(b.c.kind == kind)
+    if instrument is not None:
+        stmt = stmt.where(b.c.instrument == instrument)
+    stmt = stmt.order_by(b.c.instrument, b.c.provider, b.c.dimension)
+    return _fetch(conn, stmt)
 
 
 def instruments_used(conn: Connection, org_id: int) -> list[str]:
@@ -368,11 +514,16 @@ def read_threshold(conn: Connection, org_id: int) -> int:
 
 
 def write_threshold(conn: Connection, org_id: int, threshold: int) -> None:
+    """Set the threshold; every protected cell is decided again (all summaries are
+    marked stale)."""
+    old = read_threshold(conn, org_id)
     conn.execute(
         update(ORGANISATIONS)
         .where(ORGANISATIONS.c.id == org_id)
         .values(anonymity_threshold=threshold)
     )
+    if old != threshold:
+        forget_summaries(conn, org_id, None)
 
 
 # -- trust: campaigns still open ------------------------------------------------------
@@ -387,3 +538,29 @@ def open_campaigns(conn: Connection, org_id: int, today: date) -> set[str]:
         CAMPAIGNS.c.closes_on >= today,
     )
     return set(conn.execute(stmt).scalars())
+
+
+def summarised_open_campaigns(conn: Connection, org_id: int) -> set[str]:
+    """trust: the campaigns that were open when the summaries were last refreshed."""
+    t = OPEN_CAMPAIGNS
+    return set(conn.execute(select(t.c.campaign).where(t.c.org_id == org_id)).scalars())
+
+
+def write_open_campaigns(conn: Connection, org_id: int, before: set[str], now: set[str]) -> None:
+    """trust: record the campaigns open now, and mark the responses of every campaign
+    that opened or closed since ``before`` for a new summary (the decision about a
+    provider leaves an open campaign's respondents out)."""
+    t, r = OPEN_CAMPAIGNS, RESPONSES
+    changed = sorted(before ^ now)
+    if not changed:
+        return
+    conn.execute(delete(t).where(t.c.org_id == org_id))
+    if now:
+        conn.execute(insert(t), [{"org_id": org_id, "campaign": c} for c in sorted(now)])
+    for start in range(0, len(changed), BATCH):
+        chunk = changed[start : start + BATCH]
+        conn.execute(
+            update(r)
+            .where(r.c.org_id == org_id, r.c.campaign_id.in_(chunk))
+            .values(summarised=False)
+        )

@@ -14,10 +14,12 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -339,6 +341,8 @@ class ResponseRow(Base):
             initially="DEFERRED",
         ),
         Index("ix_responses_org_rated", "org_id", "rated_id"),
+        # Finds the providers whose summaries (measure_cells, measure_blocks) are stale.
+        Index("ix_responses_org_unsummarised", "org_id", "summarised", "rated_id"),
     )
 
     org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -349,6 +353,9 @@ class ResponseRow(Base):
     rater_id: Mapped[str] = mapped_column(String(200))  # the rating (customer) unit
     rated_id: Mapped[str] = mapped_column(String(200))  # the rated (provider) unit
     submitted_on: Mapped[date] = mapped_column(Date)  # the day only, never a time
+    # False until the response is in its provider's summary (any writer's insert
+    # leaves it False, so no write path can leave a summary stale).
+    summarised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AnswerRow(Base):
@@ -926,3 +933,82 @@ class IdempotencyKeyRow(Base):
     media_type: Mapped[str] = mapped_column(String(100))
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- measure: per-provider summaries (services.measure.refresh) ----------------------
+
+
+class MeasureCellRow(Base):
+    """One protected survey cell (a provider, relationship, provider × dimension or
+    relationship × dimension per campaign, or a provider's driver analysis): its
+    moments and whether it is shown. ``driver_part`` rows are a provider's driver
+    respondents of one campaign that could not be shown next to that campaign's cells
+    (n: size; total, total_sq: the two facts the organisation-wide decision needs).
+    Kept up to date per provider by ``services.measure.refresh``; ``""`` is "none"."""
+
+    __tablename__ = "measure_cells"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name="fk_measure_cells_org", ondelete="CASCADE"
+        ),
+        Index("ix_measure_cells_org_provider", "org_id", "provider"),
+        SQLITE_CLUSTERED,
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cut: Mapped[str] = mapped_column(String(30), primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(200), primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+    total_sq: Mapped[float] = mapped_column(Float)
+    gap_n: Mapped[int] = mapped_column(Integer)
+    gap_total: Mapped[float] = mapped_column(Float)
+    gap_sq: Mapped[float] = mapped_column(Float)
+    suppressed: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class MeasureBlockRow(Base):
+    """Per provider, the respondent-level data the statistics need beyond moments:
+    ``drivers``: the complete respondents' dimension scores (float64, rows × dimensions,
+    outcome last); ``items``: a dimension's item count, sums and cross-products of its
+    complete respondents (for Cronbach's alpha and McDonald's omega)."""
+
+    __tablename__ = "measure_blocks"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name="fk_measure_blocks_org", ondelete="CASCADE"
+        ),
+        Index("ix_measure_blocks_org_provider", "org_id", "provider"),
+        SQLITE_CLUSTERED,
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(200), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MeasureOpenCampaignRow(Base):
+    """trust: the campaigns that were still open when the summaries were last brought
+    up to date (their responses are left out); when this set differs from today's,
+    the responses of the campaigns that opened or closed are summarised again."""
+
+    __tablename__ = "measure_open_campaigns"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id"],
+            ["organisations.id"],
+            name="fk_measure_open_campaigns_org",
+            ondelete="CASCADE",
+        ),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(200), primary_key=True)
