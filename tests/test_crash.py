@@ -40,7 +40,8 @@ from tests.signin import PASSWORD, make_account
 from tests.test_api import chain_map
 from valuechain import Valuechain
 from valuechain.domain.person import Person, Role
-from valuechain.services import campaign
+from valuechain.domain.request import Verb
+from valuechain.services import campaign, idempotency
 from valuechain.services import request as requests
 from valuechain.services.errors import ValuechainError
 from valuechain.store.campaign import INVITATIONS, SEALED
@@ -123,7 +124,9 @@ def send(
     while time.monotonic() < give_up:
         crashing.up.wait(timeout=60)
         try:
-            answer = client.post(path, json=body, headers={"Idempotency-Key": key, **(headers or {})})
+            answer = client.post(
+                path, json=body, headers={"Idempotency-Key": key, **(headers or {})}
+            )
         except httpx.ConnectError:
             with ledger.lock:
                 ledger.refused += 1
@@ -238,7 +241,7 @@ def stored_answers(vc: Valuechain) -> Counter[str]:
         ).scalars()
         found: Counter[str] = Counter()
         for raw in payloads:
-            for item, text in json.loads(raw)["comments"]:
+            for _item, text in json.loads(raw)["comments"]:
                 if text.startswith("crash-answer-"):
                     found[text] += 1
         return found
@@ -394,13 +397,11 @@ def test_sqlite_commits_acknowledged_writes_with_synchronous_full(
     campaign.create_campaign(vc, "c", instrument="pulse", relationships=[("make", "pack")])
     campaign.invite(vc, "c", base="http://127.0.0.1")
     token = LINK.findall(smtp_server.messages[0][1].get_content())[0]
-    seen = synchronous_at_writes(engine, ("sealed_responses", "idempotency_keys"))
+    seen = synchronous_at_writes(engine, ("sealed_responses", "idempotency_keys", "request_events"))
     answers = campaign.Submission(scores={"need_now": (4.0, None)}, comment="kept")
     assert campaign.submit(vc, token, answers, idempotency_key="k")["replayed"] is False
     assert seen == [("sealed_responses", 2)]
     # The Idempotency-Key route's transaction (services.idempotency) does the same.
-    from valuechain.services import idempotency
-
     keyed = idempotency.IdempotentRequest.of(
         scope="account:a", key="k", method="POST", path="/api/v1/requests", body=b"{}"
     )
@@ -415,6 +416,13 @@ def test_sqlite_commits_acknowledged_writes_with_synchronous_full(
         )
         attempt.record(201, "{}")
     assert ("idempotency_keys", 2) in seen and all(level == 2 for _, level in seen)
+    # A change made by the web form or the command line (the service's own transaction).
+    filed = requests.new_request(
+        vc, requests.Asker(None, "test"), customer="pack", provider="make", title="own"
+    )
+    requests.change(vc, requests.Asker(None, "test"), filed["id"], Verb.ACK, "on it")
+    assert [t for t, _ in seen].count("request_events") == 3
+    assert all(level == 2 for _, level in seen)
     # Other writes keep the connection's default, NORMAL (1).
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1
