@@ -50,8 +50,8 @@ from valuechain.store.tables import RequestEventRow, RequestRow
 
 SEED = 20261123
 CLIENTS = 6
-RESPONDENTS = 250  # survey links; more than the clients can use up in the run
-RUN_SECONDS = 22.0  # submitting and killing; then the clients finish what is in flight
+RESPONDENTS = 400  # survey links; more than the clients can use up in the run
+KILLS = 8  # then the clients finish what is in flight and stop
 KILL_AFTER = (0.2, 1.5)  # seconds between a (re)start and the next SIGKILL, uniform
 # A request's life: every step is a separate acknowledged change.
 VERBS = ("ack", "start", "wait", "start", "resolve", "close", "reopen", "resolve", "close")
@@ -86,26 +86,29 @@ class Ledger:
 
 
 class Crashing:
-    """The server, restarted by a killer thread at seeded random moments until
-    ``stop`` is set; clients wait on ``up`` while it is down."""
+    """The server, killed and restarted by a killer thread at seeded random moments,
+    KILLS times, then ``done`` is set; clients wait on ``up`` while it is down."""
 
     def __init__(self, server: Server, seed: int) -> None:
         self.server = server
         self.rng = random.Random(seed)
-        self.stop = threading.Event()
+        self.done = threading.Event()
         self.up = threading.Event()
         self.up.set()
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            while not self.stop.wait(self.rng.uniform(*KILL_AFTER)):
+            for _ in range(KILLS):
+                time.sleep(self.rng.uniform(*KILL_AFTER))
                 self.up.clear()
                 self.server.kill()
                 self.server.start()
                 self.up.set()
         except BaseException as error:  # reported by the test
             self.error = error
+        finally:
+            self.done.set()
             self.up.set()
 
 
@@ -123,6 +126,8 @@ def send(
     give_up = time.monotonic() + 180
     while time.monotonic() < give_up:
         crashing.up.wait(timeout=60)
+        if crashing.error is not None:
+            raise AssertionError(f"the server could not be restarted: {crashing.error!r}")
         try:
             answer = client.post(
                 path, json=body, headers={"Idempotency-Key": key, **(headers or {})}
@@ -153,15 +158,14 @@ def client_loop(
     tokens: list[str],
     crashing: Crashing,
     ledger: Ledger,
-    until: float,
 ) -> None:
-    """Alternate survey answers and request changes until ``until``; finish the
-    change in hand even after it, so every submission ends acknowledged."""
+    """Alternate survey answers and request changes until the killer is done; the
+    change in hand is finished, so every submission ends acknowledged."""
     auth = {"Authorization": f"Bearer {bearer}"}
     with httpx.Client(base_url=base_url, timeout=30.0) as client:
         request_id: str | None = None
         step = 0
-        while time.monotonic() < until:
+        while not crashing.done.is_set():
             with ledger.lock:
                 token = tokens.pop() if tokens else None
             if token is not None:
@@ -205,6 +209,16 @@ def client_loop(
             step += 1
             if step == len(VERBS):
                 request_id = None
+
+
+def run_client(*args: Any) -> None:
+    """:func:`client_loop` in a thread; what kills it is reported in the ledger."""
+    try:
+        client_loop(*args)
+    except BaseException as error:
+        ledger: Ledger = args[-1]
+        with ledger.lock:
+            ledger.unexpected.append(f"client {args[0]} failed: {error!r}")
 
 
 def people() -> list[Person]:
@@ -281,11 +295,10 @@ def test_every_acknowledged_submission_survives_kill_9_exactly_once(
         ledger = Ledger()
         crashing = Crashing(server, SEED)
         killer = threading.Thread(target=crashing.run, name="killer")
-        until = time.monotonic() + RUN_SECONDS
         clients = [
             threading.Thread(
-                target=client_loop,
-                args=(n, server.base_url, bearer, tokens, crashing, ledger, until),
+                target=run_client,
+                args=(n, server.base_url, bearer, tokens, crashing, ledger),
                 name=f"client-{n}",
             )
             for n in range(CLIENTS)
@@ -293,9 +306,7 @@ def test_every_acknowledged_submission_survives_kill_9_exactly_once(
         killer.start()
         for thread in clients:
             thread.start()
-        time.sleep(RUN_SECONDS)
-        crashing.stop.set()
-        killer.join(timeout=90)
+        killer.join(timeout=180)
         assert crashing.error is None, f"{crashing.error!r}: {server.log}"
         for thread in clients:
             thread.join(timeout=200)
@@ -308,7 +319,7 @@ def test_every_acknowledged_submission_survives_kill_9_exactly_once(
             f"replay, 5xx: {dict(ledger.server_errors)}"
         )
         assert ledger.unexpected == []
-        assert server.kills >= 5
+        assert server.kills == KILLS
         # Kills landed while submissions were in flight, and some of those had
         # committed before the kill: their retry was answered from the stored result.
         assert ledger.cut > 0
