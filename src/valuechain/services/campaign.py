@@ -47,6 +47,7 @@ from valuechain.services.mail import Mail, Mailer
 from valuechain.services.organisation import Valuechain
 from valuechain.store import campaign as store
 from valuechain.store import measure as measure_store
+from valuechain.store.database import durable
 
 #: Where survey links point when ``VALUECHAIN_BASE_URL`` is unset.
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -536,7 +537,8 @@ def submit(
         "submitted_on": day.isoformat(),
     }
     importance = submission.importance if form.instrument.importance_split else {}
-    with vc.engine.begin() as conn:
+    # An acknowledged answer must survive a crash and, on SQLite, a power loss too.
+    with vc.engine.connect() as conn, durable(conn), conn.begin():
         # The spend comes first: on SQLite it takes the write lock before any read.
         if store.spend(conn, vc.org_id, token_hash(token)):
             # Sealed until the campaign closes: nothing about an open campaign shows.

@@ -42,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import idempotency as store
+from valuechain.store.database import durable
 
 MAX_KEY_LENGTH = 255
 # How long a stored answer is replayed; older keys may be purged (purge_expired).
@@ -150,22 +151,6 @@ def _replay(row: Any, request: IdempotentRequest) -> StoredResponse:
 
 
 @contextmanager
-def _durable(conn: Connection) -> Iterator[None]:
-    """On SQLite, commit what runs inside with ``synchronous=FULL`` (the connection's
-    default is NORMAL, durable across process crashes but not power loss)."""
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        conn.exec_driver_sql("PRAGMA synchronous=FULL")
-        conn.commit()
-    try:
-        yield
-    finally:
-        if sqlite:
-            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-            conn.commit()
-
-
-@contextmanager
 def idempotent(vc: Valuechain, request: IdempotentRequest | None) -> Iterator[Attempt]:
     """One transaction for an idempotent request (see the module's guarantee).
 
@@ -176,7 +161,7 @@ def idempotent(vc: Valuechain, request: IdempotentRequest | None) -> Iterator[At
     """
     for _ in range(_ATTEMPTS):
         try:
-            with vc.engine.connect() as conn, _durable(conn):
+            with vc.engine.connect() as conn, durable(conn):
                 with conn.begin():
                     attempt = _start(conn, vc.org_id, request)
                     yield attempt

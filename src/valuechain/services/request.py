@@ -52,6 +52,7 @@ from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import organisation as map_store
 from valuechain.store import request as store
+from valuechain.store.database import durable
 
 MAX_TITLE = 300
 MAX_BODY = 8000
@@ -240,11 +241,13 @@ def _flag(value: float) -> bool | None:
 @contextmanager
 def _transaction(vc: Valuechain, conn: Connection | None) -> Iterator[Connection]:
     """The caller's transaction (e.g. an Idempotency-Key's, so the change and its
-    stored answer commit together), or a new one."""
+    stored answer commit together), or a new one, committed durably (on SQLite with
+    ``synchronous=FULL``: a change the web form or the command line acknowledged
+    survives a power loss too)."""
     if conn is not None:
         yield conn
         return
-    with vc.engine.begin() as own:
+    with vc.engine.connect() as own, durable(own), own.begin():
         yield own
 
 

@@ -4,6 +4,8 @@ migrations applied on first use."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_URL = "sqlite:///valuechain.db"
@@ -40,6 +42,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # 64 MiB page cache: bulk imports touch B-trees far larger than the 2 MiB default.
     cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cursor.close()
+
+
+@contextmanager
+def durable(conn: Connection) -> Iterator[None]:
+    """On SQLite, commit what runs inside with ``PRAGMA synchronous=FULL``, so an
+    acknowledged write survives a power loss too (the connection's default, NORMAL in
+    WAL mode, survives a process crash but may lose the last commits on power loss;
+    see https://www.sqlite.org/pragma.html#pragma_synchronous). A no-op elsewhere:
+    PostgreSQL commits with ``synchronous_commit`` on, its default. Use it around the
+    transaction of every write the product acknowledges (survey answers, idempotent
+    changes)."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA synchronous=FULL")
+        conn.commit()
+    try:
+        yield
+    finally:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            conn.commit()
 
 
 def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
