@@ -125,8 +125,10 @@ def change_cells_at_five(vc: Valuechain) -> list[dict[str, object]]:
 def test_errors(vc: Valuechain, demo: Valuechain) -> None:
     with pytest.raises(NotFound, match="no campaign"):
         change(demo, "2026-q1", "nope")
-    with pytest.raises(Exception, match="both campaigns"):
-        change(demo, "2026-q1", None)
+    # One campaign named: the other is its default (``to`` the latest).
+    assert change(demo, "2026-q1", None)["to"] == "2026-q2"
+    with pytest.raises(Exception, match="two different"):
+        change(demo, "2026-q2", None)
     with pytest.raises(Exception, match="two different"):
         change(demo, "2026-q1", "2026-q1")
 

@@ -35,6 +35,10 @@ ACCESS_REFUSED: dict[int | str, dict[str, Any]] = {
     401: {"model": map_api.Problem, "description": "Not signed in"},
     403: {"model": map_api.Problem, "description": "The account's role does not allow this"},
     413: {"model": map_api.Problem, "description": "The request body is too large"},
+    # FastAPI's own answer to a body that is not UTF-8 (found by schemathesis).
+    400: {"model": map_api.Problem, "description": "A request body that cannot be read"},
+    # Replaces FastAPI's HTTPValidationError: a 422 also carries a service's message.
+    422: {"model": map_api.Unprocessable, "description": "Invalid input"},
 }
 
 router = APIRouter(prefix=PREFIX, responses=ACCESS_REFUSED)

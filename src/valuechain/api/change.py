@@ -68,7 +68,7 @@ def get_change(
     unit_id: str,
     vc: CurrentValuechain,
     before: Annotated[
-        str | None, Query(alias="from", description="Default: second latest.")
+        str | None, Query(alias="from", description="Default: the campaign before `to`.")
     ] = None,
     after: Annotated[str | None, Query(alias="to", description="Default: the latest.")] = None,
     correction: Annotated[Correction, Query()] = Correction.HOLM,

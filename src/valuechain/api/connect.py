@@ -74,9 +74,24 @@ class OutcomesHeld(BaseModel):
     customers: int
 
 
+class EntitlementFlag(BaseModel):
+    """An internal target stricter than the strictest external customer on the line
+    of sight asks for (seed 002)."""
+
+    provider: str
+    customer: str
+    agreement: str
+    metric: str
+    target: float
+    external_customer: str
+    external_target: float
+    excess: float
+
+
 class Entitlement(BaseModel):
     assessed: bool
-    note: str
+    note: str | None = Field(default=None, description="Why it was not assessed.")
+    flags: list[EntitlementFlag] = Field(default_factory=list)
 
 
 class ConnectOut(BaseModel):

@@ -31,6 +31,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from valuechain.api.dependencies import current_principal, current_valuechain
+from valuechain.api.map import Unprocessable
 from valuechain.services import idempotency
 from valuechain.services.idempotency import (
     Attempt,
@@ -46,7 +47,10 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 
 # For a route's ``responses=``: what the header adds to its possible answers.
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    422: {"description": "The Idempotency-Key was used before with a different request"},
+    422: {
+        "model": Unprocessable,
+        "description": "The Idempotency-Key was used before with a different request",
+    },
 }
 
 
@@ -56,7 +60,10 @@ async def idempotency_request(
         str | None,
         Header(
             alias=HEADER,
+            min_length=1,
             max_length=idempotency.MAX_KEY_LENGTH,
+            # Printable ASCII, as IdempotentRequest.of checks (HTTP strips outer spaces).
+            pattern=r"^[!-~]([ -~]*[!-~])?$",
             description="A unique key per intended change (e.g. a UUID): a retry with "
             "the same key and body gets the first answer again and changes nothing.",
         ),

@@ -34,6 +34,13 @@ class Problem(BaseModel):
     detail: str
 
 
+class Unprocessable(BaseModel):
+    """A ``422``: a message from the service (a string, or a message per field), or
+    the request's schema violations as FastAPI lists them (``loc``, ``msg``, ``type``)."""
+
+    detail: str | dict[str, str] | list[dict[str, Any]]
+
+
 class MapUnit(BaseModel):
     """One unit of the map with its derived facts."""
 

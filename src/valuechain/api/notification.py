@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow
-from valuechain.api.map import Problem
+from valuechain.api.map import Problem, Unprocessable
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.notification import KINDS, Preference, Status
 from valuechain.services import notification
@@ -24,8 +24,15 @@ ADMIN = [allow(Action.MANAGE_NOTIFICATIONS)]
 NO_PERSON: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "The account is not linked to a person"}
 }
+# A webhook URL as the service accepts it (http or https, a host name or IPv4
+# address), or "" to remove it; surrounding whitespace is ignored.
+WEBHOOK_URL = (
+    r"^[ \t\r\n]*(?:[hH][tT][tT][pP][sS]?://(?:[-A-Za-z0-9._~%!$&'()*+,;=:]*@)?"
+    r"[-A-Za-z0-9._~%!$&'()*+,;=]+(?::[0-9]{0,5})?(?:[/?#][^ \t\r\n]*)?[ \t\r\n]*)?$"
+)
+WebhookUrl = Annotated[str, Field(pattern=WEBHOOK_URL)]
 INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": Problem, "description": "An unknown kind or a bad URL"}
+    422: {"model": Unprocessable, "description": "An unknown kind or a bad URL"}
 }
 
 
@@ -53,7 +60,7 @@ class PreferencesIn(BaseModel):
     leaves it as it is."""
 
     preferences: list[KindChoice] = Field(default_factory=list)
-    webhook_url: str | None = None
+    webhook_url: WebhookUrl | None = None
 
 
 class OutboxRowOut(BaseModel):
@@ -82,6 +89,12 @@ class Webhook(BaseModel):
     """The organisation's webhook, used for everyone without one of their own."""
 
     url: str | None
+
+
+class WebhookIn(BaseModel):
+    """The organisation's webhook to set; ``null`` or ``""`` removes it."""
+
+    url: WebhookUrl | None
 
 
 class Retried(BaseModel):
@@ -130,7 +143,7 @@ def put_preferences(
             vc, person, [Preference(c.kind, c.email, c.webhook) for c in body.preferences]
         )
         if body.webhook_url is not None:
-            notification.set_webhook(vc, body.webhook_url or None, person)
+            notification.set_webhook(vc, body.webhook_url.strip() or None, person)
     except notification.NotificationError as error:
         raise HTTPException(422, str(error)) from None
     return _preferences(vc, person)
@@ -171,10 +184,10 @@ def get_webhook(vc: CurrentValuechain) -> Webhook:
     responses=INVALID,
     summary="Set the organisation webhook",
 )
-def put_webhook(body: Webhook, vc: CurrentValuechain) -> Webhook:
-    """Set the organisation's webhook (``null`` removes it)."""
+def put_webhook(body: WebhookIn, vc: CurrentValuechain) -> Webhook:
+    """Set the organisation's webhook (``null`` or ``""`` removes it)."""
     try:
-        notification.set_webhook(vc, body.url or None)
+        notification.set_webhook(vc, (body.url or "").strip() or None)
     except notification.NotificationError as error:
         raise HTTPException(422, str(error)) from None
     return Webhook(url=notification.webhook(vc))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from valuechain.api.dependencies import AccessRule, CurrentValuechain, on_relationship
+from valuechain.api.map import Problem
 from valuechain.domain.access import Action, Principal
 from valuechain.services import action, health, workspace
 from valuechain.services.errors import NotFound, ValuechainError
@@ -22,6 +23,10 @@ Facilitator = Annotated[Principal, Depends(AccessRule(Action.FACILITATE))]
 Viewer = Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))]
 Worker = Annotated[Principal, Depends(on_relationship(Action.WORK_ON_RELATIONSHIP))]
 T = TypeVar("T")
+# What :func:`problems` answers for an unknown unit, relationship, entry or action.
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No such unit, relationship, entry or action"}
+}
 
 
 @contextmanager
@@ -78,7 +83,7 @@ async def list_relationships(_: Facilitator, vc: CurrentValuechain) -> dict[str,
     return {"relationships": rows, "workspaces": spaces, "weights": health.weights()}
 
 
-@router.get("/relationships/{provider_id}/{customer_id}")
+@router.get("/relationships/{provider_id}/{customer_id}", responses=NOT_FOUND)
 async def relationship(
     provider_id: str, customer_id: str, _: Viewer, vc: CurrentValuechain
 ) -> dict[str, Any]:
@@ -95,7 +100,9 @@ async def relationship(
     return await _run(build)
 
 
-@router.post("/relationships/{provider_id}/{customer_id}/workspace", status_code=201)
+@router.post(
+    "/relationships/{provider_id}/{customer_id}/workspace", status_code=201, responses=NOT_FOUND
+)
 async def add_entry(
     provider_id: str, customer_id: str, body: EntryIn, principal: Worker, vc: CurrentValuechain
 ) -> dict[str, Any]:
@@ -108,7 +115,9 @@ async def add_entry(
     return {k: v for k, v in row.items() if k != "author_account_id"}
 
 
-@router.post("/relationships/{provider_id}/{customer_id}/workspace/{entry_id}/mark")
+@router.post(
+    "/relationships/{provider_id}/{customer_id}/workspace/{entry_id}/mark", responses=NOT_FOUND
+)
 async def mark_entry(
     provider_id: str,
     customer_id: str,
@@ -126,7 +135,9 @@ async def mark_entry(
     return {k: v for k, v in row.items() if k != "author_account_id"}
 
 
-@router.post("/relationships/{provider_id}/{customer_id}/actions", status_code=201)
+@router.post(
+    "/relationships/{provider_id}/{customer_id}/actions", status_code=201, responses=NOT_FOUND
+)
 async def create_action(
     provider_id: str, customer_id: str, body: ActionIn, principal: Worker, vc: CurrentValuechain
 ) -> dict[str, Any]:
@@ -148,7 +159,9 @@ async def create_action(
     )
 
 
-@router.post("/relationships/{provider_id}/{customer_id}/actions/{action_id}/status")
+@router.post(
+    "/relationships/{provider_id}/{customer_id}/actions/{action_id}/status", responses=NOT_FOUND
+)
 async def action_status(
     provider_id: str,
     customer_id: str,

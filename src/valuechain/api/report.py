@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from valuechain.api.dependencies import CurrentValuechain, allow, on_relationship
-from valuechain.api.partner import problems
+from valuechain.api.partner import NOT_FOUND, problems
 from valuechain.domain.access import Action, Principal
 from valuechain.services.report import report
 
@@ -58,6 +58,7 @@ def organisation_report(vc: CurrentValuechain, all_findings: bool = ALL) -> dict
 @router.get(
     "/units/{unit_id}/report",
     response_model=ReportDocument,
+    responses=NOT_FOUND,
     dependencies=[allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")],
 )
 def unit_report(unit_id: str, vc: CurrentValuechain, all_findings: bool = ALL) -> dict[str, Any]:
@@ -66,7 +67,11 @@ def unit_report(unit_id: str, vc: CurrentValuechain, all_findings: bool = ALL) -
         return report(vc, unit_id, all_findings=all_findings).to_json()
 
 
-@router.get("/relationships/{provider_id}/{customer_id}/report", response_model=ReportDocument)
+@router.get(
+    "/relationships/{provider_id}/{customer_id}/report",
+    response_model=ReportDocument,
+    responses=NOT_FOUND,
+)
 def relationship_report(
     provider_id: str,
     customer_id: str,

@@ -22,7 +22,7 @@ from valuechain.api.idempotency import (
     recorded_json,
     replay_response,
 )
-from valuechain.api.map import NOT_FOUND, Problem
+from valuechain.api.map import NOT_FOUND, Problem, Unprocessable
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.request import RequestState, Verb
 from valuechain.services import request as requests
@@ -31,12 +31,17 @@ from valuechain.services.errors import NotFound
 
 router = APIRouter(tags=["request"])
 
+# Bounded so the offset fits a 64-bit integer in every database (found by schemathesis).
+MAX_OFFSET = 1_000_000_000
 RequestUser = Annotated[Principal, Depends(AccessRule(Action.USE_REQUESTS))]
 UNIT_WORK = [allow(Action.REQUEST_WORK, unit_param="unit_id")]
 CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     409: {"model": Problem, "description": "The change does not apply to the request now"},
-    422: {"model": Problem, "description": "The Idempotency-Key was used for another change"},
+    422: {
+        "model": Unprocessable,
+        "description": "The Idempotency-Key was used for another change, or invalid input",
+    },
 }
 
 
@@ -155,7 +160,7 @@ def my_requests(
     vc: CurrentValuechain,
     principal: RequestUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Any:
     """The requests the caller filed, newest first, with live clocks."""
     return requests.listing(vc, requester_id=principal.account_id, limit=limit, offset=offset)
@@ -244,7 +249,7 @@ def inbox(
     vc: CurrentValuechain,
     open_only: Annotated[bool, Query(alias="open")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Any:
     """The requests made to the unit, newest first, with live clocks."""
     return requests.listing(vc, provider=unit_id, open_only=open_only, limit=limit, offset=offset)
@@ -256,7 +261,7 @@ def outbox(
     vc: CurrentValuechain,
     principal: RequestUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Any:
     """The requests the unit made (a member sees their own among them)."""
     return requests.outbox(vc, principal, unit_id, limit=limit, offset=offset)

@@ -28,7 +28,7 @@ def _p(value: float | None) -> str:
 def change(
     before: Annotated[
         str | None,
-        typer.Option("--from", help="The earlier campaign (default: the second latest)."),
+        typer.Option("--from", help="The earlier campaign (default: the one before --to)."),
     ] = None,
     after: Annotated[
         str | None, typer.Option("--to", help="The later campaign (default: the latest).")

@@ -49,9 +49,10 @@ def change(
     provider: str | None = None,
     published: tuple[int, list[str], list[PublishedCell]] | None = None,
 ) -> dict[str, Any]:
-    """Every cell's change from campaign ``before`` to campaign ``after`` (default:
-    the last two campaigns by id): each side's n and mean, the difference after −
-    before with its 95% Welch interval, t, df, p, the p adjusted across all cells
+    """Every cell's change from campaign ``before`` to campaign ``after`` (``after``
+    defaults to the latest campaign by id, ``before`` to the one just before
+    ``after``, so neither given compares the last two): each side's n and mean, the
+    difference after − before with its 95% Welch interval, t, df, p, the p adjusted across all cells
     compared, Hedges' g and whether the change is significant at 5% after the
     correction. A cell not published on both sides is listed as suppressed, without
     numbers. ``provider`` only filters the cells listed; the correction always
@@ -59,15 +60,18 @@ def change(
     view. ``published`` is :func:`published_cells` when the caller has it already."""
     method = Correction(correction)
     threshold, campaigns, cells = published if published is not None else published_cells(vc)
-    if before is None and after is None:
-        if len(campaigns) < 2:
-            raise NotFound(f"change needs two campaigns; there are {len(campaigns)}")
-        before, after = campaigns[-2], campaigns[-1]
-    elif before is None or after is None:
-        raise ValuechainError("give both campaigns to compare (--from and --to), or neither")
+    if before is None and after is None and len(campaigns) < 2:
+        raise NotFound(f"change needs two campaigns; there are {len(campaigns)}")
     for campaign in (before, after):
-        if campaign not in campaigns:
+        if campaign is not None and campaign not in campaigns:
             raise NotFound(f"no campaign with id {campaign!r}")
+    if after is None:
+        after = campaigns[-1]
+    if before is None:
+        earlier = campaigns[: campaigns.index(after)]
+        if not earlier:
+            raise NotFound(f"no campaign before {after!r} to compare it with")
+        before = earlier[-1]
     if before == after:
         raise ValuechainError("compare two different campaigns")
     sides: dict[CellKey, dict[str, PublishedCell]] = {}

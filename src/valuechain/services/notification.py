@@ -73,12 +73,16 @@ def _check_url(url: str, *, personal: bool = False) -> str:
     ``VALUECHAIN_WEBHOOK_HOSTS`` (comma-separated, ``*.example.org`` for subdomains)
     lists when that is set, so members cannot make workers post to internal hosts."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        hostname = None
+    if hostname is None or parts.scheme not in ("http", "https"):
         raise NotificationError(f"webhook {url!r}: expected an http:// or https:// URL")
     allowed = [h.strip().lower() for h in os.environ.get("VALUECHAIN_WEBHOOK_HOSTS", "").split(",")]
     allowed = [h for h in allowed if h]
-    host = parts.hostname.lower()
+    host = hostname.lower()
     if (
         personal
         and allowed
