@@ -19,7 +19,9 @@ A suppressed cell keeps its keys and carries no number (``"suppressed": true``).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -298,6 +300,38 @@ def _order(instrument: Instrument | None, dimension: str | None) -> int:
     return keys.index(dimension) if dimension in keys else len(keys)
 
 
+# The tables read inside :func:`one_reading`, by Valuechain object (None: outside).
+_READING: ContextVar[dict[int, tuple[Valuechain, _Table]] | None] = ContextVar(
+    "measure_reading", default=None
+)
+
+
+@contextmanager
+def one_reading(vc: Valuechain) -> Iterator[None]:
+    """Within the block, every :func:`scores` call about ``vc`` answers from one
+    reading of the responses, read and protected once (a page that asks for many
+    campaigns' cells pays for one ``_table``, and its numbers agree with each other).
+    Nested blocks share the outer reading; the reading ends with the outermost block."""
+    if _READING.get() is not None:
+        yield
+        return
+    token = _READING.set({})
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+def _reading(vc: Valuechain) -> _Table:
+    memo = _READING.get()
+    if memo is None:
+        return _table(vc)
+    found = memo.get(id(vc))
+    if found is None or found[0] is not vc:
+        found = memo[id(vc)] = (vc, _table(vc))
+    return found[1]
+
+
 def scores(
     vc: Valuechain,
     by: By | str = By.PROVIDER,
@@ -313,7 +347,7 @@ def scores(
     than the threshold respondents, or that would reveal such a group by subtraction
     from any other cell offered, carry ``"suppressed": true`` and no numbers."""
     cut = By(by)
-    table = _table(vc)
+    table = _reading(vc)
     if campaign is not None and campaign not in table.campaigns:
         raise NotFound(f"no campaign with id {campaign!r}")
     if campaign is None and table.campaigns:
