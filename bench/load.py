@@ -122,16 +122,18 @@ def _survey_links(vc: Valuechain, inbox: _Inbox, mailer: Mailer, wanted: int) ->
     return list(dict.fromkeys(inbox.tokens))
 
 
-def _wait(url: str, timeout: float = 60) -> None:
+def _wait(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 240) -> None:
+    """Wait until the server answers; on failure, say why with the end of its log."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             if httpx.get(url + "openapi.json", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"the server at {url} did not start")
+    tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+    raise RuntimeError(f"the server at {url} did not start:\n{tail}")
 
 
 def _rss_mib(root: psutil.Process) -> float:
@@ -238,7 +240,7 @@ def _measure(
             )  # fmt: skip
         base = f"http://127.0.0.1:{port}/"
         try:
-            _wait(base)
+            _wait(base, processes["server"], logs["server"])
             roots = {name: psutil.Process(p.pid) for name, p in processes.items()}
             memory: dict[str, list[float]] = {name: [] for name in roots}
 
@@ -294,6 +296,8 @@ def _measure(
             name: {"start": round(v[0]), "peak": round(max(v)), "end": round(v[-1])}
             for name, v in {**memory, "total": total}.items()
         },
+        # Every minute of the run (the samples are 5 s apart): is memory stable?
+        "memory_by_minute_mib": [round(v) for v in total[::12]],
     }
 
 
