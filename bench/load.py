@@ -22,6 +22,7 @@ import email.policy
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -269,6 +270,10 @@ def _measure(
             for process in processes.values():
                 _stop(process)
     tracebacks = {name: _tracebacks(logs[name]) for name in processes}
+    kept = ROOT / "bench" / "out"  # git-ignored: the processes' logs of the last run
+    kept.mkdir(parents=True, exist_ok=True)
+    for name in processes:
+        shutil.copyfile(logs[name], kept / f"load-{args.database}-{name}.log")
     kinds = [
         {
             "name": r["Name"],

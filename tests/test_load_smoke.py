@@ -4,7 +4,13 @@ cannot rot. It measures nothing; the figures are in docs/benchmarks.md."""
 
 from __future__ import annotations
 
-from bench.load import arguments, run
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.load import _free_port, _wait, arguments, run
 
 KINDS = ("page: ", "api: ", "survey: ", "request: ")
 
@@ -21,3 +27,31 @@ def test_the_load_test_runs_without_errors() -> None:
     assert all(name.startswith(KINDS) for name in kinds)
     memory = result["memory_mib"]["server"]
     assert 0 < memory["start"] <= memory["peak"]
+
+
+def test_serve_with_workers_survives_processes_that_start_slowly(tmp_path: Path) -> None:
+    """Every process of ``serve --workers 2`` takes 7 s to start (a sitecustomize that
+    sleeps, as a busy machine's imports did in the load test): the server must still
+    come up, not kill and restart its processes forever (uvicorn's 5 s default)."""
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    (slow / "sitecustomize.py").write_text("import time\ntime.sleep(7)\n", encoding="utf-8")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(slow), os.environ.get("PYTHONPATH", "")]),
+        "VALUECHAIN_DATABASE_URL": f"sqlite:///{tmp_path / 'slow.db'}",
+    }
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "valuechain"), "serve", "--port", str(port),
+             "--workers", "2"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            _wait(f"http://127.0.0.1:{port}/", server, log, timeout=90)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=30)
+    assert "died" not in log.read_text(encoding="utf-8")
