@@ -20,6 +20,8 @@ from valuechain.services.sso import SsoSettings
 from valuechain.web.app import create_app
 
 DEMO_DATABASE = "valuechain-demo.db"
+# Seconds a serving process may take to answer the supervisor's health check.
+WORKER_HEALTHCHECK_S = 60
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -74,10 +76,18 @@ def serve(
             "the first admin, or run `valuechain account create EMAIL --role admin`."
         )
     if workers > 1:
-        # Each process builds its own app from the environment (web/asgi.py).
+        # Each process builds its own app from the environment (web/asgi.py). A new
+        # process imports the whole package before it can answer uvicorn's health
+        # check; on a busy machine that takes longer than uvicorn's 5 s default, and
+        # the supervisor killed and restarted every process forever (load test).
         console.print(f"Valuechain is starting {workers} workers on http://{host}:{port}/")
         uvicorn.run(
-            "valuechain.web.asgi:create", factory=True, host=host, port=port, workers=workers
+            "valuechain.web.asgi:create",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         )
         return
     _run(vc, host, port)

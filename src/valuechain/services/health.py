@@ -147,7 +147,8 @@ def health_table(vc: Valuechain, pairs: list[Relationship] | None = None) -> lis
     """Health per relationship with every component (0–1, null when unknown) and the
     weights, worst first; the ``valuechain health --json`` rows."""
     pairs = relationships(vc) if pairs is None else pairs
-    customer_view, provider_view = survey_views(vc)
+    with measure.one_reading(vc):
+        customer_view, provider_view = survey_views(vc)
     other = {name: source(vc) for name, source in COMPONENT_SOURCES.items()}
     matrix = np.full((len(pairs), len(COMPONENTS)), np.nan)
     for i, rel in enumerate(pairs):
@@ -212,10 +213,11 @@ def both_sides(vc: Valuechain, provider: str, customer: str) -> dict[str, Any]:
     provider's customers rate it next to how the customer's providers rate the
     customer (0–1 each), with the topic where they differ most marked."""
     require(vc, provider, customer)
-    [row] = health_table(vc, [Relationship(provider, customer)])
+    with measure.one_reading(vc):  # every campaign's cells from one reading
+        [row] = health_table(vc, [Relationship(provider, customer)])
+        theirs = _dimension_cells(vc, SERVICE_FACTORS.key)
+        ours = _dimension_cells(vc, PARTNERSHIP.key)
     known = measure.instruments(vc)
-    theirs = _dimension_cells(vc, SERVICE_FACTORS.key)
-    ours = _dimension_cells(vc, PARTNERSHIP.key)
     topics: list[dict[str, Any]] = []
     for label, customer_dim, provider_dim in MIRRORED_TOPICS:
         a = theirs.get((provider, customer_dim))

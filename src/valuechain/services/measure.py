@@ -28,8 +28,11 @@ A suppressed cell keeps its keys and carries no number (``"suppressed": true``).
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -614,7 +617,47 @@ def _order(instrument: Instrument | None, dimension: str | None) -> int:
     return keys.index(dimension) if dimension in keys else len(keys)
 
 
+# The answers of :func:`scores` inside :func:`one_reading`, by arguments (None: outside).
+_READING: ContextVar[dict[tuple[Any, ...], dict[str, Any]] | None] = ContextVar(
+    "measure_reading", default=None
+)
+
+
+@contextmanager
+def one_reading(vc: Valuechain) -> Iterator[None]:
+    """Within the block, :func:`scores` answers each distinct question once (a page
+    that asks for many campaigns' cells, or the same cells from several places, reads
+    the summaries once per question, and its numbers agree with each other). Nested
+    blocks share the outer reading; the reading ends with the outermost block."""
+    if _READING.get() is not None:
+        yield
+        return
+    token = _READING.set({})
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
 def scores(
+    vc: Valuechain,
+    by: By | str = By.PROVIDER,
+    campaign: str | None = None,
+    instrument: str | None = None,
+    provider: str | None = None,
+) -> dict[str, Any]:
+    """The protected scores (see :func:`_scores`), answered once per question inside
+    :func:`one_reading`."""
+    memo = _READING.get()
+    if memo is None:
+        return _scores(vc, by, campaign, instrument, provider)
+    key = (id(vc), vc.org_id, By(by).value, campaign, instrument, provider)
+    if key not in memo:
+        memo[key] = _scores(vc, by, campaign, instrument, provider)
+    return copy.deepcopy(memo[key])
+
+
+def _scores(
     vc: Valuechain,
     by: By | str = By.PROVIDER,
     campaign: str | None = None,

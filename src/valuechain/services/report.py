@@ -625,11 +625,13 @@ PRODUCERS: tuple[Producer, ...] = (
 
 
 def candidates(vc: Valuechain, producers: Iterable[Producer] = PRODUCERS) -> list[Candidate]:
-    """Every candidate finding the organisation's data offers."""
+    """Every candidate finding the organisation's data offers (all from one reading
+    of the survey results, :func:`measure.one_reading`)."""
     ctx = _context(vc)
     out: list[Candidate] = []
-    for produce in producers:
-        out.extend(produce(vc, ctx))
+    with measure.one_reading(vc):
+        for produce in producers:
+            out.extend(produce(vc, ctx))
     return out
 
 
