@@ -60,14 +60,16 @@ def test_monthly_reports_go_to_each_role_what_it_may_see(vc: Valuechain) -> None
     admin = next(p for p in vc.read_map().people if p.role.value == "admin")
     make_account(vc, admin.email, AccountRole.ADMIN, person_id=admin.id)
     make_account(vc, "pp@example.org", AccountRole.LEAD, person_id=leads["payroll"].id)
-    assert monthly_reports(vc.engine) == 2
+    # The job covers every organisation in the database (others' tests share it on
+    # PostgreSQL); this organisation's part is two reports.
+    assert monthly_reports(vc.engine) >= 2
     rows = [r for r in notification.outbox(vc).rows if r.kind == "report"]
     subjects = sorted(r.subject for r in rows)
     assert subjects == ["Payroll: what your customers tell you", "The value chain this month"]
     lead_row = next(r for r in rows if r.subject.startswith("Payroll"))
     assert lead_row.person_id == leads["payroll"].id
     events = [e for e in audit.read_page(vc).events if e.action == "report_delivered"]
-    assert len(events) == 2
+    assert len(events) == 2 and len(rows) == 2
 
 
 def test_a_breached_request_alerts_the_providers_leads_once(vc: Valuechain) -> None:

@@ -109,12 +109,17 @@ def test_answer_a_survey_with_the_keyboard(
     # Until the campaign closes its answers are sealed: the dashboard shows the last
     # closed campaign. Closing publishes them, and the dashboard moves to the new
     # campaign, where the one answer is a group below the threshold: suppressed.
+    # (Each page is left only when it is idle: an aborted favicon fetch is a problem.)
+    page.wait_for_load_state("networkidle")
     page.goto(f"{base_url}/units/{provider}/dashboard")
+    page.wait_for_load_state("networkidle")
     assert "latest campaign browser-survey" not in page.locator("main").inner_text()
     page.goto(f"{base_url}/campaigns/browser-survey")
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Close the campaign").click()
-    page.wait_for_load_state()
+    page.wait_for_load_state("networkidle")
     page.goto(f"{base_url}/units/{provider}/dashboard")
+    page.wait_for_load_state("networkidle")
     text = page.locator("main").inner_text()
     assert "latest campaign browser-survey" in text
     heat = page.locator("#table-heat tr", has_text=customer)
