@@ -35,6 +35,7 @@ from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
 
 if TYPE_CHECKING:  # instrument imports this module
+    from valuechain.domain.bundle_columns import EncodedTable
     from valuechain.domain.instrument import Instrument
 
 #: The tables the importer reads, in the order they are checked: every table refers
@@ -875,6 +876,34 @@ class _Bundle:
                 response.comments.append((item.key, comment))
         self.org_map.responses.extend(built.values())
 
+    def responses_by_column(self, plan: _Plan, table: EncodedTable | None) -> bool:
+        """Take the responses from their columns when every row is valid; ``False``
+        sends the caller to :meth:`responses`, which locates every problem."""
+        from valuechain.domain.bundle_columns import check_responses
+        from valuechain.domain.instrument import BUILT_IN
+
+        if table is None or self.problems:
+            return False
+        units = self.ids["units"]
+        stored = self.stored_ids["units"]
+        trusting = "units" in self.unreadable
+
+        def unit(text: str) -> str | None:
+            found = units.get(text)
+            if found is None and (text in stored or trusting):
+                return text
+            return found
+
+        def instrument(key: str) -> Instrument | None:
+            return self.instruments.get(key) or BUILT_IN.get(key)
+
+        columns = check_responses(table, plan, unit, instrument)
+        if columns is None:
+            return False
+        self.rows["responses"] = table.rows
+        self.org_map.response_columns = columns
+        return True
+
     def outcomes(self, plan: _Plan, rows: Iterable[Row]) -> None:
         """One row per external customer, month and metric."""
         label = plan.label
@@ -1301,6 +1330,7 @@ def check_bundle(
     stored: StoredIds | None = None,
     replace: bool = False,
     cap: int = PROBLEM_CAP,
+    columns: Callable[[str], EncodedTable | None] | None = None,
 ) -> BundleCheck:
     """Check a whole bundle and build its map.
 
@@ -1309,7 +1339,9 @@ def check_bundle(
     and may raise :class:`UnreadableFile`. References may point to ids in the bundle
     or, unless ``replace``, to ids in ``stored``. Every row is read once; the first
     ``cap`` problems are returned in file and line order and the rest counted. The
-    map is returned only when there is no problem at all.
+    map is returned only when there is no problem at all. ``columns(name)``, when
+    given, reads ``responses.csv`` column-wise (``None`` when it cannot): a valid
+    file is then checked by column, anything else row by row.
     """
     found, name_problems = sort_names(names, sheets=sheets)
     bundle = _Bundle(stored or StoredIds(), replace, sheets, cap)
@@ -1347,6 +1379,13 @@ def check_bundle(
             plan = _read_header(SCHEMA[table], name, header, bundle.problems)
             if plan is None:
                 bundle.unreadable.add(table)
+                continue
+            if (
+                table == "responses"
+                and columns is not None
+                and not bundle.problems
+                and bundle.responses_by_column(plan, columns(name))
+            ):
                 continue
             steps[table](plan, rows)
         except UnreadableFile as error:

@@ -15,7 +15,7 @@ from valuechain.domain.unit import Unit
 if TYPE_CHECKING:  # instrument imports the bundle, which imports this module
     from valuechain.domain.instrument import Instrument
     from valuechain.domain.outcome import Outcome
-    from valuechain.domain.response import Response
+    from valuechain.domain.response import Response, ResponseColumns
 
 
 @dataclass(slots=True)
@@ -29,6 +29,8 @@ class OrganisationMap:
     # Capability 2 ("Measure"): custom instruments and survey responses of a bundle.
     instruments: list[Instrument] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)
+    # A big responses.csv arrives as columns instead (see ``survey_columns``).
+    response_columns: ResponseColumns | None = None
     # Capability 7 ("Connect"): the external customers' outcomes per month.
     outcomes: list[Outcome] = field(default_factory=list)
     # Capability 3 ("Agree"): calendars, agreements and the commitment log of a bundle.
@@ -37,3 +39,13 @@ class OrganisationMap:
     commitments: list[Commitment] = field(default_factory=list)
     # Capability 4 ("Request"): the requests of a bundle (requests.csv).
     requests: list[RequestRecord] = field(default_factory=list)
+
+    def survey_columns(self) -> ResponseColumns:
+        """Every survey response of the map as columns."""
+        from valuechain.domain.response import ResponseColumns
+
+        if self.response_columns is not None and not self.responses:
+            return self.response_columns
+        if self.response_columns is None:
+            return ResponseColumns.of(self.responses)
+        raise ValueError("a map holds responses as objects or as columns, not both")

@@ -7,8 +7,12 @@ the day it was submitted. It never knows who answered, nor the time of day.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+
+import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +38,92 @@ class Response:
     submitted_on: date
     answers: list[Answer] = field(default_factory=list)
     comments: list[tuple[str, str]] = field(default_factory=list)  # (item, text)
+
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseColumns:
+    """Many responses as columns: one entry per response, then one per answer and
+    one per comment pointing at its response's position.
+
+    The importer's form for millions of answers (an object per answer would cost
+    more time and memory than the rest of the import). Items and dimensions are
+    codes into ``items`` and ``dimensions``; a missing expectation is ``nan``."""
+
+    ids: list[str]
+    campaign: list[str]
+    instrument: list[str]
+    rater: list[str]
+    rated: list[str]
+    day: list[date]
+    answer_response: IntArray
+    answer_item: IntArray
+    answer_dimension: IntArray
+    items: list[str]
+    dimensions: list[str]
+    score: FloatArray
+    expectation: FloatArray
+    comment_response: IntArray
+    comment_item: list[str]
+    comment_text: list[str]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def of(cls, responses: Sequence[Response]) -> ResponseColumns:
+        """The same responses as columns, in their order."""
+        sizes = np.fromiter((len(r.answers) for r in responses), np.int64, len(responses))
+        answers = [a for r in responses for a in r.answers]
+        items: dict[str, int] = {}
+        dimensions: dict[str, int] = {}
+        n = len(answers)
+        comments = [(i, item, text) for i, r in enumerate(responses) for item, text in r.comments]
+        return cls(
+            [r.id for r in responses],
+            [r.campaign for r in responses],
+            [r.instrument for r in responses],
+            [r.rater_id for r in responses],
+            [r.rated_id for r in responses],
+            [r.submitted_on for r in responses],
+            np.repeat(np.arange(len(responses), dtype=np.int64), sizes),
+            np.fromiter((items.setdefault(a.item, len(items)) for a in answers), np.int64, n),
+            np.fromiter(
+                (dimensions.setdefault(a.dimension, len(dimensions)) for a in answers), np.int64, n
+            ),
+            list(items),
+            list(dimensions),
+            np.fromiter((a.score for a in answers), np.float64, n),
+            np.array([a.expectation for a in answers], dtype=np.float64).reshape(n),
+            np.fromiter((c[0] for c in comments), np.int64, len(comments)),
+            [c[1] for c in comments],
+            [c[2] for c in comments],
+        )
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> ResponseColumns:
+        """Only the responses where ``keep`` is true, with their answers and comments."""
+        kept = np.flatnonzero(keep).tolist()
+        position = np.cumsum(keep, dtype=np.int64) - 1
+        answers = keep[self.answer_response]
+        comments = np.flatnonzero(keep[self.comment_response]).tolist()
+        return ResponseColumns(
+            [self.ids[i] for i in kept],
+            [self.campaign[i] for i in kept],
+            [self.instrument[i] for i in kept],
+            [self.rater[i] for i in kept],
+            [self.rated[i] for i in kept],
+            [self.day[i] for i in kept],
+            position[self.answer_response[answers]],
+            self.answer_item[answers],
+            self.answer_dimension[answers],
+            self.items,
+            self.dimensions,
+            self.score[answers],
+            self.expectation[answers],
+            position[self.comment_response[comments]],
+            [self.comment_item[i] for i in comments],
+            [self.comment_text[i] for i in comments],
+        )

@@ -19,6 +19,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy.exc import IntegrityError
 
 from valuechain.domain.agreement import Metric
@@ -34,6 +35,7 @@ from valuechain.domain.bundle import (
     UnreadableFile,
     check_bundle,
 )
+from valuechain.domain.bundle_columns import EncodedColumn, EncodedTable
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.services import audit
 from valuechain.services.audit import Actor
@@ -146,6 +148,102 @@ def _csv_rows(path: Path, progress: Progress | None) -> Iterator[Row]:
         progress(label, size, size)
 
 
+class _Reporting(io.RawIOBase):
+    """A binary file that reports how far it has been read."""
+
+    def __init__(self, raw: io.BufferedReader, label: str, size: int, progress: Progress) -> None:
+        self.raw, self.label, self.size, self.progress = raw, label, size, progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.raw.readinto(buffer)
+        self.progress(self.label, self.raw.tell(), self.size)
+        return count
+
+
+def _csv_columns(path: Path, progress: Progress | None) -> EncodedTable | None:
+    """A CSV file read by Apache Arrow's parser, every column dictionary-encoded, or
+    ``None`` when Arrow cannot read it exactly as the row reader would (then the row
+    reader reads it and says where it is wrong).
+
+    Arrow: the row reader's one object per cell is most of a 10-million-answer
+    import (docs/benchmarks.md §5)."""
+    import pyarrow as pa  # imported here: only big survey files need it
+    from pyarrow import csv as arrow_csv
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as text:
+            header = next(csv.reader(text, strict=True), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not header or len(set(header)) != len(header):
+        return None
+    encoded = pa.dictionary(pa.int32(), pa.string())
+    try:
+        with path.open("rb") as raw:
+            source = (
+                raw
+                if progress is None
+                else _Reporting(raw, path.name, path.stat().st_size, progress)
+            )
+            reader = arrow_csv.open_csv(
+                source,
+                read_options=arrow_csv.ReadOptions(block_size=16 << 20),
+                parse_options=arrow_csv.ParseOptions(newlines_in_values=True),
+                convert_options=arrow_csv.ConvertOptions(
+                    column_types=dict.fromkeys(header, encoded),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            table = pa.Table.from_batches(list(reader), schema=reader.schema)
+    except (OSError, pa.ArrowException):
+        return None
+    if table.column_names != header or not _strict_quoting(path):
+        return None
+    table = table.unify_dictionaries()
+    columns = []
+    for chunks in table.columns:
+        if chunks.num_chunks == 0:
+            columns.append(EncodedColumn(np.zeros(0, dtype=np.int64), []))
+            continue
+        values = chunks.chunks[0].dictionary.to_pylist()
+        # The row reader refuses a cell over the csv module's limit; so must this one.
+        if max(map(len, values), default=0) >= csv.field_size_limit():
+            return None
+        codes = np.concatenate(
+            [c.indices.to_numpy(zero_copy_only=False) for c in chunks.chunks]
+        ).astype(np.int64)
+        columns.append(EncodedColumn(codes, values))
+    return EncodedTable(header, columns, table.num_rows)
+
+
+def _strict_quoting(path: Path) -> bool:
+    """Whether every quote of the file opens a field, closes it, or doubles a quote
+    inside it (RFC 4180). Arrow reads ``"late"r`` as ``later`` where the row reader
+    (``csv``, strict) refuses it; on such files both read every cell alike.
+
+    A quote opens a field after a comma, a line end or the start, and the quote
+    that closes it is followed by a comma, a line end, the end or a doubled quote."""
+    if path.stat().st_size == 0:
+        return True
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    quotes = np.flatnonzero(data == ord('"'))
+    if quotes.shape[0] % 2:
+        return False
+    start = 3 if data[:3].tobytes() == b"\xef\xbb\xbf" else 0
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = data[np.maximum(opening - 1, 0)]
+    after = data[np.minimum(closing + 1, data.shape[0] - 1)]
+    opens_field = (opening == start) | np.isin(before, np.frombuffer(b',\r\n"', np.uint8))
+    closes_field = (closing == data.shape[0] - 1) | np.isin(
+        after, np.frombuffer(b',\r\n"', np.uint8)
+    )
+    return bool(opens_field.all() and closes_field.all())
+
+
 def _first_bad_line(path: Path) -> int | None:
     """The first physical line of ``path`` that is not UTF-8."""
     with path.open("rb") as raw:
@@ -247,6 +345,7 @@ def _check_folder(
         stored=stored,
         replace=replace,
         cap=cap,
+        columns=lambda name: _csv_columns(path / name, progress),
     )
 
 

@@ -55,7 +55,7 @@ from valuechain.analytics.nps import net_promoter
 from valuechain.analytics.reliability import cronbach_alpha, mcdonald_omega
 from valuechain.analytics.score import CrossProducts, Moments, mean_interval
 from valuechain.domain.instrument import BUILT_IN, OUTCOME, RECOMMEND, Instrument
-from valuechain.domain.response import Response
+from valuechain.domain.response import ResponseColumns
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import measure as store
@@ -131,7 +131,7 @@ def refresh(vc: Valuechain) -> int:
         return refresh_in(conn, vc.org_id)
 
 
-def refresh_in(conn: Connection, org_id: int, written: Sequence[Response] = ()) -> int:
+def refresh_in(conn: Connection, org_id: int, written: ResponseColumns | None = None) -> int:
     """:func:`refresh` inside the caller's transaction (the import's, so that a
     committed import is summarised). ``written``: responses this transaction has just
     stored; a provider whose stored responses are all among them is summarised from
@@ -150,22 +150,28 @@ def refresh_in(conn: Connection, org_id: int, written: Sequence[Response] = ()) 
         return 0
     limit = store.read_threshold(conn, org_id)
     known = {**BUILT_IN, **store.read_instruments(conn, org_id)}
-    in_memory: dict[str, list[Response]] = {}
-    if written:
-        for response in written:
-            in_memory.setdefault(response.rated_id, []).append(response)
+    in_memory: set[str] = set()
+    provider_of: IntArray = np.zeros(0, dtype=np.int64)
+    providers: list[str] = []
+    if written is not None and len(written):
+        provider_of, providers = _codes(written.rated)
+        counts = np.bincount(provider_of, minlength=len(providers)).tolist()
         stored = store.response_counts(conn, org_id, stale)
-        in_memory = {p: rs for p, rs in in_memory.items() if len(rs) == stored.get(p, 0)}
+        in_memory = {p for p, n in zip(providers, counts, strict=True) if n == stored.get(p, 0)}
     # Marked first: on SQLite this takes the write lock, so no response can arrive
     # unseen between reading the answers and writing their summary.
     store.mark_summarised(conn, org_id, stale)
     from_memory = [p for p in stale if p in in_memory]
     from_store = [p for p in stale if p not in in_memory]
-    for start in range(0, len(from_memory), SUMMARY_BATCH):
-        chunk = from_memory[start : start + SUMMARY_BATCH]
-        answers = _Answers.of_responses([r for p in chunk for r in in_memory[p]])
-        cells, blocks = summarise(_without(answers, still_open), known, limit)
-        store.write_summaries(conn, org_id, chunk, cells, blocks)
+    if from_memory and written is not None:
+        code = {p: i for i, p in enumerate(providers)}
+        for start in range(0, len(from_memory), SUMMARY_BATCH):
+            chunk = from_memory[start : start + SUMMARY_BATCH]
+            wanted = np.zeros(len(providers), dtype=bool)
+            wanted[[code[p] for p in chunk]] = True
+            answers = _Answers.of_columns(written.take(wanted[provider_of]))
+            cells, blocks = summarise(_without(answers, still_open), known, limit)
+            store.write_summaries(conn, org_id, chunk, cells, blocks)
     for start in range(0, len(from_store), SUMMARY_BATCH):
         chunk = from_store[start : start + SUMMARY_BATCH]
         answers = _Answers.of_rows(
@@ -219,21 +225,20 @@ class _Answers:
         )
 
     @classmethod
-    def of_responses(cls, responses: Sequence[Response]) -> _Answers:
-        """From domain responses (as the importer built them)."""
-        sizes = np.fromiter((len(r.answers) for r in responses), np.int64, len(responses))
-        answers = [a for r in responses for a in r.answers]
+    def of_columns(cls, responses: ResponseColumns) -> _Answers:
+        """From responses as columns (as the importer read them)."""
+        items, dimensions = responses.items, responses.dimensions
         return cls(
-            [r.id for r in responses],
-            [r.instrument for r in responses],
-            [r.campaign for r in responses],
-            [r.rated_id for r in responses],
-            [r.rater_id for r in responses],
-            np.repeat(np.arange(len(responses), dtype=np.int64), sizes),
-            [a.item for a in answers],
-            [a.dimension for a in answers],
-            np.fromiter((a.score for a in answers), np.float64, len(answers)),
-            np.array([a.expectation for a in answers], dtype=np.float64),
+            responses.ids,
+            responses.instrument,
+            responses.campaign,
+            responses.rated,
+            responses.rater,
+            responses.answer_response,
+            [items[i] for i in responses.answer_item.tolist()],
+            [dimensions[d] for d in responses.answer_dimension.tolist()],
+            responses.score,
+            responses.expectation,
         )
 
 

@@ -113,13 +113,12 @@ class Valuechain:
                 calendar_store.delete_calendars(conn, self.org_id)
                 request_store.delete_all(conn, self.org_id)
             counts = store.write_map(conn, self.org_id, org_map, replace=replace)
-            if org_map.instruments or org_map.responses:
-                measure_store.write_survey(
-                    conn, self.org_id, org_map.instruments, org_map.responses
-                )
+            survey = org_map.survey_columns()
+            if org_map.instruments or len(survey):
+                measure_store.write_survey(conn, self.org_id, org_map.instruments, survey)
                 from valuechain.services.measure import refresh_in  # uses this module
 
-                refresh_in(conn, self.org_id, org_map.responses)
+                refresh_in(conn, self.org_id, survey)
             if org_map.outcomes:
                 outcome_store.write_outcomes(conn, self.org_id, org_map.outcomes)
             calendar_store.write_calendars(conn, self.org_id, org_map.calendars)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from itertools import islice
+from itertools import islice, repeat
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 
 from valuechain.domain.instrument import DEFAULT_SCALE, Dimension, Instrument, Item, Scale
-from valuechain.domain.response import Response
+from valuechain.domain.response import ResponseColumns
 from valuechain.store.organisation import ORGANISATIONS
 from valuechain.store.tables import (
     AnswerRow,
@@ -65,7 +65,7 @@ def write_survey(
     conn: Connection,
     org_id: int,
     instruments: Sequence[Instrument],
-    responses: Sequence[Response],
+    responses: ResponseColumns,
 ) -> None:
     """Store custom instruments (replacing stored ones with the same key, items and
     all) and responses (replacing stored ones with the same id), inside the caller's
@@ -96,12 +96,12 @@ def write_survey(
                 for position, item in enumerate(instrument.items)
             ],
         )
-    if not responses:
+    if not len(responses):
         return
     known = set(conn.execute(select(CAMPAIGNS.c.id).where(CAMPAIGNS.c.org_id == org_id)).scalars())
     campaigns: dict[str, set[str]] = {}
-    for r in responses:
-        campaigns.setdefault(r.campaign, set()).add(r.instrument)
+    for pair in set(zip(responses.campaign, responses.instrument, strict=True)):
+        campaigns.setdefault(pair[0], set()).add(pair[1])
     new = [
         {
             "org_id": org_id,
@@ -114,7 +114,7 @@ def write_survey(
     ]
     if new:
         conn.execute(insert(CAMPAIGNS), new)
-    ids = [r.id for r in responses]
+    ids = responses.ids
     moved: set[str] = set()
     stored = conn.execute(
         select(RESPONSES.c.id).where(RESPONSES.c.org_id == org_id).limit(1)
@@ -139,39 +139,49 @@ def write_survey(
         )
     if moved:
         forget_summaries(conn, org_id, sorted(moved))
-    sqlite = conn.dialect.name == "sqlite"
+    days: Iterable[Any] = responses.day
+    if conn.dialect.name == "sqlite":
+        days = [d.isoformat() for d in responses.day]
     bulk_insert(
         conn,
         RESPONSES,
         ("org_id", "id", "campaign_id", "instrument", "rater_id", "rated_id", "submitted_on"),
-        (
-            (
-                org_id,
-                r.id,
-                r.campaign,
-                r.instrument,
-                r.rater_id,
-                r.rated_id,
-                r.submitted_on.isoformat() if sqlite else r.submitted_on,
-            )
-            for r in responses
+        zip(
+            repeat(org_id),
+            ids,
+            responses.campaign,
+            responses.instrument,
+            responses.rater,
+            responses.rated,
+            days,
         ),
     )
+    items, dimensions = responses.items, responses.dimensions
+    # None, not nan, for an expectation not asked: the column stays NULL.
+    expectations = [None if e != e else e for e in responses.expectation.tolist()]
     bulk_insert(
         conn,
         ANSWERS,
         ("org_id", "response_id", "item", "dimension", "expectation", "score"),
-        (
-            (org_id, r.id, a.item, a.dimension, a.expectation, a.score)
-            for r in responses
-            for a in r.answers
+        zip(
+            repeat(org_id),
+            map(ids.__getitem__, responses.answer_response.tolist()),
+            map(items.__getitem__, responses.answer_item.tolist()),
+            map(dimensions.__getitem__, responses.answer_dimension.tolist()),
+            expectations,
+            responses.score.tolist(),
         ),
     )
     bulk_insert(
         conn,
         COMMENTS,
         ("org_id", "response_id", "item", "text"),
-        ((org_id, r.id, item, text) for r in responses for item, text in r.comments),
+        zip(
+            repeat(org_id),
+            map(ids.__getitem__, responses.comment_response.tolist()),
+            responses.comment_item,
+            responses.comment_text,
+        ),
     )
 
 
