@@ -11,6 +11,7 @@ import csv
 import gc
 import io
 import math
+import mmap
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -229,8 +230,17 @@ def _strict_quoting(path: Path) -> bool:
     that closes it is followed by a comma, a line end, the end or a doubled quote."""
     if path.stat().st_size == 0:
         return True
+    with path.open("rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        if view.find(b'"') < 0:
+            return True  # nothing quoted: nothing to misread (one fast scan)
     data = np.memmap(path, dtype=np.uint8, mode="r")
-    quotes = np.flatnonzero(data == ord('"'))
+    window = 1 << 26  # compared piece by piece: no array as big as the file
+    quotes = np.concatenate(
+        [
+            np.flatnonzero(data[at : at + window] == ord('"')) + at
+            for at in range(0, data.shape[0], window)
+        ]
+    )
     if quotes.shape[0] % 2:
         return False
     start = 3 if data[:3].tobytes() == b"\xef\xbb\xbf" else 0
