@@ -11,7 +11,6 @@ from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
 from valuechain.domain.notification import KINDS, Preference, Status
-from valuechain.jobs.tasks import open_queue
 from valuechain.services import notification
 
 notify_app = typer.Typer(
@@ -107,6 +106,8 @@ def send(
     at once; a running `valuechain worker` delivers it."""
     vc = open_valuechain()
     ids = notification.notify(vc, to, kind, subject, body, link)
+    from valuechain.jobs.tasks import open_queue  # here: huey is a slow import
+
     queue = open_queue()
     for row_id in ids:
         queue.deliver_notification(vc.org_id, row_id)
