@@ -13,7 +13,6 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from valuechain.analytics.score import CONFIDENCE, FloatArray, Moments, Reason, Reasons
 
@@ -45,6 +44,8 @@ def welch_change(before: Moments, after: Moments, confidence: float = CONFIDENCE
     ``nan`` with a reason when a side has fewer than two answers or both sides have
     no variance.
     """
+    from scipy import stats  # here, not at module level: scipy.stats takes ~0.3 s to import
+
     n1, n2 = after.n, before.n
     v1, v2 = after.variance, before.variance
     difference = after.mean - before.mean
