@@ -9,12 +9,12 @@ corrections for comparing many cells at once are at the end.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 
 from valuechain.analytics.score import CONFIDENCE, FloatArray, Moments, Reason, Reasons
+from valuechain.domain.response import Correction as Correction  # re-exported
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +82,6 @@ def welch_change(before: Moments, after: Moments, confidence: float = CONFIDENCE
         hedges_g=np.where(ok, g, nan),
         reason=tuple(reasons),
     )
-
-
-class Correction(StrEnum):
-    """How p-values are adjusted when many cells are compared at once."""
-
-    HOLM = "holm"  # family-wise error rate (Holm 1979)
-    BENJAMINI_HOCHBERG = "bh"  # false discovery rate (Benjamini & Hochberg 1995)
 
 
 def adjust_p(p: npt.ArrayLike, correction: Correction = Correction.HOLM) -> FloatArray:

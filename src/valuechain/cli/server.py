@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from valuechain.cli.app import app, console, open_valuechain
-from valuechain.services.accounts import needs_setup
 
 if TYPE_CHECKING:
     from valuechain.services.organisation import Valuechain
@@ -74,6 +73,9 @@ def serve(
     """Serve the web app and the JSON API (/api/v1, schema at /openapi.json, docs at
     /docs) for the organisation in VALUECHAIN_DATABASE_URL. Everything needs an
     account; on first run the web app asks for the first admin at /setup."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.accounts import needs_setup
+
     vc = open_valuechain()
     if needs_setup(vc):
         console.print(

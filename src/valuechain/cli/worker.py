@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from valuechain.cli.app import app, err_console
-from valuechain.store.database import database_url, make_engine
 
 
 class WorkerType(StrEnum):
@@ -43,6 +42,7 @@ def worker(
     # worker needs; every other command starts without them.
     from valuechain.jobs.queue import queue_url
     from valuechain.jobs.tasks import PERIODIC, open_queue
+    from valuechain.store.database import database_url, make_engine
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Migrate once here, before any worker process forks.

@@ -9,6 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
+
+
+# The two choices below live here, with no statistics or storage imported, so the
+# command line can offer them as options without loading either.
+class By(StrEnum):
+    """The cuts of ``scores``."""
+
+    PROVIDER = "provider"
+    RELATIONSHIP = "relationship"
+    DIMENSION = "dimension"
+    RELATIONSHIP_DIMENSION = "relationship_dimension"
+
+
+class Correction(StrEnum):
+    """How p-values are adjusted when many cells are compared at once."""
+
+    HOLM = "holm"  # family-wise error rate (Holm 1979)
+    BENJAMINI_HOCHBERG = "bh"  # false discovery rate (Benjamini & Hochberg 1995)
 
 
 @dataclass(frozen=True, slots=True)
