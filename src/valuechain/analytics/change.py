@@ -9,13 +9,12 @@ corrections for comparing many cells at once are at the end.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from valuechain.analytics.score import CONFIDENCE, FloatArray, Moments, Reason, Reasons
+from valuechain.domain.response import Correction as Correction  # re-exported
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +44,8 @@ def welch_change(before: Moments, after: Moments, confidence: float = CONFIDENCE
     ``nan`` with a reason when a side has fewer than two answers or both sides have
     no variance.
     """
+    from scipy import stats  # here, not at module level: scipy.stats takes ~0.3 s to import
+
     n1, n2 = after.n, before.n
     v1, v2 = after.variance, before.variance
     difference = after.mean - before.mean
@@ -81,13 +82,6 @@ def welch_change(before: Moments, after: Moments, confidence: float = CONFIDENCE
         hedges_g=np.where(ok, g, nan),
         reason=tuple(reasons),
     )
-
-
-class Correction(StrEnum):
-    """How p-values are adjusted when many cells are compared at once."""
-
-    HOLM = "holm"  # family-wise error rate (Holm 1979)
-    BENJAMINI_HOCHBERG = "bh"  # false discovery rate (Benjamini & Hochberg 1995)
 
 
 def adjust_p(p: npt.ArrayLike, correction: Correction = Correction.HOLM) -> FloatArray:

@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.decomposition import NMF
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 #: Fewer comments than this give no themes: NMF would only echo single comments.
 MIN_COMMENTS = 6
@@ -57,6 +55,10 @@ def comment_themes(
 ) -> Themes:
     """Themes of ``texts`` by TF-IDF + NMF (see the module docstring). Returns no
     themes for fewer than :data:`MIN_COMMENTS` comments or too few shared terms."""
+    # Imported here: scikit-learn and the pandas under it are slow imports only themes need.
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     cleaned = [t.strip() for t in texts]
     if len([t for t in cleaned if t]) < MIN_COMMENTS:
         return Themes((), tuple(-1 for _ in cleaned))

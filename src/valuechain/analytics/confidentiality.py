@@ -42,8 +42,6 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 #: The smallest group the product shows a number about (configurable 3–10).
 THRESHOLD = 5
@@ -157,6 +155,10 @@ def reveals(groups: Sequence[frozenset[Hashable]], threshold: int = THRESHOLD) -
 
 def _components(cells: Sequence[Cell]) -> Iterable[list[Cell]]:
     """Groups of cells linked by shared respondents; unlinked groups are independent."""
+    # Imported here: scipy.sparse is slow to import and only linked groups need it.
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
     if len(cells) < 2:
         yield from ([cell] for cell in cells)
         return

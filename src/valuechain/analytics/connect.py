@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from valuechain.analytics.customer import NO_DEPTH, ChainGraph, MapFacts
 
@@ -48,6 +47,8 @@ def correlation(
     (agrees with ``scipy.stats.pearsonr(...).confidence_interval()``). Below
     ``min_pairs`` pairs (at least 4, where the interval starts to exist) every
     number is nan and ``reason`` says "too few periods"."""
+    from scipy import stats  # here, not at module level: scipy.stats takes ~0.3 s to import
+
     a = np.asarray(x, dtype=np.float64)
     b = np.asarray(y, dtype=np.float64)
     both = ~np.isnan(a) & ~np.isnan(b)

@@ -10,11 +10,13 @@ they neither hang nor double count.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -54,6 +56,9 @@ def build_graph(
     link_relation: npt.ArrayLike | None = None,
 ) -> ChainGraph:
     """Build the unit graph from per-result producers and per-link (result, customer)."""
+    # Imported here: scipy.sparse is slow to import and most commands never build the graph.
+    from scipy.sparse import csr_matrix
+
     external = np.asarray(unit_external_customer, dtype=bool)
     r_unit = np.asarray(result_unit, dtype=np.int64)
     l_result = np.asarray(link_result, dtype=np.int64)
@@ -88,6 +93,8 @@ def customers_of(graph: ChainGraph, unit: int, reaches: BoolArray | None = None)
     """Direct customers, indirect customers with one shortest ``via`` path each
     (breadth-first search, so the path is shortest in hops), the external customers
     reached, and the unit's results with no path to any external customer."""
+    from scipy.sparse.csgraph import breadth_first_order  # here: slow import, see build_graph
+
     order, predecessors = breadth_first_order(
         graph.units, unit, directed=True, return_predecessors=True
     )
@@ -131,6 +138,8 @@ def _condense(graph: ChainGraph) -> tuple[int, IntArray, IntArray, IntArray, Boo
 
     Returns (components, labels, arc sources, arc targets, cyclic flag per component).
     """
+    from scipy.sparse.csgraph import connected_components  # here: slow import, see build_graph
+
     count, labels = connected_components(graph.units, directed=True, connection="strong")
     labels = labels.astype(np.int64)
     coo = graph.units.tocoo()
@@ -200,6 +209,8 @@ def result_has_path(graph: ChainGraph, reaches: BoolArray) -> BoolArray:
 def _depth(graph: ChainGraph) -> IntArray:
     """Hops from each unit to its nearest external customer (multi-source BFS on the
     reversed graph); external customers are 0, units with no path NO_DEPTH."""
+    from scipy.sparse.csgraph import dijkstra  # here: slow import, see build_graph
+
     sources = np.flatnonzero(graph.unit_external_customer)
     if sources.size == 0:
         return np.full(graph.n_units, NO_DEPTH, dtype=np.int64)

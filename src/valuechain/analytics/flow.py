@@ -36,12 +36,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linprog
-from scipy.sparse import coo_matrix, csr_matrix, vstack
-from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -191,6 +192,9 @@ def max_flow(net: FlowNetwork, start: Flow | None = None) -> Flow:
     what-if only raises capacities or changes costs: its flow is still feasible, so
     only the augmentation in its residual graph is computed (the max-flow of the
     residual graph, again by Dinic), which is a fraction of a full solve."""
+    # Imported here: scipy.sparse is slow to import and only the flow verbs need it.
+    from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+
     if net.assembly().any():
         return assembly_flow(net)
     n = net.n_stages
@@ -243,6 +247,8 @@ def max_flow(net: FlowNetwork, start: Flow | None = None) -> Flow:
 def _graph(net: FlowNetwork, scale: float, unlimited: int) -> csr_matrix:
     """The integer network: node 2s is a stage's inbox, 2s + 1 its outbox, the arc
     between them its capacity; the supply is node 2n, the customers node 2n + 1."""
+    from scipy.sparse import csr_matrix  # here: slow import, see max_flow
+
     n = net.n_stages
     source, target = 2 * n, 2 * n + 1
     fed = np.zeros(n, dtype=bool)
@@ -352,6 +358,9 @@ def assembly_flow(net: FlowNetwork) -> Flow:
     constraint per assembly input, capacities, demands), solved by HiGHS via
     :func:`scipy.optimize.linprog`. The bottleneck stages are those whose capacity
     constraint has a non-zero dual value (shadow price), highest utilisation first."""
+    # Imported here: scipy.optimize and scipy.sparse are slow imports only flows need.
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix, vstack
 
     n, k, m = net.n_stages, net.arc_from.size, net.sink_stage.size
     fed = np.zeros(n, dtype=bool)

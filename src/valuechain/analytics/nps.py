@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from valuechain.analytics.score import CONFIDENCE, FloatArray, IntArray, Reason, Reasons
 
@@ -50,6 +49,8 @@ def net_promoter(counts: npt.ArrayLike, confidence: float = CONFIDENCE) -> NetPr
     passive = 0, detractor = −1 with the plug-in (1/n) variance. No answers: ``nan``.
     One answer or all answers in one group: a point interval, flagged.
     """
+    from scipy import stats  # here, not at module level: scipy.stats takes ~0.3 s to import
+
     c = np.asarray(counts, dtype=np.float64)
     if c.shape[-1] != ANSWERS:
         raise ValueError(f"counts need {ANSWERS} bins (answers 0..10), got {c.shape[-1]}")

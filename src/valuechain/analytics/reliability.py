@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, stats
 
 from valuechain.analytics.score import CONFIDENCE, CrossProducts, Reason
 
@@ -39,6 +38,8 @@ def cronbach_alpha(data: CrossProducts, confidence: float = CONFIDENCE) -> Relia
     ``nan`` with a reason for fewer than two items, fewer than two complete
     responses, or a total score with no variance.
     """
+    from scipy import stats  # here, not at module level: scipy.stats takes ~0.3 s to import
+
     k, n = data.items, data.n
     if k < 2:
         return Reliability(k, n, np.nan, np.nan, np.nan, Reason.TOO_FEW_ITEMS)
@@ -90,6 +91,8 @@ def one_factor(
     other eigenvalues is minimised over Ψ in [0.005, 1] (L-BFGS-B with the analytic
     gradient diag(Σ⁻¹(Σ − R)Σ⁻¹)). As ``factor_analyzer`` (method "ml") and
     ``statsmodels.multivariate.factor.Factor(method="ml")``."""
+    from scipy import optimize  # here, not at module level: a slow import only omega needs
+
     r = np.asarray(corr, dtype=np.float64)
     k = r.shape[0]
 

@@ -16,7 +16,6 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -168,6 +167,8 @@ def mean_interval(moments: Moments, confidence: float = CONFIDENCE) -> MeanInter
     No answers: all ``nan``. One answer: the mean, with a ``nan`` interval. All
     answers equal: the interval is the point itself, flagged ``NO_VARIANCE``.
     """
+    from scipy import stats  # here, not at module level: scipy.stats takes ~0.3 s to import
+
     n = moments.n
     mean = moments.mean
     var = moments.variance
@@ -267,6 +268,8 @@ def moments_from_interval(
     interval's half-width is t(1 − α/2, n − 1) · s / √n, so s (and with it the sum of
     squares) follows exactly. Lets findings and verdicts work from published cells
     only, never from raw answers."""
+    from scipy import stats  # here, not at module level: scipy.stats takes ~0.3 s to import
+
     half = mean - ci_low
     s = half * math.sqrt(n) / float(stats.t.ppf(0.5 + confidence / 2, n - 1))
     total = n * mean

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import beta
 
 from valuechain.domain.commitment import Outcome
 
@@ -66,6 +65,8 @@ class Trust:
 def trust(outcomes: npt.ArrayLike, groups: npt.ArrayLike, n_groups: int) -> Trust:
     """Trust per group (e.g. per agreement or relationship) from outcome codes; pending
     commitments do not count. Beta posterior under a uniform prior (see module doc)."""
+    from scipy.stats import beta  # here, not at module level: scipy.stats takes ~0.3 s to import
+
     codes = np.asarray(outcomes, dtype=np.int64)
     g = np.asarray(groups, dtype=np.int64)
     counts = np.zeros((n_groups, len(OUTCOMES)), dtype=np.int64)

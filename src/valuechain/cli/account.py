@@ -9,10 +9,7 @@ import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.domain.account import AccountRole, password_problem
-from valuechain.services import accounts, audit
-from valuechain.services.audit import Actor
-from valuechain.services.errors import ValuechainError
+from valuechain.domain.account import MAX_AUDIT_PAGE, AccountRole, password_problem
 
 account_app = typer.Typer(
     help="Accounts that may sign in to the web app and the API.", no_args_is_help=True
@@ -51,6 +48,11 @@ def create(
     ] = "",
 ) -> None:
     """Create an account; the password is asked for (twice, hidden)."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import accounts
+    from valuechain.services.audit import Actor
+    from valuechain.services.errors import ValuechainError
+
     vc = open_valuechain()
     if accounts.account_by_email(vc, email) is not None:
         raise ValuechainError(f"there is already an account for {email.strip().casefold()}")
@@ -84,6 +86,11 @@ def update(
     ] = False,
 ) -> None:
     """Change an account's role, person, whether it may sign in, or its password."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import accounts
+    from valuechain.services.audit import Actor
+    from valuechain.services.errors import ValuechainError
+
     if disable and enable:
         raise ValuechainError("--disable and --enable contradict each other")
     vc = open_valuechain()
@@ -111,6 +118,9 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Every account with its role, person and unit."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import accounts
+
     found = accounts.list_accounts(open_valuechain())
     if as_json:
         print_json(
@@ -152,11 +162,14 @@ def audit_(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     page: Annotated[int, typer.Option("--page", min=1, help="Page number, from 1.")] = 1,
     per_page: Annotated[
-        int, typer.Option("--per-page", min=1, max=audit.MAX_PAGE_SIZE, help="Events per page.")
+        int, typer.Option("--per-page", min=1, max=MAX_AUDIT_PAGE, help="Events per page.")
     ] = 50,
 ) -> None:
     """The audit log, newest first: sign-ins, sign-outs, account changes, imports and
     exports, with who, when, what and from where."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import audit
+
     found = audit.read_page(open_valuechain(), page, per_page)
     if as_json:
         print_json(

@@ -11,12 +11,6 @@ from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
 from valuechain.domain.agreement import Agreement, Metric
-from valuechain.services import agreement as agreements
-from valuechain.services.audit import Actor
-from valuechain.services.capacity import capacity as capacity_of
-from valuechain.services.capacity import open_negotiations
-from valuechain.services.commitment import commitments_document, generate_due, logs, timeline
-from valuechain.services.watermelon import watermelon
 
 agreement_app = typer.Typer(
     help="Service agreements: list, show, and their life (propose, agree, review).",
@@ -43,6 +37,9 @@ def list_agreements(
     as_json: AsJson = False,
 ) -> None:
     """Every agreement (or one unit's) with its state, targets and review date."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import agreement as agreements
+
     vc = open_valuechain()
     found = agreements.agreements_of(vc, unit)
     today = datetime.now(UTC).date()
@@ -81,6 +78,10 @@ def list_agreements(
 def show(agreement_id: str, as_json: AsJson = False) -> None:
     """One agreement: both sides' obligations, targets against actuals, and its
     commitment timeline."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import agreement as agreements
+    from valuechain.services.commitment import logs, timeline
+
     vc = open_valuechain()
     a = agreements.agreement(vc, agreement_id)
     log = next(x for x in logs(vc, unit_id=a.customer_id) if x.agreement.id == a.id)
@@ -115,18 +116,30 @@ def _acted(a: Agreement) -> None:
 @agreement_app.command("propose")
 def propose(agreement_id: str, unit: UnitOption) -> None:
     """Put a draft (or an agreement under review) to both leads."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import agreement as agreements
+    from valuechain.services.audit import Actor
+
     _acted(agreements.propose(open_valuechain(), agreement_id, unit, Actor.command_line()))
 
 
 @agreement_app.command("agree")
 def agree(agreement_id: str, unit: UnitOption) -> None:
     """Agree for one side; agreed once the provider's and the customer's lead have."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import agreement as agreements
+    from valuechain.services.audit import Actor
+
     _acted(agreements.agree(open_valuechain(), agreement_id, unit, Actor.command_line()))
 
 
 @agreement_app.command("review")
 def review(agreement_id: str, unit: UnitOption) -> None:
     """Ask to review an agreement in force; its terms hold until both agree again."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import agreement as agreements
+    from valuechain.services.audit import Actor
+
     _acted(agreements.review(open_valuechain(), agreement_id, unit, Actor.command_line()))
 
 
@@ -137,6 +150,11 @@ def due(
     """Create the due items of recurring deliverables up to a date, start the reviews
     whose date has come, and open negotiations where demand is above a share (all
     idempotent)."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import agreement as agreements
+    from valuechain.services.capacity import open_negotiations
+    from valuechain.services.commitment import generate_due
+
     vc = open_valuechain()
     end = datetime.combine(date.fromisoformat(until), datetime.min.time(), tzinfo=UTC)
     created = generate_due(vc, end)
@@ -152,6 +170,9 @@ def due(
 def commitments(as_json: AsJson = False) -> None:
     """The commitment log per agreement (kept, exceeded, missed, warned) and trust per
     relationship, which rewards early warnings over surprise misses."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.commitment import commitments_document
+
     doc = commitments_document(open_valuechain())
     if as_json:
         print_json(doc)
@@ -193,6 +214,9 @@ def watermelon_command(
 ) -> None:
     """Targets met next to customer satisfaction per relationship, flagging "targets
     met, customer unhappy" and the reverse (protected survey numbers only)."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.watermelon import watermelon
+
     doc = watermelon(open_valuechain(), unit_id=unit)
     if as_json:
         print_json(doc)
@@ -226,6 +250,9 @@ def watermelon_command(
 def capacity_command(unit: str, as_json: AsJson = False) -> None:
     """A unit's capacity shares: per result it produces the capacity, each customer's
     share and demand; its demand on others' results; negotiations of either side."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.capacity import capacity as capacity_of
+
     doc = capacity_of(open_valuechain(), unit)
     if as_json:
         print_json(doc)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
-from valuechain.services.organisation import DEFAULT_ORGANISATION, Valuechain
+if TYPE_CHECKING:
+    from valuechain.services.organisation import Valuechain
 
 app = typer.Typer(
     name="valuechain",
@@ -30,6 +31,10 @@ err_console = Console(stderr=True)
 def open_valuechain(url: str | None = None) -> Valuechain:
     """The organisation VALUECHAIN_ORGANISATION names, in the database at ``url``
     (default: VALUECHAIN_DATABASE_URL, else ./valuechain.db)."""
+    # Imported here: the services load NumPy, SQLAlchemy and the store, which
+    # `valuechain --help` and a mistyped option never need.
+    from valuechain.services.organisation import DEFAULT_ORGANISATION, Valuechain
+
     organisation = os.environ.get("VALUECHAIN_ORGANISATION", DEFAULT_ORGANISATION)
     return Valuechain.open(url, organisation=organisation)
 

@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from valuechain.cli.app import app, console, open_valuechain
-from valuechain.services.backup import backup as backup_database
-from valuechain.services.backup import restore as restore_database
 
 
 @app.command()
@@ -19,6 +17,9 @@ def backup(
 ) -> None:
     """Write a consistent copy of the whole database (every organisation) to PATH while
     the app keeps running: SQLite's online backup API, or pg_dump for PostgreSQL."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.backup import backup as backup_database
+
     result = backup_database(open_valuechain(), path)
     console.print(
         f"Backed up the {result.backend} database to {result.path} ({result.bytes:,} bytes)."
@@ -34,6 +35,9 @@ def restore(
 ) -> None:
     """Replace the whole database (every organisation in it) with the backup at PATH.
     Stop the app processes first."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.backup import restore as restore_database
+
     if not yes:
         typer.confirm(
             "This replaces every organisation in the database with the backup. Go on?",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -18,14 +18,9 @@ from rich.table import Table
 
 from valuechain.cli.app import app, console, err_console, open_valuechain
 from valuechain.domain.bundle import TABLES
-from valuechain.services.audit import Actor
-from valuechain.services.bundle import (
-    DATABASE_STEP,
-    BundleError,
-    ImportSummary,
-    export_bundle,
-    import_bundle,
-)
+
+if TYPE_CHECKING:
+    from valuechain.services.bundle import BundleError, ImportSummary
 
 
 @app.command("import")
@@ -45,6 +40,10 @@ def import_(
 ) -> None:
     """Import a data bundle, all or nothing: a bad bundle changes nothing and every
     problem is listed with its file, line and column."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.audit import Actor
+    from valuechain.services.bundle import DATABASE_STEP, BundleError, import_bundle
+
     vc = open_valuechain()
     bars = Progress(
         TextColumn("{task.description:<14}"),
@@ -120,6 +119,10 @@ def export(
     ],
 ) -> None:
     """Export the organisation's map as a data bundle that `valuechain import` reads back."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.audit import Actor
+    from valuechain.services.bundle import export_bundle
+
     counts = export_bundle(open_valuechain(), path, actor=Actor.command_line())
     console.print(
         f"Exported {counts['units']} units, {counts['results']} results, "

@@ -11,8 +11,6 @@ import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.services import campaign as campaigns
-from valuechain.services.errors import ValuechainError
 
 campaign_app = typer.Typer(
     help="Survey campaigns: create, invite, remind, close, list, status.", no_args_is_help=True
@@ -30,6 +28,9 @@ BaseUrl = Annotated[
 
 
 def _day(value: str | None, option: str) -> date | None:
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.errors import ValuechainError
+
     if not value:
         return None
     try:
@@ -39,6 +40,9 @@ def _day(value: str | None, option: str) -> date | None:
 
 
 def _pair(text: str) -> tuple[str, str]:
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.errors import ValuechainError
+
     provider, sep, customer = text.partition(":")
     if not sep or not provider or not customer:
         raise ValuechainError(f"--relationship: expected PROVIDER:CUSTOMER, got {text!r}")
@@ -65,6 +69,9 @@ def create(
     as_json: AsJson = False,
 ) -> None:
     """Create a draft campaign."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import campaign as campaigns
+
     made = campaigns.create_campaign(
         open_valuechain(),
         campaign_id,
@@ -88,6 +95,9 @@ def create(
 @campaign_app.command("invite")
 def invite(campaign_id: str, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
     """Open the campaign and mail a single-use link to everyone not yet invited."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import campaign as campaigns
+
     sent = campaigns.invite(open_valuechain(), campaign_id, base=base_url)
     if as_json:
         print_json({"campaign": campaign_id, "sent": sent})
@@ -98,6 +108,9 @@ def invite(campaign_id: str, base_url: BaseUrl = None, as_json: AsJson = False) 
 @campaign_app.command("remind")
 def remind(campaign_id: str, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
     """Mail a fresh link to every invitee who has not answered yet."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import campaign as campaigns
+
     sent = campaigns.send_reminders(open_valuechain(), campaign_id, base=base_url)
     if as_json:
         print_json({"campaign": campaign_id, "sent": sent})
@@ -108,6 +121,9 @@ def remind(campaign_id: str, base_url: BaseUrl = None, as_json: AsJson = False) 
 @campaign_app.command("close")
 def close(campaign_id: str, as_json: AsJson = False) -> None:
     """Close the campaign: its links stop working; its results stay."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import campaign as campaigns
+
     closed = campaigns.close_campaign(open_valuechain(), campaign_id)
     if as_json:
         print_json(closed)
@@ -118,6 +134,9 @@ def close(campaign_id: str, as_json: AsJson = False) -> None:
 @campaign_app.command("list")
 def list_(as_json: AsJson = False) -> None:
     """Every campaign with its instrument, dates and state."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import campaign as campaigns
+
     found = campaigns.list_campaigns(open_valuechain())
     if as_json:
         print_json({"campaigns": found})
@@ -151,6 +170,9 @@ def status(
 ) -> None:
     """Response rate per provider × customer unit, per provider and in total: a
     10-point band, suppressed where fewer than the threshold have answered."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import campaign as campaigns
+
     found = campaigns.status(open_valuechain(), campaign_id, unit=unit)
     if as_json:
         print_json(found)

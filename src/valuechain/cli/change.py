@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from valuechain.analytics.change import Correction
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.services.change import change as change_of
+from valuechain.domain.response import Correction
 
 HIDDEN = "[dim]suppressed[/]"
 
@@ -44,6 +43,9 @@ def change(
 ) -> None:
     """Change of every score between two campaigns: difference with its 95% Welch
     interval, Hedges' g and the p-value corrected across all cells compared."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.change import change as change_of
+
     found = change_of(open_valuechain(), before, after, correction, provider)
     if as_json:
         print_json(found)

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.services.connect import connect as connect_of
 
 
 @app.command()
@@ -24,6 +23,9 @@ def connect(
     units with internal focus, and per outcome metric the correlation of the
     relationship's scores with its external customers' outcomes (with its 95% CI
     and n; "too few periods" below the stated minimum)."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.connect import connect as connect_of
+
     doc = connect_of(open_valuechain(), unit)
     if as_json:
         print_json(doc)
@@ -37,6 +39,9 @@ def lineofsight(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """UNIT's line of sight: the same as `valuechain connect --unit UNIT`."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.connect import connect as connect_of
+
     doc = connect_of(open_valuechain(), unit)
     if as_json:
         print_json(doc)

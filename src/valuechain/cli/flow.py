@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.services.flow import flow as flow_of
 
 
 def _n(value: float | None, *, pct: bool = False) -> str:
@@ -39,6 +38,9 @@ def flow(
     """Throughput to the paying external customers, the bottleneck, utilisation and
     inventory growth per stage, and money per week; with --what-if, the effect of
     changing capacities or costs."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.flow import flow as flow_of
+
     doc = flow_of(open_valuechain(), what_if or [])
     if as_json:
         print_json(doc)

@@ -1,5 +1,12 @@
 """Console entry point: registers every command module and turns user errors into
-messages with a non-zero exit code."""
+messages with a non-zero exit code.
+
+Importing this module must stay cheap, because every command and ``--help`` pays
+for it: the command modules import typer, rich and the domain's enums at module level
+and everything else (the services, hence NumPy, SQLAlchemy, SciPy; the web app, the
+queue, the report renderer) inside the commands that run it.
+``tests/test_cli_startup.py`` checks the heavy libraries stay out.
+"""
 
 from __future__ import annotations
 

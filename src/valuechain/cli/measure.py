@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.services import measure
+from valuechain.domain.response import By
 
 HIDDEN = "[dim]suppressed[/]"
 
@@ -21,9 +21,9 @@ def _f(value: Any, digits: int = 2) -> str:
 @app.command()
 def scores(
     by: Annotated[
-        measure.By,
+        By,
         typer.Option("--by", help="One cell per provider, relationship or provider × dimension."),
-    ] = measure.By.PROVIDER,
+    ] = By.PROVIDER,
     campaign: Annotated[
         str | None, typer.Option("--campaign", help="Only this campaign (default: all).")
     ] = None,
@@ -34,6 +34,9 @@ def scores(
 ) -> None:
     """Mean scores with 95% confidence intervals (and gaps P − E where expectations
     were asked); groups below the anonymity threshold are suppressed."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import measure
+
     found = measure.scores_with_nps(open_valuechain(), by, campaign=campaign, instrument=instrument)
     if as_json:
         print_json(found)
@@ -41,9 +44,9 @@ def scores(
     title = f"Scores by {found['by']}" + (f", campaign {campaign}" if campaign else "")
     table = Table(title=title, title_justify="left")
     columns = ["instrument", "provider"]
-    if by in (measure.By.RELATIONSHIP, measure.By.RELATIONSHIP_DIMENSION):
+    if by in (By.RELATIONSHIP, By.RELATIONSHIP_DIMENSION):
         columns.append("customer")
-    if by in (measure.By.DIMENSION, measure.By.RELATIONSHIP_DIMENSION):
+    if by in (By.DIMENSION, By.RELATIONSHIP_DIMENSION):
         columns.append("dimension")
     for col in columns:
         table.add_column(col)
@@ -74,6 +77,9 @@ def reliability(
 ) -> None:
     """Cronbach's alpha with its Feldt 95% interval, and McDonald's omega, per
     instrument and dimension."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import measure
+
     found = measure.reliability_with_omega(open_valuechain())
     if as_json:
         print_json(found)
@@ -112,6 +118,9 @@ def drivers(
 ) -> None:
     """Key drivers of overall satisfaction: Johnson's relative weights with bootstrap
     95% intervals, each dimension's mean and its importance–performance quadrant."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import measure
+
     found = measure.drivers(open_valuechain(), provider=provider, instrument=instrument)
     if as_json:
         print_json(found)

@@ -4,15 +4,17 @@ outbox, and sending now without a worker."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
 from valuechain.domain.notification import KINDS, Preference, Status
-from valuechain.jobs.tasks import open_queue
-from valuechain.services import notification
+
+if TYPE_CHECKING:
+    from valuechain.services import notification
+
 
 notify_app = typer.Typer(
     help="Notifications: preferences, webhooks, the outbox.", no_args_is_help=True
@@ -40,6 +42,9 @@ def preferences(
 ) -> None:
     """Show a person's choices per kind; with --email/--no-email or
     --webhook/--no-webhook, change them first (for --kind, or every kind)."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import notification
+
     vc = open_valuechain()
     if email is not None or webhook is not None:
         current = {p.kind: p for p in notification.preferences(vc, person)}
@@ -83,6 +88,9 @@ def webhook(
 ) -> None:
     """Show, set or remove the organisation's webhook (used for everyone who has none
     of their own) or a person's own."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import notification
+
     vc = open_valuechain()
     if clear or url:
         notification.set_webhook(vc, None if clear else url, person)
@@ -105,8 +113,13 @@ def send(
 ) -> None:
     """Queue a notification (as the person's preferences say) and a job that sends it
     at once; a running `valuechain worker` delivers it."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import notification
+
     vc = open_valuechain()
     ids = notification.notify(vc, to, kind, subject, body, link)
+    from valuechain.jobs.tasks import open_queue  # here: huey is a slow import
+
     queue = open_queue()
     for row_id in ids:
         queue.deliver_notification(vc.org_id, row_id)
@@ -136,6 +149,9 @@ def outbox(
 ) -> None:
     """The outbox: rows per status, and the newest rows with attempts, next try and
     the last error."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import notification
+
     vc = open_valuechain()
     if retry_failed:
         console.print(f"Retrying {notification.retry_failed(vc)} failed row(s).")
@@ -164,6 +180,9 @@ def outbox(
 @notify_app.command("drain")
 def drain(as_json: AsJson = False) -> None:
     """Send everything due in the outbox now, in this process (no worker needed)."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import notification
+
     vc = open_valuechain()
     done = notification.drain(vc.engine)
     if as_json:

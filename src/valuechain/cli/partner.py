@@ -10,9 +10,6 @@ import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.services import action as action_service
-from valuechain.services import health as health_service
-from valuechain.services import workspace as workspace_service
 
 action_app = typer.Typer(help="Improvement actions and whether they worked.", no_args_is_help=True)
 app.add_typer(action_app, name="action")
@@ -28,6 +25,9 @@ def health(
 ) -> None:
     """Health of every provider–customer relationship (worst first): the customer's and
     the provider's views, agreement compliance, trust, and the combined score."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import health as health_service
+
     rows = health_service.health_table(open_valuechain())
     if as_json:
         print_json({"weights": health_service.weights(), "relationships": rows})
@@ -61,6 +61,9 @@ def list_actions(
 ) -> None:
     """Actions with their before/after and verdict (improved, no evidence of change,
     worse, not measured yet)."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import action as action_service
+
     vc = open_valuechain()
     rows = action_service.actions(vc, provider, customer)
     if as_json:
@@ -95,6 +98,9 @@ def add_action(
     source: Annotated[str, typer.Option(help="The finding, score or conflict it answers.")] = "",
 ) -> None:
     """Create an action on a relationship; its baseline is the latest campaign."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import action as action_service
+
     try:
         due_on = date.fromisoformat(due)
     except ValueError:
@@ -118,6 +124,9 @@ def action_status(
     status: Annotated[str, typer.Argument(help="open, in_progress, done or dropped.")],
 ) -> None:
     """Move an action along."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import action as action_service
+
     row = action_service.set_status(open_valuechain(), provider, customer, action_id, status)
     console.print(f"Action {row['id']} is now {row['status']}.")
 
@@ -129,6 +138,9 @@ def workspace(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Both sides' challenges, needs and values for one relationship, with their marks."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import workspace as workspace_service
+
     doc = workspace_service.workspace(open_valuechain(), provider, customer)
     if as_json:
         print_json(doc)

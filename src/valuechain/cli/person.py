@@ -8,8 +8,6 @@ import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.services import person
-from valuechain.services.audit import Actor
 
 person_app = typer.Typer(
     help="Data rights: everything stored about a person, and erasure.", no_args_is_help=True
@@ -27,6 +25,10 @@ def export(
     """Everything stored about a person: their row on the map, accounts, session
     metadata, sign-in failures, idempotency keys, audit events naming them, and what
     later capabilities store. Recorded in the audit log."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import person
+    from valuechain.services.audit import Actor
+
     document = person.export_person(open_valuechain(), key, Actor.command_line())
     if as_json:
         print_json(document)
@@ -51,6 +53,10 @@ def erase(
 ) -> None:
     """Erase a person: their accounts are deleted (every session ends), their name and
     email on the map and in the audit log are replaced by a pseudonym. Cannot be undone."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import person
+    from valuechain.services.audit import Actor
+
     if not yes:
         typer.confirm(f"Erase {key}? This cannot be undone", abort=True)
     found = person.erase_person(open_valuechain(), key, Actor.command_line())

@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain
-from valuechain.services.report import Report, ReportError, report
-from valuechain.web.report import render_html, render_pdf
+
+if TYPE_CHECKING:
+    from valuechain.services.report import Report
 
 
 class Format(StrEnum):
@@ -66,6 +67,11 @@ def report_command(
 ) -> None:
     """Findings that passed their test (Holm across all candidates), each
     a plain sentence with its number, uncertainty, a chart and a next step."""
+    # Imported here: the report gathers every capability and its rendering pulls in
+    # the web templates, charts and WeasyPrint; other commands start without them.
+    from valuechain.services.report import ReportError, report
+    from valuechain.web.report import render_html, render_pdf
+
     vc = open_valuechain()
     pair: tuple[str, str] | None = None
     if relationship is not None:

@@ -5,16 +5,17 @@ both sides, like an admin; every change is an event naming ``cli:<user>``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
 from valuechain.domain.request import Verb
-from valuechain.services import request as requests
-from valuechain.services import thanks
-from valuechain.services.audit import Actor
+
+if TYPE_CHECKING:
+    from valuechain.services import request as requests
+
 
 request_app = typer.Typer(
     help="Internal requests between units: file, answer, resolve, thank.", no_args_is_help=True
@@ -30,6 +31,10 @@ Key = Annotated[
 
 
 def _asker() -> requests.Asker:
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import request as requests
+    from valuechain.services.audit import Actor
+
     label = Actor.command_line().label or "cli"
     return requests.Asker(None, label)
 
@@ -82,6 +87,9 @@ def new(
     as_json: JsonFlag = False,
 ) -> None:
     """File a request from one unit to another."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import request as requests
+
     found = requests.new_request(
         open_valuechain(),
         _asker(),
@@ -105,6 +113,9 @@ def list_(
     as_json: JsonFlag = False,
 ) -> None:
     """Requests newest first with their business-hours clocks."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import request as requests
+
     rows = requests.listing(
         open_valuechain(), provider=inbox, customer=outbox, open_only=open_only, limit=limit
     )
@@ -131,11 +142,17 @@ def list_(
 @request_app.command("show")
 def show(request_id: str, as_json: JsonFlag = False) -> None:
     """One request with its clocks and timeline."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import request as requests
+
     _show(requests.get(open_valuechain(), _asker(), request_id), as_json)
 
 
 def _verb_command(verb: Verb, help_text: str) -> None:
     def command(request_id: str, note: Note = None, key: Key = None, as_json: JsonFlag = False):  # type: ignore[no-untyped-def]
+        # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+        from valuechain.services import request as requests
+
         found = requests.change(
             open_valuechain(), _asker(), request_id, verb, note, idempotency_key=key
         )
@@ -156,6 +173,9 @@ _verb_command(Verb.REOPEN, "Reopen a resolved or closed request.")
 @request_app.command("thank")
 def thank(request_id: str, note: Note = None, key: Key = None, as_json: JsonFlag = False) -> None:
     """Say thank you for a resolved request, with a note."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import thanks
+
     _show(thanks.thank(open_valuechain(), _asker(), request_id, note, idempotency_key=key), as_json)
 
 
@@ -171,6 +191,9 @@ def import_(
     as_json: JsonFlag = False,
 ) -> None:
     """Import requests (all or nothing; known ids are replaced with their history)."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import request as requests
+
     counts = requests.import_requests(open_valuechain(), path, source, _asker().label)
     if as_json:
         print_json(counts)

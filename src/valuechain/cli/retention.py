@@ -7,9 +7,6 @@ from typing import Annotated
 import typer
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.services import retention
-from valuechain.services.audit import Actor
-from valuechain.services.errors import ValuechainError
 
 
 @app.command("retention")
@@ -28,6 +25,11 @@ def retention_command(
 ) -> None:
     """Show or set how long raw survey comments are kept; with --purge, delete the
     older ones now (a scheduled job does the same)."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import retention
+    from valuechain.services.audit import Actor
+    from valuechain.services.errors import ValuechainError
+
     if comments_days is not None and keep_comments:
         raise ValuechainError("--comments-days and --keep-comments contradict each other")
     vc = open_valuechain()

@@ -7,17 +7,14 @@ import threading
 import time
 import webbrowser
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
 from valuechain.cli.app import app, console, open_valuechain
-from valuechain.services.accounts import needs_setup
-from valuechain.services.demo import ensure_demo, ensure_demo_admin
-from valuechain.services.organisation import Valuechain
-from valuechain.services.sso import SsoSettings
-from valuechain.web.app import create_app
+
+if TYPE_CHECKING:
+    from valuechain.services.organisation import Valuechain
 
 DEMO_DATABASE = "valuechain-demo.db"
 # Seconds a serving process may take to answer the supervisor's health check.
@@ -36,6 +33,13 @@ def _run(
     demo_account_id: str | None = None,
 ) -> None:
     """Serve ``vc`` until interrupted; print the address once the server listens."""
+    # Imported here: the web app, uvicorn and SSO cost about a second to import and
+    # every other command starts without them.
+    import uvicorn
+
+    from valuechain.services.sso import SsoSettings
+    from valuechain.web.app import create_app
+
     web_app = create_app(vc, demo_account_id=demo_account_id, sso=SsoSettings.from_environment())
     server = uvicorn.Server(uvicorn.Config(web_app, host=host, port=port, log_level="info"))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -69,6 +73,9 @@ def serve(
     """Serve the web app and the JSON API (/api/v1, schema at /openapi.json, docs at
     /docs) for the organisation in VALUECHAIN_DATABASE_URL. Everything needs an
     account; on first run the web app asks for the first admin at /setup."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services.accounts import needs_setup
+
     vc = open_valuechain()
     if needs_setup(vc):
         console.print(
@@ -76,6 +83,8 @@ def serve(
             "the first admin, or run `valuechain account create EMAIL --role admin`."
         )
     if workers > 1:
+        import uvicorn  # here, not at module level: only serving needs it (slow import)
+
         # Each process builds its own app from the environment (web/asgi.py). A new
         # process imports the whole package before it can answer uvicorn's health
         # check; on a busy machine that takes longer than uvicorn's 5 s default, and
@@ -110,6 +119,9 @@ def demo(
     ] = False,
 ) -> None:
     """Write the demo organisation once (see ``DEMO_HELP``), then serve it."""
+    # Imported here: the demo data builders are only needed by this command.
+    from valuechain.services.demo import ensure_demo, ensure_demo_admin
+
     url = os.environ.get("VALUECHAIN_DATABASE_URL") or f"sqlite:///{Path(DEMO_DATABASE).resolve()}"
     vc = open_valuechain(url)
     if ensure_demo(vc):

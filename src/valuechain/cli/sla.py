@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.services import request as requests
 
 
 def _pct(value: float | None) -> str:
@@ -25,6 +24,9 @@ def sla(
 ) -> None:
     """Per relationship: requests, first responses and resolutions within target,
     median business hours to resolution, and the share of resolutions thanked."""
+    # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
+    from valuechain.services import request as requests
+
     vc = open_valuechain()
     doc = requests.sla_for_unit(vc, unit) if unit else requests.sla(vc)
     if as_json:

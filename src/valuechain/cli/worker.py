@@ -10,9 +10,6 @@ from typing import Annotated
 import typer
 
 from valuechain.cli.app import app, err_console
-from valuechain.jobs.queue import queue_url
-from valuechain.jobs.tasks import PERIODIC, open_queue
-from valuechain.store.database import database_url, make_engine
 
 
 class WorkerType(StrEnum):
@@ -41,6 +38,12 @@ def worker(
     """Run the background jobs until stopped (Ctrl+C or SIGTERM finishes the jobs in
     hand first). The queue is VALUECHAIN_QUEUE_URL: a SQLite file next to the
     database by default, or redis://host:port/db for several workers."""
+    # Imported here: the jobs pull in huey and its storage drivers, which only the
+    # worker needs; every other command starts without them.
+    from valuechain.jobs.queue import queue_url
+    from valuechain.jobs.tasks import PERIODIC, open_queue
+    from valuechain.store.database import database_url, make_engine
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Migrate once here, before any worker process forks.
     make_engine().dispose()

@@ -21,6 +21,11 @@ class AccountRole(StrEnum):
     VIEWER = "viewer"
 
 
+#: The most audit events one page shows (here, with no storage imported, so the
+#: command line can offer it as an option's limit without loading the services).
+MAX_AUDIT_PAGE = 500
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     """One account of one organisation. ``person_id`` links it to a person of the map

@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, time
 from itertools import pairwise
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holiday_tables
+if TYPE_CHECKING:
+    import holidays as holiday_tables
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_HOURS = "mon-fri 09:00-17:00"
@@ -51,6 +53,8 @@ class Calendar:
 
 
 def _country_table(code: str, year: int) -> holiday_tables.HolidayBase:
+    import holidays as holiday_tables  # here: a slow import, only country codes need it
+
     return holiday_tables.country_holidays(code, years=year)
 
 
@@ -110,6 +114,8 @@ def parse_holidays(spec: str) -> tuple[frozenset[date], tuple[str, ...]]:
     countries: list[str] = []
     for word in spec.split():
         if re.fullmatch(r"[A-Za-z]{2}", word):
+            import holidays as holiday_tables  # here: a slow import, only country codes need it
+
             code = word.upper()
             if code not in holiday_tables.list_supported_countries():
                 raise CalendarError(f"expected a supported country code; found {word!r}")

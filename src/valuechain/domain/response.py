@@ -10,9 +10,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # NumPy is imported where columns are built: the CLI loads this module
+    from typing import TypeAlias
+
+    import numpy as np
+    import numpy.typing as npt
+
+    IntArray: TypeAlias = npt.NDArray[np.int64]
+    FloatArray: TypeAlias = npt.NDArray[np.float64]
+
+
+# The two choices below live here, with no statistics or storage imported, so the
+# command line can offer them as options without loading either.
+class By(StrEnum):
+    """The cuts of ``scores``."""
+
+    PROVIDER = "provider"
+    RELATIONSHIP = "relationship"
+    DIMENSION = "dimension"
+    RELATIONSHIP_DIMENSION = "relationship_dimension"
+
+
+class Correction(StrEnum):
+    """How p-values are adjusted when many cells are compared at once."""
+
+    HOLM = "holm"  # family-wise error rate (Holm 1979)
+    BENJAMINI_HOCHBERG = "bh"  # false discovery rate (Benjamini & Hochberg 1995)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +64,6 @@ class Response:
     submitted_on: date
     answers: list[Answer] = field(default_factory=list)
     comments: list[tuple[str, str]] = field(default_factory=list)  # (item, text)
-
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +98,8 @@ class ResponseColumns:
     @classmethod
     def of(cls, responses: Sequence[Response]) -> ResponseColumns:
         """The same responses as columns, in their order."""
+        import numpy as np
+
         sizes = np.fromiter((len(r.answers) for r in responses), np.int64, len(responses))
         answers = [a for r in responses for a in r.answers]
         items: dict[str, int] = {}
@@ -105,6 +129,8 @@ class ResponseColumns:
 
     def take(self, keep: npt.NDArray[np.bool_]) -> ResponseColumns:
         """Only the responses where ``keep`` is true, with their answers and comments."""
+        import numpy as np
+
         kept = np.flatnonzero(keep).tolist()
         position = np.cumsum(keep, dtype=np.int64) - 1
         answers = keep[self.answer_response]

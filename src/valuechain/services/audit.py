@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from valuechain.domain.account import MAX_AUDIT_PAGE
 from valuechain.services.organisation import Valuechain
 from valuechain.store import audit as store
 from valuechain.store.accounts import utc
@@ -30,7 +31,7 @@ REFUSED = "refused"
 RATE_LIMITED = "rate_limited"
 FAILED = "failed"
 
-MAX_PAGE_SIZE = 500
+MAX_PAGE_SIZE = MAX_AUDIT_PAGE
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,10 @@ import threading
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
 from valuechain.analytics.flow import (
     Change,
@@ -50,6 +48,9 @@ from valuechain.domain.unit import UnitKind
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Chain, Valuechain
 from valuechain.store import organisation as store
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -109,6 +110,10 @@ def flow_model(vc: Valuechain) -> FlowModel:
 
 
 def _build(chain: Chain, columns: store.FlowColumns) -> FlowModel:
+    # Imported here: scipy.sparse is slow to import and only the flow verbs need it.
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order, dijkstra
+
     cols, g = chain.columns, chain.graph
     n_results = g.n_results
     unit_kind = np.array(cols.unit_kinds, dtype=object)
@@ -267,6 +272,8 @@ def _money(flow: Flow) -> dict[str, float | None]:
 
 
 def _downstream(model: FlowModel, stage: int) -> IntArray:
+    from scipy.sparse.csgraph import breadth_first_order  # here: slow import, see _build
+
     order = breadth_first_order(model.reaches, stage, directed=True, return_predecessors=False)
     return np.asarray(order, dtype=np.int64)
 

@@ -35,7 +35,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -55,22 +54,13 @@ from valuechain.analytics.nps import net_promoter
 from valuechain.analytics.reliability import cronbach_alpha, mcdonald_omega
 from valuechain.analytics.score import CrossProducts, Moments, mean_interval
 from valuechain.domain.instrument import BUILT_IN, OUTCOME, RECOMMEND, Instrument
-from valuechain.domain.response import ResponseColumns
+from valuechain.domain.response import By, ResponseColumns
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import measure as store
 from valuechain.store import nps as nps_store
 
 ALL = None  # the campaign key of cells that pool every campaign (driver analyses)
-
-
-class By(StrEnum):
-    """The cuts of ``scores``."""
-
-    PROVIDER = "provider"
-    RELATIONSHIP = "relationship"
-    DIMENSION = "dimension"
-    RELATIONSHIP_DIMENSION = "relationship_dimension"
 
 
 # A cell's key: (cut, instrument, campaign or ALL, provider, customer, dimension).

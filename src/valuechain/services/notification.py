@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import Connection, Engine
 
 from valuechain.domain.notification import (
@@ -379,6 +378,8 @@ def _send_mail(
 def _send_webhooks(engine: Engine, rows: Sequence[Any], result: DrainResult) -> None:
     if not rows:
         return
+    import httpx  # here, not at module level: a slow import only webhook delivery needs
+
     with httpx.Client(timeout=WEBHOOK_TIMEOUT) as client:
         for row in rows:
             with engine.connect() as conn:

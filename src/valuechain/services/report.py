@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from valuechain.analytics.change import welch_change
 from valuechain.analytics.customer import NO_DEPTH
@@ -181,6 +180,8 @@ def _relationship_steps(ctx: Context, provider: str, customer: str | None) -> in
 def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
     """Expectation gaps (P − E below zero) per provider and dimension in the latest
     campaign: one-sample t test of the mean gap, Cohen's d_z as strength."""
+    from scipy import stats  # here, not at module level: scipy.stats takes ~0.3 s to import
+
     campaigns = _campaigns(vc)
     if not campaigns:
         return []
@@ -229,6 +230,8 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
     """Per provider, the driver in the "fix first" quadrant (important, performing below
     the rest) whose bootstrap interval lies above an equal share of R², the largest
     such; the test is the F test of the model's R²."""
+    from scipy import stats  # here, not at module level: scipy.stats takes ~0.3 s to import
+
     out: list[Candidate] = []
     providers = sorted(
         {c["provider"] for c in _latest_cells(vc, measure.By.PROVIDER) if not c["suppressed"]}

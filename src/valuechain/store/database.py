@@ -7,14 +7,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_URL = "sqlite:///valuechain.db"
 CACHE_KIB = 65_536
@@ -82,6 +81,8 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config  # here: alembic is a slow import, see is_current
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
@@ -89,6 +90,10 @@ def _alembic_config() -> Config:
 
 def is_current(engine: Engine) -> bool:
     """True when the database is at every newest migration (all heads)."""
+    # Imported here: alembic is slow to import and is only needed once a database opens.
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
     with engine.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads()) == heads
@@ -96,6 +101,8 @@ def is_current(engine: Engine) -> bool:
 
 def upgrade(engine: Engine) -> None:
     """Apply pending migrations; concurrent first starts on PostgreSQL are serialised."""
+    from alembic import command  # here: alembic is a slow import, see is_current
+
     if is_current(engine):
         return
     cfg = _alembic_config()
