@@ -34,3 +34,5 @@ class Response:
     submitted_on: date
     answers: list[Answer] = field(default_factory=list)
     comments: list[tuple[str, str]] = field(default_factory=list)  # (item, text)
+    # The optional importance split (dimension -> points out of 100), where asked.
+    importance: dict[str, float] = field(default_factory=dict)

@@ -31,6 +31,7 @@ from valuechain.store.tables import (
     AnswerRow,
     CampaignRow,
     CommentRow,
+    ImportanceRow,
     InstrumentItemRow,
     InstrumentRow,
     MeasureBlockRow,
@@ -45,13 +46,22 @@ CAMPAIGNS: Table = CampaignRow.__table__  # type: ignore[assignment]
 RESPONSES: Table = ResponseRow.__table__  # type: ignore[assignment]
 ANSWERS: Table = AnswerRow.__table__  # type: ignore[assignment]
 COMMENTS: Table = CommentRow.__table__  # type: ignore[assignment]
+IMPORTANCE: Table = ImportanceRow.__table__  # type: ignore[assignment]
 CELLS: Table = MeasureCellRow.__table__  # type: ignore[assignment]
 BLOCKS: Table = MeasureBlockRow.__table__  # type: ignore[assignment]
 OPEN_CAMPAIGNS: Table = MeasureOpenCampaignRow.__table__  # type: ignore[assignment]
 SUMMARY_TABLES: tuple[Table, ...] = (CELLS, BLOCKS)
 
 #: Children first: the order in which an organisation's survey data is deleted.
-SURVEY_TABLES: tuple[Table, ...] = (COMMENTS, ANSWERS, RESPONSES, CAMPAIGNS, ITEMS, INSTRUMENTS)
+SURVEY_TABLES: tuple[Table, ...] = (
+    IMPORTANCE,
+    COMMENTS,
+    ANSWERS,
+    RESPONSES,
+    CAMPAIGNS,
+    ITEMS,
+    INSTRUMENTS,
+)
 BATCH = 5_000
 
 
@@ -129,8 +139,9 @@ def write_survey(
                 .distinct()
             ).scalars()
         )
-        # Answers and comments go with their response (ON DELETE CASCADE).
-        for table in (COMMENTS, ANSWERS):
+        # Answers, comments and importance points go with their response (ON DELETE
+        # CASCADE).
+        for table in (IMPORTANCE, COMMENTS, ANSWERS):
             conn.execute(
                 delete(table).where(table.c.org_id == org_id, table.c.response_id.in_(chunk))
             )
@@ -172,6 +183,16 @@ def write_survey(
         COMMENTS,
         ("org_id", "response_id", "item", "text"),
         ((org_id, r.id, item, text) for r in responses for item, text in r.comments),
+    )
+    bulk_insert(
+        conn,
+        IMPORTANCE,
+        ("org_id", "response_id", "dimension", "points"),
+        (
+            (org_id, r.id, dimension, float(points))
+            for r in responses
+            for dimension, points in sorted(r.importance.items())
+        ),
     )
 
 
@@ -385,6 +406,20 @@ def provider_answers(
     return _fetch(conn, stmt)
 
 
+def provider_importance(
+    conn: Connection, org_id: int, providers: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Rows (response id, dimension, points) of every importance split about these
+    providers."""
+    i, r = IMPORTANCE, RESPONSES
+    stmt = (
+        select(i.c.response_id, i.c.dimension, i.c.points)
+        .select_from(i.join(r, and_(r.c.org_id == i.c.org_id, r.c.id == i.c.response_id)))
+        .where(r.c.org_id == org_id, r.c.rated_id.in_(list(providers)))
+    )
+    return _fetch(conn, stmt)
+
+
 def _fetch(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
     compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
     cursor = conn.exec_driver_sql(str(compiled), compiled_parameters(compiled, conn))
@@ -524,6 +559,26 @@ def write_threshold(conn: Connection, org_id: int, threshold: int) -> None:
     )
     if old != threshold:
         forget_summaries(conn, org_id, None)
+
+
+def read_comment_threshold(conn: Connection, org_id: int) -> int:
+    """The organisation's comment threshold as stored (callers never use it below the
+    threshold for numbers)."""
+    return int(
+        conn.execute(
+            select(ORGANISATIONS.c.comment_threshold).where(ORGANISATIONS.c.id == org_id)
+        ).scalar_one()
+    )
+
+
+def write_comment_threshold(conn: Connection, org_id: int, threshold: int) -> None:
+    """Set the comment threshold (comments are decided on every question, so no
+    summary goes stale)."""
+    conn.execute(
+        update(ORGANISATIONS)
+        .where(ORGANISATIONS.c.id == org_id)
+        .values(comment_threshold=threshold)
+    )
 
 
 # -- trust: campaigns still open ------------------------------------------------------
