@@ -43,12 +43,14 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-#: The smallest group the product shows a number about (configurable 3–10).
-THRESHOLD = 5
-THRESHOLD_RANGE = (3, 10)
-#: The smallest group whose comments are shown (configurable, at least the threshold).
-COMMENT_THRESHOLD = 10
-COMMENT_THRESHOLD_MAX = 50
+from valuechain.domain.response import (
+    COMMENT_THRESHOLD as COMMENT_THRESHOLD,
+)
+from valuechain.domain.response import (
+    COMMENT_THRESHOLD_MAX as COMMENT_THRESHOLD_MAX,
+)
+from valuechain.domain.response import THRESHOLD as THRESHOLD
+from valuechain.domain.response import THRESHOLD_RANGE as THRESHOLD_RANGE
 
 BoolMatrix = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]

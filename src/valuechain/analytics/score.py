@@ -261,6 +261,32 @@ def servqual_totals(
     return ServqualTotals(mean_of(unweighted, confidence), mean_of(weighted, confidence))
 
 
+@dataclass(frozen=True, slots=True)
+class ImportanceWeightedGap:
+    """Per cell: the unweighted total gap (the mean of the dimension gaps) and the
+    importance-weighted total gap (Σ_d mean points_d / points · gap_d)."""
+
+    unweighted: FloatArray
+    weighted: FloatArray
+
+
+def importance_weighted_gap(
+    dimension_gaps: npt.ArrayLike, mean_points: npt.ArrayLike, points: float = 100.0
+) -> ImportanceWeightedGap:
+    """Total SERVQUAL gap of a group, unweighted and weighted by the group's mean
+    importance split (Zeithaml, Parasuraman & Berry 1990, ch. 2: each dimension's
+    gap P − E times the share of the ``points`` its respondents gave it, added up).
+
+    Both arguments are cells × dimensions: the group's mean gap per dimension and the
+    mean points per dimension of the respondents who gave a split. Unlike
+    :func:`servqual_totals`, which weights each respondent by its own split and needs
+    the respondents' answers, this works from published group means only, so it
+    reveals nothing they do not. A missing (``nan``) gap or split gives ``nan``."""
+    gaps = np.atleast_2d(np.asarray(dimension_gaps, dtype=np.float64))
+    weights = np.atleast_2d(np.asarray(mean_points, dtype=np.float64)) / points
+    return ImportanceWeightedGap(gaps.mean(axis=1), (weights * gaps).sum(axis=1))
+
+
 def moments_from_interval(
     n: int, mean: float, ci_low: float, confidence: float = CONFIDENCE
 ) -> Moments:

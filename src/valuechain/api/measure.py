@@ -46,6 +46,27 @@ class ScoreCell(BaseModel):
     suppressed: bool
 
 
+class TotalDimension(BaseModel):
+    dimension: str
+    gap: float | None = Field(description="Mean P − E; null when suppressed.")
+    importance: float | None = Field(
+        description="Mean importance points (of 100) of the respondents who gave a split."
+    )
+
+
+class ServqualTotal(BaseModel):
+    """A provider's SERVQUAL total gap in the campaign, unweighted and weighted by the
+    mean importance split (one cut only: per provider and campaign)."""
+
+    instrument: str
+    provider: str
+    dimensions: list[TotalDimension]
+    importance_n: int | None = Field(description="Respondents who gave a split.")
+    importance_suppressed: bool
+    total_gap: float | None = Field(description="Mean of the dimension gaps.")
+    weighted_total_gap: float | None = Field(description="Σ (mean points / 100) × dimension gap.")
+
+
 class Scores(BaseModel):
     """The ``valuechain scores --json`` document for one provider."""
 
@@ -53,6 +74,7 @@ class Scores(BaseModel):
     by: measure.By
     campaign: str | None
     cells: list[ScoreCell]
+    servqual_totals: list[ServqualTotal] = []
 
 
 class Driver(BaseModel):
@@ -96,7 +118,11 @@ def get_scores(
     try:
         vc.unit(unit_id)
         # The service reads only this provider's cells (an index range).
-        return measure.scores_with_nps(vc, by, campaign=campaign, provider=unit_id)
+        found = measure.scores_with_nps(vc, by, campaign=campaign, provider=unit_id)
+        found["servqual_totals"] = measure.servqual_totals(
+            vc, campaign=found["campaign"], provider=unit_id
+        )["totals"]
+        return found
     except NotFound as error:
         raise HTTPException(404, str(error)) from None
 

@@ -1,5 +1,6 @@
 """`valuechain scores`, `valuechain reliability`, `valuechain drivers`: survey
-numbers, every one of them protected by the anonymity threshold."""
+numbers, every one of them protected by the anonymity threshold; `valuechain
+threshold`: that threshold and the one for comments."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
-from valuechain.domain.response import By
+from valuechain.domain.response import COMMENT_THRESHOLD_MAX, By
 
 HIDDEN = "[dim]suppressed[/]"
 
@@ -37,7 +38,13 @@ def scores(
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
     from valuechain.services import measure
 
-    found = measure.scores_with_nps(open_valuechain(), by, campaign=campaign, instrument=instrument)
+    vc = open_valuechain()
+    found = measure.scores_with_nps(vc, by, campaign=campaign, instrument=instrument)
+    # The importance-weighted SERVQUAL totals of the same campaign (one cut only: per
+    # provider), whatever the --by.
+    found["servqual_totals"] = measure.servqual_totals(
+        vc, campaign=found["campaign"], instrument=instrument
+    )["totals"]
     if as_json:
         print_json(found)
         return
@@ -65,10 +72,38 @@ def scores(
             _f(cell.get("gap")),
         )
     console.print(table)
+    if found["servqual_totals"]:
+        console.print(_totals_table(found["servqual_totals"], found["campaign"]))
     console.print(
         f"Groups of fewer than {found['threshold']} respondents, and cells that would "
         "reveal one by subtraction, are suppressed."
     )
+
+
+def _totals_table(totals: list[dict[str, Any]], campaign: str | None) -> Table:
+    """The SERVQUAL total gap per provider, unweighted and weighted by the mean
+    importance points of the respondents who gave a split."""
+    table = Table(title=f"SERVQUAL total gap P − E, campaign {campaign}", title_justify="left")
+    table.add_column("instrument")
+    table.add_column("provider")
+    table.add_column("importance (mean points)")
+    for col in ("n split", "total gap", "weighted gap"):
+        table.add_column(col, justify="right")
+    for t in totals:
+        if t["importance_n"] is not None:
+            split = ", ".join(f"{d['dimension']} {_f(d['importance'], 0)}" for d in t["dimensions"])
+            n = str(t["importance_n"])
+        else:
+            split, n = (HIDDEN, "") if t["importance_suppressed"] else ("—", "")
+        table.add_row(
+            t["instrument"],
+            t["provider"],
+            split,
+            n,
+            _f(t["total_gap"]),
+            _f(t["weighted_total_gap"]),
+        )
+    return table
 
 
 @app.command()
@@ -151,3 +186,39 @@ def drivers(
             d["quadrant"] or "—",
         )
     console.print(table)
+
+
+@app.command()
+def threshold(
+    numbers: Annotated[
+        int | None,
+        typer.Option("--numbers", help="The smallest group any number is shown about (3-10)."),
+    ] = None,
+    comments: Annotated[
+        int | None,
+        typer.Option(
+            "--comments",
+            help="The smallest group whose comments are shown (the threshold for numbers "
+            f"up to {COMMENT_THRESHOLD_MAX}).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Show or set the organisation's anonymity thresholds: for numbers (default 5)
+    and for comments (default 10, never below the one for numbers)."""
+    from valuechain.services import measure
+
+    vc = open_valuechain()
+    if numbers is not None:
+        measure.set_threshold(vc, numbers)
+    if comments is not None:
+        measure.set_comment_threshold(vc, comments)
+    found = {"threshold": measure.threshold(vc), "comment_threshold": measure.comment_threshold(vc)}
+    if as_json:
+        print_json(found)
+        return
+    console.print(
+        f"Numbers are shown about groups of {found['threshold']} respondents or more; "
+        f"comments about groups of {found['comment_threshold']} or more.",
+        highlight=False,
+    )

@@ -256,4 +256,7 @@ def _build(
         row_response[with_comment],
         [items[p].key for p in comment_pair],
         [parsed[COMMENT][c] for c in comment_text],
+        np.zeros(0, dtype=np.int64),
+        [],
+        np.zeros(0, dtype=np.float64),
     )

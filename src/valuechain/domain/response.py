@@ -23,6 +23,14 @@ if TYPE_CHECKING:  # NumPy is imported where columns are built: the CLI loads th
     FloatArray: TypeAlias = npt.NDArray[np.float64]
 
 
+#: The smallest group the product shows a number about (configurable 3–10).
+THRESHOLD = 5
+THRESHOLD_RANGE = (3, 10)
+#: The smallest group whose comments are shown (configurable, at least the threshold).
+COMMENT_THRESHOLD = 10
+COMMENT_THRESHOLD_MAX = 50
+
+
 # The two choices below live here, with no statistics or storage imported, so the
 # command line can offer them as options without loading either.
 class By(StrEnum):
@@ -64,6 +72,8 @@ class Response:
     submitted_on: date
     answers: list[Answer] = field(default_factory=list)
     comments: list[tuple[str, str]] = field(default_factory=list)  # (item, text)
+    # The optional importance split (dimension -> points out of 100), where asked.
+    importance: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +101,10 @@ class ResponseColumns:
     comment_response: IntArray
     comment_item: list[str]
     comment_text: list[str]
+    # The importance splits, one entry per response and dimension (none from a bundle).
+    split_response: IntArray
+    split_dimension: list[str]
+    split_points: FloatArray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -106,6 +120,11 @@ class ResponseColumns:
         dimensions: dict[str, int] = {}
         n = len(answers)
         comments = [(i, item, text) for i, r in enumerate(responses) for item, text in r.comments]
+        splits = [
+            (i, d, float(v))
+            for i, r in enumerate(responses)
+            for d, v in sorted(r.importance.items())
+        ]
         return cls(
             [r.id for r in responses],
             [r.campaign for r in responses],
@@ -125,6 +144,9 @@ class ResponseColumns:
             np.fromiter((c[0] for c in comments), np.int64, len(comments)),
             [c[1] for c in comments],
             [c[2] for c in comments],
+            np.fromiter((t[0] for t in splits), np.int64, len(splits)),
+            [t[1] for t in splits],
+            np.fromiter((t[2] for t in splits), np.float64, len(splits)),
         )
 
     def take(self, keep: npt.NDArray[np.bool_]) -> ResponseColumns:
@@ -135,6 +157,7 @@ class ResponseColumns:
         position = np.cumsum(keep, dtype=np.int64) - 1
         answers = keep[self.answer_response]
         comments = np.flatnonzero(keep[self.comment_response]).tolist()
+        splits = np.flatnonzero(keep[self.split_response]).tolist()
         return ResponseColumns(
             [self.ids[i] for i in kept],
             [self.campaign[i] for i in kept],
@@ -152,4 +175,7 @@ class ResponseColumns:
             position[self.comment_response[comments]],
             [self.comment_item[i] for i in comments],
             [self.comment_text[i] for i in comments],
+            position[self.split_response[splits]],
+            [self.split_dimension[i] for i in splits],
+            self.split_points[splits],
         )

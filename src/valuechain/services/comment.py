@@ -1,8 +1,9 @@
 """Comments customers wrote about a provider, and their themes, shown only where
 the group is large enough.
 
-A comment is recognisable text, so it gets its own, higher threshold (default 10
-respondents) and the stricter set rule of
+A comment is recognisable text, so it gets its own, higher threshold (the
+organisation's comment threshold, default 10 respondents, never below the threshold
+for numbers; ``valuechain threshold --comments N``) and the stricter set rule of
 :func:`valuechain.analytics.confidentiality.protect_comments`: the groups offered
 (the provider per campaign, and each relationship per campaign) are decided
 together, so no group of fewer respondents can be isolated by comparing two lists.
@@ -20,7 +21,6 @@ from typing import Any
 
 from valuechain.analytics.comment import comment_themes
 from valuechain.analytics.confidentiality import (
-    COMMENT_THRESHOLD,
     Cell,
     check_threshold,
     protect_comments,
@@ -39,18 +39,22 @@ def comments(
     vc: Valuechain,
     provider: str,
     campaign: str | None = None,
-    threshold: int = COMMENT_THRESHOLD,
+    threshold: int | None = None,
 ) -> dict[str, Any]:
     """The comments about ``provider`` in one campaign (default: the latest), per
     group: all its customers, and each customer unit; groups below ``threshold``
-    respondents, or that would isolate such a group by comparison with another
-    list, are suppressed. Plus the themes of the shown comments with their top terms."""
-    try:
-        check_threshold(threshold, comments=True)
-    except ValueError as error:
-        raise ValuechainError(str(error)) from None
+    respondents (default: the organisation's comment threshold, never below the
+    threshold for numbers), or that would isolate such a group by comparison with
+    another list, are suppressed. Plus the themes of the shown comments with their top terms."""
+    if threshold is not None:
+        try:
+            check_threshold(threshold, comments=True)
+        except ValueError as error:
+            raise ValuechainError(str(error)) from None
     with vc.engine.connect() as conn:
         numbers = measure_store.read_threshold(conn, vc.org_id)
+        if threshold is None:
+            threshold = measure_store.read_comment_threshold(conn, vc.org_id)
         campaigns = measure_store.campaign_ids(conn, vc.org_id)
         responses = store.provider_responses(conn, vc.org_id, provider)
         rows = store.provider_comments(conn, vc.org_id, provider)

@@ -53,6 +53,8 @@ def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> d
     """The dashboard document of ``provider`` for one instrument (default: the one
     with the most cells about it, preferring one with an ``overall`` outcome):
     latest campaign's score and dimension scores with intervals and gaps, the
+    SERVQUAL total gap unweighted and weighted by the importance split (where the
+    instrument asks one), the
     customers × dimensions heat map, the trend over every campaign, key drivers with
     quadrants, the change from the previous campaign and the comment themes."""
     vc.unit(provider)  # NotFound for an unknown unit
@@ -125,6 +127,13 @@ def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> d
     if instrument == RECOMMEND.key and latest is not None:
         found_nps = measure.scores_with_nps(vc, By.PROVIDER, latest, instrument)
         nps = next((c for c in found_nps["cells"] if c["provider"] == provider), None)
+    totals: dict[str, Any] | None = None
+    if spec is not None and spec.importance_split and latest is not None:
+        found_totals = measure.servqual_totals(vc, latest, instrument, provider=provider)
+        totals = next(iter(found_totals["totals"]), None)
+        if totals is not None:
+            for row in totals["dimensions"]:
+                row["label"] = labels.get(row["dimension"], row["dimension"])
     moved: dict[str, Any] | None = None
     if len(asked) >= 2:
         found = change(vc, asked[-2], asked[-1], provider=provider, published=published)
@@ -141,6 +150,7 @@ def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> d
         "labels": labels,
         "overall": _stats(overall[0].moments, overall[0].gap) if overall else None,
         "nps": nps if nps and nps.get("nps") is not None else None,
+        "servqual_totals": totals,
         "dimensions": dimensions,
         "relationships": relationships,
         "heat": heat,

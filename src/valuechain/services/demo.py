@@ -56,7 +56,7 @@ from valuechain.services.demo_comment import add_comments
 from valuechain.services.demo_connect import demo_connect
 from valuechain.services.demo_partner import ensure_demo_partner
 from valuechain.services.demo_request import demo_requests
-from valuechain.services.demo_survey import demo_partnership, demo_responses
+from valuechain.services.demo_survey import demo_partnership, demo_responses, demo_servqual
 from valuechain.services.organisation import Valuechain
 
 DEFAULT_SEED = 7
@@ -398,7 +398,10 @@ def demo_map(seed: int = DEFAULT_SEED) -> OrganisationMap:
             for result, customer, relation, demand in LINKS
         ],
         people=_people(rng),
-        responses=add_comments(demo_responses(seed), seed) + demo_partnership(seed) + pulses,
+        responses=add_comments(demo_responses(seed), seed)
+        + demo_partnership(seed)
+        + demo_servqual(seed)
+        + pulses,
         outcomes=outcomes,
         calendars=demo_calendars(),
         agreements=demo_agreements(),

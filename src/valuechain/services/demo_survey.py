@@ -18,6 +18,11 @@ the same seed always gives the same responses. The story the app should find:
 * **both sides speak**: in each campaign the providers also rate their customers as
   partners (the ``partnership`` instrument); production planning finds assembly's
   inputs late;
+* **what matters most is what falls short**: in 2026-Q2 business applications'
+  customers also answered the internal SERVQUAL instrument (expectation and
+  perception) and split 100 importance points across its dimensions; the biggest
+  gap (responsiveness: ERP fixes take long) is where they put the most points, so
+  the importance-weighted total gap is worse than the unweighted one;
 * **small groups stay hidden**: maintenance answers about production planning with
   only 4 and 3 respondents, and business applications about the IT service desk
   with 3 in Q2; their numbers, and any total they could be subtracted from, are
@@ -32,7 +37,13 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from valuechain.domain.instrument import OUTCOME, PARTNERSHIP, SERVICE_FACTORS
+from valuechain.domain.instrument import (
+    IMPORTANCE_POINTS,
+    INTERNAL_SERVQUAL,
+    OUTCOME,
+    PARTNERSHIP,
+    SERVICE_FACTORS,
+)
 from valuechain.domain.response import Answer, Response
 
 CAMPAIGNS: tuple[tuple[str, date], ...] = (
@@ -185,4 +196,77 @@ def demo_partnership(seed: int = 7) -> list[Response]:
     return responses
 
 
-__all__ = ["CAMPAIGNS", "RELATIONSHIPS", "demo_partnership", "demo_responses"]
+# Internal SERVQUAL about business applications in 2026-Q2: (customer, respondents).
+SERVQUAL_PROVIDER = "business-applications"
+SERVQUAL_CAMPAIGN = "2026-q2"
+SERVQUAL_CUSTOMERS: tuple[tuple[str, int], ...] = (
+    ("sales-operations", 9),
+    ("accounting", 7),
+    ("production-planning", 6),
+)
+# Per dimension: (mean expectation, mean perception, mean importance points).
+SERVQUAL_LEVELS: dict[str, tuple[float, float, float]] = {
+    "tangibles": (5.2, 5.0, 10),
+    "reliability": (6.2, 5.3, 25),
+    "responsiveness": (6.3, 4.6, 35),
+    "assurance": (5.8, 5.6, 15),
+    "empathy": (5.5, 4.9, 15),
+}
+
+
+def _split(rng: random.Random) -> dict[str, float]:
+    """One respondent's importance split: whole points around the levels above,
+    adding up to exactly 100."""
+    raw = {d: max(0.0, rng.gauss(p, 4.0)) for d, (_e, _p, p) in SERVQUAL_LEVELS.items()}
+    scale = IMPORTANCE_POINTS / sum(raw.values())
+    points = {d: float(round(v * scale)) for d, v in raw.items()}
+    heaviest = max(points, key=points.__getitem__)
+    points[heaviest] += IMPORTANCE_POINTS - sum(points.values())
+    return points
+
+
+def demo_servqual(seed: int = 7) -> list[Response]:
+    """Business applications' internal SERVQUAL responses of 2026-Q2, each with an
+    importance split (own random stream, so the other demo data never move)."""
+    rng = random.Random(seed * 1000 + 3)
+    opened = dict(CAMPAIGNS)[SERVQUAL_CAMPAIGN]
+    responses: list[Response] = []
+    number = 0
+    for customer, size in SERVQUAL_CUSTOMERS:
+        for _ in range(size):
+            number += 1
+            mood = rng.gauss(0, RESPONDENT_SPREAD)
+            answers = []
+            for item in INTERNAL_SERVQUAL.items:
+                expect, perceive, _points = SERVQUAL_LEVELS[item.dimension]
+                answers.append(
+                    Answer(
+                        item.key,
+                        item.dimension,
+                        _rating(perceive + mood + rng.gauss(0, ITEM_SPREAD)),
+                        _rating(expect + rng.gauss(0, ITEM_SPREAD)),
+                    )
+                )
+            responses.append(
+                Response(
+                    id=f"{SERVQUAL_CAMPAIGN}-s{number:03d}",
+                    campaign=SERVQUAL_CAMPAIGN,
+                    instrument=INTERNAL_SERVQUAL.key,
+                    rater_id=customer,
+                    rated_id=SERVQUAL_PROVIDER,
+                    submitted_on=opened + timedelta(days=rng.randrange(14)),
+                    answers=answers,
+                    importance=_split(rng),
+                )
+            )
+    return responses
+
+
+__all__ = [
+    "CAMPAIGNS",
+    "RELATIONSHIPS",
+    "SERVQUAL_PROVIDER",
+    "demo_partnership",
+    "demo_responses",
+    "demo_servqual",
+]

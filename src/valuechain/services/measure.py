@@ -33,7 +33,7 @@ import math
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -52,8 +52,19 @@ from valuechain.analytics.confidentiality import (
 from valuechain.analytics.driver import key_drivers, quadrants
 from valuechain.analytics.nps import net_promoter
 from valuechain.analytics.reliability import cronbach_alpha, mcdonald_omega
-from valuechain.analytics.score import CrossProducts, Moments, mean_interval
-from valuechain.domain.instrument import BUILT_IN, OUTCOME, RECOMMEND, Instrument
+from valuechain.analytics.score import (
+    CrossProducts,
+    Moments,
+    importance_weighted_gap,
+    mean_interval,
+)
+from valuechain.domain.instrument import (
+    BUILT_IN,
+    IMPORTANCE_POINTS,
+    OUTCOME,
+    RECOMMEND,
+    Instrument,
+)
 from valuechain.domain.response import By, ResponseColumns
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
@@ -66,6 +77,9 @@ ALL = None  # the campaign key of cells that pool every campaign (driver analyse
 # A cell's key: (cut, instrument, campaign or ALL, provider, customer, dimension).
 Key = tuple[str, str, str | None, str, str | None, str | None]
 DRIVERS = "drivers"
+#: The summary rows of the importance split: per instrument, campaign, provider and
+#: dimension, the points of the respondents who gave a split (one cut only).
+IMPORTANCE = "importance"
 #: trust: a provider's driver respondents of one campaign that could not be shown next
 #: to that campaign's cells (what the organisation-wide decision needs of them).
 DRIVER_PART = "driver_part"
@@ -167,6 +181,7 @@ def refresh_in(conn: Connection, org_id: int, written: ResponseColumns | None = 
         answers = _Answers.of_rows(
             store.provider_responses(conn, org_id, chunk),
             store.provider_answers(conn, org_id, chunk),
+            store.provider_importance(conn, org_id, chunk),
         )
         cells, blocks = summarise(_without(answers, still_open), known, limit)
         store.write_summaries(conn, org_id, chunk, cells, blocks)
@@ -188,12 +203,21 @@ class _Answers:
     dimension: list[str]
     score: FloatArray
     expectation: FloatArray  # nan when not asked
+    # The importance splits, one row per response and dimension: the position of the
+    # response, the dimension and the points.
+    split_response: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    split_dimension: list[str] = field(default_factory=list)
+    split_points: FloatArray = field(default_factory=lambda: np.empty(0, dtype=np.float64))
 
     @classmethod
     def of_rows(
-        cls, responses: Sequence[tuple[Any, ...]], answers: Sequence[tuple[Any, ...]]
+        cls,
+        responses: Sequence[tuple[Any, ...]],
+        answers: Sequence[tuple[Any, ...]],
+        splits: Sequence[tuple[Any, ...]] = (),
     ) -> _Answers:
-        """From ``store.provider_responses`` and ``store.provider_answers`` rows."""
+        """From ``store.provider_responses``, ``store.provider_answers`` and
+        ``store.provider_importance`` rows."""
         ids, inst, camp, prov, cust = (
             (list(c) for c in zip(*responses, strict=True)) if (responses) else ([], [], [], [], [])
         )
@@ -212,6 +236,9 @@ class _Answers:
             list(dim),
             np.asarray(score, dtype=np.float64),
             np.asarray(expectation, dtype=np.float64),  # None becomes nan
+            np.fromiter((position[row[0]] for row in splits), dtype=np.int64, count=len(splits)),
+            [row[1] for row in splits],
+            np.fromiter((row[2] for row in splits), dtype=np.float64, count=len(splits)),
         )
 
     @classmethod
@@ -229,6 +256,9 @@ class _Answers:
             [dimensions[d] for d in responses.answer_dimension.tolist()],
             responses.score,
             responses.expectation,
+            responses.split_response,
+            responses.split_dimension,
+            responses.split_points,
         )
 
 
@@ -245,6 +275,7 @@ def _without(answers: _Answers, campaigns: set[str]) -> _Answers:
     position = np.cumsum(keep) - 1
     take = keep[answers.response]
     rows = np.flatnonzero(take).tolist()
+    take_split = keep[answers.split_response]
     return _Answers(
         [answers.ids[i] for i in kept],
         [answers.instrument[i] for i in kept],
@@ -256,6 +287,9 @@ def _without(answers: _Answers, campaigns: set[str]) -> _Answers:
         [answers.dimension[i] for i in rows],
         answers.score[take],
         answers.expectation[take],
+        position[answers.split_response[take_split]].astype(np.int64),
+        [d for d, kept in zip(answers.split_dimension, take_split.tolist(), strict=True) if kept],
+        answers.split_points[take_split],
     )
 
 
@@ -456,6 +490,42 @@ def summarise(
         elif cell not in reason and m.shape[0]:
             assert cell[2] is not None
             shown_by_part.setdefault((cell[1], cell[2], cell[3]), []).append(frozenset(m.tolist()))
+    # trust: the mean importance points of the respondents who gave a split, offered in
+    # one cut only (per instrument, campaign and provider), are shown only when that
+    # group, next to every cell shown about the provider in the campaign, reveals no
+    # small group (its count can be subtracted from theirs). The cuts' decisions stay
+    # as they were; the driver parts below are checked against it as well.
+    importance_rows: list[tuple[Any, ...]] = []
+    for name, c, p, m, moments_of in _importance_groups(
+        answers, inst, camp, prov, inst_names, camp_names, prov_names, known
+    ):
+        gave_split = frozenset(m.tolist())
+        shown_here = shown_by_part.setdefault((name, c, p), [])
+        verdict: str | None = None
+        if len(gave_split) < limit:
+            verdict = Suppression.TOO_FEW.name
+        elif reveals([*shown_here, gave_split], limit):
+            verdict = Suppression.COMPLEMENT.name
+        else:
+            shown_here.append(gave_split)
+        importance_rows.extend(
+            (
+                IMPORTANCE,
+                c,
+                name,
+                p,
+                store.NONE,
+                d,
+                len(gave_split),
+                total,
+                total_sq,
+                0,
+                0.0,
+                0.0,
+                verdict,
+            )
+            for d, (total, total_sq) in moments_of.items()
+        )
     unsafe_parts = {
         part_key
         for part_key, part in driver_parts.items()
@@ -504,7 +574,66 @@ def summarise(
         )
         for _order, cell, mo, m in specs
     ]
-    return cells + part_rows, blocks
+    return cells + part_rows + importance_rows, blocks
+
+
+def _importance_groups(
+    answers: _Answers,
+    inst: IntArray,
+    camp: IntArray,
+    prov: IntArray,
+    inst_names: list[str],
+    camp_names: list[str],
+    prov_names: list[str],
+    known: dict[str, Instrument],
+) -> list[tuple[str, str, str, IntArray, dict[str, tuple[float, float]]]]:
+    """Per instrument with an importance split, campaign and provider: the
+    respondents who gave a valid split (points for every rated dimension, none
+    negative, adding up to the instrument's points) and, per dimension, the sum and
+    sum of squares of their points."""
+    out: list[tuple[str, str, str, IntArray, dict[str, tuple[float, float]]]] = []
+    if answers.split_response.shape[0] == 0:
+        return out
+    dim_code, dim_names = _codes(answers.split_dimension)
+    for i_code, name in enumerate(inst_names):
+        instrument = known.get(name)
+        if instrument is None or not instrument.importance_split:
+            continue
+        dims = [d.key for d in instrument.drivers]
+        column = np.array([dims.index(d) if d in dims else -1 for d in dim_names], dtype=np.int64)
+        col = column[dim_code] if dim_names else np.empty(0, dtype=np.int64)
+        take = (inst[answers.split_response] == i_code) & (col >= 0)
+        if not take.any():
+            continue
+        respondents, local = np.unique(answers.split_response[take], return_inverse=True)
+        points = np.full((respondents.shape[0], len(dims)), np.nan)
+        points[local.ravel(), col[take]] = answers.split_points[take]
+        valid = (
+            ~np.isnan(points).any(axis=1)
+            & (np.nan_to_num(points, nan=-1.0) >= 0).all(axis=1)
+            & (np.abs(np.nansum(points, axis=1) - IMPORTANCE_POINTS) < 1e-9)
+        )
+        chosen, points = respondents[valid], points[valid]
+        if chosen.shape[0] == 0:
+            continue
+        distinct, group = _groups((camp[chosen] * len(prov_names)) + prov[chosen])
+        rows = np.arange(chosen.shape[0], dtype=np.int64)
+        for j, in_group in enumerate(_split(group, distinct.shape[0], rows)):
+            code = int(distinct[j])
+            block = points[in_group]
+            out.append(
+                (
+                    name,
+                    camp_names[code // len(prov_names)],
+                    prov_names[code % len(prov_names)],
+                    chosen[in_group],
+                    {
+                        d: (float(block[:, k].sum()), float((block[:, k] ** 2).sum()))
+                        for k, d in enumerate(dims)
+                    },
+                )
+            )
+    return out
 
 
 def _part_facts(
@@ -929,9 +1058,11 @@ def drivers(
 
 __all__ = [
     "ALL",
+    "IMPORTANCE",
     "THRESHOLD",
     "By",
     "PublishedCell",
+    "comment_threshold",
     "drivers",
     "instruments",
     "published_cells",
@@ -940,6 +1071,8 @@ __all__ = [
     "reliability_with_omega",
     "scores",
     "scores_with_nps",
+    "servqual_totals",
+    "set_comment_threshold",
     "set_threshold",
     "threshold",
 ]
@@ -1057,3 +1190,142 @@ def scores_with_nps(
             detractors=_num(float(result.detractors)),
         )
     return found
+
+
+# -- the importance-weighted SERVQUAL total --------------------------------------------
+
+
+def servqual_totals(
+    vc: Valuechain,
+    campaign: str | None = None,
+    instrument: str | None = None,
+    provider: str | None = None,
+) -> dict[str, Any]:
+    """Per provider of an instrument with an importance split (internal SERVQUAL), in
+    one campaign (default: the latest closed one): the mean importance points per
+    dimension of the respondents who gave a split, the unweighted total gap (the mean
+    of the dimension gaps P − E) and the importance-weighted total gap
+    Σ_d (mean points_d / 100) · gap_d (``analytics.score.importance_weighted_gap``).
+
+    Every number comes from the protected summaries: the gaps from the published
+    provider × dimension cells, the points from the one importance cut, shown only
+    where the respondents who gave a split reach the threshold and, next to every
+    cell shown about the provider in the campaign, reveal no smaller group. Nothing
+    is shown about a campaign still open."""
+    refresh(vc)
+    with vc.engine.connect() as conn:
+        limit = store.read_threshold(conn, vc.org_id)
+        campaigns = store.campaign_ids(conn, vc.org_id)
+        known = {**BUILT_IN, **store.read_instruments(conn, vc.org_id)}
+        if campaign is not None and campaign not in campaigns:
+            raise NotFound(f"no campaign with id {campaign!r}")
+        if instrument is not None and instrument not in known:
+            raise NotFound(f"no instrument {instrument!r}")
+        still_open = store.open_campaigns(conn, vc.org_id, date.today())
+        if campaign is None:
+            closed = [c for c in campaigns if c not in still_open]
+            campaign = closed[-1] if closed else None
+        wanted = [
+            k
+            for k, i in known.items()
+            if i.importance_split and i.asks_expectation and instrument in (None, k)
+        ]
+        gap_rows: list[tuple[Any, ...]] = []
+        point_rows: list[tuple[Any, ...]] = []
+        # trust: an open campaign's answers are sealed; say nothing about it at all.
+        if campaign is not None and campaign not in still_open:
+            for key in wanted:
+                gap_rows += store.read_cells(
+                    conn,
+                    vc.org_id,
+                    By.DIMENSION.value,
+                    campaign=campaign,
+                    instrument=key,
+                    provider=provider,
+                )
+                point_rows += store.read_cells(
+                    conn,
+                    vc.org_id,
+                    IMPORTANCE,
+                    campaign=campaign,
+                    instrument=key,
+                    provider=provider,
+                )
+    gaps: dict[tuple[str, str], dict[str, float | None]] = {}
+    for row in gap_rows:
+        inst, prov, dimension = row[2], row[3], row[5]
+        n, gap_n, gap_total = row[6], row[9], row[10]
+        shown = row[12] is None and gap_n == n > 0
+        gaps.setdefault((inst, prov), {})[dimension] = gap_total / gap_n if shown else None
+    points: dict[tuple[str, str], tuple[int, bool, dict[str, float]]] = {}
+    for row in point_rows:
+        inst, prov, dimension, n, total = row[2], row[3], row[5], row[6], row[7]
+        _n, hidden, means = points.setdefault((inst, prov), (int(n), row[12] is not None, {}))
+        if not hidden:  # a suppressed cell's numbers never leave the service
+            means[dimension] = total / n
+    totals: list[dict[str, Any]] = []
+    for inst, prov in sorted(gaps, key=lambda k: (k[0], k[1])):
+        dims = [d.key for d in known[inst].drivers]
+        by_dim = gaps[(inst, prov)]
+        dim_gaps = [by_dim.get(d) for d in dims]
+        complete = all(g is not None for g in dim_gaps)
+        found_points = points.get((inst, prov))
+        shown_points = found_points is not None and not found_points[1]
+        mean_points = (
+            [found_points[2].get(d, math.nan) for d in dims]
+            if found_points is not None and shown_points
+            else [math.nan] * len(dims)
+        )
+        result = importance_weighted_gap(
+            [g if g is not None else math.nan for g in dim_gaps], mean_points
+        )
+        totals.append(
+            {
+                "instrument": inst,
+                "provider": prov,
+                "dimensions": [
+                    {
+                        "dimension": d,
+                        "gap": _num(g) if g is not None else None,
+                        "importance": _num(w) if shown_points else None,
+                    }
+                    for d, g, w in zip(dims, dim_gaps, mean_points, strict=True)
+                ],
+                "importance_n": found_points[0] if shown_points and found_points else None,
+                "importance_suppressed": found_points is not None and not shown_points,
+                "total_gap": _num(float(result.unweighted[0])) if complete else None,
+                "weighted_total_gap": (
+                    _num(float(result.weighted[0])) if complete and shown_points else None
+                ),
+            }
+        )
+    return {"threshold": limit, "campaign": campaign, "totals": totals}
+
+
+# -- the comment threshold --------------------------------------------------------------
+
+
+def comment_threshold(vc: Valuechain) -> int:
+    """The organisation's comment threshold in force: the stored one (default 10),
+    never below the threshold for numbers."""
+    with vc.engine.connect() as conn:
+        return max(
+            store.read_comment_threshold(conn, vc.org_id), store.read_threshold(conn, vc.org_id)
+        )
+
+
+def set_comment_threshold(vc: Valuechain, value: int) -> None:
+    """Set the comment threshold: a whole number from the threshold for numbers up to
+    ``COMMENT_THRESHOLD_MAX`` (50); anything else is refused with a clear message."""
+    try:
+        check_threshold(value, comments=True)
+    except ValueError as error:
+        raise ValuechainError(str(error)) from None
+    with vc.engine.begin() as conn:
+        numbers = store.read_threshold(conn, vc.org_id)
+        if value < numbers:
+            raise ValuechainError(
+                f"the comment threshold must be at least the threshold for numbers "
+                f"({numbers}), got {value}"
+            )
+        store.write_comment_threshold(conn, vc.org_id, value)

@@ -23,11 +23,10 @@ from sqlalchemy import Connection, Table, and_, case, delete, func, insert, sele
 
 from valuechain.domain.campaign import Campaign, CampaignState
 from valuechain.domain.response import Answer, Response
-from valuechain.store.measure import ANSWERS, CAMPAIGNS, COMMENTS, RESPONSES
+from valuechain.store.measure import ANSWERS, CAMPAIGNS, COMMENTS, IMPORTANCE, RESPONSES
 from valuechain.store.organisation import PEOPLE
 from valuechain.store.tables import (
     CampaignGroupRow,
-    ImportanceRow,
     InvitationRow,
     InvitationTokenRow,
     SealedResponseRow,
@@ -37,7 +36,6 @@ from valuechain.store.tables import (
 GROUPS: Table = CampaignGroupRow.__table__  # type: ignore[assignment]
 INVITATIONS: Table = InvitationRow.__table__  # type: ignore[assignment]
 TOKENS: Table = InvitationTokenRow.__table__  # type: ignore[assignment]
-IMPORTANCE: Table = ImportanceRow.__table__  # type: ignore[assignment]
 IDEMPOTENCY: Table = SurveyIdempotencyRow.__table__  # type: ignore[assignment]
 SEALED: Table = SealedResponseRow.__table__  # type: ignore[assignment]
 

@@ -26,12 +26,13 @@ from sqlalchemy import (
 )
 
 from valuechain.domain.instrument import DEFAULT_SCALE, Dimension, Instrument, Item, Scale
-from valuechain.domain.response import ResponseColumns
+from valuechain.domain.response import Response, ResponseColumns
 from valuechain.store.organisation import ORGANISATIONS
 from valuechain.store.tables import (
     AnswerRow,
     CampaignRow,
     CommentRow,
+    ImportanceRow,
     InstrumentItemRow,
     InstrumentRow,
     MeasureBlockRow,
@@ -46,13 +47,22 @@ CAMPAIGNS: Table = CampaignRow.__table__  # type: ignore[assignment]
 RESPONSES: Table = ResponseRow.__table__  # type: ignore[assignment]
 ANSWERS: Table = AnswerRow.__table__  # type: ignore[assignment]
 COMMENTS: Table = CommentRow.__table__  # type: ignore[assignment]
+IMPORTANCE: Table = ImportanceRow.__table__  # type: ignore[assignment]
 CELLS: Table = MeasureCellRow.__table__  # type: ignore[assignment]
 BLOCKS: Table = MeasureBlockRow.__table__  # type: ignore[assignment]
 OPEN_CAMPAIGNS: Table = MeasureOpenCampaignRow.__table__  # type: ignore[assignment]
 SUMMARY_TABLES: tuple[Table, ...] = (CELLS, BLOCKS)
 
 #: Children first: the order in which an organisation's survey data is deleted.
-SURVEY_TABLES: tuple[Table, ...] = (COMMENTS, ANSWERS, RESPONSES, CAMPAIGNS, ITEMS, INSTRUMENTS)
+SURVEY_TABLES: tuple[Table, ...] = (
+    IMPORTANCE,
+    COMMENTS,
+    ANSWERS,
+    RESPONSES,
+    CAMPAIGNS,
+    ITEMS,
+    INSTRUMENTS,
+)
 BATCH = 5_000
 
 
@@ -66,7 +76,7 @@ def write_survey(
     conn: Connection,
     org_id: int,
     instruments: Sequence[Instrument],
-    responses: ResponseColumns,
+    responses: ResponseColumns | Sequence[Response],
 ) -> None:
     """Store custom instruments (replacing stored ones with the same key, items and
     all) and responses (replacing stored ones with the same id), inside the caller's
@@ -97,6 +107,8 @@ def write_survey(
                 for position, item in enumerate(instrument.items)
             ],
         )
+    if not isinstance(responses, ResponseColumns):
+        responses = ResponseColumns.of(responses)
     if not len(responses):
         return
     known = set(conn.execute(select(CAMPAIGNS.c.id).where(CAMPAIGNS.c.org_id == org_id)).scalars())
@@ -130,8 +142,9 @@ def write_survey(
                 .distinct()
             ).scalars()
         )
-        # Answers and comments go with their response (ON DELETE CASCADE).
-        for table in (COMMENTS, ANSWERS):
+        # Answers, comments and importance points go with their response (ON DELETE
+        # CASCADE).
+        for table in (IMPORTANCE, COMMENTS, ANSWERS):
             conn.execute(
                 delete(table).where(table.c.org_id == org_id, table.c.response_id.in_(chunk))
             )
@@ -204,6 +217,15 @@ def write_survey(
                 responses.comment_text[c],
             )
             for c in comments
+        ),
+    )
+    bulk_insert(
+        conn,
+        IMPORTANCE,
+        ("org_id", "response_id", "dimension", "points"),
+        (
+            (org_id, ids[responses.split_response[k]], responses.split_dimension[k], points)
+            for k, points in enumerate(responses.split_points.tolist())
         ),
     )
 
@@ -427,6 +449,20 @@ def provider_answers(
     return _fetch(conn, stmt)
 
 
+def provider_importance(
+    conn: Connection, org_id: int, providers: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Rows (response id, dimension, points) of every importance split about these
+    providers."""
+    i, r = IMPORTANCE, RESPONSES
+    stmt = (
+        select(i.c.response_id, i.c.dimension, i.c.points)
+        .select_from(i.join(r, and_(r.c.org_id == i.c.org_id, r.c.id == i.c.response_id)))
+        .where(r.c.org_id == org_id, r.c.rated_id.in_(list(providers)))
+    )
+    return _fetch(conn, stmt)
+
+
 def _fetch(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
     compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
     cursor = conn.exec_driver_sql(str(compiled), compiled_parameters(compiled, conn))
@@ -566,6 +602,26 @@ def write_threshold(conn: Connection, org_id: int, threshold: int) -> None:
     )
     if old != threshold:
         forget_summaries(conn, org_id, None)
+
+
+def read_comment_threshold(conn: Connection, org_id: int) -> int:
+    """The organisation's comment threshold as stored (callers never use it below the
+    threshold for numbers)."""
+    return int(
+        conn.execute(
+            select(ORGANISATIONS.c.comment_threshold).where(ORGANISATIONS.c.id == org_id)
+        ).scalar_one()
+    )
+
+
+def write_comment_threshold(conn: Connection, org_id: int, threshold: int) -> None:
+    """Set the comment threshold (comments are decided on every question, so no
+    summary goes stale)."""
+    conn.execute(
+        update(ORGANISATIONS)
+        .where(ORGANISATIONS.c.id == org_id)
+        .values(comment_threshold=threshold)
+    )
 
 
 # -- trust: campaigns still open ------------------------------------------------------

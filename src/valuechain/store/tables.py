@@ -63,6 +63,8 @@ class OrganisationRow(Base):
     map_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Measure: the smallest group of respondents any number is shown about (3–10).
     anonymity_threshold: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    # Measure: the smallest group whose comments are shown (never below the above).
+    comment_threshold: Mapped[int] = mapped_column(Integer, server_default="10")
     # Trust: raw survey comments older than this many days are purged (None: kept).
     comment_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
