@@ -254,3 +254,30 @@ def test_an_open_campaign_stays_out_of_the_summaries_until_it_closes(vc: Valuech
     assert cells["it"]["n"] == closed_n["it"] + 1
     assert measure.scores(vc, "provider")["campaign"] == "q2"
     same(everything(vc), from_scratch(vc))
+
+
+@pytest.mark.parametrize("child", ["works", "fails"])
+def test_an_import_summarised_in_a_child_process_equals_one_summarised_after(
+    vc: Valuechain, monkeypatch: pytest.MonkeyPatch, child: str
+) -> None:
+    """A big import summarises its providers in a child process while it writes; the
+    summaries are the ones a computation from scratch gives, and a child that fails
+    costs time, not correctness."""
+    monkeypatch.setattr(measure, "AHEAD_MIN_ANSWERS", 0)
+    if child == "fails":
+        monkeypatch.setattr(measure.sys, "executable", "/bin/false")
+    results: list[list[Any] | None] = []
+    result = measure.Ahead.result
+
+    def spy(self: measure.Ahead) -> Any:
+        found = result(self)
+        results.append(found)
+        return found
+
+    monkeypatch.setattr(measure.Ahead, "result", spy)
+    vc.write_map(survey_map()[0])
+    assert len(results) == 1
+    assert (results[0] is None) == (child == "fails")
+    if child == "works":
+        assert results[0] and all(cells for _providers, cells, _blocks in results[0])
+    same(everything(vc), from_scratch(vc))

@@ -29,7 +29,13 @@ A suppressed cell keeps its keys and carries no number (``"suppressed": true``).
 from __future__ import annotations
 
 import copy
+import logging
 import math
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -70,6 +76,8 @@ from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import measure as store
 from valuechain.store import nps as nps_store
+
+log = logging.getLogger(__name__)
 
 ALL = None  # the campaign key of cells that pool every campaign (driver analyses)
 
@@ -135,11 +143,122 @@ def refresh(vc: Valuechain) -> int:
         return refresh_in(conn, vc.org_id)
 
 
-def refresh_in(conn: Connection, org_id: int, written: ResponseColumns | None = None) -> int:
+#: Below this many answers an import summarises after writing; above it, while it
+#: writes (see :func:`summarise_ahead`).
+AHEAD_MIN_ANSWERS = 200_000
+
+_Summary = tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+class Ahead:
+    """Summaries of just-imported responses, computed in a child process while the
+    import writes them; :func:`refresh_in` takes those that still hold."""
+
+    def __init__(
+        self,
+        task: tuple[ResponseColumns, dict[str, Instrument], int, set[str]],
+    ) -> None:
+        _, self.known, self.limit, self.still_open = task
+        self._error = tempfile.TemporaryFile()  # noqa: SIM115 - closed by result()
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "valuechain.services.summary_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._error,
+        )
+        # Fed from a thread: the child reads while this process goes on writing.
+        self._feeder = threading.Thread(target=self._feed, args=(task,), daemon=True)
+        self._feeder.start()
+
+    def _feed(self, task: tuple[Any, ...]) -> None:
+        assert self._child.stdin is not None
+        try:
+            with self._child.stdin as pipe:
+                pickle.dump(task, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        except (BrokenPipeError, OSError):
+            pass  # the child died; result() says so
+
+    def close(self) -> None:
+        """Stop the child if it still runs (the import failed before asking)."""
+        if self._child.poll() is None:
+            self._child.kill()
+        self._child.wait()
+        for pipe in (self._child.stdin, self._child.stdout):
+            if pipe is not None:
+                pipe.close()
+        self._error.close()
+
+    def result(self) -> list[_Summary] | None:
+        """The summaries, or ``None`` (and a warning) when the child failed: then the
+        caller summarises itself, so a failed child costs time, never correctness."""
+        assert self._child.stdout is not None
+        summaries: list[_Summary] | None = None
+        try:
+            with self._child.stdout as pipe:
+                summaries = pickle.load(pipe)
+        except (EOFError, pickle.UnpicklingError, OSError):
+            pass
+        code = self._child.wait()
+        self._feeder.join()
+        with self._error:
+            self._error.seek(0)
+            trouble = self._error.read()[-2000:].decode("utf-8", "replace")
+        if code != 0 or summaries is None:
+            log.warning("the summary process failed (exit %s): %s", code, trouble)
+            return None
+        return summaries
+
+
+def summarise_ahead(
+    conn: Connection, org_id: int, written: ResponseColumns, instruments: Sequence[Instrument]
+) -> Ahead | None:
+    """Start summarising ``written`` (responses about to be stored with the custom
+    ``instruments``) per provider in a child process, so that the summaries take
+    (almost) no time of their own: they run on the second core while this one writes.
+    A process, not a thread: both halves hold the GIL most of the time. ``None`` for
+    an import too small to gain from it."""
+    if written.score.shape[0] < AHEAD_MIN_ANSWERS:
+        return None
+    still_open = store.open_campaigns(conn, org_id, date.today())
+    limit = store.read_threshold(conn, org_id)
+    known = {
+        **BUILT_IN,
+        **store.read_instruments(conn, org_id),
+        **{i.key: i for i in instruments},
+    }
+    try:
+        return Ahead((written, known, limit, still_open))
+    except OSError as error:
+        log.warning("no summary process (%s); summarising after the write", error)
+        return None
+
+
+def summaries_of(
+    written: ResponseColumns, known: dict[str, Instrument], limit: int, still_open: set[str]
+) -> list[_Summary]:
+    """Cells and blocks of every provider of ``written``, a batch of providers at a time."""
+    provider_of, providers = _codes(written.rated)
+    out: list[_Summary] = []
+    for start in range(0, len(providers), SUMMARY_BATCH):
+        wanted = np.zeros(len(providers), dtype=bool)
+        wanted[start : start + SUMMARY_BATCH] = True
+        answers = _Answers.of_columns(written.take(wanted[provider_of]))
+        cells, blocks = summarise(_without(answers, still_open), known, limit)
+        out.append((providers[start : start + SUMMARY_BATCH], cells, blocks))
+    return out
+
+
+def refresh_in(
+    conn: Connection,
+    org_id: int,
+    written: ResponseColumns | None = None,
+    ahead: Ahead | None = None,
+) -> int:
     """:func:`refresh` inside the caller's transaction (the import's, so that a
     committed import is summarised). ``written``: responses this transaction has just
     stored; a provider whose stored responses are all among them is summarised from
-    memory instead of reading its answers back."""
+    memory instead of reading its answers back, or taken from ``ahead`` when that
+    summarised them under the same threshold, instruments and open campaigns."""
     store.lock_summaries(conn, org_id)
     # trust (confidentiality under attack): nothing about a campaign still open, or a
     # reader polling it would subtract two readings and isolate the newcomers. Its
@@ -167,6 +286,19 @@ def refresh_in(conn: Connection, org_id: int, written: ResponseColumns | None = 
     store.mark_summarised(conn, org_id, stale)
     from_memory = [p for p in stale if p in in_memory]
     from_store = [p for p in stale if p not in in_memory]
+    summaries = ahead.result() if ahead is not None else None
+    if (
+        ahead is not None
+        and summaries is not None
+        and (ahead.still_open, ahead.limit, ahead.known) == (still_open, limit, known)
+    ):
+        wanted_set = set(from_memory)
+        done: set[str] = set()
+        for chunk, cells, blocks in summaries:
+            if wanted_set.issuperset(chunk):
+                store.write_summaries(conn, org_id, chunk, cells, blocks)
+                done.update(chunk)
+        from_memory = [p for p in from_memory if p not in done]
     if from_memory and written is not None:
         code = {p: i for i, p in enumerate(providers)}
         for start in range(0, len(from_memory), SUMMARY_BATCH):

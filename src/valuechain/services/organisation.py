@@ -115,10 +115,15 @@ class Valuechain:
             counts = store.write_map(conn, self.org_id, org_map, replace=replace)
             survey = org_map.survey_columns()
             if org_map.instruments or len(survey):
-                measure_store.write_survey(conn, self.org_id, org_map.instruments, survey)
-                from valuechain.services.measure import refresh_in  # uses this module
+                from valuechain.services import measure  # uses this module
 
-                refresh_in(conn, self.org_id, survey)
+                ahead = measure.summarise_ahead(conn, self.org_id, survey, org_map.instruments)
+                try:
+                    measure_store.write_survey(conn, self.org_id, org_map.instruments, survey)
+                    measure.refresh_in(conn, self.org_id, survey, ahead)
+                finally:
+                    if ahead is not None:
+                        ahead.close()
             if org_map.outcomes:
                 outcome_store.write_outcomes(conn, self.org_id, org_map.outcomes)
             calendar_store.write_calendars(conn, self.org_id, org_map.calendars)

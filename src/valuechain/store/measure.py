@@ -7,7 +7,7 @@ responses changed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from itertools import chain, islice, repeat
 from typing import Any
@@ -186,20 +186,28 @@ def write_survey(
         rank[responses.answer_response] * max(len(items), 1) + item_rank[responses.answer_item],
         kind="stable",
     )
-    # None, not nan, for an expectation not asked: the column stays NULL.
-    expectations = [None if e != e else e for e in responses.expectation[answers].tolist()]
+
+    def answer_rows() -> Iterator[tuple[Any, ...]]:
+        # A million at a time: Python lists of ten million numbers would double the
+        # import's memory.
+        for start in range(0, answers.shape[0], 1 << 20):
+            part = answers[start : start + (1 << 20)]
+            # None, not nan, for an expectation not asked: the column stays NULL.
+            expectations = [None if e != e else e for e in responses.expectation[part].tolist()]
+            yield from zip(
+                repeat(org_id),
+                map(ids.__getitem__, responses.answer_response[part].tolist()),
+                map(items.__getitem__, responses.answer_item[part].tolist()),
+                map(dimensions.__getitem__, responses.answer_dimension[part].tolist()),
+                expectations,
+                responses.score[part].tolist(),
+            )
+
     bulk_insert(
         conn,
         ANSWERS,
         ("org_id", "response_id", "item", "dimension", "expectation", "score"),
-        zip(
-            repeat(org_id),
-            map(ids.__getitem__, responses.answer_response[answers].tolist()),
-            map(items.__getitem__, responses.answer_item[answers].tolist()),
-            map(dimensions.__getitem__, responses.answer_dimension[answers].tolist()),
-            expectations,
-            responses.score[answers].tolist(),
-        ),
+        answer_rows(),
     )
     comments = sorted(
         range(len(responses.comment_item)),
