@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 DEMO_DATABASE = "valuechain-demo.db"
 # Seconds a serving process may take to answer the supervisor's health check.
 WORKER_HEALTHCHECK_S = 60
+# Seconds an idle keep-alive connection stays open. Longer than the idle timeout of
+# the clients and proxies in front (nginx keeps upstream connections 60 s): a server
+# that closes first races the client's next request on that connection, which then
+# fails with "connection reset" (uvicorn's default is 5 s; seen in the load test).
+KEEP_ALIVE_S = 65
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -41,7 +46,11 @@ def _run(
     from valuechain.web.app import create_app
 
     web_app = create_app(vc, demo_account_id=demo_account_id, sso=SsoSettings.from_environment())
-    server = uvicorn.Server(uvicorn.Config(web_app, host=host, port=port, log_level="info"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            web_app, host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_S
+        )
+    )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/"
 
@@ -97,6 +106,7 @@ def serve(
             port=port,
             workers=workers,
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
         return
     _run(vc, host, port)
