@@ -60,19 +60,38 @@ import json, os, sys, time
 from valuechain import Valuechain
 from valuechain.services import measure
 vc = Valuechain.open(organisation=os.environ["VALUECHAIN_ORGANISATION"])
+
+
+def drivers_computed():
+    # The organisation-wide analysis as computed when it is shown: the same blocks, the
+    # same Johnson weights and bootstrap (the protection may hide it at this scale).
+    import numpy as np
+    from valuechain.analytics.driver import key_drivers
+    from valuechain.store import measure as store
+    with vc.engine.connect() as conn:
+        blocks = store.read_blocks(conn, vc.org_id, measure.DRIVERS, instrument="service_factors")
+    complete = np.concatenate([measure._unpack(row[4], 6) for row in blocks])
+    found = key_drivers(
+        complete[:, :-1], complete[:, -1], normal_above=measure.NORMAL_BOOTSTRAP_ABOVE
+    )
+    return {"n": int(complete.shape[0]), "r2": float(found.r2)}
+
+
 calls = {
     "scores": lambda: measure.scores(vc, "relationship"),
     "drivers": lambda: measure.drivers(vc),
     "reliability": lambda: measure.reliability(vc),
+    "drivers_computed": drivers_computed,
 }
 best = {}
 for name in sys.argv[2].split(","):
     times = []
     for _ in range(int(sys.argv[1])):
         t, c = time.perf_counter(), time.process_time()
-        calls[name]()
+        answer = calls[name]()
         times.append((time.perf_counter() - t, time.process_time() - c))
     best[name] = times
+best["drivers_computed_answer"] = answer
 print(json.dumps(best))
 """
 
@@ -243,7 +262,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "cli_peak_rss_mib": max(r[2] for r in runs),
                 "json": json_document(runs[0][3]),
             }
-        timer = [sys.executable, "-c", SERVICE_TIMER, str(args.repeat), ",".join(VERBS)]
+        timer = [
+            sys.executable,
+            "-c",
+            SERVICE_TIMER,
+            str(args.repeat),
+            ",".join([*VERBS, "drivers_computed"]),
+        ]
         code, _, timer_rss, output, _ = run_child(timer, env)
         if code != 0:
             raise SystemExit("service timer failed:\n" + output[-3000:])
@@ -251,6 +276,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name in VERBS:
             verbs[name]["service_s"] = [wall for wall, _ in service[name]]
             verbs[name]["service_cpu_s"] = [cpu for _, cpu in service[name]]
+        verbs["drivers"]["computed_s"] = [wall for wall, _ in service["drivers_computed"]]
+        verbs["drivers"]["computed"] = service["drivers_computed_answer"]
 
         sample = [sys.executable, "-c", PROVIDER_TIMER, str(args.sample), str(args.seed)]
         code, _, _, output, _ = run_child(sample, env)
@@ -312,7 +339,11 @@ def compare(verbs: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
         if cell["ci_low"] is not None:
             worst = max(worst, abs(float(row["ci_low"]) - cell["ci_low"]))
         checked += 1
-    r2 = verbs["drivers"]["json"]["r2"]
+    # Hidden by the protection at this scale: compared as computed (the same blocks).
+    shown = verbs["drivers"]["json"]
+    if shown["suppressed"]:
+        shown = verbs["drivers"]["computed"]
+    r2 = shown["r2"]
     alpha = max(
         abs(baseline["alphas"][s["instrument"], s["dimension"]] - s["alpha"])
         for s in verbs["reliability"]["json"]["scales"]
@@ -323,13 +354,14 @@ def compare(verbs: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
         "cells_total": len(doc["cells"]),
         "cells_suppressed": sum(c["suppressed"] for c in doc["cells"]),
         "max_abs_difference_mean_ci": worst,
-        "drivers_n_equal": verbs["drivers"]["json"]["n"] == baseline["drivers_n"],
+        "drivers_suppressed_org_wide": verbs["drivers"]["json"]["suppressed"],
+        "drivers_n_equal": shown["n"] == baseline["drivers_n"],
         "drivers_r2_difference": abs(r2 - baseline["drivers_r2"]),
         "alpha_max_difference": alpha,
         "identical": worst < 1e-9
         and abs(r2 - baseline["drivers_r2"]) < 1e-9
         and alpha < 1e-9
-        and verbs["drivers"]["json"]["n"] == baseline["drivers_n"],
+        and shown["n"] == baseline["drivers_n"],
     }
 
 
@@ -367,6 +399,8 @@ def summarise_result(
             "speedup_vs_pandas_cli": pandas_s / cli,
             "speedup_vs_pandas_service": pandas_s / best,
         }
+        if "computed_s" in v:
+            figures[name]["computed_best_s"] = min(v["computed_s"])
     p95 = float(np.percentile(provider_ms, 95))
     goals = {
         "import": import_s <= GOAL_IMPORT_S,
@@ -431,6 +465,8 @@ def report(console: Console, r: dict[str, Any]) -> None:
             f"{name}: service call best (CPU)",
             f"{f['service_best_s']:.2f} s ({min(f['service_cpu_s']):.2f} s)",
         )
+        if "computed_best_s" in f:
+            table.add_row(f"{name}: computed when shown", f"{f['computed_best_s']:.2f} s")
         table.add_row(f"{name}: CLI peak RSS", f"{f['cli_peak_rss_mib']:.0f} MiB")
         table.add_row(f"{name}: pandas (read + compute)", f"{f['pandas_s']:.1f} s")
         table.add_row(f"{name}: speed-up vs pandas (CLI)", f"{f['speedup_vs_pandas_cli']:.1f}x")
@@ -440,6 +476,8 @@ def report(console: Console, r: dict[str, Any]) -> None:
     )
     a = r["agreement"]
     table.add_row("same numbers as pandas", "yes" if a["identical"] else f"NO {a}")
+    if a["drivers_suppressed_org_wide"]:
+        table.add_row("organisation-wide drivers", "suppressed by the protection")
     console.print(table)
     for goal, met in r["goals"]["each"].items():
         console.print(f"{goal}: " + ("[green]met[/]" if met else "[red]MISSED[/]"))
