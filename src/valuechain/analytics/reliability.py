@@ -38,7 +38,9 @@ def cronbach_alpha(data: CrossProducts, confidence: float = CONFIDENCE) -> Relia
     ``nan`` with a reason for fewer than two items, fewer than two complete
     responses, or a total score with no variance.
     """
-    from scipy import stats  # here, not at module level: scipy.stats takes ~0.3 s to import
+    # scipy.special, not scipy.stats: the F quantile stats.f uses (fdtri), at a tenth
+    # of the import time.
+    from scipy.special import fdtri
 
     k, n = data.items, data.n
     if k < 2:
@@ -53,8 +55,8 @@ def cronbach_alpha(data: CrossProducts, confidence: float = CONFIDENCE) -> Relia
     alpha = k / (k - 1) * (1.0 - float(np.trace(cov)) / total)
     a = 1.0 - confidence
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    low = 1.0 - (1.0 - alpha) * float(stats.f.isf(a / 2, df1, df2))
-    high = 1.0 - (1.0 - alpha) * float(stats.f.isf(1 - a / 2, df1, df2))
+    low = 1.0 - (1.0 - alpha) * float(fdtri(df1, df2, 1 - a / 2))
+    high = 1.0 - (1.0 - alpha) * float(fdtri(df1, df2, a / 2))
     return Reliability(k, n, alpha, low, high, None)
 
 
