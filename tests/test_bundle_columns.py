@@ -17,24 +17,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from valuechain.domain.bundle import SCHEMA
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.response import ResponseColumns
 from valuechain.services import bundle as bundle_service
 from valuechain.services.bundle import BundleError, read_bundle
 
 MEASURE = Path(__file__).resolve().parents[1] / "examples" / "measure"
-COLUMNS = (
-    "response_id",
-    "campaign",
-    "instrument",
-    "rater_id",
-    "rated_id",
-    "submitted_at",
-    "item",
-    "expectation",
-    "score",
-    "comment",
-)
+COLUMNS = SCHEMA["responses"].column_names
 # (instrument, item, asks expectation?, scale) of the items a generated answer uses.
 ITEMS = (
     ("service_factors", "courtesy_1", False, (1, 7)),
