@@ -9,6 +9,7 @@ answered with the stored result and changes nothing; with another body it answer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -28,6 +29,8 @@ from valuechain.domain.request import RequestState, Verb
 from valuechain.services import request as requests
 from valuechain.services import thanks
 from valuechain.services.errors import NotFound
+from valuechain.services.idempotency import IdempotentRequest
+from valuechain.services.organisation import Valuechain
 
 router = APIRouter(tags=["request"])
 
@@ -212,16 +215,13 @@ def change_request(
     key: IdempotencyKey,
 ) -> Response:
     """Move the request (ack, start, wait, resolve, close, reopen) with a note."""
-    with idempotent(vc, key) as attempt:
-        if attempt.replay is not None:
-            return replay_response(attempt.replay)
-        try:
-            found = requests.change(
-                vc, _asker(principal), request_id, body.verb, body.note, conn=attempt.conn
-            )
-        except (requests.RequestError, NotFound) as error:
-            raise _refused(error) from None
-        return recorded_json(attempt, 200, found)
+    return _once(
+        vc,
+        key,
+        lambda conn: requests.change(
+            vc, _asker(principal), request_id, body.verb, body.note, conn=conn
+        ),
+    )
 
 
 @router.post("/requests/{request_id}/thanks", response_model=RequestDetail, responses=CHANGE_ERRORS)
@@ -233,11 +233,21 @@ def thank_request(
     key: IdempotencyKey,
 ) -> Response:
     """Say thank you for a resolved request (once), with a note."""
+    return _once(
+        vc, key, lambda conn: thanks.thank(vc, _asker(principal), request_id, body.note, conn=conn)
+    )
+
+
+def _once(
+    vc: Valuechain, key: IdempotentRequest | None, call: Callable[[Any], dict[str, Any]]
+) -> Response:
+    """Run ``call`` in the Idempotency-Key's transaction and record its answer; a
+    replay answers the stored one, a refused step the problem."""
     with idempotent(vc, key) as attempt:
         if attempt.replay is not None:
             return replay_response(attempt.replay)
         try:
-            found = thanks.thank(vc, _asker(principal), request_id, body.note, conn=attempt.conn)
+            found = call(attempt.conn)
         except (requests.RequestError, NotFound) as error:
             raise _refused(error) from None
         return recorded_json(attempt, 200, found)

@@ -355,6 +355,22 @@ def _fingerprint(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def _step(
+    conn: Connection,
+    vc: Valuechain,
+    request_id: str,
+    row: Mapping[str, Any],
+    values: dict[str, Any],
+    event: dict[str, Any],
+) -> None:
+    """Write ``values`` to the request read as ``row`` and append ``event`` as its
+    next event, in the caller's transaction. The write names the number of events
+    read, so a request that moved meanwhile is refused (:class:`RequestConflict`)."""
+    if not store.update_request(conn, vc.org_id, request_id, row["events"], values):
+        raise RequestConflict("the request changed meanwhile; reload it and try again")
+    store.add_event(conn, vc.org_id, {"request_id": request_id, "seq": row["events"] + 1, **event})
+
+
 def _replay(vc: Valuechain, key: str | None, fingerprint: str) -> str | None:
     """The request a stored change with ``key`` made, when ``key`` was used before
     for the same change; raises :class:`IdempotencyMismatch` for another change."""
@@ -530,14 +546,13 @@ def change(
                 values["paused_since"] = at
             if found.to is RequestState.RESOLVED:
                 values["resolved_at"] = at
-            if not store.update_request(c, vc.org_id, request_id, row["events"], values):
-                raise RequestConflict("the request changed meanwhile; reload it and try again")
-            store.add_event(
+            _step(
                 c,
-                vc.org_id,
+                vc,
+                request_id,
+                row,
+                values,
                 {
-                    "request_id": request_id,
-                    "seq": row["events"] + 1,
                     "at": at,
                     "actor": asker.label,
                     "verb": verb.value,

@@ -16,10 +16,10 @@ from valuechain.services.organisation import Valuechain
 from valuechain.services.request import (
     MAX_NOTE,
     Asker,
-    RequestConflict,
     RequestError,
     _fingerprint,
     _replay,
+    _step,
     _text,
     _transaction,
     get,
@@ -58,14 +58,13 @@ def thank(
         if row["thanked_at"] is not None:
             raise RequestError("this request has been thanked already")
         values = {"thanked_at": at, "thanks_note": clean, "thanked_by": asker.label}
-        if not store.update_request(c, vc.org_id, request_id, row["events"], values):
-            raise RequestConflict("the request changed meanwhile; reload it and try again")
-        store.add_event(
+        _step(
             c,
-            vc.org_id,
+            vc,
+            request_id,
+            row,
+            values,
             {
-                "request_id": request_id,
-                "seq": row["events"] + 1,
                 "at": at,
                 "actor": asker.label,
                 "verb": "thank",

@@ -5,6 +5,7 @@ and outbox (customer side) with live clocks refreshed by HTMX, and its thanks wa
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -163,20 +164,15 @@ def change_request(
     idempotency_key: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Move the request, then show it again (a stale page gets a clear message)."""
-    try:
-        requests.change(
-            vc,
-            requests.Asker.of(principal),
-            request_id,
-            verb,
-            note or None,
-            idempotency_key=idempotency_key or None,
-        )
-    except requests.RequestError as error:
-        return _request_page(request, vc, principal, request_id, str(error))
-    except NotFound:
-        return _request_page(request, vc, principal, request_id, None)
-    return RedirectResponse(f"/requests/{request_id}", status_code=303)
+    return _act(
+        request,
+        vc,
+        principal,
+        request_id,
+        lambda asker: requests.change(
+            vc, asker, request_id, verb, note or None, idempotency_key=idempotency_key or None
+        ),
+    )
 
 
 @router.post("/requests/{request_id}/thanks", response_class=HTMLResponse)
@@ -189,14 +185,28 @@ def thank_request(
     idempotency_key: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Say thank you with one click and a note."""
+    return _act(
+        request,
+        vc,
+        principal,
+        request_id,
+        lambda asker: thanks.thank(
+            vc, asker, request_id, note or None, idempotency_key=idempotency_key or None
+        ),
+    )
+
+
+def _act(
+    request: Request,
+    vc: Valuechain,
+    principal: Principal,
+    request_id: str,
+    call: Callable[[requests.Asker], object],
+) -> Response:
+    """Do ``call`` as the signed-in person, then show the request again; a refused step
+    shows the page with its reason, a request gone shows the page's not-found."""
     try:
-        thanks.thank(
-            vc,
-            requests.Asker.of(principal),
-            request_id,
-            note or None,
-            idempotency_key=idempotency_key or None,
-        )
+        call(requests.Asker.of(principal))
     except requests.RequestError as error:
         return _request_page(request, vc, principal, request_id, str(error))
     except NotFound:
