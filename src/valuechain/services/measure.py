@@ -301,12 +301,10 @@ def refresh_in(
         from_memory = [p for p in from_memory if p not in done]
     if from_memory and written is not None:
         code = {p: i for i, p in enumerate(providers)}
-        for start in range(0, len(from_memory), SUMMARY_BATCH):
-            chunk = from_memory[start : start + SUMMARY_BATCH]
-            wanted = np.zeros(len(providers), dtype=bool)
-            wanted[[code[p] for p in chunk]] = True
-            answers = _Answers.of_columns(written.take(wanted[provider_of]))
-            cells, blocks = summarise(_without(answers, still_open), known, limit)
+        wanted = np.zeros(len(providers), dtype=bool)
+        wanted[[code[p] for p in from_memory]] = True
+        own = written.take(wanted[provider_of])
+        for chunk, cells, blocks in summaries_of(own, known, limit, still_open):
             store.write_summaries(conn, org_id, chunk, cells, blocks)
     for start in range(0, len(from_store), SUMMARY_BATCH):
         chunk = from_store[start : start + SUMMARY_BATCH]
