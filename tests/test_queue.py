@@ -274,6 +274,9 @@ def test_two_workers_share_a_redis_queue(
             120,
             "every job run",
         )
+        # A periodic drain may have claimed some rows first (their delivery jobs then
+        # find nothing to do) and still be sending them: wait for it, with a limit.
+        wait_until(lambda: statuses(vc)["sent"] == n, 60, "every message sent")
         assert statuses(vc)["sent"] == n
         received = Counter(m["Message-ID"] for _, m in smtp_server.messages)
         expected = {message_id(vc.org_id, row_id) for row_id in ids}
