@@ -76,14 +76,41 @@ def test_no_account_no_entry(client: TestClient, vc: Valuechain) -> None:
     assert audit.read_page(vc).events[0].outcome == "refused"
 
 
-def test_unverified_email_is_refused(
+_MISSING = object()
+
+
+@pytest.mark.parametrize(
+    "verified",
+    [_MISSING, False, "false", "true", 1, None],
+    ids=["missing", "false", "string-false", "string-true", "one", "null"],
+)
+def test_an_email_not_verified_as_json_true_is_refused(
+    client: TestClient, vc: Valuechain, running: RunningProvider, verified: object
+) -> None:
+    """Only ``"email_verified": true`` (the JSON boolean) lets the email sign in, even
+    as the admin it names: no claim, a string, a number or null is refused."""
+    make_account(vc, "lead@example.org", AccountRole.ADMIN)
+    assert running.provider.user is not None
+    if verified is _MISSING:
+        del running.provider.user["email_verified"]
+    else:
+        running.provider.user["email_verified"] = verified
+    arrived = to_provider_and_back(client)
+    assert arrived.status_code == 401, arrived.text
+    assert "has not verified Lead@Example.org" in arrived.text
+    assert client.get("/api/v1/session").status_code == 401
+    event = audit.read_page(vc).events[0]
+    assert (event.action, event.outcome) == ("sign_in", "refused")
+    assert event.detail is not None and "email not verified" in event.detail
+
+
+def test_a_verified_email_signs_in(
     client: TestClient, vc: Valuechain, running: RunningProvider
 ) -> None:
-    make_account(vc, "lead@example.org", AccountRole.LEAD)
-    assert running.provider.user is not None
-    running.provider.user["email_verified"] = False
-    arrived = to_provider_and_back(client)
-    assert arrived.status_code == 401 and "has not verified Lead@Example.org" in arrived.text
+    make_account(vc, "lead@example.org", AccountRole.ADMIN)
+    assert running.provider.user is not None and running.provider.user["email_verified"] is True
+    assert to_provider_and_back(client).status_code == 303
+    assert client.get("/api/v1/session").json()["role"] == "admin"
 
 
 def _leave_and_get_code(client: TestClient) -> tuple[str, str]:

@@ -70,6 +70,15 @@ class SsoSettings:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """What a validated ID token says about the user: the email address, and whether
+    the provider says it verified it (``email_verified`` exactly JSON ``true``)."""
+
+    email: str
+    email_verified: bool
+
+
+@dataclass(frozen=True)
 class Authorization:
     """Where to send the browser, and what must come back with it (kept by the
     browser in a short-lived HttpOnly cookie)."""
@@ -143,8 +152,8 @@ class SsoProvider:
         )
         return Authorization(url, state, nonce, verifier)
 
-    def verified_email(self, redirect_uri: str, code: str, code_verifier: str, nonce: str) -> str:
-        """Exchange ``code`` for tokens and return the email of the validated ID token:
+    def identity(self, redirect_uri: str, code: str, code_verifier: str, nonce: str) -> Identity:
+        """Exchange ``code`` for tokens and return who the validated ID token names:
         signature by the provider's keys, issuer, audience (this client), expiry,
         nonce and the access token's hash (OpenID Connect Core 1.0 §3.1.3.7)."""
         metadata = self.metadata()
@@ -197,23 +206,36 @@ class SsoProvider:
         email = claims.get("email")
         if not isinstance(email, str) or not email:
             raise SsoError("The sign-in service did not say which email address you use.")
-        if claims.get("email_verified") is False:
-            raise SsoError(f"The sign-in service has not verified {email}.")
-        return email
+        # Only the JSON boolean true counts: a missing claim, "true" or "false" as a
+        # string, 1 or null may come from a provider (or a tenant of a shared one) that
+        # lets anyone type any address, so it must not match an account by email.
+        return Identity(email, claims.get("email_verified") is True)
 
 
 def sign_in_with_sso(
     vc: Valuechain,
     provider: SsoProvider,
-    email: str,
+    identity: Identity,
     *,
     address: str | None,
     user_agent: str | None = None,
     replacing: str | None = None,
 ) -> NewSession:
     """Start a session for the active account with the email the provider vouched
-    for; raise :class:`SsoError` (recorded in the audit log) when there is none."""
+    for; raise :class:`SsoError` (recorded in the audit log) when the provider has
+    not verified the email or no active account has it."""
+    email = identity.email
     normal = normalise_email(email)
+    if not identity.email_verified:
+        audit.record(
+            vc,
+            audit.SIGN_IN,
+            Actor(None, normal[:400] or None, address),
+            outcome=audit.REFUSED,
+            subject=normal[:400],
+            detail=f"single sign-on: email not verified ({provider.settings.issuer})",
+        )
+        raise SsoError(f"The sign-in service has not verified {email}.")
     account = accounts.account_by_email(vc, normal)
     if account is None or not account.active:
         audit.record(

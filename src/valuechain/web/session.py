@@ -230,14 +230,14 @@ async def signin_sso_callback(
             raise SsoError("This sign-in link has expired or was not started here. Try again.")
         if error or not code:
             raise SsoError(f"The sign-in service did not sign you in ({error or 'no code'}).")
-        email = await run_in_threadpool(
-            provider.verified_email, _redirect_uri(request), code, parts[2], parts[1]
+        identity = await run_in_threadpool(
+            provider.identity, _redirect_uri(request), code, parts[2], parts[1]
         )
         started = await run_in_threadpool(
             lambda: sign_in_with_sso(
                 vc,
                 provider,
-                email,
+                identity,
                 address=client_address(request),
                 user_agent=request.headers.get("user-agent"),
                 replacing=session_token(request)[0],
