@@ -99,7 +99,11 @@ def test_addresses_people_by_id_or_email(org: Valuechain) -> None:
         notification.notify(org, "ana", "gossip", "s", "b")
 
 
-def test_preferences_decide_the_channels(org: Valuechain, smtp_server) -> None:  # type: ignore[no-untyped-def]
+def test_preferences_decide_the_channels(  # type: ignore[no-untyped-def]
+    org: Valuechain, smtp_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The receiver is on loopback, which webhooks reach only when the operator lists it.
+    monkeypatch.setenv("VALUECHAIN_WEBHOOK_HOSTS", "127.0.0.1")
     assert notification.preferences(org, "ana") == [Preference(k) for k in KINDS]
     with webhook_receiver() as hook:
         notification.set_webhook(org, hook.url)  # the organisation's channel
@@ -131,7 +135,11 @@ def test_preferences_decide_the_channels(org: Valuechain, smtp_server) -> None: 
         notification.set_preferences(org, "ana", [Preference("gossip")])
 
 
-def test_a_persons_own_webhook_wins_over_the_organisations(org: Valuechain) -> None:
+def test_a_persons_own_webhook_wins_over_the_organisations(
+    org: Valuechain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The receiver is on loopback, which webhooks reach only when the operator lists it.
+    monkeypatch.setenv("VALUECHAIN_WEBHOOK_HOSTS", "127.0.0.1")
     with webhook_receiver() as shared, webhook_receiver() as own:
         notification.set_webhook(org, shared.url)
         notification.set_webhook(org, own.url, person_id="bo")
@@ -150,7 +158,11 @@ def test_a_persons_own_webhook_wins_over_the_organisations(org: Valuechain) -> N
         notification.set_webhook(org, "ftp://example.org/hook")
 
 
-def test_failed_attempts_back_off_and_then_give_up(org: Valuechain) -> None:
+def test_failed_attempts_back_off_and_then_give_up(
+    org: Valuechain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The receiver is on loopback, which webhooks reach only when the operator lists it.
+    monkeypatch.setenv("VALUECHAIN_WEBHOOK_HOSTS", "127.0.0.1")
     with webhook_receiver() as hook:
         notification.set_webhook(org, hook.url)
         notification.set_preferences(org, "ana", [Preference("thanks", email=False)])
@@ -234,7 +246,11 @@ def test_personal_webhooks_only_on_allowed_hosts(
     with pytest.raises(ValuechainError, match="not allowed"):
         notification.set_webhook(org, "http://10.0.0.5:8080/admin", person_id="ana")
     assert notification.webhook(org, "ana") == "https://team.chat.example.org/hook"
-    # The organisation's webhook is set by admins and not limited.
+    # The organisation's webhook (set by admins) need not be on a listed host, but an
+    # internal address only when the operator lists it.
+    with pytest.raises(ValuechainError, match="internal address"):
+        notification.set_webhook(org, "http://10.0.0.5:8080/hook")
+    monkeypatch.setenv("VALUECHAIN_WEBHOOK_HOSTS", "hooks.slack.com, 10.0.0.5")
     notification.set_webhook(org, "http://10.0.0.5:8080/hook")
 
 

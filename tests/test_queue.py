@@ -140,7 +140,11 @@ def test_a_worker_process_drains_the_outbox(
     organisation: str,
     smtp_server: Any,
     workers: list[Worker],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The receiver is on loopback, which webhooks reach only when the operator lists it
+    # (worker_env passes the variable on to the worker process).
+    monkeypatch.setenv("VALUECHAIN_WEBHOOK_HOSTS", "127.0.0.1")
     db_url = f"sqlite:///{tmp_path / 'valuechain.db'}"
     vc = Valuechain(make_engine(db_url), organisation)
     vc.write_map(crew(3))

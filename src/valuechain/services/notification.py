@@ -68,28 +68,46 @@ def _check_kind(kind: str) -> None:
 
 
 def _check_url(url: str, *, personal: bool = False) -> str:
-    """A webhook URL, checked. A person's own webhook must be on a host that
-    ``VALUECHAIN_WEBHOOK_HOSTS`` (comma-separated, ``*.example.org`` for subdomains)
-    lists when that is set, so members cannot make workers post to internal hosts."""
+    """A webhook URL, checked. Its host must not be, nor resolve to, an internal
+    address (loopback, private, link-local, …; :mod:`valuechain.services.outbound`)
+    unless ``VALUECHAIN_WEBHOOK_HOSTS`` (comma-separated, ``*.example.org`` for
+    subdomains) lists it; a person's own webhook must moreover be on a listed host
+    when that is set."""
+    # Imported here: httpx is slow to import and needed only when a URL is set.
+    import httpx
+
+    from valuechain.services import outbound
+
     url = url.strip()
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
-    except ValueError:  # e.g. an unbalanced "[" in the host
-        hostname = None
+        port = parts.port
+    except ValueError:  # e.g. an unbalanced "[" in the host, a port out of range
+        hostname = port = None
     if hostname is None or parts.scheme not in ("http", "https"):
         raise NotificationError(f"webhook {url!r}: expected an http:// or https:// URL")
-    allowed = [h.strip().lower() for h in os.environ.get("VALUECHAIN_WEBHOOK_HOSTS", "").split(",")]
-    allowed = [h for h in allowed if h]
+    try:
+        # The host the worker's HTTP client will read, which must be the same one.
+        client_host = httpx.URL(url).host
+    except httpx.InvalidURL as error:
+        raise NotificationError(f"webhook {url!r}: {error}") from None
+    allowed = outbound.allowed_hosts()
     host = hostname.lower()
     if (
         personal
         and allowed
-        and not any(host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in allowed)
+        and not (outbound.is_listed(host, allowed) and outbound.is_listed(client_host, allowed))
     ):
         raise NotificationError(
             f"webhook host {host!r} is not allowed; allowed: {', '.join(allowed)}"
         )
+    default_port = 443 if parts.scheme == "https" else 80
+    try:
+        for name in dict.fromkeys((host, client_host.lower())):
+            outbound.check_host(name, port or default_port, allowed)
+    except outbound.AddressRefused as error:
+        raise NotificationError(str(error)) from None
     return url
 
 
@@ -378,9 +396,20 @@ def _send_mail(
 def _send_webhooks(engine: Engine, rows: Sequence[Any], result: DrainResult) -> None:
     if not rows:
         return
-    import httpx  # here, not at module level: a slow import only webhook delivery needs
+    # Here, not at module level: httpx is a slow import only webhook delivery needs.
+    import httpx
 
-    with httpx.Client(timeout=WEBHOOK_TIMEOUT) as client:
+    from valuechain.services.outbound import CheckedTransport
+
+    # Every post goes through the checked transport: the host is resolved once, every
+    # address checked, and the connection made to a checked one (no DNS rebinding).
+    # Redirects are not followed, so a receiver cannot send the worker elsewhere.
+    with httpx.Client(
+        timeout=WEBHOOK_TIMEOUT,
+        transport=CheckedTransport(),
+        follow_redirects=False,
+        trust_env=False,
+    ) as client:
         for row in rows:
             with engine.connect() as conn:
                 url = store.webhook_for(conn, row.org_id, row.person_id)
