@@ -147,14 +147,18 @@ def test_wrong_password_unknown_email_and_demo_account_are_refused_alike(vc: Val
 
 
 def test_sign_in_limit_per_account_shared_by_processes(vc: Valuechain) -> None:
-    limits = SignInLimits(per_account=3, per_address=100, window=timedelta(minutes=15))
+    # A long first delay, so that the check below does not race the clock.
+    minutes = timedelta(minutes=15)
+    limits = SignInLimits(
+        per_account=3, per_address=100, window=minutes, first_delay=minutes, account_cap=minutes
+    )
     one = with_security(vc, replace(TEST_SECURITY, limits=limits))
     other = with_security(vc, replace(TEST_SECURITY, limits=limits))
     make_account(one)
     for process in (one, other, one):
         with pytest.raises(accounts.SignInRefused):
             accounts.sign_in(process, "admin@example.org", "wrong password!", address="10.0.0.3")
-    # Over the limit: refused even with the right password, from any process.
+    # Over the limit: held back even with the right password, from any process.
     with pytest.raises(accounts.TooManyAttempts) as limited:
         accounts.sign_in(other, "admin@example.org", PASSWORD, address="10.0.0.4")
     assert 0 < limited.value.retry_after <= 15 * 60
@@ -174,7 +178,12 @@ def test_sign_in_limit_per_account_shared_by_processes(vc: Valuechain) -> None:
 
 
 def test_sign_in_limit_per_address_across_accounts(vc: Valuechain) -> None:
-    limits = SignInLimits(per_account=100, per_address=2, window=timedelta(minutes=15))
+    limits = SignInLimits(
+        per_account=100,
+        per_address=2,
+        window=timedelta(minutes=15),
+        first_delay=timedelta(minutes=1),
+    )
     limited_vc = with_security(vc, replace(TEST_SECURITY, limits=limits))
     make_account(limited_vc)
     for email in ("a@example.org", "b@example.org"):

@@ -142,7 +142,10 @@ def test_next_never_leaves_the_site(app_client: TestClient, vc: Valuechain) -> N
 
 
 def test_too_many_failures_answer_429_with_retry_after(vc: Valuechain) -> None:
-    limits = SignInLimits(per_account=2, per_address=50, window=timedelta(minutes=15))
+    minutes = timedelta(minutes=15)
+    limits = SignInLimits(
+        per_account=2, per_address=50, window=minutes, first_delay=minutes, account_cap=minutes
+    )
     vc.security = replace(TEST_SECURITY, limits=limits)
     make_account(vc)
     with TestClient(create_app(vc)) as client:

@@ -92,9 +92,9 @@ def get_session(principal: SessionHolder) -> Me:
     summary="Sign in",
 )
 async def post_session(body: Credentials, request: Request, vc: CurrentValuechain) -> Any:
-    """Check the email and password and start a session. Failed attempts are limited
-    per account and per client address; over the limit the answer is 429 with
-    ``Retry-After``."""
+    """Check the email and password and start a session. Failed attempts slow further
+    ones down per account (at most 30 seconds) and per client address (at most 15
+    minutes); while one must wait the answer is 429 with ``Retry-After``."""
     try:
         started = await run_in_threadpool(
             accounts.sign_in,

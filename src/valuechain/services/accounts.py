@@ -4,7 +4,7 @@ Passwords are hashed with argon2id (parameters in :mod:`valuechain.services.secu
 A session is a random 256-bit token held by the client; the database keeps only its
 SHA-256, so neither a copy of the database nor its logs sign anyone in. Failed
 sign-ins are counted in the database per account and per client address, so several
-app processes enforce one limit.
+app processes enforce one limit; they delay further attempts (capped), never lock.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import hmac
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher, Type
@@ -62,10 +62,13 @@ class TooManyAttempts(ValuechainError):
 
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
-        minutes = max(1, math.ceil(retry_after / 60))
+        if retry_after < 60:
+            amount, unit = retry_after, "second"
+        else:
+            amount, unit = math.ceil(retry_after / 60), "minute"
         super().__init__(
             "Too many failed sign-in attempts. Please wait "
-            f"{minutes} minute{'s' if minutes != 1 else ''} and try again."
+            f"{amount} {unit}{'s' if amount != 1 else ''} and try again."
         )
 
 
@@ -268,15 +271,18 @@ def _dummy_hash(vc: Valuechain) -> str:
     return _DUMMY[params]
 
 
-def _retry_after(times: list[datetime], limit: int, vc: Valuechain, now: datetime) -> int | None:
-    """Seconds until fewer than ``limit`` failures remain in the window, or ``None``
-    when there are fewer already."""
+def _retry_after(
+    times: list[datetime], limit: int, first: timedelta, cap: timedelta, now: datetime
+) -> int | None:
+    """Seconds to wait after ``times`` (the failures in the window, oldest first):
+    none below ``limit`` failures, else ``first`` after the latest one, doubled for
+    each failure beyond ``limit``, at most ``cap``; ``None`` when that has passed."""
     if len(times) < limit:
         return None
-    # The window must lose len - limit + 1 failures; the last of those to leave is
-    # times[len - limit] (oldest first).
-    frees_at = times[len(times) - limit] + vc.security.limits.window
-    return max(1, math.ceil((frees_at - now).total_seconds()))
+    # min() before the power keeps the number small however many failures there are.
+    delay = min(cap, first * 2 ** min(len(times) - limit, 30))
+    left = (times[-1] + delay - now).total_seconds()
+    return max(1, math.ceil(left)) if left > 0 else None
 
 
 def sign_in(
@@ -291,9 +297,10 @@ def sign_in(
     """Check the password and start a session; the session with token ``replacing``
     (the one the client held before) ends, so a session id never survives sign-in.
 
-    Raises :class:`TooManyAttempts` while the account or the address is over its
-    limit of failures (even for the right password), :class:`SignInRefused` for a
-    wrong email or password. Every attempt lands in the audit log."""
+    Raises :class:`TooManyAttempts` while the account or the address must wait after
+    its failures (:class:`~valuechain.services.security.SignInLimits`; the password is
+    not checked then), :class:`SignInRefused` for a wrong email or password. Every
+    attempt lands in the audit log."""
     normal = normalise_email(email)
     limits = vc.security.limits
     now = datetime.now(UTC)
@@ -304,9 +311,16 @@ def sign_in(
         store.delete_old_failures(conn, vc.org_id, now - limits.window)
         waits = [
             _retry_after(
-                store.failures_since(conn, vc.org_id, key, now - limits.window), n, vc, now
+                store.failures_since(conn, vc.org_id, key, now - limits.window),
+                n,
+                limits.first_delay,
+                cap,
+                now,
             )
-            for key, n in ((account_key, limits.per_account), (address_key, limits.per_address))
+            for key, n, cap in (
+                (account_key, limits.per_account, limits.account_cap),
+                (address_key, limits.per_address, limits.address_cap),
+            )
         ]
     wait = max((w for w in waits if w is not None), default=None)
     if wait is not None:

@@ -44,12 +44,22 @@ TEST_HASHING = PasswordHashing(time_cost=1, memory_kib=8, parallelism=1, for_tes
 
 @dataclass(frozen=True)
 class SignInLimits:
-    """Failed sign-ins allowed per account and per client address within ``window``;
-    beyond them sign-in answers 429 until the oldest failure leaves the window."""
+    """Failed sign-ins slow further attempts down; they never lock an account.
+
+    Failures count within ``window``. Once an account has ``per_account`` of them,
+    every attempt on it (any address, any password) waits ``first_delay`` after its
+    latest failure, doubled for each failure beyond ``per_account``, at most
+    ``account_cap``: short, so an attacker cannot keep the owner out. Once an address
+    has ``per_address`` failures (on any accounts), every attempt from it waits the
+    same way, at most ``address_cap``. Attempts made while waiting are answered 429
+    without checking the password and do not count as failures."""
 
     per_account: int = 5
     per_address: int = 20
     window: timedelta = timedelta(minutes=15)
+    first_delay: timedelta = timedelta(seconds=1)
+    account_cap: timedelta = timedelta(seconds=30)
+    address_cap: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
