@@ -198,6 +198,37 @@ def test_signing_in_again_rotates_the_session(app_client: TestClient, vc: Valuec
     assert stale.get("/api/v1/session").status_code == 401
 
 
+def test_each_api_sign_in_is_a_session_of_its_own(app_client: TestClient, vc: Valuechain) -> None:
+    """A web sign-in ends the browser's own earlier session; an API sign-in ends no
+    session: every token it hands out stays valid until it is signed out or expires,
+    and a browser's sign-in leaves the API's tokens alone."""
+    make_account(vc)
+    first, second = bearer(app_client), bearer(app_client)
+    assert first != second
+
+    def valid(token: str) -> bool:
+        answer = app_client.get("/api/v1/session", headers={"Authorization": f"Bearer {token}"})
+        return answer.status_code == 200
+
+    assert valid(first) and valid(second)
+    # An API sign-in made by a browser that holds a session cookie leaves it alone.
+    sign_in(app_client)
+    cookie = app_client.cookies["vc_session"]
+    third = bearer(app_client)
+    assert app_client.get("/api/v1/session").status_code == 200
+    sign_in(app_client)  # the browser's own session rotates ...
+    assert (
+        TestClient(app_client.app, cookies={"vc_session": cookie})
+        .get("/api/v1/session")
+        .status_code
+        == 401
+    )
+    assert valid(first) and valid(second) and valid(third)  # ... the tokens do not
+    # Signing one token out ends that session only.
+    app_client.delete("/api/v1/session", headers={"Authorization": f"Bearer {first}"})
+    assert not valid(first) and valid(second) and valid(third)
+
+
 def test_htmx_requests_without_a_session_are_sent_to_sign_in(
     app_client: TestClient, vc: Valuechain
 ) -> None:
