@@ -32,6 +32,7 @@ from valuechain.web import report as report_pages
 from valuechain.web import request as request_pages
 from valuechain.web import session as session_pages
 from valuechain.web import survey as survey_pages
+from valuechain.web.input_guard import InputGuard
 from valuechain.web.limits import BodyLimit, UploadLimits
 from valuechain.web.templating import STATIC, templates
 
@@ -102,6 +103,11 @@ def create_app(
 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith(API_PREFIX)
+
+    # NaN/Infinity in JSON and NUL in any text are refused before a route reads them;
+    # inside BodyLimit (the body it reads is already capped) and inside the security
+    # headers below (its answers carry them too).
+    app.add_middleware(InputGuard, api_prefix=API_PREFIX)
 
     @app.middleware("http")
     async def session_cookie_and_headers(
