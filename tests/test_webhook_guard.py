@@ -11,11 +11,20 @@ PostgreSQL."""
 from __future__ import annotations
 
 import socket
+import ssl
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from tests.signin import bearer, make_account
@@ -151,16 +160,17 @@ def test_a_listed_host_is_delivered_to(
 
 
 class Rebinding:
-    """A resolver for ``rebind.example`` that answers a public address the first
+    """A resolver for ``name`` that answers a public address the first
     ``public`` times and loopback after; every other name resolves as usual."""
 
-    def __init__(self, public: int) -> None:
+    def __init__(self, public: int, name: str = "rebind.example") -> None:
         self.public = public
+        self.name = name
         self.asked = 0
         self.real = socket.getaddrinfo
 
     def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if host != "rebind.example":
+        if host != self.name:
             return self.real(host, port, *args, **kwargs)
         self.asked += 1
         address = PUBLIC_IP if self.asked <= self.public else "127.0.0.1"
@@ -238,3 +248,98 @@ def test_public_addresses_are_public(address: str) -> None:
     import ipaddress
 
     assert outbound.is_public(ipaddress.ip_address(address))
+
+
+def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_https_to_the_checked_address_keeps_the_name_for_host_sni_and_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection goes to the checked address, while the Host header, TLS SNI and
+    the certificate check still use the URL's name (a certificate for another name is
+    refused)."""
+    monkeypatch.delenv(outbound.HOSTS_VARIABLE, raising=False)
+    cert_file, key_file = _certificate(tmp_path, "hooks.test")
+    seen: dict[str, Any] = {}
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+
+    def sni(sock: Any, server_name: str | None, context: Any) -> None:
+        seen["sni"] = server_name
+
+    server_context.sni_callback = sni
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen["host"] = self.headers["Host"]
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    resolver = Rebinding(public=1000)  # always the public address
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    real_connect = socket.create_connection
+    connected: list[tuple[str, int]] = []
+
+    def connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        # The "public" address is the test server: the network routes it there.
+        connected.append((address[0], int(address[1])))
+        target = ("127.0.0.1", address[1]) if address[0] == PUBLIC_IP else address
+        return real_connect(target, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", connect)
+    trusting = ssl.create_default_context(cafile=str(cert_file))
+    # A name the certificate is not for: refused, so the check is against the name.
+    with (
+        httpx.Client(transport=outbound.CheckedTransport([], verify=trusting)) as client,
+        pytest.raises(httpx.ConnectError, match=r"(?i)certificate"),
+    ):
+        client.post(f"https://rebind.example:{port}/hooks", json={"text": "x"})
+    # Now a name the certificate is for.
+    monkeypatch.setattr(socket, "getaddrinfo", Rebinding(public=1000, name="hooks.test"))
+    connected.clear()
+    try:
+        with httpx.Client(transport=outbound.CheckedTransport([], verify=trusting)) as client:
+            answer = client.post(f"https://hooks.test:{port}/hooks", json={"text": "x"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.status_code == 200
+    assert connected == [(PUBLIC_IP, port)]
+    assert seen["sni"] == "hooks.test" and seen["host"] == f"hooks.test:{port}"

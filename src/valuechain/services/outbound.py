@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import ssl
 from collections.abc import Sequence
 
 import httpx
@@ -135,9 +136,11 @@ class CheckedTransport(httpx.BaseTransport):
     internal, and connects to the checked addresses in turn (the name stays in the
     ``Host`` header and in TLS SNI, so certificates are checked for the name)."""
 
-    def __init__(self, allowed: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, allowed: Sequence[str] | None = None, *, verify: ssl.SSLContext | bool = True
+    ) -> None:
         self.allowed = list(allowed_hosts() if allowed is None else allowed)
-        self._inner = httpx.HTTPTransport(retries=0)
+        self._inner = httpx.HTTPTransport(retries=0, verify=verify)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
