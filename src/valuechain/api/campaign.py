@@ -2,8 +2,9 @@
 the response rates of the campaigns covering their own unit; a respondent submits
 answers through the single-use token of their link, with no account.
 
-Response rates come from :func:`valuechain.services.campaign.status`: a 10-point band
-per group, suppressed below the anonymity threshold, never an exact count.
+Response rates come from :func:`valuechain.services.campaign.status`: a band per group
+whose edges lie where at least the threshold have and have not answered, totals as
+the group bands imply, never an exact count.
 """
 
 from __future__ import annotations
@@ -77,10 +78,11 @@ class CampaignOut(BaseModel):
 
 
 class Rate(BaseModel):
-    """A response rate as it may be shown: a band, or suppressed below the threshold."""
+    """A response rate as it may be shown: a band, or suppressed where it would say
+    nothing (docs/measure.md, "Response rates and the threshold")."""
 
     invited: int
-    rate_low: float | None = Field(description="Lower end of the 10-point band, 0–1.")
+    rate_low: float | None = Field(description="Lower end of the band, 0–1 (a multiple of 0.1).")
     rate_high: float | None
     rate: str = Field(description="The band as text (`40–50%`) or `suppressed`.")
     suppressed: bool

@@ -11,8 +11,9 @@ Anonymity by construction (docs/measure.md, "Campaigns"):
   units and the day: nothing links it to the invitation or the person;
 - the spend and the insert are one transaction, so a link is used once, also under
   concurrent submits (see :func:`valuechain.store.campaign.spend`);
-- response rates are shown in 10-point bands and only for groups with at least the
-  anonymity threshold of respondents (:func:`valuechain.domain.campaign.rate_band`).
+- response rates are shown in bands whose edges lie where at least the threshold
+  have and have not answered (:func:`valuechain.domain.campaign.rate_band`), and
+  totals only as the group bands imply (:func:`~valuechain.domain.campaign.combined_band`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from sqlalchemy.exc import IntegrityError
 from valuechain.domain.campaign import (
     Campaign,
     CampaignState,
+    RateBand,
     can_move,
+    combined_band,
     new_token,
     rate_band,
     token_hash,
@@ -286,10 +289,9 @@ def send_reminders(
 # -- response rates -------------------------------------------------------------------
 
 
-def _rate(invited: int, responded: int, threshold: int) -> dict[str, Any]:
-    band = rate_band(invited, responded, threshold)
+def _shown(band: RateBand) -> dict[str, Any]:
     return {
-        "invited": invited,
+        "invited": band.invited,
         "rate_low": band.low,
         "rate_high": band.high,
         "rate": band.label,
@@ -297,11 +299,33 @@ def _rate(invited: int, responded: int, threshold: int) -> dict[str, Any]:
     }
 
 
+def rates(counts: Sequence[tuple[str, str, int, int]], threshold: int) -> dict[str, Any]:
+    """The rates as shown, from ``(provider, customer, invited, responded)`` per group:
+    per group (:func:`rate_band`), and per provider and in total only as the groups'
+    bands imply (:func:`combined_band`), so every number any reader sees is a function
+    of the group bands alone. Pure, so the attack tests can enumerate every count a
+    reader might suspect and compare what each would show."""
+    bands = [rate_band(n, k, threshold) for _, _, n, k in counts]
+    by_provider: dict[str, list[RateBand]] = {}
+    for (p, _, _, _), band in zip(counts, bands, strict=True):
+        by_provider.setdefault(p, []).append(band)
+    return {
+        "groups": [
+            {"provider": p, "customer": c, **_shown(band)}
+            for (p, c, _, _), band in zip(counts, bands, strict=True)
+        ],
+        "providers": [
+            {"provider": p, **_shown(combined_band(b))} for p, b in sorted(by_provider.items())
+        ],
+        "total": _shown(combined_band(bands)),
+    }
+
+
 def status(vc: Valuechain, campaign_id: str, *, unit: str | None = None) -> dict[str, Any]:
     """The campaign with its response rate per group (provider × customer unit), per
-    provider and in total, each as a band or suppressed (:func:`rate_band`); with
-    ``unit``, only the groups where it is the provider or the customer. The exact
-    number of respondents is never part of the answer."""
+    provider and in total (:func:`rates`); with ``unit``, only the groups where it is
+    the provider or the customer. The exact number of respondents is never part of
+    the answer."""
     campaign = _campaign(vc, campaign_id)
     with vc.engine.connect() as conn:
         counts = store.group_counts(conn, vc.org_id, campaign_id)
@@ -309,35 +333,30 @@ def status(vc: Valuechain, campaign_id: str, *, unit: str | None = None) -> dict
     if unit is not None:
         counts = [row for row in counts if unit in (row[0], row[1])]
     names = vc.describe_units({u for p, c, _, _ in counts for u in (p, c)})
-    by_provider: dict[str, list[int]] = {}
-    for p, _, n, k in counts:
-        acc = by_provider.setdefault(p, [0, 0])
-        acc[0] += n
-        acc[1] += k
-    total = [sum(r[2] for r in counts), sum(r[3] for r in counts)]
+
+    def name(unit_id: str) -> str:
+        return str(names.get(unit_id, {}).get("name", unit_id))
+
+    shown = rates(counts, limit)
     return {
         **describe(campaign),
         "threshold": limit,
         "unit": unit,
         "groups": [
             {
-                "provider": p,
-                "provider_name": names.get(p, {}).get("name", p),
-                "customer": c,
-                "customer_name": names.get(c, {}).get("name", c),
-                **_rate(n, k, limit),
+                "provider": g["provider"],
+                "provider_name": name(g["provider"]),
+                "customer": g["customer"],
+                "customer_name": name(g["customer"]),
+                **{k: v for k, v in g.items() if k not in ("provider", "customer")},
             }
-            for p, c, n, k in counts
+            for g in shown["groups"]
         ],
         "providers": [
-            {
-                "provider": p,
-                "provider_name": names.get(p, {}).get("name", p),
-                **_rate(nk[0], nk[1], limit),
-            }
-            for p, nk in sorted(by_provider.items())
+            {"provider": p["provider"], "provider_name": name(p["provider"]), **p}
+            for p in shown["providers"]
         ],
-        "total": _rate(total[0], total[1], limit),
+        "total": shown["total"],
     }
 
 

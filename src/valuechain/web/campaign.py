@@ -1,8 +1,8 @@
 """Campaign pages: admins create a campaign, send invitations and reminders, close
 it and watch its response rates live (HTMX polls the rates every 15 s); a lead sees
 the rates of the campaigns covering their own unit. Every rate comes from
-:func:`valuechain.services.campaign.status`: a band, or suppressed below the
-anonymity threshold."""
+:func:`valuechain.services.campaign.status`: a band, or suppressed where the group
+is too small for one (docs/measure.md)."""
 
 from __future__ import annotations
 
