@@ -376,16 +376,16 @@ def send_reminders(
                 on_sent=counted,
             )
         except (smtplib.SMTPException, OSError) as error:
+            # Not "n of m": m is how many have not answered, which no record keeps.
             raise MailFailed(
-                f"the mail server failed after {sent} of {len(pending)} reminders "
+                f"the mail server failed part-way through the reminders "
                 f"({error or type(error).__name__}); remind again to reach the rest"
             ) from error
         finally:
             with vc.engine.begin() as conn:
                 store.mark_reminded(conn, vc.org_id, [iid for iid, _ in pending[:sent]], today())
-        audit.record(
-            vc, audit.CAMPAIGN_REMINDED, who, subject=campaign_id, detail=f"{sent} reminders sent"
-        )
+        # No count: how many were reminded is how many have not answered.
+        audit.record(vc, audit.CAMPAIGN_REMINDED, who, subject=campaign_id)
         return sent
 
 
