@@ -119,7 +119,7 @@ def test_campaign_actions_are_audited_from_the_api(
     assert admin_api.post("/api/v1/campaigns", json=body).status_code == 201
     assert admin_api.post("/api/v1/campaigns", json=body).status_code == 409
     assert admin_api.post("/api/v1/campaigns/q3/invite").json() == {"sent": 3}
-    assert admin_api.post("/api/v1/campaigns/q3/remind").json() == {"sent": 3}
+    assert admin_api.post("/api/v1/campaigns/q3/remind").json()["reminded"]
     assert admin_api.post("/api/v1/campaigns/q3/close").status_code == 200
     assert admin_api.post("/api/v1/campaigns/q3/remind").status_code == 409
     log = admin_api.get("/api/v1/audit").json()["events"]
@@ -219,3 +219,24 @@ def test_a_mail_server_failing_part_way_is_made_good_by_a_rerun(
     assert sorted(r for rcpts, _ in inbox.messages for r in rcpts) == sorted(PACKERS)
     for address in PACKERS:
         assert campaign.open_link(org, tokens_in(inbox, address)[0]).customer_id == "pack"
+
+
+# -- reminders tell nobody how many have not answered ----------------------------------
+
+
+def test_reminding_does_not_count_who_has_not_answered(
+    org: Valuechain, admin_api: httpx.Client, cli_env: dict[str, str], smtp_server: Any
+) -> None:
+    """How many reminders went out is how many have not answered: the exact count the
+    bands hide (all 7 answered but 2 would say so outright)."""
+    campaign.create_campaign(org, "c1", instrument="pulse", relationships=[("make", "pack")])
+    campaign.invite(org, "c1")
+    for address in PACKERS[:5]:
+        campaign.submit(org, tokens_in(smtp_server, address)[0], full_answers(PULSE))
+    before = len(smtp_server.messages)
+    answer = admin_api.post("/api/v1/campaigns/c1/remind")
+    assert answer.status_code == 200 and answer.json() == {"campaign": "c1", "reminded": True}
+    out = run("campaign", "remind", "c1", "--json").stdout
+    assert json.loads(out) == {"campaign": "c1", "reminded": True}
+    assert not any(ch.isdigit() for ch in run("campaign", "remind", "c1").stdout.replace("c1", ""))
+    assert len(smtp_server.messages) - before == 6  # they did go out: 2 people, 3 runs

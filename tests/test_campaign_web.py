@@ -203,7 +203,10 @@ def test_admin_api_and_pages_run_a_campaign(app_vc: tuple[TestClient, Valuechain
     )
     assert made.status_code == 201 and made.json()["state"] == "draft"
     assert client.post("/api/v1/campaigns/q3/invite", headers=auth).json() == {"sent": 3}
-    assert client.post("/api/v1/campaigns/q3/remind", headers=auth).json() == {"sent": 3}
+    assert client.post("/api/v1/campaigns/q3/remind", headers=auth).json() == {
+        "campaign": "q3",
+        "reminded": True,
+    }
     status = client.get("/api/v1/campaigns/q3", headers=auth).json()
     assert status["state"] == "open" and status["groups"][0]["rate"] == "suppressed"
     assert [c["id"] for c in client.get("/api/v1/campaigns", headers=auth).json()] == ["q3", "sf"]

@@ -127,6 +127,13 @@ class Sent(BaseModel):
     sent: int = Field(description="Messages the mail server accepted.")
 
 
+class Reminded(BaseModel):
+    """Reminders went out; how many is not said (it is how many have not answered)."""
+
+    campaign: str
+    reminded: bool
+
+
 class AnswerIn(BaseModel):
     item: str
     score: float | None = None
@@ -273,16 +280,18 @@ def invite(
 
 @router.post(
     "/campaigns/{campaign_id}/remind",
-    response_model=Sent,
+    response_model=Reminded,
     responses={409: {"model": Problem}, 502: {"model": Problem}, **NOT_FOUND},
     summary="Remind those who have not answered",
 )
 def remind(
     campaign_id: str, vc: CurrentValuechain, principal: Managing, request: Request
-) -> dict[str, int]:
-    """Mail a fresh link to every invitee who has not answered."""
+) -> dict[str, Any]:
+    """Mail a fresh link to every invitee who has not answered (not how many: that
+    is how many have not answered)."""
     actor = _actor(principal, request)
-    return _mailing(lambda: campaigns.send_reminders(vc, campaign_id, actor=actor))
+    _mailing(lambda: campaigns.send_reminders(vc, campaign_id, actor=actor))
+    return {"campaign": campaign_id, "reminded": True}
 
 
 @router.post(

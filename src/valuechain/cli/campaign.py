@@ -107,15 +107,16 @@ def invite(campaign_id: str, base_url: BaseUrl = None, as_json: AsJson = False) 
 
 @campaign_app.command("remind")
 def remind(campaign_id: str, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
-    """Mail a fresh link to every invitee who has not answered yet."""
+    """Mail a fresh link to every invitee who has not answered yet. How many is not
+    shown: it is how many have not answered, which the rates only show as bands."""
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
     from valuechain.services import campaign as campaigns
 
-    sent = campaigns.send_reminders(open_valuechain(), campaign_id, base=base_url)
+    campaigns.send_reminders(open_valuechain(), campaign_id, base=base_url)
     if as_json:
-        print_json({"campaign": campaign_id, "sent": sent})
+        print_json({"campaign": campaign_id, "reminded": True})
         return
-    console.print(f"Sent {sent} reminders for {campaign_id}.", highlight=False)
+    console.print(f"Reminded everyone who has not answered {campaign_id} yet.", highlight=False)
 
 
 @campaign_app.command("close")

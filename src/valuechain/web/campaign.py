@@ -191,7 +191,7 @@ async def remind(
     return await _act(
         campaign_id,
         lambda: campaigns.send_reminders(vc, campaign_id, actor=actor),
-        "Sent {} reminders",
+        "Reminded everyone who has not answered",  # not how many: see the API
     )
 
 
