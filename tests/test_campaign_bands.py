@@ -120,7 +120,7 @@ GROUPS = st.lists(
 )
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(groups=GROUPS, threshold=st.integers(3, 5))
 def test_no_combination_of_shown_bands_pins_a_small_group(
     groups: list[Group], threshold: int
