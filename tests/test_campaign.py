@@ -18,7 +18,13 @@ from sqlalchemy import inspect, select
 
 from tests.test_api import chain_map
 from valuechain import Valuechain
-from valuechain.domain.campaign import RATE_BAND, CampaignState, rate_band, token_hash
+from valuechain.domain.campaign import (
+    RATE_BAND,
+    CampaignState,
+    band_edges,
+    rate_band,
+    token_hash,
+)
 from valuechain.domain.instrument import INTERNAL_SERVQUAL, RECOMMEND, SERVICE_FACTORS
 from valuechain.domain.person import Person, Role
 from valuechain.services import campaign, measure
@@ -389,22 +395,26 @@ def test_response_rates_are_banded_and_small_groups_suppressed(
         campaign.submit(vc, tokens_in(inbox, address)[0], full_answers())
     found = campaign.status(vc, "c1")
     groups = {g["customer"]: g for g in found["groups"]}
-    # pack: 4 of 7 answered (below 5): no rate at all; ctrl: 3 of 3, also below 5.
+    # Threshold 5: a group needs 11 invited (5 on each side of an edge) for any band;
+    # 7 and 3 show nothing, and so neither do the provider and the total (7 of 10).
     assert groups["pack"]["suppressed"] and groups["pack"]["rate"] == "suppressed"
     assert groups["pack"]["invited"] == 7 and groups["pack"]["rate_low"] is None
-    assert groups["ctrl"]["suppressed"]
-    # The provider and the total have 7 of 10: shown as a band, never as a count.
+    assert groups["ctrl"]["suppressed"] and found["total"]["suppressed"]
+    assert found["providers"][0]["suppressed"]
+    measure.set_threshold(vc, 3)
+    found = campaign.status(vc, "c1")
+    groups = {g["customer"]: g for g in found["groups"]}
+    # Threshold 3: 7 invited have one edge, at 4 (50%); 3 invited none. The total is
+    # what the two bands imply (4 to 10 of 10), never its own count.
+    assert groups["pack"]["rate"] == "50–100%" and groups["ctrl"]["suppressed"]
     assert found["total"] == {
         "invited": 10,
-        "rate_low": 0.7,
-        "rate_high": 0.8,
-        "rate": "70–80%",
+        "rate_low": 0.4,
+        "rate_high": 1.0,
+        "rate": "40–100%",
         "suppressed": False,
     }
     assert "responded" not in str(found)
-    campaign.submit(vc, tokens_in(inbox, PACKERS[4])[0], full_answers())
-    groups = {g["customer"]: g for g in campaign.status(vc, "c1")["groups"]}
-    assert groups["pack"]["rate"] == "70–80%"  # 5 of 7 = 71%
     mine = campaign.status(vc, "c1", unit="ctrl")
     assert [g["customer"] for g in mine["groups"]] == ["ctrl"]
     assert [c["id"] for c in campaign.campaigns_of_unit(vc, "pack")] == ["c1"]
@@ -431,19 +441,21 @@ def test_a_band_holds_the_true_rate_and_never_a_small_group(
 ) -> None:
     responded = int(invited * share)
     band = rate_band(invited, responded, threshold)
-    if responded < threshold:
-        assert band.suppressed and band.low is None and band.high is None
+    if band.suppressed:
+        assert band.low is None and band.high is None
+        assert invited < 2 * threshold + 1 or not band_edges(invited, threshold)
         return
     assert band.low is not None and band.high is not None
     assert band.low <= responded / invited <= band.high
-    assert round((band.high - band.low) * 100) == RATE_BAND
-    # Every count the band allows (given the invited count) is at least the threshold
-    # or the band is suppressed: a shown band never points at fewer respondents.
-    assert all(
-        k >= threshold
-        for k in range(invited + 1)
-        if rate_band(invited, k, threshold).low == band.low
-    )
+    assert round(band.low * 100) % RATE_BAND == 0 and round(band.high * 100) % RATE_BAND == 0
+    # The counts the band admits: a band that admits a count below the threshold
+    # also admits the threshold; likewise at the top; never a single count.
+    admitted = [k for k in range(invited + 1) if rate_band(invited, k, threshold) == band]
+    assert admitted == list(range(band.fewest, band.most + 1)) and len(admitted) >= 2
+    if band.fewest < threshold:
+        assert band.most >= threshold
+    if invited - band.most < threshold:
+        assert invited - band.fewest >= threshold
 
 
 def test_state_moves_forward_only() -> None:

@@ -18,7 +18,7 @@ from tests.test_campaign import PACKERS, full_answers, people, tokens_in
 from valuechain import Valuechain
 from valuechain.domain.account import AccountRole
 from valuechain.domain.instrument import INTERNAL_SERVQUAL, SERVICE_FACTORS
-from valuechain.services import campaign
+from valuechain.services import campaign, measure
 from valuechain.store.campaign import SEALED
 from valuechain.store.measure import RESPONSES
 from valuechain.web.app import create_app
@@ -190,7 +190,7 @@ def test_json_survey_is_idempotent_by_key(app_vc: tuple[TestClient, Valuechain, 
 
 
 def test_admin_api_and_pages_run_a_campaign(app_vc: tuple[TestClient, Valuechain, Any]) -> None:
-    client, _, inbox = app_vc
+    client, vc, inbox = app_vc
     auth = {"Authorization": f"Bearer {bearer(client)}"}
     made = client.post(
         "/api/v1/campaigns",
@@ -203,7 +203,10 @@ def test_admin_api_and_pages_run_a_campaign(app_vc: tuple[TestClient, Valuechain
     )
     assert made.status_code == 201 and made.json()["state"] == "draft"
     assert client.post("/api/v1/campaigns/q3/invite", headers=auth).json() == {"sent": 3}
-    assert client.post("/api/v1/campaigns/q3/remind", headers=auth).json() == {"sent": 3}
+    assert client.post("/api/v1/campaigns/q3/remind", headers=auth).json() == {
+        "campaign": "q3",
+        "reminded": True,
+    }
     status = client.get("/api/v1/campaigns/q3", headers=auth).json()
     assert status["state"] == "open" and status["groups"][0]["rate"] == "suppressed"
     assert [c["id"] for c in client.get("/api/v1/campaigns", headers=auth).json()] == ["q3", "sf"]
@@ -214,10 +217,11 @@ def test_admin_api_and_pages_run_a_campaign(app_vc: tuple[TestClient, Valuechain
         token = tokens_in(inbox, address)[0]
         client.post(f"/s/{token}", data=form_data(token))
     sign_in(client)
+    measure.set_threshold(vc, 3)  # 7 invited show a band only below threshold 5
     page = client.get("/campaigns/sf")
-    assert page.status_code == 200 and "70–80%" in page.text  # 5 of 7
+    assert page.status_code == 200 and "50–100%" in page.text  # 5 of 7
     assert 'hx-trigger="every 15s"' in page.text
-    assert "70–80%" in client.get("/campaigns/sf/rates").text
+    assert "50–100%" in client.get("/campaigns/sf/rates").text
     assert client.get("/campaigns").status_code == 200
     created = client.post(
         "/campaigns",

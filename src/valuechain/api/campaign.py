@@ -2,8 +2,9 @@
 the response rates of the campaigns covering their own unit; a respondent submits
 answers through the single-use token of their link, with no account.
 
-Response rates come from :func:`valuechain.services.campaign.status`: a 10-point band
-per group, suppressed below the anonymity threshold, never an exact count.
+Response rates come from :func:`valuechain.services.campaign.status`: a band per group
+whose edges lie where at least the threshold have and have not answered, totals as
+the group bands imply, never an exact count.
 """
 
 from __future__ import annotations
@@ -15,14 +16,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow, client_address
 from valuechain.api.map import NOT_FOUND, Problem
 from valuechain.domain.access import Action, Principal
 from valuechain.services import campaign as campaigns
+from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.mail import MailFailed
 
 router = APIRouter(tags=["campaigns"])
 MANAGE = [allow(Action.MANAGE_CAMPAIGNS)]
+#: The admin acting on a campaign, for the audit log.
+Managing = Annotated[Principal, Depends(AccessRule(Action.MANAGE_CAMPAIGNS))]
+
+
+def _actor(principal: Principal, request: Request) -> Actor:
+    return Actor(principal.account_id, principal.email, client_address(request))
+
+
 RATES = [allow(Action.VIEW_CAMPAIGN_RATES, unit_param="unit_id")]
 
 
@@ -77,10 +88,11 @@ class CampaignOut(BaseModel):
 
 
 class Rate(BaseModel):
-    """A response rate as it may be shown: a band, or suppressed below the threshold."""
+    """A response rate as it may be shown: a band, or suppressed where it would say
+    nothing (docs/measure.md, "Response rates and the threshold")."""
 
     invited: int
-    rate_low: float | None = Field(description="Lower end of the 10-point band, 0–1.")
+    rate_low: float | None = Field(description="Lower end of the band, 0–1 (a multiple of 0.1).")
     rate_high: float | None
     rate: str = Field(description="The band as text (`40–50%`) or `suppressed`.")
     suppressed: bool
@@ -113,6 +125,13 @@ class UnitCampaigns(BaseModel):
 
 class Sent(BaseModel):
     sent: int = Field(description="Messages the mail server accepted.")
+
+
+class Reminded(BaseModel):
+    """Reminders went out; how many is not said (it is how many have not answered)."""
+
+    campaign: str
+    reminded: bool
 
 
 class AnswerIn(BaseModel):
@@ -195,10 +214,11 @@ def list_campaigns(vc: CurrentValuechain) -> list[dict[str, Any]]:
     response_model=CampaignOut,
     status_code=201,
     responses={409: {"model": Problem}, **NOT_FOUND},
-    dependencies=MANAGE,
     summary="Create a campaign",
 )
-def create_campaign(body: CampaignIn, vc: CurrentValuechain) -> dict[str, Any]:
+def create_campaign(
+    body: CampaignIn, vc: CurrentValuechain, principal: Managing, request: Request
+) -> dict[str, Any]:
     """Create a draft campaign over the given relationships (default: the map's)."""
     try:
         return campaigns.create_campaign(
@@ -211,6 +231,7 @@ def create_campaign(body: CampaignIn, vc: CurrentValuechain) -> dict[str, Any]:
             relationships=None
             if body.relationships is None
             else [(r.provider, r.customer) for r in body.relationships],
+            actor=_actor(principal, request),
         )
     except ValuechainError as error:
         raise _problem(error) from None
@@ -234,6 +255,8 @@ def get_campaign(campaign_id: str, vc: CurrentValuechain) -> dict[str, Any]:
 def _mailing(call: Any) -> dict[str, int]:
     try:
         return {"sent": call()}
+    except MailFailed as error:
+        raise HTTPException(502, str(error)) from None
     except ValuechainError as error:
         raise _problem(error) from None
     except (smtplib.SMTPException, OSError) as error:
@@ -244,37 +267,45 @@ def _mailing(call: Any) -> dict[str, int]:
     "/campaigns/{campaign_id}/invite",
     response_model=Sent,
     responses={409: {"model": Problem}, 502: {"model": Problem}, **NOT_FOUND},
-    dependencies=MANAGE,
     summary="Open a campaign and send its invitations",
 )
-def invite(campaign_id: str, vc: CurrentValuechain) -> dict[str, int]:
-    """Open the campaign and mail a link to everyone not yet invited."""
-    return _mailing(lambda: campaigns.invite(vc, campaign_id))
+def invite(
+    campaign_id: str, vc: CurrentValuechain, principal: Managing, request: Request
+) -> dict[str, int]:
+    """Open the campaign and mail a link to everyone not yet invited (a rerun after a
+    mail failure sends the ones not sent)."""
+    actor = _actor(principal, request)
+    return _mailing(lambda: campaigns.invite(vc, campaign_id, actor=actor))
 
 
 @router.post(
     "/campaigns/{campaign_id}/remind",
-    response_model=Sent,
+    response_model=Reminded,
     responses={409: {"model": Problem}, 502: {"model": Problem}, **NOT_FOUND},
-    dependencies=MANAGE,
     summary="Remind those who have not answered",
 )
-def remind(campaign_id: str, vc: CurrentValuechain) -> dict[str, int]:
-    """Mail a fresh link to every invitee who has not answered."""
-    return _mailing(lambda: campaigns.send_reminders(vc, campaign_id))
+def remind(
+    campaign_id: str, vc: CurrentValuechain, principal: Managing, request: Request
+) -> dict[str, Any]:
+    """Mail a fresh link to every invitee who has not answered (not how many: that
+    is how many have not answered)."""
+    actor = _actor(principal, request)
+    _mailing(lambda: campaigns.send_reminders(vc, campaign_id, actor=actor))
+    return {"campaign": campaign_id, "reminded": True}
 
 
 @router.post(
     "/campaigns/{campaign_id}/close",
     response_model=CampaignOut,
     responses={409: {"model": Problem}, **NOT_FOUND},
-    dependencies=MANAGE,
     summary="Close a campaign",
 )
-def close(campaign_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+def close(
+    campaign_id: str, vc: CurrentValuechain, principal: Managing, request: Request
+) -> dict[str, Any]:
     """Close the campaign: its links stop working."""
     try:
-        return campaigns.close_campaign(vc, campaign_id)
+        return campaigns.close_campaign(vc, campaign_id, actor=_actor(principal, request))
     except ValuechainError as error:
         raise _problem(error) from None
 

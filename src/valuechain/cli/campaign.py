@@ -1,6 +1,6 @@
 """`valuechain campaign create|invite|remind|close|list|status`: survey campaigns from
-the command line. Response rates are shown as the pages show them: 10-point bands,
-suppressed below the anonymity threshold."""
+the command line. Response rates are shown as the pages show them: bands whose edges
+lie where at least the threshold have and have not answered (docs/measure.md)."""
 
 from __future__ import annotations
 
@@ -107,15 +107,16 @@ def invite(campaign_id: str, base_url: BaseUrl = None, as_json: AsJson = False) 
 
 @campaign_app.command("remind")
 def remind(campaign_id: str, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
-    """Mail a fresh link to every invitee who has not answered yet."""
+    """Mail a fresh link to every invitee who has not answered yet. How many is not
+    shown: it is how many have not answered, which the rates only show as bands."""
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
     from valuechain.services import campaign as campaigns
 
-    sent = campaigns.send_reminders(open_valuechain(), campaign_id, base=base_url)
+    campaigns.send_reminders(open_valuechain(), campaign_id, base=base_url)
     if as_json:
-        print_json({"campaign": campaign_id, "sent": sent})
+        print_json({"campaign": campaign_id, "reminded": True})
         return
-    console.print(f"Sent {sent} reminders for {campaign_id}.", highlight=False)
+    console.print(f"Reminded everyone who has not answered {campaign_id} yet.", highlight=False)
 
 
 @campaign_app.command("close")
@@ -169,7 +170,8 @@ def status(
     as_json: AsJson = False,
 ) -> None:
     """Response rate per provider × customer unit, per provider and in total: a
-    10-point band, suppressed where fewer than the threshold have answered."""
+    band whose edges lie where at least the threshold have and have not answered;
+    totals as the group bands imply; suppressed where the group is too small."""
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
     from valuechain.services import campaign as campaigns
 
@@ -187,7 +189,7 @@ def status(
     console.print(table)
     total = found["total"]
     console.print(
-        f"Total: {_rate(total)} of {total['invited']} invited. Rates are 10-point bands, "
-        f"shown only where at least {found['threshold']} people have answered.",
+        f"Total: {_rate(total)} of {total['invited']} invited. A band's edges lie where at "
+        f"least {found['threshold']} people have answered and {found['threshold']} have not.",
         highlight=False,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -72,12 +73,17 @@ def token_hash(token: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RateBand:
-    """A response rate as shown: ``None`` bounds when the group is suppressed."""
+    """A response rate as shown: ``None`` bounds when the group is suppressed.
+
+    ``fewest`` and ``most`` are the respondent counts the band admits (given the
+    invited count); they are what totals are built from and are never shown."""
 
     invited: int
     low: float | None  # lower bound of the band, 0–1
-    high: float | None  # upper bound of the band, 0–1 (exclusive except at 1)
+    high: float | None  # upper bound of the band, 0–1
     suppressed: bool
+    fewest: int
+    most: int
 
     @property
     def label(self) -> str:
@@ -86,21 +92,67 @@ class RateBand:
         return f"{round(self.low * 100)}–{round(self.high * 100)}%"
 
 
-def rate_band(invited: int, responded: int, threshold: int) -> RateBand:
-    """The response rate of one group as it may be shown.
+def band_edges(invited: int, threshold: int) -> list[tuple[int, int]]:
+    """The edges ``(percent, count)`` a group of ``invited`` people may show: a
+    10-point edge ``p`` starts at the count ``ceil(invited · p / 100)`` and is kept only
+    where at least ``threshold`` have answered below it and at least ``threshold``
+    have not answered from it on (``threshold < count <= invited - threshold``), and
+    at least two counts after the previous kept edge. So an answer that moves the band
+    tells the count only where it is safe to know; the lowest and highest bands each
+    cover more than ``threshold`` counts; and no band holds a single count, so a band
+    that did not move never proves that an answer came from another group. A group
+    of fewer than ``2 · threshold + 1`` has no edge at all: it is always suppressed."""
+    edges: list[tuple[int, int]] = []
+    for percent in range(RATE_BAND, 100, RATE_BAND):
+        count = -(-invited * percent // 100)
+        if not threshold < count <= invited - threshold:
+            continue
+        if edges and edges[-1][1] == count:
+            edges[-1] = (percent, count)  # the same count: the higher edge is as true
+        elif not edges or count - edges[-1][1] >= 2:
+            edges.append((percent, count))
+    return edges
 
-    The exact count of respondents is never shown. A group with fewer respondents
-    than ``threshold`` shows no rate at all (only that it is below the threshold is
-    implied), and a group with at least ``threshold`` shows the 10-point band its
-    rate falls in (``40–50%``; ``90–100%`` includes 100%). A band hides each single
-    submission, so watching the page while one person answers does not show that
-    they answered; the threshold keeps small groups from being read off the band.
+
+def rate_band(invited: int, responded: int, threshold: int) -> RateBand:
+    """The response rate of one group as it may be shown: the band between the kept
+    :func:`band_edges` that holds it (``0–30%``, ``40–50%``, ``70–100%``).
+
+    The exact count of respondents is never shown, and which band shows depends only
+    on the count and the invited number (public: the map lists the people), never on
+    anything else. Every count a band admits below the threshold is admitted with at
+    least ``threshold`` more, and every count that leaves fewer than ``threshold``
+    non-respondents likewise, so no band, and no pair of bands before and after one
+    answer, pins a count with fewer than ``threshold`` respondents or non-respondents.
+    A group with no edge shows nothing (``suppressed``).
     """
     if invited < 0 or responded < 0 or responded > invited:
         raise ValueError(f"responded {responded} of {invited} invited is impossible")
-    if invited == 0 or responded < threshold:
-        return RateBand(invited, None, None, True)
-    step = RATE_BAND
-    percent = responded * 100 // invited
-    low = min(percent // step * step, 100 - step)
-    return RateBand(invited, low / 100, (low + step) / 100, False)
+    edges = band_edges(invited, threshold)
+    if not edges:
+        return RateBand(invited, None, None, True, 0, invited)
+    below = [(p, c) for p, c in edges if c <= responded]
+    above = [(p, c) for p, c in edges if c > responded]
+    low, fewest = below[-1] if below else (0, 0)
+    high, most = (above[0][0], above[0][1] - 1) if above else (100, invited)
+    return RateBand(invited, low / 100, high / 100, False, fewest, most)
+
+
+def combined_band(bands: Sequence[RateBand]) -> RateBand:
+    """The rate of several groups together, as implied by their own bands and nothing
+    else: from the fewest to the most respondents the bands admit, widened to 10-point
+    edges. Built from shown bands only, a total can never be subtracted from a group
+    (or a group from a total) to learn more than the groups' bands say, nor move
+    with an answer that moves no group's band. Suppressed when it says nothing
+    (``0–100%``)."""
+    invited = sum(b.invited for b in bands)
+    fewest = sum(b.fewest for b in bands)
+    most = sum(b.most for b in bands)
+    if invited == 0:
+        return RateBand(0, None, None, True, 0, 0)
+    low = fewest * 100 // invited // RATE_BAND * RATE_BAND
+    high = -(-most * 100 // invited)
+    high = -(-high // RATE_BAND) * RATE_BAND
+    if low == 0 and high == 100:
+        return RateBand(invited, None, None, True, fewest, most)
+    return RateBand(invited, low / 100, high / 100, False, fewest, most)

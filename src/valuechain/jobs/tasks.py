@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 
 from valuechain.jobs.queue import make_huey, queue_url
 from valuechain.services import action, alert, campaign, notification, report, retention
+from valuechain.services.audit import Actor
 from valuechain.services.mail import MailNotConfigured
 from valuechain.services.organisation import Valuechain
 from valuechain.store.database import make_engine
@@ -105,7 +106,9 @@ def survey_reminders(engine: Engine) -> int:
             if row["state"] != "open":
                 continue
             try:
-                sent += campaign.send_reminders(vc, row["id"])
+                sent += campaign.send_reminders(
+                    vc, row["id"], actor=Actor(None, "job:survey_reminders", None)
+                )
             except MailNotConfigured as error:
                 logger.warning("survey reminders: %s", error)
                 return sent

@@ -25,6 +25,12 @@ ACCOUNT_CREATED = "account_created"
 ACCOUNT_CHANGED = "account_changed"
 IMPORT = "import"
 EXPORT = "export"
+# Changes to what anyone may see: the anonymity thresholds and the campaigns.
+THRESHOLD_CHANGED = "threshold_changed"
+CAMPAIGN_CREATED = "campaign_created"
+CAMPAIGN_INVITED = "campaign_invited"
+CAMPAIGN_REMINDED = "campaign_reminded"
+CAMPAIGN_CLOSED = "campaign_closed"
 
 SUCCESS = "success"
 REFUSED = "refused"

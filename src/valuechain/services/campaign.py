@@ -11,8 +11,9 @@ Anonymity by construction (docs/measure.md, "Campaigns"):
   units and the day: nothing links it to the invitation or the person;
 - the spend and the insert are one transaction, so a link is used once, also under
   concurrent submits (see :func:`valuechain.store.campaign.spend`);
-- response rates are shown in 10-point bands and only for groups with at least the
-  anonymity threshold of respondents (:func:`valuechain.domain.campaign.rate_band`).
+- response rates are shown in bands whose edges lie where at least the threshold
+  have and have not answered (:func:`valuechain.domain.campaign.rate_band`), and
+  totals only as the group bands imply (:func:`~valuechain.domain.campaign.combined_band`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import json
 import math
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+import smtplib
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,7 +36,9 @@ from sqlalchemy.exc import IntegrityError
 from valuechain.domain.campaign import (
     Campaign,
     CampaignState,
+    RateBand,
     can_move,
+    combined_band,
     new_token,
     rate_band,
     token_hash,
@@ -41,9 +46,10 @@ from valuechain.domain.campaign import (
 from valuechain.domain.instrument import IMPORTANCE_POINTS, Instrument
 from valuechain.domain.response import Answer, Response
 from valuechain.domain.unit import UnitKind
-from valuechain.services import measure
+from valuechain.services import audit, measure
+from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
-from valuechain.services.mail import Mail, Mailer
+from valuechain.services.mail import Mail, Mailer, MailFailed
 from valuechain.services.organisation import Valuechain
 from valuechain.store import campaign as store
 from valuechain.store import measure as measure_store
@@ -99,6 +105,19 @@ def survey_link(token: str, base: str | None = None) -> str:
 # -- campaigns ------------------------------------------------------------------------
 
 
+@contextmanager
+def _audited(vc: Valuechain, action: str, actor: Actor | None, subject: str) -> Iterator[Actor]:
+    """Record a refused (or, for mail, failed) campaign action in the audit log; the
+    action records its own success, with the change where it can."""
+    who = actor or Actor.command_line()
+    try:
+        yield who
+    except ValuechainError as error:
+        outcome = audit.FAILED if isinstance(error, MailFailed) else audit.REFUSED
+        audit.record(vc, action, who, outcome=outcome, subject=subject, detail=str(error))
+        raise
+
+
 def _campaign(vc: Valuechain, campaign_id: str) -> Campaign:
     with vc.engine.connect() as conn:
         found = store.read_campaign(conn, vc.org_id, campaign_id)
@@ -146,9 +165,25 @@ def create_campaign(
     opens_on: date | None = None,
     closes_on: date | None = None,
     relationships: Sequence[tuple[str, str]] | None = None,
+    actor: Actor | None = None,
 ) -> dict[str, Any]:
     """Create a draft campaign. ``relationships`` are (provider, customer) unit pairs;
-    by default every customer unit rates every provider whose results it uses."""
+    by default every customer unit rates every provider whose results it uses.
+    Recorded in the audit log, as is a refusal."""
+    with _audited(vc, audit.CAMPAIGN_CREATED, actor, campaign_id.strip()) as who:
+        return _create(vc, campaign_id, name, instrument, opens_on, closes_on, relationships, who)
+
+
+def _create(
+    vc: Valuechain,
+    campaign_id: str,
+    name: str | None,
+    instrument: str,
+    opens_on: date | None,
+    closes_on: date | None,
+    relationships: Sequence[tuple[str, str]] | None,
+    who: Actor,
+) -> dict[str, Any]:
     campaign_id = campaign_id.strip()
     if not campaign_id:
         raise ValuechainError("a campaign needs an id")
@@ -173,21 +208,33 @@ def create_campaign(
     try:
         with vc.engine.begin() as conn:
             store.insert_campaign(conn, vc.org_id, campaign, pairs)
+            audit.record(
+                vc,
+                audit.CAMPAIGN_CREATED,
+                who,
+                subject=campaign_id,
+                detail=f"{instrument}, {len(set(pairs))} relationships",
+                conn=conn,
+            )
     except IntegrityError:
         raise ValuechainError(f"there is already a campaign {campaign_id!r}") from None
     return {**describe(campaign), "relationships": len(set(pairs))}
 
 
-def close_campaign(vc: Valuechain, campaign_id: str) -> dict[str, Any]:
+def close_campaign(
+    vc: Valuechain, campaign_id: str, *, actor: Actor | None = None
+) -> dict[str, Any]:
     """Close the campaign: its links stop working, and its sealed responses join the
     published results in the same transaction (all at once, so no number ever moves
-    by one answer)."""
-    campaign = _campaign(vc, campaign_id)
-    if not can_move(campaign.state, CampaignState.CLOSED):
-        raise ValuechainError(f"campaign {campaign_id!r} is already closed")
-    with vc.engine.begin() as conn:
-        store.set_state(conn, vc.org_id, campaign_id, CampaignState.CLOSED, was=campaign.state)
-        store.unseal(conn, vc.org_id, campaign_id)
+    by one answer). Recorded in the audit log, as is a refusal."""
+    with _audited(vc, audit.CAMPAIGN_CLOSED, actor, campaign_id) as who:
+        campaign = _campaign(vc, campaign_id)
+        if not can_move(campaign.state, CampaignState.CLOSED):
+            raise ValuechainError(f"campaign {campaign_id!r} is already closed")
+        with vc.engine.begin() as conn:
+            store.set_state(conn, vc.org_id, campaign_id, CampaignState.CLOSED, was=campaign.state)
+            store.unseal(conn, vc.org_id, campaign_id)
+            audit.record(vc, audit.CAMPAIGN_CLOSED, who, subject=campaign_id, conn=conn)
     return describe(_campaign(vc, campaign_id))
 
 
@@ -227,30 +274,67 @@ def invite(
     *,
     mailer: Mailer | None = None,
     base: str | None = None,
+    actor: Actor | None = None,
 ) -> int:
     """Open the campaign (from draft) and mail a single-use link to every person of
     each customer unit it covers who has none yet, one per provider their unit rates.
     Returns how many invitations were sent. Mail settings are read before anything
-    is written, so nothing changes when mail is not configured."""
-    campaign = _campaign(vc, campaign_id)
-    sender = mailer or Mailer.from_environment()
-    if campaign.state is CampaignState.CLOSED:
-        raise ValuechainError(f"campaign {campaign_id!r} is closed")
-    day = today()
-    with vc.engine.begin() as conn:
-        if campaign.state is CampaignState.DRAFT:
-            store.set_state(conn, vc.org_id, campaign_id, CampaignState.OPEN, was=campaign.state)
-        invitees = store.uninvited(conn, vc.org_id, campaign_id)
+    is written, so nothing changes when mail is not configured.
+
+    An invitation is stored only once the mail server has accepted its mail, so when
+    the server fails part-way (:class:`MailFailed`, saying how many went out) a rerun
+    sends exactly the ones not sent. Recorded in the audit log (sent, refused or
+    failed)."""
+    with _audited(vc, audit.CAMPAIGN_INVITED, actor, campaign_id) as who:
+        campaign = _campaign(vc, campaign_id)
+        sender = mailer or Mailer.from_environment()
+        if campaign.state is CampaignState.CLOSED:
+            raise ValuechainError(f"campaign {campaign_id!r} is closed")
+        day = today()
+        with vc.engine.begin() as conn:
+            if campaign.state is CampaignState.DRAFT:
+                store.set_state(
+                    conn, vc.org_id, campaign_id, CampaignState.OPEN, was=campaign.state
+                )
+            invitees = store.uninvited(conn, vc.org_id, campaign_id)
         tokens = [new_token() for _ in invitees]
-        store.insert_invitations(
-            conn, vc.org_id, campaign_id, invitees, [token_hash(t) for t in tokens], day
+        sent = 0
+
+        def stored(_: Mail) -> None:
+            # One transaction per accepted mail: a crash loses at most the one link
+            # whose mail was accepted and not yet stored (a rerun sends a new one).
+            nonlocal sent
+            try:
+                with vc.engine.begin() as conn:
+                    store.insert_invitations(
+                        conn,
+                        vc.org_id,
+                        campaign_id,
+                        [invitees[sent]],
+                        [token_hash(tokens[sent])],
+                        day,
+                    )
+            except IntegrityError:
+                pass  # a concurrent run invited them: its link stands
+            sent += 1
+
+        try:
+            sender.send(
+                (
+                    _mail(vc, campaign, person, token, base, reminder=False)
+                    for person, token in zip(invitees, tokens, strict=True)
+                ),
+                on_sent=stored,
+            )
+        except (smtplib.SMTPException, OSError) as error:
+            raise MailFailed(
+                f"the mail server failed after {sent} of {len(invitees)} invitations "
+                f"({error or type(error).__name__}); invite again to send the rest"
+            ) from error
+        audit.record(
+            vc, audit.CAMPAIGN_INVITED, who, subject=campaign_id, detail=f"{sent} invitations sent"
         )
-    # The tokens exist only in memory now: a mail that fails is made good by a
-    # reminder, which issues a fresh link for the same invitation.
-    return sender.send(
-        _mail(vc, campaign, who, token, base, reminder=False)
-        for who, token in zip(invitees, tokens, strict=True)
-    )
+        return sent
 
 
 def send_reminders(
@@ -259,37 +343,58 @@ def send_reminders(
     *,
     mailer: Mailer | None = None,
     base: str | None = None,
+    actor: Actor | None = None,
 ) -> int:
     """Mail every invitee who has not answered a fresh link to the same invitation
     (their earlier links keep working; any one of them spends it). Spent
     invitations get nothing. Returns how many reminders were sent. For the task
-    queue: safe to run again; each run reminds whoever is still outstanding."""
-    campaign = _campaign(vc, campaign_id)
-    sender = mailer or Mailer.from_environment()
-    if campaign.state is not CampaignState.OPEN:
-        raise ValuechainError(f"campaign {campaign_id!r} is {campaign.state.value}, not open")
-    with vc.engine.begin() as conn:
-        pending = store.unspent(conn, vc.org_id, campaign_id)
-        tokens = [new_token() for _ in pending]
-        store.add_tokens(
-            conn, vc.org_id, [iid for iid, _ in pending], [token_hash(t) for t in tokens]
-        )
-    sent = sender.send(
-        _mail(vc, campaign, who, token, base, reminder=True)
-        for (_, who), token in zip(pending, tokens, strict=True)
-    )
-    with vc.engine.begin() as conn:
-        store.mark_reminded(conn, vc.org_id, [iid for iid, _ in pending], today())
-    return sent
+    queue: safe to run again; each run reminds whoever is still outstanding.
+    Recorded in the audit log (sent, refused or failed)."""
+    with _audited(vc, audit.CAMPAIGN_REMINDED, actor, campaign_id) as who:
+        campaign = _campaign(vc, campaign_id)
+        sender = mailer or Mailer.from_environment()
+        if campaign.state is not CampaignState.OPEN:
+            raise ValuechainError(f"campaign {campaign_id!r} is {campaign.state.value}, not open")
+        with vc.engine.begin() as conn:
+            pending = store.unspent(conn, vc.org_id, campaign_id)
+            tokens = [new_token() for _ in pending]
+            store.add_tokens(
+                conn, vc.org_id, [iid for iid, _ in pending], [token_hash(t) for t in tokens]
+            )
+        sent = 0
+
+        def counted(_: Mail) -> None:
+            nonlocal sent
+            sent += 1
+
+        try:
+            sender.send(
+                (
+                    _mail(vc, campaign, person, token, base, reminder=True)
+                    for (_, person), token in zip(pending, tokens, strict=True)
+                ),
+                on_sent=counted,
+            )
+        except (smtplib.SMTPException, OSError) as error:
+            # Not "n of m": m is how many have not answered, which no record keeps.
+            raise MailFailed(
+                f"the mail server failed part-way through the reminders "
+                f"({error or type(error).__name__}); remind again to reach the rest"
+            ) from error
+        finally:
+            with vc.engine.begin() as conn:
+                store.mark_reminded(conn, vc.org_id, [iid for iid, _ in pending[:sent]], today())
+        # No count: how many were reminded is how many have not answered.
+        audit.record(vc, audit.CAMPAIGN_REMINDED, who, subject=campaign_id)
+        return sent
 
 
 # -- response rates -------------------------------------------------------------------
 
 
-def _rate(invited: int, responded: int, threshold: int) -> dict[str, Any]:
-    band = rate_band(invited, responded, threshold)
+def _shown(band: RateBand) -> dict[str, Any]:
     return {
-        "invited": invited,
+        "invited": band.invited,
         "rate_low": band.low,
         "rate_high": band.high,
         "rate": band.label,
@@ -297,11 +402,33 @@ def _rate(invited: int, responded: int, threshold: int) -> dict[str, Any]:
     }
 
 
+def rates(counts: Sequence[tuple[str, str, int, int]], threshold: int) -> dict[str, Any]:
+    """The rates as shown, from ``(provider, customer, invited, responded)`` per group:
+    per group (:func:`rate_band`), and per provider and in total only as the groups'
+    bands imply (:func:`combined_band`), so every number any reader sees is a function
+    of the group bands alone. Pure, so the attack tests can enumerate every count a
+    reader might suspect and compare what each would show."""
+    bands = [rate_band(n, k, threshold) for _, _, n, k in counts]
+    by_provider: dict[str, list[RateBand]] = {}
+    for (p, _, _, _), band in zip(counts, bands, strict=True):
+        by_provider.setdefault(p, []).append(band)
+    return {
+        "groups": [
+            {"provider": p, "customer": c, **_shown(band)}
+            for (p, c, _, _), band in zip(counts, bands, strict=True)
+        ],
+        "providers": [
+            {"provider": p, **_shown(combined_band(b))} for p, b in sorted(by_provider.items())
+        ],
+        "total": _shown(combined_band(bands)),
+    }
+
+
 def status(vc: Valuechain, campaign_id: str, *, unit: str | None = None) -> dict[str, Any]:
     """The campaign with its response rate per group (provider × customer unit), per
-    provider and in total, each as a band or suppressed (:func:`rate_band`); with
-    ``unit``, only the groups where it is the provider or the customer. The exact
-    number of respondents is never part of the answer."""
+    provider and in total (:func:`rates`); with ``unit``, only the groups where it is
+    the provider or the customer. The exact number of respondents is never part of
+    the answer."""
     campaign = _campaign(vc, campaign_id)
     with vc.engine.connect() as conn:
         counts = store.group_counts(conn, vc.org_id, campaign_id)
@@ -309,35 +436,30 @@ def status(vc: Valuechain, campaign_id: str, *, unit: str | None = None) -> dict
     if unit is not None:
         counts = [row for row in counts if unit in (row[0], row[1])]
     names = vc.describe_units({u for p, c, _, _ in counts for u in (p, c)})
-    by_provider: dict[str, list[int]] = {}
-    for p, _, n, k in counts:
-        acc = by_provider.setdefault(p, [0, 0])
-        acc[0] += n
-        acc[1] += k
-    total = [sum(r[2] for r in counts), sum(r[3] for r in counts)]
+
+    def name(unit_id: str) -> str:
+        return str(names.get(unit_id, {}).get("name", unit_id))
+
+    shown = rates(counts, limit)
     return {
         **describe(campaign),
         "threshold": limit,
         "unit": unit,
         "groups": [
             {
-                "provider": p,
-                "provider_name": names.get(p, {}).get("name", p),
-                "customer": c,
-                "customer_name": names.get(c, {}).get("name", c),
-                **_rate(n, k, limit),
+                "provider": g["provider"],
+                "provider_name": name(g["provider"]),
+                "customer": g["customer"],
+                "customer_name": name(g["customer"]),
+                **{k: v for k, v in g.items() if k not in ("provider", "customer")},
             }
-            for p, c, n, k in counts
+            for g in shown["groups"]
         ],
         "providers": [
-            {
-                "provider": p,
-                "provider_name": names.get(p, {}).get("name", p),
-                **_rate(nk[0], nk[1], limit),
-            }
-            for p, nk in sorted(by_provider.items())
+            {"provider": p["provider"], "provider_name": name(p["provider"]), **p}
+            for p in shown["providers"]
         ],
-        "total": _rate(total[0], total[1], limit),
+        "total": shown["total"],
     }
 
 

@@ -25,6 +25,10 @@ class MailNotConfigured(ValuechainError):
     """No SMTP server is configured (``VALUECHAIN_SMTP_URL`` is unset)."""
 
 
+class MailFailed(ValuechainError):
+    """The mail server could not be reached or refused a message part-way through."""
+
+
 @dataclass(frozen=True)
 class Mail:
     """One message to one recipient, plain text."""

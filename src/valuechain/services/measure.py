@@ -72,6 +72,8 @@ from valuechain.domain.instrument import (
     Instrument,
 )
 from valuechain.domain.response import By, ResponseColumns
+from valuechain.services import audit
+from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import measure as store
@@ -110,16 +112,34 @@ def threshold(vc: Valuechain) -> int:
         return store.read_threshold(conn, vc.org_id)
 
 
-def set_threshold(vc: Valuechain, value: int) -> None:
+def set_threshold(vc: Valuechain, value: int, actor: Actor | None = None) -> None:
     """Set the anonymity threshold (a whole number from 3 to 10); every cell is
-    decided again."""
+    decided again. Recorded in the audit log (a refused value too)."""
+    who = actor or Actor.command_line()
     try:
         check_threshold(value)
     except ValueError as error:
+        audit.record(
+            vc,
+            audit.THRESHOLD_CHANGED,
+            who,
+            outcome=audit.REFUSED,
+            subject="numbers",
+            detail=str(error),
+        )
         raise ValuechainError(str(error)) from None
     with vc.engine.begin() as conn:
+        before = store.read_threshold(conn, vc.org_id)
         store.write_threshold(conn, vc.org_id, value)
         refresh_in(conn, vc.org_id)
+        audit.record(
+            vc,
+            audit.THRESHOLD_CHANGED,
+            who,
+            subject="numbers",
+            detail=f"{before} to {value}",
+            conn=conn,
+        )
 
 
 def instruments(vc: Valuechain) -> dict[str, Instrument]:
@@ -1444,18 +1464,42 @@ def comment_threshold(vc: Valuechain) -> int:
         )
 
 
-def set_comment_threshold(vc: Valuechain, value: int) -> None:
+def set_comment_threshold(vc: Valuechain, value: int, actor: Actor | None = None) -> None:
     """Set the comment threshold: a whole number from the threshold for numbers up to
-    ``COMMENT_THRESHOLD_MAX`` (50); anything else is refused with a clear message."""
+    ``COMMENT_THRESHOLD_MAX`` (50); anything else is refused with a clear message.
+    Recorded in the audit log (a refused value too)."""
+    who = actor or Actor.command_line()
+
+    def refused(message: str) -> ValuechainError:
+        audit.record(
+            vc,
+            audit.THRESHOLD_CHANGED,
+            who,
+            outcome=audit.REFUSED,
+            subject="comments",
+            detail=message,
+        )
+        return ValuechainError(message)
+
     try:
         check_threshold(value, comments=True)
     except ValueError as error:
-        raise ValuechainError(str(error)) from None
-    with vc.engine.begin() as conn:
+        raise refused(str(error)) from None
+    with vc.engine.connect() as conn:
         numbers = store.read_threshold(conn, vc.org_id)
-        if value < numbers:
-            raise ValuechainError(
-                f"the comment threshold must be at least the threshold for numbers "
-                f"({numbers}), got {value}"
-            )
+        before = max(store.read_comment_threshold(conn, vc.org_id), numbers)
+    if value < numbers:
+        raise refused(
+            f"the comment threshold must be at least the threshold for numbers "
+            f"({numbers}), got {value}"
+        )
+    with vc.engine.begin() as conn:
         store.write_comment_threshold(conn, vc.org_id, value)
+        audit.record(
+            vc,
+            audit.THRESHOLD_CHANGED,
+            who,
+            subject="comments",
+            detail=f"{before} to {value}",
+            conn=conn,
+        )

@@ -1,8 +1,8 @@
 """Campaign pages: admins create a campaign, send invitations and reminders, close
 it and watch its response rates live (HTMX polls the rates every 15 s); a lead sees
 the rates of the campaigns covering their own unit. Every rate comes from
-:func:`valuechain.services.campaign.status`: a band, or suppressed below the
-anonymity threshold."""
+:func:`valuechain.services.campaign.status`: a band, or suppressed where the group
+is too small for one (docs/measure.md)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,28 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import CurrentValuechain, allow
-from valuechain.domain.access import Action
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow, client_address
+from valuechain.domain.access import Action, Principal
 from valuechain.services import campaign as campaigns
 from valuechain.services import measure
+from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 MANAGE = [allow(Action.MANAGE_CAMPAIGNS)]
+#: The admin acting on a campaign, for the audit log.
+Managing = Annotated[Principal, Depends(AccessRule(Action.MANAGE_CAMPAIGNS))]
+
+
+def _actor(principal: Principal, request: Request) -> Actor:
+    return Actor(principal.account_id, principal.email, client_address(request))
+
+
 RATES = [allow(Action.VIEW_CAMPAIGN_RATES, unit_param="unit_id")]
 POLL_SECONDS = 15
 
@@ -61,10 +70,11 @@ def campaigns_page(request: Request, vc: CurrentValuechain) -> Response:
     return _list_page(request, vc)
 
 
-@router.post("/campaigns", dependencies=MANAGE)
+@router.post("/campaigns")
 async def create_campaign(
     request: Request,
     vc: CurrentValuechain,
+    principal: Managing,
     id: Annotated[str, Form(max_length=200)],
     instrument: Annotated[str, Form(max_length=100)],
     name: Annotated[str, Form(max_length=300)] = "",
@@ -95,6 +105,7 @@ async def create_campaign(
                 instrument=instrument,
                 opens_on=opens,
                 closes_on=closes,
+                actor=_actor(principal, request),
             )
         )
     except ValuechainError as problem:
@@ -158,25 +169,42 @@ async def _act(campaign_id: str, call: Any, done: str) -> Response:
     return RedirectResponse(f"{target}?done={quote(done.format(result))}", status_code=303)
 
 
-@router.post("/campaigns/{campaign_id}/invite", dependencies=MANAGE)
-async def invite(vc: CurrentValuechain, campaign_id: str) -> Response:
+@router.post("/campaigns/{campaign_id}/invite")
+async def invite(
+    vc: CurrentValuechain, campaign_id: str, principal: Managing, request: Request
+) -> Response:
     """Open the campaign and send its invitations."""
-    return await _act(campaign_id, lambda: campaigns.invite(vc, campaign_id), "Sent {} invitations")
-
-
-@router.post("/campaigns/{campaign_id}/remind", dependencies=MANAGE)
-async def remind(vc: CurrentValuechain, campaign_id: str) -> Response:
-    """Remind everyone who has not answered."""
+    actor = _actor(principal, request)
     return await _act(
-        campaign_id, lambda: campaigns.send_reminders(vc, campaign_id), "Sent {} reminders"
+        campaign_id,
+        lambda: campaigns.invite(vc, campaign_id, actor=actor),
+        "Sent {} invitations",
     )
 
 
-@router.post("/campaigns/{campaign_id}/close", dependencies=MANAGE)
-async def close(vc: CurrentValuechain, campaign_id: str) -> Response:
-    """Close the campaign."""
+@router.post("/campaigns/{campaign_id}/remind")
+async def remind(
+    vc: CurrentValuechain, campaign_id: str, principal: Managing, request: Request
+) -> Response:
+    """Remind everyone who has not answered."""
+    actor = _actor(principal, request)
     return await _act(
-        campaign_id, lambda: campaigns.close_campaign(vc, campaign_id), "Campaign closed"
+        campaign_id,
+        lambda: campaigns.send_reminders(vc, campaign_id, actor=actor),
+        "Reminded everyone who has not answered",  # not how many: see the API
+    )
+
+
+@router.post("/campaigns/{campaign_id}/close")
+async def close(
+    vc: CurrentValuechain, campaign_id: str, principal: Managing, request: Request
+) -> Response:
+    """Close the campaign."""
+    actor = _actor(principal, request)
+    return await _act(
+        campaign_id,
+        lambda: campaigns.close_campaign(vc, campaign_id, actor=actor),
+        "Campaign closed",
     )
 
 
