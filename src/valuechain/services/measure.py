@@ -112,12 +112,22 @@ def threshold(vc: Valuechain) -> int:
 
 def set_threshold(vc: Valuechain, value: int) -> None:
     """Set the anonymity threshold (a whole number from 3 to 10); every cell is
-    decided again."""
+    decided again. It may be raised at any time, lowered only while no response is
+    published: the cells decided at the lower threshold, read next to those read
+    before at the higher one, could single out a respondent (a cell hidden before
+    as a complement is shown after, while its partner was shown before)."""
     try:
         check_threshold(value)
     except ValueError as error:
         raise ValuechainError(str(error)) from None
     with vc.engine.begin() as conn:
+        current = store.read_threshold(conn, vc.org_id)
+        if value < current and store.has_responses(conn, vc.org_id):
+            raise ValuechainError(
+                f"the threshold cannot be lowered from {current} to {value} once survey "
+                "results are published: numbers read at both thresholds could together "
+                "single out a respondent; it can only be raised"
+            )
         store.write_threshold(conn, vc.org_id, value)
         refresh_in(conn, vc.org_id)
 
