@@ -69,7 +69,8 @@ def write_bundle(path: Path, rows: list[list[str]], *, workbook: bool) -> Path:
 
 def relationship_n(vc: Valuechain, campaign: str) -> int | None:
     found = measure.scores(vc, "relationship", campaign=campaign, provider="ops")
-    return next(c["n"] for c in found["cells"] if c["customer"] == "c1")
+    n: int | None = next(c["n"] for c in found["cells"] if c["customer"] == "c1")
+    return n
 
 
 def survey_state(vc: Valuechain) -> dict[str, int]:
