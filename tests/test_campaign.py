@@ -215,6 +215,53 @@ def test_a_link_works_once(running: tuple[Valuechain, Any]) -> None:
         assert len(conn.execute(mine(vc, SEALED, SEALED.c.id)).all()) == 1
 
 
+def survey_rows(vc: Valuechain) -> tuple[int, int, int]:
+    """Sealed responses, published responses, spent invitations of this organisation."""
+    with vc.engine.connect() as conn:
+        return (
+            len(conn.execute(mine(vc, SEALED, SEALED.c.id)).all()),
+            len(conn.execute(mine(vc, RESPONSES, RESPONSES.c.id)).all()),
+            len(
+                conn.execute(
+                    mine(vc, INVITATIONS, INVITATIONS.c.id).where(INVITATIONS.c.spent)
+                ).all()
+            ),
+        )
+
+
+def test_no_answer_is_taken_after_the_campaign_closes(running: tuple[Valuechain, Any]) -> None:
+    """Answers after close would move published numbers by one respondent: the link
+    refuses them (410 on the web and the API) and nothing is stored or spent."""
+    vc, inbox = running
+    for i in range(5):
+        campaign.submit(vc, tokens_in(inbox, PACKERS[i])[0], full_answers())
+    campaign.close_campaign(vc, "c1")
+    assert survey_rows(vc) == (0, 5, 5)
+    late = tokens_in(inbox, PACKERS[5])[0]
+    with pytest.raises(LinkSpent, match="not open for answers"):
+        campaign.open_link(vc, late)
+    with pytest.raises(LinkSpent, match="not open for answers"):
+        campaign.submit(vc, late, full_answers(score=1))
+    assert survey_rows(vc) == (0, 5, 5)
+
+
+def test_an_answer_racing_the_close_is_refused_not_sealed_forever(
+    running: tuple[Valuechain, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The link was opened while the campaign was open, the campaign closed before
+    the answer was stored: the store refuses it (the campaign's row is locked
+    against the close), rather than sealing it into a closed campaign where it would
+    never be published although the respondent was thanked."""
+    vc, inbox = running
+    token = tokens_in(inbox, PACKERS[6])[0]
+    opened = campaign.open_link(vc, token)
+    campaign.close_campaign(vc, "c1")
+    monkeypatch.setattr(campaign, "open_link", lambda _vc, _token: opened)
+    with pytest.raises(LinkSpent, match="not open for answers"):
+        campaign.submit(vc, token, full_answers())
+    assert survey_rows(vc) == (0, 0, 0)
+
+
 def test_concurrent_submits_of_one_link_store_once(running: tuple[Valuechain, Any]) -> None:
     vc, inbox = running
     token = tokens_in(inbox, PACKERS[2])[0]

@@ -90,12 +90,12 @@ def test_out_of_range_values_are_refused(vc: Valuechain, value: int) -> None:
 
 def test_never_below_the_threshold_for_numbers(vc: Valuechain) -> None:
     vc.write_map(_org(3))
+    measure.set_comment_threshold(vc, 6)
+    # Raising the numbers threshold above a stored comment threshold lifts it too.
     measure.set_threshold(vc, 8)
+    assert measure.comment_threshold(vc) == 8
     with pytest.raises(ValuechainError, match=r"at least the threshold for numbers \(8\)"):
         measure.set_comment_threshold(vc, 7)
-    # Raising the numbers threshold above a stored comment threshold lifts it too.
-    measure.set_threshold(vc, 5)
-    measure.set_comment_threshold(vc, 6)
     measure.set_threshold(vc, 9)
     assert measure.comment_threshold(vc) == 9
 

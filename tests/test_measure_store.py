@@ -105,8 +105,10 @@ def test_import_stores_responses_without_persons_or_times(vc: Valuechain) -> Non
         "submitted_on",
         "summarised",  # whether its provider's summary includes it: no identity, no time
     }
-    # Importing again replaces by id: nothing doubles.
-    import_bundle(vc, MEASURE)
+    # Importing the same responses again is refused (their campaign is stored, and
+    # a stored response is never replaced): nothing doubles, nothing changes.
+    with pytest.raises(BundleError, match="a campaign already stored"):
+        import_bundle(vc, MEASURE)
     with vc.engine.connect() as conn:
         assert count_survey(conn, vc.org_id)["answers"] == 6
     assert "handover" in measure.instruments(vc)

@@ -320,6 +320,22 @@ class StoredIds:
     unit_kinds: Mapping[str, str] = field(default_factory=dict)  # unit id -> kind
     calendars: Collection[str] = frozenset()
     agreements: Collection[str] = frozenset()
+    #: Stored campaigns (id -> state): responses may not be added to any of them.
+    campaigns: Mapping[str, str] = field(default_factory=dict)
+
+
+def late_campaign_problem(campaign: str, state: str) -> tuple[str, str]:
+    """The expected and found text for responses naming a stored campaign.
+
+    A campaign's responses all arrive with the bundle that creates it: once any
+    number of a campaign can be read, a later import adding a few responses would
+    move its cells by those few respondents, and the difference of two readings
+    would be their answers (docs/measure.md, over time)."""
+    return (
+        "a campaign not stored yet (responses are imported only with the campaign they "
+        "create; name a new campaign, or import the whole organisation with --replace)",
+        f"{show(campaign)}, a campaign already stored ({state})",
+    )
 
 
 @dataclass(slots=True)
@@ -585,6 +601,7 @@ class _Bundle:
             "agreements": empty if replace else stored.agreements,
         }
         self.stored_emails: Mapping[str, str] = {} if replace else stored.emails
+        self.stored_campaigns: Mapping[str, str] = {} if replace else stored.campaigns
         self.instruments: dict[str, Instrument] = {} if replace else dict(stored.instruments)
         # Kinds of the units the bundle and the organisation hold (outcomes need them).
         self.unit_kinds: dict[str, str] = {} if replace else dict(stored.unit_kinds)
@@ -807,8 +824,15 @@ class _Bundle:
         built: dict[str, Response] = {}
         first: dict[str, tuple[int, tuple[object, ...]]] = {}
         answered: set[tuple[str, str]] = set()
+        late: set[str] = set()  # stored campaigns named, each reported at its first row
         for line, values, ok in self.values("responses", plan, rows):
             rid, campaign, key, rater_ref, rated_ref, at, item_key, expect, score, comment = values
+            state = self.stored_campaigns.get(campaign) if isinstance(campaign, str) else None
+            if state is not None:
+                ok = False
+                if campaign not in late:
+                    late.add(campaign)
+                    problems.add(label, line, "campaign", *late_campaign_problem(campaign, state))
             rater = units.get(rater_ref) or self.refer("units", label, line, "rater_id", rater_ref)
             rated = units.get(rated_ref) or self.refer("units", label, line, "rated_id", rated_ref)
             if rater is not None and rater == rated:
@@ -897,7 +921,7 @@ class _Bundle:
         def instrument(key: str) -> Instrument | None:
             return self.instruments.get(key) or BUILT_IN.get(key)
 
-        columns = check_responses(table, plan, unit, instrument)
+        columns = check_responses(table, plan, unit, instrument, self.stored_campaigns)
         if columns is None:
             return False
         self.rows["responses"] = table.rows

@@ -12,7 +12,7 @@ test holds them to it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -57,11 +57,14 @@ def check_responses(
     plan: _Plan,
     unit: Callable[[str], str | None],
     instrument: Callable[[str], Instrument | None],
+    stored_campaigns: Collection[str] = (),
 ) -> ResponseColumns | None:
     """The responses of ``table`` when every row is valid, else ``None``.
 
     ``plan`` is the file's header plan; ``unit(text)`` is the unit a reference
     names (``None`` when unknown) and ``instrument(key)`` the instrument a key names.
+    A row naming one of ``stored_campaigns`` is not valid (responses come only with
+    the campaign they create).
     """
     from valuechain.domain.bundle import _BAD, _check_answer, _day, _Problems
 
@@ -84,6 +87,9 @@ def check_responses(
         codes.append(column.codes)
         parsed.append(values)
 
+    # No response joins a stored campaign: its numbers may already have been read.
+    if any(c in stored_campaigns for c in parsed[CAMPAIGN] if c is not None):
+        return None
     # References: the rating and the rated unit, known and different.
     rater = _lookup(parsed[RATER], unit)
     rated = _lookup(parsed[RATED], unit)

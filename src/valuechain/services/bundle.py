@@ -44,6 +44,7 @@ from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.store import agreement as agreement_store
 from valuechain.store import calendar as calendar_store
+from valuechain.store import campaign as campaign_store
 from valuechain.store import commitment as commitment_store
 from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
@@ -300,6 +301,7 @@ def _stored_ids(vc: Valuechain) -> StoredIds:
         kinds = outcome_store.unit_kinds(conn, vc.org_id)
         calendars = calendar_store.calendar_names(conn, vc.org_id)
         agreements = agreement_store.agreement_ids(conn, vc.org_id)
+        campaigns = {c.id: c.state.value for c in campaign_store.read_campaigns(conn, vc.org_id)}
     return StoredIds(
         known["units"],
         known["results"],
@@ -309,6 +311,36 @@ def _stored_ids(vc: Valuechain) -> StoredIds:
         kinds,
         calendars=calendars,
         agreements=agreements,
+        campaigns=campaigns,
+    )
+
+
+def _refuse_stored_responses(vc: Valuechain, path: Path | str, org_map: OrganisationMap) -> None:
+    """Refuse responses whose id is already stored: replacing one would move a stored
+    (perhaps published) campaign's numbers by that one respondent."""
+    ids = org_map.survey_columns().ids
+    if not ids:
+        return
+    with vc.engine.connect() as conn:
+        found = campaign_store.stored_responses(conn, vc.org_id, ids)
+    if not found:
+        return
+    label = "responses" if Path(path).suffix.lower() == ".xlsx" else "responses.csv"
+    shown = sorted(found.items())
+    more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+    listed = ", ".join(f"{rid!r} (campaign {campaign!r})" for rid, campaign in shown[:3])
+    raise BundleError(
+        [
+            BundleProblem(
+                label,
+                None,
+                "response_id",
+                "response ids not stored yet (a stored response is never replaced: its "
+                "campaign's numbers would move by one respondent; import the whole "
+                "organisation with --replace to start over)",
+                f"{listed}{more} already stored",
+            )
+        ]
     )
 
 
@@ -439,6 +471,8 @@ def _import_bundle(
     org_map, rows, updated = read_bundle(
         path, stored=stored, replace=replace, progress=progress, cap=cap
     )
+    if not replace:
+        _refuse_stored_responses(vc, path, org_map)
     if stored is not None and stored.emails:
         # Emails are unique and checked row by row: a stored person who gives up an
         # email is written before the new person who takes it (stable sort).

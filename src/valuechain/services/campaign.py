@@ -663,6 +663,9 @@ def submit(
     with vc.engine.connect() as conn, durable(conn), conn.begin():
         # The spend comes first: on SQLite it takes the write lock before any read.
         if store.spend(conn, vc.org_id, token_hash(token)):
+            if not store.still_answering(conn, vc.org_id, form.campaign.id, day):
+                # Closed since the link was opened: the spend is rolled back.
+                raise LinkSpent("This survey is not open for answers.")
             # Sealed until the campaign closes: nothing about an open campaign shows.
             store.seal_response(conn, vc.org_id, response, importance)
             if key_hash is not None:

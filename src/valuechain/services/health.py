@@ -230,12 +230,13 @@ def both_sides(vc: Valuechain, provider: str, customer: str) -> dict[str, Any]:
                 "topic": label,
                 "customer_dimension": customer_dim,
                 "provider_dimension": provider_dim,
+                # Each side is its latest published cell; the campaign says which.
                 "customers_rate_provider": None
                 if a is None
-                else {"mean": a["mean"], "n": a["n"], "value": va},
+                else {"mean": a["mean"], "n": a["n"], "value": va, "campaign": a["campaign"]},
                 "providers_rate_customer": None
                 if b is None
-                else {"mean": b["mean"], "n": b["n"], "value": vb},
+                else {"mean": b["mean"], "n": b["n"], "value": vb, "campaign": b["campaign"]},
                 "difference": _num(va - vb),
             }
         )

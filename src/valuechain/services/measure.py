@@ -114,31 +114,47 @@ def threshold(vc: Valuechain) -> int:
 
 def set_threshold(vc: Valuechain, value: int, actor: Actor | None = None) -> None:
     """Set the anonymity threshold (a whole number from 3 to 10); every cell is
-    decided again. Recorded in the audit log (a refused value too)."""
+    decided again. It may be raised at any time, lowered only while no response is
+    published: the cells decided at the lower threshold, read next to those read
+    before at the higher one, could single out a respondent (a cell hidden before
+    as a complement is shown after, while its partner was shown before). Recorded in
+    the audit log (a refused value too)."""
     who = actor or Actor.command_line()
-    try:
-        check_threshold(value)
-    except ValueError as error:
+
+    def refuse(reason: str) -> ValuechainError:
         audit.record(
             vc,
             audit.THRESHOLD_CHANGED,
             who,
             outcome=audit.REFUSED,
             subject="numbers",
-            detail=str(error),
+            detail=reason,
         )
-        raise ValuechainError(str(error)) from None
+        return ValuechainError(reason)
+
+    try:
+        check_threshold(value)
+    except ValueError as error:
+        raise refuse(str(error)) from None
     with vc.engine.begin() as conn:
         before = store.read_threshold(conn, vc.org_id)
-        store.write_threshold(conn, vc.org_id, value)
-        refresh_in(conn, vc.org_id)
-        audit.record(
-            vc,
-            audit.THRESHOLD_CHANGED,
-            who,
-            subject="numbers",
-            detail=f"{before} to {value}",
-            conn=conn,
+        lowering = value < before and store.has_responses(conn, vc.org_id)
+        if not lowering:
+            store.write_threshold(conn, vc.org_id, value)
+            refresh_in(conn, vc.org_id)
+            audit.record(
+                vc,
+                audit.THRESHOLD_CHANGED,
+                who,
+                subject="numbers",
+                detail=f"{before} to {value}",
+                conn=conn,
+            )
+    if lowering:
+        raise refuse(
+            f"the threshold cannot be lowered from {before} to {value} once survey "
+            "results are published: numbers read at both thresholds could together "
+            "single out a respondent; it can only be raised"
         )
 
 

@@ -264,6 +264,19 @@ def spend(conn: Connection, org_id: int, hashed: str) -> bool:
     return result.rowcount == 1
 
 
+def still_answering(conn: Connection, org_id: int, campaign_id: str, today: date) -> bool:
+    """Whether the campaign still takes answers, its row share-locked until the
+    caller's transaction ends: a close waits for an answer being stored (and then
+    publishes it with the others), and an answer waits for a close being committed
+    (and is then refused), so no answer is sealed into a closed campaign."""
+    row = conn.execute(
+        select(CAMPAIGNS)
+        .where(CAMPAIGNS.c.org_id == org_id, CAMPAIGNS.c.id == campaign_id)
+        .with_for_update(read=True)
+    ).first()
+    return row is not None and _campaign(row).accepts_answers(today)
+
+
 def insert_response(
     conn: Connection, org_id: int, response: Response, importance: dict[str, float]
 ) -> None:
@@ -366,6 +379,23 @@ def unseal(conn: Connection, org_id: int, campaign_id: str) -> int:
         delete(SEALED).where(SEALED.c.org_id == org_id, SEALED.c.campaign_id == campaign_id)
     )
     return len(rows)
+
+
+def stored_responses(
+    conn: Connection, org_id: int, ids: Sequence[str], batch: int = 5_000
+) -> dict[str, str]:
+    """Which of ``ids`` are stored, published or sealed, with their campaign."""
+    found: dict[str, str] = {}
+    for table in (RESPONSES, SEALED):
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            rows = conn.execute(
+                select(table.c.id, table.c.campaign_id).where(
+                    table.c.org_id == org_id, table.c.id.in_(chunk)
+                )
+            )
+            found.update((rid, campaign) for rid, campaign in rows)
+    return found
 
 
 def sealed_count(conn: Connection, org_id: int, campaign_id: str) -> int:

@@ -339,6 +339,12 @@ def campaign_ids(conn: Connection, org_id: int) -> list[str]:
     )
 
 
+def has_responses(conn: Connection, org_id: int) -> bool:
+    """Whether any response is published (sealed ones are not)."""
+    found = conn.execute(select(RESPONSES.c.id).where(RESPONSES.c.org_id == org_id).limit(1))
+    return found.first() is not None
+
+
 def count_survey(conn: Connection, org_id: int) -> dict[str, int]:
     """How many responses, answers and comments the organisation holds."""
     return {
