@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import logging
 import os
+import random
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Connection, create_engine, text
 
 from tests.test_api import chain_map
 from tests.test_campaign import LINK
@@ -27,7 +30,8 @@ from tests.test_web import free_port, start_cli, stop
 from valuechain import Valuechain
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
-from valuechain.services import campaign
+from valuechain.services import backup, campaign
+from valuechain.services.campaign import Submission
 from valuechain.web.logs import install as install_redaction
 from valuechain.web.logs import redact
 from valuechain.web.survey import form_nonce
@@ -114,3 +118,145 @@ def test_tokens_are_redacted_in_messages_arguments_and_traces(
     assert token not in logged
     assert "/api/v1/survey/…?x=1" in logged and "bad path /s/…" in logged
     assert redact("/survey/thanks and /s/") == "/survey/thanks and /s/"
+
+
+# -- b. no order or time shared between who answered and what -------------------------
+
+INVITED = 28
+ANSWERED = 24
+#: Pairing two random orders of 24 matches 1 on average; 8 or more has a chance of
+#: about 1 in 100,000. The order of submission would match all 24.
+CHANCE_BOUND = 7
+Row = dict[str, Any]
+
+
+def physical(conn: Connection, sql: str, org_id: int, alias: str = "") -> list[Row]:
+    """The rows of ``sql`` (``… FROM table WHERE …``, no ORDER BY) in the order the
+    database returns them, each with its position (``_seen``) and what the database
+    keeps about where and when it was written: SQLite's ``rowid``; PostgreSQL's
+    ``ctid`` (block, line) and ``xmin`` (the writing transaction)."""
+    if conn.dialect.name == "sqlite":
+        system = f"{alias}rowid AS _rowid"
+    else:
+        system = f"{alias}ctid::text AS _ctid, {alias}xmin::text::bigint AS _xmin"
+    found = conn.execute(text(sql.replace("SELECT ", f"SELECT {system}, ", 1)), {"org": org_id})
+    rows = [dict(r._mapping) for r in found]
+    for i, row in enumerate(rows):
+        row["_seen"] = i
+        if "_ctid" in row:
+            row["_ctid"] = tuple(int(x) for x in row["_ctid"].strip("()").split(","))
+    return rows
+
+
+def orders(rows: Sequence[Row], *columns: str) -> dict[str, list[Row]]:
+    """``rows`` sorted by each key the attacker can see (ties keep the row order)."""
+    keys = [k for k in ("_seen", "_rowid", "_ctid", "_xmin", *columns) if rows and k in rows[0]]
+    return {k: sorted(rows, key=lambda r, k=k: r[k]) for k in keys}
+
+
+def best_matching(
+    people: dict[str, list[Row]], answers: dict[str, list[Row]], owner: Callable[[Row], str]
+) -> tuple[int, str]:
+    """The most answers any pairing of an order of the invitations with an order of the
+    answers gives to their true respondent, and which pairing."""
+    best = (0, "")
+    for pk, invitations in people.items():
+        for ak, stored in answers.items():
+            hits = sum(
+                inv["person_id"] == owner(ans) for inv, ans in zip(invitations, stored, strict=True)
+            )
+            best = max(best, (hits, f"invitations by {pk}, answers by {ak}"))
+    return best
+
+
+def attack(conn: Connection, org_id: int, closed: bool) -> None:
+    """Everything an attacker with the whole database can line up, checked."""
+    invitations = [
+        r
+        for r in physical(conn, "SELECT * FROM invitations WHERE org_id = :org", org_id)
+        if r["spent"]
+    ]
+    assert len(invitations) == ANSWERED
+    tokens = physical(conn, "SELECT * FROM invitation_tokens WHERE org_id = :org", org_id)
+    by_invitation: dict[str, list[Row]] = {}
+    for t in tokens:
+        by_invitation.setdefault(t["invitation_id"], []).append(t)
+    for inv in invitations:
+        mine = by_invitation[inv["id"]]
+        inv["_tokens"] = len(mine)
+        for key in ("_seen", "_rowid", "_ctid", "_xmin"):
+            if key in mine[0]:
+                inv[f"_token{key}"] = max(t[key] for t in mine)
+    # Nothing but its person tells one respondent's invitation from another's.
+    visible = {
+        tuple(
+            (k, v)
+            for k, v in sorted(inv.items())
+            if k
+            not in {
+                "id",
+                "person_id",
+                "_seen",
+                "_rowid",
+                "_ctid",
+                "_token_seen",
+                "_token_rowid",
+                "_token_ctid",
+            }
+        )
+        for inv in invitations
+    }
+    assert len(visible) == 1, visible
+    people = orders(
+        invitations, "id", "invited_on", *(k for k in invitations[0] if k.startswith("_token"))
+    )
+    if closed:
+        answers = physical(
+            conn,
+            "SELECT r.*, c.text AS answer FROM responses r JOIN comments c"
+            " ON c.org_id = r.org_id AND c.response_id = r.id WHERE r.org_id = :org",
+            org_id,
+            "r.",
+        )
+        comments = physical(conn, "SELECT * FROM comments WHERE org_id = :org", org_id)
+        answers_by = {
+            **orders(answers, "id", "submitted_on"),
+            **{f"comment{k}": v for k, v in orders(comments).items()},
+        }
+        owner = lambda r: str((r.get("answer") or r["text"]).split()[-1])  # noqa: E731
+    else:
+        answers = physical(conn, "SELECT * FROM sealed_responses WHERE org_id = :org", org_id)
+        answers_by = orders(answers, "id")
+        owner = lambda r: str(r["payload"]).split("answer of ")[1].split('"')[0]  # noqa: E731
+    assert all(len(a) == ANSWERED for a in answers_by.values())
+    hits, how = best_matching(people, answers_by, owner)
+    assert hits <= CHANCE_BOUND, f"{hits} of {ANSWERED} matched with {how}"
+
+
+def test_a_copy_of_the_database_does_not_match_people_with_answers(
+    vc: Valuechain, smtp_server: Any, tmp_path: Path
+) -> None:
+    vc.write_map(small_map(INVITED))
+    campaign.create_campaign(vc, "c1", instrument="pulse", relationships=[("make", "pack")])
+    assert campaign.invite(vc, "c1") == INVITED
+    links = first_links(smtp_server, INVITED)
+    order = random.Random(13).sample(range(INVITED), ANSWERED)
+    for turn, i in enumerate(order):
+        if turn and turn % 8 == 0:  # reminders after every eighth answer
+            assert campaign.send_reminders(vc, "c1") == INVITED - turn
+        answer = Submission(
+            scores={"need_now": (float(1 + i % 5), None)},
+            texts={"better_next": f"answer of p{i:02d}"},
+        )
+        campaign.submit(vc, links[f"pack{i:02d}@example.org"], answer)
+    with vc.engine.connect() as conn:
+        attack(conn, vc.org_id, closed=False)
+    if vc.engine.dialect.name == "sqlite":
+        copy = backup.backup(vc, tmp_path / "open.db").path
+        engine = create_engine(f"sqlite:///{copy}")
+        with engine.connect() as conn:
+            attack(conn, vc.org_id, closed=False)
+        engine.dispose()
+    campaign.close_campaign(vc, "c1")
+    with vc.engine.connect() as conn:
+        attack(conn, vc.org_id, closed=True)

@@ -6,9 +6,12 @@ that protects who took part.
 Anonymity by construction (docs/measure.md, "Campaigns"):
 
 - an invitation holds only SHA-256 hashes of its tokens, and once answered only
-  that it is spent (not when: a date would match the response's day);
+  that it is spent (not when: a date would match the response's day; no reminder
+  date or count either);
 - the response is stored with a fresh random id, the campaign, the rating and rated
-  units and the day: nothing links it to the invitation or the person;
+  units and the day: nothing links it to the invitation or the person, and no row
+  order, id or transaction id lines the spent invitations up with the answers (see
+  :mod:`valuechain.store.campaign`);
 - the spend and the insert are one transaction, so a link is used once, also under
   concurrent submits (see :func:`valuechain.store.campaign.spend`);
 - response rates are shown in 10-point bands and only for groups with at least the
@@ -271,16 +274,20 @@ def send_reminders(
     with vc.engine.begin() as conn:
         pending = store.unspent(conn, vc.org_id, campaign_id)
         tokens = [new_token() for _ in pending]
+        fresh = {iid: token_hash(t) for (iid, _), t in zip(pending, tokens, strict=True)}
+        # Every invitation gets one more token, a spent one a dummy nobody holds: how
+        # many tokens an invitation has must not say when it was answered.
+        everyone = store.invitation_ids(conn, vc.org_id, campaign_id)
         store.add_tokens(
-            conn, vc.org_id, [iid for iid, _ in pending], [token_hash(t) for t in tokens]
+            conn,
+            vc.org_id,
+            everyone,
+            [fresh.get(iid) or token_hash(new_token()) for iid in everyone],
         )
-    sent = sender.send(
+    return sender.send(
         _mail(vc, campaign, who, token, base, reminder=True)
         for (_, who), token in zip(pending, tokens, strict=True)
     )
-    with vc.engine.begin() as conn:
-        store.mark_reminded(conn, vc.org_id, [iid for iid, _ in pending], today())
-    return sent
 
 
 # -- response rates -------------------------------------------------------------------
@@ -539,10 +546,12 @@ def submit(
     importance = submission.importance if form.instrument.importance_split else {}
     # An acknowledged answer must survive a crash and, on SQLite, a power loss too.
     with vc.engine.connect() as conn, durable(conn), conn.begin():
-        # The spend comes first: on SQLite it takes the write lock before any read.
-        if store.spend(conn, vc.org_id, token_hash(token)):
+        # The spend comes first: it locks the group (on SQLite, takes the write lock)
+        # before any read.
+        group = store.Link(form.campaign.id, form.provider_id, form.customer_id, spent=False)
+        if store.spend(conn, vc.org_id, token_hash(token), group):
             # Sealed until the campaign closes: nothing about an open campaign shows.
-            store.seal_response(conn, vc.org_id, response, importance)
+            store.reseal(conn, vc.org_id, response, importance)
             if key_hash is not None:
                 store.write_idempotent(conn, vc.org_id, key_hash, digest, json.dumps(result), day)
             return {**result, "replayed": False}
