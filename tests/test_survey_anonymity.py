@@ -13,18 +13,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine, inspect, text
 
+from tests.conftest import TEST_SECURITY
 from tests.test_api import chain_map
+from tests.test_backup import own_url  # noqa: F401 (a fixture)
 from tests.test_campaign import LINK
 from tests.test_web import free_port, start_cli, stop
 from valuechain import Valuechain
@@ -32,6 +36,7 @@ from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
 from valuechain.services import backup, campaign
 from valuechain.services.campaign import Submission
+from valuechain.store.database import make_engine
 from valuechain.web.logs import install as install_redaction
 from valuechain.web.logs import redact
 from valuechain.web.survey import form_nonce
@@ -260,3 +265,67 @@ def test_a_copy_of_the_database_does_not_match_people_with_answers(
     campaign.close_campaign(vc, "c1")
     with vc.engine.connect() as conn:
         attack(conn, vc.org_id, closed=True)
+
+
+def test_the_migration_leaves_no_trace_of_earlier_answers(
+    own_url: str,  # noqa: F811 (the fixture imported above)
+    smtp_server: Any,
+) -> None:
+    """A database at 0014 with an open campaign (reminder counts, extra tokens, spent
+    invitations, sealed answers) upgraded: the columns are gone, every invitation of
+    the campaign holds as many tokens, the sealed answers know their group, and the
+    links still work once."""
+    from alembic import command
+
+    from valuechain.store.database import _alembic_config, upgrade
+
+    engine = make_engine(own_url, migrate=False)
+    with engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0014")
+    vc = Valuechain(engine, "old", security=TEST_SECURITY)
+    vc.write_map(small_map(6))
+    campaign.create_campaign(vc, "c1", instrument="pulse", relationships=[("make", "pack")])
+    assert campaign.invite(vc, "c1") == 6
+    links = first_links(smtp_server, 6)
+    payload = {
+        "instrument": "pulse",
+        "rater_id": "pack",
+        "rated_id": "make",
+        "submitted_on": "2026-12-01",
+        "answers": [["need_now", "need", 4.0, None]],
+        "comments": [],
+        "importance": {},
+    }
+    with engine.begin() as conn:
+        ids = conn.execute(text("SELECT id FROM invitations ORDER BY person_id")).scalars().all()
+        conn.execute(
+            text("UPDATE invitations SET reminders = 2, spent = :yes WHERE id = :id"),
+            {"id": ids[0], "yes": True},
+        )
+        conn.execute(
+            text("INSERT INTO invitation_tokens VALUES (:org, :h, :id)"),
+            {"org": vc.org_id, "h": "f" * 64, "id": ids[1]},
+        )
+        conn.execute(
+            text("INSERT INTO sealed_responses VALUES (:org, 'r1', 'c1', :p)"),
+            {"org": vc.org_id, "p": json.dumps(payload)},
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("invitations")}
+        held = conn.execute(text("SELECT invitation_id FROM invitation_tokens")).scalars().all()
+        sealed = conn.execute(text("SELECT * FROM sealed_responses")).mappings().all()
+    assert not {"reminders", "reminded_on"} & columns
+    assert sorted(Counter(held).values()) == [2] * 6
+    assert [(s["provider_id"], s["customer_id"]) for s in sealed] == [("make", "pack")]
+    assert sealed[0]["id"] != "r1"
+    token = links["pack01@example.org"]
+    campaign.submit(vc, token, Submission(scores={"need_now": (3.0, None)}))
+    with pytest.raises(campaign.LinkSpent):
+        campaign.submit(vc, token, Submission(scores={"need_now": (3.0, None)}))
+    campaign.close_campaign(vc, "c1")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM responses")).scalar_one() == 2
+    engine.dispose()
