@@ -17,6 +17,10 @@ import json
 import logging
 import os
 import random
+import re
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,7 +34,7 @@ from tests.conftest import TEST_SECURITY
 from tests.test_api import chain_map
 from tests.test_backup import own_url  # noqa: F401 (a fixture)
 from tests.test_campaign import LINK
-from tests.test_web import free_port, start_cli, stop
+from tests.test_web import free_port, stop
 from valuechain import Valuechain
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
@@ -62,6 +66,25 @@ def first_links(inbox: Any, count: int) -> dict[str, str]:
     }
 
 
+def start_serve(cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """Run ``valuechain serve`` on a free loopback port and wait (up to 120 s: the
+    machine may be busy) until it prints its address."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from valuechain.cli.main import main; main()", "serve",
+         "--port", str(free_port())],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (line := process.stdout.readline()):
+        seen.append(line)
+        if found := re.search(r"running at (http://\S+/)", line):
+            return process, found.group(1)
+    process.kill()
+    raise AssertionError("the server did not start:\n" + "".join(seen))
+
+
 # -- a. no token in any log line --------------------------------------------------------
 
 
@@ -75,7 +98,7 @@ def test_the_server_log_holds_no_survey_token(
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALUECHAIN_")}
     env["VALUECHAIN_DATABASE_URL"] = vc.engine.url.render_as_string(hide_password=False)
     env["VALUECHAIN_ORGANISATION"] = vc.organisation
-    process, url = start_cli(["serve", "--port", str(free_port())], tmp_path, env)
+    process, url = start_serve(tmp_path, env)
     unknown = "x" * 43
     try:
         with httpx.Client(base_url=url, timeout=10) as http:
@@ -245,6 +268,14 @@ def test_a_copy_of_the_database_does_not_match_people_with_answers(
     campaign.create_campaign(vc, "c1", instrument="pulse", relationships=[("make", "pack")])
     assert campaign.invite(vc, "c1") == INVITED
     links = first_links(smtp_server, INVITED)
+    # The invitation says what is true: who answered is known, what they answered not.
+    mail = " ".join(smtp_server.to("pack00@example.org")[0].get_content().split())
+    assert "nobody can see whether you answered" not in mail
+    assert (
+        "Valuechain notes that you have answered, so that you get no reminder; your "
+        "answers are stored apart from that note, without your name and without "
+        "anything that links them to your invitation."
+    ) in mail
     order = random.Random(13).sample(range(INVITED), ANSWERED)
     for turn, i in enumerate(order):
         if turn and turn % 8 == 0:  # reminders after every eighth answer

@@ -216,9 +216,10 @@ def _mail(
     body = (
         f"Hello {who.name},\n\n{opening}\n\n"
         f"Answer here (a few minutes; no sign-in needed):\n{survey_link(token, base)}\n\n"
-        "The link is yours and works once. Your answers are stored without your name: "
-        "results are only shown for groups of several respondents, and nobody can see "
-        f"whether you answered.{closes}\n"
+        "The link is yours and works once. Valuechain notes that you have answered, "
+        "so that you get no reminder; your answers are stored apart from that note, "
+        "without your name and without anything that links them to your invitation. "
+        f"Results are only shown for groups of several respondents.{closes}\n"
     )
     subject = f"{'Reminder: ' if reminder else ''}{campaign.name}: how is {provider} doing?"
     return Mail(to=who.email, subject=subject, body=body)
