@@ -247,7 +247,7 @@ def test_sealed_splits_count_only_once_the_campaign_closes(vc: Valuechain) -> No
             for i in range(size):
                 response = _response(f"c2-{customer}-{i}", customer, rng, SPLITS[0])
                 response.campaign = "c2"
-                campaign_store.reseal(conn, vc.org_id, response, response.importance)
+                campaign_store.seal_response(conn, vc.org_id, response, response.importance)
     assert measure.servqual_totals(vc, campaign="c2")["totals"] == []
     campaigns.close_campaign(vc, "c2")
     total = _one(vc, campaign="c2")

@@ -552,7 +552,7 @@ def submit(
         group = store.Link(form.campaign.id, form.provider_id, form.customer_id, spent=False)
         if store.spend(conn, vc.org_id, token_hash(token), group):
             # Sealed until the campaign closes: nothing about an open campaign shows.
-            store.reseal(conn, vc.org_id, response, importance)
+            store.seal_response(conn, vc.org_id, response, importance)
             if key_hash is not None:
                 store.write_idempotent(conn, vc.org_id, key_hash, digest, json.dumps(result), day)
             return {**result, "replayed": False}

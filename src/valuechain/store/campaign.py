@@ -2,7 +2,7 @@
 and spending an invitation atomically with the response it becomes.
 
 The spend runs in the transaction that stores the response (sealed until the campaign
-closes, see :func:`reseal`): it first locks the invitation's group (its
+closes, see :func:`seal_response`): it first locks the invitation's group (its
 ``campaign_groups`` row), so submits of one group take turns (of two concurrent
 submits of the same link exactly one finds it unspent; the loser inserts nothing),
 then rewrites every invitation of the group in one ``UPDATE`` that sets the owner's
@@ -14,9 +14,10 @@ then rewrites every invitation of the group in one ``UPDATE`` that sets the owne
 - invitations keep no reminder date or count, and a reminder run gives every
   invitation of the campaign one more token (a dummy for a spent one), so the number
   of tokens does not say when an invitation was spent;
-- the group's sealed responses are rewritten in random order with fresh ids by
-  every answer, and :func:`unseal` moves them into the response tables in random
-  order with fresh ids again.
+- the sealed responses do follow the submissions in row order (and on PostgreSQL
+  each carries its own ``xmin``), but with no order on the people's side there is
+  nothing to line them up with; :func:`unseal` moves them into the response tables
+  in random order with fresh ids.
 
 A copy of the database therefore shows who has answered (reminders need that), but
 no order, id or time that lines them up with the answers.
@@ -354,35 +355,21 @@ def _sealed_payload(response: Response, importance: dict[str, float]) -> str:
     )
 
 
-def reseal(conn: Connection, org_id: int, response: Response, importance: dict[str, float]) -> None:
-    """Hold a response to an open campaign apart until the campaign closes, and write
-    its group's sealed responses again with it, in random order with fresh ids: the
-    rows of a group never say which answer came when (row order, SQLite rowid,
-    PostgreSQL ctid and xmin are those of this rewrite). Runs after :func:`spend`,
-    under the group's lock."""
-    s = SEALED
-    in_group = and_(
-        s.c.org_id == org_id,
-        s.c.campaign_id == response.campaign,
-        s.c.provider_id == response.rated_id,
-        s.c.customer_id == response.rater_id,
-    )
-    payloads = list(conn.execute(select(s.c.payload).where(in_group)).scalars())
-    payloads.append(_sealed_payload(response, importance))
-    random.SystemRandom().shuffle(payloads)
-    conn.execute(delete(s).where(in_group))
+def seal_response(
+    conn: Connection, org_id: int, response: Response, importance: dict[str, float]
+) -> None:
+    """Hold a response to an open campaign apart until the campaign closes. Its row
+    order follows the submissions; the spent invitations keep none (see the module
+    documentation), so the order lines nothing up with people."""
     conn.execute(
-        insert(s),
+        insert(SEALED),
         [
             {
                 "org_id": org_id,
-                "id": secrets.token_hex(16),
+                "id": response.id,
                 "campaign_id": response.campaign,
-                "provider_id": response.rated_id,
-                "customer_id": response.rater_id,
-                "payload": payload,
+                "payload": _sealed_payload(response, importance),
             }
-            for payload in payloads
         ],
     )
 

@@ -570,9 +570,7 @@ class SealedResponseRow(Base):
     number about an open campaign is shown, so nobody can difference the scores
     before and after one answer. Closing moves every sealed response into the
     responses, answers, comments and importance tables in one transaction, in random
-    order. Each answer rewrites its group's sealed rows (provider × customer unit) in
-    random order with fresh ids, so neither their order nor their ids nor PostgreSQL's
-    xmin say which came when."""
+    order with fresh ids."""
 
     __tablename__ = "sealed_responses"
     __table_args__ = (
@@ -582,14 +580,11 @@ class SealedResponseRow(Base):
             name="fk_sealed_responses_campaign",
             ondelete="CASCADE",
         ),
-        Index("ix_sealed_responses_group", "org_id", "campaign_id", "provider_id", "customer_id"),
     )
 
     org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(200))
-    provider_id: Mapped[str] = mapped_column(String(200))  # the rated unit
-    customer_id: Mapped[str] = mapped_column(String(200))  # the rating unit
     # The response (answers, comments, importance points) as JSON; no person, day only.
     payload: Mapped[str] = mapped_column(Text)
 
