@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -235,6 +236,19 @@ def attack(conn: Connection, org_id: int, closed: bool) -> None:
         for inv in invitations
     }
     assert len(visible) == 1, visible
+    # A submit's stored Idempotency-Key is not computable from a token hash and a
+    # guessed key (it would name the invitation, and its xmin the answer's).
+    if not closed:
+        stored = {
+            r["key_hash"]
+            for r in physical(conn, "SELECT * FROM survey_idempotency WHERE org_id = :org", org_id)
+        }
+        guessed = {
+            hashlib.sha256(f"{t['token_hash']}\n{key}".encode()).hexdigest()
+            for t in tokens
+            for key in (f"k{n}" for n in range(ANSWERED))
+        }
+        assert len(stored) == ANSWERED and not stored & guessed
     people = orders(
         invitations, "id", "invited_on", *(k for k in invitations[0] if k.startswith("_token"))
     )
@@ -284,7 +298,8 @@ def test_a_copy_of_the_database_does_not_match_people_with_answers(
             scores={"need_now": (float(1 + i % 5), None)},
             texts={"better_next": f"answer of p{i:02d}"},
         )
-        campaign.submit(vc, links[f"pack{i:02d}@example.org"], answer)
+        # Keys a client might well choose: the attacker can guess them.
+        campaign.submit(vc, links[f"pack{i:02d}@example.org"], answer, idempotency_key=f"k{turn}")
     with vc.engine.connect() as conn:
         attack(conn, vc.org_id, closed=False)
     if vc.engine.dialect.name == "sqlite":

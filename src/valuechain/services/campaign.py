@@ -21,6 +21,7 @@ Anonymity by construction (docs/measure.md, "Campaigns"):
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -483,7 +484,11 @@ def check(instrument: Instrument, submission: Submission) -> tuple[list[Answer],
 
 
 def _idempotency_key(token: str, key: str) -> str:
-    return hashlib.sha256(f"{token_hash(token)}\n{key}".encode()).hexdigest()
+    """The stored form of a submit's Idempotency-Key: an HMAC keyed by the token
+    itself, which the database does not hold, so a guessed key and a stored token hash
+    do not say which invitation the stored row (and the answer of its transaction)
+    belongs to."""
+    return hmac.new(token.encode(), f"survey idempotency\n{key}".encode(), "sha256").hexdigest()
 
 
 def submit(

@@ -558,7 +558,7 @@ class SurveyIdempotencyRow(Base):
     __table_args__ = (ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),)
 
     org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # SHA-256 of the token hash and the client's Idempotency-Key: the key of one token.
+    # HMAC-SHA256 keyed by the token (not stored) of the client's Idempotency-Key.
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     body_hash: Mapped[str] = mapped_column(String(64))
     result: Mapped[str] = mapped_column(String(2000))  # the JSON answered, no response id
