@@ -6,9 +6,12 @@ that protects who took part.
 Anonymity by construction (docs/measure.md, "Campaigns"):
 
 - an invitation holds only SHA-256 hashes of its tokens, and once answered only
-  that it is spent (not when: a date would match the response's day);
+  that it is spent (not when: a date would match the response's day; no reminder
+  date or count either);
 - the response is stored with a fresh random id, the campaign, the rating and rated
-  units and the day: nothing links it to the invitation or the person;
+  units and the day: nothing links it to the invitation or the person, and no row
+  order, id or transaction id lines the spent invitations up with the answers (see
+  :mod:`valuechain.store.campaign`);
 - the spend and the insert are one transaction, so a link is used once, also under
   concurrent submits (see :func:`valuechain.store.campaign.spend`);
 - response rates are shown in bands whose edges lie where at least the threshold
@@ -19,6 +22,7 @@ Anonymity by construction (docs/measure.md, "Campaigns"):
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -260,9 +264,10 @@ def _mail(
     body = (
         f"Hello {who.name},\n\n{opening}\n\n"
         f"Answer here (a few minutes; no sign-in needed):\n{survey_link(token, base)}\n\n"
-        "The link is yours and works once. Your answers are stored without your name: "
-        "results are only shown for groups of several respondents, and nobody can see "
-        f"whether you answered.{closes}\n"
+        "The link is yours and works once. Valuechain notes that you have answered, "
+        "so that you get no reminder; your answers are stored apart from that note, "
+        "without your name and without anything that links them to your invitation. "
+        f"Results are only shown for groups of several respondents.{closes}\n"
     )
     subject = f"{'Reminder: ' if reminder else ''}{campaign.name}: how is {provider} doing?"
     return Mail(to=who.email, subject=subject, body=body)
@@ -358,22 +363,20 @@ def send_reminders(
         with vc.engine.begin() as conn:
             pending = store.unspent(conn, vc.org_id, campaign_id)
             tokens = [new_token() for _ in pending]
+            fresh = {iid: token_hash(t) for (iid, _), t in zip(pending, tokens, strict=True)}
+            # Every invitation gets one more token, a spent one a dummy nobody holds: how
+            # many tokens an invitation has must not say when it was answered.
+            everyone = store.invitation_ids(conn, vc.org_id, campaign_id)
             store.add_tokens(
-                conn, vc.org_id, [iid for iid, _ in pending], [token_hash(t) for t in tokens]
+                conn,
+                vc.org_id,
+                everyone,
+                [fresh.get(iid) or token_hash(new_token()) for iid in everyone],
             )
-        sent = 0
-
-        def counted(_: Mail) -> None:
-            nonlocal sent
-            sent += 1
-
         try:
-            sender.send(
-                (
-                    _mail(vc, campaign, person, token, base, reminder=True)
-                    for (_, person), token in zip(pending, tokens, strict=True)
-                ),
-                on_sent=counted,
+            sent = sender.send(
+                _mail(vc, campaign, person, token, base, reminder=True)
+                for (_, person), token in zip(pending, tokens, strict=True)
             )
         except (smtplib.SMTPException, OSError) as error:
             # Not "n of m": m is how many have not answered, which no record keeps.
@@ -381,9 +384,6 @@ def send_reminders(
                 f"the mail server failed part-way through the reminders "
                 f"({error or type(error).__name__}); remind again to reach the rest"
             ) from error
-        finally:
-            with vc.engine.begin() as conn:
-                store.mark_reminded(conn, vc.org_id, [iid for iid, _ in pending[:sent]], today())
         # No count: how many were reminded is how many have not answered.
         audit.record(vc, audit.CAMPAIGN_REMINDED, who, subject=campaign_id)
         return sent
@@ -597,7 +597,11 @@ def check(instrument: Instrument, submission: Submission) -> tuple[list[Answer],
 
 
 def _idempotency_key(token: str, key: str) -> str:
-    return hashlib.sha256(f"{token_hash(token)}\n{key}".encode()).hexdigest()
+    """The stored form of a submit's Idempotency-Key: an HMAC keyed by the token
+    itself, which the database does not hold, so a guessed key and a stored token hash
+    do not say which invitation the stored row (and the answer of its transaction)
+    belongs to."""
+    return hmac.new(token.encode(), f"survey idempotency\n{key}".encode(), "sha256").hexdigest()
 
 
 def submit(
@@ -661,8 +665,10 @@ def submit(
     importance = submission.importance if form.instrument.importance_split else {}
     # An acknowledged answer must survive a crash and, on SQLite, a power loss too.
     with vc.engine.connect() as conn, durable(conn), conn.begin():
-        # The spend comes first: on SQLite it takes the write lock before any read.
-        if store.spend(conn, vc.org_id, token_hash(token)):
+        # The spend comes first: it locks the group (on SQLite, takes the write lock)
+        # before any read.
+        group = store.Link(form.campaign.id, form.provider_id, form.customer_id, spent=False)
+        if store.spend(conn, vc.org_id, token_hash(token), group):
             if not store.still_answering(conn, vc.org_id, form.campaign.id, day):
                 # Closed since the link was opened: the spend is rolled back.
                 raise LinkSpent("This survey is not open for answers.")

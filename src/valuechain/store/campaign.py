@@ -1,25 +1,39 @@
-"""Storing campaigns, the relationships they cover and their single-use invitations,
+"""Campaign storage: campaigns, their relationships (groups), single-use invitations,
 and spending an invitation atomically with the response it becomes.
 
-The spend is one ``UPDATE invitations SET spent = true WHERE … AND NOT spent`` in
-the transaction that stores the response (sealed until the campaign closes, see
-:func:`seal_response`): of two concurrent submits of
-the same link exactly one updates a row (PostgreSQL re-checks the condition after
-the first commits; SQLite lets one writer in at a time), and the loser inserts
-nothing. The response row gets a fresh random id and no reference to the
-invitation or person.
+The spend runs in the transaction that stores the response (sealed until the campaign
+closes, see :func:`seal_response`): it first locks the invitation's group (its
+``campaign_groups`` row), so submits of one group take turns (of two concurrent
+submits of the same link exactly one finds it unspent; the loser inserts nothing),
+then rewrites every invitation of the group in one ``UPDATE`` that sets the owner's
+``spent``. Nothing stored says who answered when, or which answer is whose:
+
+- every invitation of the group is rewritten by each spend, so on PostgreSQL they
+  all carry the same ``xmin`` and keep their row order (one ``UPDATE`` writes the new
+  versions in the order it reads the old); on SQLite the update is in place;
+- invitations keep no reminder date or count, and a reminder run gives every
+  invitation of the campaign one more token (a dummy for a spent one), so the number
+  of tokens does not say when an invitation was spent;
+- the sealed responses do follow the submissions in row order (and on PostgreSQL
+  each carries its own ``xmin``), but with no order on the people's side there is
+  nothing to line them up with; :func:`unseal` moves them into the response tables
+  in random order with fresh ids.
+
+A copy of the database therefore shows who has answered (reminders need that), but
+no order, id or time that lines them up with the answers.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, case, delete, func, insert, or_, select, update
 
 from valuechain.domain.campaign import Campaign, CampaignState
 from valuechain.domain.response import Answer, Response
@@ -174,7 +188,6 @@ def insert_invitations(
                 "customer_id": who.customer_id,
                 "person_id": who.person_id,
                 "invited_on": today,
-                "reminders": 0,
             }
             for iid, who in zip(ids, invitees, strict=True)
         ],
@@ -186,14 +199,13 @@ def insert_invitations(
 def add_tokens(
     conn: Connection, org_id: int, invitation_ids: Sequence[str], hashes: Sequence[str]
 ) -> None:
-    """Give each invitation one more token (a reminder's fresh link)."""
+    """Give each invitation one more token (a reminder's fresh link, or a dummy),
+    inserted in invitation id order (random), whatever order they are given in."""
     if invitation_ids:
+        pairs = sorted(zip(invitation_ids, hashes, strict=True))
         conn.execute(
             insert(TOKENS),
-            [
-                {"org_id": org_id, "token_hash": h, "invitation_id": iid}
-                for iid, h in zip(invitation_ids, hashes, strict=True)
-            ],
+            [{"org_id": org_id, "token_hash": h, "invitation_id": iid} for iid, h in pairs],
         )
 
 
@@ -210,15 +222,11 @@ def unspent(conn: Connection, org_id: int, campaign_id: str) -> list[tuple[str, 
     return [(row[0], Invitee(*row[1:])) for row in conn.execute(stmt)]
 
 
-def mark_reminded(
-    conn: Connection, org_id: int, invitation_ids: Sequence[str], today: date
-) -> None:
-    if invitation_ids:
-        conn.execute(
-            update(INVITATIONS)
-            .where(INVITATIONS.c.org_id == org_id, INVITATIONS.c.id.in_(list(invitation_ids)))
-            .values(reminded_on=today, reminders=INVITATIONS.c.reminders + 1)
-        )
+def invitation_ids(conn: Connection, org_id: int, campaign_id: str) -> list[str]:
+    """The ids of every invitation of the campaign, spent or not."""
+    i = INVITATIONS
+    stmt = select(i.c.id).where(i.c.org_id == org_id, i.c.campaign_id == campaign_id)
+    return list(conn.execute(stmt).scalars())
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,24 +252,42 @@ def find_link(conn: Connection, org_id: int, hashed: str) -> Link | None:
     return Link(row[0], row[1], row[2], bool(row[3]))
 
 
-def spend(conn: Connection, org_id: int, hashed: str) -> bool:
-    """Mark the invitation behind ``hashed`` spent, if it is not yet; true when this
-    call spent it. Must run in the transaction that stores the response."""
-    owner = (
-        select(TOKENS.c.invitation_id)
-        .where(TOKENS.c.org_id == org_id, TOKENS.c.token_hash == hashed)
-        .scalar_subquery()
+def spend(conn: Connection, org_id: int, hashed: str, link: Link) -> bool:
+    """Mark the invitation behind ``hashed`` (of ``link``'s group) spent, if it is not
+    yet; true when this call spent it. Must run in the transaction that stores the
+    response, as its first statement (on SQLite it takes the write lock there)."""
+    g, i = GROUPS, INVITATIONS
+    in_group = and_(
+        g.c.org_id == org_id,
+        g.c.campaign_id == link.campaign_id,
+        g.c.provider_id == link.provider_id,
+        g.c.customer_id == link.customer_id,
     )
-    result = conn.execute(
-        update(INVITATIONS)
-        .where(
-            INVITATIONS.c.org_id == org_id,
-            INVITATIONS.c.id == owner,
-            INVITATIONS.c.spent.is_(False),
+    # The group's lock: submits of one group take turns, so the read below is the
+    # latest committed state (PostgreSQL reads afresh per statement after the wait).
+    conn.execute(update(g).where(in_group).values(provider_id=g.c.provider_id))
+    owner = conn.execute(
+        select(i.c.id, i.c.spent)
+        .select_from(
+            TOKENS.join(i, and_(i.c.org_id == TOKENS.c.org_id, i.c.id == TOKENS.c.invitation_id))
         )
-        .values(spent=True)
+        .where(TOKENS.c.org_id == org_id, TOKENS.c.token_hash == hashed)
+    ).first()
+    if owner is None or owner.spent:
+        return False
+    # One statement rewrites the whole group: no row of it moves relative to another
+    # and all share one transaction id, so nothing says whose spend came last.
+    conn.execute(
+        update(i)
+        .where(
+            i.c.org_id == org_id,
+            i.c.campaign_id == link.campaign_id,
+            i.c.provider_id == link.provider_id,
+            i.c.customer_id == link.customer_id,
+        )
+        .values(spent=or_(i.c.spent, i.c.id == owner.id))
     )
-    return result.rowcount == 1
+    return True
 
 
 def still_answering(conn: Connection, org_id: int, campaign_id: str, today: date) -> bool:
@@ -328,19 +354,26 @@ def insert_response(
         )
 
 
+def _sealed_payload(response: Response, importance: dict[str, float]) -> str:
+    return json.dumps(
+        {
+            "instrument": response.instrument,
+            "rater_id": response.rater_id,
+            "rated_id": response.rated_id,
+            "submitted_on": response.submitted_on.isoformat(),
+            "answers": [[a.item, a.dimension, a.score, a.expectation] for a in response.answers],
+            "comments": [list(c) for c in response.comments],
+            "importance": importance,
+        }
+    )
+
+
 def seal_response(
     conn: Connection, org_id: int, response: Response, importance: dict[str, float]
 ) -> None:
-    """Hold a response to an open campaign apart until the campaign closes."""
-    payload = {
-        "instrument": response.instrument,
-        "rater_id": response.rater_id,
-        "rated_id": response.rated_id,
-        "submitted_on": response.submitted_on.isoformat(),
-        "answers": [[a.item, a.dimension, a.score, a.expectation] for a in response.answers],
-        "comments": [list(c) for c in response.comments],
-        "importance": importance,
-    }
+    """Hold a response to an open campaign apart until the campaign closes. Its row
+    order follows the submissions; the spent invitations keep none (see the module
+    documentation), so the order lines nothing up with people."""
     conn.execute(
         insert(SEALED),
         [
@@ -348,7 +381,7 @@ def seal_response(
                 "org_id": org_id,
                 "id": response.id,
                 "campaign_id": response.campaign,
-                "payload": json.dumps(payload),
+                "payload": _sealed_payload(response, importance),
             }
         ],
     )
@@ -356,16 +389,20 @@ def seal_response(
 
 def unseal(conn: Connection, org_id: int, campaign_id: str) -> int:
     """Move the campaign's sealed responses into the response tables (inside the
-    caller's transaction, the one that closes the campaign); returns how many."""
-    rows = conn.execute(
-        select(SEALED.c.id, SEALED.c.payload).where(
-            SEALED.c.org_id == org_id, SEALED.c.campaign_id == campaign_id
-        )
-    ).all()
-    for rid, raw in rows:
+    caller's transaction, the one that closes the campaign), in random order and with
+    fresh ids; returns how many."""
+    payloads = list(
+        conn.execute(
+            select(SEALED.c.payload).where(
+                SEALED.c.org_id == org_id, SEALED.c.campaign_id == campaign_id
+            )
+        ).scalars()
+    )
+    random.SystemRandom().shuffle(payloads)
+    for raw in payloads:
         data = json.loads(raw)
         response = Response(
-            id=rid,
+            id=secrets.token_hex(16),
             campaign=campaign_id,
             instrument=data["instrument"],
             rater_id=data["rater_id"],
@@ -378,7 +415,7 @@ def unseal(conn: Connection, org_id: int, campaign_id: str) -> int:
     conn.execute(
         delete(SEALED).where(SEALED.c.org_id == org_id, SEALED.c.campaign_id == campaign_id)
     )
-    return len(rows)
+    return len(payloads)
 
 
 def stored_responses(

@@ -466,8 +466,12 @@ class ActionRow(Base):
 #
 # An invitation knows its person (to mail and remind them) and whether it is spent, not
 # when: a spend date would match the response's submitted_on day and, on a quiet day,
-# say whose response it is. Never which response it became. Tokens are stored as SHA-256 hashes; an
-# invitation may hold several (a reminder mails a fresh one), and spending any of
+# say whose response it is. Never which response it became, and no order either: a
+# spend rewrites every invitation of its group in one statement (all get the same
+# PostgreSQL xmin and keep their row order), and no reminder date or count is kept
+# per invitation (both would bound when it was answered). Tokens are stored as
+# SHA-256 hashes; an invitation may hold several (a reminder run gives every
+# invitation of the campaign one more, a dummy for a spent one), and spending any of
 # them spends the invitation.
 
 CAMPAIGN_STATES = ("draft", "open", "closed")
@@ -512,8 +516,6 @@ class InvitationRow(Base):
     customer_id: Mapped[str] = mapped_column(String(200))
     person_id: Mapped[str] = mapped_column(String(200))
     invited_on: Mapped[date] = mapped_column(Date)
-    reminded_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Whether it was answered; neither when nor which response it became.
     spent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
@@ -556,7 +558,7 @@ class SurveyIdempotencyRow(Base):
     __table_args__ = (ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),)
 
     org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # SHA-256 of the token hash and the client's Idempotency-Key: the key of one token.
+    # HMAC-SHA256 keyed by the token (not stored) of the client's Idempotency-Key.
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     body_hash: Mapped[str] = mapped_column(String(64))
     result: Mapped[str] = mapped_column(String(2000))  # the JSON answered, no response id
@@ -567,7 +569,8 @@ class SealedResponseRow(Base):
     """A response to a campaign that is still open, held apart until it closes: no
     number about an open campaign is shown, so nobody can difference the scores
     before and after one answer. Closing moves every sealed response into the
-    responses, answers, comments and importance tables in one transaction."""
+    responses, answers, comments and importance tables in one transaction, in random
+    order with fresh ids."""
 
     __tablename__ = "sealed_responses"
     __table_args__ = (

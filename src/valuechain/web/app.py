@@ -34,6 +34,7 @@ from valuechain.web import session as session_pages
 from valuechain.web import survey as survey_pages
 from valuechain.web.input_guard import InputGuard
 from valuechain.web.limits import BodyLimit, UploadLimits
+from valuechain.web.logs import install as redact_survey_tokens
 from valuechain.web.templating import STATIC, templates
 
 
@@ -74,6 +75,8 @@ def create_app(
     Unknown paths answer with a friendly HTML page, or with JSON ``{"detail"}`` under
     the API prefix, never with a traceback. Request bodies above ``limits`` (default:
     from the environment, see :mod:`valuechain.web.limits`) are refused with 413."""
+    # Survey tokens are credentials: no log line of this process may carry one.
+    redact_survey_tokens()
     app = FastAPI(
         title="Valuechain",
         version=__version__,
