@@ -38,7 +38,7 @@ from tests.signin import bearer, make_account
 from tests.test_person import organisation as jane_and_max
 from valuechain import Valuechain
 from valuechain.domain.person import Person, Role
-from valuechain.services import person
+from valuechain.services import audit, person
 from valuechain.services.audit import Actor
 from valuechain.store import person as person_store
 from valuechain.store.request import EVENTS, REQUESTS
@@ -478,6 +478,9 @@ def test_text_others_wrote_keeps_its_words_but_not_the_name(vc: Valuechain) -> N
         conn.execute(insert(REQUESTS), [request])
         conn.execute(insert(EVENTS), [event])
     actor = Actor(None, "test", None)
+    # The audit log names her by name only, once; another event only looks alike.
+    audit.record(vc, "test_named", actor, subject="r1", detail="approved by Max")
+    audit.record(vc, "test_alike", actor, subject="r2", detail="maximum reached")
     exported = person.export_person(vc, "p-zed", actor)
     assert [r["id"] for r in exported["requests"]] == ["r1"]
     assert [e["note"] for e in exported["request_events"]] == ["filed for Max"]
@@ -494,3 +497,7 @@ def test_text_others_wrote_keeps_its_words_but_not_the_name(vc: Valuechain) -> N
     )
     assert (row.requester_id, row.requester) == ("someone", "Ann Other")  # not hers
     assert note == f"filed for {pseudonym}"
+    details = {e.action: e.detail for e in audit.read_page(vc).events}
+    assert details["test_named"] == f"approved by {pseudonym}"
+    assert details["test_alike"] == "maximum reached"
+    assert "test_alike" not in json.dumps(exported["audit"])

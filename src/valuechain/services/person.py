@@ -172,20 +172,27 @@ def _needles(who: Who) -> list[str]:
     return [e for e in who.emails if e]
 
 
-def _export_audit(conn: Connection, org_id: int, who: Who) -> Any:
-    return store.audit_about(conn, org_id, who.account_ids, _needles(who))
+def _patterns(who: Who) -> list[tuple[re.Pattern[str], bool]]:
+    """The person's emails, then names, longest first, as whole-word patterns (so
+    erasing "Max" leaves "maximum" alone); True marks an email."""
+    emails = sorted(who.emails, key=len, reverse=True)
+    names = sorted(_names(who), key=len, reverse=True)
+    return [
+        (re.compile(rf"(?<![\w.+-]){re.escape(e)}(?![\w-])", re.IGNORECASE), True) for e in emails
+    ] + [(re.compile(rf"(?<!\w){re.escape(n)}(?!\w)", re.IGNORECASE), False) for n in names]
+
+
+def _mentions(value: Any, who: Who) -> bool:
+    """Whether the text ``value`` names the person (an email or a whole-word name)."""
+    return isinstance(value, str) and any(p.search(value) for p, _ in _patterns(who))
 
 
 def _replace(value: str | None, who: Who, pseudonym: Pseudonym) -> str | None:
-    """``value`` with every email and name of the person replaced by the pseudonym's;
-    whole words only, so erasing "Max" leaves "maximum" alone."""
+    """``value`` with every email and name of the person replaced by the pseudonym's."""
     if value is None:
         return None
-    for email in sorted(who.emails, key=len, reverse=True):
-        found = rf"(?<![\w.+-]){re.escape(email)}(?![\w-])"
-        value = re.sub(found, pseudonym.email, value, flags=re.IGNORECASE)
-    for name in sorted(_names(who), key=len, reverse=True):
-        value = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", pseudonym.name, value, flags=re.I)
+    for pattern, email in _patterns(who):
+        value = pattern.sub(pseudonym.email if email else pseudonym.name, value)
     return value
 
 
@@ -194,8 +201,24 @@ def _names(who: Who) -> list[str]:
     return [n for n in who.names if len(n.strip()) >= 3]
 
 
+def _audit_events(conn: Connection, org_id: int, who: Who) -> list[dict[str, Any]]:
+    """Events whose actor is one of their accounts or that name them (LIKE finds the
+    candidates, the whole-word patterns decide)."""
+    found = store.audit_about(conn, org_id, who.account_ids, [*_needles(who), *_names(who)])
+    return [
+        e
+        for e in found
+        if e["actor_id"] in who.account_ids
+        or any(_mentions(e[c], who) for c in ("actor", "subject", "detail"))
+    ]
+
+
+def _export_audit(conn: Connection, org_id: int, who: Who) -> Any:
+    return _audit_events(conn, org_id, who)
+
+
 def _erase_audit(conn: Connection, org_id: int, who: Who, pseudonym: Pseudonym) -> int:
-    events = store.audit_about(conn, org_id, who.account_ids, _needles(who))
+    events = _audit_events(conn, org_id, who)
     if not events:
         return 0
     store.allow_audit_erasure(conn)
@@ -251,7 +274,9 @@ def _labels(who: Who) -> set[str]:
 
 
 def _rows(conn: Connection, org_id: int, who: Who, trace: Trace) -> list[dict[str, Any]]:
-    return store.rows_about(
+    """The table's rows about the person: LIKE finds the candidates, then a row stays
+    if it links to them, names them as who acted, or names them as a whole word."""
+    found = store.rows_about(
         conn,
         trace.table,
         org_id,
@@ -261,6 +286,16 @@ def _rows(conn: Connection, org_id: int, who: Who, trace: Trace) -> list[dict[st
         mentions=trace.mentions,
         needles=[*_needles(who), *_names(who)],
     )
+    labels = _labels(who)
+    return [
+        row
+        for row in found
+        if any(row[c] is not None and row[c] in trace.ids(who, c) for c in trace.links)
+        or any(
+            isinstance(row[c], str) and row[c].strip().casefold() in labels for c in trace.labels
+        )
+        or any(_mentions(row[c], who) for c in (*trace.labels, *trace.mentions))
+    ]
 
 
 def _export_trace(trace: Trace) -> ExportPart:
