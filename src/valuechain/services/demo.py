@@ -484,8 +484,9 @@ def demo_database(engine: Engine) -> bool:
     if others:
         raise NotADemoDatabase(
             f"refusing to run the demo in {where}: it holds another organisation "
-            f"({others[0]!r}); the demo writes only a new, empty database of its own "
-            "(unset VALUECHAIN_DATABASE_URL, or name an empty database)"
+            f"({others[0]!r}); the demo writes only an empty database or one it made "
+            "(name another in VALUECHAIN_DATABASE_URL, or delete a demo database made by "
+            "an earlier version)"
         )
     if (DEMO_ORGANISATION, DEMO_ADMIN_ID) in found.accounts:
         return True
@@ -493,8 +494,8 @@ def demo_database(engine: Engine) -> bool:
     if filled:
         raise NotADemoDatabase(
             f"refusing to run the demo in {where}: it is not a demo database and its "
-            f"table {filled[0]!r} holds rows; the demo writes only a new, empty database "
-            "of its own (delete a demo database whose first run was interrupted)"
+            f"table {filled[0]!r} holds rows; the demo writes only an empty database or "
+            "one it made (delete a demo database whose first run was interrupted)"
         )
     return False
 
