@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'valuechain.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database (a file, or a new PostgreSQL database)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    try:
+        admin = _pg_admin()
+    except Exception as error:  # the server is down
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI=true: {error}")
+        pytest.skip(f"PostgreSQL not reachable: {error}")
+    name = f"valuechain_fresh_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    with _pg_admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from valuechain.domain.access import Action, Principal
+from valuechain.domain.account import DEMO_ADMIN_ID, Account
 from valuechain.services import accounts
 from valuechain.services.access import NotSignedIn, authorise, authorise_relationship
 from valuechain.services.errors import ValuechainError
@@ -72,10 +73,28 @@ def session_token(request: Request) -> tuple[str | None, bool]:
     return request.cookies.get(SESSION_COOKIE), True
 
 
+def _demo_session(request: Request, vc: Valuechain, account: Account) -> accounts.NewSession:
+    """The one session the demo shares among visitors without a cookie: started at
+    the first such page view, reused while it lasts (a client that never keeps the
+    cookie, such as curl in a loop, would otherwise write a session row and an audit
+    event per view). Everyone in the demo is its admin, so sharing gives nobody more."""
+    state = request.app.state
+    with state.demo_session_lock:
+        shared: accounts.NewSession | None = state.demo_session
+        if shared is not None and accounts.session_account(vc, shared.token) is not None:
+            return shared
+        shared = accounts.start_session(
+            vc, account, address=client_address(request), detail="demo: signed in automatically"
+        )
+        state.demo_session = shared
+        return shared
+
+
 def _demo_principal(request: Request, vc: Valuechain) -> Principal | None:
-    """In the demo, a visitor without a session is the demo admin. A page view starts
-    a real session (the cookie is set on the way out), so forms and sign-out work; an
-    API read is answered without one. Never for a state-changing request."""
+    """In the demo, a visitor without a session is the demo admin. A page view gets
+    the demo's shared session (the cookie is set on the way out), so forms and
+    sign-out work; an API read is answered without one. Never for a state-changing
+    request."""
     demo_id: str | None = getattr(request.app.state, "demo_account_id", None)
     if (
         demo_id is None
@@ -88,9 +107,7 @@ def _demo_principal(request: Request, vc: Valuechain) -> Principal | None:
         return None
     api_prefix: str = request.app.state.api_prefix
     if not request.url.path.startswith(api_prefix):
-        started = accounts.start_session(
-            vc, account, address=client_address(request), detail="demo: signed in automatically"
-        )
+        started = _demo_session(request, vc, account)
         request.state.new_session = started
         request.state.csrf_token = started.csrf_token
     return accounts.principal(account, demo=True)
@@ -103,9 +120,13 @@ def current_principal(request: Request, vc: Valuechain) -> Principal | None:
         return cached
     token, _ = session_token(request)
     account = accounts.session_account(vc, token) if token else None
+    demo_id = getattr(request.app.state, "demo_account_id", None)
+    if account is not None and account.id == DEMO_ADMIN_ID and demo_id != DEMO_ADMIN_ID:
+        # The demo admin exists only for `valuechain demo`: no other app (`serve` on
+        # the demo's database) accepts its sessions, however they were made.
+        account = None
     found: Principal | None
     if account is not None:
-        demo_id = getattr(request.app.state, "demo_account_id", None)
         found = accounts.principal(account, demo=account.id == demo_id)
         assert token is not None
         request.state.csrf_token = accounts.csrf_token(token)

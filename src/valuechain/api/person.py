@@ -46,8 +46,10 @@ def get_person_export(
     person_key: str, principal: Exporter, request: Request, vc: CurrentValuechain
 ) -> dict[str, Any]:
     """The person (by id on the map or email): their row on the map, accounts,
-    session metadata, sign-in failures, idempotency keys, the audit events that name
-    them, and what later capabilities store about them."""
+    session metadata, sign-in failures, idempotency keys, survey invitations (never
+    whether they answered), notification settings and mail, and the requests, request
+    events, workspace entries, actions, agreements, negotiations and audit events
+    that are theirs or name them (see docs/access.md, "Data rights")."""
     try:
         return person.export_person(vc, person_key, _actor(principal, request))
     except NotFound as error:
@@ -63,9 +65,11 @@ def get_person_export(
 def delete_person(
     person_key: str, principal: AccountManager, request: Request, vc: CurrentValuechain
 ) -> dict[str, Any]:
-    """Delete the person's accounts (signing out every session), sign-in failures and
-    idempotency keys; replace their name and email on the map and in the audit log
-    with a pseudonym. Survey answers were never linked to them."""
+    """Delete the person's accounts (signing out every session), sign-in failures,
+    idempotency keys, notification settings and mail to them; replace their name and
+    email with a pseudonym on the map and wherever a row names them; erase the text
+    they wrote; cut their survey invitations' link to them (no survey number changes).
+    Survey answers were never linked to them. See docs/access.md, "Data rights"."""
     try:
         return person.erase_person(vc, person_key, _actor(principal, request))
     except NotFound as error:

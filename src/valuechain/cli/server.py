@@ -114,9 +114,12 @@ def serve(
 
 DEMO_HELP = (
     "Open a realistic demo organisation in the web app and print its address.\n\n"
-    "The demo lives in its own database so it never touches real data: "
-    f"./{DEMO_DATABASE} in the working folder, unless VALUECHAIN_DATABASE_URL names "
-    "another one. It is written once, on first run; later runs reopen it unchanged."
+    "The demo signs every visitor in as its admin, so it lives in a database of its "
+    f"own: ./{DEMO_DATABASE} in the working folder, unless VALUECHAIN_DATABASE_URL names "
+    "another one, which must be empty or made by the demo: a database holding anything "
+    "else is refused and left untouched. The demo is written on first run; later runs "
+    "reopen it unchanged. `valuechain serve` on the demo's database signs nobody in "
+    "automatically."
 )
 
 
@@ -130,18 +133,20 @@ def demo(
 ) -> None:
     """Write the demo organisation once (see ``DEMO_HELP``), then serve it."""
     # Imported here: the demo data builders are only needed by this command.
-    from valuechain.services.demo import ensure_demo, ensure_demo_admin
+    from valuechain.services.demo import ensure_demo_admin, open_demo
 
     url = os.environ.get("VALUECHAIN_DATABASE_URL") or f"sqlite:///{Path(DEMO_DATABASE).resolve()}"
-    vc = open_valuechain(url)
-    if ensure_demo(vc):
+    # Refuses (NotADemoDatabase: one line, exit 2) before writing anything.
+    vc, written = open_demo(url)
+    shown = vc.engine.url.render_as_string(hide_password=True)
+    if written:
         counts = vc.counts()
         console.print(
             f"Wrote the demo organisation ({counts.get('units', 0)} units, "
-            f"{counts.get('results', 0)} results, {counts.get('links', 0)} links) to {url}"
+            f"{counts.get('results', 0)} results, {counts.get('links', 0)} links) to {shown}"
         )
     else:
-        console.print(f"Opened the demo organisation in {url}")
+        console.print(f"Opened the demo organisation in {shown}")
     admin = ensure_demo_admin(vc)
     console.print(
         f"You are signed in automatically as the demo admin, {admin.name} ({admin.email})."

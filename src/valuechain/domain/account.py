@@ -25,6 +25,11 @@ class AccountRole(StrEnum):
 #: command line can offer it as an option's limit without loading the services).
 MAX_AUDIT_PAGE = 500
 
+#: The id of the demo's admin account. Only ``valuechain demo`` writes it, last, into a
+#: database of its own (``services.demo``): it marks that database as the demo's, and
+#: no app but the demo's accepts a session of it.
+DEMO_ADMIN_ID = "valuechain-demo-admin"
+
 
 @dataclass(frozen=True, slots=True)
 class Account:

@@ -5,6 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+#: The domain of the pseudonymous email an erased person is left with (RFC 2606:
+#: ``.invalid`` never resolves, so nothing is ever sent to it).
+ERASED_DOMAIN = "erased.invalid"
+
+
+def is_erased(email: str) -> bool:
+    """Whether ``email`` is the pseudonym of an erased person."""
+    return email.casefold().endswith("@" + ERASED_DOMAIN)
+
 
 class Role(StrEnum):
     """Admins run the organisation, leads run a unit, members belong to one."""

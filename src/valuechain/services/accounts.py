@@ -146,8 +146,11 @@ def create_account(
     name: str | None = None,
     person_id: str | None = None,
     first_admin: bool = False,
+    account_id: str | None = None,
 ) -> Account:
     """Create an account and record it in the audit log, in one transaction.
+    ``account_id`` is for the demo's admin only (``domain.account.DEMO_ADMIN_ID``);
+    every other account gets a random id.
 
     ``password`` ``None`` makes an account that cannot sign in with a password (the
     demo admin). With ``first_admin`` the account is created only if the organisation
@@ -161,7 +164,7 @@ def create_account(
         raise AccountError(problem)
     normal = normalise_email(email)
     password_hash = None if password is None else hash_password(vc, password)
-    account_id = secrets.token_hex(16)
+    account_id = account_id or secrets.token_hex(16)
     try:
         with vc.engine.begin() as conn:
             if first_admin:

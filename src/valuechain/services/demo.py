@@ -37,8 +37,11 @@ from __future__ import annotations
 
 import random
 from itertools import product
+from typing import Any
 
-from valuechain.domain.account import Account, AccountRole
+from sqlalchemy import Engine
+
+from valuechain.domain.account import DEMO_ADMIN_ID, Account, AccountRole
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
@@ -57,7 +60,12 @@ from valuechain.services.demo_connect import demo_connect
 from valuechain.services.demo_partner import ensure_demo_partner
 from valuechain.services.demo_request import demo_requests
 from valuechain.services.demo_survey import demo_partnership, demo_responses, demo_servqual
+from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.store.database import contents, make_engine, upgrade
+
+#: The demo's organisation: the only one its database may hold.
+DEMO_ORGANISATION = "valuechain-demo"
 
 DEFAULT_SEED = 7
 EMAIL_DOMAIN = "demo.valuechain.example"
@@ -432,12 +440,13 @@ def ensure_demo(vc: Valuechain, seed: int = DEFAULT_SEED) -> bool:
 
 def ensure_demo_admin(vc: Valuechain) -> Account:
     """The account of the demo's admin (the one person with the admin role), created
-    on first use. It has no password: the demo signs it in automatically, and no one
-    can sign in as it from the sign-in form."""
-    admin = next(p for p in demo_map().people if p.role is Role.ADMIN)
-    found = accounts.account_by_email(vc, admin.email)
+    on first use with the fixed id ``DEMO_ADMIN_ID``. It has no password: the demo
+    signs it in automatically, no one can sign in as it from the sign-in form, and
+    no app but the demo's accepts its sessions (``api.dependencies``)."""
+    found = accounts.account_by_id(vc, DEMO_ADMIN_ID)
     if found is not None:
         return found
+    admin = next(p for p in demo_map().people if p.role is Role.ADMIN)
     return accounts.create_account(
         vc,
         admin.email,
@@ -446,7 +455,94 @@ def ensure_demo_admin(vc: Valuechain) -> Account:
         Actor.command_line(),
         name=admin.name,
         person_id=admin.id,
+        account_id=DEMO_ADMIN_ID,
     )
 
 
-__all__ = ["LINKS", "RESULTS", "UNITS", "demo_map", "ensure_demo", "ensure_demo_admin"]
+# -- the demo's own database ------------------------------------------------------------
+#
+# The demo signs every visitor in as an admin, so it must never run on real data. It
+# writes only a database that is empty, or one it made itself: a database holding
+# exactly one organisation, the demo's, with the demo admin's account, which is
+# written last (an interrupted first run leaves a database the demo refuses).
+
+
+class NotADemoDatabase(ValuechainError):
+    """The database holds something the demo did not write: the demo leaves it alone."""
+
+
+def _safe(url: Any) -> str:
+    return str(url.render_as_string(hide_password=True))
+
+
+def demo_database(engine: Engine) -> bool:
+    """Whether the database is the demo's own (True) or empty (False), read without
+    writing anything; raises :class:`NotADemoDatabase` for any other database."""
+    found = contents(engine, [(DEMO_ORGANISATION, DEMO_ADMIN_ID)])
+    others = [slug for slug in found.organisations if slug != DEMO_ORGANISATION]
+    where = _safe(engine.url)
+    if others:
+        raise NotADemoDatabase(
+            f"refusing to run the demo in {where}: it holds another organisation "
+            f"({others[0]!r}); the demo writes only an empty database or one it made "
+            "(name another in VALUECHAIN_DATABASE_URL, or delete a demo database made by "
+            "an earlier version)"
+        )
+    if (DEMO_ORGANISATION, DEMO_ADMIN_ID) in found.accounts:
+        return True
+    filled = sorted(table for table, rows in found.rows.items() if rows)
+    if filled:
+        raise NotADemoDatabase(
+            f"refusing to run the demo in {where}: it is not a demo database and its "
+            f"table {filled[0]!r} holds rows; the demo writes only an empty database or "
+            "one it made (delete a demo database whose first run was interrupted)"
+        )
+    return False
+
+
+def open_demo(url: str) -> tuple[Valuechain, bool]:
+    """The demo organisation in the database at ``url``, and whether it was written
+    now: an empty database gets the demo (migrated, then written, the demo admin
+    last); the demo's own is reopened unchanged; any other is refused with
+    :class:`NotADemoDatabase` before anything, even a migration, is written."""
+    engine = make_engine(url, migrate=False)
+    try:
+        existing = demo_database(engine)
+    except NotADemoDatabase:
+        engine.dispose()
+        raise
+    upgrade(engine)
+    vc = Valuechain(engine, DEMO_ORGANISATION)
+    if not existing:
+        ensure_demo(vc)
+        ensure_demo_admin(vc)
+    return vc, not existing
+
+
+def require_demo_database(vc: Valuechain, account_id: str) -> None:
+    """Refuse automatic sign-in as ``account_id`` unless it is the demo admin of the
+    demo organisation in the demo's own database."""
+    if (
+        account_id != DEMO_ADMIN_ID
+        or vc.organisation != DEMO_ORGANISATION
+        or not demo_database(vc.engine)
+    ):
+        raise NotADemoDatabase(
+            "automatic sign-in is only for `valuechain demo`, in the database it made"
+        )
+
+
+__all__ = [
+    "DEMO_ADMIN_ID",
+    "DEMO_ORGANISATION",
+    "LINKS",
+    "RESULTS",
+    "UNITS",
+    "NotADemoDatabase",
+    "demo_database",
+    "demo_map",
+    "ensure_demo",
+    "ensure_demo_admin",
+    "open_demo",
+    "require_demo_database",
+]

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, case, delete, func, insert, or_, select, update
 
 from valuechain.domain.campaign import Campaign, CampaignState
+from valuechain.domain.person import ERASED_DOMAIN
 from valuechain.domain.response import Answer, Response
 from valuechain.store.measure import ANSWERS, CAMPAIGNS, COMMENTS, IMPORTANCE, RESPONSES
 from valuechain.store.organisation import PEOPLE
@@ -144,7 +145,8 @@ class Invitee:
 
 def uninvited(conn: Connection, org_id: int, campaign_id: str) -> list[Invitee]:
     """Every person of a customer unit of the campaign who has no invitation yet for
-    a provider their unit rates (one per person and provider), in one query."""
+    a provider their unit rates (one per person and provider), in one query; never an
+    erased person."""
     g, p, i = GROUPS, PEOPLE, INVITATIONS
     stmt = (
         select(p.c.id, p.c.email, p.c.name, g.c.provider_id, g.c.customer_id)
@@ -159,7 +161,14 @@ def uninvited(conn: Connection, org_id: int, campaign_id: str) -> list[Invitee]:
                 ),
             )
         )
-        .where(g.c.org_id == org_id, g.c.campaign_id == campaign_id, i.c.id.is_(None))
+        .where(
+            g.c.org_id == org_id,
+            g.c.campaign_id == campaign_id,
+            i.c.id.is_(None),
+            # An erased person stays on the map under a pseudonym; inviting them would
+            # mail nobody and count one more invitee in the rates.
+            p.c.email.not_like(f"%@{ERASED_DOMAIN}"),
+        )
         .order_by(g.c.provider_id, g.c.customer_id, p.c.id)
     )
     return [Invitee(*row) for row in conn.execute(stmt)]

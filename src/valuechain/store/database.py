@@ -4,12 +4,13 @@ migrations applied on first use."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, literal, select, text
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
@@ -111,3 +112,44 @@ def upgrade(engine: Engine) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(7263)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What a database holds: whether each table has rows (Alembic's bookkeeping left
+    out), the organisations' slugs, and the (slug, account id) pairs asked about."""
+
+    rows: dict[str, bool]
+    organisations: list[str]
+    accounts: set[tuple[str, str]]
+
+
+def contents(engine: Engine, accounts: Iterable[tuple[str, str]] = ()) -> Contents:
+    """What the database at ``engine`` holds, read without changing anything (no
+    migration runs); ``accounts``: the (organisation slug, account id) pairs to look
+    for. A database without tables holds nothing."""
+    tables = MetaData()
+    tables.reflect(engine)
+    found: set[tuple[str, str]] = set()
+    with engine.connect() as conn:
+        # Whether a row exists, not how many: a big database answers as fast.
+        rows = {
+            name: conn.execute(select(literal(1)).select_from(table).limit(1)).first() is not None
+            for name, table in tables.tables.items()
+            if name != "alembic_version"
+        }
+        organisations = tables.tables.get("organisations")
+        slugs: list[str] = []
+        if organisations is not None:
+            slugs = [str(s) for s in conn.execute(select(organisations.c.slug)).scalars()]
+        people = tables.tables.get("accounts")
+        if organisations is not None and people is not None:
+            for slug, account_id in accounts:
+                hit = conn.execute(
+                    select(people.c.id)
+                    .join(organisations, organisations.c.id == people.c.org_id)
+                    .where(organisations.c.slug == slug, people.c.id == account_id)
+                ).first()
+                if hit is not None:
+                    found.add((slug, account_id))
+    return Contents(rows, slugs, found)

@@ -1,7 +1,8 @@
 """Data rights' SQL: everything stored about one person (their row on the map, their
-accounts, sessions, sign-in failures, idempotency keys and the audit events that name
-them), read for an export and rewritten or deleted for an erasure; and the retention
-of raw survey comments."""
+accounts, sessions, sign-in failures, the audit events that name them, and, through
+:func:`rows_about`, the rows of every other table that link to them or name them),
+read for an export and rewritten or deleted for an erasure; and the retention of raw
+survey comments."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, or_, select, text, update
+from sqlalchemy import Connection, Table, and_, delete, func, or_, select, text, update
 
 from valuechain.store.accounts import ACCOUNTS, FAILURES, SESSIONS
 from valuechain.store.audit import AUDIT
@@ -89,12 +90,63 @@ def idempotency_keys(conn: Connection, org_id: int, scopes: Iterable[str]) -> li
     )
 
 
+def _like(needle: str) -> str:
+    """A LIKE pattern that finds ``needle`` anywhere (its wildcards escaped)."""
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def rows_about(
+    conn: Connection,
+    table: Table,
+    org_id: int,
+    *,
+    links: Mapping[str, Iterable[str]],
+    labels: Iterable[str],
+    labelled: Iterable[str],
+    mentions: Iterable[str],
+    needles: Iterable[str],
+) -> list[dict[str, Any]]:
+    """The organisation's rows of ``table`` about a person: a column of ``links`` holds
+    one of its values (an id), a ``labelled`` column is one of ``labels`` (names and
+    emails, lower case; any case in the row), or a ``labelled`` or ``mentions`` column
+    contains one of ``needles`` (any case). Erasures are rare: a scan is fine."""
+    names = [label.casefold() for label in labels]
+    clauses: list[Any] = [table.c[c].in_(list(v)) for c, v in links.items() if v]
+    labelled = list(labelled)
+    if names:
+        clauses += [func.lower(table.c[c]).in_(names) for c in labelled]
+    for needle in needles:
+        pattern = _like(needle.casefold())
+        for column in [*labelled, *mentions]:
+            clauses.append(func.lower(table.c[column]).like(pattern, escape="\\"))
+    if not clauses:
+        return []
+    key = list(table.primary_key.columns)
+    return _rows(conn, select(table).where(table.c.org_id == org_id, or_(*clauses)).order_by(*key))
+
+
+def _key_of(table: Table, row: Mapping[str, Any]) -> Any:
+    return and_(*(column == row[column.name] for column in table.primary_key.columns))
+
+
+def update_row(
+    conn: Connection, table: Table, row: Mapping[str, Any], values: Mapping[str, Any]
+) -> None:
+    """Rewrite columns of one row (found by its primary key, which holds ``org_id``)."""
+    conn.execute(update(table).where(_key_of(table, row)).values(**values))
+
+
+def delete_row(conn: Connection, table: Table, row: Mapping[str, Any]) -> None:
+    """Delete one row (found by its primary key)."""
+    conn.execute(delete(table).where(_key_of(table, row)))
+
+
 def _about(account_ids: list[str], needles: list[str]) -> Any:
     """Audit events whose actor is one of the accounts, or whose actor, subject or
     detail contains one of the needles (emails, lower case)."""
     clauses: list[Any] = [AUDIT.c.actor_id.in_(account_ids)] if account_ids else []
     for needle in needles:
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = _like(needle)
         for column in (AUDIT.c.actor, AUDIT.c.subject, AUDIT.c.detail):
             clauses.append(func.lower(column).like(pattern, escape="\\"))
     return or_(*clauses) if clauses else text("1 = 0")

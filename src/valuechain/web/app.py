@@ -3,6 +3,7 @@ every route behind the access layer."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
@@ -69,8 +70,9 @@ def create_app(
     Every page and endpoint needs a signed-in account allowed by the access policy;
     only sign-in, setup, the static files and the API schema are public. Without a
     session, pages redirect to ``/signin`` and the API answers 401. With
-    ``demo_account_id`` a visitor without a session is that account (the demo). With
-    ``sso`` the sign-in page offers single sign-on through that OpenID Connect provider.
+    ``demo_account_id`` a visitor without a session is that account (the demo; only the
+    demo admin in the demo's own database, else ``NotADemoDatabase``). With ``sso``
+    the sign-in page offers single sign-on through that OpenID Connect provider.
 
     Unknown paths answer with a friendly HTML page, or with JSON ``{"detail"}`` under
     the API prefix, never with a traceback. Request bodies above ``limits`` (default:
@@ -83,8 +85,17 @@ def create_app(
         description="Internal customer service along the value chain. Sign in with "
         "`POST /api/v1/session` and send the token as `Authorization: Bearer <token>`.",
     )
+    if demo_account_id is not None:
+        # Imported here: only the demo needs the demo's builders.
+        from valuechain.services.demo import require_demo_database
+
+        # Automatic sign-in never outside the database the demo made.
+        require_demo_database(vc, demo_account_id)
     app.state.valuechain = vc
     app.state.demo_account_id = demo_account_id
+    # Visitors of the demo without a cookie share one session (api.dependencies).
+    app.state.demo_session = None
+    app.state.demo_session_lock = threading.Lock()
     app.state.api_prefix = API_PREFIX
     app.state.sso = SsoProvider(sso) if sso else None
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,205 @@
+"""The demo writes only a database of its own, and signs nobody in anywhere else.
+
+Real processes on loopback, on SQLite and PostgreSQL: `valuechain demo` pointed at a
+database that holds another organisation refuses in one line, exits non-zero and
+writes nothing (not even a migration); `valuechain serve` on the database the demo
+made signs nobody in automatically and does not accept the demo admin's session;
+anonymous page views of the demo share one session instead of writing a session and
+an audit event each."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import MetaData, func, select
+from sqlalchemy.engine import Engine
+
+from tests.conftest import TEST_SECURITY
+from tests.signin import form_token
+from tests.test_api import chain_map
+from tests.test_web import free_port, start_cli, stop
+from valuechain import Valuechain
+from valuechain.services import accounts, demo
+from valuechain.services.demo import (
+    DEMO_ADMIN_ID,
+    DEMO_ORGANISATION,
+    NotADemoDatabase,
+    open_demo,
+)
+from valuechain.store.database import make_engine
+from valuechain.web.app import create_app
+
+CLI = [sys.executable, "-c", "from valuechain.cli.main import main; main()"]
+
+
+def clean_env(url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VALUECHAIN_")}
+    return {**env, "VALUECHAIN_DATABASE_URL": url, **extra}
+
+
+def snapshot(engine: Engine) -> dict[str, Any]:
+    """Every table's row count, and the migration the database is at."""
+    tables = MetaData()
+    tables.reflect(engine)
+    with engine.connect() as conn:
+        found: dict[str, Any] = {
+            name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for name, t in tables.tables.items()
+        }
+        if "alembic_version" in tables.tables:
+            found["head"] = conn.execute(select(tables.tables["alembic_version"])).all()
+    return found
+
+
+def count(engine: Engine, table: str) -> int:
+    tables = MetaData()
+    tables.reflect(engine, only=[table])
+    with engine.connect() as conn:
+        return int(
+            conn.execute(select(func.count()).select_from(tables.tables[table])).scalar_one()
+        )
+
+
+def test_the_demo_refuses_a_database_with_another_organisation(
+    vc: Valuechain, database_url: str, tmp_path: Path
+) -> None:
+    vc.write_map(chain_map())
+    before = snapshot(vc.engine)
+    process = subprocess.Popen(
+        [*CLI, "demo", "--no-browser", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=clean_env(database_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("the demo served a database that holds another organisation")
+    assert process.returncode != 0
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert "refus" in lines[0] and "another organisation" in lines[0], output
+    assert snapshot(vc.engine) == before  # nothing written, not even a migration
+
+
+@pytest.fixture
+def demo_vc(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Valuechain]:
+    """A database made by the demo, with only the demo's map (all of its data takes a
+    minute to write on a busy PostgreSQL): the same marker, the same rules."""
+    monkeypatch.setattr(demo, "ensure_demo", lambda vc: vc.write_map(demo.demo_map()))
+    vc, written = open_demo(fresh_url)
+    assert written
+    yield vc
+    vc.engine.dispose()
+
+
+def test_the_real_demo_shares_one_session_and_serve_signs_nobody_in(tmp_path: Path) -> None:
+    """The whole story with real processes (SQLite: the demo's data is written in
+    seconds there; PostgreSQL runs the same code in the tests below)."""
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    process, address = start_cli(
+        ["demo", "--no-browser", "--port", str(free_port())], tmp_path, clean_env(url)
+    )
+    engine = make_engine(url, migrate=False)
+    try:
+        sessions, events = count(engine, "sessions"), count(engine, "audit_events")
+        # 50 anonymous page views, no cookie kept between them (curl in a loop).
+        for _ in range(50):
+            home = httpx.get(address, timeout=10)
+            assert "You are signed in as the demo admin" in home.text
+        assert count(engine, "sessions") - sessions <= 1
+        assert count(engine, "audit_events") - events <= 1
+        cookie = home.cookies["vc_session"]
+    finally:
+        stop(process)
+    serve_signs_nobody_in(url, tmp_path, cookie)
+    engine.dispose()
+
+
+def serve_signs_nobody_in(url: str, cwd: Path, demo_token: str) -> None:
+    """`valuechain serve` on the demo's database: no automatic sign-in, and the demo
+    admin's session ``demo_token`` (cookie or bearer) is no key either."""
+    env = clean_env(url, VALUECHAIN_ORGANISATION=DEMO_ORGANISATION)
+    serve, address = start_cli(["serve", "--port", str(free_port())], cwd, env)
+    try:
+        page = httpx.get(address, timeout=10, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/signin")
+        assert httpx.get(f"{address}api/v1/units", timeout=10).status_code == 401
+        with httpx.Client(cookies={"vc_session": demo_token}, timeout=10) as browser:
+            assert browser.get(address, follow_redirects=False).status_code == 303
+        bearer = {"Authorization": f"Bearer {demo_token}"}
+        assert httpx.get(f"{address}api/v1/units", headers=bearer, timeout=10).status_code == 401
+    finally:
+        stop(serve)
+
+
+def test_serve_on_the_demo_database_signs_nobody_in(
+    demo_vc: Valuechain, fresh_url: str, tmp_path: Path
+) -> None:
+    admin = accounts.account_by_id(demo_vc, DEMO_ADMIN_ID)
+    assert admin is not None
+    started = accounts.start_session(demo_vc, admin, address="test")
+    serve_signs_nobody_in(fresh_url, tmp_path, started.token)
+
+
+def test_anonymous_demo_views_share_one_session(demo_vc: Valuechain) -> None:
+    engine = demo_vc.engine
+    sessions, events = count(engine, "sessions"), count(engine, "audit_events")
+    with TestClient(create_app(demo_vc, demo_account_id=DEMO_ADMIN_ID)) as client:
+        for _ in range(50):
+            client.cookies.clear()  # a client that keeps no cookie
+            home = client.get("/")
+            assert "You are signed in as the demo admin" in home.text
+        # A browser that keeps the cookie stays in that session.
+        assert client.get("/").status_code == 200
+        # Signing out ends the shared session; the next visitor gets a new one.
+        page = client.get("/")
+        token = home.cookies["vc_session"]
+        assert client.cookies["vc_session"] == token
+        client.post("/signout", data={"csrf_token": form_token(page.text)}, follow_redirects=False)
+        assert accounts.session_account(demo_vc, token) is None
+        client.cookies.clear()
+        assert "You are signed in as the demo admin" in client.get("/").text
+    assert count(engine, "sessions") - sessions <= 1
+    assert count(engine, "audit_events") - events <= 3  # in, out, in again
+
+
+def test_the_demo_reopens_its_own_database_only(demo_vc: Valuechain, fresh_url: str) -> None:
+    assert demo_vc.organisation == DEMO_ORGANISATION
+    again, written = open_demo(fresh_url)
+    assert not written and accounts.account_by_id(again, DEMO_ADMIN_ID) is not None
+    # Another organisation in it, and it is no demo database any more.
+    Valuechain(again.engine, "real-org", security=TEST_SECURITY)
+    with pytest.raises(NotADemoDatabase, match="another organisation"):
+        open_demo(fresh_url)
+    again.engine.dispose()
+
+
+def test_automatic_sign_in_needs_the_demo_database(vc: Valuechain) -> None:
+    vc.write_map(chain_map())
+    with pytest.raises(NotADemoDatabase):
+        create_app(vc, demo_account_id="anything")
+
+
+def test_the_demo_admin_is_nobody_outside_the_demo(demo_vc: Valuechain) -> None:
+    vc = demo_vc
+    admin = accounts.account_by_id(vc, DEMO_ADMIN_ID)
+    assert admin is not None
+    started = accounts.start_session(vc, admin, address="test")
+    headers = {"Authorization": f"Bearer {started.token}"}
+    with TestClient(create_app(vc, demo_account_id=DEMO_ADMIN_ID)) as client:
+        assert client.get("/api/v1/session", headers=headers).status_code == 200
+    with TestClient(create_app(vc)) as client:
+        assert client.get("/api/v1/session", headers=headers).status_code == 401
