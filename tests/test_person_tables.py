@@ -133,7 +133,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "campaign_groups": each("org_id campaign_id provider_id customer_id", OTHER),
     "invitations": {
         **each(
-            "org_id id campaign_id provider_id customer_id invited_on reminded_on reminders",
+            "org_id id campaign_id provider_id customer_id invited_on",
             OTHER,
         ),
         "person_id": PERSON,
