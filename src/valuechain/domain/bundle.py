@@ -8,6 +8,7 @@ cells with their line numbers; nothing here touches the disk or the database.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -275,6 +276,27 @@ SCHEMA: Mapping[str, FileSchema] = {
 }
 
 
+#: A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
+#: injection"): an export never lets a text cell start with one.
+FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+# Text the export escapes: a formula start, or quotes before one (so that text which
+# really starts with ``'=`` survives the round trip too).
+_ESCAPED = re.compile(r"'*[=+\-@\t\r]")
+
+
+def escape_formula(text: str) -> str:
+    """``text`` as a CSV export writes it: with one more ``'`` in front when it starts
+    with a formula start, or with quotes followed by one; otherwise unchanged."""
+    return "'" + text if _ESCAPED.match(text) else text
+
+
+def unescape_formula(text: str) -> str:
+    """The inverse of :func:`escape_formula`: one leading ``'`` taken off a cell whose
+    rest starts with a formula start (after any further quotes); other text unchanged.
+    ``unescape_formula(escape_formula(t)) == t`` for every ``t``."""
+    return text[1:] if text[:1] == "'" and _ESCAPED.match(text, 1) else text
+
+
 @dataclass(frozen=True, slots=True)
 class BundleProblem:
     """One thing wrong with a bundle, located as precisely as it can be.
@@ -416,10 +438,11 @@ def _none(_text: str) -> object:
     return None
 
 
-def _parser(column: Column) -> Parser:
+def _parser(column: Column, *, csv: bool = False) -> Parser:
     """The function that turns one cell of ``column`` into its value: ``None`` for an
     empty optional cell, ``_BAD`` for anything invalid (an empty required cell
-    included). Cells of only spaces count as empty."""
+    included). Cells of only spaces count as empty. In a CSV file (``csv``) a text
+    cell loses the ``'`` the export put before a formula (:func:`unescape_formula`)."""
     required = column.required
     if column.choices is not None:
         members: dict[str, object] = {m.value: m for m in column.choices}
@@ -433,6 +456,14 @@ def _parser(column: Column) -> Parser:
 
         return parse_enum
     if column.kind is ValueKind.TEXT:
+        if csv:
+
+            def parse_csv_text(text: str) -> object:
+                if text and not text.isspace():
+                    return text if text[0] != "'" else unescape_formula(text)
+                return _BAD if required else None
+
+            return parse_csv_text
 
         def parse_text(text: str) -> object:
             if text and not text.isspace():
@@ -475,10 +506,13 @@ class _Plan:
     present: list[bool]
 
 
-def _read_header(schema: FileSchema, label: str, header: Row, problems: _Problems) -> _Plan | None:
+def _read_header(
+    schema: FileSchema, label: str, header: Row, problems: _Problems, *, csv: bool = False
+) -> _Plan | None:
     """The plan for a file's rows, or ``None`` when its rows cannot be read (a required
     column is missing or named twice). Unknown columns are problems but the rows are
-    still checked, so one import shows as much as possible."""
+    still checked, so one import shows as much as possible. ``csv``: the rows come from
+    a CSV file (whose text cells may carry the export's formula escape)."""
     line, cells = header
     names = [c.strip() for c in cells]
     if names:
@@ -509,7 +543,7 @@ def _read_header(schema: FileSchema, label: str, header: Row, problems: _Problem
         label,
         len(names),
         [
-            (position[c.name], _parser(c)) if c.name in position else (0, _none)
+            (position[c.name], _parser(c, csv=csv)) if c.name in position else (0, _none)
             for c in schema.columns
         ],
         schema.columns,
@@ -1374,9 +1408,11 @@ def check_bundle(
                 bundle.unreadable.add(table)
                 continue
             if table == "items":
+                if not sheets:
+                    rows = ((n, [unescape_formula(c) for c in cells]) for n, cells in rows)
                 bundle.items(name, header, rows)
                 continue
-            plan = _read_header(SCHEMA[table], name, header, bundle.problems)
+            plan = _read_header(SCHEMA[table], name, header, bundle.problems, csv=not sheets)
             if plan is None:
                 bundle.unreadable.add(table)
                 continue

@@ -35,6 +35,7 @@ from valuechain.domain.bundle import (
     StoredIds,
     UnreadableFile,
     check_bundle,
+    escape_formula,
 )
 from valuechain.domain.bundle_columns import EncodedColumn, EncodedTable
 from valuechain.domain.organisation import OrganisationMap
@@ -635,10 +636,21 @@ def _write_folder(path: Path, tables: dict[str, tuple[list[str], Iterable[list[A
     for table, (header, rows) in tables.items():
         with (path / f"{table}.csv").open("w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out, lineterminator="\n")
+            # csv quotes a cell holding a character of the line terminator ("\n") but
+            # not one holding "\r", which a reader takes for a line end; such rows
+            # are written with every cell quoted.
+            quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
             writer.writerow(header)
             # csv writes None as an empty cell, ints as ints and floats by repr (the
-            # shortest text that reads back as the same float).
-            writer.writerows(rows)
+            # shortest text that reads back as the same float). Text that a
+            # spreadsheet would run as a formula gets a ' in front (the import takes it
+            # off); numbers are never text here, so a negative number stays a number.
+            for row in rows:
+                cells = [escape_formula(v) if type(v) is str else v for v in row]
+                if any(type(v) is str and "\r" in v for v in cells):
+                    quoted.writerow(cells)
+                else:
+                    writer.writerow(cells)
 
 
 def _write_workbook(path: Path, tables: dict[str, tuple[list[str], Iterable[list[Any]]]]) -> None:
