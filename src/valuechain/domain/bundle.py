@@ -342,6 +342,7 @@ class StoredIds:
     unit_kinds: Mapping[str, str] = field(default_factory=dict)  # unit id -> kind
     calendars: Collection[str] = frozenset()
     agreements: Collection[str] = frozenset()
+    unit_parents: Mapping[str, str] = field(default_factory=dict)  # unit id -> parent id
 
 
 @dataclass(slots=True)
@@ -619,6 +620,7 @@ class _Bundle:
             "agreements": empty if replace else stored.agreements,
         }
         self.stored_emails: Mapping[str, str] = {} if replace else stored.emails
+        self.stored_parents: Mapping[str, str] = {} if replace else stored.unit_parents
         self.instruments: dict[str, Instrument] = {} if replace else dict(stored.instruments)
         # Kinds of the units the bundle and the organisation hold (outcomes need them).
         self.unit_kinds: dict[str, str] = {} if replace else dict(stored.unit_kinds)
@@ -717,6 +719,43 @@ class _Bundle:
                 )
             else:
                 self.refer("units", label, line, "parent_id", parent)
+        self.check_parent_cycles()
+
+    def check_parent_cycles(self) -> None:
+        """No unit may be its own ancestor, through any number of parents: the bundle's
+        parents and, for the units the bundle does not rewrite, the stored ones. Each
+        cycle is one problem, on the line of its first unit in the file."""
+        label = self.labels["units"]
+        in_bundle = self.ids["units"]
+        parents = {u: p for u, p in self.stored_parents.items() if u not in in_bundle}
+        line_of: dict[str, int] = {}
+        for line, uid, parent in self.pending_parents:
+            if parent != uid:  # a self-parent is reported on its own
+                parents[uid] = parent
+                line_of.setdefault(uid, line)
+        walk_of: dict[str, int] = {}  # unit -> the walk that first reached it
+        for walk, (_line, start, _parent) in enumerate(self.pending_parents):
+            path: list[str] = []
+            node: str | None = start
+            while node is not None and node not in walk_of:
+                walk_of[node] = walk
+                path.append(node)
+                node = parents.get(node)
+            if node is None or walk_of[node] != walk:
+                continue  # a root, or a chain already walked
+            cycle = path[path.index(node) :]
+            if not any(u in line_of for u in cycle):
+                continue  # stored before this import; not the bundle's doing
+            first = min((u for u in cycle if u in line_of), key=line_of.__getitem__)
+            at = cycle.index(first)
+            ring = [*cycle[at:], *cycle[:at], first]
+            self.problems.add(
+                label,
+                line_of[first],
+                "parent_id",
+                "a parent that is not the unit itself or below it (no cycle of parents)",
+                "a cycle " + " → ".join(show(u) for u in ring),
+            )
 
     def results(self, plan: _Plan, rows: Iterable[Row]) -> None:
         stored = self.stored_ids["results"]

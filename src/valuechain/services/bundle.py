@@ -301,6 +301,7 @@ def _stored_ids(vc: Valuechain) -> StoredIds:
         kinds = outcome_store.unit_kinds(conn, vc.org_id)
         calendars = calendar_store.calendar_names(conn, vc.org_id)
         agreements = agreement_store.agreement_ids(conn, vc.org_id)
+        parents = store.unit_parents(conn, vc.org_id)
     return StoredIds(
         known["units"],
         known["results"],
@@ -310,6 +311,7 @@ def _stored_ids(vc: Valuechain) -> StoredIds:
         kinds,
         calendars=calendars,
         agreements=agreements,
+        unit_parents=parents,
     )
 
 
