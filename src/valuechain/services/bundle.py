@@ -63,6 +63,23 @@ DATABASE_STEP = "database"
 REPORT_EVERY = 16_384  # rows between two progress reports: often enough for a bar, cheap
 
 
+@dataclass(frozen=True)
+class WorkbookLimits:
+    """How far an ``.xlsx`` workbook (a zip of XML files) may unpack. Its entries'
+    declared sizes are checked before any is read (the reader never unpacks more than
+    an entry declares), and cells are counted while the sheets stream in, so a small
+    file that unpacks to gigabytes (a zip bomb) is refused at once.
+
+    ``max_unpacked_bytes``: all entries together, unpacked. ``max_ratio``: unpacked
+    bytes per compressed byte of any entry larger than ``ratio_floor`` unpacked (small
+    XML parts compress well and are harmless). ``max_cells``: cells of all sheets."""
+
+    max_unpacked_bytes: int = 1 << 30
+    max_ratio: float = 200.0
+    ratio_floor: int = 1 << 20
+    max_cells: int = 20_000_000
+
+
 class BundleError(ValuechainError):
     """A bundle that cannot be imported; nothing was written.
 
@@ -282,10 +299,14 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _sheet_rows(sheet: Any, label: str, progress: Progress | None) -> Iterator[Row]:
-    """The rows of one sheet with their row numbers, cells as text."""
+def _sheet_rows(
+    sheet: Any, label: str, progress: Progress | None, budget: _CellBudget
+) -> Iterator[Row]:
+    """The rows of one sheet with their row numbers, cells as text, within the
+    workbook's cell budget."""
     total = sheet.max_row or 0
     for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        budget.take(len(row), number)
         yield number, [c if type(c) is str else _cell_text(c) for c in row]
         if progress is not None and number % REPORT_EVERY == 0:
             progress(label, number, max(total, number))
@@ -322,19 +343,20 @@ def read_bundle(
     replace: bool = False,
     progress: Progress | None = None,
     cap: int = PROBLEM_CAP,
+    limits: WorkbookLimits | None = None,
 ) -> tuple[OrganisationMap, dict[str, int], dict[str, int]]:
     """Read and check the bundle at ``path`` (a folder or an ``.xlsx`` file).
 
     Returns the map, the rows per table and the rows whose id ``stored`` held; raises
-    :class:`BundleError` with every problem (up to ``cap``) when anything is wrong.
-    """
+    :class:`BundleError` with every problem (up to ``cap``) when anything is wrong. A
+    workbook is read within ``limits`` (default :class:`WorkbookLimits`)."""
     path = Path(path)
     if path.is_dir():
         with _no_cyclic_gc():
             check = _check_folder(path, stored, replace, progress, cap)
     elif path.suffix.lower() == ".xlsx" and path.is_file():
         with _no_cyclic_gc():
-            check = _check_workbook(path, stored, replace, progress, cap)
+            check = _check_workbook(path, stored, replace, progress, cap, limits)
     elif path.exists():
         raise _problem(path, "a folder of CSV files or an .xlsx workbook", "another kind of file")
     else:
@@ -362,11 +384,60 @@ def _check_folder(
     )
 
 
+def _check_unpacked_size(path: Path, limits: WorkbookLimits) -> None:
+    """Refuse a workbook whose zip entries declare more than ``limits`` allow, before
+    any entry is unpacked (the zip reader stops at an entry's declared size)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (OSError, zipfile.BadZipFile) as error:
+        raise _problem(
+            path, "a readable .xlsx workbook", str(error) or type(error).__name__
+        ) from None
+    total = sum(e.file_size for e in entries)
+    if total > limits.max_unpacked_bytes:
+        raise _problem(
+            path,
+            f"a workbook that unpacks to at most {limits.max_unpacked_bytes:,} bytes",
+            f"entries of {total:,} bytes unpacked",
+        )
+    for entry in entries:
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > limits.ratio_floor and ratio > limits.max_ratio:
+            raise _problem(
+                path,
+                f"entries compressed at most {limits.max_ratio:g} to 1",
+                f"{entry.filename} of {entry.file_size:,} bytes compressed {ratio:,.0f} to 1",
+            )
+
+
+class _CellBudget:
+    """The cells a workbook may still hold (:attr:`WorkbookLimits.max_cells`)."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path, self.limit, self.left = path, limit, limit
+
+    def take(self, cells: int, line: int) -> None:
+        self.left -= cells
+        if self.left < 0:
+            raise UnreadableFile(
+                line, f"a workbook of at most {self.limit:,} cells", f"more in {self.path.name}"
+            )
+
+
 def _check_workbook(
-    path: Path, stored: StoredIds | None, replace: bool, progress: Progress | None, cap: int
+    path: Path,
+    stored: StoredIds | None,
+    replace: bool,
+    progress: Progress | None,
+    cap: int,
+    limits: WorkbookLimits | None,
 ) -> BundleCheck:
     from openpyxl import load_workbook  # imported here: openpyxl is slow to import
 
+    limits = limits or WorkbookLimits()
+    _check_unpacked_size(path, limits)
+    budget = _CellBudget(path, limits.max_cells)
     try:
         # data_only: a formula cell counts as the value Excel last computed for it.
         book = load_workbook(path, read_only=True, data_only=True)
@@ -377,7 +448,7 @@ def _check_workbook(
     try:
         return check_bundle(
             book.sheetnames,
-            lambda name: _sheet_rows(book[name], name, progress),
+            lambda name: _sheet_rows(book[name], name, progress, budget),
             sheets=True,
             stored=stored,
             replace=replace,
@@ -395,18 +466,22 @@ def import_bundle(
     progress: Progress | None = None,
     cap: int = PROBLEM_CAP,
     actor: Actor | None = None,
+    limits: WorkbookLimits | None = None,
 ) -> ImportSummary:
     """Import the bundle at ``path`` into ``vc``'s organisation, all or nothing.
 
     By id (rows with a known id are replaced, new ones added, nothing removed), or with
     ``replace`` the whole organisation is replaced by the bundle. Raises
     :class:`BundleError` listing the problems, in which case nothing was written.
+    A workbook is read within ``limits`` (default :class:`WorkbookLimits`).
     The import, refused or done, is recorded in the audit log as ``actor`` (default:
     the operating-system user).
     """
     who = actor or Actor.command_line()
     try:
-        summary = _import_bundle(vc, path, replace=replace, progress=progress, cap=cap)
+        summary = _import_bundle(
+            vc, path, replace=replace, progress=progress, cap=cap, limits=limits
+        )
     except BundleError as error:
         total = len(error.problems) + error.more_problems
         audit.record(
@@ -436,11 +511,12 @@ def _import_bundle(
     replace: bool,
     progress: Progress | None,
     cap: int,
+    limits: WorkbookLimits | None = None,
 ) -> ImportSummary:
     # With replace nothing stored survives, so nothing stored may be referred to.
     stored = None if replace else _stored_ids(vc)
     org_map, rows, updated = read_bundle(
-        path, stored=stored, replace=replace, progress=progress, cap=cap
+        path, stored=stored, replace=replace, progress=progress, cap=cap, limits=limits
     )
     if stored is not None and stored.emails:
         # Emails are unique and checked row by row: a stored person who gives up an
