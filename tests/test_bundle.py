@@ -453,3 +453,21 @@ def test_export_refuses_a_file_in_place_of_a_folder(vc: Valuechain, tmp_path: Pa
     with pytest.raises(Exception, match="is a file") as raised:
         export_bundle(vc, tmp_path / "taken")
     assert type(raised.value).__name__ == "ValuechainError"
+
+
+def test_a_nul_character_in_a_csv_file_is_a_located_problem(vc: Valuechain, tmp_path: Path) -> None:
+    """PostgreSQL refuses NUL in text; the import says where instead of crashing."""
+    bundle = copy_small(tmp_path)
+    append(bundle / "units.csv", 'x1,"a\x00b",team,,\n')
+    (problem,) = problems_of(vc, bundle)
+    assert (problem.file, problem.line) == ("units.csv", 14)
+    assert problem.found == "a NUL character"
+    responses = Path(__file__).resolve().parents[1] / "examples" / "measure" / "responses.csv"
+    text = responses.read_text(encoding="utf-8").splitlines()
+    text[2] = text[2] + "\x00"
+    (bundle / "units.csv").write_bytes((SMALL / "units.csv").read_bytes())
+    (bundle / "responses.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    (bundle / "items.csv").write_bytes((responses.parent / "items.csv").read_bytes())
+    (problem,) = problems_of(vc, bundle)
+    assert (problem.file, problem.line) == ("responses.csv", 3)
+    assert vc.counts().get("units", 0) == 0

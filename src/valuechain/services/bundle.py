@@ -140,9 +140,13 @@ def _csv_rows(path: Path, progress: Progress | None) -> Iterator[Row]:
     label = path.name
     try:
         size = path.stat().st_size
+        nul = _first_nul_line(path)
         raw = path.open("rb")
     except OSError as error:
         raise UnreadableFile(None, "a readable file", error.strerror or str(error)) from None
+    if nul is not None:
+        # UTF-8 allows NUL but no text holds one, and PostgreSQL refuses to store it.
+        raise UnreadableFile(nul, "text without NUL characters", "a NUL character")
     with raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         reader = csv.reader(text, strict=True)
@@ -197,8 +201,8 @@ def _csv_columns(path: Path, progress: Progress | None) -> EncodedTable | None:
             header = next(csv.reader(text, strict=True), None)
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
-    if not header or len(set(header)) != len(header):
-        return None
+    if not header or len(set(header)) != len(header) or _first_nul_line(path) is not None:
+        return None  # the row reader says where the file is wrong
     encoded = pa.dictionary(pa.int32(), pa.string())
     try:
         with path.open("rb") as raw:
@@ -270,6 +274,15 @@ def _strict_quoting(path: Path) -> bool:
         after, np.frombuffer(b',\r\n"', np.uint8)
     )
     return bool(opens_field.all() and closes_field.all())
+
+
+def _first_nul_line(path: Path) -> int | None:
+    """The physical line of the first NUL byte in ``path``, or ``None`` (one scan in C)."""
+    if path.stat().st_size == 0:
+        return None
+    with path.open("rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        at = view.find(b"\x00")
+        return None if at < 0 else view[:at].count(b"\n") + 1
 
 
 def _first_bad_line(path: Path) -> int | None:
