@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow
+from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow, check_input
 from valuechain.api.map import NOT_FOUND, Problem
 from valuechain.domain.access import Action, Principal
 from valuechain.services import campaign as campaigns
@@ -39,6 +39,7 @@ class SurveyLinkRule(AccessRule):
         return "AccessRule(survey link)"
 
     async def __call__(self, request: Request) -> Principal | None:
+        await check_input(request)  # an answer's text goes to the database
         return None
 
 

@@ -11,12 +11,14 @@ the CSRF token.
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from valuechain.domain.access import Action, Principal
+from valuechain.domain.text import texts_problem, value_problem
 from valuechain.services import accounts
 from valuechain.services.access import NotSignedIn, authorise, authorise_relationship
 from valuechain.services.errors import ValuechainError
@@ -146,6 +148,44 @@ async def check_csrf(request: Request, *, presession: bool = False) -> None:
         raise CsrfRejected()
 
 
+class _NotFinite(ValueError):
+    """A JSON body holds NaN or an infinity (Python's json reads them; JSON has none)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotFinite(name)
+
+
+async def check_input(request: Request) -> None:
+    """Refuse with ``422`` a request whose path or query parameters, form fields or JSON
+    body hold a NUL character or a lone surrogate, or whose JSON body holds NaN or an
+    infinity (``NaN``, ``Infinity``, ``1e999``): no route, service or database ever sees
+    them. A body that is no JSON or no UTF-8 is left to the route's own parsing."""
+    problem = texts_problem(
+        ((k, v) for k, v in request.path_params.items() if isinstance(v, str)), "the path's"
+    ) or texts_problem(request.query_params.multi_items(), "the query's")
+    if problem is None and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/json" or kind.endswith("+json"):
+            # The route reads the same body again: Starlette keeps it on the request.
+            body = await request.body()
+            try:
+                problem = value_problem(
+                    json.loads(body, parse_constant=_refuse_constant), "the body"
+                )
+            except _NotFinite as error:
+                problem = f"expected a finite number; found {error} in the body"
+            except ValueError:  # not JSON, or not UTF-8: the route says so
+                problem = None
+        elif kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.form()
+            problem = texts_problem(
+                ((k, v) for k, v in form.multi_items() if isinstance(v, str)), "the form's"
+            )
+    if problem is not None:
+        raise HTTPException(422, problem)
+
+
 class AccessRule:
     """A route's access rule, used as a FastAPI dependency: returns the principal
     allowed to proceed, or raises :class:`NotSignedIn` / ``Forbidden`` /
@@ -186,6 +226,8 @@ class AccessRule:
             return principal
         if principal is None:
             raise NotSignedIn()
+        # Before the policy and the route read anything with the request's values.
+        await check_input(request)
         if self.relationship is not None:
             provider, customer = (request.path_params.get(p, "") for p in self.relationship)
             authorise_relationship(principal, self.action, provider, customer)
