@@ -260,3 +260,30 @@ def test_request_import_reads_the_exported_requests_csv_back(
     other.write_map(replace(org, requests=[]))
     assert requests.import_requests(other, tmp_path / "out" / "requests.csv")["requests"] == 1
     assert request_store.records_as_rows(other.engine, other.org_id)[0][7] == "=cmd|' /C calc'!A0"
+
+
+def test_item_texts_round_trip_through_the_escape(vc: Valuechain, tmp_path: Path) -> None:
+    """items.csv is read by its own reader; it takes the export's ' off too."""
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "units.csv").write_text("id,name,kind\na,A,team\n", encoding="utf-8")
+    (bundle / "items.csv").write_text(
+        "instrument,item,dimension,text,scale_min,scale_max\n"
+        "pulse2,q1,speed,-How fast is {provider}?,-3,3\n"
+        "pulse2,q2,speed,'=quoted on purpose,-3,3\n"  # the escape: read as =quoted…
+        "pulse2,q3,overall,=SUM(1) overall,-3,3\n",
+        encoding="utf-8",
+    )
+    import_bundle(vc, bundle)
+    export_bundle(vc, tmp_path / "one")
+    items = (tmp_path / "one" / "items.csv").read_text(encoding="utf-8")
+    assert "'-How fast" in items and "'=quoted" in items and ",-3,3" in items
+    other = Valuechain(vc.engine, vc.organisation + "-i")
+    import_bundle(other, tmp_path / "one")
+    export_bundle(other, tmp_path / "two")
+    assert (tmp_path / "two" / "items.csv").read_text(encoding="utf-8") == items
+    with vc.engine.connect() as conn:
+        from valuechain.store import measure as measure_store
+
+        texts = [row[3] for row in measure_store.item_rows(conn, other.org_id)]
+    assert texts == ["-How fast is {provider}?", "=quoted on purpose", "=SUM(1) overall"]
