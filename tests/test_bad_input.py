@@ -110,6 +110,25 @@ def test_nul_in_a_form_field_is_refused(lead: tuple[httpx.Client, httpx.Client])
     refused(browser.get("/requests/req-1%00"), "NUL")
 
 
+@pytest.mark.parametrize("share", ["nan", "inf", "-inf"])
+def test_the_capacity_page_refuses_a_share_that_is_no_finite_number(
+    lead: tuple[httpx.Client, httpx.Client], share: str
+) -> None:
+    """A form sends text: the page reads it as a number and the service refuses
+    anything not finite (400, the page again with the message)."""
+    _, browser = lead
+    page = browser.get("/units/pack/capacity")
+    assert page.status_code == 200, page.text
+    form = {
+        "result_id": "boxes",
+        "customer_id": "ship",
+        "share": share,
+        "csrf_token": form_token(page.text),
+    }
+    answer = browser.post("/units/pack/capacity/shares", data=form)
+    assert answer.status_code == 400 and "0 or more" in answer.text
+
+
 def test_the_checks() -> None:
     assert text_problem("plain\ttext\n") is None
     assert text_problem("a\x00") == "a NUL character"
