@@ -189,6 +189,43 @@ def test_unknown_parent_and_self_parent(vc: Valuechain, tmp_path: Path) -> None:
     assert "the unit itself" in found[1].found
 
 
+def test_parent_cycles_of_any_length_are_refused_with_file_and_line(
+    vc: Valuechain, tmp_path: Path
+) -> None:
+    bundle = copy_small(tmp_path)
+    append(
+        bundle / "units.csv",
+        # a two-cycle, a three-cycle, and a unit hanging below a cycle (not itself on one)
+        "a,A,team,b,\nb,B,team,a,\nc1,C1,team,c3,\nc2,C2,team,c1,\nc3,C3,team,c2,\n"
+        "leaf,Leaf,team,a,\n",
+    )
+    found = problems_of(vc, bundle)
+    assert [(p.file, p.line, p.column) for p in found] == [
+        ("units.csv", 14, "parent_id"),
+        ("units.csv", 16, "parent_id"),
+    ]
+    assert "'a' → 'b' → 'a'" in found[0].found
+    assert "'c1' → 'c3' → 'c2' → 'c1'" in found[1].found
+    assert vc.counts().get("units", 0) == 0
+
+
+def test_a_cycle_made_with_stored_units_is_refused(vc: Valuechain, tmp_path: Path) -> None:
+    import_bundle(vc, SMALL)  # ops is the parent of pack
+    bundle = tmp_path / "update"
+    bundle.mkdir()
+    # ops under pack closes ops → pack → ops with the stored row of pack.
+    (bundle / "units.csv").write_text("id,name,kind,parent_id\nops,Operations,department,pack\n")
+    (problem,) = problems_of(vc, bundle)
+    assert (problem.file, problem.line, problem.column) == ("units.csv", 2, "parent_id")
+    assert "'ops' → 'pack' → 'ops'" in problem.found
+    # Moving pack out from under ops in the same bundle makes it no cycle.
+    (bundle / "units.csv").write_text(
+        "id,name,kind,parent_id\nops,Operations,department,pack\npack,Packing,team,\n"
+    )
+    import_bundle(vc, bundle)
+    assert {u.id: u.parent_id for u in vc.read_map().units}["ops"] == "pack"
+
+
 def test_duplicate_ids_link_triples_and_emails(vc: Valuechain, tmp_path: Path) -> None:
     bundle = copy_small(tmp_path)
     append(bundle / "units.csv", "pack,Packing again,team,,\n")
@@ -416,3 +453,21 @@ def test_export_refuses_a_file_in_place_of_a_folder(vc: Valuechain, tmp_path: Pa
     with pytest.raises(Exception, match="is a file") as raised:
         export_bundle(vc, tmp_path / "taken")
     assert type(raised.value).__name__ == "ValuechainError"
+
+
+def test_a_nul_character_in_a_csv_file_is_a_located_problem(vc: Valuechain, tmp_path: Path) -> None:
+    """PostgreSQL refuses NUL in text; the import says where instead of crashing."""
+    bundle = copy_small(tmp_path)
+    append(bundle / "units.csv", 'x1,"a\x00b",team,,\n')
+    (problem,) = problems_of(vc, bundle)
+    assert (problem.file, problem.line) == ("units.csv", 14)
+    assert problem.found == "a NUL character"
+    responses = Path(__file__).resolve().parents[1] / "examples" / "measure" / "responses.csv"
+    text = responses.read_text(encoding="utf-8").splitlines()
+    text[2] = text[2] + "\x00"
+    (bundle / "units.csv").write_bytes((SMALL / "units.csv").read_bytes())
+    (bundle / "responses.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    (bundle / "items.csv").write_bytes((responses.parent / "items.csv").read_bytes())
+    (problem,) = problems_of(vc, bundle)
+    assert (problem.file, problem.line) == ("responses.csv", 3)
+    assert vc.counts().get("units", 0) == 0

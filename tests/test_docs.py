@@ -3,6 +3,8 @@ described in docs/ (a command nobody can find is a command nobody uses)."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +44,25 @@ def test_every_api_path_is_documented(tmp_path: Path) -> None:
         for method in operations:
             assert f"`{method.upper()} {path}`" in text, f"docs/api.md lacks {method} {path}"
     vc.engine.dispose()
+
+
+# A table row of docs/api.md: its first cell names one operation.
+ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/[^`\s]*)` \|", re.MULTILINE)
+# Any operation or API path the page names in code quotes, in a row or in prose.
+NAMED = re.compile(r"`(?:(?:GET|POST|PUT|PATCH|DELETE) )?(/api/v1/[^`\s?]*)[^`]*`")
+
+
+def test_api_md_lists_every_operation_exactly_once_and_nothing_else(tmp_path: Path) -> None:
+    """docs/api.md and the OpenAPI schema in step: one table row per operation of the
+    schema, none twice, and every path the page names exists."""
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    vc = Valuechain.open(f"sqlite:///{tmp_path / 'docs.db'}")
+    schema = create_app(vc).openapi()
+    vc.engine.dispose()
+    operations = {(m.upper(), p) for p, ops in schema["paths"].items() for m in ops}
+    rows = Counter((m, p) for m, p in ROW.findall(text))
+    assert not {op: n for op, n in rows.items() if n > 1}, "operations listed twice"
+    assert operations - rows.keys() == set(), "operations missing from docs/api.md"
+    assert rows.keys() - operations == set(), "rows for operations the API does not have"
+    named = set(NAMED.findall(text))
+    assert named - set(schema["paths"]) == set(), "paths in docs/api.md the API does not have"

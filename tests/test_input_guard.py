@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from tests.signin import PASSWORD, bearer, form_token, make_account
 from valuechain import Valuechain
 from valuechain.web.app import create_app
-from valuechain.web.input_guard import NOT_JSON_NUMBER, NUL_IN_TEXT
+from valuechain.web.input_guard import NOT_JSON_NUMBER
 
 JSON = {"Content-Type": "application/json"}
 
@@ -53,7 +53,7 @@ def test_nan_and_infinity_in_a_json_body_answer_400(client: TestClient, body: by
 def test_nul_in_a_json_string_answers_422(client: TestClient, body: bytes) -> None:
     answer = client.post("/api/v1/session", content=body, headers=JSON)
     assert answer.status_code == 422, answer.text
-    assert answer.json() == {"detail": NUL_IN_TEXT}
+    assert "a NUL character" in answer.json()["detail"]
 
 
 def test_the_words_and_escapes_as_text_still_sign_in_and_fail_as_usual(
@@ -75,7 +75,7 @@ def test_nul_in_the_sign_in_form_answers_422(client: TestClient) -> None:
         "/signin",
         data={"email": "admin\x00@example.org", "password": PASSWORD, "csrf_token": token},
     )
-    assert answer.status_code == 422 and answer.text == NUL_IN_TEXT
+    assert answer.status_code == 422 and "a NUL character" in answer.text
 
 
 def test_nul_in_the_query_string_or_path_answers_422(client: TestClient) -> None:
@@ -83,7 +83,7 @@ def test_nul_in_the_query_string_or_path_answers_422(client: TestClient) -> None
     for path in ("/api/v1/audit?actor=a%00b", "/api/v1/units/a%00b", "/api/v1/units?x=%00"):
         answer = client.get(path, headers=headers)
         assert answer.status_code == 422, (path, answer.text)
-        assert answer.json() == {"detail": NUL_IN_TEXT}
+        assert "a NUL character" in answer.json()["detail"]
 
 
 def test_the_refusals_carry_the_security_headers(client: TestClient) -> None:

@@ -8,6 +8,7 @@ cells with their line numbers; nothing here touches the disk or the database.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -275,6 +276,27 @@ SCHEMA: Mapping[str, FileSchema] = {
 }
 
 
+#: A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
+#: injection"): an export never lets a text cell start with one.
+FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+# Text the export escapes: a formula start, or quotes before one (so that text which
+# really starts with ``'=`` survives the round trip too).
+_ESCAPED = re.compile(r"'*[=+\-@\t\r]")
+
+
+def escape_formula(text: str) -> str:
+    """``text`` as a CSV export writes it: with one more ``'`` in front when it starts
+    with a formula start, or with quotes followed by one; otherwise unchanged."""
+    return "'" + text if _ESCAPED.match(text) else text
+
+
+def unescape_formula(text: str) -> str:
+    """The inverse of :func:`escape_formula`: one leading ``'`` taken off a cell whose
+    rest starts with a formula start (after any further quotes); other text unchanged.
+    ``unescape_formula(escape_formula(t)) == t`` for every ``t``."""
+    return text[1:] if text[:1] == "'" and _ESCAPED.match(text, 1) else text
+
+
 @dataclass(frozen=True, slots=True)
 class BundleProblem:
     """One thing wrong with a bundle, located as precisely as it can be.
@@ -322,6 +344,7 @@ class StoredIds:
     agreements: Collection[str] = frozenset()
     #: Stored campaigns (id -> state): responses may not be added to any of them.
     campaigns: Mapping[str, str] = field(default_factory=dict)
+    unit_parents: Mapping[str, str] = field(default_factory=dict)  # unit id -> parent id
 
 
 def late_campaign_problem(campaign: str, state: str) -> tuple[str, str]:
@@ -432,10 +455,11 @@ def _none(_text: str) -> object:
     return None
 
 
-def _parser(column: Column) -> Parser:
+def _parser(column: Column, *, csv: bool = False) -> Parser:
     """The function that turns one cell of ``column`` into its value: ``None`` for an
     empty optional cell, ``_BAD`` for anything invalid (an empty required cell
-    included). Cells of only spaces count as empty."""
+    included). Cells of only spaces count as empty. In a CSV file (``csv``) a text
+    cell loses the ``'`` the export put before a formula (:func:`unescape_formula`)."""
     required = column.required
     if column.choices is not None:
         members: dict[str, object] = {m.value: m for m in column.choices}
@@ -449,6 +473,14 @@ def _parser(column: Column) -> Parser:
 
         return parse_enum
     if column.kind is ValueKind.TEXT:
+        if csv:
+
+            def parse_csv_text(text: str) -> object:
+                if text and not text.isspace():
+                    return text if text[0] != "'" else unescape_formula(text)
+                return _BAD if required else None
+
+            return parse_csv_text
 
         def parse_text(text: str) -> object:
             if text and not text.isspace():
@@ -491,10 +523,13 @@ class _Plan:
     present: list[bool]
 
 
-def _read_header(schema: FileSchema, label: str, header: Row, problems: _Problems) -> _Plan | None:
+def _read_header(
+    schema: FileSchema, label: str, header: Row, problems: _Problems, *, csv: bool = False
+) -> _Plan | None:
     """The plan for a file's rows, or ``None`` when its rows cannot be read (a required
     column is missing or named twice). Unknown columns are problems but the rows are
-    still checked, so one import shows as much as possible."""
+    still checked, so one import shows as much as possible. ``csv``: the rows come from
+    a CSV file (whose text cells may carry the export's formula escape)."""
     line, cells = header
     names = [c.strip() for c in cells]
     if names:
@@ -525,7 +560,7 @@ def _read_header(schema: FileSchema, label: str, header: Row, problems: _Problem
         label,
         len(names),
         [
-            (position[c.name], _parser(c)) if c.name in position else (0, _none)
+            (position[c.name], _parser(c, csv=csv)) if c.name in position else (0, _none)
             for c in schema.columns
         ],
         schema.columns,
@@ -602,6 +637,7 @@ class _Bundle:
         }
         self.stored_emails: Mapping[str, str] = {} if replace else stored.emails
         self.stored_campaigns: Mapping[str, str] = {} if replace else stored.campaigns
+        self.stored_parents: Mapping[str, str] = {} if replace else stored.unit_parents
         self.instruments: dict[str, Instrument] = {} if replace else dict(stored.instruments)
         # Kinds of the units the bundle and the organisation hold (outcomes need them).
         self.unit_kinds: dict[str, str] = {} if replace else dict(stored.unit_kinds)
@@ -700,6 +736,43 @@ class _Bundle:
                 )
             else:
                 self.refer("units", label, line, "parent_id", parent)
+        self.check_parent_cycles()
+
+    def check_parent_cycles(self) -> None:
+        """No unit may be its own ancestor, through any number of parents: the bundle's
+        parents and, for the units the bundle does not rewrite, the stored ones. Each
+        cycle is one problem, on the line of its first unit in the file."""
+        label = self.labels["units"]
+        in_bundle = self.ids["units"]
+        parents = {u: p for u, p in self.stored_parents.items() if u not in in_bundle}
+        line_of: dict[str, int] = {}
+        for line, uid, parent in self.pending_parents:
+            if parent != uid:  # a self-parent is reported on its own
+                parents[uid] = parent
+                line_of.setdefault(uid, line)
+        walk_of: dict[str, int] = {}  # unit -> the walk that first reached it
+        for walk, (_line, start, _parent) in enumerate(self.pending_parents):
+            path: list[str] = []
+            node: str | None = start
+            while node is not None and node not in walk_of:
+                walk_of[node] = walk
+                path.append(node)
+                node = parents.get(node)
+            if node is None or walk_of[node] != walk:
+                continue  # a root, or a chain already walked
+            cycle = path[path.index(node) :]
+            if not any(u in line_of for u in cycle):
+                continue  # stored before this import; not the bundle's doing
+            first = min((u for u in cycle if u in line_of), key=line_of.__getitem__)
+            at = cycle.index(first)
+            ring = [*cycle[at:], *cycle[:at], first]
+            self.problems.add(
+                label,
+                line_of[first],
+                "parent_id",
+                "a parent that is not the unit itself or below it (no cycle of parents)",
+                "a cycle " + " → ".join(show(u) for u in ring),
+            )
 
     def results(self, plan: _Plan, rows: Iterable[Row]) -> None:
         stored = self.stored_ids["results"]
@@ -1398,9 +1471,11 @@ def check_bundle(
                 bundle.unreadable.add(table)
                 continue
             if table == "items":
+                if not sheets:
+                    rows = ((n, [unescape_formula(c) for c in cells]) for n, cells in rows)
                 bundle.items(name, header, rows)
                 continue
-            plan = _read_header(SCHEMA[table], name, header, bundle.problems)
+            plan = _read_header(SCHEMA[table], name, header, bundle.problems, csv=not sheets)
             if plan is None:
                 bundle.unreadable.add(table)
                 continue

@@ -35,6 +35,7 @@ from valuechain.domain.bundle import (
     StoredIds,
     UnreadableFile,
     check_bundle,
+    escape_formula,
 )
 from valuechain.domain.bundle_columns import EncodedColumn, EncodedTable
 from valuechain.domain.organisation import OrganisationMap
@@ -61,6 +62,23 @@ starts, 1 of 1 when it is committed).
 
 DATABASE_STEP = "database"
 REPORT_EVERY = 16_384  # rows between two progress reports: often enough for a bar, cheap
+
+
+@dataclass(frozen=True)
+class WorkbookLimits:
+    """How far an ``.xlsx`` workbook (a zip of XML files) may unpack. Its entries'
+    declared sizes are checked before any is read (the reader never unpacks more than
+    an entry declares), and cells are counted while the sheets stream in, so a small
+    file that unpacks to gigabytes (a zip bomb) is refused at once.
+
+    ``max_unpacked_bytes``: all entries together, unpacked. ``max_ratio``: unpacked
+    bytes per compressed byte of any entry larger than ``ratio_floor`` unpacked (small
+    XML parts compress well and are harmless). ``max_cells``: cells of all sheets."""
+
+    max_unpacked_bytes: int = 1 << 30
+    max_ratio: float = 200.0
+    ratio_floor: int = 1 << 20
+    max_cells: int = 20_000_000
 
 
 class BundleError(ValuechainError):
@@ -123,9 +141,13 @@ def _csv_rows(path: Path, progress: Progress | None) -> Iterator[Row]:
     label = path.name
     try:
         size = path.stat().st_size
+        nul = _first_nul_line(path)
         raw = path.open("rb")
     except OSError as error:
         raise UnreadableFile(None, "a readable file", error.strerror or str(error)) from None
+    if nul is not None:
+        # UTF-8 allows NUL but no text holds one, and PostgreSQL refuses to store it.
+        raise UnreadableFile(nul, "text without NUL characters", "a NUL character")
     with raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         reader = csv.reader(text, strict=True)
@@ -180,8 +202,8 @@ def _csv_columns(path: Path, progress: Progress | None) -> EncodedTable | None:
             header = next(csv.reader(text, strict=True), None)
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
-    if not header or len(set(header)) != len(header):
-        return None
+    if not header or len(set(header)) != len(header) or _first_nul_line(path) is not None:
+        return None  # the row reader says where the file is wrong
     encoded = pa.dictionary(pa.int32(), pa.string())
     try:
         with path.open("rb") as raw:
@@ -255,6 +277,15 @@ def _strict_quoting(path: Path) -> bool:
     return bool(opens_field.all() and closes_field.all())
 
 
+def _first_nul_line(path: Path) -> int | None:
+    """The physical line of the first NUL byte in ``path``, or ``None`` (one scan in C)."""
+    if path.stat().st_size == 0:
+        return None
+    with path.open("rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        at = view.find(b"\x00")
+        return None if at < 0 else view[:at].count(b"\n") + 1
+
+
 def _first_bad_line(path: Path) -> int | None:
     """The first physical line of ``path`` that is not UTF-8."""
     with path.open("rb") as raw:
@@ -282,10 +313,14 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _sheet_rows(sheet: Any, label: str, progress: Progress | None) -> Iterator[Row]:
-    """The rows of one sheet with their row numbers, cells as text."""
+def _sheet_rows(
+    sheet: Any, label: str, progress: Progress | None, budget: _CellBudget
+) -> Iterator[Row]:
+    """The rows of one sheet with their row numbers, cells as text, within the
+    workbook's cell budget."""
     total = sheet.max_row or 0
     for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        budget.take(len(row), number)
         yield number, [c if type(c) is str else _cell_text(c) for c in row]
         if progress is not None and number % REPORT_EVERY == 0:
             progress(label, number, max(total, number))
@@ -302,6 +337,7 @@ def _stored_ids(vc: Valuechain) -> StoredIds:
         calendars = calendar_store.calendar_names(conn, vc.org_id)
         agreements = agreement_store.agreement_ids(conn, vc.org_id)
         campaigns = {c.id: c.state.value for c in campaign_store.read_campaigns(conn, vc.org_id)}
+        parents = store.unit_parents(conn, vc.org_id)
     return StoredIds(
         known["units"],
         known["results"],
@@ -312,6 +348,7 @@ def _stored_ids(vc: Valuechain) -> StoredIds:
         calendars=calendars,
         agreements=agreements,
         campaigns=campaigns,
+        unit_parents=parents,
     )
 
 
@@ -351,19 +388,20 @@ def read_bundle(
     replace: bool = False,
     progress: Progress | None = None,
     cap: int = PROBLEM_CAP,
+    limits: WorkbookLimits | None = None,
 ) -> tuple[OrganisationMap, dict[str, int], dict[str, int]]:
     """Read and check the bundle at ``path`` (a folder or an ``.xlsx`` file).
 
     Returns the map, the rows per table and the rows whose id ``stored`` held; raises
-    :class:`BundleError` with every problem (up to ``cap``) when anything is wrong.
-    """
+    :class:`BundleError` with every problem (up to ``cap``) when anything is wrong. A
+    workbook is read within ``limits`` (default :class:`WorkbookLimits`)."""
     path = Path(path)
     if path.is_dir():
         with _no_cyclic_gc():
             check = _check_folder(path, stored, replace, progress, cap)
     elif path.suffix.lower() == ".xlsx" and path.is_file():
         with _no_cyclic_gc():
-            check = _check_workbook(path, stored, replace, progress, cap)
+            check = _check_workbook(path, stored, replace, progress, cap, limits)
     elif path.exists():
         raise _problem(path, "a folder of CSV files or an .xlsx workbook", "another kind of file")
     else:
@@ -391,11 +429,60 @@ def _check_folder(
     )
 
 
+def _check_unpacked_size(path: Path, limits: WorkbookLimits) -> None:
+    """Refuse a workbook whose zip entries declare more than ``limits`` allow, before
+    any entry is unpacked (the zip reader stops at an entry's declared size)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (OSError, zipfile.BadZipFile) as error:
+        raise _problem(
+            path, "a readable .xlsx workbook", str(error) or type(error).__name__
+        ) from None
+    total = sum(e.file_size for e in entries)
+    if total > limits.max_unpacked_bytes:
+        raise _problem(
+            path,
+            f"a workbook that unpacks to at most {limits.max_unpacked_bytes:,} bytes",
+            f"entries of {total:,} bytes unpacked",
+        )
+    for entry in entries:
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > limits.ratio_floor and ratio > limits.max_ratio:
+            raise _problem(
+                path,
+                f"entries compressed at most {limits.max_ratio:g} to 1",
+                f"{entry.filename} of {entry.file_size:,} bytes compressed {ratio:,.0f} to 1",
+            )
+
+
+class _CellBudget:
+    """The cells a workbook may still hold (:attr:`WorkbookLimits.max_cells`)."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path, self.limit, self.left = path, limit, limit
+
+    def take(self, cells: int, line: int) -> None:
+        self.left -= cells
+        if self.left < 0:
+            raise UnreadableFile(
+                line, f"a workbook of at most {self.limit:,} cells", f"more in {self.path.name}"
+            )
+
+
 def _check_workbook(
-    path: Path, stored: StoredIds | None, replace: bool, progress: Progress | None, cap: int
+    path: Path,
+    stored: StoredIds | None,
+    replace: bool,
+    progress: Progress | None,
+    cap: int,
+    limits: WorkbookLimits | None,
 ) -> BundleCheck:
     from openpyxl import load_workbook  # imported here: openpyxl is slow to import
 
+    limits = limits or WorkbookLimits()
+    _check_unpacked_size(path, limits)
+    budget = _CellBudget(path, limits.max_cells)
     try:
         # data_only: a formula cell counts as the value Excel last computed for it.
         book = load_workbook(path, read_only=True, data_only=True)
@@ -406,7 +493,7 @@ def _check_workbook(
     try:
         return check_bundle(
             book.sheetnames,
-            lambda name: _sheet_rows(book[name], name, progress),
+            lambda name: _sheet_rows(book[name], name, progress, budget),
             sheets=True,
             stored=stored,
             replace=replace,
@@ -424,18 +511,22 @@ def import_bundle(
     progress: Progress | None = None,
     cap: int = PROBLEM_CAP,
     actor: Actor | None = None,
+    limits: WorkbookLimits | None = None,
 ) -> ImportSummary:
     """Import the bundle at ``path`` into ``vc``'s organisation, all or nothing.
 
     By id (rows with a known id are replaced, new ones added, nothing removed), or with
     ``replace`` the whole organisation is replaced by the bundle. Raises
     :class:`BundleError` listing the problems, in which case nothing was written.
+    A workbook is read within ``limits`` (default :class:`WorkbookLimits`).
     The import, refused or done, is recorded in the audit log as ``actor`` (default:
     the operating-system user).
     """
     who = actor or Actor.command_line()
     try:
-        summary = _import_bundle(vc, path, replace=replace, progress=progress, cap=cap)
+        summary = _import_bundle(
+            vc, path, replace=replace, progress=progress, cap=cap, limits=limits
+        )
     except BundleError as error:
         total = len(error.problems) + error.more_problems
         audit.record(
@@ -465,11 +556,12 @@ def _import_bundle(
     replace: bool,
     progress: Progress | None,
     cap: int,
+    limits: WorkbookLimits | None = None,
 ) -> ImportSummary:
     # With replace nothing stored survives, so nothing stored may be referred to.
     stored = None if replace else _stored_ids(vc)
     org_map, rows, updated = read_bundle(
-        path, stored=stored, replace=replace, progress=progress, cap=cap
+        path, stored=stored, replace=replace, progress=progress, cap=cap, limits=limits
     )
     if not replace:
         _refuse_stored_responses(vc, path, org_map)
@@ -669,10 +761,21 @@ def _write_folder(path: Path, tables: dict[str, tuple[list[str], Iterable[list[A
     for table, (header, rows) in tables.items():
         with (path / f"{table}.csv").open("w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out, lineterminator="\n")
+            # csv quotes a cell holding a character of the line terminator ("\n") but
+            # not one holding "\r", which a reader takes for a line end; such rows
+            # are written with every cell quoted.
+            quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
             writer.writerow(header)
             # csv writes None as an empty cell, ints as ints and floats by repr (the
-            # shortest text that reads back as the same float).
-            writer.writerows(rows)
+            # shortest text that reads back as the same float). Text that a
+            # spreadsheet would run as a formula gets a ' in front (the import takes it
+            # off); numbers are never text here, so a negative number stays a number.
+            for row in rows:
+                cells = [escape_formula(v) if type(v) is str else v for v in row]
+                if any(type(v) is str and "\r" in v for v in cells):
+                    quoted.writerow(cells)
+                else:
+                    writer.writerow(cells)
 
 
 def _write_workbook(path: Path, tables: dict[str, tuple[list[str], Iterable[list[Any]]]]) -> None:

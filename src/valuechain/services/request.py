@@ -35,6 +35,7 @@ from valuechain.analytics.clock import BusinessClock, business_clock, elapsed
 from valuechain.analytics.sla import RequestClocks, request_clocks, summarise
 from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
+from valuechain.domain.bundle import unescape_formula
 from valuechain.domain.calendar import DEFAULT, Calendar
 from valuechain.domain.request import (
     FIRST_RESPONSE_STATES,
@@ -762,6 +763,9 @@ def read_requests_csv(path: Path, source: str = "valuechain") -> list[dict[str, 
                     f"{label}, line {line}: expected {len(header)} cells; found {len(cells)}"
                 )
             cell = {n: c.strip() for n, c in zip(names, cells, strict=True) if n}
+            if mapping is None:
+                # Our own requests.csv (an export) carries the export's formula escape.
+                cell = {n: unescape_formula(c) for n, c in cell.items()}
             for name in REQUIRED:
                 if not cell.get(name):
                     raise ImportProblem(f"{label}, line {line}, column {name}: expected a value")

@@ -218,6 +218,17 @@ def known_ids(conn: Connection, org_id: int) -> dict[str, set[str]]:
     }
 
 
+def unit_parents(conn: Connection, org_id: int) -> dict[str, str]:
+    """Each stored unit that has a parent, mapped to it (an import checks that it
+    makes no cycle with them)."""
+    rows = conn.execute(
+        select(UNITS.c.id, UNITS.c.parent_id).where(
+            UNITS.c.org_id == org_id, UNITS.c.parent_id.is_not(None)
+        )
+    )
+    return {uid: parent for uid, parent in rows}
+
+
 def known_emails(conn: Connection, org_id: int) -> dict[str, str]:
     """The person id holding each stored email address."""
     rows = conn.execute(select(PEOPLE.c.email, PEOPLE.c.id).where(PEOPLE.c.org_id == org_id))

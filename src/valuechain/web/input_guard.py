@@ -6,11 +6,13 @@
   JSON (RFC 8259), Python's parser accepts them anyway, and a NaN that reached a
   number would poison sums, while one echoed in a validation error made the answer
   itself fail (a 500).
-- The NUL character (U+0000) anywhere in the path, the query string, a form body
-  (``application/x-www-form-urlencoded``) or a string (or key) of a JSON body answers
-  ``422``: PostgreSQL cannot store it in text, so it would fail deep in a query (a
-  500), and no name, email or title needs it. Multipart bodies (file uploads, which
-  may be binary) are left to their routes.
+- The NUL character (U+0000) or a lone surrogate anywhere in the path, the query
+  string, a form body (``application/x-www-form-urlencoded``) or a string (or key) of
+  a JSON body answers ``422`` naming where (the checks are :mod:`valuechain.domain.text`):
+  PostgreSQL cannot store NUL in text, a lone surrogate cannot be encoded to answer
+  with, so either would fail deep in a query or a response (a 500), and no name,
+  email or title needs them. Multipart bodies (file uploads, which may be binary)
+  are left to their routes.
 
 Answers under the API prefix are the usual problem body ``{"detail": "…"}``; pages
 get the same message as plain text.
@@ -20,13 +22,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from valuechain.domain.text import texts_problem, value_problem
+
 NOT_JSON_NUMBER = "The body is not valid JSON: NaN, Infinity and -Infinity are not JSON numbers."
-NUL_IN_TEXT = "Text may not contain the NUL character (U+0000)."
 
 
 class _Constant(ValueError):
@@ -37,36 +40,24 @@ def _refuse_constant(name: str) -> Any:
     raise _Constant(name)
 
 
-def _holds_nul(value: Any) -> bool:
-    """Whether a parsed JSON value has a NUL in any string or key (iteratively: a
-    deeply nested body must not exhaust the stack)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 def json_problem(body: bytes) -> tuple[int, str] | None:
     """``(status, message)`` for a JSON body this guard refuses, else ``None`` (also
     for a body that is not JSON at all: the route answers that as usual)."""
-    # Cheap test first: most bodies hold none of these bytes and are not parsed here.
-    if b"NaN" not in body and b"Infinity" not in body and b"\\u0000" not in body:
-        return None
+    # Every JSON body is parsed here (at most the upload limit, 1 MiB by default): a
+    # number such as 1e999 reads as an infinity without any tell-tale bytes.
     try:
         parsed = json.loads(body, parse_constant=_refuse_constant)
     except _Constant:
         return 400, NOT_JSON_NUMBER
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
         return None
-    return (422, NUL_IN_TEXT) if _holds_nul(parsed) else None
+    problem = value_problem(parsed, "the body")
+    return None if problem is None else (422, problem)
+
+
+def _form_problem(body: bytes) -> str | None:
+    """The first NUL or lone surrogate in a URL-encoded form's names and values."""
+    return texts_problem(parse_qsl(body.decode("latin-1"), keep_blank_values=True), "the form's")
 
 
 def _media_type(scope: Scope) -> str:
@@ -100,8 +91,13 @@ class InputGuard:
             await self.app(scope, receive, send)
             return
         query: bytes = scope.get("query_string", b"")
-        if "\x00" in scope.get("path", "") or b"\x00" in unquote_to_bytes(query):
-            await self._answer(scope, 422, NUL_IN_TEXT)(scope, receive, send)
+        problem_text = texts_problem(
+            [("path", str(scope.get("path", "")))], "the"
+        ) or texts_problem(
+            parse_qsl(query.decode("latin-1"), keep_blank_values=True), "the query's"
+        )
+        if problem_text is not None:
+            await self._answer(scope, 422, problem_text)(scope, receive, send)
             return
         media_type = _media_type(scope)
         is_form = media_type == "application/x-www-form-urlencoded"
@@ -120,7 +116,8 @@ class InputGuard:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if is_form:
-            problem = (422, NUL_IN_TEXT) if b"\x00" in unquote_to_bytes(body) else None
+            form_text = _form_problem(body)
+            problem = None if form_text is None else (422, form_text)
         else:
             problem = json_problem(body)
         if problem is not None:
