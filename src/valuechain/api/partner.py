@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from valuechain.api.dependencies import AccessRule, CurrentValuechain, on_relationship
 from valuechain.api.map import Problem
 from valuechain.domain.access import Action, Principal
-from valuechain.services import action, health, workspace
+from valuechain.services import action, health, partner, workspace
 from valuechain.services.errors import NotFound, ValuechainError
 
 router = APIRouter(tags=["partner"])
@@ -85,19 +85,12 @@ async def list_relationships(_: Facilitator, vc: CurrentValuechain) -> dict[str,
 
 @router.get("/relationships/{provider_id}/{customer_id}", responses=NOT_FOUND)
 async def relationship(
-    provider_id: str, customer_id: str, _: Viewer, vc: CurrentValuechain
+    provider_id: str, customer_id: str, principal: Viewer, vc: CurrentValuechain
 ) -> dict[str, Any]:
     """Health with its components, both sides' views per topic with the largest
-    disagreement, the workspace and the actions with their verdicts."""
-
-    def build() -> dict[str, Any]:
-        return {
-            **health.both_sides(vc, provider_id, customer_id),
-            "workspace": workspace.workspace(vc, provider_id, customer_id),
-            "actions": action.actions(vc, provider_id, customer_id),
-        }
-
-    return await _run(build)
+    disagreement, the workspace and the actions with their verdicts. Numbers the
+    caller may not see on the units' own pages are null; ``shown`` says which."""
+    return await _run(lambda: partner.relationship(vc, principal, provider_id, customer_id))
 
 
 @router.post(
@@ -142,7 +135,7 @@ async def create_action(
     provider_id: str, customer_id: str, body: ActionIn, principal: Worker, vc: CurrentValuechain
 ) -> dict[str, Any]:
     """Create an action with the metric it should move."""
-    return await _run(
+    made = await _run(
         lambda: action.create(
             vc,
             principal,
@@ -157,6 +150,7 @@ async def create_action(
             source=body.source,
         )
     )
+    return partner.action_shown(vc, principal, made)
 
 
 @router.post(
@@ -167,10 +161,11 @@ async def action_status(
     customer_id: str,
     action_id: str,
     body: StatusIn,
-    _: Worker,
+    principal: Worker,
     vc: CurrentValuechain,
 ) -> dict[str, Any]:
     """Move an action to open, in_progress, done or dropped."""
-    return await _run(
+    moved = await _run(
         lambda: action.set_status(vc, provider_id, customer_id, action_id, body.status)
     )
+    return partner.action_shown(vc, principal, moved)
