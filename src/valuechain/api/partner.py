@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -53,6 +53,20 @@ class EntryIn(BaseModel):
     )
 
 
+class Entry(BaseModel):
+    """A workspace entry as stored (who wrote it stays in the database)."""
+
+    id: str
+    provider_id: str
+    customer_id: str
+    side: Literal["provider", "customer"]
+    kind: Literal["challenge", "need", "value"]
+    text: str
+    alignment: Literal["aligned", "conflict"] | None
+    counterpart_id: str | None
+    created_at: datetime
+
+
 class MarkIn(BaseModel):
     alignment: Literal["aligned", "conflict"] | None
     counterpart: str | None = Field(default=None, description="An entry of the other side.")
@@ -94,7 +108,10 @@ async def relationship(
 
 
 @router.post(
-    "/relationships/{provider_id}/{customer_id}/workspace", status_code=201, responses=NOT_FOUND
+    "/relationships/{provider_id}/{customer_id}/workspace",
+    status_code=201,
+    response_model=Entry,
+    responses=NOT_FOUND,
 )
 async def add_entry(
     provider_id: str, customer_id: str, body: EntryIn, principal: Worker, vc: CurrentValuechain
@@ -105,11 +122,13 @@ async def add_entry(
             vc, principal, provider_id, customer_id, body.kind, body.text, body.side
         )
     )
-    return {k: v for k, v in row.items() if k != "author_account_id"}
+    return row
 
 
 @router.post(
-    "/relationships/{provider_id}/{customer_id}/workspace/{entry_id}/mark", responses=NOT_FOUND
+    "/relationships/{provider_id}/{customer_id}/workspace/{entry_id}/mark",
+    response_model=Entry,
+    responses=NOT_FOUND,
 )
 async def mark_entry(
     provider_id: str,
@@ -125,7 +144,7 @@ async def mark_entry(
             vc, principal, provider_id, customer_id, entry_id, body.alignment, body.counterpart
         )
     )
-    return {k: v for k, v in row.items() if k != "author_account_id"}
+    return row
 
 
 @router.post(
