@@ -84,7 +84,8 @@ def own_unit_work(ok: int, anonymous: int) -> dict[str, int | tuple[int, int]]:
 # is organisation-wide knowledge (docs/access.md); unit-scoped results arrive later
 # and are checked against the policy in test_scoped_actions_follow_relationships.
 EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
-    # Pages: nobody signed in is sent to /signin (303).
+    # Pages: nobody signed in is sent to /signin (303). A relationship's report is
+    # survey findings about both units: its sides' leads and admins, not members.
     ("GET", "/"): signed_in(200, 303),
     ("GET", "/map"): signed_in(200, 303),
     ("GET", "/units"): signed_in(200, 303),
@@ -97,13 +98,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/reports"): admin_only(303),
     ("GET", "/relationships"): admin_only(303),
     ("GET", "/relationships/{provider_id}/{customer_id}/report"): on_relationship(
-        200, 303, members=True
+        200, 303, members=False
     ),
     ("GET", "/relationships/{provider_id}/{customer_id}/report.pdf"): on_relationship(
-        200, 303, members=True
+        200, 303, members=False
     ),
     ("GET", "/api/v1/relationships/{provider_id}/{customer_id}/report"): on_relationship(
-        200, 401, members=True
+        200, 401, members=False
     ),
     ("GET", "/relationships/{provider_id}/{customer_id}"): on_relationship(200, 303, members=True),
     ("POST", "/relationships/{provider_id}/{customer_id}/workspace"): on_relationship(

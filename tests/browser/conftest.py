@@ -100,6 +100,16 @@ def chromium() -> Iterator[Any]:
         launched.close()
 
 
+def wait_until(page: Any, expression: str, timeout: float = 5.0) -> None:
+    """Poll ``expression`` in the page until it is true. Playwright's
+    ``wait_for_function`` compiles its predicate with ``eval`` inside the page, which
+    the pages' Content-Security-Policy refuses; ``evaluate`` is not subject to it."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"never true: {expression}"
+        time.sleep(0.05)
+
+
 def _watched_page(context: Any) -> Any:
     """A page whose console errors, page errors, failed requests and HTTP errors are
     recorded in ``page.problems``."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, wait_until
 from valuechain import Valuechain
 
 pytestmark = pytest.mark.browser
@@ -108,10 +108,10 @@ def test_keyboard_choice_relation_filter_and_orphans(
     assert page.evaluate(visible) > 0
     page.get_by_label("pays for").uncheck()
     # Cytoscape may restyle on its next frame, so wait rather than read at once.
-    page.wait_for_function(f"{visible} === 0", timeout=2_000)
+    wait_until(page, f"{visible} === 0", timeout=2)
     assert page.evaluate("window.valuechainMap.edges(':visible').length") > 0
     page.get_by_label("pays for").check()
-    page.wait_for_function(f"{visible} > 0", timeout=2_000)
+    wait_until(page, f"{visible} > 0", timeout=2)
     assert page.problems == []
 
 
@@ -119,9 +119,7 @@ def test_units_search_updates_the_table_in_place(page: Any, base_url: str) -> No
     page.goto(f"{base_url}/units")
     page.evaluate("window.notReloaded = true")
     page.get_by_label("Search by name or id").fill("logistics")
-    page.wait_for_function(
-        "document.querySelector('.result-count').textContent.includes('logistics')"
-    )
+    wait_until(page, "document.querySelector('.result-count').textContent.includes('logistics')")
     rows = page.locator("#unit-results tbody tr")
     names = rows.locator("th a").all_inner_texts()
     assert names and all("logistics" in name.lower() for name in names)

@@ -13,14 +13,14 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import DEMO_ADMIN_ID, Account
 from valuechain.services import accounts
 from valuechain.services.access import NotSignedIn, authorise, authorise_relationship
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 
 SESSION_COOKIE = "vc_session"
@@ -183,11 +183,13 @@ class AccessRule:
         *,
         unit_param: str | None = None,
         relationship: tuple[str, str] | None = None,
+        results: bool = False,
         csrf: bool = True,
     ) -> None:
         self.action = action
         self.unit_param = unit_param
         self.relationship = relationship
+        self.results = results
         self.csrf = csrf
 
     @classmethod
@@ -209,7 +211,14 @@ class AccessRule:
             raise NotSignedIn()
         if self.relationship is not None:
             provider, customer = (request.path_params.get(p, "") for p in self.relationship)
-            authorise_relationship(principal, self.action, provider, customer)
+            try:
+                await run_in_threadpool(
+                    authorise_relationship, vc, principal, self.action, provider, customer,
+                    results=self.results,
+                )  # fmt: skip
+            except NotFound as missing:
+                # Not on the map: 404 for every role, before the route reads anything.
+                raise HTTPException(404, str(missing)) from None
         else:
             unit_id = request.path_params.get(self.unit_param) if self.unit_param else None
             await run_in_threadpool(authorise, vc, principal, self.action, unit_id)
@@ -236,10 +245,12 @@ def allow(action: Action, *, unit_param: str | None = None) -> Any:
 RELATIONSHIP_PARAMS = ("provider_id", "customer_id")
 
 
-def on_relationship(action: Action) -> AccessRule:
+def on_relationship(action: Action, *, results: bool = False) -> AccessRule:
     """The rule for a route about the relationship in the path (``provider_id``,
-    ``customer_id``); use as ``Annotated[Principal, Depends(on_relationship(...))]``."""
-    return AccessRule(action, relationship=RELATIONSHIP_PARAMS)
+    ``customer_id``); use as ``Annotated[Principal, Depends(on_relationship(...))]``.
+    A pair that is not a relationship on the map answers 404; ``results`` also needs
+    ``view_unit_results`` for both units (a report made of survey findings)."""
+    return AccessRule(action, relationship=RELATIONSHIP_PARAMS, results=results)
 
 
 # The principal as a parameter, for routes that use it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from valuechain.api.dependencies import AccessRule, CurrentValuechain, on_relationship
 from valuechain.api.map import Problem
 from valuechain.domain.access import Action, Principal
-from valuechain.services import action, health, workspace
+from valuechain.services import action, health, partner, workspace
 from valuechain.services.errors import NotFound, ValuechainError
 
 router = APIRouter(tags=["partner"])
@@ -53,6 +53,20 @@ class EntryIn(BaseModel):
     )
 
 
+class Entry(BaseModel):
+    """A workspace entry as stored (who wrote it stays in the database)."""
+
+    id: str
+    provider_id: str
+    customer_id: str
+    side: Literal["provider", "customer"]
+    kind: Literal["challenge", "need", "value"]
+    text: str
+    alignment: Literal["aligned", "conflict"] | None
+    counterpart_id: str | None
+    created_at: datetime
+
+
 class MarkIn(BaseModel):
     alignment: Literal["aligned", "conflict"] | None
     counterpart: str | None = Field(default=None, description="An entry of the other side.")
@@ -85,23 +99,19 @@ async def list_relationships(_: Facilitator, vc: CurrentValuechain) -> dict[str,
 
 @router.get("/relationships/{provider_id}/{customer_id}", responses=NOT_FOUND)
 async def relationship(
-    provider_id: str, customer_id: str, _: Viewer, vc: CurrentValuechain
+    provider_id: str, customer_id: str, principal: Viewer, vc: CurrentValuechain
 ) -> dict[str, Any]:
     """Health with its components, both sides' views per topic with the largest
-    disagreement, the workspace and the actions with their verdicts."""
-
-    def build() -> dict[str, Any]:
-        return {
-            **health.both_sides(vc, provider_id, customer_id),
-            "workspace": workspace.workspace(vc, provider_id, customer_id),
-            "actions": action.actions(vc, provider_id, customer_id),
-        }
-
-    return await _run(build)
+    disagreement, the workspace and the actions with their verdicts. Numbers the
+    caller may not see on the units' own pages are null; ``shown`` says which."""
+    return await _run(lambda: partner.relationship(vc, principal, provider_id, customer_id))
 
 
 @router.post(
-    "/relationships/{provider_id}/{customer_id}/workspace", status_code=201, responses=NOT_FOUND
+    "/relationships/{provider_id}/{customer_id}/workspace",
+    status_code=201,
+    response_model=Entry,
+    responses=NOT_FOUND,
 )
 async def add_entry(
     provider_id: str, customer_id: str, body: EntryIn, principal: Worker, vc: CurrentValuechain
@@ -112,11 +122,13 @@ async def add_entry(
             vc, principal, provider_id, customer_id, body.kind, body.text, body.side
         )
     )
-    return {k: v for k, v in row.items() if k != "author_account_id"}
+    return row
 
 
 @router.post(
-    "/relationships/{provider_id}/{customer_id}/workspace/{entry_id}/mark", responses=NOT_FOUND
+    "/relationships/{provider_id}/{customer_id}/workspace/{entry_id}/mark",
+    response_model=Entry,
+    responses=NOT_FOUND,
 )
 async def mark_entry(
     provider_id: str,
@@ -132,7 +144,7 @@ async def mark_entry(
             vc, principal, provider_id, customer_id, entry_id, body.alignment, body.counterpart
         )
     )
-    return {k: v for k, v in row.items() if k != "author_account_id"}
+    return row
 
 
 @router.post(
@@ -142,7 +154,7 @@ async def create_action(
     provider_id: str, customer_id: str, body: ActionIn, principal: Worker, vc: CurrentValuechain
 ) -> dict[str, Any]:
     """Create an action with the metric it should move."""
-    return await _run(
+    made = await _run(
         lambda: action.create(
             vc,
             principal,
@@ -157,6 +169,7 @@ async def create_action(
             source=body.source,
         )
     )
+    return partner.action_shown(vc, principal, made)
 
 
 @router.post(
@@ -167,10 +180,11 @@ async def action_status(
     customer_id: str,
     action_id: str,
     body: StatusIn,
-    _: Worker,
+    principal: Worker,
     vc: CurrentValuechain,
 ) -> dict[str, Any]:
     """Move an action to open, in_progress, done or dropped."""
-    return await _run(
+    moved = await _run(
         lambda: action.set_status(vc, provider_id, customer_id, action_id, body.status)
     )
+    return partner.action_shown(vc, principal, moved)

@@ -12,6 +12,8 @@ from valuechain.api.partner import NOT_FOUND, problems
 from valuechain.domain.access import Action, Principal
 from valuechain.services.report import report
 
+# A relationship's report is survey findings about both units: their results rule.
+REPORT_READER = on_relationship(Action.VIEW_RELATIONSHIP, results=True)
 router = APIRouter(tags=["report"])
 
 
@@ -75,7 +77,7 @@ def unit_report(unit_id: str, vc: CurrentValuechain, all_findings: bool = ALL) -
 def relationship_report(
     provider_id: str,
     customer_id: str,
-    _: Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))],
+    _: Annotated[Principal, Depends(REPORT_READER)],
     vc: CurrentValuechain,
     all_findings: bool = ALL,
 ) -> dict[str, Any]:

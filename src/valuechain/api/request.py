@@ -144,6 +144,17 @@ class Sla(BaseModel):
     relationships: list[SlaRow]
 
 
+def _detail(found: dict[str, Any]) -> dict[str, Any]:
+    """A state-changing answer as :class:`RequestDetail`, the shape ``GET`` answers: these
+    answers bypass the response model (they are recorded for replays as sent), and
+    the stored row also holds what is nobody's business (the organisation's row id,
+    the requester's account id)."""
+    shaped: dict[str, Any] = RequestDetail.model_validate(found).model_dump(
+        mode="json", by_alias=True
+    )
+    return shaped
+
+
 def _asker(principal: Principal) -> requests.Asker:
     return requests.Asker.of(principal)
 
@@ -194,7 +205,7 @@ def file_request(
             )
         except (requests.RequestError, NotFound) as error:
             raise _refused(error) from None
-        return recorded_json(attempt, 201, found)
+        return recorded_json(attempt, 201, _detail(found))
 
 
 @router.get("/requests/{request_id}", response_model=RequestDetail, responses=NOT_FOUND)
@@ -250,7 +261,7 @@ def _once(
             found = call(attempt.conn)
         except (requests.RequestError, NotFound) as error:
             raise _refused(error) from None
-        return recorded_json(attempt, 200, found)
+        return recorded_json(attempt, 200, _detail(found))
 
 
 @router.get("/units/{unit_id}/inbox", response_model=list[Clocked], dependencies=UNIT_WORK)

@@ -10,6 +10,7 @@ from valuechain.domain.access import Action, Principal, allows, allows_relations
 from valuechain.domain.account import AccountRole
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.relationship import require
 
 
 class NotSignedIn(ValuechainError):
@@ -64,11 +65,27 @@ def authorise(
 
 
 def authorise_relationship(
-    principal: Principal | None, action: Action, provider: str, customer: str
+    vc: Valuechain,
+    principal: Principal | None,
+    action: Action,
+    provider: str,
+    customer: str,
+    *,
+    results: bool = False,
 ) -> Principal:
-    """``principal`` when it may do ``action`` on the provider–customer relationship."""
+    """``principal`` when it may do ``action`` on the provider–customer relationship.
+
+    A relationship that is not on the map raises :class:`NotFound` for every role,
+    admins included, before anything about it is read (its two units' own pages stay
+    the only place their numbers are shown). With ``results`` the principal must also
+    see both units' survey results (``view_unit_results``), as for a unit's report."""
     if principal is None:
         raise NotSignedIn()
+    require(vc, provider, customer)
     if not allows_relationship(principal, action, provider, customer):
         raise Forbidden(action)
+    if results:
+        for unit in (provider, customer):
+            if not may(vc, principal, Action.VIEW_UNIT_RESULTS, unit):
+                raise Forbidden(Action.VIEW_UNIT_RESULTS)
     return principal

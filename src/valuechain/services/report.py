@@ -44,6 +44,7 @@ from valuechain.services import watermelon as watermelon_service
 from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.relationship import require
 from valuechain.store import capacity as capacity_store
 from valuechain.store import measure as measure_store
 
@@ -851,6 +852,8 @@ def report(
     for known in (unit, *(relationship or ())):
         if known is not None and known not in ctx.names:
             raise NotFound(f"no unit with id {known!r}")
+    if relationship is not None:
+        require(vc, *relationship)  # only a relationship on the map has a report
     found = candidates(vc)
     if unit is not None:
         found = [c for c in found if unit in c.units]

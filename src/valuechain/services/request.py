@@ -258,6 +258,7 @@ def _transaction(vc: Valuechain, conn: Connection | None) -> Iterator[Connection
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
     out.pop("events", None)
+    out.pop("org_id", None)  # internal: which organisation's row this is
     return out
 
 

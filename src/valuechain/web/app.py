@@ -24,6 +24,7 @@ from valuechain.web import admin as admin_pages
 from valuechain.web import agreement as agreement_pages
 from valuechain.web import campaign as campaign_pages
 from valuechain.web import connect as connect_pages
+from valuechain.web import csp
 from valuechain.web import dashboard as dashboard_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
@@ -130,11 +131,21 @@ def create_app(
         # The demo signs a visitor in while answering their first page; the cookie
         # can only be set here, on the way out, whatever the page returned.
         response = await call_next(request)
+        path = request.url.path
+        if csp.is_docs(path):
+            # The documentation pages' inline scripts are allowed by their hashes,
+            # so the (small) page is read before its policy is written.
+            body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+            response = Response(body, response.status_code, headers=dict(response.headers))
+            response.headers["Content-Security-Policy"] = csp.docs_policy(body)
+        else:
+            response.headers.setdefault("Content-Security-Policy", csp.policy(path))
         started = getattr(request.state, "new_session", None)
         if started is not None:
             session_pages.set_session_cookie(request, response, started)
         # No page may be framed by another site (clickjacking of the sign-in and
-        # sign-out forms), sniffed into another type, or leak its URL to other sites.
+        # sign-out forms), sniffed into another type, or leak its URL to other sites;
+        # the policy above runs no script and loads nothing the app does not serve.
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -15,7 +15,7 @@ from valuechain.api.dependencies import AccessRule, CurrentValuechain, on_relati
 from valuechain.api.partner import problems
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole
-from valuechain.services import action, health, measure, workspace
+from valuechain.services import action, health, measure, partner, workspace
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
@@ -51,9 +51,7 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     with problems():
-        sides = health.both_sides(vc, provider, customer)
-        space = workspace.workspace(vc, provider, customer)
-        plans = action.actions(vc, provider, customer)
+        sides = partner.relationship(vc, principal, provider, customer)
     names = vc.describe_units([provider, customer])
     own_side = (
         "provider" if principal.unit_id == provider
@@ -72,8 +70,11 @@ def _page(
             "customer": customer,
             "names": names,
             "sides": sides,
-            "space": space,
-            "actions": plans,
+            "space": sides["workspace"],
+            "actions": sides["actions"],
+            "shown": sides["shown"],
+            # The report is survey findings about both units: only for who sees both.
+            "may_report": sides["shown"]["provider_results"] and sides["shown"]["customer_results"],
             "own_side": own_side,
             "may_work": may_work,
             "is_admin": principal.role is AccountRole.ADMIN,

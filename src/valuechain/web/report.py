@@ -19,6 +19,8 @@ from valuechain.domain.access import Action, Principal
 from valuechain.services.report import Report, report
 from valuechain.web.templating import STATIC, templates
 
+# A relationship's report is survey findings about both units: their results rule.
+REPORT_READER = on_relationship(Action.VIEW_RELATIONSHIP, results=True)
 router = APIRouter(include_in_schema=False)
 ORGANISATION = [allow(Action.VIEW_ORGANISATION_REPORT)]
 UNIT = [allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")]
@@ -105,7 +107,7 @@ def relationship_page(
     request: Request,
     provider_id: str,
     customer_id: str,
-    _: Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))],
+    _: Annotated[Principal, Depends(REPORT_READER)],
     vc: CurrentValuechain,
 ) -> Response:
     """A relationship's report: findings about its provider and customer only."""
@@ -118,7 +120,7 @@ def relationship_page(
 def relationship_pdf(
     provider_id: str,
     customer_id: str,
-    _: Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))],
+    _: Annotated[Principal, Depends(REPORT_READER)],
     vc: CurrentValuechain,
 ) -> Response:
     """A relationship's report as PDF."""

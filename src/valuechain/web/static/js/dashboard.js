@@ -9,7 +9,10 @@
       if (!source) return;
       var spec = JSON.parse(source.textContent);
       window
-        .vegaEmbed(el, spec, { actions: false, renderer: "svg" })
+        // ast + the bundled interpreter: no eval; defaultStyle false: no <style>
+        // element (the page's Content-Security-Policy refuses both; the few rules
+        // it would add are in dashboard.css).
+        .vegaEmbed(el, spec, { actions: false, renderer: "svg", ast: true, defaultStyle: false })
         .then(function () {
           el.dataset.rendered = "true";
         })
