@@ -112,6 +112,14 @@ def threshold(vc: Valuechain) -> int:
         return store.read_threshold(conn, vc.org_id)
 
 
+def _threshold_refused(vc: Valuechain, who: Actor, subject: str, reason: str) -> ValuechainError:
+    """The error for a refused threshold change, recorded in the audit log first."""
+    audit.record(
+        vc, audit.THRESHOLD_CHANGED, who, outcome=audit.REFUSED, subject=subject, detail=reason
+    )
+    return ValuechainError(reason)
+
+
 def set_threshold(vc: Valuechain, value: int, actor: Actor | None = None) -> None:
     """Set the anonymity threshold (a whole number from 3 to 10); every cell is
     decided again. It may be raised at any time, lowered only while no response is
@@ -120,22 +128,10 @@ def set_threshold(vc: Valuechain, value: int, actor: Actor | None = None) -> Non
     as a complement is shown after, while its partner was shown before). Recorded in
     the audit log (a refused value too)."""
     who = actor or Actor.command_line()
-
-    def refuse(reason: str) -> ValuechainError:
-        audit.record(
-            vc,
-            audit.THRESHOLD_CHANGED,
-            who,
-            outcome=audit.REFUSED,
-            subject="numbers",
-            detail=reason,
-        )
-        return ValuechainError(reason)
-
     try:
         check_threshold(value)
     except ValueError as error:
-        raise refuse(str(error)) from None
+        raise _threshold_refused(vc, who, "numbers", str(error)) from None
     with vc.engine.begin() as conn:
         before = store.read_threshold(conn, vc.org_id)
         lowering = value < before and store.has_responses(conn, vc.org_id)
@@ -151,10 +147,13 @@ def set_threshold(vc: Valuechain, value: int, actor: Actor | None = None) -> Non
                 conn=conn,
             )
     if lowering:
-        raise refuse(
+        raise _threshold_refused(
+            vc,
+            who,
+            "numbers",
             f"the threshold cannot be lowered from {before} to {value} once survey "
             "results are published: numbers read at both thresholds could together "
-            "single out a respondent; it can only be raised"
+            "single out a respondent; it can only be raised",
         )
 
 
@@ -1485,29 +1484,20 @@ def set_comment_threshold(vc: Valuechain, value: int, actor: Actor | None = None
     ``COMMENT_THRESHOLD_MAX`` (50); anything else is refused with a clear message.
     Recorded in the audit log (a refused value too)."""
     who = actor or Actor.command_line()
-
-    def refused(message: str) -> ValuechainError:
-        audit.record(
-            vc,
-            audit.THRESHOLD_CHANGED,
-            who,
-            outcome=audit.REFUSED,
-            subject="comments",
-            detail=message,
-        )
-        return ValuechainError(message)
-
     try:
         check_threshold(value, comments=True)
     except ValueError as error:
-        raise refused(str(error)) from None
+        raise _threshold_refused(vc, who, "comments", str(error)) from None
     with vc.engine.connect() as conn:
         numbers = store.read_threshold(conn, vc.org_id)
         before = max(store.read_comment_threshold(conn, vc.org_id), numbers)
     if value < numbers:
-        raise refused(
+        raise _threshold_refused(
+            vc,
+            who,
+            "comments",
             f"the comment threshold must be at least the threshold for numbers "
-            f"({numbers}), got {value}"
+            f"({numbers}), got {value}",
         )
     with vc.engine.begin() as conn:
         store.write_comment_threshold(conn, vc.org_id, value)
