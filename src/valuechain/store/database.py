@@ -53,16 +53,32 @@ def durable(conn: Connection) -> Iterator[None]:
     PostgreSQL commits with ``synchronous_commit`` on, its default. Use it around the
     transaction of every write the product acknowledges (survey answers, idempotent
     changes)."""
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        conn.exec_driver_sql("PRAGMA synchronous=FULL")
-        conn.commit()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    # Straight to the driver: SQLite refuses to change the safety level inside a
+    # transaction, and a statement through SQLAlchemy would begin one.
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.execute("PRAGMA synchronous=FULL")
     try:
         yield
     finally:
-        if sqlite:
-            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-            conn.commit()
+        raw.execute("PRAGMA synchronous=NORMAL")
+
+
+# The execution option that makes SQLite take the write lock when a transaction begins.
+IMMEDIATE = {"sqlite_begin_immediate": True}
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # pysqlite begins a transaction lazily, at the first write, as BEGIN DEFERRED: a
+    # transaction that read first then fails to upgrade its lock ("database is locked")
+    # when another writer is ahead, and busy_timeout cannot help. A write transaction
+    # opened with the IMMEDIATE option takes the lock up front and waits for it instead.
+    # https://www.sqlite.org/lang_transaction.html#deferred_immediate_and_exclusive_transactions
+    if conn.get_execution_options().get("sqlite_begin_immediate"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
@@ -74,6 +90,7 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(resolved, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(resolved, pool_pre_ping=True)
     if migrate:
