@@ -111,6 +111,13 @@ def test_values_follow_the_environment_without_a_reset(clean: pytest.MonkeyPatch
     assert settings() == before and settings() is not before
 
 
+def test_names_are_case_sensitive_as_the_environment_is(clean: pytest.MonkeyPatch) -> None:
+    clean.setenv("valuechain_outbox_lease", "abc")
+    clean.setenv("Valuechain_Max_Body_Bytes", "-1")
+    assert settings() == Settings()
+    assert settings().model_fields_set == set()
+
+
 def test_sso_and_mail_from_the_settings(clean: pytest.MonkeyPatch) -> None:
     clean.setenv("VALUECHAIN_OIDC_ISSUER", "https://id.example.org/")
     clean.setenv("VALUECHAIN_OIDC_CLIENT_ID", " client ")

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
+    AliasGenerator,
     BeforeValidator,
     Field,
     SecretStr,
@@ -49,6 +50,11 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_MAIL_FROM = "Valuechain <valuechain@localhost>"
 DEFAULT_MAX_BODY_BYTES = 1 * MIB
 DEFAULT_MAX_IMPORT_BYTES = 256 * MIB
+
+
+def variable(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return PREFIX + field.upper()
 
 
 class SettingsError(ValueError):
@@ -158,7 +164,11 @@ class Settings(BaseSettings):
     """The deployment's settings: each field is the variable ``VALUECHAIN_<NAME>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix=PREFIX,
+        # Each field is read from exactly VALUECHAIN_<FIELD> (case-sensitive, as
+        # os.environ.get was); error locations name the variable.
+        alias_generator=AliasGenerator(validation_alias=variable),
+        case_sensitive=True,
+        validate_by_name=True,
         # An empty variable means "not set", as it did when each module read its own.
         env_ignore_empty=True,
         str_strip_whitespace=True,
@@ -254,11 +264,6 @@ class Settings(BaseSettings):
         return timedelta(days=self.outbox_keep_days)
 
 
-def variable(field: str) -> str:
-    """The environment variable that sets ``field``."""
-    return PREFIX + field.upper()
-
-
 def _one_line(error: ValidationError) -> str:
     """Every problem of ``error`` in one line: the variable, what it holds (unless
     secret) and what is wrong."""
@@ -269,14 +274,14 @@ def _one_line(error: ValidationError) -> str:
         if not item["loc"]:
             problems.append(message)
             continue
-        name = str(item["loc"][0])
+        name = str(item["loc"][0]).removeprefix(PREFIX).lower()
         shown = f"={item['input']!r}" if _kind(name).shown else ""
         problems.append(f"{variable(name)}{shown}: {message}")
     return "; ".join(problems)
 
 
 def _environment() -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX)))
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX)))
 
 
 @lru_cache(maxsize=16)
