@@ -291,7 +291,7 @@ class DrainResult:
 
 
 def lease_from_environment() -> timedelta:
-    """``VALUECHAIN_OUTBOX_LEASE`` seconds (default 300): how long a
+    """``VALUECHAIN_OUTBOX_LEASE`` (``valuechain.settings``) as a duration: how long a
     worker holds a row it is sending before another may try it (longer than a batch
     takes to send; a killed worker's row is resent when it ends)."""
     return settings().outbox_lease_time
@@ -479,8 +479,8 @@ def drain(
 
 
 def purge_sent(engine: Engine, keep: timedelta | None = None) -> int:
-    """Delete outbox rows sent longer ago than ``keep`` (``VALUECHAIN_OUTBOX_KEEP_DAYS``,
-    default 30 days) in every organisation; pending and failed rows stay."""
+    """Delete outbox rows sent longer ago than ``keep`` (default:
+    ``VALUECHAIN_OUTBOX_KEEP_DAYS``) in every organisation; pending and failed rows stay."""
     if keep is None:
         keep = settings().outbox_keep_time
     with engine.begin() as conn:
