@@ -20,8 +20,9 @@ from tests.signin import PASSWORD, make_account
 from valuechain import Valuechain
 from valuechain.api.dependencies import allow
 from valuechain.domain.access import Action
+from valuechain.settings import MIB
 from valuechain.web.app import create_app
-from valuechain.web.limits import MIB, UploadLimits
+from valuechain.web.limits import UploadLimits
 
 FORMS = 64 * 1024
 IMPORTS = 1 * MIB
@@ -177,5 +178,5 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert limits.for_path("/admin/import/preview") == 4096
     assert limits.for_path("/api/v1/importer") == 2048
     monkeypatch.setenv("VALUECHAIN_MAX_BODY_BYTES", "0")
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="VALUECHAIN_MAX_BODY_BYTES='0': must be greater than 0"):
         UploadLimits.from_environment()

@@ -4,7 +4,6 @@ printing JSON, turning user errors into messages."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -28,15 +27,29 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+@app.callback()
+def check_settings() -> None:
+    """Before any command runs: every ``VALUECHAIN_*`` variable must hold a usable
+    value, else one line names the first bad ones and the command exits with 2."""
+    # Imported here: pydantic is not needed for `valuechain --help`.
+    from valuechain.settings import SettingsError, settings
+
+    try:
+        settings()
+    except SettingsError as error:
+        err_console.print(f"[red]Error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
 def open_valuechain(url: str | None = None) -> Valuechain:
     """The organisation VALUECHAIN_ORGANISATION names, in the database at ``url``
     (default: VALUECHAIN_DATABASE_URL, else ./valuechain.db)."""
     # Imported here: the services load NumPy, SQLAlchemy and the store, which
     # `valuechain --help` and a mistyped option never need.
-    from valuechain.services.organisation import DEFAULT_ORGANISATION, Valuechain
+    from valuechain.services.organisation import Valuechain
+    from valuechain.settings import settings
 
-    organisation = os.environ.get("VALUECHAIN_ORGANISATION", DEFAULT_ORGANISATION)
-    return Valuechain.open(url, organisation=organisation)
+    return Valuechain.open(url, organisation=settings().organisation)
 
 
 def print_json(document: Any) -> None:

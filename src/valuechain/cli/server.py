@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import webbrowser
@@ -134,8 +133,14 @@ def demo(
     """Write the demo organisation once (see ``DEMO_HELP``), then serve it."""
     # Imported here: the demo data builders are only needed by this command.
     from valuechain.services.demo import ensure_demo_admin, open_demo
+    from valuechain.settings import settings
 
-    url = os.environ.get("VALUECHAIN_DATABASE_URL") or f"sqlite:///{Path(DEMO_DATABASE).resolve()}"
+    configured = settings()
+    # The demo's own file unless the variable names a database (not its default).
+    if "database_url" in configured.model_fields_set:
+        url = configured.database_url
+    else:
+        url = f"sqlite:///{Path(DEMO_DATABASE).resolve()}"
     # Refuses (NotADemoDatabase: one line, exit 2) before writing anything.
     vc, written = open_demo(url)
     shown = vc.engine.url.render_as_string(hide_password=True)

@@ -10,22 +10,21 @@ deployments can share one Redis server.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy.engine import make_url
 
 from valuechain.services.errors import ValuechainError
+from valuechain.settings import settings
 from valuechain.store.database import database_url
 
-DEFAULT_NAME = "valuechain"
 FALLBACK_FILE = "valuechain-queue.db"
 
 
 def queue_url(db_url: str | None = None) -> str:
     """The queue for the database at ``db_url`` (default: the configured database)."""
-    explicit = os.environ.get("VALUECHAIN_QUEUE_URL")
+    explicit = settings().queue_url
     if explicit:
         return explicit
     parsed = make_url(database_url(db_url))
@@ -40,7 +39,7 @@ def make_huey(url: str, name: str | None = None) -> Huey:
 
     Results of tasks are not kept (the jobs' effects are in the database), so the
     queue never fills up with results nobody reads."""
-    name = name or os.environ.get("VALUECHAIN_QUEUE_NAME") or DEFAULT_NAME
+    name = name or settings().queue_name
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :]).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -156,7 +156,7 @@ def agreement_jobs(engine: Engine) -> int:
 def monthly_reports(engine: Engine) -> int:
     """The 1st of each month, 06:00 UTC: every admin gets the organisation's report and
     every lead their unit's, through the outbox (links use VALUECHAIN_BASE_URL)."""
-    base = os.environ.get("VALUECHAIN_BASE_URL", "http://127.0.0.1:8000")
+    base = campaign.base_url()
     queued = sum(report.deliver_reports(vc, base) for vc in each_organisation(engine))
     logger.info("monthly reports: queued %d", queued)
     return queued

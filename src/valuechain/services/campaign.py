@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import json
 import math
-import os
 import secrets
 import smtplib
 from collections.abc import Iterator, Mapping, Sequence
@@ -55,12 +54,11 @@ from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.mail import Mail, Mailer, MailFailed
 from valuechain.services.organisation import Valuechain
+from valuechain.settings import settings
 from valuechain.store import campaign as store
 from valuechain.store import measure as measure_store
 from valuechain.store.database import durable
 
-#: Where survey links point when ``VALUECHAIN_BASE_URL`` is unset.
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 INTERNAL = frozenset({UnitKind.TEAM.value, UnitKind.DEPARTMENT.value})
 #: The free-text field every form offers besides the instrument's own questions.
 COMMENT_ITEM = "comment"
@@ -98,8 +96,9 @@ def today() -> date:
 
 
 def base_url() -> str:
-    """The address survey links point to (``VALUECHAIN_BASE_URL``)."""
-    return os.environ.get("VALUECHAIN_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
+    """The address survey and report links point to (``VALUECHAIN_BASE_URL``), without
+    a trailing slash."""
+    return settings().base_url
 
 
 def survey_link(token: str, base: str | None = None) -> str:

@@ -8,7 +8,6 @@ and sending raises :class:`MailNotConfigured`, so a reminder is never silently l
 
 from __future__ import annotations
 
-import os
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable
@@ -17,8 +16,9 @@ from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
 from valuechain.services.errors import ValuechainError
+from valuechain.settings import DEFAULT_MAIL_FROM, settings
 
-DEFAULT_SENDER = "Valuechain <valuechain@localhost>"
+DEFAULT_SENDER = DEFAULT_MAIL_FROM
 
 
 class MailNotConfigured(ValuechainError):
@@ -74,12 +74,12 @@ class Mailer:
     @classmethod
     def from_environment(cls) -> Mailer:
         """The mailer the environment configures; :class:`MailNotConfigured` if none."""
-        url = os.environ.get("VALUECHAIN_SMTP_URL")
-        if not url:
+        configured = settings()
+        if configured.smtp_url is None:
             raise MailNotConfigured(
                 "no mail server: set VALUECHAIN_SMTP_URL (e.g. smtp://mail.example.org:587)"
             )
-        return cls.from_url(url, os.environ.get("VALUECHAIN_MAIL_FROM"))
+        return cls.from_url(configured.smtp_url.get_secret_value(), configured.mail_from)
 
     def _message(self, mail: Mail) -> EmailMessage:
         message = EmailMessage()

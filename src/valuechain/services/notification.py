@@ -17,7 +17,6 @@ duplicate. A failed attempt is retried with exponential backoff
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,10 +38,10 @@ from valuechain.services import accounts
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.mail import Mail, Mailer
 from valuechain.services.organisation import Valuechain
+from valuechain.settings import settings
 from valuechain.store import notification as store
 from valuechain.store.accounts import utc
 
-DEFAULT_LEASE = timedelta(minutes=5)
 BATCH = 50
 WEBHOOK_TIMEOUT = 10.0
 
@@ -292,11 +291,10 @@ class DrainResult:
 
 
 def lease_from_environment() -> timedelta:
-    """``VALUECHAIN_OUTBOX_LEASE`` seconds, else :data:`DEFAULT_LEASE`: how long a
+    """``VALUECHAIN_OUTBOX_LEASE`` (``valuechain.settings``) as a duration: how long a
     worker holds a row it is sending before another may try it (longer than a batch
     takes to send; a killed worker's row is resent when it ends)."""
-    raw = os.environ.get("VALUECHAIN_OUTBOX_LEASE")
-    return timedelta(seconds=float(raw)) if raw else DEFAULT_LEASE
+    return settings().outbox_lease_time
 
 
 def _mail_text(row: Any) -> str:
@@ -480,15 +478,11 @@ def drain(
     return result
 
 
-KEEP_SENT = timedelta(days=30)
-
-
 def purge_sent(engine: Engine, keep: timedelta | None = None) -> int:
-    """Delete outbox rows sent longer ago than ``keep`` (``VALUECHAIN_OUTBOX_KEEP_DAYS``,
-    default 30 days) in every organisation; pending and failed rows stay."""
+    """Delete outbox rows sent longer ago than ``keep`` (default:
+    ``VALUECHAIN_OUTBOX_KEEP_DAYS``) in every organisation; pending and failed rows stay."""
     if keep is None:
-        raw = os.environ.get("VALUECHAIN_OUTBOX_KEEP_DAYS")
-        keep = timedelta(days=float(raw)) if raw else KEEP_SENT
+        keep = settings().outbox_keep_time
     with engine.begin() as conn:
         return store.purge_sent(conn, _now() - keep)
 

@@ -16,7 +16,6 @@ internal one to the connection (DNS rebinding) reaches nothing internal.
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 import ssl
 from collections.abc import Sequence
@@ -24,8 +23,9 @@ from collections.abc import Sequence
 import httpx
 
 from valuechain.services.errors import ValuechainError
+from valuechain.settings import settings, variable
 
-HOSTS_VARIABLE = "VALUECHAIN_WEBHOOK_HOSTS"
+HOSTS_VARIABLE = variable("webhook_hosts")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -40,8 +40,7 @@ class AddressRefused(ValuechainError):
 def allowed_hosts() -> list[str]:
     """The host names the operator allows (``VALUECHAIN_WEBHOOK_HOSTS``, comma
     separated, ``*.example.org`` for its subdomains), lower case."""
-    raw = os.environ.get(HOSTS_VARIABLE, "")
-    return [h.strip().strip("[]").lower() for h in raw.split(",") if h.strip()]
+    return list(settings().webhook_hosts)
 
 
 def is_listed(host: str, allowed: Sequence[str]) -> bool:

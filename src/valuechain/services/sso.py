@@ -8,7 +8,6 @@ admin decides who gets in, the provider only vouches for the address.
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
@@ -30,6 +29,7 @@ from valuechain.services.accounts import NewSession
 from valuechain.services.audit import Actor
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.settings import settings
 
 SCOPE = "openid email profile"
 METADATA_TTL = 3600.0  # seconds a provider's discovery document and keys are reused
@@ -54,19 +54,13 @@ class SsoSettings:
     def from_environment(cls) -> SsoSettings | None:
         """``VALUECHAIN_OIDC_ISSUER``, ``…_CLIENT_ID``, ``…_CLIENT_SECRET`` (and
         optionally ``…_LABEL``, the provider's name on the button); ``None`` when
-        the issuer is not set."""
-        issuer = os.environ.get("VALUECHAIN_OIDC_ISSUER", "").strip()
-        if not issuer:
+        the issuer is not set. The settings refuse an issuer without the other two."""
+        configured = settings()
+        issuer, client_id = configured.oidc_issuer, configured.oidc_client_id
+        secret = configured.oidc_client_secret
+        if not issuer or not client_id or secret is None:
             return None
-        client_id = os.environ.get("VALUECHAIN_OIDC_CLIENT_ID", "").strip()
-        secret = os.environ.get("VALUECHAIN_OIDC_CLIENT_SECRET", "")
-        if not client_id or not secret:
-            raise ValuechainError(
-                "VALUECHAIN_OIDC_ISSUER is set, so VALUECHAIN_OIDC_CLIENT_ID and "
-                "VALUECHAIN_OIDC_CLIENT_SECRET are needed too"
-            )
-        label = os.environ.get("VALUECHAIN_OIDC_LABEL", "").strip() or "single sign-on"
-        return cls(issuer.rstrip("/"), client_id, secret, label)
+        return cls(issuer, client_id, secret.get_secret_value(), configured.oidc_label)
 
 
 @dataclass(frozen=True)

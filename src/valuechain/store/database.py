@@ -3,7 +3,6 @@ migrations applied on first use."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,18 +12,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, literal, select, text
 from sqlalchemy.engine import make_url
 
+from valuechain.settings import settings
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
-DEFAULT_URL = "sqlite:///valuechain.db"
 CACHE_KIB = 65_536
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def database_url(url: str | None = None) -> str:
-    """The URL to use: the argument, else ``VALUECHAIN_DATABASE_URL``, else a SQLite
-    file in the working folder. ``postgresql://`` is routed to the psycopg 3 driver."""
-    raw = url or os.environ.get("VALUECHAIN_DATABASE_URL") or DEFAULT_URL
+    """The URL to use: the argument, else ``VALUECHAIN_DATABASE_URL`` (default: a SQLite
+    file in the working folder). ``postgresql://`` is routed to the psycopg 3 driver."""
+    raw = url or settings().database_url
     for prefix in ("postgres://", "postgresql://"):
         if raw.startswith(prefix):
             return "postgresql+psycopg://" + raw[len(prefix) :]

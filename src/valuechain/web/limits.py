@@ -11,30 +11,20 @@ import may be large, every other form or JSON body is small (see ``docs/deploy.m
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-MIB = 1024 * 1024
+from valuechain.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES, settings
+
 #: Forms and JSON bodies.
-DEFAULT_MAX_BODY = 1 * MIB
+DEFAULT_MAX_BODY = DEFAULT_MAX_BODY_BYTES
 #: Bundle imports (a CSV folder as a zip, or an .xlsx workbook).
-DEFAULT_MAX_IMPORT = 256 * MIB
+DEFAULT_MAX_IMPORT = DEFAULT_MAX_IMPORT_BYTES
 #: Paths (prefixes) that take a bundle.
 IMPORT_PATHS = ("/api/v1/import", "/admin/import")
-
-
-def _env_bytes(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    value = int(raw)
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive number of bytes, got {raw!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -50,10 +40,8 @@ class UploadLimits:
     def from_environment(cls) -> UploadLimits:
         """Limits from ``VALUECHAIN_MAX_BODY_BYTES`` and ``VALUECHAIN_MAX_IMPORT_BYTES``
         (defaults 1 MiB and 256 MiB)."""
-        return cls(
-            default=_env_bytes("VALUECHAIN_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
-            imports=_env_bytes("VALUECHAIN_MAX_IMPORT_BYTES", DEFAULT_MAX_IMPORT),
-        )
+        configured = settings()
+        return cls(default=configured.max_body_bytes, imports=configured.max_import_bytes)
 
     def for_path(self, path: str) -> int:
         """The limit for a request to ``path``."""
