@@ -26,10 +26,12 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
+from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valuechain.api.dependencies import AccessRule
@@ -116,11 +118,28 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def route_template(scope: Scope) -> str:
-    """The template of the route that served ``scope`` (its path for a mount)."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else UNMATCHED
+class RouteTemplates:
+    """The full template of the route that served a request, read from the app's
+    routes once (an included router's route knows only its own part of the path)."""
+
+    def __init__(self, routes: list[BaseRoute]) -> None:
+        self.templates: dict[int, str] = {}
+        self.mounts: list[str] = []
+        for context in iter_route_contexts(routes):
+            if context.path is None:
+                continue
+            if isinstance(context.original_route, Mount):
+                self.mounts.append(context.path)
+            else:
+                self.templates[id(context.original_route)] = context.path
+
+    def of(self, scope: Scope) -> str:
+        """The template (a mount's path for its files), or ``unmatched``."""
+        found = self.templates.get(id(scope.get("route")))
+        if found is not None:
+            return found
+        path = str(scope.get("path", ""))
+        return next((m for m in self.mounts if path.startswith(m + "/")), UNMATCHED)
 
 
 class RequestLatency:
@@ -129,6 +148,7 @@ class RequestLatency:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes: RouteTemplates | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -143,11 +163,14 @@ class RequestLatency:
                 status = int(message["status"])
             await send(message)
 
+        if self.routes is None:
+            # Every route exists by the first request (the app factory has returned).
+            self.routes = RouteTemplates(scope["app"].routes)
         try:
             await self.app(scope, receive, observed)
         finally:
             method = scope["method"] if scope["method"] in METHODS else "other"
-            self.metrics.latency.labels(method, route_template(scope), str(status)).observe(
+            self.metrics.latency.labels(method, self.routes.of(scope), str(status)).observe(
                 time.perf_counter() - started
             )
 
