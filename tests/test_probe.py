@@ -21,11 +21,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
 
 from tests.conftest import PG_ADMIN_URL, TEST_SECURITY, _pg_admin
-from tests.signin import make_account
+from tests.signin import PASSWORD, make_account
 from tests.test_api import chain_map
 from tests.test_web import free_port, start_cli
 from valuechain import Valuechain
 from valuechain.api.dependencies import SESSION_COOKIE, AccessRule
+from valuechain.domain.account import AccountRole
 from valuechain.jobs.queue import make_huey
 from valuechain.services import notification
 from valuechain.services.errors import ValuechainError
@@ -239,3 +240,18 @@ def test_metrics_public_takes_a_boolean(vc: Valuechain, monkeypatch: pytest.Monk
     monkeypatch.setenv("VALUECHAIN_METRICS_PUBLIC", "sometimes")
     with pytest.raises(ValuechainError, match="VALUECHAIN_METRICS_PUBLIC"):
         create_app(vc)
+
+
+def test_metrics_are_for_admins_and_a_scraper_may_send_an_admins_token(vc: Valuechain) -> None:
+    make_account(vc)
+    make_account(vc, "viewer@example.org", AccountRole.VIEWER)
+    client = TestClient(create_app(vc))
+    assert client.get("/metrics", follow_redirects=False).status_code == 303
+
+    def token(email: str) -> str:
+        signed = client.post("/api/v1/session", json={"email": email, "password": PASSWORD})
+        return str(signed.json()["token"])
+
+    for email, status in (("admin@example.org", 200), ("viewer@example.org", 403)):
+        bearer = {"Authorization": f"Bearer {token(email)}"}
+        assert client.get("/metrics", headers=bearer).status_code == status
