@@ -126,6 +126,7 @@ def test_a_served_app_answers_probes_tags_log_lines_and_counts_requests(
     assert not any("make" in str(r) or secret in str(r) for r in routes)
     # Every line is one JSON object; the access lines carry their request's id.
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert not any("color_message" in line for line in lines)  # no terminal escapes
     access = [line for line in lines if line["logger"] == "uvicorn.access"]
     assert access and all(line["request_id"] for line in access)
     [mine] = [line for line in access if line["request_id"] == "t-1"]

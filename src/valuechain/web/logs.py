@@ -185,6 +185,8 @@ class JsonFormatter(_JsonFormatter):
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
     ) -> None:
         super().add_fields(log_data, record, message_dict)
+        # uvicorn's copy of the message with terminal colours, for its text lines.
+        log_data.pop("color_message", None)
         args = record.args
         if (
             record.name == "uvicorn.access"
