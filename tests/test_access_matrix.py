@@ -221,6 +221,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/docs/oauth2-redirect"): everyone(200),
     ("GET", "/redoc"): everyone(200),
     ("GET", "/static"): everyone(200),
+    # Probes are public (web/probe.py); metrics are for admins unless opted in.
+    ("GET", "/healthz"): everyone(200),
+    ("GET", "/readyz"): everyone(200),
+    ("GET", "/metrics"): admin_only(303),
     # Campaigns: admins run them ("{campaign_id}" names no campaign: 404 past the
     # access rule, or back to the page with the error for the page forms).
     ("GET", "/campaigns"): admin_only(303),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 import time
 import webbrowser
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +15,15 @@ from valuechain.cli.app import app, console, open_valuechain
 
 if TYPE_CHECKING:
     from valuechain.services.organisation import Valuechain
+
+
+class LogFormat(StrEnum):
+    """How the server writes its log lines (web/logs.py); the same names as there,
+    restated so that `--help` does not import the web app."""
+
+    TEXT = "text"
+    JSON = "json"
+
 
 DEMO_DATABASE = "valuechain-demo.db"
 # Seconds a serving process may take to answer the supervisor's health check.
@@ -26,6 +36,21 @@ KEEP_ALIVE_S = 65
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        help="Log lines as text (for a terminal) or one JSON object each (for a log "
+        "collector); either way with the request id.",
+    ),
+]
+
+
+def _log_config(log_format: LogFormat) -> dict[str, Any]:
+    """uvicorn's logging configuration for ``log_format``."""
+    from valuechain.web import logs  # with the web app: imported when serving
+
+    return logs.log_config(logs.LogFormat(log_format.value))
 
 
 def _run(
@@ -35,6 +60,7 @@ def _run(
     *,
     open_browser: bool = False,
     demo_account_id: str | None = None,
+    log_format: LogFormat = LogFormat.TEXT,
 ) -> None:
     """Serve ``vc`` until interrupted; print the address once the server listens."""
     # Imported here: the web app, uvicorn and SSO cost about a second to import and
@@ -47,7 +73,12 @@ def _run(
     web_app = create_app(vc, demo_account_id=demo_account_id, sso=SsoSettings.from_environment())
     server = uvicorn.Server(
         uvicorn.Config(
-            web_app, host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_S
+            web_app,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=_log_config(log_format),
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
     )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -77,6 +108,7 @@ def serve(
             help="Worker processes sharing the port (PostgreSQL; SQLite serves best with 1).",
         ),
     ] = 1,
+    log_format: LogFormatOption = LogFormat.TEXT,
 ) -> None:
     """Serve the web app and the JSON API (/api/v1, schema at /openapi.json, docs at
     /docs) for the organisation in VALUECHAIN_DATABASE_URL. Everything needs an
@@ -106,9 +138,10 @@ def serve(
             workers=workers,
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             timeout_keep_alive=KEEP_ALIVE_S,
+            log_config=_log_config(log_format),
         )
         return
-    _run(vc, host, port)
+    _run(vc, host, port, log_format=log_format)
 
 
 DEMO_HELP = (

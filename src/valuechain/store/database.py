@@ -170,3 +170,10 @@ def contents(engine: Engine, accounts: Iterable[tuple[str, str]] = ()) -> Conten
                 if hit is not None:
                     found.add((slug, account_id))
     return Contents(rows, slugs, found)
+
+
+def ping(engine: Engine) -> None:
+    """Run one trivial query on ``engine``; raises whatever the driver raises when the
+    database cannot be reached (the readiness probe, ``web/probe.py``)."""
+    with engine.connect() as conn:
+        conn.execute(select(literal(1)))

@@ -24,7 +24,7 @@ from valuechain.web import admin as admin_pages
 from valuechain.web import agreement as agreement_pages
 from valuechain.web import campaign as campaign_pages
 from valuechain.web import connect as connect_pages
-from valuechain.web import csp
+from valuechain.web import csp, metrics, probe
 from valuechain.web import dashboard as dashboard_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
@@ -36,6 +36,7 @@ from valuechain.web import session as session_pages
 from valuechain.web import survey as survey_pages
 from valuechain.web.input_guard import InputGuard
 from valuechain.web.limits import BodyLimit, UploadLimits
+from valuechain.web.logs import RequestId
 from valuechain.web.logs import install as redact_survey_tokens
 from valuechain.web.templating import STATIC, templates
 
@@ -64,6 +65,7 @@ def create_app(
     demo_account_id: str | None = None,
     sso: SsoSettings | None = None,
     limits: UploadLimits | None = None,
+    metrics_public: bool | None = None,
 ) -> FastAPI:
     """A FastAPI app serving ``vc``: pages at ``/``, JSON at ``/api/v1``, the OpenAPI
     schema at ``/openapi.json`` with interactive docs at ``/docs``.
@@ -99,6 +101,8 @@ def create_app(
     app.state.demo_session_lock = threading.Lock()
     app.state.api_prefix = API_PREFIX
     app.state.sso = SsoProvider(sso) if sso else None
+    app.state.queue = probe.RedisQueue.configured(vc)
+    app.state.metrics = metrics.Metrics(vc, app.state.queue)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api_router)
     app.include_router(session_pages.router)
@@ -114,6 +118,9 @@ def create_app(
     app.include_router(connect_pages.router)
     app.include_router(agreement_pages.router)
     app.include_router(request_pages.router)
+    app.include_router(probe.router)
+    public = metrics.public_from_environment() if metrics_public is None else metrics_public
+    app.include_router(metrics.router(public=public))
     check_access_rules(app)
 
     def is_api(request: Request) -> bool:
@@ -153,6 +160,9 @@ def create_app(
 
     # Outermost of our middleware: an oversized body is refused before anything reads it.
     app.add_middleware(BodyLimit, limits=limits or UploadLimits.from_environment())
+    # Outside it: refused bodies are timed and carry a request id too.
+    app.add_middleware(metrics.RequestLatency, metrics=app.state.metrics)
+    app.add_middleware(RequestId)
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, error: NotSignedIn) -> Response:
