@@ -94,7 +94,7 @@ def test_a_served_app_answers_probes_tags_log_lines_and_counts_requests(
     process, url = start_cli(args, tmp_path, env)
     secret = uuid.uuid4().hex
     try:
-        with httpx.Client(base_url=url, timeout=10) as client:
+        with httpx.Client(base_url=url, timeout=60) as client:
             health = client.get("/healthz")
             assert (health.status_code, health.json()) == (200, {"status": "ok"})
             assert len(health.headers["x-request-id"]) == 32

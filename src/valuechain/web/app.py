@@ -101,7 +101,7 @@ def create_app(
     app.state.demo_session_lock = threading.Lock()
     app.state.api_prefix = API_PREFIX
     app.state.sso = SsoProvider(sso) if sso else None
-    app.state.queue = probe.RedisQueue.configured(vc)
+    app.state.queue = probe.Queue(vc)
     app.state.metrics = metrics.Metrics(vc, app.state.queue)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api_router)

@@ -40,7 +40,7 @@ from valuechain.domain.notification import Status
 from valuechain.services import notification
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
-from valuechain.web.probe import RedisQueue
+from valuechain.web.probe import Queue
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +65,17 @@ def public_from_environment() -> bool:
 class Gauges(Collector):
     """The gauges read at each scrape: queue depth and outbox backlog."""
 
-    def __init__(self, vc: Valuechain, queue: RedisQueue | None) -> None:
+    def __init__(self, vc: Valuechain, queue: Queue) -> None:
         self.vc = vc
         self.queue = queue
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         # A store that does not answer leaves its gauge out of this scrape (and
         # /readyz says which one): the other metrics are still worth having.
-        if self.queue is not None:
+        redis = self.queue.redis
+        if redis is not None:
             try:
-                depth = self.queue.depth()
+                depth = redis.depth()
             except Exception as error:  # Redis down or unreachable
                 log.warning("metrics: queue depth unavailable: %s", type(error).__name__)
             else:
@@ -102,7 +103,7 @@ class Metrics:
     """One app's registry: its latency histogram, gauges and process metrics (a
     registry per app, so apps built side by side in one process never mix counts)."""
 
-    def __init__(self, vc: Valuechain, queue: RedisQueue | None) -> None:
+    def __init__(self, vc: Valuechain, queue: Queue) -> None:
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "valuechain_http_request_duration_seconds",

@@ -5,18 +5,20 @@ queue when one is configured). Both are public, cheap and read no session."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import redis
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from valuechain.api.dependencies import AccessRule
 from valuechain.domain.access import Principal
-from valuechain.jobs.queue import make_huey, queue_url
 from valuechain.services.organisation import Valuechain
 from valuechain.store.database import ping
+
+if TYPE_CHECKING:
+    import redis
 
 # Seconds a readiness check waits for Redis: an orchestrator's probe times out after a
 # few seconds, and a blackholed queue must answer 503, not hang the probe.
@@ -52,6 +54,12 @@ class RedisQueue:
     def configured(cls, vc: Valuechain) -> RedisQueue | None:
         """The queue ``VALUECHAIN_QUEUE_URL`` names if it is in Redis, else ``None``
         (the embedded SQLite queue is a file beside the database, nothing to probe)."""
+        # Imported here: huey and redis take seconds to import on a busy machine, and
+        # an app process must start fast (a restart after a crash waits for it).
+        import redis
+
+        from valuechain.jobs.queue import make_huey, queue_url
+
         url = queue_url(vc.engine.url.render_as_string(hide_password=False))
         if not url.startswith(REDIS_SCHEMES):
             return None
@@ -69,6 +77,18 @@ class RedisQueue:
     def ping(self) -> None:
         """Raises unless Redis answers."""
         self.client.ping()
+
+
+class Queue:
+    """The app's queue to probe, found at its first use (see
+    :meth:`RedisQueue.configured`)."""
+
+    def __init__(self, vc: Valuechain) -> None:
+        self.vc = vc
+
+    @cached_property
+    def redis(self) -> RedisQueue | None:
+        return RedisQueue.configured(self.vc)
 
 
 router = APIRouter(dependencies=PROBE, include_in_schema=False)
@@ -94,7 +114,7 @@ async def readyz(request: Request) -> JSONResponse:
     naming the check that failed: ``{"status", "checks": {"database", "queue"?}}``."""
     vc: Valuechain = request.app.state.valuechain
     checks = {"database": await run_in_threadpool(_check, lambda: ping(vc.engine))}
-    queue: RedisQueue | None = request.app.state.queue
+    queue = await run_in_threadpool(lambda: request.app.state.queue.redis)
     if queue is not None:
         checks["queue"] = await run_in_threadpool(_check, queue.ping)
     ready = all(v == "ok" for v in checks.values())
