@@ -368,9 +368,9 @@ class _Outcome:
 @contextmanager
 def _unless_raced(conn: Connection, key: str | None) -> Iterator[_Outcome]:
     """Run the block's writes. With an idempotency key they run in a savepoint: when a
-    concurrent change with the same key committed first (its unique index; only on
-    PostgreSQL, SQLite's writing units take turns), only the block is undone and
-    ``stored`` is false, so the unit can answer with the other change. Without a key a
+    concurrent change with the same key committed first (only on PostgreSQL; SQLite's
+    writing units take turns), only the block is undone and ``stored`` is false, so
+    the unit can answer with the other change (or refuse if there is none). Without a key a
     clash means the request moved meanwhile (:class:`RequestConflict`)."""
     outcome = _Outcome()
     if key is None:
@@ -384,7 +384,10 @@ def _unless_raced(conn: Connection, key: str | None) -> Iterator[_Outcome]:
     try:
         with conn.begin_nested():
             yield outcome
-    except IntegrityError:
+    except (IntegrityError, RequestConflict):
+        # The key's unique index, or the request's event count: the same change may
+        # have committed first (PostgreSQL re-reads a row it waited for). The caller
+        # looks for it under the key.
         outcome.stored = False
 
 
