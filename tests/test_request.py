@@ -5,9 +5,11 @@ the thanks wall, import of requests.csv and of a help-desk export, and the SLA."
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -132,6 +134,44 @@ def test_a_repeated_change_with_the_same_key_stores_once(org: Valuechain) -> Non
         requests.change(org, PROVIDER, first["id"], Verb.ACK, "other", idempotency_key="k-ack")
     listed = requests.listing(org, provider="make")
     assert [x["id"] for x in listed] == [first["id"]]
+
+
+def test_one_key_sent_by_several_writers_at_once_files_and_moves_once(org: Valuechain) -> None:
+    """Six threads send the same key at once (a client retrying over several
+    connections): each change is stored once and every caller gets the stored request
+    (on PostgreSQL the losers' inserts fail on the key's unique index inside a
+    savepoint, and their unit answers with the winner's change)."""
+    threads = 6
+
+    def at_once(call: Callable[[], dict[str, Any]]) -> list[dict[str, Any]]:
+        barrier = threading.Barrier(threads)
+        answers: list[dict[str, Any]] = []
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            barrier.wait()
+            try:
+                answers.append(call())
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        workers = [threading.Thread(target=run) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert not errors, errors
+        return answers
+
+    filed = at_once(lambda: file(org, idempotency_key="k-race"))
+    assert len({a["id"] for a in filed}) == 1
+    moved = at_once(
+        lambda: requests.change(
+            org, PROVIDER, filed[0]["id"], Verb.ACK, "on it", idempotency_key="k-race-ack"
+        )
+    )
+    assert {tuple(e["verb"] for e in a["timeline"]) for a in moved} == {("new", "ack")}
+    assert [x["id"] for x in requests.listing(org, provider="make")] == [filed[0]["id"]]
 
 
 def test_clocks_use_the_agreement_calendar_and_targets(

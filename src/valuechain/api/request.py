@@ -201,7 +201,6 @@ def file_request(
                 body=body.body,
                 priority=body.priority,
                 category=body.category,
-                conn=attempt.conn,
             )
         except (requests.RequestError, NotFound) as error:
             raise _refused(error) from None
@@ -229,9 +228,7 @@ def change_request(
     return _once(
         vc,
         key,
-        lambda conn: requests.change(
-            vc, _asker(principal), request_id, body.verb, body.note, conn=conn
-        ),
+        lambda: requests.change(vc, _asker(principal), request_id, body.verb, body.note),
     )
 
 
@@ -244,21 +241,19 @@ def thank_request(
     key: IdempotencyKey,
 ) -> Response:
     """Say thank you for a resolved request (once), with a note."""
-    return _once(
-        vc, key, lambda conn: thanks.thank(vc, _asker(principal), request_id, body.note, conn=conn)
-    )
+    return _once(vc, key, lambda: thanks.thank(vc, _asker(principal), request_id, body.note))
 
 
 def _once(
-    vc: Valuechain, key: IdempotentRequest | None, call: Callable[[Any], dict[str, Any]]
+    vc: Valuechain, key: IdempotentRequest | None, call: Callable[[], dict[str, Any]]
 ) -> Response:
-    """Run ``call`` in the Idempotency-Key's transaction and record its answer; a
-    replay answers the stored one, a refused step the problem."""
+    """Run ``call`` in the Idempotency-Key's unit of work (the change joins it) and
+    record its answer; a replay answers the stored one, a refused step the problem."""
     with idempotent(vc, key) as attempt:
         if attempt.replay is not None:
             return replay_response(attempt.replay)
         try:
-            found = call(attempt.conn)
+            found = call()
         except (requests.RequestError, NotFound) as error:
             raise _refused(error) from None
         return recorded_json(attempt, 200, _detail(found))

@@ -34,8 +34,8 @@ from valuechain.services import action, alert, campaign, notification, report, r
 from valuechain.services.audit import Actor
 from valuechain.services.mail import MailNotConfigured
 from valuechain.services.organisation import Valuechain
+from valuechain.services.tenancy import every_organisation
 from valuechain.store.database import make_engine
-from valuechain.store.organisation import map_versions
 
 Job = Callable[[Engine], Any]
 # huey backs off to 10 s between polls of an empty queue; a notification queued by a
@@ -70,10 +70,7 @@ def periodic(schedule: Callable[[datetime], bool], name: str | None = None) -> C
 
 def each_organisation(engine: Engine) -> Iterator[Valuechain]:
     """Every organisation in the database, for jobs that work per organisation."""
-    with engine.connect() as conn:
-        slugs = sorted(map_versions(conn))
-    for slug in slugs:
-        yield Valuechain(engine, slug)
+    yield from every_organisation(engine)
 
 
 # -- the periodic jobs ------------------------------------------------------------------

@@ -16,6 +16,7 @@ from valuechain.services import measure, notification
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.services.relationship import require
+from valuechain.services.transaction import reading, writing
 from valuechain.store import measure as measure_store
 from valuechain.store import partner as store
 from valuechain.store.tables import ACTION_STATUSES
@@ -28,7 +29,7 @@ class ActionError(ValuechainError):
 
 
 def _campaigns(vc: Valuechain) -> list[str]:
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return list(measure_store.campaign_ids(conn, vc.org_id))
 
 
@@ -49,54 +50,56 @@ def create(
     """Store an action on the relationship. The metric is ``rated``'s score (default:
     the provider's) on ``instrument``, one ``dimension`` or overall; its baseline is
     the latest campaign today."""
-    require(vc, provider, customer)
-    rated = rated or provider
-    if rated not in (provider, customer):
-        raise ActionError("the metric must be about the provider or the customer")
-    if not title.strip() or not owner.strip():
-        raise ActionError("an action needs a title and an owner")
-    known = measure.instruments(vc)
-    if instrument not in known:
-        raise ActionError(f"no instrument {instrument!r}")
-    if dimension is not None and dimension not in {d.key for d in known[instrument].dimensions}:
-        raise ActionError(f"instrument {instrument!r} has no dimension {dimension!r}")
-    campaigns = _campaigns(vc)
-    now = datetime.now(UTC)
-    row = {
-        "id": uuid.uuid4().hex[:16],
-        "provider_id": provider,
-        "customer_id": customer,
-        "title": " ".join(title.split()),
-        "owner": owner.strip(),
-        "due_on": due_on,
-        "status": "open",
-        "metric_instrument": instrument,
-        "metric_dimension": dimension,
-        "metric_rated_id": rated,
-        "baseline_campaign": campaigns[-1] if campaigns else None,
-        "source": source.strip(),
-        "author_account_id": principal.account_id if principal else None,
-        "created_at": now,
-        "updated_at": now,
-    }
-    with vc.engine.begin() as conn:
-        store.insert_action(conn, vc.org_id, row)
-    return _describe(vc, row, date.today())
+    with writing(vc):
+        require(vc, provider, customer)
+        rated = rated or provider
+        if rated not in (provider, customer):
+            raise ActionError("the metric must be about the provider or the customer")
+        if not title.strip() or not owner.strip():
+            raise ActionError("an action needs a title and an owner")
+        known = measure.instruments(vc)
+        if instrument not in known:
+            raise ActionError(f"no instrument {instrument!r}")
+        if dimension is not None and dimension not in {d.key for d in known[instrument].dimensions}:
+            raise ActionError(f"instrument {instrument!r} has no dimension {dimension!r}")
+        campaigns = _campaigns(vc)
+        now = datetime.now(UTC)
+        row = {
+            "id": uuid.uuid4().hex[:16],
+            "provider_id": provider,
+            "customer_id": customer,
+            "title": " ".join(title.split()),
+            "owner": owner.strip(),
+            "due_on": due_on,
+            "status": "open",
+            "metric_instrument": instrument,
+            "metric_dimension": dimension,
+            "metric_rated_id": rated,
+            "baseline_campaign": campaigns[-1] if campaigns else None,
+            "source": source.strip(),
+            "author_account_id": principal.account_id if principal else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with writing(vc) as conn:
+            store.insert_action(conn, vc.org_id, row)
+        return _describe(vc, row, date.today())
 
 
 def set_status(
     vc: Valuechain, provider: str, customer: str, action_id: str, status: str
 ) -> dict[str, Any]:
     """Move an action to ``status`` (open, in_progress, done, dropped)."""
-    if status not in ACTION_STATUSES:
-        raise ActionError(f"status must be one of {', '.join(ACTION_STATUSES)}, not {status!r}")
-    with vc.engine.begin() as conn:
-        row = store.action(conn, vc.org_id, action_id)
-        if row is None or (row["provider_id"], row["customer_id"]) != (provider, customer):
-            raise NotFound(f"no action {action_id!r} in this relationship")
-        store.set_action_status(conn, vc.org_id, action_id, status, datetime.now(UTC))
-        row["status"] = status
-    return _describe(vc, row, date.today())
+    with writing(vc):
+        if status not in ACTION_STATUSES:
+            raise ActionError(f"status must be one of {', '.join(ACTION_STATUSES)}, not {status!r}")
+        with writing(vc) as conn:
+            row = store.action(conn, vc.org_id, action_id)
+            if row is None or (row["provider_id"], row["customer_id"]) != (provider, customer):
+                raise NotFound(f"no action {action_id!r} in this relationship")
+            store.set_action_status(conn, vc.org_id, action_id, status, datetime.now(UTC))
+            row["status"] = status
+        return _describe(vc, row, date.today())
 
 
 def _cell(vc: Valuechain, row: dict[str, Any], campaign: str) -> dict[str, Any] | None:
@@ -124,30 +127,31 @@ def _moments(cell: dict[str, Any]) -> Moments | None:
 def evaluate(vc: Valuechain, row: dict[str, Any]) -> dict[str, Any]:
     """Before (the baseline campaign) and after (the first later campaign where the
     metric is published) with Welch's interval and the verdict."""
-    campaigns = _campaigns(vc)
-    base = row["baseline_campaign"]
-    out: dict[str, Any] = {"verdict": Verdict.NOT_YET.value, "before": None, "after": None}
-    if base is None or base not in campaigns:
+    with reading(vc):
+        campaigns = _campaigns(vc)
+        base = row["baseline_campaign"]
+        out: dict[str, Any] = {"verdict": Verdict.NOT_YET.value, "before": None, "after": None}
+        if base is None or base not in campaigns:
+            return out
+        before_cell = _cell(vc, row, base)
+        if before_cell is None or (before := _moments(before_cell)) is None:
+            return out
+        out["before"] = {"campaign": base, "n": before_cell["n"], "mean": before_cell["mean"]}
+        for later in campaigns[campaigns.index(base) + 1 :]:
+            after_cell = _cell(vc, row, later)
+            if after_cell is None or (after := _moments(after_cell)) is None:
+                continue
+            result: BeforeAfter = before_after(before, after)
+            out.update(
+                after={"campaign": later, "n": after_cell["n"], "mean": after_cell["mean"]},
+                difference=result.difference,
+                ci_low=result.ci_low,
+                ci_high=result.ci_high,
+                p=result.p,
+                verdict=result.verdict.value,
+            )
+            break
         return out
-    before_cell = _cell(vc, row, base)
-    if before_cell is None or (before := _moments(before_cell)) is None:
-        return out
-    out["before"] = {"campaign": base, "n": before_cell["n"], "mean": before_cell["mean"]}
-    for later in campaigns[campaigns.index(base) + 1 :]:
-        after_cell = _cell(vc, row, later)
-        if after_cell is None or (after := _moments(after_cell)) is None:
-            continue
-        result: BeforeAfter = before_after(before, after)
-        out.update(
-            after={"campaign": later, "n": after_cell["n"], "mean": after_cell["mean"]},
-            difference=result.difference,
-            ci_low=result.ci_low,
-            ci_high=result.ci_high,
-            p=result.p,
-            verdict=result.verdict.value,
-        )
-        break
-    return out
 
 
 def _describe(vc: Valuechain, row: dict[str, Any], today: date) -> dict[str, Any]:
@@ -175,17 +179,18 @@ def actions(
     vc: Valuechain, provider: str | None = None, customer: str | None = None
 ) -> list[dict[str, Any]]:
     """Actions (of one relationship when both are given) with their verdicts."""
-    if provider is not None and customer is not None:
-        require(vc, provider, customer)
-    with vc.engine.connect() as conn:
-        rows = store.actions(conn, vc.org_id, provider, customer)
-    today = date.today()
-    return [_describe(vc, row, today) for row in rows]
+    with reading(vc):
+        if provider is not None and customer is not None:
+            require(vc, provider, customer)
+        with reading(vc) as conn:
+            rows = store.actions(conn, vc.org_id, provider, customer)
+        today = date.today()
+        return [_describe(vc, row, today) for row in rows]
 
 
 def overdue(vc: Valuechain, today: date | None = None) -> list[dict[str, Any]]:
     """Open actions past their due date: what the "regroup" reminders are about."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         rows = store.overdue_actions(conn, vc.org_id, today or date.today())
     return [
         {
@@ -203,32 +208,33 @@ def overdue(vc: Valuechain, today: date | None = None) -> list[dict[str, Any]]:
 def send_regroup_reminders(vc: Valuechain, today: date | None = None) -> int:
     """Queue one notification per overdue action to the leads of both its units (kind
     ``action_overdue``, as each chose); returns how many outbox rows were written."""
-    late = overdue(vc, today)
-    if not late:
-        return 0
-    leads: dict[str, list[str]] = {}
-    for person in vc.read_map().people:
-        if person.role.value == "lead":
-            leads.setdefault(person.unit_id, []).append(person.id)
-    names = vc.describe_units({a["provider"] for a in late} | {a["customer"] for a in late})
-    queued = 0
-    with vc.engine.begin() as conn:
-        for a in late:
-            pair = (
-                f"{names.get(a['provider'], {}).get('name', a['provider'])} → "
-                f"{names.get(a['customer'], {}).get('name', a['customer'])}"
-            )
-            body = (
-                f'The action "{a["title"]}" ({a["owner"]}) on {pair} was due on '
-                f"{a['due_on']}. Time to regroup: finish it, move its date or drop it."
-            )
-            link = f"/relationships/{a['provider']}/{a['customer']}#actions"
-            for unit in (a["provider"], a["customer"]):
-                for person_id in leads.get(unit, []):
-                    queued += len(
-                        notification.notify(
-                            vc, person_id, "action_overdue", f"Overdue: {a['title']}", body,
-                            link, conn=conn,
-                        )
-                    )  # fmt: skip
-    return queued
+    with writing(vc):
+        late = overdue(vc, today)
+        if not late:
+            return 0
+        leads: dict[str, list[str]] = {}
+        for person in vc.read_map().people:
+            if person.role.value == "lead":
+                leads.setdefault(person.unit_id, []).append(person.id)
+        names = vc.describe_units({a["provider"] for a in late} | {a["customer"] for a in late})
+        queued = 0
+        with writing(vc) as conn:
+            for a in late:
+                pair = (
+                    f"{names.get(a['provider'], {}).get('name', a['provider'])} → "
+                    f"{names.get(a['customer'], {}).get('name', a['customer'])}"
+                )
+                body = (
+                    f'The action "{a["title"]}" ({a["owner"]}) on {pair} was due on '
+                    f"{a['due_on']}. Time to regroup: finish it, move its date or drop it."
+                )
+                link = f"/relationships/{a['provider']}/{a['customer']}#actions"
+                for unit in (a["provider"], a["customer"]):
+                    for person_id in leads.get(unit, []):
+                        queued += len(
+                            notification.notify(
+                                vc, person_id, "action_overdue", f"Overdue: {a['title']}", body,
+                                link, conn=conn,
+                            )
+                        )  # fmt: skip
+        return queued

@@ -30,6 +30,7 @@ from valuechain.services import audit
 from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading, writing
 from valuechain.store import agreement as agreement_store
 from valuechain.store import calendar as calendar_store
 
@@ -54,7 +55,7 @@ def parse_calendar(spec: CalendarSpec) -> Calendar:
 
 def calendars(vc: Valuechain) -> dict[str, Calendar]:
     """Every stored calendar by name."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return {
             spec.name: parse_calendar(spec)
             for spec in calendar_store.read_calendars(conn, vc.org_id)
@@ -71,8 +72,8 @@ def terms(vc: Valuechain) -> dict[tuple[str, str], Terms]:
     that are agreed or under review (their terms stay in force while reviewed). When
     one pair has several such agreements (on different results), the one with the
     smallest id gives the terms."""
-    known = calendars(vc)
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:  # one connection for the calendars and the agreements
+        known = calendars(vc)
         agreements = agreement_store.read_agreements(conn, vc.org_id, states=IN_FORCE)
     found: dict[tuple[str, str], Terms] = {}
     for a in agreements:  # ordered by id: the first one per pair wins
@@ -123,14 +124,14 @@ def as_json(a: Agreement) -> dict[str, Any]:
 
 def agreements_of(vc: Valuechain, unit_id: str | None = None) -> list[Agreement]:
     """Every agreement (with its provider), or those ``unit_id`` is a side of, by id."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return agreement_store.read_agreements(conn, vc.org_id, unit_id=unit_id)
 
 
 def agreement(vc: Valuechain, agreement_id: str, unit_id: str | None = None) -> Agreement:
     """One agreement; with ``unit_id`` only when that unit is one of its sides (so a
     path ``/units/{unit}/agreements/{id}`` cannot reach another unit's agreement)."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         found = agreement_store.read_agreements(conn, vc.org_id, agreement_id=agreement_id)
     if not found or (
         unit_id is not None and unit_id not in (found[0].provider_id, found[0].customer_id)
@@ -160,7 +161,7 @@ def _step(
     """Apply one step of the agreement's life for ``unit_id``'s side and store it,
     with its audit event, in one transaction. A refused step raises
     :class:`AgreementStepRefused` and changes nothing."""
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         found = agreement_store.read_agreements(conn, vc.org_id, agreement_id=agreement_id)
         if not found:
             raise NotFound(f"no agreement {agreement_id!r}")
@@ -227,7 +228,7 @@ def start_due_reviews(vc: Valuechain, today: date, actor: Actor | None = None) -
     idempotent: an agreement already under review is left alone). Returns their ids."""
     who = actor or Actor(None, "valuechain:review-dates", None)
     started: list[str] = []
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         for a in agreement_store.read_agreements(conn, vc.org_id, states=[AgreementState.AGREED]):
             if review_due(a, today):
                 start_review(a)
@@ -276,49 +277,52 @@ def draft(
     """A new agreement in state *draft*, written by a lead of either side: the producer
     of ``result_id`` (the provider) or ``customer_id``, who must use that result on the
     map. Then either lead proposes it and both agree (:func:`propose`, :func:`agree`)."""
-    chain = vc.chain()
-    position = chain.result_pos.get(result_id)
-    if position is None:
-        raise NotFound(f"no result {result_id!r}")
-    provider = chain.columns.unit_ids[int(chain.graph.result_unit[position])]
-    if unit_id not in (provider, customer_id):
-        raise AgreementStepRefused(
-            f"{unit_id!r} is neither the provider ({provider}) nor the customer ({customer_id})"
-        )
-    users = {row["unit"] for row in vc.customers(provider)["direct"] if result_id in row["results"]}
-    if customer_id not in users:
-        raise AgreementStepRefused(f"{customer_id!r} does not use {result_id!r} on the map")
-    if not targets:
-        raise AgreementStepRefused("an agreement needs at least one target")
-    for metric, value in targets.items():
-        if metric in PERCENT_METRICS and not 0 < value <= 100:
-            raise AgreementStepRefused(f"{metric.value}: a percentage above 0 and at most 100")
-        if metric not in PERCENT_METRICS and not value > 0:
-            raise AgreementStepRefused(f"{metric.value}: business hours above 0")
-    if calendar is not None and calendar not in calendars(vc):
-        raise AgreementStepRefused(f"no calendar named {calendar!r}")
-    with vc.engine.begin() as conn:
-        taken = agreement_store.agreement_ids(conn, vc.org_id)
-        number = 1
-        while f"{result_id}-{customer_id}-{number}" in taken:
-            number += 1
-        made = Agreement(
-            id=f"{result_id}-{customer_id}-{number}",
-            result_id=result_id,
-            customer_id=customer_id,
-            targets=dict(targets),
-            calendar=calendar,
-            review_on=review_on,
-            channel=channel or None,
-            cadence=cadence or None,
-            state=AgreementState.DRAFT,
-            obligations=tuple(o.strip() for o in obligations if o.strip()),
-            provider_id=provider,
-        )
-        agreement_store.write_agreements(conn, vc.org_id, [made])
-        audit.record(
-            vc, AGREEMENT_DRAFTED, actor, subject=f"agreement {made.id}",
-            detail=f"drafted by the {'provider' if unit_id == provider else 'customer'} side",
-            conn=conn,
-        )  # fmt: skip
-    return made
+    with writing(vc):
+        chain = vc.chain()
+        position = chain.result_pos.get(result_id)
+        if position is None:
+            raise NotFound(f"no result {result_id!r}")
+        provider = chain.columns.unit_ids[int(chain.graph.result_unit[position])]
+        if unit_id not in (provider, customer_id):
+            raise AgreementStepRefused(
+                f"{unit_id!r} is neither the provider ({provider}) nor the customer ({customer_id})"
+            )
+        users = {
+            row["unit"] for row in vc.customers(provider)["direct"] if result_id in row["results"]
+        }
+        if customer_id not in users:
+            raise AgreementStepRefused(f"{customer_id!r} does not use {result_id!r} on the map")
+        if not targets:
+            raise AgreementStepRefused("an agreement needs at least one target")
+        for metric, value in targets.items():
+            if metric in PERCENT_METRICS and not 0 < value <= 100:
+                raise AgreementStepRefused(f"{metric.value}: a percentage above 0 and at most 100")
+            if metric not in PERCENT_METRICS and not value > 0:
+                raise AgreementStepRefused(f"{metric.value}: business hours above 0")
+        if calendar is not None and calendar not in calendars(vc):
+            raise AgreementStepRefused(f"no calendar named {calendar!r}")
+        with writing(vc) as conn:
+            taken = agreement_store.agreement_ids(conn, vc.org_id)
+            number = 1
+            while f"{result_id}-{customer_id}-{number}" in taken:
+                number += 1
+            made = Agreement(
+                id=f"{result_id}-{customer_id}-{number}",
+                result_id=result_id,
+                customer_id=customer_id,
+                targets=dict(targets),
+                calendar=calendar,
+                review_on=review_on,
+                channel=channel or None,
+                cadence=cadence or None,
+                state=AgreementState.DRAFT,
+                obligations=tuple(o.strip() for o in obligations if o.strip()),
+                provider_id=provider,
+            )
+            agreement_store.write_agreements(conn, vc.org_id, [made])
+            audit.record(
+                vc, AGREEMENT_DRAFTED, actor, subject=f"agreement {made.id}",
+                detail=f"drafted by the {'provider' if unit_id == provider else 'customer'} side",
+                conn=conn,
+            )  # fmt: skip
+        return made

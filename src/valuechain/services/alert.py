@@ -5,11 +5,13 @@ through the notification outbox (so each person's choices apply)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from valuechain.services import agreement, commitment, notification
 from valuechain.services import request as request_service
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import writing
 from valuechain.store import notification as notification_store
 from valuechain.store import request as request_store
 
@@ -29,20 +31,23 @@ def _leads(vc: Valuechain) -> dict[str, list[str]]:
 def _queue_once(
     vc: Valuechain, people: list[str], kind: str, subject: str, body: str, link: str
 ) -> int:
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         if notification_store.queued_before(conn, vc.org_id, kind, subject):
             return 0
         return sum(
-            len(notification.notify(vc, person, kind, subject, body, link, conn=conn))
-            for person in people
+            len(notification.notify(vc, person, kind, subject, body, link)) for person in people
         )
 
 
 def sla_alerts(vc: Valuechain, now: datetime | None = None) -> int:
     """Tell the provider's leads about every open request that breached a target or
     used 80% of one (business hours on the agreement's calendar), once per state."""
-    with vc.engine.connect() as conn:
+    with writing(vc) as conn:
         rows = request_store.list_requests(conn, vc.org_id, open_only=True, limit=OPEN_LIMIT)
+        return _queue_sla_alerts(vc, rows, now)
+
+
+def _queue_sla_alerts(vc: Valuechain, rows: list[dict[str, Any]], now: datetime | None) -> int:
     leads = _leads(vc)
     queued = 0
     for row in request_service.with_clocks(vc, rows, now):
@@ -66,8 +71,13 @@ def sla_alerts(vc: Valuechain, now: datetime | None = None) -> int:
 
 
 def review_reminders(vc: Valuechain, now: datetime | None = None) -> int:
-    """Start the reviews whose date has come and tell both sides' leads."""
-    today = (now or datetime.now(UTC)).date()
+    """Start the reviews whose date has come and tell both sides' leads, in one unit:
+    a review is started with its reminders or not at all."""
+    with writing(vc):
+        return _remind(vc, (now or datetime.now(UTC)).date())
+
+
+def _remind(vc: Valuechain, today: date) -> int:
     started = set(agreement.start_due_reviews(vc, today))
     leads = _leads(vc)
     queued = 0

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from valuechain.domain.account import MAX_AUDIT_PAGE
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading, writing
 from valuechain.store import audit as store
 from valuechain.store.accounts import utc
 
@@ -135,7 +136,7 @@ def record(
     if conn is not None:
         store.append(conn, vc.org_id, event)
         return
-    with vc.engine.begin() as own:
+    with writing(vc) as own:
         store.append(own, vc.org_id, event)
 
 
@@ -144,7 +145,7 @@ def read_page(vc: Valuechain, page: int = 1, per_page: int = 50) -> AuditPage:
     (at most :data:`MAX_PAGE_SIZE`)."""
     page = max(1, page)
     per_page = min(max(1, per_page), MAX_PAGE_SIZE)
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         total = store.count(conn, vc.org_id)
         rows = store.newest_first(conn, vc.org_id, (page - 1) * per_page, per_page)
     events = [

@@ -21,6 +21,7 @@ from valuechain.services import audit
 from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading, writing
 from valuechain.store import capacity as store
 from valuechain.store import organisation as map_store
 
@@ -55,7 +56,7 @@ def capacity(vc: Valuechain, unit_id: str) -> dict[str, Any]:
     capacity, the shares agreed, what is left unallocated, and per customer its
     demand against its share) and as a customer (its demand against the shares its
     providers agreed), with the negotiations of either side."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         _known_unit(conn, vc, unit_id)
         results = store.results_of(conn, vc.org_id, unit_id)
         demand_rows = store.demand(conn, vc.org_id, provider=unit_id)
@@ -143,7 +144,7 @@ def open_negotiations(
     moment = now or datetime.now(UTC)
     who = actor or Actor(None, "valuechain:capacity", None)
     opened: list[str] = []
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         agreed = store.shares(conn, vc.org_id)
         already = store.open_pairs(conn, vc.org_id)
         for row in store.demand(conn, vc.org_id):
@@ -183,23 +184,24 @@ def set_share(
 ) -> list[str]:
     """The provider ``unit_id`` agrees ``share`` items a week of ``result_id`` with
     ``customer_id``; then negotiations open where demand is above a share."""
-    if not math.isfinite(share) or share < 0:
-        raise CapacityError(f"a share is a number of items a week, 0 or more; got {share}")
-    with vc.engine.begin() as conn:
-        produced = {r.id for r in store.results_of(conn, vc.org_id, unit_id)}
-        if result_id not in produced:
-            raise NotFound(f"unit {unit_id!r} produces no result {result_id!r}")
-        _known_unit(conn, vc, customer_id)
-        store.set_share(conn, vc.org_id, result_id, customer_id, share)
-        audit.record(
-            vc,
-            SHARE_SET,
-            actor,
-            subject=f"capacity {result_id} for {customer_id}",
-            detail=f"share {share:g} a week",
-            conn=conn,
-        )
-    return open_negotiations(vc, actor=actor)
+    with writing(vc):
+        if not math.isfinite(share) or share < 0:
+            raise CapacityError(f"a share is a number of items a week, 0 or more; got {share}")
+        with writing(vc) as conn:
+            produced = {r.id for r in store.results_of(conn, vc.org_id, unit_id)}
+            if result_id not in produced:
+                raise NotFound(f"unit {unit_id!r} produces no result {result_id!r}")
+            _known_unit(conn, vc, customer_id)
+            store.set_share(conn, vc.org_id, result_id, customer_id, share)
+            audit.record(
+                vc,
+                SHARE_SET,
+                actor,
+                subject=f"capacity {result_id} for {customer_id}",
+                detail=f"share {share:g} a week",
+                conn=conn,
+            )
+        return open_negotiations(vc, actor=actor)
 
 
 def settle(
@@ -215,42 +217,45 @@ def settle(
 ) -> dict[str, Any]:
     """A lead of either side (``unit_id``) closes an open negotiation: accepted,
     rescheduled, or the share changed to ``share`` (required for that ending)."""
-    moment = now or datetime.now(UTC)
-    with vc.engine.connect() as conn:
-        found = store.negotiations(conn, vc.org_id, negotiation_id=negotiation_id)
-    if not found or unit_id not in (found[0]["provider"], found[0]["customer_id"]):
-        raise NotFound(f"no negotiation {negotiation_id!r} of unit {unit_id!r}")
-    talk = found[0]
-    if settlement is Settlement.SHARE_CHANGED:
-        if share is None or not math.isfinite(share) or share < 0:
-            raise CapacityError("changing the share needs the new share, 0 or more items a week")
-    elif share is not None:
-        raise CapacityError(
-            f"a share is given only when the share changes, not when {settlement.value}"
-        )
-    with vc.engine.begin() as conn:
-        closed = store.close_negotiation(
-            conn,
-            vc.org_id,
-            negotiation_id,
-            settlement.value,
-            moment,
-            actor.label or "unknown",
-            note,
-        )
-        if not closed:
-            raise CapacityError(f"negotiation {negotiation_id} is already {talk['state']}")
-        if share is not None:
-            store.set_share(conn, vc.org_id, talk["result_id"], talk["customer_id"], share)
-        audit.record(
-            vc,
-            NEGOTIATION_CLOSED,
-            actor,
-            subject=f"capacity {talk['result_id']} for {talk['customer_id']}",
-            detail=settlement.value + ("" if share is None else f": share {share:g} a week"),
-            conn=conn,
-        )
-    with vc.engine.connect() as conn:
-        return _negotiation_json(
-            store.negotiations(conn, vc.org_id, negotiation_id=negotiation_id)[0]
-        )
+    with writing(vc):
+        moment = now or datetime.now(UTC)
+        with reading(vc) as conn:
+            found = store.negotiations(conn, vc.org_id, negotiation_id=negotiation_id)
+        if not found or unit_id not in (found[0]["provider"], found[0]["customer_id"]):
+            raise NotFound(f"no negotiation {negotiation_id!r} of unit {unit_id!r}")
+        talk = found[0]
+        if settlement is Settlement.SHARE_CHANGED:
+            if share is None or not math.isfinite(share) or share < 0:
+                raise CapacityError(
+                    "changing the share needs the new share, 0 or more items a week"
+                )
+        elif share is not None:
+            raise CapacityError(
+                f"a share is given only when the share changes, not when {settlement.value}"
+            )
+        with writing(vc) as conn:
+            closed = store.close_negotiation(
+                conn,
+                vc.org_id,
+                negotiation_id,
+                settlement.value,
+                moment,
+                actor.label or "unknown",
+                note,
+            )
+            if not closed:
+                raise CapacityError(f"negotiation {negotiation_id} is already {talk['state']}")
+            if share is not None:
+                store.set_share(conn, vc.org_id, talk["result_id"], talk["customer_id"], share)
+            audit.record(
+                vc,
+                NEGOTIATION_CLOSED,
+                actor,
+                subject=f"capacity {talk['result_id']} for {talk['customer_id']}",
+                detail=settlement.value + ("" if share is None else f": share {share:g} a week"),
+                conn=conn,
+            )
+        with reading(vc) as conn:
+            return _negotiation_json(
+                store.negotiations(conn, vc.org_id, negotiation_id=negotiation_id)[0]
+            )

@@ -27,6 +27,7 @@ from valuechain.analytics.confidentiality import (
 )
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading
 from valuechain.store import comment as store
 from valuechain.store import measure as measure_store
 
@@ -46,67 +47,71 @@ def comments(
     respondents (default: the organisation's comment threshold, never below the
     threshold for numbers), or that would isolate such a group by comparison with
     another list, are suppressed. Plus the themes of the shown comments with their top terms."""
-    if threshold is not None:
-        try:
-            check_threshold(threshold, comments=True)
-        except ValueError as error:
-            raise ValuechainError(str(error)) from None
-    with vc.engine.connect() as conn:
-        numbers = measure_store.read_threshold(conn, vc.org_id)
-        if threshold is None:
-            threshold = measure_store.read_comment_threshold(conn, vc.org_id)
-        campaigns = measure_store.campaign_ids(conn, vc.org_id)
-        responses = store.provider_responses(conn, vc.org_id, provider)
-        rows = store.provider_comments(conn, vc.org_id, provider)
-    # Never below the threshold for numbers.
-    threshold = max(threshold, numbers)
-    if campaign is not None and campaign not in campaigns:
-        raise NotFound(f"no campaign with id {campaign!r}")
-    if campaign is None and campaigns:
-        campaign = campaigns[-1]
-    members: dict[GroupKey, set[Hashable]] = {}
-    for rid, instrument, camp, customer in responses:
-        members.setdefault((instrument, camp, None), set()).add(rid)
-        members.setdefault((instrument, camp, customer), set()).add(rid)
-    decided = protect_comments(
-        [Cell(key, frozenset(ids)) for key, ids in members.items()], threshold
-    )
-    by_response: dict[str, list[tuple[str, str]]] = {}
-    for rid, day, text in rows:
-        by_response.setdefault(rid, []).append((str(day)[:10], text))
-    groups: list[dict[str, Any]] = []
-    shown_responses: set[Hashable] = set()
-    for key in sorted(
-        (k for k in members if k[1] == campaign), key=lambda k: (k[0], k[2] is not None, k[2] or "")
-    ):
-        instrument, _camp, customer = key
-        group: dict[str, Any] = {"instrument": instrument, "customer": customer}
-        if not decided.published(key):
-            group.update(comments=None, suppressed=True)
-        else:
-            listed = [
-                {"text": text, "day": day}
-                for rid in members[key]
-                for day, text in by_response.get(str(rid), [])
-            ]
-            _shuffle(listed)
-            group.update(comments=listed, suppressed=False)
-            shown_responses |= members[key]
-        groups.append(group)
-    texts = [
-        text for rid in sorted(map(str, shown_responses)) for _day, text in by_response.get(rid, [])
-    ]
-    found = comment_themes(texts)
-    return {
-        "threshold": threshold,
-        "provider": provider,
-        "campaign": campaign,
-        "groups": groups,
-        "themes": [
-            {"terms": list(t.terms), "weights": list(t.weights), "comments": t.comments}
-            for t in found.themes
-        ],
-    }
+    with reading(vc):
+        if threshold is not None:
+            try:
+                check_threshold(threshold, comments=True)
+            except ValueError as error:
+                raise ValuechainError(str(error)) from None
+        with reading(vc) as conn:
+            numbers = measure_store.read_threshold(conn, vc.org_id)
+            if threshold is None:
+                threshold = measure_store.read_comment_threshold(conn, vc.org_id)
+            campaigns = measure_store.campaign_ids(conn, vc.org_id)
+            responses = store.provider_responses(conn, vc.org_id, provider)
+            rows = store.provider_comments(conn, vc.org_id, provider)
+        # Never below the threshold for numbers.
+        threshold = max(threshold, numbers)
+        if campaign is not None and campaign not in campaigns:
+            raise NotFound(f"no campaign with id {campaign!r}")
+        if campaign is None and campaigns:
+            campaign = campaigns[-1]
+        members: dict[GroupKey, set[Hashable]] = {}
+        for rid, instrument, camp, customer in responses:
+            members.setdefault((instrument, camp, None), set()).add(rid)
+            members.setdefault((instrument, camp, customer), set()).add(rid)
+        decided = protect_comments(
+            [Cell(key, frozenset(ids)) for key, ids in members.items()], threshold
+        )
+        by_response: dict[str, list[tuple[str, str]]] = {}
+        for rid, day, text in rows:
+            by_response.setdefault(rid, []).append((str(day)[:10], text))
+        groups: list[dict[str, Any]] = []
+        shown_responses: set[Hashable] = set()
+        for key in sorted(
+            (k for k in members if k[1] == campaign),
+            key=lambda k: (k[0], k[2] is not None, k[2] or ""),
+        ):
+            instrument, _camp, customer = key
+            group: dict[str, Any] = {"instrument": instrument, "customer": customer}
+            if not decided.published(key):
+                group.update(comments=None, suppressed=True)
+            else:
+                listed = [
+                    {"text": text, "day": day}
+                    for rid in members[key]
+                    for day, text in by_response.get(str(rid), [])
+                ]
+                _shuffle(listed)
+                group.update(comments=listed, suppressed=False)
+                shown_responses |= members[key]
+            groups.append(group)
+        texts = [
+            text
+            for rid in sorted(map(str, shown_responses))
+            for _day, text in by_response.get(rid, [])
+        ]
+        found = comment_themes(texts)
+        return {
+            "threshold": threshold,
+            "provider": provider,
+            "campaign": campaign,
+            "groups": groups,
+            "themes": [
+                {"terms": list(t.terms), "weights": list(t.weights), "comments": t.comments}
+                for t in found.themes
+            ],
+        }
 
 
 __all__ = ["comments"]

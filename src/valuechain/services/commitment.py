@@ -40,6 +40,7 @@ from valuechain.services.agreement import (
 from valuechain.services.audit import Actor
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading, writing
 from valuechain.store import commitment as commitment_store
 
 ENDED = (Outcome.KEPT, Outcome.EXCEEDED, Outcome.MISSED, Outcome.WARNED)
@@ -50,17 +51,18 @@ def generate_due(vc: Valuechain, until: datetime, *, since: datetime | None = No
     deliverable, from ``since`` (default: now) to ``until``, in the agreement's
     calendar time zone. Idempotent: an item already stored (same agreement and due
     time) is left as it is. Returns how many items were created."""
-    start = since or datetime.now(UTC)
-    zones = {name: cal.timezone for name, cal in calendars(vc).items()}
-    created = 0
-    agreements = [a for a in agreements_of(vc) if a.state in IN_FORCE and a.deliverable_rrule]
-    with vc.engine.begin() as conn:
-        for a in agreements:
-            assert a.deliverable_rrule is not None
-            zone = "UTC" if a.calendar is None else zones[a.calendar]
-            due = due_dates(a.deliverable_rrule, start, until, zone)
-            created += commitment_store.add_due(conn, vc.org_id, a.id, due)
-    return created
+    with writing(vc):
+        start = since or datetime.now(UTC)
+        zones = {name: cal.timezone for name, cal in calendars(vc).items()}
+        created = 0
+        agreements = [a for a in agreements_of(vc) if a.state in IN_FORCE and a.deliverable_rrule]
+        with writing(vc) as conn:
+            for a in agreements:
+                assert a.deliverable_rrule is not None
+                zone = "UTC" if a.calendar is None else zones[a.calendar]
+                due = due_dates(a.deliverable_rrule, start, until, zone)
+                created += commitment_store.add_due(conn, vc.org_id, a.id, due)
+        return created
 
 
 def _epoch(moment: datetime | None) -> float:
@@ -112,7 +114,7 @@ def _ended(
     """Outcome codes and agreement positions, one entry per (agreement, outcome) with
     its count as weight: the log is classified and counted in the database
     (``store.commitment.outcome_counts``), so a million commitments never leave it."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         counted = commitment_store.outcome_counts(conn, vc.org_id, now)
     position = {a.id: i for i, a in enumerate(agreements)}
     rows = [(position[a], CODE[Outcome(o)], n) for a, o, n in counted if a in position]
@@ -125,9 +127,10 @@ def _ended(
 
 def logs(vc: Valuechain, *, unit_id: str | None = None, now: datetime | None = None) -> list[Log]:
     """The commitment log of every agreement (or those of ``unit_id``), by id."""
-    moment = now or datetime.now(UTC)
-    agreements = agreements_of(vc, unit_id)
-    return _logs(agreements, *_ended(vc, agreements, moment))
+    with reading(vc):
+        moment = now or datetime.now(UTC)
+        agreements = agreements_of(vc, unit_id)
+        return _logs(agreements, *_ended(vc, agreements, moment))
 
 
 def _logs(
@@ -148,9 +151,10 @@ def _logs(
 
 def relationship_trust(vc: Valuechain, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Trust per relationship (provider, customer) over all their agreements."""
-    moment = now or datetime.now(UTC)
-    agreements = agreements_of(vc)
-    return _relationships(agreements, *_ended(vc, agreements, moment))
+    with reading(vc):
+        moment = now or datetime.now(UTC)
+        agreements = agreements_of(vc)
+        return _relationships(agreements, *_ended(vc, agreements, moment))
 
 
 def _relationships(
@@ -199,13 +203,14 @@ def log_json(log: Log) -> dict[str, Any]:
 def commitments_document(vc: Valuechain, *, now: datetime | None = None) -> dict[str, Any]:
     """The ``valuechain commitments --json`` document: per agreement the commitments
     that have ended (``due``) by outcome and trust; per relationship its trust."""
-    moment = now or datetime.now(UTC)
-    agreements = agreements_of(vc)
-    codes, where = _ended(vc, agreements, moment)
-    return {
-        "agreements": [log_json(log) for log in _logs(agreements, codes, where)],
-        "relationships": _relationships(agreements, codes, where),
-    }
+    with reading(vc):
+        moment = now or datetime.now(UTC)
+        agreements = agreements_of(vc)
+        codes, where = _ended(vc, agreements, moment)
+        return {
+            "agreements": [log_json(log) for log in _logs(agreements, codes, where)],
+            "relationships": _relationships(agreements, codes, where),
+        }
 
 
 def timeline(
@@ -214,7 +219,7 @@ def timeline(
     """An agreement's commitments, newest due first, each with its outcome and how
     early (negative: late) it was delivered, in hours."""
     moment = now or datetime.now(UTC)
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         items = commitment_store.read_commitments(conn, vc.org_id, agreement_id=agreement.id)
     ended = outcomes(items, {agreement.id: agreement.exceed_margin_hours}, moment)
     rows = [
@@ -239,31 +244,32 @@ def agreement_detail(
     targets, the customer's obligations), each target against its actual where one is
     measured (``on_time_pct`` from the commitment log; the request clocks add the
     hours), trust, whether a review is due, and the commitment timeline."""
-    moment = now or datetime.now(UTC)
-    found = agreement(vc, agreement_id, unit_id)
-    log = next(
-        x for x in logs(vc, unit_id=found.customer_id, now=moment) if x.agreement.id == found.id
-    )
-    actual = {Metric.ON_TIME_PCT: log.on_time_pct}
-    targets = [
-        {
-            "metric": m.value,
-            "target": found.targets.get(m),
-            "actual": actual.get(m),
-            "met": None
-            if actual.get(m) is None or m not in found.targets
-            else _met(m, found.targets[m], actual[m]),
+    with reading(vc):
+        moment = now or datetime.now(UTC)
+        found = agreement(vc, agreement_id, unit_id)
+        log = next(
+            x for x in logs(vc, unit_id=found.customer_id, now=moment) if x.agreement.id == found.id
+        )
+        actual = {Metric.ON_TIME_PCT: log.on_time_pct}
+        targets = [
+            {
+                "metric": m.value,
+                "target": found.targets.get(m),
+                "actual": actual.get(m),
+                "met": None
+                if actual.get(m) is None or m not in found.targets
+                else _met(m, found.targets[m], actual[m]),
+            }
+            for m in Metric
+            if m in found.targets or actual.get(m) is not None
+        ]
+        return {
+            **as_json(found),
+            "targets_vs_actuals": targets,
+            "review_due": bool(reviews_due_of([found], moment.date())),
+            "log": log_json(log),
+            "commitments": timeline(vc, found, now=moment),
         }
-        for m in Metric
-        if m in found.targets or actual.get(m) is not None
-    ]
-    return {
-        **as_json(found),
-        "targets_vs_actuals": targets,
-        "review_due": bool(reviews_due_of([found], moment.date())),
-        "log": log_json(log),
-        "commitments": timeline(vc, found, now=moment),
-    }
 
 
 def _met(metric: Metric, target: float, actual: float | None) -> bool | None:
@@ -295,35 +301,38 @@ def record(
     """The provider's lead records that a due item was delivered, or warns the customer
     that it will be late (an early warning counts only before the due time). Each is
     recorded once; returns the item with its outcome."""
-    moment = at or datetime.now(UTC)
-    found = agreement(vc, agreement_id, unit_id)
-    if unit_id != found.provider_id:
-        raise CommitmentError("only the provider records deliveries and warnings")
-    if delivered == warned:
-        raise CommitmentError("record either a delivery or a warning")
-    with vc.engine.begin() as conn:
-        changed = commitment_store.mark(
-            conn,
-            vc.org_id,
-            agreement_id,
-            due_at,
-            delivered_at=moment if delivered else None,
-            warned_at=moment if warned else None,
-        )
-        if not changed:
-            raise CommitmentError(
-                f"no due item of {agreement_id} at {due_at.isoformat()} without a "
-                f"{'delivery' if delivered else 'warning'} recorded"
+    with writing(vc):
+        moment = at or datetime.now(UTC)
+        found = agreement(vc, agreement_id, unit_id)
+        if unit_id != found.provider_id:
+            raise CommitmentError("only the provider records deliveries and warnings")
+        if delivered == warned:
+            raise CommitmentError("record either a delivery or a warning")
+        with writing(vc) as conn:
+            changed = commitment_store.mark(
+                conn,
+                vc.org_id,
+                agreement_id,
+                due_at,
+                delivered_at=moment if delivered else None,
+                warned_at=moment if warned else None,
             )
-        audit.record(
-            vc,
-            COMMITMENT_DELIVERED if delivered else COMMITMENT_WARNED,
-            actor,
-            subject=f"agreement {agreement_id}",
-            detail=f"due {due_at.isoformat()}",
-            conn=conn,
+            if not changed:
+                raise CommitmentError(
+                    f"no due item of {agreement_id} at {due_at.isoformat()} without a "
+                    f"{'delivery' if delivered else 'warning'} recorded"
+                )
+            audit.record(
+                vc,
+                COMMITMENT_DELIVERED if delivered else COMMITMENT_WARNED,
+                actor,
+                subject=f"agreement {agreement_id}",
+                detail=f"due {due_at.isoformat()}",
+                conn=conn,
+            )
+        due = due_at.astimezone(UTC)
+        return next(
+            i
+            for i in timeline(vc, found, now=moment, limit=10**9)
+            if i["due_at"] == due.isoformat()
         )
-    due = due_at.astimezone(UTC)
-    return next(
-        i for i in timeline(vc, found, now=moment, limit=10**9) if i["due_at"] == due.isoformat()
-    )

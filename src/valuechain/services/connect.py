@@ -36,6 +36,7 @@ from valuechain.domain.unit import UnitKind
 from valuechain.services import agreement as agreement_service
 from valuechain.services import measure
 from valuechain.services.organisation import RELATIONS, Chain, Valuechain
+from valuechain.services.transaction import reading
 from valuechain.store import outcome as store
 
 INTERNAL = (UnitKind.TEAM.value, UnitKind.DEPARTMENT.value)
@@ -78,7 +79,7 @@ def _num(value: float) -> float | None:
 
 def _outcome_table(vc: Valuechain) -> tuple[dict[tuple[str, str], dict[str, float]], list[str]]:
     """Outcomes as {(metric, period): {external customer: value}} and the metrics."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         rows = store.read_outcomes(conn, vc.org_id)
     table: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     for o in rows:
@@ -87,7 +88,7 @@ def _outcome_table(vc: Valuechain) -> tuple[dict[tuple[str, str], dict[str, floa
 
 
 def _campaign_months(vc: Valuechain) -> dict[str, str]:
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return {c: day[:7] for c, day in store.campaign_days(conn, vc.org_id).items()}
 
 
@@ -117,89 +118,90 @@ def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) 
     to every external customer it serves), its line of sight, its flags and, with
     ``over_time``, the correlation of its scores with its external customers'
     outcomes per metric; the units with internal focus; the outcomes held."""
-    chain = vc.chain()
-    cols, g, facts = chain.columns, chain.graph, chain.facts
-    pos = chain.position(unit) if unit is not None else None
-    result, customer, mask = _relationships(chain)
-    if pos is not None:
-        mine = g.result_unit[result] == pos
-        result, customer, mask = result[mine], customer[mine], mask[mine]
-    sight = line_of_sight(g, facts, customer)
-    table, metrics = _outcome_table(vc)
-    periods = sorted({p for _m, p in table})
-    months = _campaign_months(vc) if over_time and table else {}
-    scores = _relationship_scores(vc, months) if months else {}
-    paths: dict[int, dict[int, list[int]]] = {}
-    if pos is not None:
-        for c in np.unique(customer).tolist():
-            found = customers_of(g, c, facts.reaches_external)
-            via = dict(zip(found.indirect.tolist(), found.via, strict=True))
-            paths[c] = {
-                int(e): [pos, c, *(int(v) for v in via.get(int(e), ())), int(e)]
-                for e in found.external
-                if int(e) != c
-            }
-            if g.unit_external_customer[c]:
-                paths[c][c] = [pos, c]
-    ids, names = cols.unit_ids, cols.unit_names
-    rows: list[dict[str, Any]] = []
-    for i in range(result.size):
-        r, c = int(result[i]), int(customer[i])
-        provider = int(g.result_unit[r])
-        served = [ids[e] for e in served_units(sight, i)]
-        flags = [] if sight.reaches[i] else [INTERNAL_FOCUS]
-        row: dict[str, Any] = {
-            "provider": ids[provider],
-            "provider_name": names[provider],
-            "result": cols.result_ids[r],
-            "result_name": cols.result_names[r],
-            "customer": ids[c],
-            "customer_name": names[c],
-            "relations": [RELATIONS[k] for k in range(len(RELATIONS)) if int(mask[i]) >> k & 1],
-            "line_of_sight": bool(sight.reaches[i]),
-            "length": int(sight.length[i]) if sight.length[i] != NO_DEPTH else None,
-            "external": served,
-            "flags": flags,
-        }
+    with reading(vc):
+        chain = vc.chain()
+        cols, g, facts = chain.columns, chain.graph, chain.facts
+        pos = chain.position(unit) if unit is not None else None
+        result, customer, mask = _relationships(chain)
         if pos is not None:
-            row["paths"] = [
-                {"external": ids[e], "path": [ids[u] for u in p], "length": len(p) - 1}
-                for e, p in sorted(paths[c].items(), key=lambda kv: ids[kv[0]])
-            ]
-        if over_time:
-            row["over_time"] = _over_time(
-                scores.get((ids[provider], ids[c]), {}), served, table, metrics
-            )
-        rows.append(row)
-    kinds = cols.unit_kinds
-    # Only units that produce something can serve anyone; a department that only
-    # groups teams is no service.
-    producers = np.bincount(g.result_unit, minlength=g.n_units) > 0
-    unit_range = range(g.n_units) if pos is None else [pos]
-    focus = [
-        {
-            "unit": ids[u],
-            "name": names[u],
-            "reason": "none of its work reaches an external customer",
+            mine = g.result_unit[result] == pos
+            result, customer, mask = result[mine], customer[mine], mask[mine]
+        sight = line_of_sight(g, facts, customer)
+        table, metrics = _outcome_table(vc)
+        periods = sorted({p for _m, p in table})
+        months = _campaign_months(vc) if over_time and table else {}
+        scores = _relationship_scores(vc, months) if months else {}
+        paths: dict[int, dict[int, list[int]]] = {}
+        if pos is not None:
+            for c in np.unique(customer).tolist():
+                found = customers_of(g, c, facts.reaches_external)
+                via = dict(zip(found.indirect.tolist(), found.via, strict=True))
+                paths[c] = {
+                    int(e): [pos, c, *(int(v) for v in via.get(int(e), ())), int(e)]
+                    for e in found.external
+                    if int(e) != c
+                }
+                if g.unit_external_customer[c]:
+                    paths[c][c] = [pos, c]
+        ids, names = cols.unit_ids, cols.unit_names
+        rows: list[dict[str, Any]] = []
+        for i in range(result.size):
+            r, c = int(result[i]), int(customer[i])
+            provider = int(g.result_unit[r])
+            served = [ids[e] for e in served_units(sight, i)]
+            flags = [] if sight.reaches[i] else [INTERNAL_FOCUS]
+            row: dict[str, Any] = {
+                "provider": ids[provider],
+                "provider_name": names[provider],
+                "result": cols.result_ids[r],
+                "result_name": cols.result_names[r],
+                "customer": ids[c],
+                "customer_name": names[c],
+                "relations": [RELATIONS[k] for k in range(len(RELATIONS)) if int(mask[i]) >> k & 1],
+                "line_of_sight": bool(sight.reaches[i]),
+                "length": int(sight.length[i]) if sight.length[i] != NO_DEPTH else None,
+                "external": served,
+                "flags": flags,
+            }
+            if pos is not None:
+                row["paths"] = [
+                    {"external": ids[e], "path": [ids[u] for u in p], "length": len(p) - 1}
+                    for e, p in sorted(paths[c].items(), key=lambda kv: ids[kv[0]])
+                ]
+            if over_time:
+                row["over_time"] = _over_time(
+                    scores.get((ids[provider], ids[c]), {}), served, table, metrics
+                )
+            rows.append(row)
+        kinds = cols.unit_kinds
+        # Only units that produce something can serve anyone; a department that only
+        # groups teams is no service.
+        producers = np.bincount(g.result_unit, minlength=g.n_units) > 0
+        unit_range = range(g.n_units) if pos is None else [pos]
+        focus = [
+            {
+                "unit": ids[u],
+                "name": names[u],
+                "reason": "none of its work reaches an external customer",
+            }
+            for u in unit_range
+            if kinds[u] in INTERNAL and producers[u] and facts.depth[u] == NO_DEPTH
+        ]
+        focus.sort(key=lambda f: f["unit"])
+        return {
+            "unit": unit,
+            "min_periods": MIN_PERIODS,
+            "outcomes": {
+                "metrics": metrics,
+                "first_period": periods[0] if periods else None,
+                "last_period": periods[-1] if periods else None,
+                "customers": len({u for values in table.values() for u in values}),
+            },
+            "relationships": rows,
+            "internal_focus": focus,
+            "entitlement": _entitlement(vc, rows),
+            "summary": _summary(rows, focus, over_time),
         }
-        for u in unit_range
-        if kinds[u] in INTERNAL and producers[u] and facts.depth[u] == NO_DEPTH
-    ]
-    focus.sort(key=lambda f: f["unit"])
-    return {
-        "unit": unit,
-        "min_periods": MIN_PERIODS,
-        "outcomes": {
-            "metrics": metrics,
-            "first_period": periods[0] if periods else None,
-            "last_period": periods[-1] if periods else None,
-            "customers": len({u for values in table.values() for u in values}),
-        },
-        "relationships": rows,
-        "internal_focus": focus,
-        "entitlement": _entitlement(vc, rows),
-        "summary": _summary(rows, focus, over_time),
-    }
 
 
 STRICTER_WHEN_HIGHER = {Metric.ON_TIME_PCT: True, Metric.QUALITY_PCT: True,

@@ -47,6 +47,7 @@ from valuechain.domain.result import ResultKind
 from valuechain.domain.unit import UnitKind
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Chain, Valuechain
+from valuechain.services.transaction import reading
 from valuechain.store import organisation as store
 
 if TYPE_CHECKING:
@@ -97,12 +98,12 @@ def flow_model(vc: Valuechain) -> FlowModel:
         cached = _CACHE.get(vc)
         if cached is not None and cached.version == chain.version:
             return cached
-        with vc.engine.connect() as conn:
+        with reading(vc) as conn:
             version = store.map_version(conn, vc.org_id)
             columns = store.read_flow_columns(conn, vc.org_id)
         if version != chain.version:  # written in between: read the graph again
             chain = vc.chain()
-            with vc.engine.connect() as conn:
+            with reading(vc) as conn:
                 columns = store.read_flow_columns(conn, vc.org_id)
         model = _build(chain, columns)
         _CACHE[vc] = model
@@ -408,72 +409,73 @@ def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> dict[str, Any]:
     """The ``valuechain flow --json`` document: throughput, the bottleneck(s), every
     stage, deliveries and money per week; with ``what_if`` specs, the changed chain
     at the top level and ``what_if`` comparing it with today's."""
-    changes = parse_what_if(what_if, vc)
-    model = flow_model(vc)
-    before_flow = base_flow(vc, model)
-    before = _state(vc, model, model.net, before_flow)
-    if not changes:
-        return {**before, "what_if": None}
-    changed = apply(model.net, changes)
-    after_flow = max_flow(changed, start=before_flow)
-    after = _state(vc, model, changed, after_flow)
-    chain = vc.chain()
-    ids = chain.columns.result_ids
+    with reading(vc):
+        changes = parse_what_if(what_if, vc)
+        model = flow_model(vc)
+        before_flow = base_flow(vc, model)
+        before = _state(vc, model, model.net, before_flow)
+        if not changes:
+            return {**before, "what_if": None}
+        changed = apply(model.net, changes)
+        after_flow = max_flow(changed, start=before_flow)
+        after = _state(vc, model, changed, after_flow)
+        chain = vc.chain()
+        ids = chain.columns.result_ids
 
-    def rid(stage: int) -> str:
-        return ids[int(model.stage_result[stage])]
+        def rid(stage: int) -> str:
+            return ids[int(model.stage_result[stage])]
 
-    changed_stages = sorted({c.stage for c in changes if c.change is Change.CAPACITY})
-    wasted = []
-    for s in changed_stages:
-        added = float(changed.capacity[s] - model.net.capacity[s])
-        used = float(after_flow.stage_flow[s] - before_flow.stage_flow[s])
-        wasted.append(
-            {
-                "id": rid(s),
-                "added_capacity": _num(added),
-                "used": _num(used),
-                "wasted": _num(max(added - used, 0.0)) if math.isfinite(added) else None,
-            }
-        )
-    before_tp, after_tp = before_flow.throughput, after_flow.throughput
-    money_before, money_after = before["money"], after["money"]
-    return {
-        **after,
-        "what_if": {
-            "changes": [
-                {"id": rid(c.stage), "change": c.change.value, "percent": c.percent}
-                for c in changes
-            ],
-            "throughput_before": _num(before_tp),
-            "throughput_after": _num(after_tp),
-            "throughput_change": _num(after_tp - before_tp),
-            "throughput_change_pct": _num((after_tp - before_tp) / before_tp * 100)
-            if before_tp > TOLERANCE
-            else None,
-            "bottleneck_before": before["bottleneck"],
-            "bottleneck_after": after["bottleneck"],
-            "new_bottleneck": after["bottleneck"]
-            if after["bottleneck"] != before["bottleneck"]
-            else None,
-            "bottlenecks_before": before["bottlenecks"],
-            "wasted_capacity": wasted,
-            "inventory_growth": [
-                {"id": st["id"], "name": st["name"], "growth": st["inventory_growth"]}
-                for st in after["stages"]
-                if (st["inventory_growth"] or 0) > TOLERANCE
-            ],
-            "money": {
-                "before": money_before,
-                "after": money_after,
-                "delta": {
-                    key: _num((money_after[key] or 0.0) - (money_before[key] or 0.0))
-                    for key in money_before
+        changed_stages = sorted({c.stage for c in changes if c.change is Change.CAPACITY})
+        wasted = []
+        for s in changed_stages:
+            added = float(changed.capacity[s] - model.net.capacity[s])
+            used = float(after_flow.stage_flow[s] - before_flow.stage_flow[s])
+            wasted.append(
+                {
+                    "id": rid(s),
+                    "added_capacity": _num(added),
+                    "used": _num(used),
+                    "wasted": _num(max(added - used, 0.0)) if math.isfinite(added) else None,
+                }
+            )
+        before_tp, after_tp = before_flow.throughput, after_flow.throughput
+        money_before, money_after = before["money"], after["money"]
+        return {
+            **after,
+            "what_if": {
+                "changes": [
+                    {"id": rid(c.stage), "change": c.change.value, "percent": c.percent}
+                    for c in changes
+                ],
+                "throughput_before": _num(before_tp),
+                "throughput_after": _num(after_tp),
+                "throughput_change": _num(after_tp - before_tp),
+                "throughput_change_pct": _num((after_tp - before_tp) / before_tp * 100)
+                if before_tp > TOLERANCE
+                else None,
+                "bottleneck_before": before["bottleneck"],
+                "bottleneck_after": after["bottleneck"],
+                "new_bottleneck": after["bottleneck"]
+                if after["bottleneck"] != before["bottleneck"]
+                else None,
+                "bottlenecks_before": before["bottlenecks"],
+                "wasted_capacity": wasted,
+                "inventory_growth": [
+                    {"id": st["id"], "name": st["name"], "growth": st["inventory_growth"]}
+                    for st in after["stages"]
+                    if (st["inventory_growth"] or 0) > TOLERANCE
+                ],
+                "money": {
+                    "before": money_before,
+                    "after": money_after,
+                    "delta": {
+                        key: _num((money_after[key] or 0.0) - (money_before[key] or 0.0))
+                        for key in money_before
+                    },
                 },
+                "summary_before": before["summary"],
             },
-            "summary_before": before["summary"],
-        },
-    }
+        }
 
 
 __all__ = [

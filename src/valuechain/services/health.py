@@ -30,6 +30,7 @@ from valuechain.services import request as request_service
 from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.relationship import Relationship, relationships, require
+from valuechain.services.transaction import reading
 from valuechain.store import capacity as capacity_store
 from valuechain.store import measure as measure_store
 
@@ -78,7 +79,7 @@ def trust_source(vc: Valuechain) -> dict[Pair, float]:
 def capacity_source(vc: Valuechain) -> dict[Pair, float]:
     """Demand within the agreed share: 1 when within, else share / demand (summed over
     the provider's results the customer uses)."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         demand = capacity_store.demand(conn, vc.org_id)
         agreed = capacity_store.shares(conn, vc.org_id)
     wanted: dict[Pair, float] = {}
@@ -114,7 +115,7 @@ def survey_views(vc: Valuechain) -> tuple[dict[Pair, dict[str, Any]], dict[Pair,
     gives the provider, and the latest the provider gives the customer (partnership),
     each with its campaign, n, mean and 0–1 value."""
     known = measure.instruments(vc)
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         campaigns = list(measure_store.campaign_ids(conn, vc.org_id))
         used = set(measure_store.instruments_used(conn, vc.org_id))
     customer_view: dict[Pair, dict[str, Any]] = {}
@@ -146,41 +147,44 @@ def survey_views(vc: Valuechain) -> tuple[dict[Pair, dict[str, Any]], dict[Pair,
 def health_table(vc: Valuechain, pairs: list[Relationship] | None = None) -> list[dict[str, Any]]:
     """Health per relationship with every component (0–1, null when unknown) and the
     weights, worst first; the ``valuechain health --json`` rows."""
-    pairs = relationships(vc) if pairs is None else pairs
-    with measure.one_reading(vc):
-        customer_view, provider_view = survey_views(vc)
-    other = {name: source(vc) for name, source in COMPONENT_SOURCES.items()}
-    matrix = np.full((len(pairs), len(COMPONENTS)), np.nan)
-    for i, rel in enumerate(pairs):
-        key = (rel.provider, rel.customer)
-        if key in customer_view:
-            matrix[i, 0] = customer_view[key]["value"]
-        if key in provider_view:
-            matrix[i, 1] = provider_view[key]["value"]
-        for j, name in enumerate(COMPONENTS[2:], start=2):
-            value = other.get(name, {}).get(key)
-            if value is not None:
-                matrix[i, j] = value
-    result = health(matrix)
-    rows: list[dict[str, Any]] = []
-    for i, rel in enumerate(pairs):
-        key = (rel.provider, rel.customer)
-        parts = {name: _num(result.components[i, j]) for j, name in enumerate(COMPONENTS)}
-        rows.append(
-            {
-                "provider": rel.provider,
-                "customer": rel.customer,
-                "customer_view": customer_view.get(key, {}).get("mean"),
-                "provider_view": provider_view.get(key, {}).get("mean"),
-                "sla_met_pct": None if parts["sla"] is None else 100 * parts["sla"],
-                "trust": parts["trust"],
-                "health": _num(result.score[i]),
-                "coverage": _num(result.coverage[i]),
-                "components": parts,
-            }
+    with reading(vc):
+        pairs = relationships(vc) if pairs is None else pairs
+        with measure.one_reading(vc):
+            customer_view, provider_view = survey_views(vc)
+        other = {name: source(vc) for name, source in COMPONENT_SOURCES.items()}
+        matrix = np.full((len(pairs), len(COMPONENTS)), np.nan)
+        for i, rel in enumerate(pairs):
+            key = (rel.provider, rel.customer)
+            if key in customer_view:
+                matrix[i, 0] = customer_view[key]["value"]
+            if key in provider_view:
+                matrix[i, 1] = provider_view[key]["value"]
+            for j, name in enumerate(COMPONENTS[2:], start=2):
+                value = other.get(name, {}).get(key)
+                if value is not None:
+                    matrix[i, j] = value
+        result = health(matrix)
+        rows: list[dict[str, Any]] = []
+        for i, rel in enumerate(pairs):
+            key = (rel.provider, rel.customer)
+            parts = {name: _num(result.components[i, j]) for j, name in enumerate(COMPONENTS)}
+            rows.append(
+                {
+                    "provider": rel.provider,
+                    "customer": rel.customer,
+                    "customer_view": customer_view.get(key, {}).get("mean"),
+                    "provider_view": provider_view.get(key, {}).get("mean"),
+                    "sla_met_pct": None if parts["sla"] is None else 100 * parts["sla"],
+                    "trust": parts["trust"],
+                    "health": _num(result.score[i]),
+                    "coverage": _num(result.coverage[i]),
+                    "components": parts,
+                }
+            )
+        rows.sort(
+            key=lambda r: (r["health"] is None, r["health"] or 0.0, r["provider"], r["customer"])
         )
-    rows.sort(key=lambda r: (r["health"] is None, r["health"] or 0.0, r["provider"], r["customer"]))
-    return rows
+        return rows
 
 
 def _num(value: float) -> float | None:
@@ -194,7 +198,7 @@ def weights() -> dict[str, float]:
 
 def _dimension_cells(vc: Valuechain, instrument: str) -> dict[tuple[str, str], dict[str, Any]]:
     """(rated unit, dimension) -> its latest published dimension cell for ``instrument``."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         campaigns = list(measure_store.campaign_ids(conn, vc.org_id))
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for campaign in campaigns:
@@ -212,42 +216,48 @@ def both_sides(vc: Valuechain, provider: str, customer: str) -> dict[str, Any]:
     """The relationship page's core: its health row, and per mirrored topic how the
     provider's customers rate it next to how the customer's providers rate the
     customer (0–1 each), with the topic where they differ most marked."""
-    require(vc, provider, customer)
-    with measure.one_reading(vc):  # every campaign's cells from one reading
-        [row] = health_table(vc, [Relationship(provider, customer)])
-        theirs = _dimension_cells(vc, SERVICE_FACTORS.key)
-        ours = _dimension_cells(vc, PARTNERSHIP.key)
-    known = measure.instruments(vc)
-    topics: list[dict[str, Any]] = []
-    for label, customer_dim, provider_dim in MIRRORED_TOPICS:
-        a = theirs.get((provider, customer_dim))
-        b = ours.get((customer, provider_dim))
-        sf, pa = _scale(known[SERVICE_FACTORS.key]), _scale(known[PARTNERSHIP.key])
-        va = float(rescale(a["mean"], *sf)) if a and sf else math.nan
-        vb = float(rescale(b["mean"], *pa)) if b and pa else math.nan
-        topics.append(
-            {
-                "topic": label,
-                "customer_dimension": customer_dim,
-                "provider_dimension": provider_dim,
-                # Each side is its latest published cell; the campaign says which.
-                "customers_rate_provider": None
-                if a is None
-                else {"mean": a["mean"], "n": a["n"], "value": va, "campaign": a["campaign"]},
-                "providers_rate_customer": None
-                if b is None
-                else {"mean": b["mean"], "n": b["n"], "value": vb, "campaign": b["campaign"]},
-                "difference": _num(va - vb),
-            }
+    with reading(vc):
+        require(vc, provider, customer)
+        with measure.one_reading(vc):  # every campaign's cells from one reading
+            [row] = health_table(vc, [Relationship(provider, customer)])
+            theirs = _dimension_cells(vc, SERVICE_FACTORS.key)
+            ours = _dimension_cells(vc, PARTNERSHIP.key)
+        known = measure.instruments(vc)
+        topics: list[dict[str, Any]] = []
+        for label, customer_dim, provider_dim in MIRRORED_TOPICS:
+            a = theirs.get((provider, customer_dim))
+            b = ours.get((customer, provider_dim))
+            sf, pa = _scale(known[SERVICE_FACTORS.key]), _scale(known[PARTNERSHIP.key])
+            va = float(rescale(a["mean"], *sf)) if a and sf else math.nan
+            vb = float(rescale(b["mean"], *pa)) if b and pa else math.nan
+            topics.append(
+                {
+                    "topic": label,
+                    "customer_dimension": customer_dim,
+                    "provider_dimension": provider_dim,
+                    # Each side is its latest published cell; the campaign says which.
+                    "customers_rate_provider": None
+                    if a is None
+                    else {"mean": a["mean"], "n": a["n"], "value": va, "campaign": a["campaign"]},
+                    "providers_rate_customer": None
+                    if b is None
+                    else {"mean": b["mean"], "n": b["n"], "value": vb, "campaign": b["campaign"]},
+                    "difference": _num(va - vb),
+                }
+            )
+        largest = largest_disagreement(
+            [
+                t["customers_rate_provider"]["value"] if t["customers_rate_provider"] else math.nan
+                for t in topics
+            ],
+            [
+                t["providers_rate_customer"]["value"] if t["providers_rate_customer"] else math.nan
+                for t in topics
+            ],
         )
-    largest = largest_disagreement(
-        [
-            t["customers_rate_provider"]["value"] if t["customers_rate_provider"] else math.nan
-            for t in topics
-        ],
-        [
-            t["providers_rate_customer"]["value"] if t["providers_rate_customer"] else math.nan
-            for t in topics
-        ],
-    )
-    return {"health": row, "topics": topics, "largest_disagreement": largest, "weights": weights()}
+        return {
+            "health": row,
+            "topics": topics,
+            "largest_disagreement": largest,
+            "weights": weights(),
+        }

@@ -14,7 +14,9 @@ is: never a change without its stored answer (a replay would repeat it) and neve
 stored answer without its change (a replay would claim something that did not
 happen). An exception in the route rolls all of it back, so the caller may retry
 with the same key. Two concurrent requests with the same key are serialised by the
-key's primary key: the second waits for the first to commit, then gets its answer.
+key's primary key: the second waits for the first to commit, then gets its answer
+(the first statement of the unit claims the key; on SQLite the unit holds the write
+lock from its start, so a read never has to be upgraded to a write).
 On SQLite these transactions are committed with ``PRAGMA synchronous=FULL``, so an
 acknowledged answer also survives a power loss, not only a process crash.
 
@@ -37,19 +39,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import writing
 from valuechain.store import idempotency as store
-from valuechain.store.database import durable
 
 MAX_KEY_LENGTH = 255
 # How long a stored answer is replayed; older keys may be purged (purge_expired).
 KEEP_FOR = timedelta(hours=24)
-# Claim attempts before giving up when another request keeps winning the race (it
-# cannot: the loser finds the winner's answer on its second attempt).
-_ATTEMPTS = 3
 
 
 class KeyReused(ValuechainError):
@@ -94,10 +92,6 @@ class StoredResponse:
     status_code: int
     media_type: str
     body: str
-
-
-class _Raced(Exception):
-    """Another transaction committed the same key first: roll back and read it."""
 
 
 class Attempt:
@@ -152,52 +146,47 @@ def _replay(row: Any, request: IdempotentRequest) -> StoredResponse:
 
 @contextmanager
 def idempotent(vc: Valuechain, request: IdempotentRequest | None) -> Iterator[Attempt]:
-    """One transaction for an idempotent request (see the module's guarantee).
+    """One durable writing unit of work for an idempotent request (see the module's
+    guarantee); the body's service calls join it.
 
-    Without a key (``request`` is ``None``) the body simply runs in a transaction.
-    With a key: a stored answer for the same request is yielded as ``replay``; one
-    for a different request raises :class:`KeyReused`; otherwise the key is claimed
-    and the body must call :meth:`Attempt.record` before the transaction commits.
+    Without a key (``request`` is ``None``) the body simply runs in the unit. With a
+    key: a stored answer for the same request is yielded as ``replay``; one for a
+    different request raises :class:`KeyReused`; otherwise the key is claimed and the
+    body must call :meth:`Attempt.record` before the unit commits.
     """
-    for _ in range(_ATTEMPTS):
-        try:
-            with vc.engine.connect() as conn, durable(conn):
-                with conn.begin():
-                    attempt = _start(conn, vc.org_id, request)
-                    yield attempt
-                    if attempt.replay is None and attempt.recorded is None:
-                        raise RuntimeError("an idempotent request must record its answer")
-                return
-        except _Raced:
-            continue
-    raise RuntimeError("could not claim an idempotency key")  # pragma: no cover
+    with writing(vc, durable=True) as conn:
+        attempt = _start(conn, vc.org_id, request)
+        yield attempt
+        if attempt.replay is None and attempt.recorded is None:
+            raise RuntimeError("an idempotent request must record its answer")
 
 
 def _start(conn: Connection, org_id: int, request: IdempotentRequest | None) -> Attempt:
     if request is None:
         return Attempt(conn, org_id, None, None)
+    # Claim first: one statement when the key is new. A concurrent claim of the same
+    # key waits here until the first commits, then finds its answer.
+    claimed = store.claim(
+        conn,
+        org_id,
+        scope=request.scope,
+        key=request.key,
+        method=request.method,
+        path=request.path,
+        request_sha256=request.body_sha256,
+        at=datetime.now(UTC),
+    )
+    if claimed:
+        return Attempt(conn, org_id, request, None)
     row = store.find(conn, org_id, request.scope, request.key)
-    if row is not None:
-        return Attempt(conn, org_id, request, _replay(row, request))
-    try:
-        store.claim(
-            conn,
-            org_id,
-            scope=request.scope,
-            key=request.key,
-            method=request.method,
-            path=request.path,
-            request_sha256=request.body_sha256,
-            at=datetime.now(UTC),
-        )
-    except IntegrityError as error:
-        raise _Raced() from error
-    return Attempt(conn, org_id, request, None)
+    if row is None:  # pragma: no cover - the key was purged between the two statements
+        raise RuntimeError("could not claim an idempotency key")
+    return Attempt(conn, org_id, request, _replay(row, request))
 
 
 def purge_expired(vc: Valuechain, keep_for: timedelta = KEEP_FOR) -> int:
     """Delete keys older than ``keep_for`` (a job calls this); the number deleted."""
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         return store.purge_before(conn, vc.org_id, datetime.now(UTC) - keep_for)
 
 

@@ -38,6 +38,7 @@ from valuechain.services import accounts
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.mail import Mail, Mailer
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading, writing
 from valuechain.settings import settings
 from valuechain.store import notification as store
 from valuechain.store.accounts import utc
@@ -132,7 +133,7 @@ def notify(
     choices; another address gets email only."""
     _check_kind(kind)
     if conn is None:
-        with vc.engine.begin() as own:
+        with writing(vc) as own:
             return notify(vc, to, kind, subject, body, link, conn=own)
     org_id = vc.org_id
     if "@" in to:
@@ -182,7 +183,7 @@ def notify(
 
 def preferences(vc: Valuechain, person_id: str) -> list[Preference]:
     """The person's choice for every kind, in :data:`KINDS` order (on unless changed)."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         if store.person(conn, vc.org_id, person_id) is None:
             raise NotFound(f"no person with id {person_id!r}")
         chosen = store.preferences(conn, vc.org_id, person_id)
@@ -193,7 +194,7 @@ def set_preferences(vc: Valuechain, person_id: str, choices: Sequence[Preference
     """Store the person's choices for the kinds given (others keep theirs)."""
     for choice in choices:
         _check_kind(choice.kind)
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         if store.person(conn, vc.org_id, person_id) is None:
             raise NotFound(f"no person with id {person_id!r}")
         store.save_preferences(conn, vc.org_id, person_id, choices)
@@ -201,14 +202,14 @@ def set_preferences(vc: Valuechain, person_id: str, choices: Sequence[Preference
 
 def webhook(vc: Valuechain, person_id: str | None = None) -> str | None:
     """The person's own webhook URL, or with no person the organisation's."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return store.webhook(conn, vc.org_id, person_id or store.ORGANISATION_WEBHOOK)
 
 
 def set_webhook(vc: Valuechain, url: str | None, person_id: str | None = None) -> None:
     """Set (or with ``None`` remove) a person's own webhook, or the organisation's."""
     checked = _check_url(url, personal=bool(person_id)) if url else None
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         if person_id and store.person(conn, vc.org_id, person_id) is None:
             raise NotFound(f"no person with id {person_id!r}")
         store.set_webhook(conn, vc.org_id, person_id or store.ORGANISATION_WEBHOOK, checked)
@@ -246,7 +247,7 @@ class Outbox:
 def outbox(vc: Valuechain, status: Status | None = None, limit: int = 100) -> Outbox:
     """The outbox state: how many rows are pending, sent and failed, and the newest
     ``limit`` rows (of ``status``, or all) with attempts, next try and last error."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         counts = store.counts(conn, vc.org_id)
         found = store.rows(conn, vc.org_id, status.value if status else None, limit)
     return Outbox(
@@ -273,7 +274,7 @@ def outbox(vc: Valuechain, status: Status | None = None, limit: int = 100) -> Ou
 
 def retry_failed(vc: Valuechain, row_ids: Sequence[str] | None = None) -> int:
     """Give failed rows (all, or these) a fresh set of attempts, due now."""
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         return store.retry(conn, vc.org_id, row_ids, _now())
 
 
@@ -321,7 +322,7 @@ def _claim(
     org_id: int | None = None,
 ) -> list[Any]:
     now = _now()
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         if only is not None:
             one = store.row(conn, *only)
             candidates = [one] if one is not None else []
@@ -332,13 +333,13 @@ def _claim(
 
 
 def _sent(engine: Engine, row: Any) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         store.mark_sent(conn, row.org_id, row.id, _now())
 
 
 def _failed(engine: Engine, row: Any, error: str, result: DrainResult) -> None:
     retry_at = next_attempt(row.attempts + 1, _now())  # +1: the claim counted this one
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         store.mark_attempt_failed(conn, row.org_id, row.id, error, retry_at)
     result.failed_attempts += 1
     result.given_up += retry_at is None
@@ -348,7 +349,7 @@ def _failed(engine: Engine, row: Any, error: str, result: DrainResult) -> None:
 def _release(engine: Engine, rows: Sequence[Any]) -> None:
     """Hand back rows claimed but not tried (their attempt does not count)."""
     now = _now()
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         for row in rows:
             store.release(conn, row.org_id, row.id, now)
 
@@ -409,7 +410,7 @@ def _send_webhooks(engine: Engine, rows: Sequence[Any], result: DrainResult) -> 
         trust_env=False,
     ) as client:
         for row in rows:
-            with engine.connect() as conn:
+            with reading(engine) as conn:
                 url = store.webhook_for(conn, row.org_id, row.person_id)
             if url is None:
                 _failed(engine, row, "no webhook configured any more", result)
@@ -483,7 +484,7 @@ def purge_sent(engine: Engine, keep: timedelta | None = None) -> int:
     ``VALUECHAIN_OUTBOX_KEEP_DAYS``) in every organisation; pending and failed rows stay."""
     if keep is None:
         keep = settings().outbox_keep_time
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         return store.purge_sent(conn, _now() - keep)
 
 
@@ -506,7 +507,7 @@ def person_of_account(vc: Valuechain, account_id: str) -> str:
     account = accounts.account_by_id(vc, account_id)
     if account is None or account.person_id is None:
         raise NoPerson()
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         if store.person(conn, vc.org_id, account.person_id) is None:
             raise NoPerson()
     return account.person_id

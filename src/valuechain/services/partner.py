@@ -23,6 +23,7 @@ from valuechain.domain.access import Action, Principal
 from valuechain.services import action, health, workspace
 from valuechain.services.access import may
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading
 
 # Health components by the group of numbers they belong to.
 PROVIDER_RESULTS = ("customer_view",)  # customers rate the provider
@@ -107,11 +108,14 @@ def relationship(
     """The relationship page's document for ``principal``: ``health``, ``topics``,
     ``largest_disagreement``, ``weights``, ``workspace``, ``actions`` and ``shown``.
     Raises :class:`~valuechain.services.errors.NotFound` for a pair not on the map."""
-    see = shown(vc, principal, provider, customer)
-    sides = health.both_sides(vc, provider, customer)
-    return {
-        **_sides(sides, see),
-        "workspace": workspace.workspace(vc, provider, customer),
-        "actions": [action_shown(vc, principal, a) for a in action.actions(vc, provider, customer)],
-        "shown": see,
-    }
+    with reading(vc):
+        see = shown(vc, principal, provider, customer)
+        sides = health.both_sides(vc, provider, customer)
+        return {
+            **_sides(sides, see),
+            "workspace": workspace.workspace(vc, provider, customer),
+            "actions": [
+                action_shown(vc, principal, a) for a in action.actions(vc, provider, customer)
+            ],
+            "shown": see,
+        }

@@ -51,9 +51,9 @@ from valuechain.domain.request import (
 from valuechain.services.agreement import terms as agreement_terms
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading, writing
 from valuechain.store import organisation as map_store
 from valuechain.store import request as store
-from valuechain.store.database import durable
 
 MAX_TITLE = 300
 MAX_BODY = 8000
@@ -239,19 +239,6 @@ def _flag(value: float) -> bool | None:
     return None if np.isnan(value) else bool(value == 1.0)
 
 
-@contextmanager
-def _transaction(vc: Valuechain, conn: Connection | None) -> Iterator[Connection]:
-    """The caller's transaction (e.g. an Idempotency-Key's, so the change and its
-    stored answer commit together), or a new one, committed durably (on SQLite with
-    ``synchronous=FULL``: a change the web form or the command line acknowledged
-    survives a power loss too)."""
-    if conn is not None:
-        yield conn
-        return
-    with vc.engine.connect() as own, durable(own), own.begin():
-        yield own
-
-
 # -- reading -------------------------------------------------------------------------
 
 
@@ -267,18 +254,18 @@ def get(
     asker: Asker,
     request_id: str,
     now: datetime | None = None,
-    *,
-    conn: Connection | None = None,
 ) -> dict[str, Any]:
-    """One request with its clocks, its timeline and the verbs the asker may use.
+    """One request with its clocks, its timeline and the verbs the asker may use (in
+    the caller's unit of work when there is one, so a change answers what it wrote).
     Raises :class:`NotFound` (also when the asker may not see it, so ids leak nothing)."""
-    with _transaction(vc, conn) as c:
-        row = store.get_request(c, vc.org_id, request_id)
+    with reading(vc) as conn:
+        row = store.get_request(conn, vc.org_id, request_id)
         if row is None or not sides(asker, row):
             raise NotFound(f"no request with id {request_id!r}")
-        events = store.events_of(c, vc.org_id, request_id)
+        events = store.events_of(conn, vc.org_id, request_id)
+        clocked = with_clocks(vc, [row], now)[0]
     mine = sides(asker, row)
-    found = _public(with_clocks(vc, [row], now)[0])
+    found = _public(clocked)
     found["body"] = row["body"]
     found["thanks_note"] = row["thanks_note"]
     found["thanked_by"] = row["thanked_by"]
@@ -314,7 +301,7 @@ def listing(
     """Requests newest first with live clocks: a unit's inbox (``provider``), its
     outbox (``customer``), or one person's requests (``requester_id``). Callers check
     access first (see :func:`may_list`)."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         rows = store.list_requests(
             conn,
             vc.org_id,
@@ -325,7 +312,7 @@ def listing(
             limit=limit,
             offset=offset,
         )
-    return [_public(r) for r in with_clocks(vc, rows, now)]
+        return [_public(r) for r in with_clocks(vc, rows, now)]
 
 
 def outbox(
@@ -373,12 +360,43 @@ def _step(
     store.add_event(conn, vc.org_id, {"request_id": request_id, "seq": row["events"] + 1, **event})
 
 
+@dataclass
+class _Outcome:
+    stored: bool = True
+
+
+@contextmanager
+def _unless_raced(conn: Connection, key: str | None) -> Iterator[_Outcome]:
+    """Run the block's writes. With an idempotency key they run in a savepoint: when a
+    concurrent change with the same key committed first (only on PostgreSQL; SQLite's
+    writing units take turns), only the block is undone and ``stored`` is false, so
+    the unit can answer with the other change (or refuse if there is none). Without a key a
+    clash means the request moved meanwhile (:class:`RequestConflict`)."""
+    outcome = _Outcome()
+    if key is None:
+        try:
+            yield outcome
+        except IntegrityError:
+            raise RequestConflict(
+                "the request changed meanwhile; reload it and try again"
+            ) from None
+        return
+    try:
+        with conn.begin_nested():
+            yield outcome
+    except (IntegrityError, RequestConflict):
+        # The key's unique index, or the request's event count: the same change may
+        # have committed first (PostgreSQL re-reads a row it waited for). The caller
+        # looks for it under the key.
+        outcome.stored = False
+
+
 def _replay(vc: Valuechain, key: str | None, fingerprint: str) -> str | None:
     """The request a stored change with ``key`` made, when ``key`` was used before
     for the same change; raises :class:`IdempotencyMismatch` for another change."""
     if key is None:
         return None
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         event = store.event_by_key(conn, vc.org_id, key)
     if event is None:
         return None
@@ -400,7 +418,7 @@ def _text(value: str | None, limit: int, what: str) -> str | None:
 
 
 def _check_unit(vc: Valuechain, unit_id: str, what: str) -> None:
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         if map_store.read_unit(conn, vc.org_id, unit_id) is None:
             raise NotFound(f"no {what} unit with id {unit_id!r}")
 
@@ -417,12 +435,12 @@ def new_request(
     category: str | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
-    conn: Connection | None = None,
 ) -> dict[str, Any]:
-    """File a request from ``customer`` to ``provider`` in one transaction (the row and
-    its first event; ``conn``'s when given). A member or lead files for their own unit
-    only. Returns the stored request; the same ``idempotency_key`` (a form's or the
-    command line's) again returns it without a second row."""
+    """File a request from ``customer`` to ``provider`` in one durable writing unit
+    (the caller's when there is one: the row and its first event). A member or lead
+    files for their own unit only. Returns the stored request; the same
+    ``idempotency_key`` (a form's or the command line's) again returns it without a
+    second row."""
     clean_title = _text(title, MAX_TITLE, "title")
     if not clean_title:
         raise RequestError("a request needs a title")
@@ -444,17 +462,17 @@ def new_request(
             "by": asker.account_id or asker.label,
         }
     )
-    replayed = _replay(vc, idempotency_key, fingerprint)
-    if replayed is not None:
-        return get(vc, asker, replayed, now)
-    _check_unit(vc, customer, "customer")
-    _check_unit(vc, provider, "provider")
-    at = now or _now()
-    request_id = f"r-{at.strftime('%Y%m%d')}-{secrets.token_hex(4)}"
-    try:
-        with _transaction(vc, conn) as c:
+    with writing(vc, durable=True) as conn:
+        replayed = _replay(vc, idempotency_key, fingerprint)
+        if replayed is not None:
+            return get(vc, asker, replayed, now)
+        _check_unit(vc, customer, "customer")
+        _check_unit(vc, provider, "provider")
+        at = now or _now()
+        request_id = f"r-{at.strftime('%Y%m%d')}-{secrets.token_hex(4)}"
+        with _unless_raced(conn, idempotency_key) as outcome:
             store.insert_request(
-                c,
+                conn,
                 vc.org_id,
                 {
                     "id": request_id,
@@ -472,7 +490,7 @@ def new_request(
                 },
             )
             store.add_event(
-                c,
+                conn,
                 vc.org_id,
                 {
                     "request_id": request_id,
@@ -487,13 +505,13 @@ def new_request(
                     "fingerprint": fingerprint,
                 },
             )
-    except IntegrityError:
-        # The same key raced us: the other change is stored, answer with it.
-        replayed = _replay(vc, idempotency_key, fingerprint)
-        if replayed is None or conn is not None:
-            raise
-        request_id = replayed
-    return get(vc, asker, request_id, now, conn=conn)
+        if not outcome.stored:
+            # The same key raced us (PostgreSQL): the other change is stored, answer it.
+            replayed = _replay(vc, idempotency_key, fingerprint)
+            if replayed is None:  # pragma: no cover - a clash on another unique column
+                raise RequestConflict("the request could not be stored; try again")
+            request_id = replayed
+        return get(vc, asker, request_id, now)
 
 
 def change(
@@ -505,51 +523,50 @@ def change(
     *,
     idempotency_key: str | None = None,
     now: datetime | None = None,
-    conn: Connection | None = None,
 ) -> dict[str, Any]:
-    """Move a request with ``verb`` in one transaction: the new state, the instants
-    its clocks need, and an event (who, when, from, to, note). The first provider move
-    out of ``new`` is the first response; waiting pauses the resolution clock, and so
-    does the time between a resolution and a reopen."""
+    """Move a request with ``verb`` in one durable writing unit (the caller's when
+    there is one): the new state, the instants its clocks need, and an event (who,
+    when, from, to, note). The first provider move out of ``new`` is the first
+    response; waiting pauses the resolution clock, and so does the time between a
+    resolution and a reopen."""
     clean_note = _text(note, MAX_NOTE, "note")
     fingerprint = _fingerprint(
         {"change": [request_id, verb.value, clean_note], "by": asker.account_id or asker.label}
     )
-    if _replay(vc, idempotency_key, fingerprint) is not None:
-        return get(vc, asker, request_id, now, conn=conn)
-    at = now or _now()
-    terms = terms_of(vc)
-    try:
-        with _transaction(vc, conn) as c:
-            row = store.get_request(c, vc.org_id, request_id)
-            if row is None or not sides(asker, row):
-                raise NotFound(f"no request with id {request_id!r}")
-            state = RequestState(row["state"])
-            try:
-                found = move(state, verb, sides(asker, row))
-            except TransitionError as error:
-                raise RequestError(str(error)) from None
-            values: dict[str, Any] = {"state": found.to.value}
-            if row["first_response_at"] is None and found.to in FIRST_RESPONSE_STATES:
-                values["first_response_at"] = at
-            # A pause ends (waiting -> anything, resolved/closed -> reopened): add its
-            # business time, on the relationship's calendar, to the paused total.
-            pause_start = row["paused_since"]
-            if verb is Verb.REOPEN and row["resolved_at"] is not None:
-                pause_start = row["resolved_at"]
-                values["resolved_at"] = None
-            if pause_start is not None and found.to is not RequestState.WAITING:
-                calendar = terms.get((row["provider_id"], row["customer_id"]), NO_AGREEMENT)
-                clock = _clock(calendar.calendar, pause_start.timestamp(), at.timestamp())
-                extra = elapsed(clock, pause_start.timestamp(), at.timestamp())
-                values["paused_seconds"] = float(row["paused_seconds"] or 0.0) + float(extra)
-                values["paused_since"] = None
-            if found.to is RequestState.WAITING:
-                values["paused_since"] = at
-            if found.to is RequestState.RESOLVED:
-                values["resolved_at"] = at
+    with writing(vc, durable=True) as conn:
+        if _replay(vc, idempotency_key, fingerprint) is not None:
+            return get(vc, asker, request_id, now)
+        at = now or _now()
+        row = store.get_request(conn, vc.org_id, request_id)
+        if row is None or not sides(asker, row):
+            raise NotFound(f"no request with id {request_id!r}")
+        state = RequestState(row["state"])
+        try:
+            found = move(state, verb, sides(asker, row))
+        except TransitionError as error:
+            raise RequestError(str(error)) from None
+        values: dict[str, Any] = {"state": found.to.value}
+        if row["first_response_at"] is None and found.to in FIRST_RESPONSE_STATES:
+            values["first_response_at"] = at
+        # A pause ends (waiting -> anything, resolved/closed -> reopened): add its
+        # business time, on the relationship's calendar, to the paused total.
+        pause_start = row["paused_since"]
+        if verb is Verb.REOPEN and row["resolved_at"] is not None:
+            pause_start = row["resolved_at"]
+            values["resolved_at"] = None
+        if pause_start is not None and found.to is not RequestState.WAITING:
+            terms = terms_of(vc).get((row["provider_id"], row["customer_id"]), NO_AGREEMENT)
+            clock = _clock(terms.calendar, pause_start.timestamp(), at.timestamp())
+            extra = elapsed(clock, pause_start.timestamp(), at.timestamp())
+            values["paused_seconds"] = float(row["paused_seconds"] or 0.0) + float(extra)
+            values["paused_since"] = None
+        if found.to is RequestState.WAITING:
+            values["paused_since"] = at
+        if found.to is RequestState.RESOLVED:
+            values["resolved_at"] = at
+        with _unless_raced(conn, idempotency_key) as outcome:
             _step(
-                c,
+                conn,
                 vc,
                 request_id,
                 row,
@@ -565,12 +582,9 @@ def change(
                     "fingerprint": fingerprint,
                 },
             )
-    except IntegrityError:
-        if conn is not None or _replay(vc, idempotency_key, fingerprint) is None:
-            raise RequestConflict(
-                "the request changed meanwhile; reload it and try again"
-            ) from None
-    return get(vc, asker, request_id, now, conn=conn)
+        if not outcome.stored and _replay(vc, idempotency_key, fingerprint) is None:
+            raise RequestConflict("the request changed meanwhile; reload it and try again")
+        return get(vc, asker, request_id, now)
 
 
 # -- the SLA for the whole organisation ---------------------------------------------
@@ -585,12 +599,12 @@ def sla(vc: Valuechain, now: datetime | None = None, *, unit: str | None = None)
     One ordered scan reads every request as columns; each calendar's clock is laid
     out once and all its requests are timed in one vectorised pass."""
     at = (now or _now()).timestamp()
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         cols = store.request_columns(conn, vc.org_id, unit)
+        if len(cols.providers) == 0:
+            return {"relationships": []}
+        terms = terms_of(vc)
     n_groups = len(cols.providers)
-    if n_groups == 0:
-        return {"relationships": []}
-    terms = terms_of(vc)
     group_terms = [
         terms.get((p, c), NO_AGREEMENT) for p, c in zip(cols.providers, cols.customers, strict=True)
     ]
@@ -832,7 +846,15 @@ def import_requests(
     are replaced (with their history), new ones added. Each request's history becomes
     events (filed, first response, resolved, thanked). Unit ids must be on the map."""
     rows = read_requests_csv(path, source)
-    known = _known_units(vc)
+    with writing(vc) as conn:
+        replaced, events = _write_requests(conn, vc, path, rows, actor)
+    return {"requests": len(rows), "replaced": replaced, "events": events}
+
+
+def _write_requests(
+    conn: Connection, vc: Valuechain, path: Path, rows: list[dict[str, Any]], actor: str
+) -> tuple[int, int]:
+    known = map_store.known_ids(conn, vc.org_id)["units"]
     for r in rows:
         for column in ("customer_id", "provider_id"):
             if r[column] not in known:
@@ -855,11 +877,4 @@ def import_requests(
         )
         for r in rows
     ]
-    with vc.engine.begin() as conn:
-        replaced, events = store.write_records(conn, vc.org_id, records, actor)
-    return {"requests": len(records), "replaced": replaced, "events": events}
-
-
-def _known_units(vc: Valuechain) -> set[str]:
-    with vc.engine.connect() as conn:
-        return map_store.known_ids(conn, vc.org_id)["units"]
+    return store.write_records(conn, vc.org_id, records, actor)

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
 from valuechain.domain.request import Side
@@ -16,15 +14,17 @@ from valuechain.services.organisation import Valuechain
 from valuechain.services.request import (
     MAX_NOTE,
     Asker,
+    RequestConflict,
     RequestError,
     _fingerprint,
     _replay,
     _step,
     _text,
-    _transaction,
+    _unless_raced,
     get,
     sides,
 )
+from valuechain.services.transaction import reading, writing
 from valuechain.store import request as store
 
 
@@ -36,18 +36,18 @@ def thank(
     *,
     idempotency_key: str | None = None,
     now: datetime | None = None,
-    conn: Connection | None = None,
 ) -> dict[str, Any]:
-    """Thank the provider for a resolved request, once, in one transaction (the
-    thanks on the request and a ``thank`` event). Only the customer's side may."""
+    """Thank the provider for a resolved request, once, in one durable writing unit
+    (the caller's when there is one: the thanks on the request and a ``thank``
+    event). Only the customer's side may."""
     clean = _text(note, MAX_NOTE, "note")
     fingerprint = _fingerprint(
         {"thank": [request_id, clean], "by": asker.account_id or asker.label}
     )
-    if _replay(vc, idempotency_key, fingerprint) is not None:
-        return get(vc, asker, request_id, now)
-    at = now or datetime.now(UTC)
-    with _transaction(vc, conn) as c:
+    with writing(vc, durable=True) as c:
+        if _replay(vc, idempotency_key, fingerprint) is not None:
+            return get(vc, asker, request_id, now)
+        at = now or datetime.now(UTC)
         row = store.get_request(c, vc.org_id, request_id)
         if row is None or not sides(asker, row):
             raise NotFound(f"no request with id {request_id!r}")
@@ -58,32 +58,35 @@ def thank(
         if row["thanked_at"] is not None:
             raise RequestError("this request has been thanked already")
         values = {"thanked_at": at, "thanks_note": clean, "thanked_by": asker.label}
-        _step(
-            c,
-            vc,
-            request_id,
-            row,
-            values,
-            {
-                "at": at,
-                "actor": asker.label,
-                "verb": "thank",
-                "from_state": row["state"],
-                "to_state": row["state"],
-                "note": clean,
-                "idempotency_key": idempotency_key,
-                "fingerprint": fingerprint,
-            },
-        )
-    return get(vc, asker, request_id, now, conn=conn)
+        with _unless_raced(c, idempotency_key) as outcome:
+            _step(
+                c,
+                vc,
+                request_id,
+                row,
+                values,
+                {
+                    "at": at,
+                    "actor": asker.label,
+                    "verb": "thank",
+                    "from_state": row["state"],
+                    "to_state": row["state"],
+                    "note": clean,
+                    "idempotency_key": idempotency_key,
+                    "fingerprint": fingerprint,
+                },
+            )
+        if not outcome.stored and _replay(vc, idempotency_key, fingerprint) is None:
+            raise RequestConflict("the request changed meanwhile; reload it and try again")
+        return get(vc, asker, request_id, now)
 
 
 def wall(vc: Valuechain, unit_id: str, limit: int = 100) -> list[dict[str, Any]]:
     """The thanks a unit received, newest first: the request, the thanking unit,
     who thanked and their note."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         rows = store.thanks_for(conn, vc.org_id, unit_id, limit)
-    names = vc.describe_units({r["customer_id"] for r in rows})
+        names = vc.describe_units({r["customer_id"] for r in rows})
     return [
         {
             "request": r["id"],

@@ -13,6 +13,7 @@ from valuechain.domain.account import AccountRole
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.services.relationship import require
+from valuechain.services.transaction import reading, writing
 from valuechain.store import partner as store
 from valuechain.store.tables import ALIGNMENTS, SIDES, WORKSPACE_KINDS
 
@@ -44,58 +45,60 @@ def add_entry(
     side: str | None = None,
 ) -> dict[str, Any]:
     """Record a challenge, need or value for the principal's side of the relationship."""
-    require(vc, provider, customer)
-    if kind not in WORKSPACE_KINDS:
-        raise WorkspaceError(f"kind must be one of {', '.join(WORKSPACE_KINDS)}, not {kind!r}")
-    clean = " ".join(text.split())
-    if not clean:
-        raise WorkspaceError("write something: the entry is empty")
-    if len(clean) > MAX_TEXT:
-        raise WorkspaceError(f"keep it under {MAX_TEXT} characters (got {len(clean)})")
-    row = {
-        "id": uuid.uuid4().hex[:16],
-        "provider_id": provider,
-        "customer_id": customer,
-        "side": side_of(principal, provider, customer, side),
-        "kind": kind,
-        "text": clean,
-        "alignment": None,
-        "counterpart_id": None,
-        "author_account_id": principal.account_id,
-        "created_at": datetime.now(UTC),
-    }
-    with vc.engine.begin() as conn:
-        store.insert_entry(conn, vc.org_id, row)
-    return row
+    with writing(vc):
+        require(vc, provider, customer)
+        if kind not in WORKSPACE_KINDS:
+            raise WorkspaceError(f"kind must be one of {', '.join(WORKSPACE_KINDS)}, not {kind!r}")
+        clean = " ".join(text.split())
+        if not clean:
+            raise WorkspaceError("write something: the entry is empty")
+        if len(clean) > MAX_TEXT:
+            raise WorkspaceError(f"keep it under {MAX_TEXT} characters (got {len(clean)})")
+        row = {
+            "id": uuid.uuid4().hex[:16],
+            "provider_id": provider,
+            "customer_id": customer,
+            "side": side_of(principal, provider, customer, side),
+            "kind": kind,
+            "text": clean,
+            "alignment": None,
+            "counterpart_id": None,
+            "author_account_id": principal.account_id,
+            "created_at": datetime.now(UTC),
+        }
+        with writing(vc) as conn:
+            store.insert_entry(conn, vc.org_id, row)
+        return row
 
 
 def workspace(vc: Valuechain, provider: str, customer: str) -> dict[str, Any]:
     """Both sides' entries, grouped by side and kind, with their alignment marks."""
-    require(vc, provider, customer)
-    with vc.engine.connect() as conn:
-        rows = store.entries(conn, vc.org_id, provider, customer)
-    grouped: dict[str, dict[str, list[dict[str, Any]]]] = {
-        side: {kind: [] for kind in WORKSPACE_KINDS} for side in SIDES
-    }
-    for row in rows:
-        grouped[row["side"]][row["kind"]].append(
-            {
-                "id": row["id"],
-                "text": row["text"],
-                "alignment": row["alignment"],
-                "counterpart": row["counterpart_id"],
-                "created_on": row["created_at"].date().isoformat(),
-            }
-        )
-    conflicts = sum(1 for r in rows if r["alignment"] == "conflict")
-    aligned = sum(1 for r in rows if r["alignment"] == "aligned")
-    return {
-        "provider": provider,
-        "customer": customer,
-        "sides": grouped,
-        "aligned": aligned,
-        "conflicts": conflicts,
-    }
+    with reading(vc):
+        require(vc, provider, customer)
+        with reading(vc) as conn:
+            rows = store.entries(conn, vc.org_id, provider, customer)
+        grouped: dict[str, dict[str, list[dict[str, Any]]]] = {
+            side: {kind: [] for kind in WORKSPACE_KINDS} for side in SIDES
+        }
+        for row in rows:
+            grouped[row["side"]][row["kind"]].append(
+                {
+                    "id": row["id"],
+                    "text": row["text"],
+                    "alignment": row["alignment"],
+                    "counterpart": row["counterpart_id"],
+                    "created_on": row["created_at"].date().isoformat(),
+                }
+            )
+        conflicts = sum(1 for r in rows if r["alignment"] == "conflict")
+        aligned = sum(1 for r in rows if r["alignment"] == "aligned")
+        return {
+            "provider": provider,
+            "customer": customer,
+            "sides": grouped,
+            "aligned": aligned,
+            "conflicts": conflicts,
+        }
 
 
 def mark(
@@ -109,37 +112,38 @@ def mark(
 ) -> dict[str, Any]:
     """Mark another side's entry as aligned with or in conflict with (optionally) one
     of one's own; ``None`` clears the mark. Only the other side (or an admin) marks."""
-    require(vc, provider, customer)
-    if alignment is not None and alignment not in ALIGNMENTS:
-        raise WorkspaceError(f"mark must be one of {', '.join(ALIGNMENTS)}, not {alignment!r}")
-    with vc.engine.begin() as conn:
-        row = store.entry(conn, vc.org_id, entry_id)
-        if row is None or (row["provider_id"], row["customer_id"]) != (provider, customer):
-            raise NotFound(f"no workspace entry {entry_id!r} in this relationship")
-        if principal.role is not AccountRole.ADMIN:
-            own = side_of(principal, provider, customer)
-            if own == row["side"]:
-                raise WorkspaceError("the other side marks your entries; mark theirs")
-        if counterpart is not None:
-            other = store.entry(conn, vc.org_id, counterpart)
-            if (
-                other is None
-                or other["side"] == row["side"]
-                or (
-                    other["provider_id"],
-                    other["customer_id"],
-                )
-                != (provider, customer)
-            ):
-                raise WorkspaceError("the counterpart must be an entry of the other side")
-        store.mark_entry(conn, vc.org_id, entry_id, alignment, counterpart)
-        row.update(alignment=alignment, counterpart_id=counterpart)
-    return row
+    with writing(vc):
+        require(vc, provider, customer)
+        if alignment is not None and alignment not in ALIGNMENTS:
+            raise WorkspaceError(f"mark must be one of {', '.join(ALIGNMENTS)}, not {alignment!r}")
+        with writing(vc) as conn:
+            row = store.entry(conn, vc.org_id, entry_id)
+            if row is None or (row["provider_id"], row["customer_id"]) != (provider, customer):
+                raise NotFound(f"no workspace entry {entry_id!r} in this relationship")
+            if principal.role is not AccountRole.ADMIN:
+                own = side_of(principal, provider, customer)
+                if own == row["side"]:
+                    raise WorkspaceError("the other side marks your entries; mark theirs")
+            if counterpart is not None:
+                other = store.entry(conn, vc.org_id, counterpart)
+                if (
+                    other is None
+                    or other["side"] == row["side"]
+                    or (
+                        other["provider_id"],
+                        other["customer_id"],
+                    )
+                    != (provider, customer)
+                ):
+                    raise WorkspaceError("the counterpart must be an entry of the other side")
+            store.mark_entry(conn, vc.org_id, entry_id, alignment, counterpart)
+            row.update(alignment=alignment, counterpart_id=counterpart)
+        return row
 
 
 def facilitator_view(vc: Valuechain) -> list[dict[str, Any]]:
     """Per relationship with a workspace: entries per side, aligned and conflicts."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         rows = store.entries(conn, vc.org_id)
     summary: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from valuechain.store.tables import IdempotencyKeyRow
 
@@ -31,11 +33,14 @@ def claim(
     path: str,
     request_sha256: str,
     at: datetime,
-) -> None:
-    """Insert the key with no answer yet. The primary key makes a concurrent claim of
-    the same key wait for this transaction and then fail with ``IntegrityError``."""
-    conn.execute(
-        insert(KEYS).values(
+) -> bool:
+    """Insert the key with no answer yet; ``False`` when it is already there. A
+    concurrent claim of the same key waits on the primary key for the claiming
+    transaction to end, then inserts (rolled back) or finds it (committed)."""
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    result = conn.execute(
+        insert(KEYS)
+        .values(
             org_id=org_id,
             scope=scope,
             key=key,
@@ -47,7 +52,11 @@ def claim(
             response_body="",
             created_at=at,
         )
+        .on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports -1 for a conflict skipped here.
+        .returning(KEYS.c.key)
     )
+    return result.first() is not None
 
 
 def complete(

@@ -269,8 +269,6 @@ def request_columns(conn: Connection, org_id: int, unit: str | None = None) -> R
     object is made per request but its numbers. With ``unit``, only the requests it
     made or was asked."""
     postgres = conn.dialect.name == "postgresql"
-    if postgres:
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
     where = "where org_id = %s" + (
         " and (provider_id = %s or customer_id = %s)" if unit is not None else ""
     )
@@ -287,14 +285,18 @@ def request_columns(conn: Connection, org_id: int, unit: str | None = None) -> R
     )
     if not postgres:
         groups_sql, rows_sql = groups_sql.replace("%s", "?"), rows_sql.replace("%s", "?")
-    if postgres:
-        conn.exec_driver_sql("select 1")  # begins the repeatable-read transaction
     raw = conn.connection.driver_connection
     assert raw is not None
+    began = False
+    if postgres and raw.info.transaction_status.name == "IDLE":
+        # The unit's first statement: one snapshot for both queries. A transaction
+        # that has read already keeps its level (a writing one holds what it wrote).
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
     cursor = raw.cursor()
     try:
         if not postgres and not raw.in_transaction:
             cursor.execute("begin")  # one snapshot for both queries (WAL)
+            began = True
         cursor.execute(groups_sql, params)
         groups = cursor.fetchall()
         cursor.execute(rows_sql, params)
@@ -302,8 +304,8 @@ def request_columns(conn: Connection, org_id: int, unit: str | None = None) -> R
         while batch := cursor.fetchmany(CHUNK):
             flat = np.fromiter(chain.from_iterable(batch), dtype=np.float64, count=6 * len(batch))
             chunks.append(flat.reshape(-1, 6))
-        if not postgres and raw.in_transaction:
-            raw.rollback()  # the read transaction only
+        if began:
+            raw.rollback()  # the read transaction begun here only, never the unit's
     finally:
         cursor.close()
     numbers = np.concatenate(chunks) if chunks else np.zeros((0, 6))
