@@ -17,7 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from valuechain.cli.app import app, console, err_console, open_valuechain
-from valuechain.domain.bundle import TABLES
+from valuechain.domain.bundle_schema import TABLES
 
 if TYPE_CHECKING:
     from valuechain.services.bundle import BundleError, ImportSummary
