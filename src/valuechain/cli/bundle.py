@@ -44,7 +44,7 @@ def import_(
     from valuechain.services.audit import Actor
     from valuechain.services.bundle import DATABASE_STEP, BundleError, import_bundle
 
-    vc = open_valuechain()
+    vc = open_valuechain(create=True)  # an import may start a new organisation
     bars = Progress(
         TextColumn("{task.description:<14}"),
         BarColumn(),
