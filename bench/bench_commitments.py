@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="valuechain-bench-commitments-"))
-    vc = Valuechain.open(f"sqlite:///{folder / 'bench.db'}")
+    vc = Valuechain.open(f"sqlite:///{folder / 'bench.db'}", create=True)
     org = organisation(args.agreements, args.weeks, args.seed)
     commitments = len(org.commitments)
     started = time.perf_counter()

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if code == 0:
             from valuechain import Valuechain
 
-            vc = Valuechain.open(url, organisation="bench")
+            vc = Valuechain.open(url, organisation="bench", create=True)
             counts = vc.counts()
             t = time.perf_counter()
             vc.chain()

@@ -92,7 +92,7 @@ def build(url: str, units: int, relationships: int, n: int, seed: int) -> list[l
     from valuechain.store.request import REQUESTS
 
     rng = np.random.default_rng(seed)
-    vc = Valuechain.open(url, organisation="bench")
+    vc = Valuechain.open(url, organisation="bench", create=True)
     ids = [f"u{i:05d}" for i in range(units)]
     vc.write_map(OrganisationMap(units=[Unit(u, f"Team {u}", UnitKind.TEAM) for u in ids]))
     pairs: set[tuple[int, int]] = set()
@@ -236,7 +236,9 @@ def run_inbox(url: str, units: list[str], requests_n: int) -> dict[str, Any]:
     from valuechain.web.app import create_app
 
     # Cheap hashing: the bench measures pages, not sign-in.
-    vc = Valuechain.open(url, organisation="bench", security=Security(hashing=TEST_HASHING))
+    vc = Valuechain.open(
+        url, organisation="bench", security=Security(hashing=TEST_HASHING), create=True
+    )
     email = "bench@example.org"
     account = accounts.account_by_email(vc, email) or accounts.create_account(
         vc, email, "a bench password, never used", AccountRole.ADMIN, Actor.command_line()

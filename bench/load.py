@@ -216,7 +216,7 @@ def _measure(
         env |= {"VALUECHAIN_QUEUE_URL": args.queue_url, "VALUECHAIN_QUEUE_NAME": queue_name}
     else:
         env |= {"VALUECHAIN_QUEUE_URL": f"sqlite:///{folder / 'queue.db'}"}
-    vc = Valuechain.open(url_db)
+    vc = Valuechain.open(url_db, create=True)
     ensure_demo(vc)
     people = _accounts(vc)
     # Enough links that nobody runs out: a person answers about once in 15 s (3 of the

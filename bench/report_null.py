@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     claims, tested = 0, 0
     with tempfile.TemporaryDirectory() as folder:
-        engine = make_engine(f"sqlite:///{Path(folder) / 'noise.db'}")
+        engine = make_engine(f"sqlite:///{Path(folder) / 'noise.db'}", create=True)
         for seed in range(args.seeds):
-            vc = Valuechain(engine, f"noise-{seed}")
+            vc = Valuechain(engine, f"noise-{seed}", create=True)
             import_bundle(vc, write_bundle(Path(folder) / f"b{seed}", seed, planted=False))
             doc = report(vc, all_findings=True)
             tested += doc.tested

@@ -51,7 +51,9 @@ SKIPPED = {("DELETE", "/api/v1/session")}
 def demo_server(folder: Path) -> Iterator[tuple[str, str]]:
     """The demo organisation on uvicorn on a free loopback port; yields the base URL
     and an admin's bearer token."""
-    vc = Valuechain.open(f"sqlite:///{folder / 'demo.db'}", security=Security(hashing=TEST_HASHING))
+    vc = Valuechain.open(
+        f"sqlite:///{folder / 'demo.db'}", security=Security(hashing=TEST_HASHING), create=True
+    )
     ensure_demo(vc)
     accounts.create_account(vc, EMAIL, PASSWORD, AccountRole.ADMIN, Actor(None, "bench", "bench"))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -87,8 +87,8 @@ def organisation() -> str:
 @pytest.fixture
 def vc(database_url: str, organisation: str) -> Iterator[Valuechain]:
     """An empty organisation on a real database (with cheap password hashing)."""
-    engine = make_engine(database_url)
-    yield Valuechain(engine, organisation, security=TEST_SECURITY)
+    engine = make_engine(database_url, create=True)
+    yield Valuechain(engine, organisation, create=True, security=TEST_SECURITY)
     engine.dispose()
 
 

@@ -35,7 +35,9 @@ ACTOR = Actor(None, "test", "test")
 def with_security(vc: Valuechain, security: Security) -> Valuechain:
     """The same organisation opened through a second engine (another app process)."""
     url = vc.engine.url.render_as_string(hide_password=False)
-    return Valuechain(make_engine(url), vc.organisation, security=security)
+    return Valuechain(
+        make_engine(url, create=True), vc.organisation, security=security, create=True
+    )
 
 
 def test_production_hashing_is_argon2id_above_owasp_minimum() -> None:
@@ -52,7 +54,7 @@ def test_production_hashing_is_argon2id_above_owasp_minimum() -> None:
 
 
 def test_production_hash_format(tmp_path: object) -> None:
-    vc = Valuechain.open(f"sqlite:///{tmp_path}/prod.db")
+    vc = Valuechain.open(f"sqlite:///{tmp_path}/prod.db", create=True)
     assert accounts.hash_password(vc, PASSWORD).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     vc.engine.dispose()
 

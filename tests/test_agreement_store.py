@@ -129,7 +129,7 @@ def test_export_round_trips_through_csv_and_xlsx(vc: Valuechain, tmp_path: Path)
     for target in (tmp_path / "out", tmp_path / "out.xlsx"):
         counts = export_bundle(vc, target)
         assert (counts["calendars"], counts["agreements"], counts["commitments"]) == (2, 5, 5)
-        again = Valuechain(vc.engine, f"{vc.organisation}-{target.suffix or 'csv'}")
+        again = Valuechain(vc.engine, f"{vc.organisation}-{target.suffix or 'csv'}", create=True)
         import_bundle(again, target)
         assert stored(again) == stored(vc)
 

@@ -40,11 +40,11 @@ def own_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def test_backup_under_load_then_restore_gives_back_the_saved_organisation(
     own_url: str, tmp_path: Path
 ) -> None:
-    engine = make_engine(own_url)
-    vc = Valuechain(engine, "acme", security=TEST_SECURITY)
+    engine = make_engine(own_url, create=True)
+    vc = Valuechain(engine, "acme", security=TEST_SECURITY, create=True)
     vc.write_map(demo_map())
     saved = vc.read_map()
-    busy = Valuechain(engine, "busy", security=TEST_SECURITY)
+    busy = Valuechain(engine, "busy", security=TEST_SECURITY, create=True)
     stop = threading.Event()
     written: list[int] = []
 
@@ -81,7 +81,7 @@ def test_backup_under_load_then_restore_gives_back_the_saved_organisation(
 
 
 def test_bad_paths_are_clear_errors(own_url: str, tmp_path: Path) -> None:
-    vc = Valuechain(make_engine(own_url), "acme", security=TEST_SECURITY)
+    vc = Valuechain(make_engine(own_url, create=True), "acme", security=TEST_SECURITY, create=True)
     (tmp_path / "taken").write_text("x")
     with pytest.raises(BackupError, match="already exists"):
         backup(vc, tmp_path / "taken")
@@ -93,7 +93,7 @@ def test_bad_paths_are_clear_errors(own_url: str, tmp_path: Path) -> None:
 def test_cli_backup_and_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("VALUECHAIN_DATABASE_URL", url)
-    vc = Valuechain(make_engine(url), "default", security=TEST_SECURITY)
+    vc = Valuechain(make_engine(url, create=True), "default", security=TEST_SECURITY, create=True)
     vc.write_map(demo_map())
     runner = CliRunner()
     out = runner.invoke(app, ["backup", str(tmp_path / "b.db")])

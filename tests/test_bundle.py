@@ -33,7 +33,7 @@ def append(path: Path, text: str) -> None:
 
 def second(vc: Valuechain) -> Valuechain:
     """Another empty organisation in the same database."""
-    return Valuechain(vc.engine, vc.organisation + "-b")
+    return Valuechain(vc.engine, vc.organisation + "-b", create=True)
 
 
 def problems_of(vc: Valuechain, bundle: Path, *, replace: bool = False) -> list[BundleProblem]:
@@ -131,7 +131,7 @@ def test_round_trip_keeps_awkward_text_and_exact_floats(vc: Valuechain, tmp_path
     original = vc.read_map()
     assert {r.id: r.capacity for r in original.results} == {"r1": 0.1, "r2": 12345678.901234567}
     for target in ("out", "out.xlsx"):
-        other = Valuechain(vc.engine, f"{vc.organisation}-{target}")
+        other = Valuechain(vc.engine, f"{vc.organisation}-{target}", create=True)
         export_bundle(vc, tmp_path / target)
         import_bundle(other, tmp_path / target)
         assert other.read_map() == original, target

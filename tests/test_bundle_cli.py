@@ -82,7 +82,7 @@ def test_export_then_import_elsewhere(
         monkeypatch.setenv("VALUECHAIN_ORGANISATION", f"{vc.organisation}-{target}")
         code, _, err = run("import", str(tmp_path / target))
         assert code == 0, err
-        copy = Valuechain(vc.engine, f"{vc.organisation}-{target}")
+        copy = Valuechain(vc.engine, f"{vc.organisation}-{target}", create=True)
         assert copy.read_map() == vc.read_map()
         monkeypatch.setenv("VALUECHAIN_ORGANISATION", vc.organisation)
     assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == [

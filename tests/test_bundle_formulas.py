@@ -176,7 +176,7 @@ def test_workbook_export_stores_formula_text_as_text(vc: Valuechain, tmp_path: P
     assert all(row[1].data_type == "s" for row in units)
     assert book["results"]["F2"].value in (-5, -5.0) or book["results"]["F3"].value in (-5, -5.0)
     # The workbook holds the text exactly (no quote added), and reads back equal.
-    other = Valuechain(vc.engine, vc.organisation + "-x")
+    other = Valuechain(vc.engine, vc.organisation + "-x", create=True)
     import_bundle(other, path)
     assert sorted(u.name for u in other.read_map().units) == sorted(
         u.name for u in vc.read_map().units
@@ -227,7 +227,7 @@ def test_export_import_export_round_trips_exactly(
     outcome: float,
 ) -> None:
     work = tmp_path_factory.mktemp("round")
-    first = Valuechain(vc.engine, f"{vc.organisation}-{work.name}-a")
+    first = Valuechain(vc.engine, f"{vc.organisation}-{work.name}-a", create=True)
     first.write_map(
         organisation(names, channel, cadence, obligations, category, cost, revenue, outcome)
     )
@@ -237,7 +237,7 @@ def test_export_import_export_round_trips_exactly(
             float(text or "0")  # a number a spreadsheet reads as a number
         else:
             assert not text.startswith(TRIGGERS), (file, column, text)
-    second = Valuechain(vc.engine, f"{vc.organisation}-{work.name}-b")
+    second = Valuechain(vc.engine, f"{vc.organisation}-{work.name}-b", create=True)
     import_bundle(second, work / "one")
     assert _state(second) == _state(first)
     export_bundle(second, work / "two")
@@ -256,7 +256,7 @@ def test_request_import_reads_the_exported_requests_csv_back(
     org = organisation(["a", "b", "c", "d", "e"], "x", "y", ["z"], "=cmd|' /C calc'!A0", 1, 1, 1)
     vc.write_map(org)
     export_bundle(vc, tmp_path / "out")
-    other = Valuechain(vc.engine, vc.organisation + "-r")
+    other = Valuechain(vc.engine, vc.organisation + "-r", create=True)
     other.write_map(replace(org, requests=[]))
     assert requests.import_requests(other, tmp_path / "out" / "requests.csv")["requests"] == 1
     assert request_store.records_as_rows(other.engine, other.org_id)[0][7] == "=cmd|' /C calc'!A0"
@@ -278,7 +278,7 @@ def test_item_texts_round_trip_through_the_escape(vc: Valuechain, tmp_path: Path
     export_bundle(vc, tmp_path / "one")
     items = (tmp_path / "one" / "items.csv").read_text(encoding="utf-8")
     assert "'-How fast" in items and "'=quoted" in items and ",-3,3" in items
-    other = Valuechain(vc.engine, vc.organisation + "-i")
+    other = Valuechain(vc.engine, vc.organisation + "-i", create=True)
     import_bundle(other, tmp_path / "one")
     export_bundle(other, tmp_path / "two")
     assert (tmp_path / "two" / "items.csv").read_text(encoding="utf-8") == items

@@ -99,7 +99,9 @@ def stocked(
 ) -> Iterator[tuple[Valuechain, dict[str, bytes]]]:
     """An organisation holding the example, and its export to compare against."""
     folder = tmp_path_factory.mktemp("fuzz")
-    vc = Valuechain(make_engine(f"sqlite:///{folder / 'fuzz.db'}"), "fuzz")
+    vc = Valuechain(
+        make_engine(f"sqlite:///{folder / 'fuzz.db'}", create=True), "fuzz", create=True
+    )
     import_bundle(vc, EXAMPLE)
     export_bundle(vc, folder / "before")
     yield vc, {name: (folder / "before" / name).read_bytes() for name in FILES}

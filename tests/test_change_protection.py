@@ -79,7 +79,7 @@ def _org(population: Population, seed: int) -> tuple[OrganisationMap, dict[str, 
 def test_change_and_dashboard_reveal_no_small_group(
     vc: Valuechain, population: Population, seed: int
 ) -> None:
-    org = Valuechain(vc.engine, f"org-{uuid.uuid4().hex[:10]}")
+    org = Valuechain(vc.engine, f"org-{uuid.uuid4().hex[:10]}", create=True)
     mapped, where = _org(population, seed)
     org.write_map(mapped)
     k = measure.threshold(org)

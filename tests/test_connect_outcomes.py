@@ -53,7 +53,7 @@ def test_example_outcomes_import_after_the_map_and_round_trip(
     lines = (exported / "outcomes.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == HEADER.strip()
     # Importing the export into an empty organisation gives the same outcomes.
-    other = Valuechain(vc.engine, vc.organisation + "-copy")
+    other = Valuechain(vc.engine, vc.organisation + "-copy", create=True)
     import_bundle(other, exported)
     assert stored(other) == got
 

@@ -325,7 +325,7 @@ def test_every_acknowledged_submission_survives_kill_9_exactly_once(
         assert ledger.cut > 0
 
         # What the clients were told is what is stored, each exactly once.
-        fresh = Valuechain.open(database_url, organisation)
+        fresh = Valuechain.open(database_url, organisation, create=True)
         try:
             answers = stored_answers(fresh)
             assert set(answers) == set(ledger.answers)
@@ -400,8 +400,8 @@ def synchronous_at_writes(engine: Engine, tables: tuple[str, ...]) -> list[tuple
 def test_sqlite_commits_acknowledged_writes_with_synchronous_full(
     tmp_path: Path, smtp_server: Any
 ) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'durable.db'}")
-    vc = Valuechain(engine, "durable")
+    engine = make_engine(f"sqlite:///{tmp_path / 'durable.db'}", create=True)
+    vc = Valuechain(engine, "durable", create=True)
     org_map = chain_map()
     org_map.people = people()[:6]
     vc.write_map(org_map)

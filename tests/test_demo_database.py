@@ -112,7 +112,7 @@ def test_the_real_demo_shares_one_session_and_serve_signs_nobody_in(tmp_path: Pa
     process, address = start_cli(
         ["demo", "--no-browser", "--port", str(free_port())], tmp_path, clean_env(url)
     )
-    engine = make_engine(url, migrate=False)
+    engine = make_engine(url, migrate=False, create=True)
     try:
         sessions, events = count(engine, "sessions"), count(engine, "audit_events")
         # 50 anonymous page views, no cookie kept between them (curl in a loop).
@@ -181,7 +181,7 @@ def test_the_demo_reopens_its_own_database_only(demo_vc: Valuechain, fresh_url: 
     again, written = open_demo(fresh_url)
     assert not written and accounts.account_by_id(again, DEMO_ADMIN_ID) is not None
     # Another organisation in it, and it is no demo database any more.
-    Valuechain(again.engine, "real-org", security=TEST_SECURITY)
+    Valuechain(again.engine, "real-org", security=TEST_SECURITY, create=True)
     with pytest.raises(NotADemoDatabase, match="another organisation"):
         open_demo(fresh_url)
     again.engine.dispose()

@@ -38,7 +38,7 @@ def test_every_command_and_option_is_documented() -> None:
 
 def test_every_api_path_is_documented(tmp_path: Path) -> None:
     text = (DOCS / "api.md").read_text(encoding="utf-8")
-    vc = Valuechain.open(f"sqlite:///{tmp_path / 'docs.db'}")
+    vc = Valuechain.open(f"sqlite:///{tmp_path / 'docs.db'}", create=True)
     schema = TestClient(create_app(vc)).get("/openapi.json").json()
     for path, operations in schema["paths"].items():
         for method in operations:
@@ -56,7 +56,7 @@ def test_api_md_lists_every_operation_exactly_once_and_nothing_else(tmp_path: Pa
     """docs/api.md and the OpenAPI schema in step: one table row per operation of the
     schema, none twice, and every path the page names exists."""
     text = (DOCS / "api.md").read_text(encoding="utf-8")
-    vc = Valuechain.open(f"sqlite:///{tmp_path / 'docs.db'}")
+    vc = Valuechain.open(f"sqlite:///{tmp_path / 'docs.db'}", create=True)
     schema = create_app(vc).openapi()
     vc.engine.dispose()
     operations = {(m.upper(), p) for p, ops in schema["paths"].items() for m in ops}

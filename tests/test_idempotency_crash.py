@@ -74,7 +74,7 @@ def test_a_crash_before_the_commit_leaves_neither_change_nor_answer(
 ) -> None:
     TOY.create(vc.engine, checkfirst=True)
     run_and_kill(database_url, organisation, "before")
-    fresh = Valuechain.open(database_url, organisation)
+    fresh = Valuechain.open(database_url, organisation, create=True)
     assert notes(fresh) == [] and keys(fresh) == 0
     # The client retries with the same key: the change happens once.
     with idempotency.idempotent(fresh, request_for("crash")) as attempt:
@@ -90,7 +90,7 @@ def test_a_crash_after_the_commit_keeps_both_and_a_retry_replays(
 ) -> None:
     TOY.create(vc.engine, checkfirst=True)
     run_and_kill(database_url, organisation, "commit")
-    fresh = Valuechain.open(database_url, organisation)
+    fresh = Valuechain.open(database_url, organisation, create=True)
     assert notes(fresh) == ["crashed"] and keys(fresh) == 1
     with idempotency.idempotent(fresh, request_for("crash")) as attempt:
         assert attempt.replay is not None

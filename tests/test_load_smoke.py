@@ -12,6 +12,8 @@ from pathlib import Path
 
 from bench.load import _free_port, _wait, arguments, run
 
+from valuechain import Valuechain
+
 KINDS = ("page: ", "api: ", "survey: ", "request: ")
 
 
@@ -37,10 +39,12 @@ def test_serve_with_workers_survives_processes_that_start_slowly(tmp_path: Path)
     slow.mkdir()
     (slow / "sitecustomize.py").write_text("import time\ntime.sleep(7)\n", encoding="utf-8")
     port = _free_port()
+    url = f"sqlite:///{tmp_path / 'slow.db'}"
+    Valuechain.open(url, create=True).engine.dispose()  # serve opens, never creates
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(slow), os.environ.get("PYTHONPATH", "")]),
-        "VALUECHAIN_DATABASE_URL": f"sqlite:///{tmp_path / 'slow.db'}",
+        "VALUECHAIN_DATABASE_URL": url,
     }
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:

@@ -346,7 +346,7 @@ def test_export_carries_custom_instruments_but_never_responses(
     assert (first / "items.csv").read_text(encoding="utf-8") == (
         (MEASURE / "items.csv").read_text(encoding="utf-8")
     )
-    other = Valuechain(vc.engine, vc.organisation + "-copy")
+    other = Valuechain(vc.engine, vc.organisation + "-copy", create=True)
     import_bundle(other, first)
     second = tmp_path / "second"
     export_bundle(other, second)

@@ -164,7 +164,7 @@ def test_migration_keeps_the_answers_of_an_existing_database(tmp_path: Path) -> 
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0003")
     engine.dispose()
-    vc = Valuechain(make_engine(url, migrate=False), "old")
+    vc = Valuechain(make_engine(url, migrate=False, create=True), "old", create=True)
     org, _ = survey_map()
     with vc.engine.begin() as conn:
         store.write_survey(conn, vc.org_id, [], [])
@@ -200,7 +200,7 @@ def test_migration_keeps_the_answers_of_an_existing_database(tmp_path: Path) -> 
                     {"o": vc.org_id, "i": r.id, "t": a.item, "d": a.dimension, "s": a.score},
                 )
     vc.engine.dispose()
-    upgraded = Valuechain(make_engine(url), "old")
+    upgraded = Valuechain(make_engine(url, create=True), "old", create=True)
     with upgraded.engine.connect() as conn:
         assert store.count_survey(conn, upgraded.org_id)["answers"] == sum(
             len(r.answers) for r in org.responses

@@ -128,9 +128,9 @@ def test_the_default_queue_is_a_sqlite_file_beside_the_database(
 
 
 def test_periodic_jobs_can_visit_every_organisation(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'orgs.db'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'orgs.db'}", create=True)
     for slug in ("north", "south"):
-        Valuechain(engine, slug)
+        Valuechain(engine, slug, create=True)
     assert [vc.organisation for vc in each_organisation(engine)] == ["north", "south"]
     engine.dispose()
 
@@ -146,7 +146,7 @@ def test_a_worker_process_drains_the_outbox(
     # (worker_env passes the variable on to the worker process).
     monkeypatch.setenv("VALUECHAIN_WEBHOOK_HOSTS", "127.0.0.1")
     db_url = f"sqlite:///{tmp_path / 'valuechain.db'}"
-    vc = Valuechain(make_engine(db_url), organisation)
+    vc = Valuechain(make_engine(db_url, create=True), organisation, create=True)
     vc.write_map(crew(3))
     with webhook_receiver() as hook:
         notification.set_webhook(vc, hook.url, person_id="p2")
@@ -201,7 +201,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(
     at the kill may arrive twice, under the same id, for the receiver to drop)."""
     n = 150
     db_url = f"sqlite:///{tmp_path / 'valuechain.db'}"
-    vc = Valuechain(make_engine(db_url), organisation)
+    vc = Valuechain(make_engine(db_url, create=True), organisation, create=True)
     vc.write_map(crew(n))
     # A short lease, so the row in the killed worker's hands is due again at restart.
     env = worker_env(db_url, organisation, VALUECHAIN_OUTBOX_LEASE="1")
@@ -245,7 +245,7 @@ def test_two_workers_share_a_redis_queue(
     runs once, both workers take jobs, and every message is delivered exactly once."""
     n = 100
     name = f"valuechain-test-{uuid.uuid4().hex[:10]}"
-    vc = Valuechain(make_engine(postgres_url), organisation)
+    vc = Valuechain(make_engine(postgres_url, create=True), organisation, create=True)
     vc.write_map(crew(n))
     env = worker_env(
         postgres_url, organisation, VALUECHAIN_QUEUE_URL=REDIS_URL, VALUECHAIN_QUEUE_NAME=name

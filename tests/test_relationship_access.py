@@ -72,7 +72,7 @@ def server(
         url = f"sqlite:///{tmp_path_factory.mktemp('rel') / 'demo.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    vc = Valuechain.open(url, f"rel-{uuid.uuid4().hex[:8]}", security=TEST_SECURITY)
+    vc = Valuechain.open(url, f"rel-{uuid.uuid4().hex[:8]}", security=TEST_SECURITY, create=True)
     assert ensure_demo(vc)
     for who, (role, person) in WHO.items():
         make_account(vc, f"{who}@example.org", role, person_id=person)

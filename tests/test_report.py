@@ -57,10 +57,10 @@ def test_a_units_report_is_about_that_unit(planted: Valuechain) -> None:
 def test_pure_noise_rarely_claims_anything(tmp_path: Path) -> None:
     """Over many generated organisations without any effect, fewer than 5% of reports
     claim a change, gap or driver (Holm at 1% across every candidate of a report)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'noise.db'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'noise.db'}", create=True)
     seeds, claims = 60, 0
     for seed in range(seeds):
-        vc = Valuechain(engine, f"noise-{seed}")
+        vc = Valuechain(engine, f"noise-{seed}", create=True)
         import_bundle(vc, write_bundle(tmp_path / f"b{seed}", seed, planted=False))
         doc = report(vc, all_findings=True)
         assert doc.tested > 30  # the candidates were there to be claimed
@@ -70,8 +70,8 @@ def test_pure_noise_rarely_claims_anything(tmp_path: Path) -> None:
 
 
 def test_nothing_passing_is_said_plainly(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'quiet.db'}")
-    vc = Valuechain(engine, "quiet")
+    engine = make_engine(f"sqlite:///{tmp_path / 'quiet.db'}", create=True)
+    vc = Valuechain(engine, "quiet", create=True)
     import_bundle(vc, write_bundle(tmp_path / "b", 3, planted=False))
     doc = report(vc, "qa")
     assert doc.findings == []

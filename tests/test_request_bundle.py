@@ -43,7 +43,7 @@ def test_requests_csv_imports_with_the_map_and_exports_back(vc: Valuechain, tmp_
     assert [r["id"] for r in exported] == [r["id"] for r in original]
     assert [r["thanked"] for r in exported] == [r["thanked"] for r in original]
     # The export imports again into an empty organisation and gives the same requests.
-    other = Valuechain(vc.engine, vc.organisation + "-copy")
+    other = Valuechain(vc.engine, vc.organisation + "-copy", create=True)
     import_bundle(other, out)
     assert requests.get(other, CLI, "req-1")["timeline"] == r1["timeline"]
     # Replacing the organisation replaces its requests too.

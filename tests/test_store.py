@@ -35,7 +35,7 @@ def small_map() -> OrganisationMap:
 
 
 def test_migrations_create_every_table_with_an_organisation_key(database_url: str) -> None:
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, create=True)
     assert is_current(engine)
     tables = set(inspect(engine).get_table_names())
     assert {"units", "results", "links", "people", "organisations"} <= tables
@@ -56,7 +56,7 @@ def test_write_then_read_gives_the_same_map(vc: Valuechain) -> None:
 
 def test_organisations_are_isolated(vc: Valuechain) -> None:
     vc.write_map(small_map())
-    other = Valuechain(vc.engine, vc.organisation + "-other")
+    other = Valuechain(vc.engine, vc.organisation + "-other", create=True)
     assert other.counts() == {"units": 0, "results": 0, "links": 0, "people": 0}
     assert vc.counts() == {"units": 4, "results": 3, "links": 2, "people": 1}
 
@@ -77,7 +77,7 @@ def test_cached_chain_follows_writes_from_another_process(vc: Valuechain) -> Non
     vc.write_map(small_map())
     assert vc.customers("pack")["external"] == ["retail"]
     # A second handle stands in for another app process writing to the same database.
-    Valuechain(vc.engine, vc.organisation).write_map(
+    Valuechain(vc.engine, vc.organisation, create=True).write_map(
         OrganisationMap(links=[Link("scrap", "retail", Relation.DEPENDS_ON)])
     )
     assert vc.customers("pack")["orphan_results"] == []

@@ -325,12 +325,12 @@ def test_the_migration_leaves_no_trace_of_earlier_answers(
 
     from valuechain.store.database import _alembic_config, upgrade
 
-    engine = make_engine(own_url, migrate=False)
+    engine = make_engine(own_url, migrate=False, create=True)
     with engine.begin() as conn:
         cfg = _alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0014")
-    vc = Valuechain(engine, "old", security=TEST_SECURITY)
+    vc = Valuechain(engine, "old", security=TEST_SECURITY, create=True)
     vc.write_map(small_map(6))
     campaign.create_campaign(vc, "c1", instrument="pulse", relationships=[("make", "pack")])
     assert campaign.invite(vc, "c1") == 6

@@ -16,7 +16,7 @@ from valuechain.store.database import make_engine
 
 @pytest.fixture
 def engine(database_url: str) -> Engine:
-    engine = make_engine(database_url, migrate=False)
+    engine = make_engine(database_url, migrate=False, create=True)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS uow_probe (x INTEGER)"))
         conn.execute(text("DELETE FROM uow_probe"))
@@ -59,7 +59,7 @@ def test_a_durable_unit_commits_at_full_safety_and_restores_the_default(
     tmp_path: Path,
 ) -> None:
     """``synchronous`` is a SQLite setting; PostgreSQL commits durably by default."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'durable.db'}", migrate=False)
+    engine = make_engine(f"sqlite:///{tmp_path / 'durable.db'}", migrate=False, create=True)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE uow_probe (x INTEGER)"))
     with writing(engine, durable=True) as conn:

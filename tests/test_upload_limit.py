@@ -44,7 +44,9 @@ def app_with_import_route(vc: Valuechain) -> FastAPI:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     vc = Valuechain.open(
-        f"sqlite:///{tmp_path_factory.mktemp('limits') / 'v.db'}", security=TEST_SECURITY
+        f"sqlite:///{tmp_path_factory.mktemp('limits') / 'v.db'}",
+        security=TEST_SECURITY,
+        create=True,
     )
     make_account(vc)
     with serving(lambda _url: app_with_import_route(vc)) as url:

@@ -50,7 +50,9 @@ SCREENSHOTS = (
 def demo_vc(tmp_path_factory: pytest.TempPathFactory) -> Valuechain:
     """The demo organisation on a fresh SQLite file."""
     vc = Valuechain.open(
-        f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}", security=TEST_SECURITY
+        f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}",
+        security=TEST_SECURITY,
+        create=True,
     )
     assert ensure_demo(vc)
     make_account(vc)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -129,11 +129,6 @@ def select(
             seen.add(topic)
             distinct.append(found)
     return distinct[:limit]
-
-
-def with_sight(candidate: Candidate, steps: int | None) -> Candidate:
-    """The candidate weighted by its line of sight (see :func:`sight_weight`)."""
-    return replace(candidate, sight=sight_weight(steps))
 
 
 # ----------------------------------------------------------------------------------

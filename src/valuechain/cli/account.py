@@ -53,7 +53,7 @@ def create(
     from valuechain.services.audit import Actor
     from valuechain.services.errors import ValuechainError
 
-    vc = open_valuechain()
+    vc = open_valuechain(create=True)  # the first account may start the organisation
     if accounts.account_by_email(vc, email) is not None:
         raise ValuechainError(f"there is already an account for {email.strip().casefold()}")
     password = _ask_password()

@@ -41,15 +41,17 @@ def check_settings() -> None:
         raise typer.Exit(2) from None
 
 
-def open_valuechain(url: str | None = None) -> Valuechain:
+def open_valuechain(url: str | None = None, *, create: bool = False) -> Valuechain:
     """The organisation VALUECHAIN_ORGANISATION names, in the database at ``url``
-    (default: VALUECHAIN_DATABASE_URL, else ./valuechain.db)."""
+    (default: VALUECHAIN_DATABASE_URL, else ./valuechain.db). Only with ``create`` (a
+    command that makes them on purpose) are a missing database and organisation made;
+    otherwise they are a one-line error."""
     # Imported here: the services load NumPy, SQLAlchemy and the store, which
     # `valuechain --help` and a mistyped option never need.
     from valuechain.services.organisation import Valuechain
     from valuechain.settings import settings
 
-    return Valuechain.open(url, organisation=settings().organisation)
+    return Valuechain.open(url, organisation=settings().organisation, create=create)
 
 
 def print_json(document: Any) -> None:

@@ -43,5 +43,6 @@ def restore(
             "This replaces every organisation in the database with the backup. Go on?",
             abort=True,
         )
-    restore_database(open_valuechain(), path)
+    # A restore makes the database on purpose: it replaces whatever is there.
+    restore_database(open_valuechain(create=True), path)
     console.print(f"Restored the database from {path}.")

@@ -17,7 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from valuechain.cli.app import app, console, err_console, open_valuechain
-from valuechain.domain.bundle import TABLES
+from valuechain.domain.bundle_schema import TABLES
 
 if TYPE_CHECKING:
     from valuechain.services.bundle import BundleError, ImportSummary
@@ -44,7 +44,7 @@ def import_(
     from valuechain.services.audit import Actor
     from valuechain.services.bundle import DATABASE_STEP, BundleError, import_bundle
 
-    vc = open_valuechain()
+    vc = open_valuechain(create=True)  # an import may start a new organisation
     bars = Progress(
         TextColumn("{task.description:<14}"),
         BarColumn(),

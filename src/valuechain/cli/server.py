@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from valuechain.cli.app import app, console, open_valuechain
+from valuechain.cli.app import app, console
 
 if TYPE_CHECKING:
     from valuechain.services.organisation import Valuechain
@@ -115,8 +115,11 @@ def serve(
     account; on first run the web app asks for the first admin at /setup."""
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
     from valuechain.services.accounts import needs_setup
+    from valuechain.services.organisation import Valuechain
+    from valuechain.settings import settings
 
-    vc = open_valuechain()
+    configured = settings()
+    vc = Valuechain.serve(configured.database_url, organisation=configured.organisation)
     if needs_setup(vc):
         console.print(
             "This organisation has no account yet: open /setup in the browser to create "

@@ -42,11 +42,15 @@ def worker(
     # worker needs; every other command starts without them.
     from valuechain.jobs.queue import queue_url
     from valuechain.jobs.tasks import PERIODIC, open_queue
-    from valuechain.store.database import database_url, make_engine
+    from valuechain.services.errors import ValuechainError
+    from valuechain.store.database import MissingDatabase, database_url, make_engine
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Migrate once here, before any worker process forks.
-    make_engine().dispose()
+    try:
+        make_engine().dispose()
+    except MissingDatabase as error:
+        raise ValuechainError(str(error)) from None
     queue = open_queue()
     # Work a killed worker left behind is in the database; look at it now rather
     # than at the next minute.

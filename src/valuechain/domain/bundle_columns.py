@@ -3,7 +3,7 @@
 Ten million answers are too many to check one cell at a time (docs/benchmarks.md §5),
 so the caller hands over each column dictionary-encoded: the distinct texts and, per
 row, which one it holds. Every distinct text is checked once by the very parsers and
-rules of the row-by-row check in :mod:`valuechain.domain.bundle`, and the verdicts
+rules of the row-by-row check in :mod:`valuechain.domain.bundle_cells`, and the verdicts
 are spread over the rows with NumPy. Only a file without any problem passes; for
 anything else the caller goes back to the row-by-row check, which locates every
 problem. Both checks accept the same files and build the same responses (a property
@@ -15,16 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from valuechain.domain.bundle_cells import BAD, Plan, Problems, check_answer, day_of
+from valuechain.domain.instrument import Instrument, Item
 from valuechain.domain.response import ResponseColumns
-
-if TYPE_CHECKING:  # the bundle imports this module when it checks responses
-    from valuechain.domain.bundle import _Plan
-    from valuechain.domain.instrument import Instrument, Item
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -54,7 +52,7 @@ RID, CAMPAIGN, INSTRUMENT, RATER, RATED, SUBMITTED, ITEM, EXPECTATION, SCORE, CO
 
 def check_responses(
     table: EncodedTable,
-    plan: _Plan,
+    plan: Plan,
     unit: Callable[[str], str | None],
     instrument: Callable[[str], Instrument | None],
     stored_campaigns: Collection[str] = (),
@@ -66,8 +64,6 @@ def check_responses(
     A row naming one of ``stored_campaigns`` is not valid (responses come only with
     the campaign they create).
     """
-    from valuechain.domain.bundle import _BAD, _check_answer, _day, _Problems
-
     if len(table.columns) != plan.width or len(plan.columns) != 10 or not plan.present[SCORE]:
         return None
     n = table.rows
@@ -82,7 +78,7 @@ def check_responses(
         column = table.columns[index]
         used = np.bincount(column.codes, minlength=len(column.values)) > 0
         values = [parse(text) if u else None for text, u in zip(column.values, used, strict=True)]
-        if any(v is _BAD for v in values):
+        if any(v is BAD for v in values):
             return None
         codes.append(column.codes)
         parsed.append(values)
@@ -100,7 +96,7 @@ def check_responses(
     rated_unit = np.array([unit_names[u] for u in rated], dtype=np.int64)[codes[RATED]]
     if (rater_unit == rated_unit).any():
         return None
-    days = _lookup(parsed[SUBMITTED], _day)
+    days = _lookup(parsed[SUBMITTED], day_of)
     instruments = _lookup(parsed[INSTRUMENT], instrument)
     if days is None or instruments is None:
         return None
@@ -123,13 +119,13 @@ def check_responses(
         (pair_of_row.astype(np.int64) * n_scores + codes[SCORE]) * n_expectations
         + codes[EXPECTATION]
     ) * 2 + without_comment[codes[COMMENT]]
-    scratch = _Problems(0)
+    scratch = Problems(0)
     for key in _distinct(answer_key)[0].tolist():
         key, no_comment = divmod(key, 2)
         key, expectation = divmod(key, n_expectations)
         item_pair, score = divmod(key, n_scores)
         comment = None if no_comment else ""
-        if not _check_answer(
+        if not check_answer(
             "",
             0,
             items[item_pair],

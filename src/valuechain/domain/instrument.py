@@ -29,7 +29,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from valuechain.domain.bundle import BundleProblem, Row, show
+from valuechain.domain.bundle_schema import BundleProblem, Row, show
 
 #: The dimension that driver analysis explains.
 OUTCOME = "overall"

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from valuechain.domain.agreement import Agreement, CalendarSpec, Commitment
+from valuechain.domain.instrument import Instrument
 from valuechain.domain.link import Link
+from valuechain.domain.outcome import Outcome
 from valuechain.domain.person import Person
 from valuechain.domain.request import RequestRecord
+from valuechain.domain.response import Response, ResponseColumns
 from valuechain.domain.result import Result
 from valuechain.domain.unit import Unit
-
-if TYPE_CHECKING:  # instrument imports the bundle, which imports this module
-    from valuechain.domain.instrument import Instrument
-    from valuechain.domain.outcome import Outcome
-    from valuechain.domain.response import Response, ResponseColumns
 
 
 @dataclass(slots=True)
@@ -42,8 +39,6 @@ class OrganisationMap:
 
     def survey_columns(self) -> ResponseColumns:
         """Every survey response of the map as columns."""
-        from valuechain.domain.response import ResponseColumns
-
         if self.response_columns is not None and not self.responses:
             return self.response_columns
         if self.response_columns is None:

@@ -10,11 +10,6 @@ from enum import StrEnum
 ERASED_DOMAIN = "erased.invalid"
 
 
-def is_erased(email: str) -> bool:
-    """Whether ``email`` is the pseudonym of an erased person."""
-    return email.casefold().endswith("@" + ERASED_DOMAIN)
-
-
 class Role(StrEnum):
     """Admins run the organisation, leads run a unit, members belong to one."""
 

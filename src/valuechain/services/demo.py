@@ -505,14 +505,14 @@ def open_demo(url: str) -> tuple[Valuechain, bool]:
     now: an empty database gets the demo (migrated, then written, the demo admin
     last); the demo's own is reopened unchanged; any other is refused with
     :class:`NotADemoDatabase` before anything, even a migration, is written."""
-    engine = make_engine(url, migrate=False)
+    engine = make_engine(url, migrate=False, create=True)
     try:
         existing = demo_database(engine)
     except NotADemoDatabase:
         engine.dispose()
         raise
     upgrade(engine)
-    vc = Valuechain(engine, DEMO_ORGANISATION)
+    vc = Valuechain(engine, DEMO_ORGANISATION, create=True)
     if not existing:
         ensure_demo(vc)
         ensure_demo_admin(vc)

@@ -40,7 +40,7 @@ from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
 from valuechain.store import outcome as outcome_store
 from valuechain.store import request as request_store
-from valuechain.store.database import make_engine
+from valuechain.store.database import MissingDatabase, contents, make_engine, upgrade
 
 RELATIONS = [r.value for r in Relation]
 DEFAULT_ORGANISATION = "default"
@@ -64,6 +64,14 @@ class Chain:
             raise NotFound(f"no unit with id {unit_id!r}") from None
 
 
+def _no_organisation(organisation: str, engine: Engine) -> str:
+    where = engine.url.render_as_string(hide_password=True)
+    return (
+        f"no organisation {organisation!r} in the database {where} (check "
+        "VALUECHAIN_ORGANISATION; only an import or a new account makes a new one)"
+    )
+
+
 class Valuechain:
     """One organisation in one database."""
 
@@ -72,15 +80,19 @@ class Valuechain:
         engine: Engine,
         organisation: str = DEFAULT_ORGANISATION,
         *,
+        create: bool = False,
         security: Security | None = None,
     ) -> None:
+        """Organisation ``organisation`` in the database at ``engine``; made with
+        ``create``, else :class:`NotFound` when the database does not hold it."""
         self.engine = engine
         self.organisation = organisation
         # Password hashing, session lifetime and sign-in limits (services.accounts).
         self.security = security or Security()
         with engine.begin() as conn:
-            org_id = store.organisation_id(conn, organisation)
-        assert org_id is not None
+            org_id = store.organisation_id(conn, organisation, create=create)
+        if org_id is None:
+            raise NotFound(_no_organisation(organisation, engine))
         self.org_id = org_id
         self._chain: Chain | None = None
         self._lock = threading.Lock()
@@ -91,10 +103,51 @@ class Valuechain:
         url: str | None = None,
         organisation: str = DEFAULT_ORGANISATION,
         *,
+        create: bool = False,
         security: Security | None = None,
     ) -> Valuechain:
-        """Open (and on first use create and migrate) the database at ``url``."""
-        return cls(make_engine(url), organisation, security=security)
+        """Open the database at ``url`` (migrated to the newest schema) and one
+        organisation in it. Without ``create`` a missing SQLite file or an unknown
+        organisation is :class:`NotFound` and nothing is written, not even a
+        migration; with it, both are made (an import, the demo, a new account)."""
+        try:
+            engine = make_engine(url, migrate=create, create=create)
+        except MissingDatabase as error:
+            raise NotFound(str(error)) from None
+        if not create:
+            with engine.connect() as conn:
+                known = store.has_organisation(conn, organisation)
+            if not known:
+                message = _no_organisation(organisation, engine)
+                engine.dispose()
+                raise NotFound(message)
+            upgrade(engine)
+        return cls(engine, organisation, create=create, security=security)
+
+    @classmethod
+    def serve(
+        cls,
+        url: str | None = None,
+        organisation: str = DEFAULT_ORGANISATION,
+        *,
+        security: Security | None = None,
+    ) -> Valuechain:
+        """Open for serving the web app. A database that holds no organisation yet (a
+        missing SQLite file, an empty PostgreSQL database) is a fresh deployment: it is
+        made, so its first admin can sign up at ``/setup``. A database that holds other
+        organisations but not this one is :class:`NotFound`: a mistyped
+        ``VALUECHAIN_ORGANISATION`` must not start an empty organisation."""
+        try:
+            return cls.open(url, organisation, security=security)
+        except NotFound:
+            engine = make_engine(url, migrate=False, create=True)
+            try:
+                existing = contents(engine).organisations
+            finally:
+                engine.dispose()
+            if existing:
+                raise
+        return cls.open(url, organisation, create=True, security=security)
 
     # -- the map -------------------------------------------------------------------
 

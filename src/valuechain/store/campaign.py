@@ -122,16 +122,6 @@ def set_state(
     return result.rowcount == 1
 
 
-def read_groups(conn: Connection, org_id: int, campaign_id: str) -> list[tuple[str, str]]:
-    """The campaign's (provider, customer) pairs."""
-    rows = conn.execute(
-        select(GROUPS.c.provider_id, GROUPS.c.customer_id)
-        .where(GROUPS.c.org_id == org_id, GROUPS.c.campaign_id == campaign_id)
-        .order_by(GROUPS.c.provider_id, GROUPS.c.customer_id)
-    )
-    return [(p, c) for p, c in rows]
-
-
 @dataclass(frozen=True, slots=True)
 class Invitee:
     """A person to invite: who, to rate which provider, for which customer unit."""
@@ -442,18 +432,6 @@ def stored_responses(
             )
             found.update((rid, campaign) for rid, campaign in rows)
     return found
-
-
-def sealed_count(conn: Connection, org_id: int, campaign_id: str) -> int:
-    """How many responses wait for the campaign to close (shown to admins only as
-    part of the response-rate bands, never per group)."""
-    return int(
-        conn.execute(
-            select(func.count()).where(
-                SEALED.c.org_id == org_id, SEALED.c.campaign_id == campaign_id
-            )
-        ).scalar_one()
-    )
 
 
 def read_idempotent(conn: Connection, org_id: int, key_hash: str) -> tuple[str, str] | None:

@@ -81,13 +81,39 @@ def _sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
-    """Create an engine for ``url`` and bring its schema to the newest migration."""
+class MissingDatabase(LookupError):
+    """A database file that does not exist, opened without ``create``."""
+
+
+def sqlite_file(url: str | None = None) -> Path | None:
+    """The file a SQLite ``url`` names (the default URL included); ``None`` for another
+    database or an in-memory one."""
+    parsed = make_url(database_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    name = parsed.database
+    if not name or name == ":memory:" or name.startswith("file:") or parsed.query.get("uri"):
+        return None
+    return Path(name)
+
+
+def make_engine(url: str | None = None, *, migrate: bool = True, create: bool = False) -> Engine:
+    """Create an engine for ``url`` and bring its schema to the newest migration.
+
+    A SQLite file that does not exist is made (with its folders) only with ``create``;
+    without, :class:`MissingDatabase` is raised and nothing is written. A command
+    pointed at a mistyped path must not leave an empty database behind."""
     resolved = database_url(url)
     parsed = make_url(resolved)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(resolved)
+        if path is not None and not path.exists():
+            if not create:
+                raise MissingDatabase(
+                    f"no database file {path} (check VALUECHAIN_DATABASE_URL; only an "
+                    "import, the demo or a new account makes a new one)"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(resolved, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -83,9 +83,3 @@ def purge_before(conn: Connection, org_id: int, before: datetime) -> int:
         delete(KEYS).where((KEYS.c.org_id == org_id) & (KEYS.c.created_at < before))
     )
     return int(result.rowcount)
-
-
-def delete_scope(conn: Connection, org_id: int, scope: str) -> int:
-    """Delete every key of one caller (an erased account); the number deleted."""
-    result = conn.execute(delete(KEYS).where((KEYS.c.org_id == org_id) & (KEYS.c.scope == scope)))
-    return int(result.rowcount)

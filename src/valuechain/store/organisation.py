@@ -9,7 +9,7 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Select, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, delete, func, insert, inspect, select, update
 
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
@@ -34,13 +34,22 @@ BIG_WRITE = 100_000
 BIG_WRITE_CACHE_KIB = 1_048_576
 
 
-def organisation_id(conn: Connection, slug: str, *, create: bool = True) -> int | None:
-    """The id of organisation ``slug``, creating it when asked."""
+def organisation_id(conn: Connection, slug: str, *, create: bool = False) -> int | None:
+    """The id of organisation ``slug``, creating it when asked; ``None`` when it does
+    not exist and ``create`` is false."""
     found = conn.execute(select(ORGANISATIONS.c.id).where(ORGANISATIONS.c.slug == slug)).scalar()
     if found is not None or not create:
         return found
     created = conn.execute(insert(ORGANISATIONS).values(slug=slug, name=slug))
     return int(created.inserted_primary_key[0])  # type: ignore[index]
+
+
+def has_organisation(conn: Connection, slug: str) -> bool:
+    """Whether the database holds organisation ``slug`` (``False`` for a database
+    without tables yet); reads only, so it may run before any migration."""
+    if not inspect(conn).has_table(ORGANISATIONS.name):
+        return False
+    return organisation_id(conn, slug, create=False) is not None
 
 
 def map_version(conn: Connection, org_id: int) -> int:

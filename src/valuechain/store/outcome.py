@@ -41,15 +41,6 @@ def read_outcomes(conn: Connection, org_id: int) -> list[Outcome]:
     ]
 
 
-def count_outcomes(conn: Connection, org_id: int) -> int:
-    """How many outcome values the organisation holds."""
-    return int(
-        conn.execute(
-            select(func.count()).select_from(OUTCOMES).where(OUTCOMES.c.org_id == org_id)
-        ).scalar_one()
-    )
-
-
 def campaign_days(conn: Connection, org_id: int) -> dict[str, str]:
     """Each campaign's last day of responses (ISO date): the day its results speak
     for. A campaign without responses has no day and is left out."""

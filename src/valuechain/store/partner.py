@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, insert, select, update
 
 from valuechain.store.tables import ActionRow, WorkspaceEntryRow
 
@@ -50,13 +50,6 @@ def mark_entry(
         .where(and_(ENTRIES.c.org_id == org_id, ENTRIES.c.id == entry_id))
         .values(alignment=alignment, counterpart_id=counterpart)
     )
-
-
-def delete_entry(conn: Connection, org_id: int, entry_id: str) -> int:
-    result = conn.execute(
-        delete(ENTRIES).where(and_(ENTRIES.c.org_id == org_id, ENTRIES.c.id == entry_id))
-    )
-    return int(result.rowcount or 0)
 
 
 def insert_action(conn: Connection, org_id: int, row: Mapping[str, Any]) -> None:

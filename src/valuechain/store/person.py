@@ -14,7 +14,6 @@ from sqlalchemy import Connection, Table, and_, delete, func, or_, select, text,
 
 from valuechain.store.accounts import ACCOUNTS, FAILURES, SESSIONS
 from valuechain.store.audit import AUDIT
-from valuechain.store.idempotency import KEYS
 from valuechain.store.measure import COMMENTS, RESPONSES
 from valuechain.store.organisation import ORGANISATIONS, PEOPLE
 
@@ -78,15 +77,6 @@ def sign_in_failures(conn: Connection, org_id: int, emails: Iterable[str]) -> li
         select(FAILURES.c.key, FAILURES.c.at)
         .where(FAILURES.c.org_id == org_id, FAILURES.c.key.in_(failure_keys(emails)))
         .order_by(FAILURES.c.at),
-    )
-
-
-def idempotency_keys(conn: Connection, org_id: int, scopes: Iterable[str]) -> list[dict[str, Any]]:
-    return _rows(
-        conn,
-        select(KEYS.c.scope, KEYS.c.key, KEYS.c.method, KEYS.c.path, KEYS.c.created_at)
-        .where(KEYS.c.org_id == org_id, KEYS.c.scope.in_(list(scopes)))
-        .order_by(KEYS.c.created_at),
     )
 
 
@@ -254,11 +244,3 @@ def purge_comments_before(conn: Connection, org_id: int, before: date) -> int:
         delete(COMMENTS).where(COMMENTS.c.org_id == org_id, COMMENTS.c.response_id.in_(old))
     )
     return int(found.rowcount or 0)
-
-
-def count_comments(conn: Connection, org_id: int) -> int:
-    return int(
-        conn.execute(
-            select(func.count()).select_from(COMMENTS).where(COMMENTS.c.org_id == org_id)
-        ).scalar_one()
-    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, insert, or_, select, update
 
 from valuechain.domain.request import RequestRecord
 from valuechain.store.tables import RequestEventRow, RequestRow
@@ -202,10 +202,6 @@ def list_requests(
         .offset(offset)
     )
     return [_request(r) for r in rows]
-
-
-def count_requests(conn: Connection, org_id: int) -> int:
-    return int(conn.execute(select(func.count()).where(REQUESTS.c.org_id == org_id)).scalar_one())
 
 
 def thanks_for(
