@@ -33,9 +33,8 @@ from valuechain.jobs.queue import make_huey, queue_url
 from valuechain.services import action, alert, campaign, notification, report, retention
 from valuechain.services.audit import Actor
 from valuechain.services.mail import MailNotConfigured
-from valuechain.services.organisation import Valuechain
+from valuechain.services.organisation import Valuechain, organisations
 from valuechain.store.database import make_engine
-from valuechain.store.organisation import map_versions
 
 Job = Callable[[Engine], Any]
 # huey backs off to 10 s between polls of an empty queue; a notification queued by a
@@ -70,9 +69,7 @@ def periodic(schedule: Callable[[datetime], bool], name: str | None = None) -> C
 
 def each_organisation(engine: Engine) -> Iterator[Valuechain]:
     """Every organisation in the database, for jobs that work per organisation."""
-    with engine.connect() as conn:
-        slugs = sorted(map_versions(conn))
-    for slug in slugs:
+    for slug in organisations(engine):
         yield Valuechain(engine, slug)
 
 
