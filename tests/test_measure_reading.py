@@ -8,12 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import event, insert
 
 from valuechain import Valuechain
 from valuechain.services import health, measure
 from valuechain.services.demo import ensure_demo
 from valuechain.services.relationship import relationships
+from valuechain.services.transaction import reading
 from valuechain.store import measure as measure_store
+from valuechain.store.measure import OPEN_CAMPAIGNS
 
 
 @pytest.fixture
@@ -66,3 +69,34 @@ def test_the_relationship_page_reads_the_results_once(
 def _campaign_ids(vc: Valuechain) -> list[str]:
     with vc.engine.connect() as conn:
         return list(measure_store.campaign_ids(conn, vc.org_id))
+
+
+def _checkouts(vc: Valuechain) -> list[object]:
+    """A list that grows by one for every connection taken from the pool."""
+    taken: list[object] = []
+    event.listen(vc.engine, "checkout", lambda *args: taken.append(args[0]))
+    return taken
+
+
+def test_a_provider_s_scores_and_its_unit_are_read_on_one_connection(demo: Valuechain) -> None:
+    provider = measure.scores(demo)["cells"][0]["provider"]
+    expected = measure.provider_scores(demo, provider)
+    taken = _checkouts(demo)
+    assert measure.provider_scores(demo, provider) == expected
+    assert demo.unit_map(provider)["unit"]["id"] == provider
+    assert len(taken) == 2  # one unit of work per use case
+
+
+def test_a_reading_unit_that_finds_the_summaries_stale_refreshes_them_apart(
+    demo: Valuechain,
+) -> None:
+    """Summaries go stale without a write (a campaign closes by the calendar): a
+    question inside a reading unit refreshes them in a unit of its own instead of
+    failing to write, and reads the refreshed summaries."""
+    fresh = measure.scores(demo)
+    with demo.engine.begin() as conn:  # the summaries now look out of date
+        conn.execute(insert(OPEN_CAMPAIGNS).values(org_id=demo.org_id, campaign="gone"))
+    with reading(demo):
+        assert measure.scores(demo) == fresh
+    with demo.engine.connect() as conn:
+        assert "gone" not in measure_store.summarised_open_campaigns(conn, demo.org_id)

@@ -19,7 +19,7 @@ from valuechain import Valuechain
 from valuechain.domain.instrument import SERVICE_FACTORS
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.response import Answer, Response
-from valuechain.services import measure
+from valuechain.services import measure, summary
 from valuechain.store import campaign as campaign_store
 from valuechain.store import measure as store
 from valuechain.store.database import MIGRATIONS, make_engine
@@ -263,18 +263,18 @@ def test_an_import_summarised_in_a_child_process_equals_one_summarised_after(
     """A big import summarises its providers in a child process while it writes; the
     summaries are the ones a computation from scratch gives, and a child that fails
     costs time, not correctness."""
-    monkeypatch.setattr(measure, "AHEAD_MIN_ANSWERS", 0)
+    monkeypatch.setattr(summary, "AHEAD_MIN_ANSWERS", 0)
     if child == "fails":
-        monkeypatch.setattr(measure.sys, "executable", "/bin/false")
+        monkeypatch.setattr(summary.sys, "executable", "/bin/false")
     results: list[list[Any] | None] = []
-    result = measure.Ahead.result
+    result = summary.Ahead.result
 
-    def spy(self: measure.Ahead) -> Any:
+    def spy(self: summary.Ahead) -> Any:
         found = result(self)
         results.append(found)
         return found
 
-    monkeypatch.setattr(measure.Ahead, "result", spy)
+    monkeypatch.setattr(summary.Ahead, "result", spy)
     vc.write_map(survey_map()[0])
     assert len(results) == 1
     assert (results[0] is None) == (child == "fails")

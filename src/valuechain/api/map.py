@@ -221,19 +221,13 @@ def unit_detail(vc: Valuechain, unit_id: str) -> UnitDetail:
     """One unit's results, customers, suppliers and paths to external customers.
 
     Raises :class:`NotFound` for an unknown id."""
-    found = vc.customers(unit_id)
-    unit = vc.unit(unit_id)
+    view = vc.unit_map(unit_id)
+    found, unit = view["customers"], view["unit"]
     suppliers = [Supplier.model_validate(s) for s in unit["suppliers"]]
     via = {row["unit"]: row["via"] for row in found["indirect"]}
     paths = [
         PathToExternal(external=e, path=[unit_id, *via.get(e, []), e]) for e in found["external"]
     ]
-    named = {unit_id, *(s.unit for s in suppliers)}
-    named.update(row["unit"] for row in found["direct"])
-    for row in found["indirect"]:
-        named.add(row["unit"])
-        named.update(row["via"])
-    result_ids = {r["id"] for r in unit["results"]} | {rid for s in suppliers for rid in s.results}
     return UnitDetail(
         id=unit["id"],
         name=unit["name"],
@@ -245,11 +239,8 @@ def unit_detail(vc: Valuechain, unit_id: str) -> UnitDetail:
         customers=Customers.model_validate(found),
         suppliers=suppliers,
         paths=paths,
-        units={
-            uid: UnitRef.model_validate(ref)
-            for uid, ref in sorted(vc.describe_units(named).items())
-        },
-        result_names=vc.result_names(sorted(result_ids)),
+        units={uid: UnitRef.model_validate(ref) for uid, ref in sorted(view["units"].items())},
+        result_names=view["result_names"],
     )
 
 

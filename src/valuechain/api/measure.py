@@ -116,13 +116,7 @@ def get_scores(
     """Mean scores with 95% intervals of the unit as a provider, per campaign, by
     provider, relationship or dimension; suppressed cells carry no numbers."""
     try:
-        vc.unit(unit_id)
-        # The service reads only this provider's cells (an index range).
-        found = measure.scores_with_nps(vc, by, campaign=campaign, provider=unit_id)
-        found["servqual_totals"] = measure.servqual_totals(
-            vc, campaign=found["campaign"], provider=unit_id
-        )["totals"]
-        return found
+        return measure.provider_scores(vc, unit_id, by, campaign)
     except NotFound as error:
         raise HTTPException(404, str(error)) from None
 

@@ -33,8 +33,7 @@ from valuechain.jobs.queue import make_huey, queue_url
 from valuechain.services import action, alert, campaign, notification, report, retention
 from valuechain.services.audit import Actor
 from valuechain.services.mail import MailNotConfigured
-from valuechain.services.organisation import Valuechain
-from valuechain.services.tenancy import every_organisation
+from valuechain.services.organisation import Valuechain, organisations
 from valuechain.store.database import make_engine
 
 Job = Callable[[Engine], Any]
@@ -70,7 +69,8 @@ def periodic(schedule: Callable[[datetime], bool], name: str | None = None) -> C
 
 def each_organisation(engine: Engine) -> Iterator[Valuechain]:
     """Every organisation in the database, for jobs that work per organisation."""
-    yield from every_organisation(engine)
+    for slug in organisations(engine):
+        yield Valuechain(engine, slug)
 
 
 # -- the periodic jobs ------------------------------------------------------------------

@@ -34,6 +34,7 @@ from valuechain.services.audit import Actor
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.services.security import PasswordHashing
+from valuechain.services.transaction import reading, writing
 from valuechain.store import accounts as store
 
 SIGN_IN_REFUSED = "The email address or the password is not right."
@@ -126,13 +127,13 @@ def principal(account: Account, *, demo: bool = False) -> Principal:
 
 def needs_setup(vc: Valuechain) -> bool:
     """True while the organisation has no account at all (first run)."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return store.count_accounts(conn, vc.org_id) == 0
 
 
 def list_accounts(vc: Valuechain) -> list[Account]:
     """Every account of the organisation, by email."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return store.list_accounts(conn, vc.org_id)
 
 
@@ -166,7 +167,7 @@ def create_account(
     password_hash = None if password is None else hash_password(vc, password)
     account_id = account_id or secrets.token_hex(16)
     try:
-        with vc.engine.begin() as conn:
+        with writing(vc) as conn:
             if first_admin:
                 store.lock_organisation(conn, vc.org_id)
                 if store.count_accounts(conn, vc.org_id):
@@ -238,7 +239,7 @@ def update_account(
     if password is not None:
         changes["password_hash"] = hash_password(vc, password)
         said.append("new password")
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         found = store.account_by_email(conn, vc.org_id, normal)
         if found is None:
             raise AccountError(f"there is no account for {normal}")
@@ -310,7 +311,7 @@ def sign_in(
     account_key = f"account:{normal}"[:400]
     address_key = f"address:{address or 'unknown'}"
     attempt = Actor(None, normal[:400] or None, address)
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         store.delete_old_failures(conn, vc.org_id, now - limits.window)
         waits = [
             _retry_after(
@@ -330,7 +331,7 @@ def sign_in(
         audit.record(vc, audit.SIGN_IN, attempt, outcome=audit.RATE_LIMITED, subject=normal)
         raise TooManyAttempts(wait)
 
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         found = store.account_by_email(conn, vc.org_id, normal)
     hasher = _hasher(vc.security.hashing)
     stored_hash = found[1] if found is not None else None
@@ -340,7 +341,7 @@ def sign_in(
     except (VerificationError, InvalidHashError):
         verified = False
     if found is None or not verified or not found[0].active:
-        with vc.engine.begin() as conn:
+        with writing(vc) as conn:
             store.insert_failures(
                 conn,
                 vc.org_id,
@@ -363,7 +364,7 @@ def sign_in(
         raise SignInRefused()
 
     account = found[0]
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         store.clear_failures(conn, vc.org_id, account_key)
         assert stored_hash is not None
         if hasher.check_needs_rehash(stored_hash):
@@ -387,7 +388,7 @@ def start_session(
     now = datetime.now(UTC)
     token = secrets.token_urlsafe(32)  # 256 bits from the OS's CSPRNG
     expires = now + vc.security.session_lifetime
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         if replacing:
             store.delete_session(conn, vc.org_id, token_hash(replacing))
         store.delete_expired_sessions(conn, vc.org_id, now)
@@ -416,26 +417,26 @@ def session_account(vc: Valuechain, token: str) -> Account | None:
     """The active account whose unexpired session has ``token``, else ``None``."""
     if not token or len(token) > 200:
         return None
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return store.session_account(conn, vc.org_id, token_hash(token), datetime.now(UTC))
 
 
 def sign_out(vc: Valuechain, token: str, actor: Actor) -> None:
     """End the session with ``token`` and record it; ending an ended session is a
     no-op that is not recorded."""
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         if store.delete_session(conn, vc.org_id, token_hash(token)):
             audit.record(vc, audit.SIGN_OUT, actor, subject=actor.label, conn=conn)
 
 
 def account_by_email(vc: Valuechain, email: str) -> Account | None:
     """The account with ``email`` (compared normalised), if any."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         found = store.account_by_email(conn, vc.org_id, normalise_email(email))
     return None if found is None else found[0]
 
 
 def account_by_id(vc: Valuechain, account_id: str) -> Account | None:
     """The account with ``account_id``, if any."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return store.account_by_id(conn, vc.org_id, account_id)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from valuechain.services import audit
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading, writing
 from valuechain.store import organisation as store
 
 BACKUP = "backup"
@@ -101,7 +102,7 @@ def restore(vc: Valuechain, path: Path | str, actor: audit.Actor | None = None) 
     if not source_path.is_file():
         raise BackupError(f"no backup file at {source_path}")
     backend = vc.engine.dialect.name
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         before = store.map_versions(conn)
     vc.engine.dispose()
     if backend == "sqlite":
@@ -130,7 +131,7 @@ def restore(vc: Valuechain, path: Path | str, actor: audit.Actor | None = None) 
         )
     # Versions older than those cached by running processes would make them trust
     # their caches: move every version past what was there before the restore.
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         store.advance_map_versions(conn, before)
     vc.forget_cached_chain()
     audit.record(vc, RESTORE, actor or audit.Actor.command_line(), subject=str(source_path))

@@ -43,6 +43,7 @@ from valuechain.services import audit
 from valuechain.services.audit import Actor
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading
 from valuechain.store import agreement as agreement_store
 from valuechain.store import calendar as calendar_store
 from valuechain.store import campaign as campaign_store
@@ -329,7 +330,7 @@ def _sheet_rows(
 
 
 def _stored_ids(vc: Valuechain) -> StoredIds:
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         known = store.known_ids(conn, vc.org_id)
         emails = store.known_emails(conn, vc.org_id)
         instruments = measure_store.read_instruments(conn, vc.org_id)
@@ -358,7 +359,7 @@ def _refuse_stored_responses(vc: Valuechain, path: Path | str, org_map: Organisa
     ids = org_map.survey_columns().ids
     if not ids:
         return
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         found = campaign_store.stored_responses(conn, vc.org_id, ids)
     if not found:
         return
@@ -650,7 +651,7 @@ def _iso(moment: datetime | None) -> str | None:
 def agree_rows(vc: Valuechain) -> dict[str, tuple[list[str], list[list[Any]]]]:
     """The Agree tables as bundle rows: calendars by name, agreements by id (one row
     per metric, metrics in ``Metric`` order), commitments by agreement and due time."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         calendars = calendar_store.read_calendars(conn, vc.org_id)
         agreements = agreement_store.read_agreements(conn, vc.org_id)
         commitments = commitment_store.read_commitments(conn, vc.org_id)
@@ -711,14 +712,14 @@ def export_bundle(
         "links": len(org_map.links),
         "people": len(org_map.people),
     }
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         items = measure_store.item_rows(conn, vc.org_id)
     if items:
         # Custom instruments travel with the map; survey responses never leave (they
         # are confidential, see docs/bundle.md).
         tables["items"] = (list(SCHEMA["items"].column_names), (list(row) for row in items))
         counts["items"] = len(items)
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         outcomes = outcome_store.read_outcomes(conn, vc.org_id)
     if outcomes:
         # The external customers' outcomes are not about any respondent: they travel.

@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from valuechain.domain.campaign import (
@@ -54,10 +55,10 @@ from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.mail import Mail, Mailer, MailFailed
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading, writing
 from valuechain.settings import settings
 from valuechain.store import campaign as store
 from valuechain.store import measure as measure_store
-from valuechain.store.database import durable
 
 INTERNAL = frozenset({UnitKind.TEAM.value, UnitKind.DEPARTMENT.value})
 #: The free-text field every form offers besides the instrument's own questions.
@@ -122,7 +123,7 @@ def _audited(vc: Valuechain, action: str, actor: Actor | None, subject: str) -> 
 
 
 def _campaign(vc: Valuechain, campaign_id: str) -> Campaign:
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         found = store.read_campaign(conn, vc.org_id, campaign_id)
     if found is None:
         raise NotFound(f"no campaign with id {campaign_id!r}")
@@ -142,7 +143,7 @@ def describe(campaign: Campaign) -> dict[str, Any]:
 
 def list_campaigns(vc: Valuechain) -> list[dict[str, Any]]:
     """Every campaign (created here or imported with responses.csv), by id."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return [describe(c) for c in store.read_campaigns(conn, vc.org_id)]
 
 
@@ -190,6 +191,27 @@ def _create(
     campaign_id = campaign_id.strip()
     if not campaign_id:
         raise ValuechainError("a campaign needs an id")
+    try:
+        # One unit: the checks read what the insert relies on.
+        with writing(vc) as conn:
+            return _insert(
+                vc, conn, campaign_id, name, instrument, opens_on, closes_on, relationships, who
+            )
+    except IntegrityError:
+        raise ValuechainError(f"there is already a campaign {campaign_id!r}") from None
+
+
+def _insert(
+    vc: Valuechain,
+    conn: Connection,
+    campaign_id: str,
+    name: str | None,
+    instrument: str,
+    opens_on: date | None,
+    closes_on: date | None,
+    relationships: Sequence[tuple[str, str]] | None,
+    who: Actor,
+) -> dict[str, Any]:
     if instrument not in measure.instruments(vc):
         known = ", ".join(sorted(measure.instruments(vc)))
         raise ValuechainError(f"no instrument {instrument!r} (known: {known})")
@@ -208,19 +230,15 @@ def _create(
     campaign = Campaign(
         campaign_id, name or campaign_id, instrument, opens_on, closes_on, CampaignState.DRAFT
     )
-    try:
-        with vc.engine.begin() as conn:
-            store.insert_campaign(conn, vc.org_id, campaign, pairs)
-            audit.record(
-                vc,
-                audit.CAMPAIGN_CREATED,
-                who,
-                subject=campaign_id,
-                detail=f"{instrument}, {len(set(pairs))} relationships",
-                conn=conn,
-            )
-    except IntegrityError:
-        raise ValuechainError(f"there is already a campaign {campaign_id!r}") from None
+    store.insert_campaign(conn, vc.org_id, campaign, pairs)
+    audit.record(
+        vc,
+        audit.CAMPAIGN_CREATED,
+        who,
+        subject=campaign_id,
+        detail=f"{instrument}, {len(set(pairs))} relationships",
+        conn=conn,
+    )
     return {**describe(campaign), "relationships": len(set(pairs))}
 
 
@@ -230,15 +248,15 @@ def close_campaign(
     """Close the campaign: its links stop working, and its sealed responses join the
     published results in the same transaction (all at once, so no number ever moves
     by one answer). Recorded in the audit log, as is a refusal."""
-    with _audited(vc, audit.CAMPAIGN_CLOSED, actor, campaign_id) as who:
+    # The refusal is recorded by _audited after the unit rolled back.
+    with _audited(vc, audit.CAMPAIGN_CLOSED, actor, campaign_id) as who, writing(vc) as conn:
         campaign = _campaign(vc, campaign_id)
         if not can_move(campaign.state, CampaignState.CLOSED):
             raise ValuechainError(f"campaign {campaign_id!r} is already closed")
-        with vc.engine.begin() as conn:
-            store.set_state(conn, vc.org_id, campaign_id, CampaignState.CLOSED, was=campaign.state)
-            store.unseal(conn, vc.org_id, campaign_id)
-            audit.record(vc, audit.CAMPAIGN_CLOSED, who, subject=campaign_id, conn=conn)
-    return describe(_campaign(vc, campaign_id))
+        store.set_state(conn, vc.org_id, campaign_id, CampaignState.CLOSED, was=campaign.state)
+        store.unseal(conn, vc.org_id, campaign_id)
+        audit.record(vc, audit.CAMPAIGN_CLOSED, who, subject=campaign_id, conn=conn)
+        return describe(_campaign(vc, campaign_id))
 
 
 def _mail(
@@ -295,7 +313,7 @@ def invite(
         if campaign.state is CampaignState.CLOSED:
             raise ValuechainError(f"campaign {campaign_id!r} is closed")
         day = today()
-        with vc.engine.begin() as conn:
+        with writing(vc) as conn:
             if campaign.state is CampaignState.DRAFT:
                 store.set_state(
                     conn, vc.org_id, campaign_id, CampaignState.OPEN, was=campaign.state
@@ -309,7 +327,7 @@ def invite(
             # whose mail was accepted and not yet stored (a rerun sends a new one).
             nonlocal sent
             try:
-                with vc.engine.begin() as conn:
+                with writing(vc) as conn:
                     store.insert_invitations(
                         conn,
                         vc.org_id,
@@ -359,7 +377,7 @@ def send_reminders(
         sender = mailer or Mailer.from_environment()
         if campaign.state is not CampaignState.OPEN:
             raise ValuechainError(f"campaign {campaign_id!r} is {campaign.state.value}, not open")
-        with vc.engine.begin() as conn:
+        with writing(vc) as conn:
             pending = store.unspent(conn, vc.org_id, campaign_id)
             tokens = [new_token() for _ in pending]
             fresh = {iid: token_hash(t) for (iid, _), t in zip(pending, tokens, strict=True)}
@@ -428,13 +446,13 @@ def status(vc: Valuechain, campaign_id: str, *, unit: str | None = None) -> dict
     provider and in total (:func:`rates`); with ``unit``, only the groups where it is
     the provider or the customer. The exact number of respondents is never part of
     the answer."""
-    campaign = _campaign(vc, campaign_id)
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
+        campaign = _campaign(vc, campaign_id)
         counts = store.group_counts(conn, vc.org_id, campaign_id)
         limit = measure_store.read_threshold(conn, vc.org_id)
-    if unit is not None:
-        counts = [row for row in counts if unit in (row[0], row[1])]
-    names = vc.describe_units({u for p, c, _, _ in counts for u in (p, c)})
+        if unit is not None:
+            counts = [row for row in counts if unit in (row[0], row[1])]
+        names = vc.describe_units({u for p, c, _, _ in counts for u in (p, c)})
 
     def name(unit_id: str) -> str:
         return str(names.get(unit_id, {}).get("name", unit_id))
@@ -465,14 +483,15 @@ def status(vc: Valuechain, campaign_id: str, *, unit: str | None = None) -> dict
 def campaigns_of_unit(vc: Valuechain, unit: str) -> list[dict[str, Any]]:
     """The response rates of every campaign that covers ``unit`` (as provider or
     customer), restricted to its groups."""
-    if not vc.describe_units([unit]):
-        raise NotFound(f"no unit with id {unit!r}")
-    found = []
-    for campaign in list_campaigns(vc):
-        rates = status(vc, campaign["id"], unit=unit)
-        if rates["groups"]:
-            found.append(rates)
-    return found
+    with reading(vc):
+        if not vc.describe_units([unit]):
+            raise NotFound(f"no unit with id {unit!r}")
+        found = []
+        for campaign in list_campaigns(vc):
+            rates = status(vc, campaign["id"], unit=unit)
+            if rates["groups"]:
+                found.append(rates)
+        return found
 
 
 # -- answering ------------------------------------------------------------------------
@@ -493,7 +512,7 @@ class SurveyForm:
 def open_link(vc: Valuechain, token: str) -> SurveyForm:
     """The survey a link opens; :class:`LinkUnknown` for no such link,
     :class:`LinkSpent` for an answered link or a campaign not taking answers."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         link = store.find_link(conn, vc.org_id, token_hash(token))
         campaign = None if link is None else store.read_campaign(conn, vc.org_id, link.campaign_id)
     if link is None or campaign is None or campaign.instrument is None:
@@ -618,7 +637,7 @@ def submit(
     def replay() -> dict[str, Any] | None:
         if key_hash is None:
             return None
-        with vc.engine.connect() as conn:
+        with reading(vc) as conn:
             stored = store.read_idempotent(conn, vc.org_id, key_hash)
         if stored is None:
             return None
@@ -663,7 +682,7 @@ def submit(
     }
     importance = submission.importance if form.instrument.importance_split else {}
     # An acknowledged answer must survive a crash and, on SQLite, a power loss too.
-    with vc.engine.connect() as conn, durable(conn), conn.begin():
+    with writing(vc, durable=True) as conn:
         # The spend comes first: it locks the group (on SQLite, takes the write lock)
         # before any read.
         group = store.Link(form.campaign.id, form.provider_id, form.customer_id, spent=False)

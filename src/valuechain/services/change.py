@@ -24,7 +24,7 @@ import numpy as np
 from valuechain.analytics.change import Correction, adjust_p, welch_change
 from valuechain.analytics.score import Moments
 from valuechain.services.errors import NotFound, ValuechainError
-from valuechain.services.measure import By, PublishedCell, published_cells
+from valuechain.services.measure import By, PublishedCell, published_cells, within_reading
 from valuechain.services.organisation import Valuechain
 
 #: A change is called significant when its adjusted p is below this.
@@ -41,6 +41,7 @@ def _key(cell: PublishedCell) -> CellKey:
     return (cell.by.value, cell.instrument, cell.provider, cell.customer, cell.dimension)
 
 
+@within_reading
 def change(
     vc: Valuechain,
     before: str | None = None,

@@ -49,6 +49,7 @@ def _stats(moments: Moments | None, gap: Moments | None = None) -> dict[str, Any
     return out
 
 
+@measure.within_reading
 def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> dict[str, Any]:
     """The dashboard document of ``provider`` for one instrument (default: the one
     with the most cells about it, preferring one with an ``overall`` outcome):
@@ -58,6 +59,11 @@ def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> d
     customers × dimensions heat map, the trend over every campaign, key drivers with
     quadrants, the change from the previous campaign and the comment themes."""
     vc.unit(provider)  # NotFound for an unknown unit
+    return _document(vc, provider, instrument)
+
+
+def _document(vc: Valuechain, provider: str, instrument: str | None) -> dict[str, Any]:
+    """:func:`dashboard` of a known unit."""
     published = measure.published_cells(vc)
     threshold, campaigns, cells = published
     known = measure.instruments(vc)
@@ -161,4 +167,13 @@ def dashboard(vc: Valuechain, provider: str, instrument: str | None = None) -> d
     }
 
 
-__all__ = ["dashboard"]
+@measure.within_reading
+def unit_dashboard(
+    vc: Valuechain, unit_id: str, instrument: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The unit (:meth:`Valuechain.unit`) and its :func:`dashboard`, read in one unit of
+    work (the dashboard page). Raises :class:`NotFound` for an unknown unit."""
+    return vc.unit(unit_id), _document(vc, unit_id, instrument)
+
+
+__all__ = ["dashboard", "unit_dashboard"]

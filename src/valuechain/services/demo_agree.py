@@ -36,6 +36,7 @@ from valuechain.domain.agreement import (
 from valuechain.domain.commitment import due_dates
 from valuechain.services.capacity import open_negotiations
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import writing
 from valuechain.store import capacity as capacity_store
 
 CALENDARS: tuple[CalendarSpec, ...] = (
@@ -193,7 +194,7 @@ def demo_commitments(seed: int = 7) -> list[Commitment]:
 def write_demo_capacity(vc: Valuechain) -> None:
     """Store the demo's capacity shares and open the negotiations they call for (as
     of 2 November 2026, so the demo is the same every time)."""
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         for result, customer, share in SHARES:
             capacity_store.set_share(conn, vc.org_id, result, customer, share)
     open_negotiations(vc, now=datetime(2026, 11, 2, 8, tzinfo=UTC))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import writing
 from valuechain.store import partner as store
 
 WRITTEN = datetime(2026, 4, 7, 9, 0, tzinfo=UTC)
@@ -47,7 +48,7 @@ ACTIONS: tuple[tuple[str, str, str, str, str, date, str, str, str, str], ...] = 
 
 def ensure_demo_partner(vc: Valuechain) -> None:
     """Write the demo's workspace entries and actions (ids fixed: idempotent)."""
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         if store.entries(conn, vc.org_id) or store.actions(conn, vc.org_id):
             return
         for eid, provider, customer, side, kind, text, alignment, counterpart in ENTRIES:

@@ -21,6 +21,7 @@ from valuechain.analytics.clock import business_clock, business_seconds, deadlin
 from valuechain.domain.calendar import DEFAULT
 from valuechain.domain.link import Relation
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import writing
 from valuechain.store import request as store
 
 DAYS = 365
@@ -116,7 +117,7 @@ def demo_requests(vc: Valuechain, seed: int = 7, now: datetime | None = None) ->
                 continue
             rows.append(rows_events[0])
             events.extend(rows_events[1])
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         for i in range(0, len(rows), 5000):
             store.insert_requests(conn, vc.org_id, rows[i : i + 5000])
         for i in range(0, len(events), 5000):

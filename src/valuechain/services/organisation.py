@@ -13,11 +13,12 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from valuechain.analytics.customer import (
     NO_DEPTH,
@@ -31,8 +32,10 @@ from valuechain.analytics.customer import (
 from valuechain.domain.link import Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.unit import UnitKind
+from valuechain.services import summary
 from valuechain.services.errors import NotFound
 from valuechain.services.security import Security
+from valuechain.services.transaction import reading, writing
 from valuechain.store import agreement as agreement_store
 from valuechain.store import calendar as calendar_store
 from valuechain.store import commitment as commitment_store
@@ -72,6 +75,14 @@ def _no_organisation(organisation: str, engine: Engine) -> str:
     )
 
 
+# The chain last found current, and the unit of work's connection it was checked on: a
+# use case asks for the chain many times and reads the map version once. Only write_map
+# changes the version (and drops the cached chain), so it cannot change unseen in a unit.
+_CHECKED: ContextVar[tuple[Connection, Chain] | None] = ContextVar(
+    "valuechain_chain_checked", default=None
+)
+
+
 class Valuechain:
     """One organisation in one database."""
 
@@ -89,7 +100,7 @@ class Valuechain:
         self.organisation = organisation
         # Password hashing, session lifetime and sign-in limits (services.accounts).
         self.security = security or Security()
-        with engine.begin() as conn:
+        with writing(engine) if create else reading(engine) as conn:
             org_id = store.organisation_id(conn, organisation, create=create)
         if org_id is None:
             raise NotFound(_no_organisation(organisation, engine))
@@ -115,7 +126,7 @@ class Valuechain:
         except MissingDatabase as error:
             raise NotFound(str(error)) from None
         if not create:
-            with engine.connect() as conn:
+            with reading(engine) as conn:
                 known = store.has_organisation(conn, organisation)
             if not known:
                 message = _no_organisation(organisation, engine)
@@ -153,12 +164,12 @@ class Valuechain:
 
     def read_map(self) -> OrganisationMap:
         """Everything stored about the organisation's map."""
-        with self.engine.connect() as conn:
+        with reading(self) as conn:
             return store.read_map(conn, self.org_id)
 
     def write_map(self, org_map: OrganisationMap, *, replace: bool = False) -> store.WriteCounts:
         """Store a map in one transaction (by id, or replacing the organisation)."""
-        with self.engine.begin() as conn:
+        with writing(self) as conn:
             if replace:
                 measure_store.delete_survey(conn, self.org_id)
                 outcome_store.delete_outcomes(conn, self.org_id)
@@ -168,12 +179,10 @@ class Valuechain:
             counts = store.write_map(conn, self.org_id, org_map, replace=replace)
             survey = org_map.survey_columns()
             if org_map.instruments or len(survey):
-                from valuechain.services import measure  # uses this module
-
-                ahead = measure.summarise_ahead(conn, self.org_id, survey, org_map.instruments)
+                ahead = summary.summarise_ahead(conn, self.org_id, survey, org_map.instruments)
                 try:
                     measure_store.write_survey(conn, self.org_id, org_map.instruments, survey)
-                    measure.refresh_in(conn, self.org_id, survey, ahead)
+                    summary.refresh_in(conn, self.org_id, survey, ahead)
                 finally:
                     if ahead is not None:
                         ahead.close()
@@ -194,15 +203,19 @@ class Valuechain:
 
     def counts(self) -> dict[str, int]:
         """Rows per map table."""
-        with self.engine.connect() as conn:
+        with reading(self) as conn:
             return store.count_rows(conn, self.org_id)
 
     def chain(self) -> Chain:
         """The graph and its derived facts, rebuilt only when the map has changed."""
         with self._lock:
-            with self.engine.connect() as conn:
+            with reading(self) as conn:
+                checked = _CHECKED.get()
+                if checked is not None and checked[0] is conn and checked[1] is self._chain:
+                    return checked[1]
                 version = store.map_version(conn, self.org_id)
                 if self._chain is not None and self._chain.version == version:
+                    _CHECKED.set((conn, self._chain))
                     return self._chain
                 columns = store.read_graph_columns(conn, self.org_id)
             external = np.array(
@@ -224,6 +237,7 @@ class Valuechain:
                 unit_pos={uid: i for i, uid in enumerate(columns.unit_ids)},
                 result_pos={rid: i for i, rid in enumerate(columns.result_ids)},
             )
+            _CHECKED.set((conn, self._chain))
             return self._chain
 
     def customers(self, unit_id: str) -> dict[str, Any]:
@@ -295,13 +309,14 @@ class Valuechain:
     def unit(self, unit_id: str) -> dict[str, Any]:
         """One unit's own facts: kind, parent, headcount, its results (with kind and
         whether each is an orphan) and its suppliers."""
-        chain = self.chain()
-        pos = chain.position(unit_id)
-        with self.engine.connect() as conn:
+        with reading(self) as conn:
+            chain = self.chain()
+            pos = chain.position(unit_id)
             unit = store.read_unit(conn, self.org_id, unit_id)
             results = store.read_results_of(conn, self.org_id, unit_id)
-        if unit is None:  # removed since the cached chain was read
-            raise NotFound(f"no unit with id {unit_id!r}")
+            if unit is None:  # removed since the cached chain was read
+                raise NotFound(f"no unit with id {unit_id!r}")
+            suppliers = self.suppliers(unit_id)
         orphan = {chain.columns.result_ids[r] for r in chain.facts.orphan_results}
         depth = int(chain.facts.depth[pos])
         return {
@@ -315,8 +330,29 @@ class Valuechain:
                 {"id": r.id, "name": r.name, "kind": r.kind.value, "orphan": r.id in orphan}
                 for r in results
             ],
-            "suppliers": self.suppliers(unit_id),
+            "suppliers": suppliers,
         }
+
+    def unit_map(self, unit_id: str) -> dict[str, Any]:
+        """One unit's facts (:meth:`unit`), its customers (:meth:`customers`) and the
+        name and kind of every unit they mention (``units``), read in one unit of work.
+        Raises :class:`NotFound` for an unknown id."""
+        with reading(self):
+            found = self.customers(unit_id)
+            unit = self.unit(unit_id)
+            named = {unit_id, *(s["unit"] for s in unit["suppliers"])}
+            named.update(row["unit"] for row in found["direct"])
+            for row in found["indirect"]:
+                named.add(row["unit"])
+                named.update(row["via"])
+            result_ids = {r["id"] for r in unit["results"]}
+            result_ids.update(rid for s in unit["suppliers"] for rid in s["results"])
+            return {
+                "unit": unit,
+                "customers": found,
+                "units": self.describe_units(named),
+                "result_names": self.result_names(sorted(result_ids)),
+            }
 
     def describe_units(self, unit_ids: Iterable[str]) -> dict[str, dict[str, str]]:
         """Name and kind of each known unit id (unknown ids are left out)."""
@@ -391,3 +427,10 @@ class Valuechain:
                 for i in range(g.link_result.shape[0])
             ],
         }
+
+
+def organisations(engine: Engine) -> list[str]:
+    """The slug of every organisation in the database, sorted (for jobs that work per
+    organisation)."""
+    with reading(engine) as conn:
+        return sorted(store.map_versions(conn))

@@ -43,6 +43,7 @@ from valuechain.services import audit, idempotency
 from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import writing
 from valuechain.store import person as store
 from valuechain.store.accounts import FAILURES, SESSIONS
 from valuechain.store.agreement import AGREEMENTS, NEGOTIATIONS
@@ -453,7 +454,7 @@ def _who(conn: Connection, org_id: int, key: str) -> Who:
 def export_person(vc: Valuechain, key: str, actor: Actor) -> dict[str, Any]:
     """Everything stored about the person ``key`` (id on the map or email), one key
     per part; the export is recorded in the audit log (in the same transaction)."""
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         who = _who(conn, vc.org_id, key)
         document: dict[str, Any] = {
             "person": key,
@@ -472,7 +473,7 @@ def erase_person(vc: Valuechain, key: str, actor: Actor) -> dict[str, Any]:
     returns the pseudonym and how many rows each part changed."""
     token = secrets.token_hex(5)
     pseudonym = Pseudonym(f"Erased person {token}", f"erased-{token}@{ERASED_DOMAIN}")
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         who = _who(conn, vc.org_id, key)
         changed = {
             part.name: part.erase(conn, vc.org_id, who, pseudonym) for part in reversed(parts())

@@ -45,6 +45,7 @@ from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.services.relationship import require
+from valuechain.services.transaction import reading, writing
 from valuechain.store import capacity as capacity_store
 from valuechain.store import measure as measure_store
 
@@ -92,7 +93,7 @@ def _moments_of(cell: dict[str, Any]) -> Moments | None:
 
 def _campaigns(vc: Valuechain) -> list[str]:
     """The organisation's campaigns, oldest first (the order ``scores`` takes as latest)."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return list(measure_store.campaign_ids(conn, vc.org_id))
 
 
@@ -575,7 +576,7 @@ def watermelons(vc: Valuechain, ctx: Context) -> list[Candidate]:
 
 def over_share(vc: Valuechain, ctx: Context) -> list[Candidate]:
     """Open negotiations: a customer's demand above the share it agreed (exact)."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         talks = [n for n in capacity_store.negotiations(conn, vc.org_id) if n["state"] == "open"]
     out: list[Candidate] = []
     for n in talks:
@@ -631,9 +632,9 @@ PRODUCERS: tuple[Producer, ...] = (
 def candidates(vc: Valuechain, producers: Iterable[Producer] = PRODUCERS) -> list[Candidate]:
     """Every candidate finding the organisation's data offers (all from one reading
     of the survey results, :func:`measure.one_reading`)."""
-    ctx = _context(vc)
     out: list[Candidate] = []
     with measure.one_reading(vc):
+        ctx = _context(vc)
         for produce in producers:
             out.extend(produce(vc, ctx))
     return out
@@ -925,7 +926,7 @@ def deliver_reports(vc: Valuechain, base_url: str = "http://127.0.0.1:8000") -> 
             doc, link = unit_docs[unit], f"{base}/units/{unit}/report"
         else:
             continue
-        with vc.engine.begin() as conn:
+        with writing(vc) as conn:
             rows = notification.notify(
                 vc,
                 account.person_id or account.email,

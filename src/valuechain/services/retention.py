@@ -15,6 +15,7 @@ from valuechain.services import audit
 from valuechain.services.audit import Actor
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.transaction import reading, writing
 from valuechain.store import person as store
 
 RETENTION_CHANGED = "retention_changed"
@@ -24,7 +25,7 @@ MAX_DAYS = 36_500
 
 def comment_retention(vc: Valuechain) -> int | None:
     """Days raw comments are kept, or ``None`` (kept until deleted)."""
-    with vc.engine.connect() as conn:
+    with reading(vc) as conn:
         return store.read_comment_retention(conn, vc.org_id)
 
 
@@ -33,7 +34,7 @@ def set_comment_retention(vc: Valuechain, days: int | None, actor: Actor) -> Non
     recorded in the audit log."""
     if days is not None and (isinstance(days, bool) or not 1 <= days <= MAX_DAYS):
         raise ValuechainError(f"comments are kept from 1 to {MAX_DAYS} days, got {days!r}")
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         store.write_comment_retention(conn, vc.org_id, days)
         audit.record(
             vc,
@@ -49,7 +50,7 @@ def purge_comments(vc: Valuechain, today: date | None = None, actor: Actor | Non
     """Delete raw comments of responses submitted more than the retention period
     before ``today`` (default: today, UTC); the number deleted (0 without a period).
     A purge that deletes something is recorded in the audit log."""
-    with vc.engine.begin() as conn:
+    with writing(vc) as conn:
         days = store.read_comment_retention(conn, vc.org_id)
         if days is None:
             return 0

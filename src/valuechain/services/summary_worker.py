@@ -1,4 +1,4 @@
-"""The child process of an import's summaries (``services.measure.summarise_ahead``):
+"""The child process of an import's summaries (``services.summary.summarise_ahead``):
 reads one pickled task from standard input, writes its summaries, pickled, to
 standard output.
 
@@ -14,7 +14,7 @@ import sys
 
 
 def main() -> None:
-    from valuechain.services.measure import summaries_of
+    from valuechain.services.summary import summaries_of
 
     task = pickle.load(sys.stdin.buffer)
     result = summaries_of(*task)

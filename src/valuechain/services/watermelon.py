@@ -48,6 +48,7 @@ def _scale(instrument: Any) -> tuple[int, int]:
     return 1, 7
 
 
+@measure.within_reading
 def watermelon(
     vc: Valuechain, *, unit_id: str | None = None, now: datetime | None = None
 ) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from valuechain.api.dependencies import CurrentValuechain, allow
 from valuechain.domain.access import Action
-from valuechain.services.dashboard import dashboard
+from valuechain.services.dashboard import unit_dashboard
 from valuechain.services.errors import NotFound
 from valuechain.web.templating import templates
 
@@ -196,8 +196,7 @@ def dashboard_page(
 ) -> Response:
     """The provider dashboard of one unit; a friendly 404 for an unknown unit."""
     try:
-        unit = vc.unit(unit_id)
-        doc = dashboard(vc, unit_id, instrument)
+        unit, doc = unit_dashboard(vc, unit_id, instrument)
     except NotFound as error:
         return templates.TemplateResponse(
             request,
