@@ -20,10 +20,10 @@ from starlette.routing import Mount, Route
 from tests.signin import make_account
 from tests.test_api import chain_map
 from valuechain import Valuechain
-from valuechain.api.dependencies import CSRF_HEADER, PRESESSION_COOKIE, SESSION_COOKIE
 from valuechain.domain.access import Action
 from valuechain.domain.account import AccountRole
 from valuechain.domain.person import Person, Role
+from valuechain.edge.dependencies import CSRF_HEADER, PRESESSION_COOKIE, SESSION_COOKIE
 from valuechain.services import accounts
 from valuechain.services.access import may
 from valuechain.web.app import RouteWithoutAccessRule, check_access_rules, create_app

@@ -45,7 +45,7 @@ from valuechain.analytics.flow import (
 from valuechain.domain.link import Relation
 from valuechain.domain.result import ResultKind
 from valuechain.domain.unit import UnitKind
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Chain, Valuechain
 from valuechain.store import organisation as store
 
@@ -66,7 +66,7 @@ MAX_PERCENT = 1_000_000.0
 TOLERANCE = 1e-9
 
 
-class InvalidWhatIf(ValuechainError):
+class InvalidWhatIf(Invalid):
     """A ``--what-if`` spec that cannot be read, or that names no stage of the flow."""
 
 

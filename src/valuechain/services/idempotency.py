@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Invalid
 from valuechain.services.organisation import Valuechain
 from valuechain.store import idempotency as store
 from valuechain.store.database import durable
@@ -52,7 +52,7 @@ KEEP_FOR = timedelta(hours=24)
 _ATTEMPTS = 3
 
 
-class KeyReused(ValuechainError):
+class KeyReused(Invalid):
     """An idempotency key sent again with a different request."""
 
     def __init__(self) -> None:
@@ -62,7 +62,7 @@ class KeyReused(ValuechainError):
         )
 
 
-class InvalidKey(ValuechainError):
+class InvalidKey(Invalid):
     """An idempotency key that is empty, too long or not printable ASCII."""
 
 

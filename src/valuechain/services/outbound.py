@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Invalid
 
 HOSTS_VARIABLE = "VALUECHAIN_WEBHOOK_HOSTS"
 
@@ -33,7 +33,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
-class AddressRefused(ValuechainError):
+class AddressRefused(Invalid):
     """A URL's host is, or resolves to, an address workers must not post to."""
 
 

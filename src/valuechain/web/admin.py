@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole, normalise_email
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.services import accounts, audit
 from valuechain.services.audit import Actor
 from valuechain.services.organisation import Valuechain

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.notification import KINDS, MAX_ATTEMPTS, Channel, Preference, Status
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain
 from valuechain.services import notification
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates

@@ -11,13 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.request import Verb
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain
 from valuechain.services import request as requests
 from valuechain.services import thanks
 from valuechain.services.access import may
-from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
 
@@ -103,7 +102,8 @@ def file_request(
             priority=priority or None,
             idempotency_key=idempotency_key or None,
         )
-    except ValuechainError as error:
+    except requests.RequestError as error:
+        # The form again, with what was typed and why it was refused.
         rows = requests.listing(vc, requester_id=principal.account_id)
         return templates.TemplateResponse(
             request,
@@ -117,7 +117,7 @@ def file_request(
                 "error": str(error),
                 "form": {"provider": provider, "title": title, "body": body},
             },
-            status_code=409 if not isinstance(error, NotFound) else 404,
+            status_code=error.status,
         )
     return RedirectResponse(f"/requests/{found['id']}", status_code=303)
 
@@ -125,12 +125,7 @@ def file_request(
 def _request_page(
     request: Request, vc: Valuechain, principal: Principal, request_id: str, error: str | None
 ) -> Response:
-    try:
-        found = requests.get(vc, requests.Asker.of(principal), request_id)
-    except NotFound as missing:
-        return templates.TemplateResponse(
-            request, "errors/404.html", {"message": str(missing)}, status_code=404
-        )
+    found = requests.get(vc, requests.Asker.of(principal), request_id)
     return templates.TemplateResponse(
         request,
         "request/request.html",
@@ -204,13 +199,11 @@ def _act(
     call: Callable[[requests.Asker], object],
 ) -> Response:
     """Do ``call`` as the signed-in person, then show the request again; a refused step
-    shows the page with its reason, a request gone shows the page's not-found."""
+    shows the page with its reason; a request gone is the error page's 404."""
     try:
         call(requests.Asker.of(principal))
     except requests.RequestError as error:
         return _request_page(request, vc, principal, request_id, str(error))
-    except NotFound:
-        return _request_page(request, vc, principal, request_id, None)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
