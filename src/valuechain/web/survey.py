@@ -186,7 +186,7 @@ def _message(request: Request, title: str, message: str, status_code: int) -> Re
 LINK_REFUSED = (campaigns.LinkUnknown, campaigns.LinkSpent)
 
 
-def _refused(request: Request, error: campaigns.LinkUnknown | campaigns.LinkSpent) -> Response:
+def _link_page(request: Request, error: campaigns.LinkUnknown | campaigns.LinkSpent) -> Response:
     title = "This link no longer works" if error.status == 410 else "Survey not found"
     return _message(request, title, str(error), error.status)
 
@@ -197,7 +197,7 @@ def survey_page(token: str, request: Request, vc: CurrentValuechain) -> Response
     try:
         form = campaigns.open_link(vc, token)
     except LINK_REFUSED as error:
-        return _refused(request, error)
+        return _link_page(request, error)
     return _render(request, token, form, {}, {})
 
 
@@ -222,14 +222,14 @@ async def submit_survey(token: str, request: Request, vc: CurrentValuechain) -> 
     try:
         form = await run_in_threadpool(campaigns.open_link, vc, token)
     except LINK_REFUSED as error:
-        return _refused(request, error)
+        return _link_page(request, error)
     submission = campaigns.submission_from_form(form.instrument, values)
     try:
         await run_in_threadpool(campaigns.submit, vc, token, submission)
     except campaigns.InvalidAnswers as invalid:
         return _render(request, token, form, values, invalid.problems, invalid.status)
     except LINK_REFUSED as error:
-        return _refused(request, error)
+        return _link_page(request, error)
     return RedirectResponse("/survey/thanks", status_code=303, headers=PRIVATE_HEADERS)
 
 
@@ -237,7 +237,7 @@ def _forbidden_or_unknown(request: Request, vc: Any, token: str) -> Response:
     try:
         campaigns.open_link(vc, token)
     except LINK_REFUSED as error:
-        return _refused(request, error)
+        return _link_page(request, error)
     return _message(
         request,
         "This form did not come from Valuechain",
