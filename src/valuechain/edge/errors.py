@@ -170,6 +170,28 @@ def install(app: FastAPI, *, api_prefix: str, templates: Jinja2Templates) -> Non
     for domain_class in DOMAIN_KINDS:
         app.add_exception_handler(domain_class, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    _document_problems(app)
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Document every error answer of the schema as ``application/problem+json`` too
+    (FastAPI documents a response model as ``application/json`` only)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        cached = app.openapi_schema is not None
+        schema = build()
+        if cached:
+            return schema
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if status[:1] in "45" and "application/json" in content:
+                        content.setdefault(PROBLEM_JSON, content["application/json"])
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _to_sign_in(request: Request) -> Response:

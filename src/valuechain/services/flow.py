@@ -70,6 +70,10 @@ class InvalidWhatIf(Invalid):
     """A ``--what-if`` spec that cannot be read, or that names no stage of the flow."""
 
 
+class UnknownStage(NotFound, InvalidWhatIf):
+    """A what-if naming a result that does not exist (404, and a bad spec to a form)."""
+
+
 @dataclass(frozen=True)
 class FlowModel:
     """The flow network of one map version and how its stages map to results."""
@@ -240,7 +244,7 @@ def parse_what_if(specs: Iterable[str], vc: Valuechain) -> list[WhatIf]:
         result_id = found["id"]
         percent = float(found["number"]) * (1 if found["sign"] == "+" else -1)
         if result_id not in chain.result_pos:
-            raise NotFound(f"what-if {spec!r}: no result with id {result_id!r}")
+            raise UnknownStage(f"what-if {spec!r}: no result with id {result_id!r}")
         if result_id not in model.result_stage:
             raise InvalidWhatIf(
                 f"what-if {spec!r}: result {result_id!r} carries no items to a paying "
