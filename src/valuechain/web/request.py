@@ -18,6 +18,7 @@ from valuechain.services import request as requests
 from valuechain.services import thanks
 from valuechain.services.access import may
 from valuechain.services.organisation import Valuechain
+from valuechain.services.request import RequestError
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -123,7 +124,11 @@ def file_request(
 
 
 def _request_page(
-    request: Request, vc: Valuechain, principal: Principal, request_id: str, error: str | None
+    request: Request,
+    vc: Valuechain,
+    principal: Principal,
+    request_id: str,
+    error: RequestError | None,
 ) -> Response:
     found = requests.get(vc, requests.Asker.of(principal), request_id)
     return templates.TemplateResponse(
@@ -134,9 +139,9 @@ def _request_page(
             "r": found,
             "names": _names(vc, [found]),
             "verbs": [(Verb(v), VERB_LABELS[Verb(v)]) for v in found["verbs"]],
-            "error": error,
+            "error": str(error) if error else None,
         },
-        status_code=409 if error else 200,
+        status_code=error.status if error else 200,
     )
 
 
@@ -203,7 +208,7 @@ def _act(
     try:
         call(requests.Asker.of(principal))
     except requests.RequestError as error:
-        return _request_page(request, vc, principal, request_id, str(error))
+        return _request_page(request, vc, principal, request_id, error)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
