@@ -22,7 +22,7 @@ router = APIRouter(prefix="/notifications", tags=["notifications"])
 OwnChoices = Annotated[Principal, Depends(AccessRule(Action.MANAGE_OWN_NOTIFICATIONS))]
 ADMIN = [allow(Action.MANAGE_NOTIFICATIONS)]
 NO_PERSON: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "The account is not linked to a person"}
+    409: {"model": Problem, "description": "The account is not linked to a person"}
 }
 # A webhook URL as the service accepts it (http or https, a host name or IPv4
 # address), or "" to remove it; surrounding whitespace is ignored.

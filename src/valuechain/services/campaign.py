@@ -196,7 +196,7 @@ def _create(
         raise Invalid("a campaign needs an id")
     if instrument not in measure.instruments(vc):
         known = ", ".join(sorted(measure.instruments(vc)))
-        raise Invalid(f"no instrument {instrument!r} (known: {known})")
+        raise NotFound(f"no instrument {instrument!r} (known: {known})")
     if opens_on and closes_on and closes_on < opens_on:
         raise Invalid(f"closes on {closes_on} is before it opens on {opens_on}")
     pairs = list(relationships) if relationships is not None else default_relationships(vc)
