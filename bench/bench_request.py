@@ -228,8 +228,8 @@ def run_inbox(url: str, units: list[str], requests_n: int) -> dict[str, Any]:
     import httpx
 
     from valuechain import Valuechain
-    from valuechain.api.dependencies import SESSION_COOKIE
     from valuechain.domain.account import AccountRole
+    from valuechain.edge.dependencies import SESSION_COOKIE
     from valuechain.services import accounts
     from valuechain.services.audit import Actor
     from valuechain.services.security import TEST_HASHING, Security

@@ -141,10 +141,15 @@ def test_unknown_unit_is_404_json(client: TestClient) -> None:
     for path in ("/api/v1/units/nobody/customers", "/api/v1/units/nobody"):
         answer = client.get(path)
         assert answer.status_code == 404
-        assert answer.headers["content-type"].startswith("application/json")
-        assert answer.json() == {"detail": "no unit with id 'nobody'"}
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json() == {
+            "type": "about:blank",
+            "title": "Not found",
+            "status": 404,
+            "detail": "no unit with id 'nobody'",
+        }
     missing = client.get("/api/v1/no-such-endpoint")
-    assert missing.status_code == 404 and missing.json() == {"detail": "Not Found"}
+    assert missing.status_code == 404 and missing.json()["detail"] == "Not Found"
 
 
 def test_map_is_the_overview(client: TestClient, vc: Valuechain) -> None:

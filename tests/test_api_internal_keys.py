@@ -151,7 +151,7 @@ def _document(answer: httpx.Response) -> Any:
     """The answer as JSON; the export (a workbook) as its sheets' header rows."""
     if not answer.content:
         return None
-    if answer.headers["content-type"].startswith("application/json"):
+    if answer.headers["content-type"].startswith(("application/json", "application/problem+json")):
         return answer.json()
     book = openpyxl.load_workbook(io.BytesIO(answer.content), read_only=True)
     headers = {

@@ -124,7 +124,7 @@ def test_the_capacity_page_refuses_a_share_that_is_no_finite_number(
     lead: tuple[httpx.Client, httpx.Client], share: str
 ) -> None:
     """A form sends text: the page reads it as a number and the service refuses
-    anything not finite (400, the page again with the message)."""
+    anything not finite (422, invalid input: the page again with the message)."""
     _, browser = lead
     page = browser.get("/units/pack/capacity")
     assert page.status_code == 200, page.text
@@ -135,7 +135,7 @@ def test_the_capacity_page_refuses_a_share_that_is_no_finite_number(
         "csrf_token": form_token(page.text),
     }
     answer = browser.post("/units/pack/capacity/shares", data=form)
-    assert answer.status_code == 400 and "0 or more" in answer.text
+    assert answer.status_code == 422 and "0 or more" in answer.text
 
 
 def test_the_checks() -> None:

@@ -18,7 +18,6 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 
 from tests.signin import bearer, make_account
 from valuechain import Valuechain
-from valuechain.api.dependencies import CurrentValuechain, allow
 from valuechain.api.idempotency import (
     REPLAYED_HEADER,
     RESPONSES,
@@ -30,6 +29,7 @@ from valuechain.api.idempotency import (
 from valuechain.domain.access import Action
 from valuechain.domain.account import AccountRole
 from valuechain.domain.organisation import OrganisationMap
+from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.services import idempotency
 from valuechain.services.idempotency import IdempotentRequest, KeyReused
 from valuechain.store import idempotency as store

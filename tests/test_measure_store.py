@@ -307,9 +307,9 @@ def test_api_scores_are_scoped_and_protected(vc: Valuechain) -> None:
     from fastapi.testclient import TestClient
 
     from tests.signin import make_account
-    from valuechain.api.dependencies import SESSION_COOKIE
     from valuechain.domain.account import AccountRole
     from valuechain.domain.person import Person, Role
+    from valuechain.edge.dependencies import SESSION_COOKIE
     from valuechain.services import accounts
     from valuechain.web.app import create_app
 

@@ -25,8 +25,8 @@ from tests.signin import PASSWORD, make_account
 from tests.test_api import chain_map
 from tests.test_web import free_port, start_cli
 from valuechain import Valuechain
-from valuechain.api.dependencies import SESSION_COOKIE, AccessRule
 from valuechain.domain.account import AccountRole
+from valuechain.edge.dependencies import SESSION_COOKIE, AccessRule
 from valuechain.jobs.queue import make_huey
 from valuechain.services import notification
 from valuechain.services.errors import ValuechainError

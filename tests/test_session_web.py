@@ -243,7 +243,12 @@ def test_api_sign_in_with_bearer_token(app_client: TestClient, vc: Valuechain) -
     unauthorised = app_client.get("/api/v1/map")
     assert unauthorised.status_code == 401
     assert unauthorised.headers["www-authenticate"] == "Bearer"
-    assert unauthorised.json() == {"detail": "Sign in to continue."}
+    assert unauthorised.json() == {
+        "type": "about:blank",
+        "title": "Not signed in",
+        "status": 401,
+        "detail": "Sign in to continue.",
+    }
     wrong = app_client.post(
         "/api/v1/session", json={"email": "admin@example.org", "password": "nope"}
     )

@@ -18,8 +18,8 @@ from tests.browser.conftest import serving
 from tests.conftest import TEST_SECURITY
 from tests.signin import PASSWORD, make_account
 from valuechain import Valuechain
-from valuechain.api.dependencies import allow
 from valuechain.domain.access import Action
+from valuechain.edge.dependencies import allow
 from valuechain.settings import MIB
 from valuechain.web.app import create_app
 from valuechain.web.limits import UploadLimits

@@ -113,7 +113,7 @@ def test_unknown_unit_is_a_friendly_404_page(client: TestClient) -> None:
     answer = client.get("/units/nobody")
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")
-    assert "There is no unit with the id “nobody”." in answer.text
+    assert "no unit with id &#39;nobody&#39;" in answer.text
     assert 'href="/units"' in answer.text and "Traceback" not in answer.text
     other = client.get("/no/such/page")
     assert other.status_code == 404 and "There is no page at this address." in other.text

@@ -21,7 +21,7 @@ import uvicorn
 from tests.conftest import TEST_SECURITY
 from tests.signin import make_account
 from valuechain import Valuechain
-from valuechain.api.dependencies import SESSION_COOKIE
+from valuechain.edge.dependencies import SESSION_COOKIE
 from valuechain.services import accounts
 from valuechain.services.demo import ensure_demo
 from valuechain.web.app import create_app

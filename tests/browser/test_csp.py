@@ -14,8 +14,8 @@ import pytest
 from tests.browser.conftest import _watched_page, wait_until
 from tests.signin import make_account
 from valuechain import Valuechain
-from valuechain.api.dependencies import SESSION_COOKIE
 from valuechain.domain.account import AccountRole
+from valuechain.edge.dependencies import SESSION_COOKIE
 from valuechain.services import accounts, campaign
 
 pytestmark = pytest.mark.browser

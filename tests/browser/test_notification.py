@@ -11,9 +11,9 @@ import pytest
 from tests.browser.conftest import SCREENSHOTS, _watched_page
 from tests.signin import make_account
 from valuechain import Valuechain
-from valuechain.api.dependencies import SESSION_COOKIE
 from valuechain.domain.account import AccountRole
 from valuechain.domain.notification import KINDS, Preference
+from valuechain.edge.dependencies import SESSION_COOKIE
 from valuechain.services import accounts, notification
 
 pytestmark = pytest.mark.browser

@@ -13,11 +13,11 @@ import pytest
 from tests.browser.conftest import _watched_page
 from tests.signin import make_account
 from valuechain import Valuechain
-from valuechain.api.dependencies import SESSION_COOKIE
 from valuechain.domain.account import AccountRole
 from valuechain.domain.instrument import SERVICE_FACTORS
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.response import Answer, Response
+from valuechain.edge.dependencies import SESSION_COOKIE
 from valuechain.services import accounts
 
 pytestmark = pytest.mark.browser

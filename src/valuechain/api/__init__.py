@@ -2,7 +2,7 @@
 
 One router per capability (``map`` so far), plus ``session`` (sign-in) and ``admin``,
 combined into :data:`router`, which the web app includes. The organisation is read
-from ``request.app.state.valuechain`` (see :mod:`valuechain.api.dependencies`), so
+from ``request.app.state.valuechain`` (see :mod:`valuechain.edge.dependencies`), so
 any FastAPI app that sets it can mount the API.
 """
 
@@ -27,18 +27,19 @@ from valuechain.api import person as person_api
 from valuechain.api import report as report_api
 from valuechain.api import request as request_api
 from valuechain.api import session as session_api
+from valuechain.edge.errors import Problem, Unprocessable
 
 PREFIX = "/api/v1"
 
 # Every endpoint but sign-in may answer these; documented once for all of them.
 ACCESS_REFUSED: dict[int | str, dict[str, Any]] = {
-    401: {"model": map_api.Problem, "description": "Not signed in"},
-    403: {"model": map_api.Problem, "description": "The account's role does not allow this"},
-    413: {"model": map_api.Problem, "description": "The request body is too large"},
+    401: {"model": Problem, "description": "Not signed in"},
+    403: {"model": Problem, "description": "The account's role does not allow this"},
+    413: {"model": Problem, "description": "The request body is too large"},
     # FastAPI's own answer to a body that is not UTF-8 (found by schemathesis).
-    400: {"model": map_api.Problem, "description": "A request body that cannot be read"},
+    400: {"model": Problem, "description": "A request body that cannot be read"},
     # Replaces FastAPI's HTTPValidationError: a 422 also carries a service's message.
-    422: {"model": map_api.Unprocessable, "description": "Invalid input"},
+    422: {"model": Unprocessable, "description": "Invalid input"},
 }
 
 router = APIRouter(prefix=PREFIX, responses=ACCESS_REFUSED)

@@ -13,9 +13,9 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.services import accounts, audit
 from valuechain.services.audit import Actor
 from valuechain.services.bundle import export_bundle

@@ -14,27 +14,24 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow, client_address
-from valuechain.api.map import Problem
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.agreement import Metric
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow, client_address
+from valuechain.edge.errors import Problem
 from valuechain.services import agreement as agreements
 from valuechain.services import capacity as capacities
-from valuechain.services.agreement import AgreementStepRefused
 from valuechain.services.audit import Actor
-from valuechain.services.capacity import CapacityError, Settlement
+from valuechain.services.capacity import Settlement
 from valuechain.services.commitment import (
-    CommitmentError,
     agreement_detail,
     commitments_document,
     log_json,
     logs,
     record,
 )
-from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.watermelon import watermelon
 
@@ -233,10 +230,7 @@ def actor_of(principal: Principal, request: Request) -> Actor:
 def get_agreements(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     """Every agreement the unit is a side of, with its commitment log and trust;
     ``reviews_due`` shows on both sides."""
-    try:
-        vc.unit(unit_id)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
+    vc.unit(unit_id)
     found = logs(vc, unit_id=unit_id)
     due = {
         a.id
@@ -265,10 +259,7 @@ def get_agreements(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
 )
 def get_agreement(unit_id: str, agreement_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     """The agreement as seen from one of its sides."""
-    try:
-        return agreement_detail(vc, agreement_id, unit_id)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
+    return agreement_detail(vc, agreement_id, unit_id)
 
 
 def _step(
@@ -279,13 +270,8 @@ def _step(
     principal: Principal,
     request: Request,
 ) -> dict[str, Any]:
-    try:
-        getattr(agreements, step)(vc, agreement_id, unit_id, actor_of(principal, request))
-        return agreement_detail(vc, agreement_id, unit_id)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
-    except AgreementStepRefused as error:
-        raise HTTPException(409, str(error)) from None
+    getattr(agreements, step)(vc, agreement_id, unit_id, actor_of(principal, request))
+    return agreement_detail(vc, agreement_id, unit_id)
 
 
 @router.post(
@@ -300,18 +286,13 @@ def post_draft(
 ) -> dict[str, Any]:
     """A draft between the producer of ``result_id`` and ``customer_id`` (the unit is
     one of them); propose it next. 409 when the pair or a target is not acceptable."""
-    try:
-        made = agreements.draft(
-            vc, unit_id, actor_of(principal, request), result_id=body.result_id,
-            customer_id=body.customer_id, targets=dict(body.targets),
-            obligations=tuple(body.obligations), calendar=body.calendar,
-            review_on=body.review_on, channel=body.channel, cadence=body.cadence,
-        )  # fmt: skip
-        return agreement_detail(vc, made.id, unit_id)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
-    except AgreementStepRefused as error:
-        raise HTTPException(409, str(error)) from None
+    made = agreements.draft(
+        vc, unit_id, actor_of(principal, request), result_id=body.result_id,
+        customer_id=body.customer_id, targets=dict(body.targets),
+        obligations=tuple(body.obligations), calendar=body.calendar,
+        review_on=body.review_on, channel=body.channel, cadence=body.cadence,
+    )  # fmt: skip
+    return agreement_detail(vc, made.id, unit_id)
 
 
 @router.post(
@@ -376,10 +357,7 @@ def get_commitments(vc: CurrentValuechain) -> dict[str, Any]:
 def get_capacity(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     """As a provider: capacity, shares and each customer's demand; as a customer: its
     demand against its providers' shares; the negotiations of either side."""
-    try:
-        return capacities.capacity(vc, unit_id)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
+    return capacities.capacity(vc, unit_id)
 
 
 @router.put(
@@ -392,15 +370,10 @@ def put_share(
     unit_id: str, body: ShareIn, vc: CurrentValuechain, principal: Acting, request: Request
 ) -> dict[str, Any]:
     """The provider sets a customer's weekly share; demand above it opens a negotiation."""
-    try:
-        capacities.set_share(
-            vc, unit_id, body.result_id, body.customer_id, body.share, actor_of(principal, request)
-        )
-        return capacities.capacity(vc, unit_id)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
-    except CapacityError as error:
-        raise HTTPException(400, str(error)) from None
+    capacities.set_share(
+        vc, unit_id, body.result_id, body.customer_id, body.share, actor_of(principal, request)
+    )
+    return capacities.capacity(vc, unit_id)
 
 
 @router.post(
@@ -419,20 +392,15 @@ def post_settle(
 ) -> dict[str, Any]:
     """Either side's lead settles: accepted, rescheduled, or share_changed (with the
     new share)."""
-    try:
-        return capacities.settle(
-            vc,
-            unit_id,
-            negotiation_id,
-            body.settlement,
-            actor_of(principal, request),
-            share=body.share,
-            note=body.note,
-        )
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
-    except CapacityError as error:
-        raise HTTPException(409, str(error)) from None
+    return capacities.settle(
+        vc,
+        unit_id,
+        negotiation_id,
+        body.settlement,
+        actor_of(principal, request),
+        share=body.share,
+        note=body.note,
+    )
 
 
 class Satisfaction(BaseModel):
@@ -478,10 +446,7 @@ class Watermelon(BaseModel):
 def get_watermelon(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     """The unit's relationships with an agreement: commitment compliance next to the
     protected satisfaction of the latest campaign, flagged where they disagree."""
-    try:
-        vc.unit(unit_id)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
+    vc.unit(unit_id)
     return watermelon(vc, unit_id=unit_id)
 
 
@@ -509,17 +474,12 @@ def post_commitment(
     """The provider's lead records, now, that a due item was delivered or that the
     customer is warned it will be late (a warning counts only before the due time)."""
     due = body.due_at if body.due_at.tzinfo else body.due_at.replace(tzinfo=UTC)
-    try:
-        return record(
-            vc,
-            agreement_id,
-            due,
-            unit_id,
-            actor_of(principal, request),
-            delivered=body.event == "delivered",
-            warned=body.event == "warned",
-        )
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
-    except CommitmentError as error:
-        raise HTTPException(409, str(error)) from None
+    return record(
+        vc,
+        agreement_id,
+        due,
+        unit_id,
+        actor_of(principal, request),
+        delivered=body.event == "delivered",
+        warned=body.event == "warned",
+    )

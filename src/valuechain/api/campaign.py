@@ -13,15 +13,20 @@ import smtplib
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow, client_address
-from valuechain.api.map import NOT_FOUND, Problem
 from valuechain.domain.access import Action, Principal
+from valuechain.edge.dependencies import (
+    SURVEY_LINK,
+    AccessRule,
+    CurrentValuechain,
+    allow,
+    client_address,
+)
+from valuechain.edge.errors import NOT_FOUND, Problem
 from valuechain.services import campaign as campaigns
 from valuechain.services.audit import Actor
-from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.mail import MailFailed
 
 router = APIRouter(tags=["campaigns"])
@@ -35,25 +40,6 @@ def _actor(principal: Principal, request: Request) -> Actor:
 
 
 RATES = [allow(Action.VIEW_CAMPAIGN_RATES, unit_param="unit_id")]
-
-
-class SurveyLinkRule(AccessRule):
-    """The access rule of a survey link: the token in the path is the credential.
-    Nobody is signed in and no session is looked up or started (not even the demo's),
-    so answering a survey never leaves an account cookie behind; a JSON body with no
-    cookie needs no CSRF token (see docs/access.md)."""
-
-    def __init__(self) -> None:
-        super().__init__(None, csrf=False)
-
-    def __repr__(self) -> str:
-        return "AccessRule(survey link)"
-
-    async def __call__(self, request: Request) -> Principal | None:
-        return None
-
-
-SURVEY_LINK = [Depends(SurveyLinkRule())]
 
 
 # -- models ---------------------------------------------------------------------------
@@ -186,18 +172,6 @@ GONE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _problem(error: ValuechainError) -> HTTPException:
-    if isinstance(error, NotFound):
-        return HTTPException(404, str(error))
-    if isinstance(error, campaigns.LinkSpent):
-        return HTTPException(410, str(error))
-    if isinstance(error, campaigns.InvalidAnswers):
-        return HTTPException(422, error.problems)
-    if isinstance(error, campaigns.IdempotencyConflict):
-        return HTTPException(422, str(error))
-    return HTTPException(409, str(error))
-
-
 # -- admins ---------------------------------------------------------------------------
 
 
@@ -220,21 +194,18 @@ def create_campaign(
     body: CampaignIn, vc: CurrentValuechain, principal: Managing, request: Request
 ) -> dict[str, Any]:
     """Create a draft campaign over the given relationships (default: the map's)."""
-    try:
-        return campaigns.create_campaign(
-            vc,
-            body.id,
-            name=body.name,
-            instrument=body.instrument,
-            opens_on=body.opens_on,
-            closes_on=body.closes_on,
-            relationships=None
-            if body.relationships is None
-            else [(r.provider, r.customer) for r in body.relationships],
-            actor=_actor(principal, request),
-        )
-    except ValuechainError as error:
-        raise _problem(error) from None
+    return campaigns.create_campaign(
+        vc,
+        body.id,
+        name=body.name,
+        instrument=body.instrument,
+        opens_on=body.opens_on,
+        closes_on=body.closes_on,
+        relationships=None
+        if body.relationships is None
+        else [(r.provider, r.customer) for r in body.relationships],
+        actor=_actor(principal, request),
+    )
 
 
 @router.get(
@@ -246,21 +217,15 @@ def create_campaign(
 )
 def get_campaign(campaign_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     """The campaign with its response rate per group, provider and in total."""
-    try:
-        return campaigns.status(vc, campaign_id)
-    except ValuechainError as error:
-        raise _problem(error) from None
+    return campaigns.status(vc, campaign_id)
 
 
 def _mailing(call: Any) -> dict[str, int]:
     try:
         return {"sent": call()}
-    except MailFailed as error:
-        raise HTTPException(502, str(error)) from None
-    except ValuechainError as error:
-        raise _problem(error) from None
     except (smtplib.SMTPException, OSError) as error:
-        raise HTTPException(502, f"the mail server refused: {error}") from None
+        # A library's error, not a service's: the mail server is the upstream (502).
+        raise MailFailed(f"the mail server refused: {error}") from None
 
 
 @router.post(
@@ -304,10 +269,7 @@ def close(
     campaign_id: str, vc: CurrentValuechain, principal: Managing, request: Request
 ) -> dict[str, Any]:
     """Close the campaign: its links stop working."""
-    try:
-        return campaigns.close_campaign(vc, campaign_id, actor=_actor(principal, request))
-    except ValuechainError as error:
-        raise _problem(error) from None
+    return campaigns.close_campaign(vc, campaign_id, actor=_actor(principal, request))
 
 
 # -- leads ----------------------------------------------------------------------------
@@ -323,10 +285,7 @@ def close(
 def unit_campaigns(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     """Every campaign covering the unit, with the rates of its groups only; needs
     ``view_campaign_rates`` for the unit (admins, and the unit's own lead)."""
-    try:
-        return {"unit": unit_id, "campaigns": campaigns.campaigns_of_unit(vc, unit_id)}
-    except ValuechainError as error:
-        raise _problem(error) from None
+    return {"unit": unit_id, "campaigns": campaigns.campaigns_of_unit(vc, unit_id)}
 
 
 # -- respondents ----------------------------------------------------------------------
@@ -342,10 +301,7 @@ def unit_campaigns(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
 def get_survey(token: str, vc: CurrentValuechain, response: Response) -> dict[str, Any]:
     """The questions a link opens, worded for its provider; ``410`` once answered."""
     response.headers["Cache-Control"] = "no-store"
-    try:
-        form = campaigns.open_link(vc, token)
-    except ValuechainError as error:
-        raise _problem(error) from None
+    form = campaigns.open_link(vc, token)
     return {
         "campaign": form.campaign.id,
         "campaign_name": form.campaign.name,
@@ -398,10 +354,7 @@ def post_survey(
         importance=dict(body.importance),
         comment=body.comment,
     )
-    try:
-        result = campaigns.submit(vc, token, submission, idempotency_key=idempotency_key)
-    except ValuechainError as error:
-        raise _problem(error) from None
+    result = campaigns.submit(vc, token, submission, idempotency_key=idempotency_key)
     if result["replayed"]:
         response.status_code = 200
     return result

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from valuechain.analytics.change import Correction
-from valuechain.api.dependencies import CurrentValuechain, allow
-from valuechain.api.map import NOT_FOUND
 from valuechain.domain.access import Action
+from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.edge.errors import NOT_FOUND
 from valuechain.services.change import change
-from valuechain.services.errors import NotFound, ValuechainError
 
 router = APIRouter(tags=["measure"])
 
@@ -75,10 +74,5 @@ def get_change(
 ) -> dict[str, Any]:
     """Welch test, Hedges' g and the adjusted p of every cell about the unit as a
     provider, from campaign ``from`` to campaign ``to``."""
-    try:
-        vc.unit(unit_id)
-        return change(vc, before, after, correction, provider=unit_id)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
-    except ValuechainError as error:
-        raise HTTPException(422, str(error)) from None
+    vc.unit(unit_id)
+    return change(vc, before, after, correction, provider=unit_id)

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from valuechain.api.dependencies import CurrentValuechain, allow
-from valuechain.api.map import NOT_FOUND
 from valuechain.domain.access import Action
+from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.edge.errors import NOT_FOUND
 from valuechain.services.comment import comments
-from valuechain.services.errors import NotFound
 
 router = APIRouter(tags=["measure"])
 
@@ -61,8 +60,5 @@ def get_comments(
 ) -> dict[str, Any]:
     """Comments per group with at least the comment threshold respondents, in random
     order with the day only, and their TF-IDF + NMF themes."""
-    try:
-        vc.unit(unit_id)
-        return comments(vc, unit_id, campaign)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
+    vc.unit(unit_id)
+    return comments(vc, unit_id, campaign)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import CurrentValuechain, allow
-from valuechain.api.map import NOT_FOUND
 from valuechain.domain.access import Action
+from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.edge.errors import NOT_FOUND
 from valuechain.services.connect import connect
-from valuechain.services.errors import NotFound
 
 router = APIRouter(tags=["connect"])
 
@@ -129,7 +128,4 @@ def get_connect(vc: CurrentValuechain) -> dict[str, Any]:
 def get_unit_connect(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     """The unit's relationships as a provider, with paths and, per outcome metric,
     the correlation of their published scores with the external customers' outcomes."""
-    try:
-        return connect(vc, unit_id)
-    except NotFound as error:
-        raise HTTPException(status_code=404, detail=str(error)) from None
+    return connect(vc, unit_id)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StringConstraints
 
-from valuechain.api.dependencies import CurrentValuechain, allow
-from valuechain.api.map import Problem
 from valuechain.domain.access import Action
-from valuechain.services.errors import NotFound
-from valuechain.services.flow import InvalidWhatIf
+from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.edge.errors import Problem
 from valuechain.services.flow import flow as flow_of
 
 router = APIRouter(tags=["flow"], dependencies=[allow(Action.VIEW_MAP)])
@@ -158,9 +156,4 @@ def get_flow(
 ) -> dict[str, Any]:
     """Throughput to the paying external customers, the bottleneck, every stage's
     capacity, demand, utilisation and inventory growth, and money per week."""
-    try:
-        return flow_of(vc, what_if or [])
-    except NotFound as error:
-        raise HTTPException(status_code=404, detail=str(error)) from None
-    except InvalidWhatIf as error:
-        raise HTTPException(status_code=400, detail=str(error)) from None
+    return flow_of(vc, what_if or [])

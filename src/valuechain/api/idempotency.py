@@ -25,19 +25,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import current_principal, current_valuechain
-from valuechain.api.map import Unprocessable
+from valuechain.edge.dependencies import current_principal, current_valuechain
+from valuechain.edge.errors import Unprocessable
 from valuechain.services import idempotency
+from valuechain.services.errors import NotSignedIn
 from valuechain.services.idempotency import (
     Attempt,
     IdempotentRequest,
-    InvalidKey,
-    KeyReused,
     StoredResponse,
 )
 from valuechain.services.organisation import Valuechain
@@ -76,17 +75,14 @@ async def idempotency_request(
     vc = current_valuechain(request)
     principal = await run_in_threadpool(current_principal, request, vc)
     if principal is None:  # the route's access rule refuses this first
-        raise HTTPException(401, "Not signed in")
-    try:
-        return IdempotentRequest.of(
-            scope=idempotency.account_scope(principal.account_id),
-            key=key,
-            method=request.method,
-            path=request.url.path,
-            body=await request.body(),
-        )
-    except InvalidKey as error:
-        raise HTTPException(422, str(error)) from error
+        raise NotSignedIn()
+    return IdempotentRequest.of(
+        scope=idempotency.account_scope(principal.account_id),
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        body=await request.body(),
+    )
 
 
 IdempotencyKey = Annotated[IdempotentRequest | None, Depends(idempotency_request)]
@@ -114,8 +110,5 @@ def recorded_json(attempt: Attempt, status_code: int, content: Any) -> Response:
 def idempotent(vc: Valuechain, request: IdempotentRequest | None) -> Iterator[Attempt]:
     """:func:`valuechain.services.idempotency.idempotent` for a route: a key sent
     again with another request answers 422."""
-    try:
-        with idempotency.idempotent(vc, request) as attempt:
-            yield attempt
-    except KeyReused as error:
-        raise HTTPException(422, str(error)) from error
+    with idempotency.idempotent(vc, request) as attempt:
+        yield attempt

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import CurrentValuechain, allow
-from valuechain.api.map import NOT_FOUND
 from valuechain.domain.access import Action
+from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.edge.errors import NOT_FOUND
 from valuechain.services import measure
-from valuechain.services.errors import NotFound
 
 router = APIRouter(tags=["measure"])
 UNIT_RESULTS = [allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")]
@@ -115,10 +114,7 @@ def get_scores(
 ) -> dict[str, Any]:
     """Mean scores with 95% intervals of the unit as a provider, per campaign, by
     provider, relationship or dimension; suppressed cells carry no numbers."""
-    try:
-        return measure.provider_scores(vc, unit_id, by, campaign)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
+    return measure.provider_scores(vc, unit_id, by, campaign)
 
 
 @router.get(
@@ -131,7 +127,4 @@ def get_scores(
 def get_drivers(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     """Johnson's relative weights of the dimensions on ``overall`` for the responses
     about the unit, with bootstrap intervals and quadrants."""
-    try:
-        return measure.drivers(vc, provider=unit_id)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
+    return measure.drivers(vc, provider=unit_id)

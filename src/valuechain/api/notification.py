@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow
-from valuechain.api.map import Problem, Unprocessable
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.notification import KINDS, Preference, Status
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow
+from valuechain.edge.errors import Problem, Unprocessable
 from valuechain.services import notification
 from valuechain.services.organisation import Valuechain
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/notifications", tags=["notifications"])
 OwnChoices = Annotated[Principal, Depends(AccessRule(Action.MANAGE_OWN_NOTIFICATIONS))]
 ADMIN = [allow(Action.MANAGE_NOTIFICATIONS)]
 NO_PERSON: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "The account is not linked to a person"}
+    409: {"model": Problem, "description": "The account is not linked to a person"}
 }
 # A webhook URL as the service accepts it (http or https, a host name or IPv4
 # address), or "" to remove it; surrounding whitespace is ignored.
@@ -102,10 +102,7 @@ class Retried(BaseModel):
 
 
 def _person(vc: Valuechain, principal: Principal) -> str:
-    try:
-        return notification.person_of_account(vc, principal.account_id)
-    except notification.NoPerson as error:
-        raise HTTPException(404, str(error)) from None
+    return notification.person_of_account(vc, principal.account_id)
 
 
 def _preferences(vc: Valuechain, person: str) -> Preferences:
@@ -138,14 +135,11 @@ def put_preferences(
 ) -> Preferences:
     """Change the signed-in person's choices (and their own webhook)."""
     person = _person(vc, principal)
-    try:
-        notification.set_preferences(
-            vc, person, [Preference(c.kind, c.email, c.webhook) for c in body.preferences]
-        )
-        if body.webhook_url is not None:
-            notification.set_webhook(vc, body.webhook_url.strip() or None, person)
-    except notification.NotificationError as error:
-        raise HTTPException(422, str(error)) from None
+    notification.set_preferences(
+        vc, person, [Preference(c.kind, c.email, c.webhook) for c in body.preferences]
+    )
+    if body.webhook_url is not None:
+        notification.set_webhook(vc, body.webhook_url.strip() or None, person)
     return _preferences(vc, person)
 
 
@@ -186,8 +180,5 @@ def get_webhook(vc: CurrentValuechain) -> Webhook:
 )
 def put_webhook(body: WebhookIn, vc: CurrentValuechain) -> Webhook:
     """Set the organisation's webhook (``null`` or ``""`` removes it)."""
-    try:
-        notification.set_webhook(vc, (body.url or "").strip() or None)
-    except notification.NotificationError as error:
-        raise HTTPException(422, str(error)) from None
+    notification.set_webhook(vc, (body.url or "").strip() or None)
     return Webhook(url=notification.webhook(vc))

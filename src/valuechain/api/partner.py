@@ -3,46 +3,32 @@ and action plans."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, on_relationship
-from valuechain.api.map import Problem
 from valuechain.domain.access import Action, Principal
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, on_relationship
+from valuechain.edge.errors import Problem
 from valuechain.services import action, health, partner, workspace
-from valuechain.services.errors import NotFound, ValuechainError
 
 router = APIRouter(tags=["partner"])
 Facilitator = Annotated[Principal, Depends(AccessRule(Action.FACILITATE))]
 Viewer = Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))]
 Worker = Annotated[Principal, Depends(on_relationship(Action.WORK_ON_RELATIONSHIP))]
 T = TypeVar("T")
-# What :func:`problems` answers for an unknown unit, relationship, entry or action.
+# An unknown unit, relationship, entry or action (valuechain.edge.errors answers it).
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No such unit, relationship, entry or action"}
 }
 
 
-@contextmanager
-def problems() -> Iterator[None]:
-    """Service errors as HTTP answers: unknown things 404, bad input 422."""
-    try:
-        yield
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from error
-    except ValuechainError as error:
-        raise HTTPException(422, str(error)) from error
-
-
 async def _run(call: Callable[[], T]) -> T:
-    with problems():
-        return await run_in_threadpool(call)
+    return await run_in_threadpool(call)
 
 
 class EntryIn(BaseModel):

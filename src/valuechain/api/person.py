@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, client_address
-from valuechain.api.map import Problem
 from valuechain.domain.access import Action, Principal
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
+from valuechain.edge.errors import Problem
 from valuechain.services import person
 from valuechain.services.audit import Actor
-from valuechain.services.errors import NotFound
 
 router = APIRouter(tags=["people"])
 
@@ -50,10 +49,7 @@ def get_person_export(
     whether they answered), notification settings and mail, and the requests, request
     events, workspace entries, actions, agreements, negotiations and audit events
     that are theirs or name them (see docs/access.md, "Data rights")."""
-    try:
-        return person.export_person(vc, person_key, _actor(principal, request))
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
+    return person.export_person(vc, person_key, _actor(principal, request))
 
 
 @router.delete(
@@ -70,7 +66,4 @@ def delete_person(
     email with a pseudonym on the map and wherever a row names them; erase the text
     they wrote; cut their survey invitations' link to them (no survey number changes).
     Survey answers were never linked to them. See docs/access.md, "Data rights"."""
-    try:
-        return person.erase_person(vc, person_key, _actor(principal, request))
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
+    return person.erase_person(vc, person_key, _actor(principal, request))

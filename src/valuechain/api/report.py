@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import CurrentValuechain, allow, on_relationship
-from valuechain.api.partner import NOT_FOUND, problems
+from valuechain.api.partner import NOT_FOUND
 from valuechain.domain.access import Action, Principal
+from valuechain.edge.dependencies import CurrentValuechain, allow, on_relationship
 from valuechain.services.report import report
 
 # A relationship's report is survey findings about both units: their results rule.
@@ -65,8 +65,7 @@ def organisation_report(vc: CurrentValuechain, all_findings: bool = ALL) -> dict
 )
 def unit_report(unit_id: str, vc: CurrentValuechain, all_findings: bool = ALL) -> dict[str, Any]:
     """A unit's report: findings about the unit and its relationships."""
-    with problems():
-        return report(vc, unit_id, all_findings=all_findings).to_json()
+    return report(vc, unit_id, all_findings=all_findings).to_json()
 
 
 @router.get(
@@ -82,7 +81,4 @@ def relationship_report(
     all_findings: bool = ALL,
 ) -> dict[str, Any]:
     """A relationship's report: findings about its provider and customer only."""
-    with problems():
-        return report(
-            vc, relationship=(provider_id, customer_id), all_findings=all_findings
-        ).to_json()
+    return report(vc, relationship=(provider_id, customer_id), all_findings=all_findings).to_json()

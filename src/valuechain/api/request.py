@@ -12,23 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow
 from valuechain.api.idempotency import (
     IdempotencyKey,
     idempotent,
     recorded_json,
     replay_response,
 )
-from valuechain.api.map import NOT_FOUND, Problem, Unprocessable
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.request import RequestState, Verb
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow
+from valuechain.edge.errors import NOT_FOUND, Problem, Unprocessable
 from valuechain.services import request as requests
 from valuechain.services import thanks
-from valuechain.services.errors import NotFound
+from valuechain.services.errors import Conflict
 from valuechain.services.idempotency import IdempotentRequest
 from valuechain.services.organisation import Valuechain
 
@@ -159,16 +159,6 @@ def _asker(principal: Principal) -> requests.Asker:
     return requests.Asker.of(principal)
 
 
-def _refused(error: Exception) -> HTTPException:
-    if isinstance(error, NotFound):
-        return HTTPException(404, str(error))
-    if isinstance(error, requests.NotAllowed):
-        return HTTPException(403, str(error))
-    if isinstance(error, requests.IdempotencyMismatch):
-        return HTTPException(422, str(error))
-    return HTTPException(409, str(error))
-
-
 @router.get("/requests", response_model=list[Clocked])
 def my_requests(
     vc: CurrentValuechain,
@@ -187,33 +177,27 @@ def file_request(
     """File a request from the caller's unit (or ``customer``) to ``provider``."""
     customer = body.customer or principal.unit_id
     if customer is None:
-        raise HTTPException(409, "your account belongs to no unit: name the customer unit")
+        raise Conflict("your account belongs to no unit: name the customer unit")
     with idempotent(vc, key) as attempt:
         if attempt.replay is not None:
             return replay_response(attempt.replay)
-        try:
-            found = requests.new_request(
-                vc,
-                _asker(principal),
-                customer=customer,
-                provider=body.provider,
-                title=body.title,
-                body=body.body,
-                priority=body.priority,
-                category=body.category,
-            )
-        except (requests.RequestError, NotFound) as error:
-            raise _refused(error) from None
+        found = requests.new_request(
+            vc,
+            _asker(principal),
+            customer=customer,
+            provider=body.provider,
+            title=body.title,
+            body=body.body,
+            priority=body.priority,
+            category=body.category,
+        )
         return recorded_json(attempt, 201, _detail(found))
 
 
 @router.get("/requests/{request_id}", response_model=RequestDetail, responses=NOT_FOUND)
 def one_request(request_id: str, vc: CurrentValuechain, principal: RequestUser) -> Any:
     """One request with its timeline; 404 also when the caller is on neither side."""
-    try:
-        return requests.get(vc, _asker(principal), request_id)
-    except NotFound as error:
-        raise _refused(error) from None
+    return requests.get(vc, _asker(principal), request_id)
 
 
 @router.post("/requests/{request_id}/events", response_model=RequestDetail, responses=CHANGE_ERRORS)
@@ -252,10 +236,7 @@ def _once(
     with idempotent(vc, key) as attempt:
         if attempt.replay is not None:
             return replay_response(attempt.replay)
-        try:
-            found = call()
-        except (requests.RequestError, NotFound) as error:
-            raise _refused(error) from None
+        found = call()
         return recorded_json(attempt, 200, _detail(found))
 
 

@@ -7,31 +7,23 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import (
+from valuechain.domain.access import Principal
+from valuechain.domain.account import AccountRole
+from valuechain.edge.dependencies import (
     AccessRule,
     CurrentValuechain,
     SessionHolder,
     client_address,
     session_token,
 )
-from valuechain.api.map import Problem
-from valuechain.domain.access import Principal
-from valuechain.domain.account import AccountRole
+from valuechain.edge.errors import Problem, TooManyProblem
 from valuechain.services import accounts
 from valuechain.services.audit import Actor
 
 router = APIRouter(tags=["session"])
-
-
-class RateLimited(BaseModel):
-    """Too many failed sign-ins; the ``Retry-After`` header says the same in seconds."""
-
-    detail: str
-    retry_after: int
 
 
 class Credentials(BaseModel):
@@ -87,7 +79,7 @@ def get_session(principal: SessionHolder) -> Me:
     responses={
         400: {"model": Problem, "description": "A body that cannot be read as JSON"},
         401: {"model": Problem, "description": "Wrong email or password"},
-        429: {"model": RateLimited, "description": "Too many failed sign-ins"},
+        429: {"model": TooManyProblem, "description": "Too many failed sign-ins"},
     },
     summary="Sign in",
 )
@@ -95,23 +87,15 @@ async def post_session(body: Credentials, request: Request, vc: CurrentValuechai
     """Check the email and password and start a session. Failed attempts slow further
     ones down per account (at most 30 seconds) and per client address (at most 15
     minutes); while one must wait the answer is 429 with ``Retry-After``."""
-    try:
-        started = await run_in_threadpool(
-            accounts.sign_in,
-            vc,
-            body.email,
-            body.password,
-            address=client_address(request),
-            user_agent=request.headers.get("user-agent"),
-        )
-    except accounts.TooManyAttempts as error:
-        return JSONResponse(
-            {"detail": str(error), "retry_after": error.retry_after},
-            status_code=429,
-            headers={"Retry-After": str(error.retry_after)},
-        )
-    except accounts.SignInRefused as error:
-        return JSONResponse({"detail": str(error)}, status_code=401)
+    # TooManyAttempts answers 429 with Retry-After, SignInRefused 401 (edge.errors).
+    started = await run_in_threadpool(
+        accounts.sign_in,
+        vc,
+        body.email,
+        body.password,
+        address=client_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
     return SessionOut(
         token=started.token,
         expires_at=started.expires_at,

@@ -8,19 +8,13 @@ from __future__ import annotations
 
 from valuechain.domain.access import Action, Principal, allows, allows_relationship
 from valuechain.domain.account import AccountRole
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services import errors
+from valuechain.services.errors import NotFound, NotSignedIn
 from valuechain.services.organisation import Valuechain
 from valuechain.services.relationship import require
 
 
-class NotSignedIn(ValuechainError):
-    """The request carries no valid session: sign in first."""
-
-    def __init__(self) -> None:
-        super().__init__("Sign in to continue.")
-
-
-class Forbidden(ValuechainError):
+class Forbidden(errors.Forbidden):
     """The principal is signed in but their role does not allow this."""
 
     def __init__(self, action: Action) -> None:

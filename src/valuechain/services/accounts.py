@@ -31,7 +31,7 @@ from valuechain.domain.account import (
 )
 from valuechain.services import audit
 from valuechain.services.audit import Actor
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Conflict, Invalid, NotSignedIn, TooMany
 from valuechain.services.organisation import Valuechain
 from valuechain.services.security import PasswordHashing
 from valuechain.services.transaction import reading, writing
@@ -40,16 +40,16 @@ from valuechain.store import accounts as store
 SIGN_IN_REFUSED = "The email address or the password is not right."
 
 
-class AccountError(ValuechainError):
+class AccountError(Invalid):
     """An account cannot be created or changed as asked (bad email, short password,
     email taken, unknown person)."""
 
 
-class SetupDone(ValuechainError):
+class SetupDone(Conflict):
     """First-run setup was asked for, but the organisation already has an account."""
 
 
-class SignInRefused(ValuechainError):
+class SignInRefused(NotSignedIn):
     """Wrong email or password, or an inactive account; deliberately one message so
     a caller cannot learn which accounts exist."""
 
@@ -57,7 +57,7 @@ class SignInRefused(ValuechainError):
         super().__init__(SIGN_IN_REFUSED)
 
 
-class TooManyAttempts(ValuechainError):
+class TooManyAttempts(TooMany):
     """Too many failed sign-ins for this account or from this address; try again in
     ``retry_after`` seconds."""
 

@@ -13,7 +13,7 @@ from valuechain.analytics.action import BeforeAfter, Verdict, before_after
 from valuechain.analytics.score import Moments, moments_from_interval
 from valuechain.domain.access import Principal
 from valuechain.services import measure, notification
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.relationship import require
 from valuechain.services.transaction import reading, writing
@@ -24,7 +24,7 @@ from valuechain.store.tables import ACTION_STATUSES
 OPEN = ("open", "in_progress")
 
 
-class ActionError(ValuechainError):
+class ActionError(Invalid):
     """An action that cannot be stored as given."""
 
 

@@ -28,7 +28,7 @@ from valuechain.domain.agreement import propose as domain_propose
 from valuechain.domain.calendar import DEFAULT, Calendar, calendar
 from valuechain.services import audit
 from valuechain.services.audit import Actor
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Conflict, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading, writing
 from valuechain.store import agreement as agreement_store
@@ -183,7 +183,7 @@ def _step(
     return current
 
 
-class AgreementStepRefused(ValuechainError):
+class AgreementStepRefused(Conflict):
     """A step the agreement's life does not allow now (e.g. agreeing to a draft)."""
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from valuechain.services import audit
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Conflict
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading, writing
 from valuechain.store import organisation as store
@@ -28,7 +28,7 @@ RESTORE = "restore"
 PAGES_PER_STEP = 1024  # copy in steps so writers get the database between them
 
 
-class BackupError(ValuechainError):
+class BackupError(Conflict):
     """A backup or restore that could not be done; nothing was changed."""
 
 

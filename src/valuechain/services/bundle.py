@@ -41,7 +41,7 @@ from valuechain.domain.bundle_columns import EncodedColumn, EncodedTable
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.services import audit
 from valuechain.services.audit import Actor
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Invalid, ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading
 from valuechain.store import agreement as agreement_store
@@ -82,7 +82,7 @@ class WorkbookLimits:
     max_cells: int = 20_000_000
 
 
-class BundleError(ValuechainError):
+class BundleError(Invalid):
     """A bundle that cannot be imported; nothing was written.
 
     ``problems`` are the first problems found (up to a cap) in file and line order,

@@ -52,7 +52,7 @@ from valuechain.domain.response import Answer, Response
 from valuechain.domain.unit import UnitKind
 from valuechain.services import audit, measure
 from valuechain.services.audit import Actor
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Conflict, Gone, Invalid, NotFound, ValuechainError
 from valuechain.services.mail import Mail, Mailer, MailFailed
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading, writing
@@ -73,22 +73,25 @@ class LinkUnknown(NotFound):
         super().__init__("This survey link is not valid. Check that it was copied completely.")
 
 
-class LinkSpent(ValuechainError):
+class LinkSpent(Gone):
     """The invitation was answered already, or its campaign no longer takes answers."""
 
 
-class IdempotencyConflict(ValuechainError):
+class IdempotencyConflict(Invalid):
     """An Idempotency-Key was reused with a different body."""
 
 
 @dataclass
-class InvalidAnswers(ValuechainError):
+class InvalidAnswers(Invalid):
     """The submitted answers have problems: field name → message."""
 
     problems: dict[str, str]
 
     def __str__(self) -> str:
         return "; ".join(f"{k}: {v}" for k, v in self.problems.items())
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": self.problems}
 
 
 def today() -> date:
@@ -190,7 +193,7 @@ def _create(
 ) -> dict[str, Any]:
     campaign_id = campaign_id.strip()
     if not campaign_id:
-        raise ValuechainError("a campaign needs an id")
+        raise Invalid("a campaign needs an id")
     try:
         # One unit: the checks read what the insert relies on.
         with writing(vc) as conn:
@@ -198,7 +201,7 @@ def _create(
                 vc, conn, campaign_id, name, instrument, opens_on, closes_on, relationships, who
             )
     except IntegrityError:
-        raise ValuechainError(f"there is already a campaign {campaign_id!r}") from None
+        raise Conflict(f"there is already a campaign {campaign_id!r}") from None
 
 
 def _insert(
@@ -214,9 +217,9 @@ def _insert(
 ) -> dict[str, Any]:
     if instrument not in measure.instruments(vc):
         known = ", ".join(sorted(measure.instruments(vc)))
-        raise ValuechainError(f"no instrument {instrument!r} (known: {known})")
+        raise NotFound(f"no instrument {instrument!r} (known: {known})")
     if opens_on and closes_on and closes_on < opens_on:
-        raise ValuechainError(f"closes on {closes_on} is before it opens on {opens_on}")
+        raise Invalid(f"closes on {closes_on} is before it opens on {opens_on}")
     pairs = list(relationships) if relationships is not None else default_relationships(vc)
     units = vc.describe_units({u for pair in pairs for u in pair})
     for provider, customer in pairs:
@@ -224,9 +227,9 @@ def _insert(
             if unit not in units:
                 raise NotFound(f"no unit with id {unit!r}")
         if provider == customer:
-            raise ValuechainError(f"unit {provider!r} cannot rate itself")
+            raise Invalid(f"unit {provider!r} cannot rate itself")
     if not pairs:
-        raise ValuechainError("the campaign covers no relationship: the map has no links yet")
+        raise Conflict("the campaign covers no relationship: the map has no links yet")
     campaign = Campaign(
         campaign_id, name or campaign_id, instrument, opens_on, closes_on, CampaignState.DRAFT
     )
@@ -252,7 +255,7 @@ def close_campaign(
     with _audited(vc, audit.CAMPAIGN_CLOSED, actor, campaign_id) as who, writing(vc) as conn:
         campaign = _campaign(vc, campaign_id)
         if not can_move(campaign.state, CampaignState.CLOSED):
-            raise ValuechainError(f"campaign {campaign_id!r} is already closed")
+            raise Conflict(f"campaign {campaign_id!r} is already closed")
         store.set_state(conn, vc.org_id, campaign_id, CampaignState.CLOSED, was=campaign.state)
         store.unseal(conn, vc.org_id, campaign_id)
         audit.record(vc, audit.CAMPAIGN_CLOSED, who, subject=campaign_id, conn=conn)
@@ -311,7 +314,7 @@ def invite(
         campaign = _campaign(vc, campaign_id)
         sender = mailer or Mailer.from_environment()
         if campaign.state is CampaignState.CLOSED:
-            raise ValuechainError(f"campaign {campaign_id!r} is closed")
+            raise Conflict(f"campaign {campaign_id!r} is closed")
         day = today()
         with writing(vc) as conn:
             if campaign.state is CampaignState.DRAFT:
@@ -376,7 +379,7 @@ def send_reminders(
         campaign = _campaign(vc, campaign_id)
         sender = mailer or Mailer.from_environment()
         if campaign.state is not CampaignState.OPEN:
-            raise ValuechainError(f"campaign {campaign_id!r} is {campaign.state.value}, not open")
+            raise Conflict(f"campaign {campaign_id!r} is {campaign.state.value}, not open")
         with writing(vc) as conn:
             pending = store.unspent(conn, vc.org_id, campaign_id)
             tokens = [new_token() for _ in pending]

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from valuechain.services import audit
 from valuechain.services.audit import Actor
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Conflict, Invalid, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading, writing
 from valuechain.store import capacity as store
@@ -38,8 +38,12 @@ class Settlement(StrEnum):
     SHARE_CHANGED = "share_changed"  # the share is set to a new value
 
 
-class CapacityError(ValuechainError):
+class CapacityError(Invalid):
     """A share or settlement that cannot be stored; the message says why."""
+
+
+class NegotiationSettled(Conflict, CapacityError):
+    """The negotiation was settled already; it cannot be settled again."""
 
 
 def _known_unit(conn: Connection, vc: Valuechain, unit_id: str) -> None:
@@ -244,7 +248,7 @@ def settle(
                 note,
             )
             if not closed:
-                raise CapacityError(f"negotiation {negotiation_id} is already {talk['state']}")
+                raise NegotiationSettled(f"negotiation {negotiation_id} is already {talk['state']}")
             if share is not None:
                 store.set_share(conn, vc.org_id, talk["result_id"], talk["customer_id"], share)
             audit.record(

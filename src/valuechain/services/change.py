@@ -23,7 +23,7 @@ import numpy as np
 
 from valuechain.analytics.change import Correction, adjust_p, welch_change
 from valuechain.analytics.score import Moments
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.measure import By, PublishedCell, published_cells, within_reading
 from valuechain.services.organisation import Valuechain
 
@@ -74,7 +74,7 @@ def change(
             raise NotFound(f"no campaign before {after!r} to compare it with")
         before = earlier[-1]
     if before == after:
-        raise ValuechainError("compare two different campaigns")
+        raise Invalid("compare two different campaigns")
     sides: dict[CellKey, dict[str, PublishedCell]] = {}
     for cell in cells:
         # The cuts compared: provider, relationship, provider × dimension.

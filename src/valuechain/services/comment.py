@@ -25,7 +25,7 @@ from valuechain.analytics.confidentiality import (
     check_threshold,
     protect_comments,
 )
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading
 from valuechain.store import comment as store
@@ -52,7 +52,7 @@ def comments(
             try:
                 check_threshold(threshold, comments=True)
             except ValueError as error:
-                raise ValuechainError(str(error)) from None
+                raise Invalid(str(error)) from None
         with reading(vc) as conn:
             numbers = measure_store.read_threshold(conn, vc.org_id)
             if threshold is None:

@@ -38,7 +38,7 @@ from valuechain.services.agreement import (
     reviews_due_of,
 )
 from valuechain.services.audit import Actor
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Conflict
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading, writing
 from valuechain.store import commitment as commitment_store
@@ -279,7 +279,7 @@ def _met(metric: Metric, target: float, actual: float | None) -> bool | None:
     return actual >= target if metric in PERCENT_METRICS else actual <= target
 
 
-class CommitmentError(ValuechainError):
+class CommitmentError(Conflict):
     """A delivery or warning that cannot be recorded; the message says why."""
 
 

@@ -60,7 +60,7 @@ from valuechain.services.demo_connect import demo_connect
 from valuechain.services.demo_partner import ensure_demo_partner
 from valuechain.services.demo_request import demo_requests
 from valuechain.services.demo_survey import demo_partnership, demo_responses, demo_servqual
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Conflict
 from valuechain.services.organisation import Valuechain
 from valuechain.store.database import contents, make_engine, upgrade
 
@@ -442,7 +442,7 @@ def ensure_demo_admin(vc: Valuechain) -> Account:
     """The account of the demo's admin (the one person with the admin role), created
     on first use with the fixed id ``DEMO_ADMIN_ID``. It has no password: the demo
     signs it in automatically, no one can sign in as it from the sign-in form, and
-    no app but the demo's accepts its sessions (``api.dependencies``)."""
+    no app but the demo's accepts its sessions (``edge.dependencies``)."""
     found = accounts.account_by_id(vc, DEMO_ADMIN_ID)
     if found is not None:
         return found
@@ -467,7 +467,7 @@ def ensure_demo_admin(vc: Valuechain) -> Account:
 # written last (an interrupted first run leaves a database the demo refuses).
 
 
-class NotADemoDatabase(ValuechainError):
+class NotADemoDatabase(Conflict):
     """The database holds something the demo did not write: the demo leaves it alone."""
 
 

@@ -45,7 +45,7 @@ from valuechain.analytics.flow import (
 from valuechain.domain.link import Relation
 from valuechain.domain.result import ResultKind
 from valuechain.domain.unit import UnitKind
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Chain, Valuechain
 from valuechain.services.transaction import reading
 from valuechain.store import organisation as store
@@ -67,8 +67,12 @@ MAX_PERCENT = 1_000_000.0
 TOLERANCE = 1e-9
 
 
-class InvalidWhatIf(ValuechainError):
+class InvalidWhatIf(Invalid):
     """A ``--what-if`` spec that cannot be read, or that names no stage of the flow."""
+
+
+class UnknownStage(NotFound, InvalidWhatIf):
+    """A what-if naming a result that does not exist (404, and a bad spec to a form)."""
 
 
 @dataclass(frozen=True)
@@ -241,7 +245,7 @@ def parse_what_if(specs: Iterable[str], vc: Valuechain) -> list[WhatIf]:
         result_id = found["id"]
         percent = float(found["number"]) * (1 if found["sign"] == "+" else -1)
         if result_id not in chain.result_pos:
-            raise NotFound(f"what-if {spec!r}: no result with id {result_id!r}")
+            raise UnknownStage(f"what-if {spec!r}: no result with id {result_id!r}")
         if result_id not in model.result_stage:
             raise InvalidWhatIf(
                 f"what-if {spec!r}: result {result_id!r} carries no items to a paying "

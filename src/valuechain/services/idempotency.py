@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Invalid
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import writing
 from valuechain.store import idempotency as store
@@ -50,7 +50,7 @@ MAX_KEY_LENGTH = 255
 KEEP_FOR = timedelta(hours=24)
 
 
-class KeyReused(ValuechainError):
+class KeyReused(Invalid):
     """An idempotency key sent again with a different request."""
 
     def __init__(self) -> None:
@@ -60,7 +60,7 @@ class KeyReused(ValuechainError):
         )
 
 
-class InvalidKey(ValuechainError):
+class InvalidKey(Invalid):
     """An idempotency key that is empty, too long or not printable ASCII."""
 
 

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Conflict, Invalid, Upstream
 from valuechain.settings import DEFAULT_MAIL_FROM, settings
 
 DEFAULT_SENDER = DEFAULT_MAIL_FROM
 
 
-class MailNotConfigured(ValuechainError):
+class MailNotConfigured(Conflict):
     """No SMTP server is configured (``VALUECHAIN_SMTP_URL`` is unset)."""
 
 
-class MailFailed(ValuechainError):
+class MailFailed(Upstream):
     """The mail server could not be reached or refused a message part-way through."""
 
 
@@ -58,9 +58,7 @@ class Mailer:
         """Parse ``smtp://[user[:password]@]host[:port]`` or ``smtps://…``."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValuechainError(
-                f"SMTP URL {url!r}: expected smtp://host:port or smtps://host:port"
-            )
+            raise Invalid(f"SMTP URL {url!r}: expected smtp://host:port or smtps://host:port")
         implicit = parts.scheme == "smtps"
         return cls(
             host=parts.hostname,

@@ -35,7 +35,7 @@ from valuechain.domain.notification import (
     next_attempt,
 )
 from valuechain.services import accounts
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Conflict, Invalid, NotFound, ValuechainError
 from valuechain.services.mail import Mail, Mailer
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading, writing
@@ -47,7 +47,7 @@ BATCH = 50
 WEBHOOK_TIMEOUT = 10.0
 
 
-class NotificationError(ValuechainError):
+class NotificationError(Invalid):
     """A notification or a choice about them that cannot be accepted."""
 
 
@@ -491,7 +491,7 @@ def purge_sent(engine: Engine, keep: timedelta | None = None) -> int:
 # -- whose choices -----------------------------------------------------------------------
 
 
-class NoPerson(NotificationError):
+class NoPerson(Conflict, NotificationError):
     """The signed-in account is not linked to a person of the map."""
 
     def __init__(self) -> None:

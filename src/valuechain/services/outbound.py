@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Invalid
 from valuechain.settings import settings, variable
 
 HOSTS_VARIABLE = variable("webhook_hosts")
@@ -33,7 +33,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
-class AddressRefused(ValuechainError):
+class AddressRefused(Invalid):
     """A URL's host is, or resolves to, an address workers must not post to."""
 
 

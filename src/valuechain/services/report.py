@@ -42,7 +42,7 @@ from valuechain.services import connect as connect_service
 from valuechain.services import flow as flow_service
 from valuechain.services import watermelon as watermelon_service
 from valuechain.services.audit import Actor
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.relationship import require
 from valuechain.services.transaction import reading, writing
@@ -877,7 +877,7 @@ def report(
     )
 
 
-class ReportError(ValuechainError):
+class ReportError(Invalid):
     """A report could not be produced (bad format, unwritable file)."""
 
 

@@ -49,7 +49,7 @@ from valuechain.domain.request import (
     move,
 )
 from valuechain.services.agreement import terms as agreement_terms
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Conflict, Forbidden, Invalid, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading, writing
 from valuechain.store import organisation as map_store
@@ -61,19 +61,23 @@ MAX_NOTE = 4000
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
-class RequestError(ValuechainError):
+class RequestError(Conflict):
     """A request that cannot be filed or a change that does not apply."""
+
+
+class InvalidRequest(Invalid, RequestError):
+    """A request or a change given with bad input (no title, an unknown priority)."""
 
 
 class RequestConflict(RequestError):
     """Someone else changed the request at the same moment; read it again."""
 
 
-class IdempotencyMismatch(RequestError):
+class IdempotencyMismatch(Invalid, RequestError):
     """An Idempotency-Key reused for a different change (HTTP 422)."""
 
 
-class NotAllowed(RequestError):
+class NotAllowed(Forbidden, RequestError):
     """The asker is on neither side of the request (HTTP 403)."""
 
 
@@ -413,7 +417,7 @@ def _text(value: str | None, limit: int, what: str) -> str | None:
         return None
     value = value.strip()
     if len(value) > limit:
-        raise RequestError(f"the {what} is longer than {limit:,} characters")
+        raise InvalidRequest(f"the {what} is longer than {limit:,} characters")
     return value or None
 
 
@@ -443,12 +447,12 @@ def new_request(
     second row."""
     clean_title = _text(title, MAX_TITLE, "title")
     if not clean_title:
-        raise RequestError("a request needs a title")
+        raise InvalidRequest("a request needs a title")
     clean_body = _text(body, MAX_BODY, "description") or ""
     if priority is not None and priority not in PRIORITIES:
-        raise RequestError(f"expected a priority of {', '.join(PRIORITIES)}; found {priority!r}")
+        raise InvalidRequest(f"expected a priority of {', '.join(PRIORITIES)}; found {priority!r}")
     if customer == provider:
-        raise RequestError("a unit cannot file a request with itself")
+        raise InvalidRequest("a unit cannot file a request with itself")
     p = asker.principal
     if (
         p is not None
@@ -727,7 +731,7 @@ _THANKED = {"1": True, "0": False, "": False, "good": True, "bad": False, "offer
             "true": True, "false": False}  # fmt: skip
 
 
-class ImportProblem(RequestError):
+class ImportProblem(Invalid, RequestError):
     """A requests file that cannot be imported; names file, line, column, expectation."""
 
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from valuechain.services import audit
 from valuechain.services.audit import Actor
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Invalid
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading, writing
 from valuechain.store import person as store
@@ -33,7 +33,7 @@ def set_comment_retention(vc: Valuechain, days: int | None, actor: Actor) -> Non
     """Keep raw comments ``days`` days (1 to 36500), or for ever with ``None``;
     recorded in the audit log."""
     if days is not None and (isinstance(days, bool) or not 1 <= days <= MAX_DAYS):
-        raise ValuechainError(f"comments are kept from 1 to {MAX_DAYS} days, got {days!r}")
+        raise Invalid(f"comments are kept from 1 to {MAX_DAYS} days, got {days!r}")
     with writing(vc) as conn:
         store.write_comment_retention(conn, vc.org_id, days)
         audit.record(

@@ -27,7 +27,7 @@ from valuechain.domain.account import normalise_email
 from valuechain.services import accounts, audit
 from valuechain.services.accounts import NewSession
 from valuechain.services.audit import Actor
-from valuechain.services.errors import ValuechainError
+from valuechain.services.errors import Upstream
 from valuechain.services.organisation import Valuechain
 from valuechain.settings import settings
 
@@ -36,7 +36,7 @@ METADATA_TTL = 3600.0  # seconds a provider's discovery document and keys are re
 HTTP_TIMEOUT = 10.0
 
 
-class SsoError(ValuechainError):
+class SsoError(Upstream):
     """Single sign-on did not prove who the user is, or no account matches; the
     message can be shown on the sign-in page as is."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.relationship import require
 from valuechain.services.transaction import reading, writing
@@ -20,7 +20,7 @@ from valuechain.store.tables import ALIGNMENTS, SIDES, WORKSPACE_KINDS
 MAX_TEXT = 2000
 
 
-class WorkspaceError(ValuechainError):
+class WorkspaceError(Invalid):
     """A workspace entry or mark that cannot be stored as given."""
 
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole, normalise_email
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.services import accounts, audit
 from valuechain.services.audit import Actor
 from valuechain.services.organisation import Valuechain
@@ -97,7 +97,9 @@ async def create_account(
         )
     except accounts.AccountError as problem:
         form = {"email": email, "name": name, "role": role.value, "person": person}
-        return _accounts_page(request, vc, error=_sentence(problem), form=form, status_code=422)
+        return _accounts_page(
+            request, vc, error=_sentence(problem), form=form, status_code=problem.status
+        )
     return RedirectResponse(f"/admin/accounts?done=Created+{account.email}", status_code=303)
 
 
@@ -137,5 +139,5 @@ async def change_account(
             )
         )
     except accounts.AccountError as problem:
-        return _accounts_page(request, vc, error=_sentence(problem), status_code=422)
+        return _accounts_page(request, vc, error=_sentence(problem), status_code=problem.status)
     return RedirectResponse(f"/admin/accounts?done=Saved+{changed.email}", status_code=303)

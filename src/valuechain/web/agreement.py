@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.agreement import Metric
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
+from valuechain.edge.errors import status_of
 from valuechain.services import agreement as agreements
 from valuechain.services import capacity as capacities
 from valuechain.services.access import may
@@ -21,7 +22,7 @@ from valuechain.services.agreement import AgreementStepRefused
 from valuechain.services.audit import Actor
 from valuechain.services.capacity import CapacityError, Settlement
 from valuechain.services.commitment import CommitmentError, agreement_detail, log_json, logs, record
-from valuechain.services.errors import NotFound
+from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.watermelon import watermelon
 from valuechain.web.templating import templates
@@ -43,10 +44,7 @@ def _actor(principal: Principal, request: Request) -> Actor:
 
 
 def _unit_name(vc: Valuechain, unit_id: str) -> str:
-    try:
-        return str(vc.unit(unit_id)["name"])
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
+    return str(vc.unit(unit_id)["name"])
 
 
 def _draft_form(vc: Valuechain, unit_id: str) -> dict[str, Any] | None:
@@ -116,7 +114,7 @@ def _number(raw: str, label: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise AgreementStepRefused(f"{label}: a number, not {text!r}") from None
+        raise Invalid(f"{label}: a number, not {text!r}") from None
 
 
 @router.post("/units/{unit_id}/agreements", response_class=HTMLResponse)
@@ -152,11 +150,14 @@ def draft_agreement(
             review_on=date.fromisoformat(review_on) if review_on else None,
             channel=channel.strip() or None, cadence=cadence.strip() or None,
         )  # fmt: skip
-    except NotFound as missing:
-        raise HTTPException(404, str(missing)) from None
-    except (AgreementStepRefused, ValueError) as problem:
+    except (AgreementStepRefused, Invalid, ValueError) as problem:
         return _agreements_page(
-            request, unit_id, vc, principal, draft_error=str(problem), status_code=422
+            request,
+            unit_id,
+            vc,
+            principal,
+            draft_error=str(problem),
+            status_code=status_of(problem),
         )
     return RedirectResponse(f"/units/{unit_id}/agreements/{made.id}", status_code=303)
 
@@ -171,10 +172,7 @@ def _agreement_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    try:
-        detail = agreement_detail(vc, agreement_id, unit_id)
-    except NotFound as err:
-        raise HTTPException(404, str(err)) from None
+    detail = agreement_detail(vc, agreement_id, unit_id)
     side = "provider" if unit_id == detail["provider"] else "customer"
     state = detail["state"]
     steps = []
@@ -224,14 +222,18 @@ def agreement_step(
 ) -> Response:
     """Propose, agree or ask for a review for the unit's side; back to the page."""
     if step not in STEPS:
-        raise HTTPException(404, f"no step {step!r}")
+        raise NotFound(f"no step {step!r}")
     try:
         getattr(agreements, step)(vc, agreement_id, unit_id, _actor(principal, request))
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
     except AgreementStepRefused as error:
         return _agreement_page(
-            request, vc, unit_id, agreement_id, principal, error=str(error), status_code=409
+            request,
+            vc,
+            unit_id,
+            agreement_id,
+            principal,
+            error=str(error),
+            status_code=error.status,
         )
     return RedirectResponse(f"/units/{unit_id}/agreements/{agreement_id}", status_code=303)
 
@@ -293,10 +295,10 @@ def set_share(
     """The provider sets a customer's weekly share of a result."""
     try:
         capacities.set_share(vc, unit_id, result_id, customer_id, share, _actor(principal, request))
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
     except CapacityError as error:
-        return _capacity_page(request, vc, unit_id, principal, error=str(error), status_code=400)
+        return _capacity_page(
+            request, vc, unit_id, principal, error=str(error), status_code=error.status
+        )
     return RedirectResponse(f"/units/{unit_id}/capacity", status_code=303)
 
 
@@ -323,10 +325,10 @@ def settle(
             share=new_share,
             note=note.strip() or None,
         )
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
     except (CapacityError, ValueError) as error:
-        return _capacity_page(request, vc, unit_id, principal, error=str(error), status_code=409)
+        return _capacity_page(
+            request, vc, unit_id, principal, error=str(error), status_code=status_of(error)
+        )
     return RedirectResponse(f"/units/{unit_id}/capacity", status_code=303)
 
 
@@ -354,10 +356,9 @@ def record_commitment(
             delivered=event == "delivered",
             warned=event == "warned",
         )
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from None
     except (CommitmentError, ValueError) as error:
         return _agreement_page(
-            request, vc, unit_id, agreement_id, principal, error=str(error), status_code=409
-        )
+            request, vc, unit_id, agreement_id, principal, error=str(error),
+            status_code=status_of(error),
+        )  # fmt: skip
     return RedirectResponse(f"/units/{unit_id}/agreements/{agreement_id}", status_code=303)

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from valuechain import __version__
 from valuechain.api import PREFIX as API_PREFIX
 from valuechain.api import router as api_router
-from valuechain.api.dependencies import CsrfRejected, access_rules
-from valuechain.services.access import Forbidden, NotSignedIn
+from valuechain.edge.dependencies import access_rules
+from valuechain.edge.errors import install as install_error_handlers
 from valuechain.services.organisation import Valuechain
 from valuechain.services.sso import SsoProvider, SsoSettings
 from valuechain.web import admin as admin_pages
@@ -77,9 +75,10 @@ def create_app(
     demo admin in the demo's own database, else ``NotADemoDatabase``). With ``sso``
     the sign-in page offers single sign-on through that OpenID Connect provider.
 
-    Unknown paths answer with a friendly HTML page, or with JSON ``{"detail"}`` under
-    the API prefix, never with a traceback. Request bodies above ``limits`` (default:
-    from the environment, see :mod:`valuechain.web.limits`) are refused with 413."""
+    Errors answer with a friendly HTML page, or with problem+json under the API
+    prefix (:mod:`valuechain.edge.errors`), never with a traceback. Request bodies
+    above ``limits`` (default: from the environment, see :mod:`valuechain.web.limits`)
+    are refused with 413."""
     # Survey tokens are credentials: no log line of this process may carry one.
     redact_survey_tokens()
     app = FastAPI(
@@ -96,7 +95,7 @@ def create_app(
         require_demo_database(vc, demo_account_id)
     app.state.valuechain = vc
     app.state.demo_account_id = demo_account_id
-    # Visitors of the demo without a cookie share one session (api.dependencies).
+    # Visitors of the demo without a cookie share one session (edge.dependencies).
     app.state.demo_session = None
     app.state.demo_session_lock = threading.Lock()
     app.state.api_prefix = API_PREFIX
@@ -122,9 +121,6 @@ def create_app(
     public = metrics.public_from_environment() if metrics_public is None else metrics_public
     app.include_router(metrics.router(public=public))
     check_access_rules(app)
-
-    def is_api(request: Request) -> bool:
-        return request.url.path.startswith(API_PREFIX)
 
     # NaN/Infinity in JSON and NUL in any text are refused before a route reads them;
     # inside BodyLimit (the body it reads is already capped) and inside the security
@@ -164,45 +160,7 @@ def create_app(
     app.add_middleware(metrics.RequestLatency, metrics=app.state.metrics)
     app.add_middleware(RequestId)
 
-    @app.exception_handler(NotSignedIn)
-    async def not_signed_in(request: Request, error: NotSignedIn) -> Response:
-        if is_api(request):
-            return JSONResponse(
-                {"detail": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-            )
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        signin = f"/signin?next={quote(target, safe='')}"
-        if request.headers.get("HX-Request") == "true":
-            # HTMX would swap the sign-in page into a fragment; make it navigate.
-            return Response(status_code=401, headers={"HX-Redirect": signin})
-        return RedirectResponse(signin, status_code=303)
-
-    async def refused(request: Request, message: str) -> Response:
-        if is_api(request):
-            return JSONResponse({"detail": message}, status_code=403)
-        return templates.TemplateResponse(
-            request, "errors/403.html", {"message": message}, status_code=403
-        )
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, error: Forbidden) -> Response:
-        return await refused(request, str(error))
-
-    @app.exception_handler(CsrfRejected)
-    async def csrf_rejected(request: Request, error: CsrfRejected) -> Response:
-        return await refused(request, str(error))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
-        if is_api(request) or error.status_code != 404:
-            return JSONResponse(
-                {"detail": error.detail}, status_code=error.status_code, headers=error.headers
-            )
-        return templates.TemplateResponse(
-            request,
-            "errors/404.html",
-            {"message": "There is no page at this address."},
-            status_code=404,
-        )
+    # One error map for pages and API alike (valuechain.edge.errors).
+    install_error_handlers(app, api_prefix=API_PREFIX, templates=templates)
 
     return app

@@ -15,12 +15,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, allow, client_address
 from valuechain.domain.access import Action, Principal
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow, client_address
 from valuechain.services import campaign as campaigns
 from valuechain.services import measure
 from valuechain.services.audit import Actor
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Conflict, Invalid, Upstream
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -108,18 +108,12 @@ async def create_campaign(
                 actor=_actor(principal, request),
             )
         )
-    except ValuechainError as problem:
-        return _list_page(request, vc, error=_sentence(problem), form=form, status_code=422)
-    return RedirectResponse(f"/campaigns/{quote(made['id'], safe='')}", status_code=303)
-
-
-def _status_or_404(request: Request, vc: Any, campaign_id: str) -> dict[str, Any] | Response:
-    try:
-        return campaigns.status(vc, campaign_id)
-    except NotFound as error:
-        return templates.TemplateResponse(
-            request, "errors/404.html", {"message": str(error)}, status_code=404
+    except (Invalid, Conflict) as problem:
+        # The form again, with what was typed and why it was refused.
+        return _list_page(
+            request, vc, error=_sentence(problem), form=form, status_code=problem.status
         )
+    return RedirectResponse(f"/campaigns/{quote(made['id'], safe='')}", status_code=303)
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse, dependencies=MANAGE)
@@ -127,9 +121,7 @@ def campaign_page(
     request: Request, vc: CurrentValuechain, campaign_id: str, done: str = "", error: str = ""
 ) -> Response:
     """One campaign: its state, actions and live response rates."""
-    found = _status_or_404(request, vc, campaign_id)
-    if isinstance(found, Response):
-        return found
+    found = campaigns.status(vc, campaign_id)
     return templates.TemplateResponse(
         request,
         "campaign/campaign.html",
@@ -147,9 +139,7 @@ def campaign_page(
 @router.get("/campaigns/{campaign_id}/rates", response_class=HTMLResponse, dependencies=MANAGE)
 def campaign_rates(request: Request, vc: CurrentValuechain, campaign_id: str) -> Response:
     """The response-rate tables alone, for HTMX polling."""
-    found = _status_or_404(request, vc, campaign_id)
-    if isinstance(found, Response):
-        return found
+    found = campaigns.status(vc, campaign_id)
     return templates.TemplateResponse(
         request, "campaign/_rates.html", {"c": found, "poll": POLL_SECONDS, "live": True}
     )
@@ -159,9 +149,9 @@ async def _act(campaign_id: str, call: Any, done: str) -> Response:
     target = f"/campaigns/{quote(campaign_id, safe='')}"
     try:
         result = await run_in_threadpool(call)
-    except NotFound as problem:
-        return RedirectResponse(f"{target}?error={quote(_sentence(problem))}", status_code=303)
-    except ValuechainError as problem:
+    except (Invalid, Conflict, Upstream) as problem:
+        # Shown on the campaign's page, where the admin acted (an unknown campaign
+        # is the error page's, like any other).
         return RedirectResponse(f"{target}?error={quote(_sentence(problem))}", status_code=303)
     except (smtplib.SMTPException, OSError) as problem:
         message = f"The mail server refused: {problem}."
@@ -211,12 +201,7 @@ async def close(
 @router.get("/units/{unit_id}/campaigns", response_class=HTMLResponse, dependencies=RATES)
 def unit_campaigns(request: Request, vc: CurrentValuechain, unit_id: str) -> Response:
     """The response rates of every campaign covering the unit (its lead, admins)."""
-    try:
-        found = campaigns.campaigns_of_unit(vc, unit_id)
-    except NotFound as error:
-        return templates.TemplateResponse(
-            request, "errors/404.html", {"message": str(error)}, status_code=404
-        )
+    found = campaigns.campaigns_of_unit(vc, unit_id)
     return templates.TemplateResponse(
         request,
         "campaign/unit.html",

@@ -10,11 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain
 from valuechain.domain.access import Action, Principal
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain
 from valuechain.services.access import may
 from valuechain.services.connect import connect
-from valuechain.services.errors import NotFound
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -28,10 +27,7 @@ def unit_connect(
     """The unit's internal relationships with their paths to the external customers
     and, for readers of its results, whether their scores move with the outcomes."""
     results = may(vc, principal, Action.VIEW_UNIT_RESULTS, unit_id)
-    try:
-        doc = connect(vc, unit_id, over_time=results)
-    except NotFound as error:
-        return HTMLResponse(f"<p class='muted'>{error}</p>", status_code=404)
+    doc = connect(vc, unit_id, over_time=results)
     return templates.TemplateResponse(
         request, "connect/_unit.html", {"doc": doc, "results": results}
     )

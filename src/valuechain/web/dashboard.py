@@ -17,10 +17,9 @@ import altair as alt
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from valuechain.api.dependencies import CurrentValuechain, allow
 from valuechain.domain.access import Action
+from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.services.dashboard import unit_dashboard
-from valuechain.services.errors import NotFound
 from valuechain.web.templating import templates
 
 router = APIRouter(
@@ -195,15 +194,7 @@ def dashboard_page(
     instrument: Annotated[str | None, Query()] = None,
 ) -> Response:
     """The provider dashboard of one unit; a friendly 404 for an unknown unit."""
-    try:
-        unit, doc = unit_dashboard(vc, unit_id, instrument)
-    except NotFound as error:
-        return templates.TemplateResponse(
-            request,
-            "errors/404.html",
-            {"message": str(error), "nav": "units"},
-            status_code=404,
-        )
+    unit, doc = unit_dashboard(vc, unit_id, instrument)
     customers = sorted({r["customer"] for r in doc["heat"]})
     heat = {(r["customer"], r["dimension"]): r for r in doc["heat"]}
     return templates.TemplateResponse(

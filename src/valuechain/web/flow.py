@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from valuechain.api.dependencies import CurrentValuechain, allow
 from valuechain.domain.access import Action
-from valuechain.services.errors import ValuechainError
+from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.services.flow import InvalidWhatIf
 from valuechain.services.flow import flow as flow_of
 from valuechain.web.templating import templates
 
@@ -81,7 +81,8 @@ def what_if_fragment(
         try:
             doc = flow_of(vc, specs)
             context.update(doc=doc, stages=chain_order(doc), bar_height=bar_height)
-        except ValuechainError as error:
+        except InvalidWhatIf as error:
+            # The fragment shows why, next to the sliders that made the spec.
             context["error"] = str(error)
     response = templates.TemplateResponse(request, "flow/_what_if.html", context)
     response.headers["Cache-Control"] = "no-store"

@@ -8,12 +8,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from valuechain.api import PREFIX as API_PREFIX
-from valuechain.api.dependencies import CurrentValuechain, allow
-from valuechain.api.map import unit_detail, unit_rows
 from valuechain.domain.access import Action
 from valuechain.domain.link import Relation
 from valuechain.domain.unit import UnitKind
-from valuechain.services.errors import NotFound
+from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.edge.map import unit_detail, unit_rows
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False, dependencies=[allow(Action.VIEW_MAP)])
@@ -75,13 +74,5 @@ def units_page(
 def unit_page(unit_id: str, request: Request, vc: CurrentValuechain) -> Response:
     """One unit: its results, customers (direct and indirect), suppliers and paths to
     the external customers; a friendly 404 page for an unknown id."""
-    try:
-        detail = unit_detail(vc, unit_id)
-    except NotFound:
-        return templates.TemplateResponse(
-            request,
-            "errors/404.html",
-            {"message": f"There is no unit with the id “{unit_id}”.", "nav": "units"},
-            status_code=404,
-        )
+    detail = unit_detail(vc, unit_id)
     return templates.TemplateResponse(request, "map/unit.html", {"nav": "units", "unit": detail})

@@ -34,9 +34,9 @@ from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from valuechain.api.dependencies import AccessRule
 from valuechain.domain.access import Action
 from valuechain.domain.notification import Status
+from valuechain.edge.dependencies import AccessRule
 from valuechain.services import notification
 from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain

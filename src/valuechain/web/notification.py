@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.notification import KINDS, MAX_ATTEMPTS, Channel, Preference, Status
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain
 from valuechain.services import notification
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
@@ -67,8 +67,8 @@ async def save_settings(request: Request, principal: OwnChoices, vc: CurrentValu
     form = await request.form()
     try:
         person = notification.person_of_account(vc, principal.account_id)
-    except notification.NoPerson:
-        return _settings(request, vc, principal, status_code=409)
+    except notification.NoPerson as problem:
+        return _settings(request, vc, principal, status_code=problem.status)
     choices = [
         Preference(
             kind,
@@ -88,7 +88,9 @@ async def save_settings(request: Request, principal: OwnChoices, vc: CurrentValu
         await run_in_threadpool(save)
     except notification.NotificationError as problem:
         text = str(problem)
-        return _settings(request, vc, principal, error=text[:1].upper() + text[1:], status_code=422)
+        return _settings(
+            request, vc, principal, error=text[:1].upper() + text[1:], status_code=problem.status
+        )
     return RedirectResponse("/settings/notifications?done=1", status_code=303)
 
 

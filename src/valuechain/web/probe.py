@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import AccessRule
 from valuechain.domain.access import Principal
+from valuechain.edge.dependencies import AccessRule
 from valuechain.services.organisation import Valuechain
 from valuechain.store.database import ping
 

@@ -7,16 +7,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain, on_relationship
-from valuechain.api.partner import problems
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain, on_relationship
 from valuechain.services import action, health, measure, partner, workspace
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.errors import Conflict, Invalid
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
 
@@ -50,8 +49,7 @@ def _page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    with problems():
-        sides = partner.relationship(vc, principal, provider, customer)
+    sides = partner.relationship(vc, principal, provider, customer)
     names = vc.describe_units([provider, customer])
     own_side = (
         "provider" if principal.unit_id == provider
@@ -110,13 +108,12 @@ async def _attempt(
 ) -> Response:
     try:
         await run_in_threadpool(call)
-    except NotFound as missing:
-        raise HTTPException(404, str(missing)) from missing
-    except ValuechainError as problem:
-        message = str(problem)
+    except (Invalid, Conflict) as problem:
+        # The page again, with the reason next to the form that was sent.
+        message, status = str(problem), problem.status
         return await run_in_threadpool(
             lambda: _page(request, vc, principal, provider, customer, error=message,
-                          status_code=422)
+                          status_code=status)
         )  # fmt: skip
     return _back(provider, customer, anchor)
 

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from valuechain.api.dependencies import CurrentValuechain, allow, on_relationship
-from valuechain.api.partner import problems
 from valuechain.domain.access import Action, Principal
+from valuechain.edge.dependencies import CurrentValuechain, allow, on_relationship
 from valuechain.services.report import Report, report
 from valuechain.web.templating import STATIC, templates
 
@@ -89,16 +88,14 @@ def organisation_pdf(vc: CurrentValuechain) -> Response:
 @router.get("/units/{unit_id}/report", response_class=HTMLResponse, dependencies=UNIT)
 def unit_page(request: Request, unit_id: str, vc: CurrentValuechain) -> Response:
     """A unit's report: what its customers and its place in the chain say."""
-    with problems():
-        doc = report(vc, unit_id)
+    doc = report(vc, unit_id)
     return _page(request, doc, f"/units/{unit_id}/report.pdf")
 
 
 @router.get("/units/{unit_id}/report.pdf", dependencies=UNIT)
 def unit_pdf(unit_id: str, vc: CurrentValuechain) -> Response:
     """A unit's report as PDF."""
-    with problems():
-        doc = report(vc, unit_id)
+    doc = report(vc, unit_id)
     return _pdf(doc, f"valuechain-report-{unit_id}")
 
 
@@ -111,8 +108,7 @@ def relationship_page(
     vc: CurrentValuechain,
 ) -> Response:
     """A relationship's report: findings about its provider and customer only."""
-    with problems():
-        doc = report(vc, relationship=(provider_id, customer_id))
+    doc = report(vc, relationship=(provider_id, customer_id))
     return _page(request, doc, f"/relationships/{provider_id}/{customer_id}/report.pdf")
 
 
@@ -124,6 +120,5 @@ def relationship_pdf(
     vc: CurrentValuechain,
 ) -> Response:
     """A relationship's report as PDF."""
-    with problems():
-        doc = report(vc, relationship=(provider_id, customer_id))
+    doc = report(vc, relationship=(provider_id, customer_id))
     return _pdf(doc, f"valuechain-report-{provider_id}-{customer_id}")

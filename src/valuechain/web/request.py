@@ -11,14 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from valuechain.api.dependencies import AccessRule, CurrentValuechain
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.request import Verb
+from valuechain.edge.dependencies import AccessRule, CurrentValuechain
 from valuechain.services import request as requests
 from valuechain.services import thanks
 from valuechain.services.access import may
-from valuechain.services.errors import NotFound, ValuechainError
 from valuechain.services.organisation import Valuechain
+from valuechain.services.request import RequestError
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -103,7 +103,8 @@ def file_request(
             priority=priority or None,
             idempotency_key=idempotency_key or None,
         )
-    except ValuechainError as error:
+    except requests.RequestError as error:
+        # The form again, with what was typed and why it was refused.
         rows = requests.listing(vc, requester_id=principal.account_id)
         return templates.TemplateResponse(
             request,
@@ -117,20 +118,19 @@ def file_request(
                 "error": str(error),
                 "form": {"provider": provider, "title": title, "body": body},
             },
-            status_code=409 if not isinstance(error, NotFound) else 404,
+            status_code=error.status,
         )
     return RedirectResponse(f"/requests/{found['id']}", status_code=303)
 
 
 def _request_page(
-    request: Request, vc: Valuechain, principal: Principal, request_id: str, error: str | None
+    request: Request,
+    vc: Valuechain,
+    principal: Principal,
+    request_id: str,
+    error: RequestError | None,
 ) -> Response:
-    try:
-        found = requests.get(vc, requests.Asker.of(principal), request_id)
-    except NotFound as missing:
-        return templates.TemplateResponse(
-            request, "errors/404.html", {"message": str(missing)}, status_code=404
-        )
+    found = requests.get(vc, requests.Asker.of(principal), request_id)
     return templates.TemplateResponse(
         request,
         "request/request.html",
@@ -139,9 +139,9 @@ def _request_page(
             "r": found,
             "names": _names(vc, [found]),
             "verbs": [(Verb(v), VERB_LABELS[Verb(v)]) for v in found["verbs"]],
-            "error": error,
+            "error": str(error) if error else None,
         },
-        status_code=409 if error else 200,
+        status_code=error.status if error else 200,
     )
 
 
@@ -204,13 +204,11 @@ def _act(
     call: Callable[[requests.Asker], object],
 ) -> Response:
     """Do ``call`` as the signed-in person, then show the request again; a refused step
-    shows the page with its reason, a request gone shows the page's not-found."""
+    shows the page with its reason; a request gone is the error page's 404."""
     try:
         call(requests.Asker.of(principal))
     except requests.RequestError as error:
-        return _request_page(request, vc, principal, request_id, str(error))
-    except NotFound:
-        return _request_page(request, vc, principal, request_id, None)
+        return _request_page(request, vc, principal, request_id, error)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from valuechain.api.dependencies import (
+from valuechain.domain.account import AccountRole
+from valuechain.edge.dependencies import (
     DEMO_OPT_OUT_COOKIE,
     PRESESSION_COOKIE,
     SESSION_COOKIE,
@@ -21,7 +22,6 @@ from valuechain.api.dependencies import (
     client_address,
     session_token,
 )
-from valuechain.domain.account import AccountRole
 from valuechain.services import accounts
 from valuechain.services.accounts import NewSession
 from valuechain.services.audit import Actor

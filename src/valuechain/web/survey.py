@@ -19,11 +19,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from valuechain.api.campaign import SURVEY_LINK
-from valuechain.api.dependencies import CurrentValuechain
 from valuechain.domain.instrument import IMPORTANCE_POINTS, Item, Scale
+from valuechain.edge.dependencies import SURVEY_LINK, CurrentValuechain
 from valuechain.services import campaign as campaigns
-from valuechain.services.errors import ValuechainError
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False, dependencies=SURVEY_LINK)
@@ -183,10 +181,14 @@ def _message(request: Request, title: str, message: str, status_code: int) -> Re
     )
 
 
-def _refused(request: Request, error: ValuechainError) -> Response:
-    if isinstance(error, campaigns.LinkSpent):
-        return _message(request, "This link no longer works", str(error), 410)
-    return _message(request, "Survey not found", str(error), 404)
+#: What a link answers when it does not open: a respondent has no account and no
+#: menu, so these get the survey's own message page (with its private headers).
+LINK_REFUSED = (campaigns.LinkUnknown, campaigns.LinkSpent)
+
+
+def _link_page(request: Request, error: campaigns.LinkUnknown | campaigns.LinkSpent) -> Response:
+    title = "This link no longer works" if error.status == 410 else "Survey not found"
+    return _message(request, title, str(error), error.status)
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
@@ -194,8 +196,8 @@ def survey_page(token: str, request: Request, vc: CurrentValuechain) -> Response
     """The answer form of a single-use link; 404 unknown, 410 used or closed."""
     try:
         form = campaigns.open_link(vc, token)
-    except ValuechainError as error:
-        return _refused(request, error)
+    except LINK_REFUSED as error:
+        return _link_page(request, error)
     return _render(request, token, form, {}, {})
 
 
@@ -219,23 +221,23 @@ async def submit_survey(token: str, request: Request, vc: CurrentValuechain) -> 
         return await run_in_threadpool(_forbidden_or_unknown, request, vc, token)
     try:
         form = await run_in_threadpool(campaigns.open_link, vc, token)
-    except ValuechainError as error:
-        return _refused(request, error)
+    except LINK_REFUSED as error:
+        return _link_page(request, error)
     submission = campaigns.submission_from_form(form.instrument, values)
     try:
         await run_in_threadpool(campaigns.submit, vc, token, submission)
     except campaigns.InvalidAnswers as invalid:
-        return _render(request, token, form, values, invalid.problems, 422)
-    except ValuechainError as error:
-        return _refused(request, error)
+        return _render(request, token, form, values, invalid.problems, invalid.status)
+    except LINK_REFUSED as error:
+        return _link_page(request, error)
     return RedirectResponse("/survey/thanks", status_code=303, headers=PRIVATE_HEADERS)
 
 
 def _forbidden_or_unknown(request: Request, vc: Any, token: str) -> Response:
     try:
         campaigns.open_link(vc, token)
-    except ValuechainError as error:
-        return _refused(request, error)
+    except LINK_REFUSED as error:
+        return _link_page(request, error)
     return _message(
         request,
         "This form did not come from Valuechain",

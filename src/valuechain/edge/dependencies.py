@@ -1,4 +1,4 @@
-"""What every endpoint receives: the organisation the app was built for, and who is
+"""What every page and endpoint receives: the organisation the app was built for, and who is
 asking, checked against the access policy.
 
 Every route of the app declares an :class:`AccessRule` (the app factory refuses to
@@ -13,14 +13,14 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import DEMO_ADMIN_ID, Account
 from valuechain.services import accounts
-from valuechain.services.access import NotSignedIn, authorise, authorise_relationship
-from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.access import authorise, authorise_relationship
+from valuechain.services.errors import Forbidden, NotSignedIn
 from valuechain.services.organisation import Valuechain
 
 SESSION_COOKIE = "vc_session"
@@ -34,7 +34,7 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class CsrfRejected(ValuechainError):
+class CsrfRejected(Forbidden):
     """A state-changing request without the right CSRF token."""
 
     def __init__(self) -> None:
@@ -211,14 +211,12 @@ class AccessRule:
             raise NotSignedIn()
         if self.relationship is not None:
             provider, customer = (request.path_params.get(p, "") for p in self.relationship)
-            try:
-                await run_in_threadpool(
-                    authorise_relationship, vc, principal, self.action, provider, customer,
-                    results=self.results,
-                )  # fmt: skip
-            except NotFound as missing:
-                # Not on the map: 404 for every role, before the route reads anything.
-                raise HTTPException(404, str(missing)) from None
+            # A pair not on the map raises NotFound: 404 for every role, before the
+            # route reads anything.
+            await run_in_threadpool(
+                authorise_relationship, vc, principal, self.action, provider, customer,
+                results=self.results,
+            )  # fmt: skip
         else:
             unit_id = request.path_params.get(self.unit_param) if self.unit_param else None
             await run_in_threadpool(authorise, vc, principal, self.action, unit_id)
@@ -256,3 +254,23 @@ def on_relationship(action: Action, *, results: bool = False) -> AccessRule:
 # The principal as a parameter, for routes that use it.
 SessionHolder = Annotated[Principal, Depends(AccessRule(Action.USE_OWN_SESSION))]
 Anyone = Annotated[Principal | None, Depends(AccessRule.public())]
+
+
+class SurveyLinkRule(AccessRule):
+    """The access rule of a survey link: the token in the path is the credential.
+    Nobody is signed in and no session is looked up or started (not even the demo's),
+    so answering a survey never leaves an account cookie behind; a JSON body with no
+    cookie needs no CSRF token (see docs/access.md)."""
+
+    def __init__(self) -> None:
+        super().__init__(None, csrf=False)
+
+    def __repr__(self) -> str:
+        return "AccessRule(survey link)"
+
+    async def __call__(self, request: Request) -> Principal | None:
+        return None
+
+
+#: The dependencies of a survey link's page or endpoint.
+SURVEY_LINK = [Depends(SurveyLinkRule())]
