@@ -29,7 +29,7 @@ from valuechain.domain.account import AccountRole
 from valuechain.edge.dependencies import SESSION_COOKIE, AccessRule
 from valuechain.jobs.queue import make_huey
 from valuechain.services import notification
-from valuechain.services.errors import ValuechainError
+from valuechain.settings import SettingsError
 from valuechain.store.database import make_engine
 from valuechain.web.app import create_app
 from valuechain.web.logs import (
@@ -219,7 +219,7 @@ def test_readyz_names_an_unreachable_database_and_metrics_still_answer(
     with _pg_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     engine = make_engine(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
-    vc = Valuechain(engine, "gone", security=TEST_SECURITY)
+    vc = Valuechain(engine, "gone", create=True, security=TEST_SECURITY)
     client = TestClient(create_app(vc, metrics_public=True))
     assert client.get("/readyz").status_code == 200
     with _pg_admin() as admin:
@@ -239,7 +239,7 @@ def test_metrics_public_takes_a_boolean(vc: Valuechain, monkeypatch: pytest.Monk
     monkeypatch.setenv("VALUECHAIN_METRICS_PUBLIC", "true")
     assert TestClient(create_app(vc)).get("/metrics").status_code == 200
     monkeypatch.setenv("VALUECHAIN_METRICS_PUBLIC", "sometimes")
-    with pytest.raises(ValuechainError, match="VALUECHAIN_METRICS_PUBLIC"):
+    with pytest.raises(SettingsError, match="VALUECHAIN_METRICS_PUBLIC"):
         create_app(vc)
 
 

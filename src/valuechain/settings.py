@@ -242,7 +242,11 @@ class Settings(BaseSettings):
     oidc_label: Name = Field(
         default="single sign-on", description="The provider's name on the sign-in button."
     )
-    # The log format (JSON or plain lines) joins here with the observability work.
+    metrics_public: Annotated[bool, Kind("true or false")] = Field(
+        default=False,
+        description="Whether anyone may read `/metrics` without signing in; false: admins "
+        "only (or a scraper sending an admin's session token).",
+    )
 
     @model_validator(mode="after")
     def _sso_complete(self) -> Settings:

@@ -18,6 +18,7 @@ from valuechain.edge.dependencies import access_rules
 from valuechain.edge.errors import install as install_error_handlers
 from valuechain.services.organisation import Valuechain
 from valuechain.services.sso import SsoProvider, SsoSettings
+from valuechain.settings import settings
 from valuechain.web import admin as admin_pages
 from valuechain.web import agreement as agreement_pages
 from valuechain.web import campaign as campaign_pages
@@ -118,7 +119,7 @@ def create_app(
     app.include_router(agreement_pages.router)
     app.include_router(request_pages.router)
     app.include_router(probe.router)
-    public = metrics.public_from_environment() if metrics_public is None else metrics_public
+    public = settings().metrics_public if metrics_public is None else metrics_public
     app.include_router(metrics.router(public=public))
     check_access_rules(app)
 

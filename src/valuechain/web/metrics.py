@@ -20,7 +20,6 @@ read ``/metrics`` (signed in, or with a session token as a bearer); with
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator
 
@@ -38,7 +37,6 @@ from valuechain.domain.access import Action
 from valuechain.domain.notification import Status
 from valuechain.edge.dependencies import AccessRule
 from valuechain.services import notification
-from valuechain.services.errors import ValuechainError
 from valuechain.services.organisation import Valuechain
 from valuechain.web.probe import Queue
 
@@ -46,20 +44,6 @@ log = logging.getLogger(__name__)
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
-TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
-
-
-def public_from_environment() -> bool:
-    """``VALUECHAIN_METRICS_PUBLIC``: whether anyone may read ``/metrics`` (default
-    no: admins only). A value that is no boolean is refused at start-up."""
-    raw = os.environ.get("VALUECHAIN_METRICS_PUBLIC", "").strip().lower()
-    if raw in TRUE:
-        return True
-    if raw in FALSE:
-        return False
-    raise ValuechainError(
-        f"VALUECHAIN_METRICS_PUBLIC={raw!r}: expected true or false (default: false)"
-    )
 
 
 class Gauges(Collector):
