@@ -11,15 +11,13 @@ import pytest
 
 from valuechain import Valuechain
 from valuechain.services import health, measure
-from valuechain.services.demo import ensure_demo
 from valuechain.services.relationship import relationships
 from valuechain.store import measure as measure_store
 
 
 @pytest.fixture
-def demo(vc: Valuechain) -> Valuechain:
-    ensure_demo(vc)
-    return vc
+def demo(demo_vc: Valuechain) -> Valuechain:
+    return demo_vc
 
 
 def _count_tables(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
