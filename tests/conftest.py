@@ -15,6 +15,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -138,13 +139,13 @@ def postgres_demo_template(postgres_url: str) -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def demo_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of a new database of its own holding the demo organisation
-    (``DEMO_ORGANISATION``) as ``ensure_demo`` writes it: a copy of the session's demo
-    database, so a test may change anything in it."""
-    if request.param == "sqlite":
-        path = tmp_path / "demo.db"
+@contextmanager
+def demo_copy(request: pytest.FixtureRequest, kind: str, folder: Path) -> Iterator[str]:
+    """The URL of a new database of its own (a file in ``folder`` for SQLite) holding
+    the demo organisation (``DEMO_ORGANISATION``) as ``ensure_demo`` writes it: a copy
+    of the session's demo database of ``kind``, so its user may change anything."""
+    if kind == "sqlite":
+        path = folder / "demo.db"
         shutil.copyfile(request.getfixturevalue("sqlite_demo_template"), path)
         yield f"sqlite:///{path}"
         return
@@ -152,9 +153,18 @@ def demo_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     name = f"valuechain_democopy_{uuid.uuid4().hex[:12]}"
     with _pg_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield f"{PG_BASE_URL}/{name}"
-    with _pg_admin() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{PG_BASE_URL}/{name}"
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new database holding the demo organisation (see ``demo_copy``)."""
+    with demo_copy(request, request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
