@@ -17,8 +17,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
+from tests.builders import chain_map
 from tests.signin import make_account
-from tests.test_api import chain_map
 from valuechain import Valuechain
 from valuechain.domain.access import Action
 from valuechain.domain.account import AccountRole

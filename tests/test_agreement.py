@@ -164,14 +164,13 @@ def test_command_line(vc: Valuechain, cli_env: dict[str, str], tmp_path: Path) -
     assert code == 0 and "Order intake by Thursday 12:00" in out
 
 
-def test_a_lead_drafts_an_agreement_then_both_sides_agree(vc: Valuechain) -> None:
+def test_a_lead_drafts_an_agreement_then_both_sides_agree(demo_vc: Valuechain) -> None:
     from valuechain.domain.agreement import Metric
     from valuechain.services import agreement as agreements
     from valuechain.services.agreement import AgreementStepRefused
     from valuechain.services.audit import Actor
-    from valuechain.services.demo import ensure_demo
 
-    ensure_demo(vc)
+    vc = demo_vc
     lead = Actor(None, "test lead", None)
     made = agreements.draft(
         vc, "quality-assurance", lead, result_id="inspection-release", customer_id="packing",

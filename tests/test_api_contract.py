@@ -16,7 +16,6 @@ from valuechain.api.request import MAX_OFFSET
 from valuechain.services import notification
 from valuechain.services.change import change, published_cells
 from valuechain.services.connect import connect
-from valuechain.services.demo import ensure_demo
 from valuechain.services.errors import NotFound
 from valuechain.web.app import create_app
 
@@ -24,8 +23,8 @@ EMAIL = "contract-admin@example.org"
 
 
 @pytest.fixture
-def demo(vc: Valuechain) -> Valuechain:
-    ensure_demo(vc)
+def demo(demo_vc: Valuechain) -> Valuechain:
+    vc = demo_vc
     make_account(vc, EMAIL)
     return vc
 

@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from tests.signin import bearer, make_account
 from valuechain import Valuechain
 from valuechain.domain.account import AccountRole
-from valuechain.services.demo import ensure_demo
 from valuechain.web.app import create_app
 
 INTERNAL = "org_id"
@@ -160,8 +159,8 @@ def _document(answer: httpx.Response) -> Any:
     return {str(h): None for row in headers.values() for h in row}
 
 
-def test_no_answer_carries_the_internal_key(vc: Valuechain) -> None:
-    ensure_demo(vc)
+def test_no_answer_carries_the_internal_key(demo_vc: Valuechain) -> None:
+    vc = demo_vc
     make_account(vc)
     make_account(vc, "lead@example.org", AccountRole.LEAD, person_id="person-062")  # payroll
     make_account(vc, "customer@example.org", AccountRole.LEAD, person_id="person-020")

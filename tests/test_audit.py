@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
+from tests.builders import chain_map
 from tests.signin import PASSWORD, form_token, make_account, sign_in
-from tests.test_api import chain_map
 from valuechain import Valuechain
 from valuechain.cli.main import app as cli
 from valuechain.services import accounts, audit

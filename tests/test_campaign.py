@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select
 
-from tests.test_api import chain_map
+from tests.builders import chain_map
 from valuechain import Valuechain
 from valuechain.domain.campaign import (
     RATE_BAND,

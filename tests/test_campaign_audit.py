@@ -19,9 +19,9 @@ from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from tests.browser.conftest import serving
+from tests.builders import chain_map
 from tests.conftest import _Inbox
 from tests.signin import PASSWORD, make_account
-from tests.test_api import chain_map
 from tests.test_campaign import PACKERS, full_answers, people, tokens_in
 from valuechain import Valuechain
 from valuechain.cli.main import app, main

@@ -147,7 +147,7 @@ def test_a_band_holds_the_true_rate(invited: int, threshold: int, data: Any) -> 
 def watched(vc: Valuechain, smtp_server: Any) -> Iterator[tuple[str, str, Any]]:
     """make → pack (4 people) and make → ctrl (6 people) invited; make's lead signed in
     to a real server on loopback."""
-    from tests.test_api import chain_map
+    from tests.builders import chain_map
     from valuechain.domain.person import Person, Role
 
     org_map = chain_map()

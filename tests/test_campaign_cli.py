@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.test_api import chain_map
+from tests.builders import chain_map
 from tests.test_campaign import PACKERS, full_answers, people, tokens_in
 from valuechain import Valuechain
 from valuechain.cli.main import app, main

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.builders import chain_map
 from tests.signin import bearer, make_account, sign_in
-from tests.test_api import chain_map
 from tests.test_campaign import PACKERS, full_answers, people, tokens_in
 from valuechain import Valuechain
 from valuechain.domain.account import AccountRole

@@ -20,7 +20,6 @@ from valuechain import Valuechain
 from valuechain.cli.main import app as cli
 from valuechain.services import measure
 from valuechain.services.change import change
-from valuechain.services.demo import ensure_demo
 from valuechain.services.demo_survey import demo_responses
 from valuechain.services.errors import NotFound
 from valuechain.web.app import create_app
@@ -29,9 +28,8 @@ TOL = 1e-6
 
 
 @pytest.fixture
-def demo(vc: Valuechain) -> Valuechain:
-    ensure_demo(vc)
-    return vc
+def demo(demo_vc: Valuechain) -> Valuechain:
+    return demo_vc
 
 
 def _dimension_scores(provider: str, dimension: str, campaign: str) -> np.ndarray:
@@ -118,7 +116,7 @@ def test_raising_the_threshold_suppresses_more(demo: Valuechain) -> None:
     assert len(shown) < len(at_five)
 
 
-def test_errors(vc: Valuechain, demo: Valuechain) -> None:
+def test_errors(demo: Valuechain) -> None:
     with pytest.raises(NotFound, match="no campaign"):
         change(demo, "2026-q1", "nope")
     # One campaign named: the other is its default (``to`` the latest).
@@ -129,7 +127,7 @@ def test_errors(vc: Valuechain, demo: Valuechain) -> None:
         change(demo, "2026-q1", "2026-q1")
 
 
-def test_cli_prints_one_json_document(demo: Valuechain, cli_env: dict[str, str]) -> None:
+def test_cli_prints_one_json_document(demo: Valuechain, demo_cli_env: dict[str, str]) -> None:
     out = CliRunner().invoke(cli, ["change", "--json", "--from", "2026-q1", "--to", "2026-q2"])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)

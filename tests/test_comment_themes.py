@@ -20,7 +20,6 @@ from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.response import Answer, Response
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services.comment import comments
-from valuechain.services.demo import ensure_demo
 from valuechain.web.app import create_app
 
 TEXTS = [
@@ -123,8 +122,8 @@ def test_threshold_is_never_below_the_numbers_threshold(vc: Valuechain) -> None:
 
 
 @pytest.fixture
-def client(vc: Valuechain) -> Iterator[TestClient]:
-    ensure_demo(vc)
+def client(demo_vc: Valuechain) -> Iterator[TestClient]:
+    vc = demo_vc
     make_account(vc)
     with TestClient(create_app(vc)) as c:
         sign_in(c)

@@ -27,7 +27,6 @@ from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import measure
 from valuechain.services.connect import INTERNAL_FOCUS, MIN_PERIODS, connect
-from valuechain.services.demo import ensure_demo
 
 TEAM, DEPT, CUSTOMER = UnitKind.TEAM, UnitKind.DEPARTMENT, UnitKind.EXTERNAL_CUSTOMER
 INT, FIN = ResultKind.INTERMEDIATE, ResultKind.FINISHED
@@ -217,8 +216,8 @@ def test_api_and_unit_page(client: TestClient) -> None:
     assert "internal focus" in client.get("/units/make/connect").text
 
 
-def test_demo_story(vc: Valuechain) -> None:
-    ensure_demo(vc)
+def test_demo_story(demo_vc: Valuechain) -> None:
+    vc = demo_vc
     rows = by_key(connect(vc, "production-planning"))
     over = {t["metric"]: t for t in rows[("production-plan", "assembly")]["over_time"]}
     assert over["satisfaction"]["n"] == 24

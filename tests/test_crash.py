@@ -35,9 +35,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, event, func, select
 
+from tests.builders import chain_map
 from tests.crash_server import Server
 from tests.signin import PASSWORD, make_account
-from tests.test_api import chain_map
 from valuechain import Valuechain
 from valuechain.domain.person import Person, Role
 from valuechain.domain.request import Verb

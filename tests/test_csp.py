@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.builders import chain_map
 from tests.signin import make_account, sign_in
 from tests.test_access_matrix import app_routes
-from tests.test_api import chain_map
 from valuechain import Valuechain
 from valuechain.web import csp
 from valuechain.web.app import create_app

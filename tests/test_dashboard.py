@@ -15,7 +15,7 @@ from valuechain import Valuechain
 from valuechain.domain.account import AccountRole
 from valuechain.domain.person import Role
 from valuechain.services.dashboard import dashboard
-from valuechain.services.demo import demo_map, ensure_demo
+from valuechain.services.demo import demo_map
 from valuechain.web.app import create_app
 from valuechain.web.dashboard import charts
 
@@ -36,9 +36,8 @@ def _inline_values(spec: dict[str, object]) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def demo(vc: Valuechain) -> Valuechain:
-    ensure_demo(vc)
-    return vc
+def demo(demo_vc: Valuechain) -> Valuechain:
+    return demo_vc
 
 
 def _client(vc: Valuechain, email: str, role: AccountRole, person: str) -> Iterator[TestClient]:

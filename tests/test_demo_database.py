@@ -22,9 +22,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.engine import Engine
 
+from tests.builders import chain_map
 from tests.conftest import TEST_SECURITY
 from tests.signin import form_token
-from tests.test_api import chain_map
 from tests.test_web import free_port, start_cli, stop
 from valuechain import Valuechain
 from valuechain.services import accounts, demo

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from valuechain import Valuechain
 from valuechain.services import connect
-from valuechain.services.demo import ensure_demo
 
 
-def test_the_demo_flags_assembly_asking_more_than_the_installers_need(vc: Valuechain) -> None:
-    ensure_demo(vc)
+def test_the_demo_flags_assembly_asking_more_than_the_installers_need(demo_vc: Valuechain) -> None:
+    vc = demo_vc
     doc = connect.connect(vc, over_time=False)
     assert doc["entitlement"]["assessed"] is True
     flags = {(f["provider"], f["customer"], f["metric"]): f for f in doc["entitlement"]["flags"]}
@@ -27,7 +26,7 @@ def test_the_demo_flags_assembly_asking_more_than_the_installers_need(vc: Valuec
 
 
 def test_without_agreements_entitlement_is_not_assessed(vc: Valuechain) -> None:
-    from tests.test_api import chain_map
+    from tests.builders import chain_map
 
     vc.write_map(chain_map())
     doc = connect.connect(vc, over_time=False)

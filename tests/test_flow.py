@@ -17,7 +17,6 @@ from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
-from valuechain.services.demo import ensure_demo
 from valuechain.services.errors import NotFound
 from valuechain.services.flow import InvalidWhatIf, flow
 
@@ -114,8 +113,8 @@ def test_cost_saving_that_loses_output_is_no_saving(vc: Valuechain) -> None:
     assert delta["throughput"] < 0
 
 
-def test_demo_story(vc: Valuechain) -> None:
-    ensure_demo(vc)
+def test_demo_story(demo_vc: Valuechain) -> None:
+    vc = demo_vc
     doc = flow(vc)
     _no_inf_nan(doc)
     assert doc["bottleneck"] == "assembled-pumps" and doc["bottlenecks"] == ["assembled-pumps"]

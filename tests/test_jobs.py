@@ -8,7 +8,6 @@ from datetime import date
 from valuechain import Valuechain
 from valuechain.jobs.tasks import PERIODIC, regroup_reminders, survey_reminders
 from valuechain.services import action, campaign, notification
-from valuechain.services.demo import ensure_demo
 
 
 def test_the_reminder_jobs_are_registered() -> None:
@@ -16,10 +15,10 @@ def test_the_reminder_jobs_are_registered() -> None:
 
 
 def test_survey_reminders_reach_only_those_who_have_not_answered(
-    vc: Valuechain,
+    demo_vc: Valuechain,
     smtp_server,  # type: ignore[no-untyped-def]
 ) -> None:
-    ensure_demo(vc)
+    vc = demo_vc
     campaign.create_campaign(
         vc, "pulse-q4", instrument="pulse", relationships=[("payroll", "accounting")]
     )
@@ -32,8 +31,8 @@ def test_survey_reminders_reach_only_those_who_have_not_answered(
     assert all("/s/" in m.get_content() for _, m in reminders)
 
 
-def test_overdue_actions_remind_the_leads_of_both_sides(vc: Valuechain) -> None:
-    ensure_demo(vc)
+def test_overdue_actions_remind_the_leads_of_both_sides(demo_vc: Valuechain) -> None:
+    vc = demo_vc
     made = action.create(
         vc, None, "payroll", "assembly", title="Named contact per shift", owner="Pat",
         due_on=date(2026, 1, 5), instrument="service_factors", dimension="courtesy",
@@ -49,13 +48,13 @@ def test_overdue_actions_remind_the_leads_of_both_sides(vc: Valuechain) -> None:
     assert action.send_regroup_reminders(vc) == 0
 
 
-def test_monthly_reports_go_to_each_role_what_it_may_see(vc: Valuechain) -> None:
+def test_monthly_reports_go_to_each_role_what_it_may_see(demo_vc: Valuechain) -> None:
     from tests.signin import make_account
     from valuechain.domain.account import AccountRole
     from valuechain.jobs.tasks import monthly_reports
     from valuechain.services import audit
 
-    ensure_demo(vc)
+    vc = demo_vc
     leads = {p.unit_id: p for p in vc.read_map().people if p.role.value == "lead"}
     admin = next(p for p in vc.read_map().people if p.role.value == "admin")
     make_account(vc, admin.email, AccountRole.ADMIN, person_id=admin.id)
@@ -72,14 +71,14 @@ def test_monthly_reports_go_to_each_role_what_it_may_see(vc: Valuechain) -> None
     assert len(events) == 2 and len(rows) == 2
 
 
-def test_a_breached_request_alerts_the_providers_leads_once(vc: Valuechain) -> None:
+def test_a_breached_request_alerts_the_providers_leads_once(demo_vc: Valuechain) -> None:
     from datetime import UTC, datetime, timedelta
 
     from valuechain.jobs.tasks import sla_alerts
     from valuechain.services import alert
     from valuechain.services import request as request_service
 
-    ensure_demo(vc)
+    vc = demo_vc
     opened = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday, in business hours
     made = request_service.new_request(
         vc,

@@ -17,7 +17,6 @@ from valuechain.analytics.score import Reason
 from valuechain.cli.main import app as cli
 from valuechain.domain.instrument import SERVICE_FACTORS
 from valuechain.services import measure
-from valuechain.services.demo import ensure_demo
 from valuechain.services.demo_survey import demo_responses
 
 TOL = 1e-6
@@ -88,8 +87,8 @@ def test_omega_needs_three_items_and_spread() -> None:
     assert omega_of(np.ones((1, 3))).reason is Reason.TOO_FEW_RESPONSES
 
 
-def test_reliability_carries_omega_for_scales_of_three_items(vc: Valuechain) -> None:
-    ensure_demo(vc)
+def test_reliability_carries_omega_for_scales_of_three_items(demo_vc: Valuechain) -> None:
+    vc = demo_vc
     scales = {s["dimension"]: s for s in measure.reliability_with_omega(vc)["scales"]}
     value = SERVICE_FACTORS.dimension("value")
     rows = [

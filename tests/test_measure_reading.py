@@ -12,7 +12,6 @@ from sqlalchemy import event, insert
 
 from valuechain import Valuechain
 from valuechain.services import health, measure
-from valuechain.services.demo import ensure_demo
 from valuechain.services.relationship import relationships
 from valuechain.services.transaction import reading
 from valuechain.store import measure as measure_store
@@ -20,9 +19,8 @@ from valuechain.store.measure import OPEN_CAMPAIGNS
 
 
 @pytest.fixture
-def demo(vc: Valuechain) -> Valuechain:
-    ensure_demo(vc)
-    return vc
+def demo(demo_vc: Valuechain) -> Valuechain:
+    return demo_vc
 
 
 def _count_tables(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:

@@ -281,10 +281,8 @@ def test_drivers_and_threshold(vc: Valuechain, cli_env: dict[str, str]) -> None:
         measure.set_threshold(vc, 2)
 
 
-def test_demo_surveys_tell_their_story(vc: Valuechain) -> None:
-    from valuechain.services.demo import ensure_demo
-
-    ensure_demo(vc)
+def test_demo_surveys_tell_their_story(demo_vc: Valuechain) -> None:
+    vc = demo_vc
 
     def value(campaign: str) -> dict[str, float]:
         cells = measure.scores(vc, "dimension", campaign=campaign)["cells"]

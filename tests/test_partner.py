@@ -16,7 +16,6 @@ from valuechain.cli.main import app
 from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
 from valuechain.services import action, health, workspace
-from valuechain.services.demo import ensure_demo
 from valuechain.services.errors import NotFound
 from valuechain.services.workspace import WorkspaceError
 from valuechain.web.app import create_app
@@ -27,9 +26,8 @@ def _lead(unit: str) -> Principal:
 
 
 @pytest.fixture
-def demo(vc: Valuechain) -> Valuechain:
-    ensure_demo(vc)
-    return vc
+def demo(demo_vc: Valuechain) -> Valuechain:
+    return demo_vc
 
 
 def test_each_side_writes_its_own_and_marks_the_others(demo: Valuechain) -> None:
@@ -99,14 +97,14 @@ def test_health_combines_both_views_and_marks_the_largest_disagreement(demo: Val
     assert abs(sides["topics"][sides["largest_disagreement"]]["difference"]) == max(gaps)
 
 
-def test_health_cli_json(demo: Valuechain, cli_env: dict[str, str]) -> None:
-    result = CliRunner().invoke(app, ["health", "--json"], env=cli_env)
+def test_health_cli_json(demo: Valuechain, demo_cli_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(app, ["health", "--json"], env=demo_cli_env)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     keys = {"provider", "customer", "customer_view", "provider_view", "sla_met_pct", "trust"}
     keys.add("health")
     assert doc["relationships"] and all(keys <= r.keys() for r in doc["relationships"])
-    listed = CliRunner().invoke(app, ["action", "list", "--json"], env=cli_env)
+    listed = CliRunner().invoke(app, ["action", "list", "--json"], env=demo_cli_env)
     assert {a["id"] for a in json.loads(listed.stdout)["actions"]} >= {"act-it-prompt"}
 
 

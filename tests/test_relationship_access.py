@@ -14,7 +14,6 @@ nothing but its own bearer token, asks every ``/relationships/...`` page and
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,11 +22,10 @@ import httpx
 import pytest
 
 from tests.browser.conftest import serving
-from tests.conftest import TEST_SECURITY
+from tests.conftest import DEMO_ORGANISATION, TEST_SECURITY, demo_copy
 from tests.signin import PASSWORD, make_account
 from valuechain import Valuechain
 from valuechain.domain.account import AccountRole
-from valuechain.services.demo import ensure_demo
 from valuechain.services.errors import NotFound
 from valuechain.services.report import report
 from valuechain.web import relationship
@@ -68,12 +66,12 @@ class Server:
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('rel') / 'demo.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    vc = Valuechain.open(url, f"rel-{uuid.uuid4().hex[:8]}", security=TEST_SECURITY, create=True)
-    assert ensure_demo(vc)
+    with demo_copy(request, request.param, tmp_path_factory.mktemp("rel")) as url:
+        yield from _serve_demo(url)
+
+
+def _serve_demo(url: str) -> Iterator[Server]:
+    vc = Valuechain.open(url, DEMO_ORGANISATION, security=TEST_SECURITY)
     for who, (role, person) in WHO.items():
         make_account(vc, f"{who}@example.org", role, person_id=person)
     with serving(lambda _url: create_app(vc)) as base:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.test_api import chain_map
+from tests.builders import chain_map
 from valuechain import Valuechain
 from valuechain.analytics.clock import business_clock, elapsed
 from valuechain.domain.access import Principal

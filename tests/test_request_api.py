@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.builders import chain_map
 from tests.signin import bearer, form_token, make_account, sign_in
-from tests.test_api import chain_map
 from valuechain import Valuechain
 from valuechain.cli.main import app as cli
 from valuechain.domain.account import AccountRole

@@ -28,7 +28,6 @@ from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import campaign as campaigns
 from valuechain.services import measure
 from valuechain.services.dashboard import dashboard
-from valuechain.services.demo import ensure_demo
 from valuechain.services.demo_survey import SERVQUAL_PROVIDER
 from valuechain.store import campaign as campaign_store
 from valuechain.store.tables import CampaignRow
@@ -291,8 +290,8 @@ def test_dashboard_shows_the_weighted_total(vc: Valuechain) -> None:
         assert api["servqual_totals"][0]["weighted_total_gap"] == pytest.approx(weighted)
 
 
-def test_demo_shows_a_weighted_total(vc: Valuechain) -> None:
-    ensure_demo(vc)
+def test_demo_shows_a_weighted_total(demo_vc: Valuechain) -> None:
+    vc = demo_vc
     doc = dashboard(vc, SERVQUAL_PROVIDER)
     totals = doc["servqual_totals"]
     assert doc["instrument"] == INTERNAL_SERVQUAL.key and totals is not None

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.builders import chain_map
 from tests.conftest import TEST_SECURITY
 from tests.signin import PASSWORD, bearer, form_token, make_account, sign_in
-from tests.test_api import chain_map
 from valuechain import Valuechain
 from valuechain.services import audit, demo
 from valuechain.services.demo import demo_map, ensure_demo, ensure_demo_admin, open_demo

@@ -31,8 +31,8 @@ import httpx
 import pytest
 from sqlalchemy import Connection, create_engine, inspect, text
 
+from tests.builders import chain_map
 from tests.conftest import TEST_SECURITY
-from tests.test_api import chain_map
 from tests.test_backup import own_url  # noqa: F401 (a fixture)
 from tests.test_campaign import LINK
 from tests.test_web import free_port, stop

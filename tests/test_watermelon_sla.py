@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from valuechain import Valuechain
 from valuechain.services import watermelon
-from valuechain.services.demo import ensure_demo
 
 
-def test_request_sla_compliance_stands_next_to_satisfaction(vc: Valuechain) -> None:
-    ensure_demo(vc)
+def test_request_sla_compliance_stands_next_to_satisfaction(demo_vc: Valuechain) -> None:
+    vc = demo_vc
     rows = {(r["provider"], r["customer"]): r for r in watermelon.watermelon(vc)["relationships"]}
     desk = rows[("it-service-desk", "assembly")]
     assert desk["requests"] >= 3 and desk["sla_met_pct"] is not None

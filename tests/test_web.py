@@ -16,8 +16,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.builders import chain_map
 from tests.signin import PASSWORD, admin_client, make_account
-from tests.test_api import chain_map
 from valuechain import Valuechain
 
 HTMX = {"HX-Request": "true"}
@@ -25,7 +25,7 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def client(vc: Valuechain) -> Iterator[TestClient]:
-    """The web app over the chain map of ``tests/test_api.py`` on a real database."""
+    """The web app over the chain map of ``tests/builders.py`` on a real database."""
     yield from admin_client(vc, chain_map())
 
 

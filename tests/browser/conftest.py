@@ -6,6 +6,7 @@ Chromium is the system one (/usr/bin/chromium); Playwright never downloads a bro
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -18,12 +19,11 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tests.conftest import TEST_SECURITY
+from tests.conftest import DEMO_ORGANISATION, TEST_SECURITY
 from tests.signin import make_account
 from valuechain import Valuechain
 from valuechain.edge.dependencies import SESSION_COOKIE
 from valuechain.services import accounts
-from valuechain.services.demo import ensure_demo
 from valuechain.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -47,14 +47,12 @@ SCREENSHOTS = (
 
 
 @pytest.fixture(scope="module")
-def demo_vc(tmp_path_factory: pytest.TempPathFactory) -> Valuechain:
-    """The demo organisation on a fresh SQLite file."""
-    vc = Valuechain.open(
-        f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}",
-        security=TEST_SECURITY,
-        create=True,
-    )
-    assert ensure_demo(vc)
+def demo_vc(tmp_path_factory: pytest.TempPathFactory, sqlite_demo_template: Path) -> Valuechain:
+    """The demo organisation on a fresh SQLite file (a copy of the session's demo
+    database: writing the demo takes seconds)."""
+    path = tmp_path_factory.mktemp("browser") / "demo.db"
+    shutil.copyfile(sqlite_demo_template, path)
+    vc = Valuechain.open(f"sqlite:///{path}", DEMO_ORGANISATION, security=TEST_SECURITY)
     make_account(vc)
     return vc
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable
+from functools import cache
+from types import MappingProxyType
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 
 from valuechain import __version__
 from valuechain.api import PREFIX as API_PREFIX
@@ -58,6 +61,44 @@ def check_access_rules(app: FastAPI) -> None:
         raise RouteWithoutAccessRule("routes without an access rule: " + ", ".join(missing))
 
 
+#: Every router an app serves, in the order their routes match.
+ROUTERS: tuple[APIRouter, ...] = (
+    api_router,
+    session_pages.router,
+    admin_pages.router,
+    map_pages.router,
+    flow_pages.router,
+    report_pages.router,
+    relationship_pages.router,
+    survey_pages.router,
+    campaign_pages.router,
+    dashboard_pages.router,
+    notification_pages.router,
+    connect_pages.router,
+    agreement_pages.router,
+    request_pages.router,
+    probe.router,
+)
+
+
+@cache
+def _prepared_routes() -> tuple[BaseRoute, ...]:
+    """The routes of ``ROUTERS`` as an app including them serves them, every one
+    checked for an access rule (``RouteWithoutAccessRule`` on every call while one is
+    missing: a failure is not cached)."""
+    # An included router prepares each route's dependant and request schemas when it
+    # is first matched or checked (~0.5 s for all the routes, per app). The routers are
+    # module-level and complete once imported, so every app of this process shares one
+    # prepared and checked copy. They declare no startup/shutdown handlers or lifespans
+    # (which ``include_router`` would also merge into the app).
+    prepared = FastAPI()
+    before = len(prepared.routes)
+    for router in ROUTERS:
+        prepared.include_router(router)
+    check_access_rules(prepared)
+    return tuple(prepared.routes[before:])
+
+
 def create_app(
     vc: Valuechain,
     *,
@@ -104,24 +145,16 @@ def create_app(
     app.state.queue = probe.Queue(vc)
     app.state.metrics = metrics.Metrics(vc, app.state.queue)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(api_router)
-    app.include_router(session_pages.router)
-    app.include_router(admin_pages.router)
-    app.include_router(map_pages.router)
-    app.include_router(flow_pages.router)
-    app.include_router(report_pages.router)
-    app.include_router(relationship_pages.router)
-    app.include_router(survey_pages.router)
-    app.include_router(campaign_pages.router)
-    app.include_router(dashboard_pages.router)
-    app.include_router(notification_pages.router)
-    app.include_router(connect_pages.router)
-    app.include_router(agreement_pages.router)
-    app.include_router(request_pages.router)
-    app.include_router(probe.router)
+    # The same routes as ``app.include_router(router)`` for each of ``ROUTERS``, already
+    # prepared and checked (see ``_prepared_routes``); routes added later to this app
+    # stay its own.
+    app.router.routes.extend(_prepared_routes())
+    # The shared routes take dependency overrides from the app that prepared them, so
+    # overriding on this app would be silently ignored: refuse it loudly instead.
+    app.dependency_overrides = MappingProxyType({})  # type: ignore[assignment]
     public = settings().metrics_public if metrics_public is None else metrics_public
+    # Per app, as whether it is public is: its access rule is set right here.
     app.include_router(metrics.router(public=public))
-    check_access_rules(app)
 
     # NaN/Infinity in JSON and NUL in any text are refused before a route reads them;
     # inside BodyLimit (the body it reads is already capped) and inside the security

@@ -1,0 +1,63 @@
+"""Builders shared by several test files: the data a test starts from, so test files
+never import each other (a test module imported by another runs its fixtures' and
+tests' definitions twice and couples unrelated files)."""
+
+from __future__ import annotations
+
+from valuechain.domain.link import Link, Relation
+from valuechain.domain.organisation import OrganisationMap
+from valuechain.domain.result import Result, ResultKind
+from valuechain.domain.unit import Unit, UnitKind
+
+
+def chain_map() -> OrganisationMap:
+    """A small value chain: steel -> make -> pack -> ship -> retail, with
+
+    * planning in a cycle that still reaches the external customer
+      (plan -> make -> pack -> ship -> plan),
+    * a closed cycle with no external customer (ctrl <-> audit), so make's scrap report,
+      used only by ctrl, is an orphan result,
+    * two relations from one customer to one result (pack consumes and adds to parts),
+    * a name that needs HTML escaping.
+    """
+    u = UnitKind
+    units = [
+        Unit("steel", "Steel mill", u.EXTERNAL_SUPPLIER),
+        Unit("buy", "Purchasing", u.TEAM, parent_id="ops", headcount=4),
+        Unit("make", "Machining", u.TEAM, parent_id="ops", headcount=30),
+        Unit("pack", "Packing & <Boxes>", u.TEAM, parent_id="ops"),
+        Unit("ship", "Shipping", u.DEPARTMENT),
+        Unit("plan", "Planning", u.TEAM),
+        Unit("ctrl", "Controlling", u.TEAM),
+        Unit("audit", "Audit", u.TEAM),
+        Unit("ops", "Operations", u.DEPARTMENT),
+        Unit("retail", "Retail chains", u.EXTERNAL_CUSTOMER),
+    ]
+    k = ResultKind
+    results = [
+        Result("bars", "steel", "Steel bars", k.FINISHED),
+        Result("orders", "buy", "Purchase orders", k.INTERMEDIATE),
+        Result("parts", "make", "Machined parts", k.INTERMEDIATE),
+        Result("scrap-report", "make", "Scrap report", k.BYPRODUCT),
+        Result("boxes", "pack", "Packed boxes", k.INTERMEDIATE),
+        Result("deliveries", "ship", "Deliveries", k.FINISHED),
+        Result("forecast", "ship", "Shipping forecast", k.BYPRODUCT),
+        Result("plan", "plan", "Production plan", k.INTERMEDIATE),
+        Result("budget", "ctrl", "Budget", k.INTERMEDIATE),
+        Result("findings", "audit", "Audit findings", k.BYPRODUCT),
+    ]
+    r = Relation
+    links = [
+        Link("orders", "steel", r.CONSUMES),
+        Link("bars", "make", r.CONSUMES),
+        Link("parts", "pack", r.CONSUMES),
+        Link("parts", "pack", r.ADDS_TO),
+        Link("scrap-report", "ctrl", r.CONSUMES),
+        Link("boxes", "ship", r.CONSUMES),
+        Link("deliveries", "retail", r.PAYS),
+        Link("forecast", "plan", r.CONSUMES),
+        Link("plan", "make", r.DEPENDS_ON),
+        Link("budget", "audit", r.CONSUMES),
+        Link("findings", "ctrl", r.DEPENDS_ON),
+    ]
+    return OrganisationMap(units=units, results=results, links=links)
