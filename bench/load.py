@@ -43,7 +43,7 @@ from valuechain.services import accounts, campaign
 from valuechain.services.audit import Actor
 from valuechain.services.demo import ensure_demo
 from valuechain.services.mail import Mailer
-from valuechain.services.relationship import relationships
+from valuechain.services.partner.relationship import relationships
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "load test password 2026"

@@ -7,7 +7,8 @@ from datetime import date
 
 from valuechain import Valuechain
 from valuechain.jobs.tasks import PERIODIC, regroup_reminders, survey_reminders
-from valuechain.services import action, campaign, notification
+from valuechain.services import campaign, notification
+from valuechain.services.partner import action
 
 
 def test_the_reminder_jobs_are_registered() -> None:

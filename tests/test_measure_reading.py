@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import event, insert
 
 from valuechain import Valuechain
-from valuechain.services import health, measure
-from valuechain.services.relationship import relationships
+from valuechain.services import measure
+from valuechain.services.partner import health
+from valuechain.services.partner.relationship import relationships
 from valuechain.services.transaction import reading
 from valuechain.store import measure as measure_store
 from valuechain.store.measure import OPEN_CAMPAIGNS

@@ -15,9 +15,9 @@ from valuechain import Valuechain
 from valuechain.cli.main import app
 from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
-from valuechain.services import action, health, workspace
 from valuechain.services.errors import NotFound
-from valuechain.services.workspace import WorkspaceError
+from valuechain.services.partner import action, health, workspace
+from valuechain.services.partner.workspace import WorkspaceError
 from valuechain.web.app import create_app
 
 

@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from valuechain.domain.access import Action, Principal
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, on_relationship
 from valuechain.edge.errors import Problem
-from valuechain.services import action, health, partner, workspace
+from valuechain.services.partner import action, health, workspace
+from valuechain.services.partner import view as partner
 
 router = APIRouter(tags=["partner"])
 Facilitator = Annotated[Principal, Depends(AccessRule(Action.FACILITATE))]

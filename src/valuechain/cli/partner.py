@@ -26,7 +26,7 @@ def health(
     """Health of every provider–customer relationship (worst first): the customer's and
     the provider's views, agreement compliance, trust, and the combined score."""
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
-    from valuechain.services import health as health_service
+    from valuechain.services.partner import health as health_service
 
     rows = health_service.health_table(open_valuechain())
     if as_json:
@@ -62,7 +62,7 @@ def list_actions(
     """Actions with their before/after and verdict (improved, no evidence of change,
     worse, not measured yet)."""
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
-    from valuechain.services import action as action_service
+    from valuechain.services.partner import action as action_service
 
     vc = open_valuechain()
     rows = action_service.actions(vc, provider, customer)
@@ -99,7 +99,7 @@ def add_action(
 ) -> None:
     """Create an action on a relationship; its baseline is the latest campaign."""
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
-    from valuechain.services import action as action_service
+    from valuechain.services.partner import action as action_service
 
     try:
         due_on = date.fromisoformat(due)
@@ -125,7 +125,7 @@ def action_status(
 ) -> None:
     """Move an action along."""
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
-    from valuechain.services import action as action_service
+    from valuechain.services.partner import action as action_service
 
     row = action_service.set_status(open_valuechain(), provider, customer, action_id, status)
     console.print(f"Action {row['id']} is now {row['status']}.")
@@ -139,7 +139,7 @@ def workspace(
 ) -> None:
     """Both sides' challenges, needs and values for one relationship, with their marks."""
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
-    from valuechain.services import workspace as workspace_service
+    from valuechain.services.partner import workspace as workspace_service
 
     doc = workspace_service.workspace(open_valuechain(), provider, customer)
     if as_json:

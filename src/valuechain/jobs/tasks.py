@@ -30,10 +30,11 @@ from huey.consumer import Consumer
 from sqlalchemy import Engine
 
 from valuechain.jobs.queue import make_huey, queue_url
-from valuechain.services import action, alert, campaign, notification, report, retention
+from valuechain.services import alert, campaign, notification, report, retention
 from valuechain.services.audit import Actor
 from valuechain.services.mail import MailNotConfigured
 from valuechain.services.organisation import Valuechain, organisations
+from valuechain.services.partner import action
 from valuechain.store.database import make_engine
 
 Job = Callable[[Engine], Any]

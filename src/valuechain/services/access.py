@@ -11,7 +11,7 @@ from valuechain.domain.account import AccountRole
 from valuechain.services import errors
 from valuechain.services.errors import NotFound, NotSignedIn
 from valuechain.services.organisation import Valuechain
-from valuechain.services.relationship import require
+from valuechain.services.partner.relationship import require
 
 
 class Forbidden(errors.Forbidden):

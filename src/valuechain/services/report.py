@@ -36,7 +36,6 @@ from valuechain.analytics.finding import (
 from valuechain.analytics.score import CONFIDENCE, Moments, moments_from_interval
 from valuechain.domain.account import AccountRole
 from valuechain.services import accounts, audit, measure, notification
-from valuechain.services import action as action_service
 from valuechain.services import commitment as commitment_service
 from valuechain.services import connect as connect_service
 from valuechain.services import flow as flow_service
@@ -44,7 +43,8 @@ from valuechain.services import watermelon as watermelon_service
 from valuechain.services.audit import Actor
 from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Valuechain
-from valuechain.services.relationship import require
+from valuechain.services.partner import action as action_service
+from valuechain.services.partner.relationship import require
 from valuechain.services.transaction import reading, writing
 from valuechain.store import capacity as capacity_store
 from valuechain.store import measure as measure_store

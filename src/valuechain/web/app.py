@@ -27,11 +27,11 @@ from valuechain.web import agreement as agreement_pages
 from valuechain.web import campaign as campaign_pages
 from valuechain.web import connect as connect_pages
 from valuechain.web import csp, metrics, probe
-from valuechain.web import dashboard as dashboard_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
+from valuechain.web import measure as measure_pages
 from valuechain.web import notification as notification_pages
-from valuechain.web import relationship as relationship_pages
+from valuechain.web import partner as partner_pages
 from valuechain.web import report as report_pages
 from valuechain.web import request as request_pages
 from valuechain.web import session as session_pages
@@ -69,10 +69,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     map_pages.router,
     flow_pages.router,
     report_pages.router,
-    relationship_pages.router,
+    partner_pages.router,
     survey_pages.router,
     campaign_pages.router,
-    dashboard_pages.router,
+    measure_pages.router,
     notification_pages.router,
     connect_pages.router,
     agreement_pages.router,

@@ -14,9 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, on_relationship
-from valuechain.services import action, health, measure, partner, workspace
+from valuechain.services import measure
 from valuechain.services.errors import Conflict, Invalid
 from valuechain.services.organisation import Valuechain
+from valuechain.services.partner import action, health, workspace
+from valuechain.services.partner import view as partner
 from valuechain.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -33,7 +35,7 @@ def facilitator_page(request: Request, _: Facilitator, vc: CurrentValuechain) ->
     spaces = {(s["provider"], s["customer"]): s for s in workspace.facilitator_view(vc)}
     return templates.TemplateResponse(
         request,
-        "relationship/list.html",
+        "partner/list.html",
         {"nav": "relationships", "rows": rows, "names": names, "spaces": spaces,
          "weights": health.weights(), "overdue": action.overdue(vc)},
     )  # fmt: skip
@@ -61,7 +63,7 @@ def _page(
     instruments = measure.instruments(vc)
     return templates.TemplateResponse(
         request,
-        "relationship/page.html",
+        "partner/page.html",
         {
             "nav": "relationships",
             "provider": provider,

@@ -29,7 +29,7 @@ from valuechain.services import measure
 from valuechain.services import request as request_service
 from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
-from valuechain.services.relationship import Relationship, relationships, require
+from valuechain.services.partner.relationship import Relationship, relationships, require
 from valuechain.services.transaction import reading
 from valuechain.store import capacity as capacity_store
 from valuechain.store import measure as measure_store

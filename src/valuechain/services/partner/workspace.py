@@ -12,7 +12,7 @@ from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
 from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Valuechain
-from valuechain.services.relationship import require
+from valuechain.services.partner.relationship import require
 from valuechain.services.transaction import reading, writing
 from valuechain.store import partner as store
 from valuechain.store.tables import ALIGNMENTS, SIDES, WORKSPACE_KINDS

@@ -15,7 +15,7 @@ from valuechain.domain.access import Principal
 from valuechain.services import measure, notification
 from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Valuechain
-from valuechain.services.relationship import require
+from valuechain.services.partner.relationship import require
 from valuechain.services.transaction import reading, writing
 from valuechain.store import measure as measure_store
 from valuechain.store import partner as store

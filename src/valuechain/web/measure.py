@@ -199,7 +199,7 @@ def dashboard_page(
     heat = {(r["customer"], r["dimension"]): r for r in doc["heat"]}
     return templates.TemplateResponse(
         request,
-        "dashboard/dashboard.html",
+        "measure/dashboard.html",
         {
             "nav": "units",
             "unit": unit,

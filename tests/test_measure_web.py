@@ -17,7 +17,7 @@ from valuechain.domain.person import Role
 from valuechain.services.dashboard import dashboard
 from valuechain.services.demo import demo_map
 from valuechain.web.app import create_app
-from valuechain.web.dashboard import charts
+from valuechain.web.measure import charts
 
 PROVIDER = "production-planning"
 

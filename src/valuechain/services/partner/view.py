@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from valuechain.domain.access import Action, Principal
-from valuechain.services import action, health, workspace
 from valuechain.services.access import may
 from valuechain.services.organisation import Valuechain
+from valuechain.services.partner import action, health, workspace
 from valuechain.services.transaction import reading
 
 # Health components by the group of numbers they belong to.
