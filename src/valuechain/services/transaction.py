@@ -35,15 +35,20 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from threading import Lock
-from typing import TYPE_CHECKING
+from typing import Protocol
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine
 
 from valuechain.store.database import IMMEDIATE, durable
 
-if TYPE_CHECKING:
-    from valuechain.services.organisation import Valuechain
+
+class OnDatabase(Protocol):
+    """Anything that names its database, as the entry object ``Valuechain`` does (a
+    protocol, so this module needs nothing from the services it serves)."""
+
+    @property
+    def engine(self) -> Engine: ...
 
 
 class WriteInReadUnit(RuntimeError):
@@ -83,7 +88,7 @@ def _turn(engine: Engine) -> Iterator[None]:
             lock.release()
 
 
-def _engine(source: Valuechain | Engine) -> Engine:
+def _engine(source: OnDatabase | Engine) -> Engine:
     return source if isinstance(source, Engine) else source.engine
 
 
@@ -92,7 +97,7 @@ def _joined(engine: Engine) -> _Unit | None:
     return unit if unit is not None and unit.engine is engine else None
 
 
-def in_unit(source: Valuechain | Engine) -> bool:
+def in_unit(source: OnDatabase | Engine) -> bool:
     """Whether the calling code runs inside a unit of work on this database."""
     return _joined(_engine(source)) is not None
 
@@ -112,7 +117,7 @@ def _open(engine: Engine, *, writes: bool, durably: bool) -> Iterator[Connection
 
 
 @contextmanager
-def reading(source: Valuechain | Engine) -> Iterator[Connection]:
+def reading(source: OnDatabase | Engine) -> Iterator[Connection]:
     """The use case's connection: the unit already open on this database (reading or
     writing), else a new reading unit for the block."""
     engine = _engine(source)
@@ -125,7 +130,7 @@ def reading(source: Valuechain | Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def writing(source: Valuechain | Engine, *, durable: bool = False) -> Iterator[Connection]:
+def writing(source: OnDatabase | Engine, *, durable: bool = False) -> Iterator[Connection]:
     """The use case's connection for a change: the writing unit already open on this
     database, else a new one (committed when the outermost block ends, rolled back if
     it raises). ``durable``: commit with ``synchronous=FULL`` on SQLite (acknowledged
