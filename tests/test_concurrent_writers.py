@@ -130,7 +130,7 @@ def _client(base: str, token: str, number: int, tally: Tally) -> None:
 
 
 def _run(url: str, folder: Path) -> None:
-    vc = Valuechain.open(url)
+    vc = Valuechain.open(url, create=True)
     vc.write_map(chain_map())
     accounts.create_account(
         vc, "writer@example.org", PASSWORD, AccountRole.ADMIN, Actor(None, "test", "test")

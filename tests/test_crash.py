@@ -423,7 +423,6 @@ def test_sqlite_commits_acknowledged_writes_with_synchronous_full(
             customer="pack",
             provider="make",
             title="durable",
-            conn=attempt.conn,
         )
         attempt.record(201, "{}")
     assert ("idempotency_keys", 2) in seen and all(level == 2 for _, level in seen)

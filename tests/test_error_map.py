@@ -168,6 +168,9 @@ def test_no_route_maps_a_service_error_by_hand() -> None:
         f"{path.relative_to(SRC)}:{n}: {line.strip()}"
         for edge in EDGES
         for path in sorted((SRC / edge).rglob("*.py"))
+        # The ASGI factory is the process's entry, not a route: it turns a refused
+        # start into one line on stderr and an exit status, as the CLI does.
+        if path != SRC / "web" / "asgi.py"
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if banned.search(line)
     ]

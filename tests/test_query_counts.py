@@ -109,7 +109,7 @@ def site(
         url = f"sqlite:///{tmp_path_factory.mktemp('counts') / 'demo.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    vc = Valuechain.open(url, f"counts-{uuid.uuid4().hex[:8]}", security=TEST_SECURITY)
+    vc = Valuechain.open(url, f"counts-{uuid.uuid4().hex[:8]}", security=TEST_SECURITY, create=True)
     assert ensure_demo(vc)
     make_account(vc)
     person, provider = _pair(vc)
