@@ -204,23 +204,26 @@ UNITS = [
 ]
 
 
-def test_unbounded_on_the_stored_map_says_so_and_computes_nothing(vc: Valuechain) -> None:
-    vc.write_map(
-        _map(
-            [
-                Result("flour", "mill", "Flour", INT, None, 1.0),
-                Result("sheets", "press", "Sheets", INT, 172.0, 2.0),
-                Result("boxes", "pack", "Boxes", FIN, None, 1.0, 9.0),
-            ],
-            [
-                Link("flour", "pack", CONSUMES),
-                Link("sheets", "pack", CONSUMES),
-                Link("boxes", "shop", PAYS, 30.0),
-                Link("boxes", "depot", PAYS),
-            ],
-            UNITS,
-        )
+def unbounded_map() -> OrganisationMap:
+    """Flour (no capacity) into boxes (no capacity) to a depot without demand."""
+    return _map(
+        [
+            Result("flour", "mill", "Flour", INT, None, 1.0),
+            Result("sheets", "press", "Sheets", INT, 172.0, 2.0),
+            Result("boxes", "pack", "Boxes", FIN, None, 1.0, 9.0),
+        ],
+        [
+            Link("flour", "pack", CONSUMES),
+            Link("sheets", "pack", CONSUMES),
+            Link("boxes", "shop", PAYS, 30.0),
+            Link("boxes", "depot", PAYS),
+        ],
+        UNITS,
     )
+
+
+def test_unbounded_on_the_stored_map_says_so_and_computes_nothing(vc: Valuechain) -> None:
+    vc.write_map(unbounded_map())
     doc = flow(vc)
     assert doc["throughput"] is None and doc["unbounded"] is True
     assert doc["unlimited_path"] == ["flour", "boxes"]
