@@ -88,7 +88,8 @@ class FlowModel:
 
 
 _CACHE: weakref.WeakKeyDictionary[Valuechain, FlowModel] = weakref.WeakKeyDictionary()
-# Today's maximum flow of a model: what-ifs start from it instead of solving again.
+# Today's maximum flow of a model, computed once per map version: every what-if compares
+# with it, so only the changed chain is solved per request.
 _BASE: weakref.WeakKeyDictionary[Valuechain, tuple[FlowModel, Flow]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
