@@ -42,11 +42,14 @@ processed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from valuechain.analytics.flow_integer import integer_flow
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -287,13 +290,56 @@ def max_flow(net: FlowNetwork) -> Flow:
         return _unbounded(net, arrivals, growth, path, sink)
     if net.sink_stage.size == 0:  # nothing leaves the chain: no programme to solve
         return _still(net, arrivals, growth)
+    exact = None if assembly.any() else integer_flow(net)
+    if exact is not None:
+        throughput, stage_x, sink_x, cut = exact.throughput, exact.stage, exact.sink, exact.cut
+    else:
+        solved = _programme_flow(net, assembly)
+        if solved is None:  # unbounded in a way no single path shows (a gain cycle)
+            return _unbounded(net, arrivals, growth, path, sink)
+        throughput, stage_x, sink_x, cut = solved
+    stage_flow = np.minimum(np.maximum(stage_x, 0.0), net.capacity)
+    delivered = np.bincount(
+        net.sink_stage, weights=np.maximum(sink_x, 0.0), minlength=net.n_stages
+    ).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilisation = np.where(limited, stage_flow / net.capacity, 0.0)
+    bottlenecks = cut[np.argsort(-utilisation[cut], kind="stable")].astype(np.int64)
+    if exact is not None:
+        revenue, variable = exact.revenue, exact.variable_cost
+    else:
+        revenue = float((delivered * net.revenue_per_item).sum())
+        variable = float((stage_flow * net.cost_per_item).sum())
+    money = exact.net if exact is not None else revenue - variable
+    return Flow(
+        throughput=throughput,
+        stage_flow=stage_flow,
+        utilisation=utilisation,
+        idle=np.where(limited, net.capacity - stage_flow, np.inf),
+        bottlenecks=bottlenecks,
+        demand_bound=bottlenecks.size == 0,
+        arrivals=arrivals,
+        inventory_growth=growth,
+        delivered=delivered,
+        revenue=revenue,
+        variable_cost=variable,
+        net=money,
+    )
+
+
+def _programme_flow(
+    net: FlowNetwork, assembly: BoolArray
+) -> tuple[float, FloatArray, FloatArray, IntArray] | None:
+    """The flow programme's throughput, items through every stage and along every
+    sink, and the bottleneck stages (unordered); ``None`` when it is unbounded."""
     programme = _Programme(net)
     money = programme.money_objective()
+    limited = np.isfinite(net.capacity)
     if assembly.any():
         # Two programmes: the maximum throughput, then the most money at it.
         first = programme.solve(programme.throughput_objective())
-        if first is None:  # unbounded in a way no single path shows (a gain cycle)
-            return _unbounded(net, arrivals, growth, path, sink)
+        if first is None:
+            return None
         throughput = float(first.x[programme.sink_var].sum())
         x = first.x
         if money.any():
@@ -311,38 +357,16 @@ def max_flow(net: FlowNetwork) -> Flow:
         weight = 1.0 + float(np.abs(net.cost_per_item).sum() + np.abs(net.revenue_per_item).max())
         first = programme.solve(money + weight * programme.throughput_objective())
         if first is None:  # pragma: no cover - unbounded networks have an unlimited path
-            return _unbounded(net, arrivals, growth, path, sink)
+            return None
         x = first.x
         throughput = float(x[programme.sink_var].sum())
     x = np.maximum(np.asarray(x, dtype=np.float64), 0.0)
-    stage_flow = np.minimum(x[: net.n_stages], net.capacity)
-    delivered = np.bincount(
-        net.sink_stage, weights=x[programme.sink_var], minlength=net.n_stages
-    ).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        utilisation = np.where(limited, stage_flow / net.capacity, 0.0)
     if assembly.any():
         shadow = -np.asarray(first.upper.marginals, dtype=np.float64)[: net.n_stages]
         cut = np.flatnonzero(limited & (shadow > TOLERANCE_LP))
     else:
         cut = programme.nearest_cut(x)
-    bottlenecks = cut[np.argsort(-utilisation[cut], kind="stable")].astype(np.int64)
-    revenue = float((delivered * net.revenue_per_item).sum())
-    variable = float((stage_flow * net.cost_per_item).sum())
-    return Flow(
-        throughput=throughput,
-        stage_flow=stage_flow,
-        utilisation=utilisation,
-        idle=np.where(limited, net.capacity - stage_flow, np.inf),
-        bottlenecks=bottlenecks,
-        demand_bound=bottlenecks.size == 0,
-        arrivals=arrivals,
-        inventory_growth=growth,
-        delivered=delivered,
-        revenue=revenue,
-        variable_cost=variable,
-        net=revenue - variable,
-    )
+    return throughput, x[: net.n_stages], x[programme.sink_var], cut.astype(np.int64)
 
 
 def _still(net: FlowNetwork, arrivals: FloatArray, growth: FloatArray) -> Flow:
@@ -710,13 +734,16 @@ class WhatIf:
 
 
 def apply(net: FlowNetwork, changes: list[WhatIf]) -> FlowNetwork:
-    """The network with every change applied (several on one stage compound)."""
+    """The network with every change applied (several on one stage compound).
+
+    Each product is taken in decimal and read back as the nearest float: +20% of 333
+    is 399.6, not binary floating point's 399.59999999999997, which would take 14
+    decimals and the exact integer flow out of reach (see :mod:`.flow_integer`)."""
     capacity = net.capacity.copy()
     cost = net.cost_per_item.copy()
     for c in changes:
-        factor = 1.0 + c.percent / 100.0
-        if c.change is Change.CAPACITY:
-            capacity[c.stage] *= factor
-        else:
-            cost[c.stage] *= factor
+        factor = 1 + Decimal(repr(float(c.percent))) / 100
+        values = capacity if c.change is Change.CAPACITY else cost
+        if np.isfinite(values[c.stage]):
+            values[c.stage] = float(Decimal(repr(float(values[c.stage]))) * factor)
     return replace(net, capacity=capacity, cost_per_item=cost)
