@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
+from unittest.mock import patch
 
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from valuechain import Valuechain
-from valuechain.analytics.flow import Change, WhatIf, apply, max_flow, network
+from valuechain.analytics import flow as flow_module
+from valuechain.analytics.flow import Change, Flow, WhatIf, apply, max_flow, network
+from valuechain.analytics.flow_integer import integer_flow
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.result import Result, ResultKind
@@ -120,12 +123,28 @@ def _net(chain: dict[str, list]) -> object:  # type: ignore[type-arg]
     )
 
 
+# Every chain is solved by each solver: "exact" is the integer path (OR-Tools and
+# LEMON on figures scaled exactly to integers; chains it cannot scale are skipped),
+# "programme" the HiGHS programme every chain would fall back to.
+SOLVERS = ["exact", "programme"]
+
+
+def _solve(chain: dict[str, list], solver: str) -> Flow:  # type: ignore[type-arg]
+    net = _net(chain)
+    if solver == "programme":
+        with patch.object(flow_module, "integer_flow", return_value=None):
+            return max_flow(net)
+    assume(integer_flow(net) is not None)
+    return max_flow(net)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
 @settings(max_examples=150, deadline=None)
-@given(wide_chains())
-def test_throughput_matches_networkx_over_twelve_orders_of_magnitude(chain) -> None:  # type: ignore[no-untyped-def]
+@given(chain=wide_chains())
+def test_throughput_matches_networkx_over_twelve_orders_of_magnitude(chain, solver) -> None:  # type: ignore[no-untyped-def]
     graph = _networkx_graph(chain)
     expected = float(nx.maximum_flow_value(graph, "S", "T"))
-    result = max_flow(_net(chain))  # type: ignore[arg-type]
+    result = _solve(chain, solver)
     assert result.throughput == pytest.approx(expected, rel=1e-9, abs=1e-9)
     limited = np.isfinite(result.stage_flow) & np.isfinite(np.asarray(chain["capacity"]))
     assert (
@@ -133,9 +152,10 @@ def test_throughput_matches_networkx_over_twelve_orders_of_magnitude(chain) -> N
     ).all()
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
 @settings(max_examples=100, deadline=None)
-@given(wide_chains())
-def test_money_is_that_of_the_least_cost_maximum_flow(chain) -> None:  # type: ignore[no-untyped-def]
+@given(chain=wide_chains())
+def test_money_is_that_of_the_least_cost_maximum_flow(chain, solver) -> None:  # type: ignore[no-untyped-def]
     graph = _networkx_graph(chain)
     # networkx's network simplex needs integers (our weights are): capacities have
     # four significant digits and are at least 1e-3, so millionths are exact, and
@@ -147,9 +167,76 @@ def test_money_is_that_of_the_least_cost_maximum_flow(chain) -> None:  # type: i
     best = nx.max_flow_min_cost(exact, "S", "T")
     money = -nx.cost_of_flow(exact, best) / MILLION  # revenue minus variable cost
     value = float(nx.maximum_flow_value(exact, "S", "T")) / MILLION
-    result = max_flow(_net(chain))  # type: ignore[arg-type]
+    result = _solve(chain, solver)
     assert result.throughput == pytest.approx(value, rel=1e-9, abs=1e-9)
     assert result.net == pytest.approx(money, rel=1e-9, abs=1e-6)
+
+
+def test_the_property_chains_take_both_paths() -> None:
+    # The span 1e-3..1e12 is meant to reach both: figures that scale to int64, and
+    # thousandths beside trillions, which need 10**6 * 10**13 > 2**62 and fall back.
+    small = {
+        "capacity": [INF, 1005.0],
+        "arcs": [[0, 1]],
+        "arc_demand": [0.5],
+        "sinks": [1],
+        "sink_demand": [12.25],
+        "cost": [1, 2],
+        "revenue": [0, 9],
+    }
+    wide = {**small, "capacity": [INF, 9.999e12], "arc_demand": [0.001234], "sinks": [1, 1]}
+    wide["sink_demand"] = [9.999e12, 9.999e12]
+    assert integer_flow(_net(small)) is not None  # type: ignore[arg-type]
+    assert integer_flow(_net(wide)) is None  # type: ignore[arg-type]
+    assert max_flow(_net(wide)).throughput == 0.001234  # type: ignore[arg-type]
+
+
+@st.composite
+def grouped_chains(draw: st.DrawFn) -> tuple[dict[str, list], list[int], list[float]]:  # type: ignore[type-arg]
+    """A wide chain whose arcs leaving one stage may share one demand (a group)."""
+    chain = draw(wide_chains())
+    shared = draw(st.lists(st.booleans(), min_size=len(chain["arcs"]), max_size=len(chain["arcs"])))
+    stage_group: dict[int, int] = {}
+    group = []
+    for (a, _), share in zip(chain["arcs"], shared, strict=True):
+        group.append(stage_group.setdefault(a, len(stage_group)) if share else -1)
+    demand = draw(st.lists(SPAN, min_size=len(stage_group), max_size=len(stage_group)))
+    return chain, group, demand
+
+
+@settings(max_examples=100, deadline=None)
+@given(grouped_chains())
+def test_exact_and_programme_agree_with_shared_demands(drawn) -> None:  # type: ignore[no-untyped-def]
+    chain, group, demand = drawn
+    net = network(
+        chain["capacity"],
+        chain["arcs"] or np.empty((0, 2)),
+        chain["sinks"],
+        arc_demand=chain["arc_demand"],
+        sink_demand=chain["sink_demand"],
+        cost_per_item=chain["cost"],
+        revenue_per_item=chain["revenue"],
+        arc_group=group if group else None,
+        group_demand=demand if group else None,
+    )
+    assume(integer_flow(net) is not None)
+    exact = max_flow(net)
+    with patch.object(flow_module, "integer_flow", return_value=None):
+        programme = max_flow(net)
+    assert exact.throughput == pytest.approx(programme.throughput, rel=1e-9, abs=1e-9)
+    assert exact.net == pytest.approx(programme.net, rel=1e-9, abs=1e-6)
+    # The cut nearest the supply is the same for every maximum flow.
+    assert sorted(exact.bottlenecks.tolist()) == sorted(programme.bottlenecks.tolist())
+
+
+def test_a_what_if_of_twenty_percent_stays_exact() -> None:
+    # 333 * 1.2 is 399.59999999999997 in binary floating point: 14 decimals, which no
+    # int64 scaling of a whole chain could hold. In decimal it is 399.6.
+    net = network([INF, 333.0, 1_000.0], [[0, 1], [1, 2]], [2], sink_demand=[900.0])
+    changed = apply(net, [WhatIf(1, Change.CAPACITY, 20.0)])
+    assert changed.capacity[1] == 399.6
+    assert integer_flow(changed) is not None
+    assert max_flow(changed).throughput == 399.6
 
 
 # -- item 3: money does not depend on which stage comes first --------------------------
