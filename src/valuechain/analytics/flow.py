@@ -18,16 +18,19 @@ The model:
   and a stage with any such arc needs every input (``per_item`` 1 where not given),
   so it is limited by its scarcest input (a steel mill needs ore *and* coke).
 
-Throughput is the maximum flow from the supply to the external customers, solved in
-floating point as a linear programme by HiGHS (``scipy.optimize.linprog``), with or
-without assemblies: no integer scaling, so capacities from thousandths of an item to
-10¹² a week come out exactly. Maximum flows are not unique; the one priced is the
-maximum flow a manager would run, the one of most throughput money (revenue minus
-truly variable cost, so least variable cost when revenue per item is the same),
-found in the same programme (throughput weighted above any money) or, with
-assemblies, by a second programme at that throughput. When a path from the supply to a
-paying customer has no limit anywhere, throughput is unbounded: the path is named
-and nothing is computed from it.
+Throughput is the maximum flow from the supply to the external customers. Without
+assemblies it is solved on exact integers where the figures allow (see
+:mod:`.flow_integer`: OR-Tools' max-flow and LEMON's network simplex, in C++ on the
+capacities scaled by a power of ten); otherwise, and with assemblies, as a linear
+programme in floating point by HiGHS (``scipy.optimize.linprog``). Either way
+capacities from thousandths of an item to 10¹² a week come out exactly. Maximum
+flows are not unique; the one priced is the maximum flow a manager would run, the
+one of most throughput money (revenue minus truly variable cost, so least variable
+cost when revenue per item is the same): the least-cost flow of the maximum
+throughput on integers, or in the programme (throughput weighted above any money)
+or, with assemblies, by a second programme at that throughput. When a path from the
+supply to a paying customer has no limit anywhere, throughput is unbounded: the path
+is named and nothing is computed from it.
 
 The bottleneck is the set of stages in the minimum cut nearest the supply (a
 breadth-first search of the residual graph of the maximum flow); with assemblies,
@@ -272,11 +275,12 @@ def unlimited_path(net: FlowNetwork) -> tuple[IntArray, int]:
 def max_flow(net: FlowNetwork) -> Flow:
     """Throughput, per-stage flow, the bottleneck stages, work piling up and money.
 
-    The maximum flow is the optimum of a linear programme solved by HiGHS in floating
-    point (exact for capacities and demands from 10⁻³ to 10¹² a week, never rounded
-    up); a second programme picks, among the maximum flows, the one of most
-    throughput money, so money does not depend on how stages are numbered. An
-    unbounded network is answered without solving anything (see :class:`Flow`)."""
+    The maximum flow of most throughput money, on exact integers by OR-Tools and
+    LEMON where the network has no assembly and its figures scale to int64 (see
+    :mod:`.flow_integer`), else by HiGHS's programme in floating point (exact for
+    capacities and demands from 10⁻³ to 10¹² a week, never rounded up); either way
+    money does not depend on how stages are numbered. An unbounded network is
+    answered without solving anything (see :class:`Flow`)."""
     arrivals, passed = _push(net)
     assembly = net.assembly()
     limited = np.isfinite(net.capacity)
