@@ -33,6 +33,7 @@ LIMIT = 2**62
 # More decimals than this (a capacity of 1e-30, an inexact product) is not a figure
 # anyone wrote; such networks go to the linear programme.
 MAX_PLACES = 12
+PIVOT_RULE = "candidate_list"  # LEMON's network simplex: which entering arc to try
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,9 @@ def _least_cost(
         return None  # LEMON's artificial costs would overflow
     order = np.lexsort((head, tail))  # LEMON's graph wants edges sorted by tail, head
     graph = Graph(size, tail[order].astype(np.int32), head[order].astype(np.int32))
+    # Measured on the generated 100,000-unit organisation: 4.4 s against 9.5 s for
+    # LEMON's default block search, same optimum.
+    graph.set_pivot_rule(PIVOT_RULE)
     supply = np.zeros(size, dtype=np.int64)
     supply[source], supply[target] = items, -items
     graph.set_node_supply(supply)
