@@ -414,3 +414,36 @@ def test_what_if_on_an_analytic_chain_keeps_the_least_cost_flow() -> None:
     assert max_flow(net).throughput == 150  # the unlimited route ends at a demand of 150
     result = max_flow(priced)
     assert result.throughput == 150 and result.variable_cost == 150 * 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    chain=wide_chains(),
+    stage=st.integers(0, 7),
+    percent=st.sampled_from([-50.0, 20.0, 15.5, 300.0]),
+    change=st.sampled_from(list(Change)),
+)
+def test_a_what_if_from_todays_basis_equals_a_fresh_solve(chain, stage, percent, change) -> None:  # type: ignore[no-untyped-def]
+    net = _net(chain)
+    today = max_flow(net)  # type: ignore[arg-type]
+    changed = apply(net, [WhatIf(min(stage, net.n_stages - 1), change, percent)])  # type: ignore[attr-defined, arg-type]
+    warm = max_flow(changed, start=today)
+    fresh = max_flow(changed)
+    assert warm.throughput == fresh.throughput
+    assert warm.net == fresh.net or math.isnan(fresh.net)
+    assert sorted(warm.bottlenecks.tolist()) == sorted(fresh.bottlenecks.tolist())
+
+
+def test_a_what_if_reuses_todays_basis() -> None:
+    net = network(
+        [INF, 100, 100, INF],
+        [[0, 1], [0, 2], [1, 3], [2, 3]],
+        [3],
+        sink_demand=[150],
+        cost_per_item=[0, 1, 5, 0],
+        revenue_per_item=[0, 0, 0, 9],
+    )
+    today = max_flow(net)
+    after = max_flow(apply(net, [WhatIf(1, Change.CAPACITY, 20)]), start=today)
+    assert today.basis is not None and after.basis is today.basis
+    assert after.throughput == 150 and after.variable_cost == 120 * 1 + 30 * 5

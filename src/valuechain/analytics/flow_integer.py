@@ -14,9 +14,10 @@ caller solves the programme in floating point instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,20 @@ MAX_PLACES = 12
 PIVOT_RULE = "candidate_list"  # LEMON's network simplex: which entering arc to try
 
 
+@dataclass
+class Basis:
+    """LEMON's graph of one network's edges with the basis of its last solve: a
+    what-if changes only capacities and costs, so it re-solves from there (0.16 s
+    instead of 4.4 s at 100,000 units). One solve at a time (``lock``); each answer
+    is an optimum whatever basis it started from."""
+
+    tail: IntArray
+    head: IntArray
+    order: IntArray
+    graph: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 @dataclass(frozen=True)
 class IntegerFlow:
     """A maximum flow of least cost in the layout of the flow programme: items per
@@ -52,6 +67,7 @@ class IntegerFlow:
     revenue: float  # per week, of what the sinks deliver
     variable_cost: float  # per week, of every item through a stage
     net: float  # revenue - variable_cost, computed exactly before rounding once
+    basis: Basis | None = None  # to start a what-if from (None: nothing was priced)
 
 
 def decimal_places(values: FloatArray) -> int | None:
@@ -82,10 +98,11 @@ def scaled(values: FloatArray, places: int, infinite: int = 0) -> IntArray | Non
     return out
 
 
-def integer_flow(net: FlowNetwork) -> IntegerFlow | None:
+def integer_flow(net: FlowNetwork, start: Basis | None = None) -> IntegerFlow | None:
     """The maximum flow of most throughput money of a bounded network without
     assemblies, solved exactly on scaled integers; ``None`` when the network cannot
-    be scaled exactly within int64 (the caller then solves the programme)."""
+    be scaled exactly within int64 (the caller then solves the programme). ``start``:
+    the basis of a network with the same arcs (today's, for a what-if)."""
     from ortools.graph.python.max_flow import SimpleMaxFlow
 
     n, k, m = net.n_stages, net.arc_from.size, net.sink_stage.size
@@ -157,11 +174,12 @@ def integer_flow(net: FlowNetwork) -> IntegerFlow | None:
         return None
     items = int(maximum.optimal_flow())
     flow = np.asarray(maximum.flows(np.arange(tail.size, dtype=np.int32)), dtype=np.int64)
+    basis = None
     if items and cost.any():
-        priced = _least_cost(tail, head, cap, cost, size, source, target, items)
+        priced = _least_cost(tail, head, cap, cost, size, source, target, items, start)
         if priced is None:
             return None
-        flow = priced
+        flow, basis = priced
     scale = 10**places
     value = flow.astype(np.float64) / scale
     into_customers = int(flow[n + k : n + k + m].sum())
@@ -184,6 +202,7 @@ def integer_flow(net: FlowNetwork) -> IntegerFlow | None:
         revenue=earned / unit,
         variable_cost=spent / unit,
         net=(earned - spent) / unit,  # Python's division: correctly rounded
+        basis=basis,
     )
 
 
@@ -201,9 +220,11 @@ def _least_cost(
     source: int,
     target: int,
     items: int,
-) -> IntArray | None:
+    start: Basis | None,
+) -> tuple[IntArray, Basis] | None:
     """The flow of ``items`` from ``source`` to ``target`` of least cost, by LEMON's
-    network simplex (pylmcf); ``None`` when the costs are out of its range.
+    network simplex (pylmcf), from ``start``'s basis when it has the same edges;
+    ``None`` when the costs are out of its range.
 
     LEMON takes costs of at least 0: every item reaching the target crosses exactly
     one edge into it, so adding the same amount to those edges' costs (the highest
@@ -215,20 +236,31 @@ def _least_cost(
     shifted = np.where(into_target, cost + shift, cost)
     if int(shifted.max(initial=0)) * (size + 1) >= LIMIT:
         return None  # LEMON's artificial costs would overflow
-    order = np.lexsort((head, tail))  # LEMON's graph wants edges sorted by tail, head
-    graph = Graph(size, tail[order].astype(np.int32), head[order].astype(np.int32))
-    # Measured on the generated 100,000-unit organisation: 4.4 s against 9.5 s for
-    # LEMON's default block search, same optimum.
-    graph.set_pivot_rule(PIVOT_RULE)
+    if (
+        start is not None
+        and start.graph.no_nodes() == size
+        and np.array_equal(start.tail, tail)
+        and np.array_equal(start.head, head)
+    ):
+        basis = start
+    else:
+        order = np.lexsort((head, tail))  # LEMON's graph wants edges sorted by tail, head
+        graph = Graph(size, tail[order].astype(np.int32), head[order].astype(np.int32))
+        # Measured on the generated 100,000-unit organisation: 4.4 s against 9.5 s for
+        # LEMON's default block search, same optimum.
+        graph.set_pivot_rule(PIVOT_RULE)
+        basis = Basis(tail=tail, head=head, order=order, graph=graph)
     supply = np.zeros(size, dtype=np.int64)
     supply[source], supply[target] = items, -items
-    graph.set_node_supply(supply)
-    graph.set_edge_capacities(cap[order])
-    graph.set_edge_costs(shifted[order])
-    try:
-        graph.solve()
-    except RuntimeError:  # pragma: no cover - ``items`` is a feasible maximum flow
-        return None
-    flow = np.empty(tail.size, dtype=np.int64)
-    flow[order] = np.asarray(graph.result(), dtype=np.int64)
-    return flow
+    order = basis.order
+    with basis.lock:
+        basis.graph.set_node_supply(supply)
+        basis.graph.set_edge_capacities(cap[order])
+        basis.graph.set_edge_costs(shifted[order])
+        try:
+            basis.graph.solve()
+        except RuntimeError:  # pragma: no cover - ``items`` is a feasible maximum flow
+            return None
+        flow = np.empty(tail.size, dtype=np.int64)
+        flow[order] = np.asarray(basis.graph.result(), dtype=np.int64)
+    return flow, basis

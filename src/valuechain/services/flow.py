@@ -446,7 +446,7 @@ def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> dict[str, Any]:
     if not changes:
         return {**before, "what_if": None}
     changed = apply(model.net, changes)
-    after_flow = max_flow(changed)
+    after_flow = max_flow(changed, start=before_flow)
     after = _state(vc, model, changed, after_flow)
     chain = vc.chain()
     ids = chain.columns.result_ids
