@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from valuechain import Valuechain
 from valuechain.analytics import flow as flow_module
+from valuechain.analytics import flow_integer
 from valuechain.analytics.flow import Change, Flow, WhatIf, apply, max_flow, network
 from valuechain.analytics.flow_integer import integer_flow
 from valuechain.domain.link import Link, Relation
@@ -444,6 +445,9 @@ def test_a_what_if_reuses_todays_basis() -> None:
         revenue_per_item=[0, 0, 0, 9],
     )
     today = max_flow(net)
-    after = max_flow(apply(net, [WhatIf(1, Change.CAPACITY, 20)]), start=today)
+    # Today's flow stays feasible when a capacity rises: only the augmentation is solved.
+    with patch.object(flow_integer, "_augment", wraps=flow_integer._augment) as augment:
+        after = max_flow(apply(net, [WhatIf(1, Change.CAPACITY, 20)]), start=today)
+    assert augment.called
     assert today.basis is not None and after.basis is today.basis
     assert after.throughput == 150 and after.variable_cost == 120 * 1 + 30 * 5
