@@ -253,3 +253,13 @@ def test_per_item_only_on_consumes_links(vc: Valuechain, tmp_path: Any) -> None:
     (problem,) = raised.value.problems
     assert (problem.file, problem.line, problem.column) == ("links.csv", 5, "per_item")
     assert problem.found == "2 on a depends_on link"
+
+
+def test_cli_table_of_an_unbounded_chain(vc: Valuechain, cli_env: dict[str, str]) -> None:
+    from tests.test_flow_truth import unbounded_map
+
+    vc.write_map(unbounded_map())
+    out = CliRunner().invoke(app, ["flow"], env={"COLUMNS": "140"})
+    assert out.exit_code == 0, out.output
+    assert "Throughput unbounded: flour → boxes" in out.stdout
+    assert "revenue" not in out.stdout

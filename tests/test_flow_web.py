@@ -71,3 +71,16 @@ def test_assembly_stages_in_the_api_and_on_the_page(vc: Valuechain) -> None:
         assert stages["iron"]["assembly"] and not stages["ore"]["assembly"]
         assert client.get("/api/v1/flow").json()["throughput"] == 60.0
         assert ">assembly</span>" in client.get("/flow").text
+
+
+def test_an_unbounded_chain_on_the_page_claims_no_figure(vc: Valuechain) -> None:
+    from tests.test_flow_truth import unbounded_map
+
+    for client in admin_client(vc, unbounded_map()):
+        doc = client.get("/api/v1/flow").json()
+        assert doc["unbounded"] and doc["throughput"] is None
+        page = client.get("/flow").text
+        assert "unbounded" in page and "flour → boxes" in page
+        assert "demand limits the flow" not in page and "is met" not in page
+        fragment = client.get("/flow/what-if", params={"stage": "sheets", "capacity": 20}).text
+        assert "nothing limits the flow" in fragment

@@ -4,10 +4,12 @@ where work piles up, and what a change of capacity or cost does to them and to m
 The model:
 
 * a *stage* is a result with a weekly capacity (unknown capacity: unlimited);
-* items move from stage to stage along *arcs* (a customer unit consumes or adds to a
-  result and makes its own results from it), each optionally capped by the link's
-  weekly demand; they leave the chain along *sinks*, the links to external customers,
-  capped by the external customer's weekly demand;
+* items move from stage to stage along *arcs* (a customer unit consumes a result and
+  makes its own results from it), each optionally capped by a weekly demand; arcs
+  may form a *group* that shares one demand (one ``consumes`` link fanned out to the
+  customer's several results takes its demand once, not once per result); items
+  leave the chain along *sinks*, the links to external customers, capped by the
+  external customer's weekly demand;
 * stages nobody feeds draw from an unlimited supply;
 * a **merge** (several arcs into one stage) is additive by default: the inputs are
   alternative sources of the same item, one item in, one item out;
@@ -16,49 +18,64 @@ The model:
   and a stage with any such arc needs every input (``per_item`` 1 where not given),
   so it is limited by its scarcest input (a steel mill needs ore *and* coke).
 
-Without assemblies, throughput is a maximum flow from the supply to the external
-customers (Dinic's algorithm in SciPy's ``csgraph``; stage capacities become arcs
-between a stage's two halves) and the bottleneck is the set of stages in the
-minimum cut nearest the supply. With assemblies the network is a *generalised*
-(processing) network, which no max-flow algorithm solves; throughput is then the
-linear programme of the same flow with one proportion constraint per assembly input,
-solved by HiGHS (``scipy.optimize.linprog``), and the bottleneck is the set of
-stages whose capacity has a positive shadow price (one more item of capacity there
-would raise throughput) — on a network without assemblies exactly the stages of a
-minimum cut.
-Work piling up is found by pushing work through the chain as it arrives: each stage
-processes what it can and passes it on in proportion to its customers' demand.
-Money follows throughput accounting (Goldratt): the value of what the external
-customers receive minus the truly variable cost of every item processed.
+Throughput is the maximum flow from the supply to the external customers. Without
+assemblies it is solved on exact integers where the figures allow (see
+:mod:`.flow_integer`: OR-Tools' max-flow and LEMON's network simplex, in C++ on the
+capacities scaled by a power of ten); otherwise, and with assemblies, as a linear
+programme in floating point by HiGHS (``scipy.optimize.linprog``). Either way
+capacities from thousandths of an item to 10¹² a week come out exactly. Maximum
+flows are not unique; the one priced is the maximum flow a manager would run, the
+one of most throughput money (revenue minus truly variable cost, so least variable
+cost when revenue per item is the same): the least-cost flow of the maximum
+throughput on integers, or in the programme (throughput weighted above any money)
+or, with assemblies, by a second programme at that throughput. When a path from the
+supply to a paying customer has no limit anywhere, throughput is unbounded: the path
+is named and nothing is computed from it.
+
+The bottleneck is the set of stages in the minimum cut nearest the supply (a
+breadth-first search of the residual graph of the maximum flow); with assemblies,
+the stages whose capacity has a positive shadow price (one more item of capacity
+there would raise throughput). Work piling up is found by pushing work through the
+chain as it arrives: each stage processes what it can and passes it on in proportion
+to its customers' demand. Money follows throughput accounting (Goldratt): the value
+of what the external customers receive minus the truly variable cost of every item
+processed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from scipy.sparse import csr_matrix
+from valuechain.analytics.flow_integer import Basis, integer_flow
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-# Capacities are integers for SciPy's max-flow: work in thousandths of an item.
-RESOLUTION = 1_000
-INT_LIMIT = 2**31 - 1
 PUSH_ROUNDS_EXTRA = 2
 TOLERANCE_LP = 1e-9  # a shadow price above this marks a binding capacity
+# Residual capacity at most this (plus a relative part) counts as used up: HiGHS puts
+# the flow of a saturated arc exactly on its bound, so only rounding is left over.
+RESIDUAL_ABS = 1e-9
+RESIDUAL_REL = 1e-12
+# The second programme keeps the maximum throughput up to this relative slack: the
+# first programme's optimum is feasible for it, so the slack only absorbs rounding.
+KEEP_REL = 1e-12
+KEEP_ABS = 1e-9
+LP_UNBOUNDED = 3  # scipy.optimize.linprog's status for an unbounded programme
 
 
 @dataclass(frozen=True)
 class FlowNetwork:
     """Stages (results) with capacity and money per item; arcs between stages and
-    sinks to external customers, each with an optional weekly demand (``inf``: none)."""
+    sinks to external customers, each with an optional weekly demand (``inf``: none);
+    arcs of one group (``arc_group`` >= 0) share ``group_demand`` of that group."""
 
     capacity: FloatArray
     cost_per_item: FloatArray
@@ -70,6 +87,9 @@ class FlowNetwork:
     sink_demand: FloatArray
     # Items of the arc's source one item of its target needs; nan: an additive input.
     arc_per_item: FloatArray | None = None
+    # Per arc, the group whose demand it shares (-1: none); per group, that demand.
+    arc_group: IntArray | None = None
+    group_demand: FloatArray | None = None
 
     @property
     def n_stages(self) -> int:
@@ -94,6 +114,25 @@ class FlowNetwork:
         filled = np.where(np.isnan(given), 1.0, given)
         return np.where(assembly[self.arc_to], filled, np.nan)
 
+    def groups(self) -> tuple[IntArray, FloatArray]:
+        """Per arc its group (-1: none) and per group its shared weekly demand."""
+        if self.arc_group is None or self.group_demand is None:
+            return np.full(self.arc_from.size, -1, dtype=np.int64), np.zeros(0)
+        return self.arc_group, self.group_demand
+
+    def push_arc_demand(self) -> FloatArray:
+        """Per arc the demand work is pushed against: its own, and of a group's
+        demand an equal share per arc (the customer splits what it takes evenly)."""
+        group, demand = self.groups()
+        grouped = group >= 0
+        if not grouped.any():
+            return self.arc_demand
+        size = np.bincount(group[grouped], minlength=demand.size)
+        share = np.full(self.arc_from.size, np.inf)
+        share[grouped] = demand[group[grouped]] / size[group[grouped]]
+        out: FloatArray = np.minimum(self.arc_demand, share)
+        return out
+
 
 def network(
     capacity: npt.ArrayLike,
@@ -105,10 +144,14 @@ def network(
     cost_per_item: npt.ArrayLike | None = None,
     revenue_per_item: npt.ArrayLike | None = None,
     arc_per_item: npt.ArrayLike | None = None,
+    arc_group: npt.ArrayLike | None = None,
+    group_demand: npt.ArrayLike | None = None,
 ) -> FlowNetwork:
     """Build a network; ``arcs`` is (k, 2) stage pairs, ``sinks`` the stages that
     deliver to external customers; ``nan`` demands and capacities mean unlimited;
-    ``arc_per_item`` (``nan``: additive) makes the arcs' targets assemblies."""
+    ``arc_per_item`` (``nan``: additive) makes the arcs' targets assemblies;
+    ``arc_group`` (-1: none) makes arcs share ``group_demand``. The arcs of one
+    group leave one stage (one link fanned out), which :class:`ValueError` guards."""
     cap = np.asarray(capacity, dtype=np.float64).copy()
     cap[np.isnan(cap)] = np.inf
     n = cap.shape[0]
@@ -122,6 +165,16 @@ def network(
         out[np.isnan(out)] = default
         return out
 
+    group: IntArray | None = None
+    shared: FloatArray | None = None
+    if arc_group is not None:
+        group = np.asarray(arc_group, dtype=np.int64).reshape(-1).copy()
+        shared = per(group_demand, int(group.max(initial=-1)) + 1, np.inf)
+        grouped = group >= 0
+        first = np.full(shared.size, -1, dtype=np.int64)
+        first[group[grouped][::-1]] = pairs[grouped, 0][::-1]
+        if (first[group[grouped]] != pairs[grouped, 0]).any():
+            raise ValueError("the arcs of one group must leave one stage")
     return FlowNetwork(
         capacity=cap,
         cost_per_item=per(cost_per_item, n, 0.0),
@@ -134,14 +187,18 @@ def network(
         arc_per_item=None
         if arc_per_item is None
         else np.asarray(arc_per_item, dtype=np.float64).reshape(-1).copy(),
+        arc_group=group,
+        group_demand=shared,
     )
 
 
 @dataclass(frozen=True)
 class Flow:
-    """A maximum flow and what it says about every stage."""
+    """A maximum flow (of most throughput money) and what it says about every stage.
+    An unbounded flow has ``throughput`` inf, names ``unlimited_path`` and leaves
+    every figure computed from the flow ``nan`` (unknown)."""
 
-    throughput: float  # items per week reaching the external customers
+    throughput: float  # items per week reaching the external customers (inf: unbounded)
     stage_flow: FloatArray  # items per week through each stage
     utilisation: FloatArray  # stage_flow / capacity (0 for unlimited stages)
     idle: FloatArray  # capacity - stage_flow (inf for unlimited stages)
@@ -153,160 +210,401 @@ class Flow:
     revenue: float  # per week, from what the external customers receive
     variable_cost: float  # per week, of every item processed
     net: float  # revenue - variable_cost (throughput in money)
-    # The solved integer network, kept so a what-if can start from this flow.
-    solved: _Solved | None = field(default=None, repr=False, compare=False)
+    # Stages from the supply to a customer along which nothing limits the flow
+    # (empty when throughput is bounded), and the sink at its end (-1: none).
+    unlimited_path: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    unlimited_sink: int = -1
+    # The solver's state a what-if on this network starts from (see max_flow).
+    basis: Basis | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def unbounded(self) -> bool:
+        """Whether some path to a paying customer has no limit anywhere."""
+        return bool(np.isinf(self.throughput))
 
 
-@dataclass(frozen=True)
-class _Solved:
-    net: FlowNetwork
-    scale: float
-    unlimited: int
-    graph: csr_matrix  # integer capacities
-    flow: csr_matrix  # integer flow (antisymmetric, as SciPy returns it)
-    value: int  # integer throughput
+def unlimited_path(net: FlowNetwork) -> tuple[IntArray, int]:
+    """A path of stages from the supply to a sink along which no capacity, arc,
+    group or sink demand sets a limit, and that sink; empty and -1 when there is none.
+    An assembly is on such a path only when every one of its inputs is."""
+    from scipy.sparse import csr_matrix  # here: slow import, see max_flow
+    from scipy.sparse.csgraph import breadth_first_order
 
-
-def _scale(net: FlowNetwork) -> tuple[float, int]:
-    """Units per item and the integer that stands for "unlimited"."""
-    finite = [a[np.isfinite(a)] for a in (net.capacity, net.arc_demand, net.sink_demand)]
-    total = float(sum(float(a.sum()) for a in finite)) + 1.0
-    scale = float(RESOLUTION)
-    while total * scale * 4 > INT_LIMIT and scale > 1e-6:
-        scale /= 10
-    return scale, int(total * scale * 2) + 1
-
-
-def _as_int(values: FloatArray, scale: float, unlimited: int) -> IntArray:
-    out = np.where(np.isfinite(values), np.round(values * scale), unlimited)
-    return np.minimum(out, unlimited).astype(np.int64)
+    n = net.n_stages
+    unlimited = np.isinf(net.capacity)
+    group, shared = net.groups()
+    free_arc = np.isinf(net.arc_demand) & unlimited[net.arc_from] & unlimited[net.arc_to]
+    grouped = group >= 0
+    free_arc[grouped] &= np.isinf(shared[group[grouped]])
+    fed = np.zeros(n, dtype=bool)
+    fed[net.arc_to] = True
+    roots = np.flatnonzero(~fed & unlimited)
+    assembly = net.assembly()
+    open_assembly = np.zeros(n, dtype=bool)
+    root = n  # a virtual node feeding every unlimited unfed stage
+    while True:
+        use = free_arc & (~assembly[net.arc_to] | open_assembly[net.arc_to])
+        graph = csr_matrix(
+            (
+                np.ones(int(use.sum()) + roots.size, dtype=np.int8),
+                (
+                    np.concatenate([net.arc_from[use], np.full(roots.size, root)]),
+                    np.concatenate([net.arc_to[use], roots]),
+                ),
+            ),
+            shape=(n + 1, n + 1),
+        )
+        order, pred = breadth_first_order(graph, root, directed=True, return_predecessors=True)
+        reached = np.zeros(n + 1, dtype=bool)
+        reached[order] = True
+        # An assembly opens when every input arc is free and comes from a reached stage.
+        input_ok = np.ones(n, dtype=bool)
+        np.logical_and.at(input_ok, net.arc_to, free_arc & reached[net.arc_from])
+        newly = assembly & unlimited & input_ok & ~open_assembly & fed
+        if not newly.any():
+            break
+        open_assembly |= newly
+    ends = np.flatnonzero(np.isinf(net.sink_demand) & reached[net.sink_stage])
+    if ends.size == 0:
+        return np.zeros(0, dtype=np.int64), -1
+    sink = int(ends[0])
+    path = [int(net.sink_stage[sink])]
+    while pred[path[-1]] != root:
+        path.append(int(pred[path[-1]]))
+    return np.asarray(path[::-1], dtype=np.int64), sink
 
 
 def max_flow(net: FlowNetwork, start: Flow | None = None) -> Flow:
-    """Throughput, per-stage flow, the bottleneck stages (minimum cut nearest the
-    supply, found by a breadth-first search of the residual graph), work piling up and
-    money. Dinic's maximum flow via :func:`scipy.sparse.csgraph.maximum_flow`; a
-    network with assembly stages goes to :func:`assembly_flow`.
+    """Throughput, per-stage flow, the bottleneck stages, work piling up and money.
 
-    ``start`` (the flow of the same network before a what-if) is reused when the
-    what-if only raises capacities or changes costs: its flow is still feasible, so
-    only the augmentation in its residual graph is computed (the max-flow of the
-    residual graph, again by Dinic), which is a fraction of a full solve."""
-    # Imported here: scipy.sparse is slow to import and only the flow verbs need it.
-    from scipy.sparse.csgraph import breadth_first_order, maximum_flow
-
-    if net.assembly().any():
-        return assembly_flow(net)
-    n = net.n_stages
-    scale, unlimited = _scale(net)
-    source, target = 2 * n, 2 * n + 1
-    stages = np.arange(n)
-    graph = _graph(net, scale, unlimited)
-    earlier = start.solved if start is not None else None
-    if earlier is not None and _can_start_from(earlier, net, scale, graph):
-        residual = _residual(graph, earlier.flow)
-        more = maximum_flow(residual, source, target, method="dinic")
-        flow = (earlier.flow + more.flow.tocsr()).tocsr()
-        value = earlier.value + int(more.flow_value)
-    else:
-        result = maximum_flow(graph, source, target, method="dinic")
-        flow = result.flow.tocsr()
-        value = int(result.flow_value)
-    stage_flow = np.asarray(flow[2 * stages, 2 * stages + 1]).reshape(-1) / scale
-    residual = _residual(graph, flow)
-    reached = np.zeros(2 * n + 2, dtype=bool)
-    reached[breadth_first_order(residual, source, directed=True, return_predecessors=False)] = True
+    The maximum flow of most throughput money, on exact integers by OR-Tools and
+    LEMON where the network has no assembly and its figures scale to int64 (see
+    :mod:`.flow_integer`), else by HiGHS's programme in floating point (exact for
+    capacities and demands from 10⁻³ to 10¹² a week, never rounded up); either way
+    money does not depend on how stages are numbered. An unbounded network is
+    answered without solving anything (see :class:`Flow`). ``start``: today's flow
+    of the same network before a what-if; on exact integers the least-cost flow
+    starts from its basis (the answer is the same optimum, found sooner)."""
+    arrivals, passed = _push(net)
+    assembly = net.assembly()
     limited = np.isfinite(net.capacity)
-    cut = np.flatnonzero(reached[2 * stages] & ~reached[2 * stages + 1] & limited)
+    with np.errstate(invalid="ignore"):  # unlimited stages: inf - inf, masked below
+        piling = np.maximum(arrivals - net.capacity, 0.0)
+    if assembly.any():
+        piling = np.where(assembly, _assembly_waiting(net, arrivals, passed), piling)
+    growth = np.where(limited | assembly, np.nan_to_num(piling), 0.0)
+    path, sink = unlimited_path(net)
+    if path.size:
+        return _unbounded(net, arrivals, growth, path, sink)
+    if net.sink_stage.size == 0:  # nothing leaves the chain: no programme to solve
+        return _still(net, arrivals, growth)
+    exact = None if assembly.any() else integer_flow(net, start.basis if start else None)
+    if exact is not None:
+        throughput, stage_x, sink_x, cut = exact.throughput, exact.stage, exact.sink, exact.cut
+    else:
+        solved = _programme_flow(net, assembly)
+        if solved is None:  # unbounded in a way no single path shows (a gain cycle)
+            return _unbounded(net, arrivals, growth, path, sink)
+        throughput, stage_x, sink_x, cut = solved
+    stage_flow = np.minimum(np.maximum(stage_x, 0.0), net.capacity)
+    delivered = np.bincount(
+        net.sink_stage, weights=np.maximum(sink_x, 0.0), minlength=net.n_stages
+    ).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         utilisation = np.where(limited, stage_flow / net.capacity, 0.0)
     bottlenecks = cut[np.argsort(-utilisation[cut], kind="stable")].astype(np.int64)
-    arrivals = push(net)
-    delivered = _delivered(net, flow, scale)
-    with np.errstate(invalid="ignore"):  # unlimited stages: inf - inf, masked below
-        piling = np.maximum(arrivals - net.capacity, 0.0)
+    if exact is not None:
+        revenue, variable = exact.revenue, exact.variable_cost
+    else:
+        revenue = float((delivered * net.revenue_per_item).sum())
+        variable = float((stage_flow * net.cost_per_item).sum())
+    money = exact.net if exact is not None else revenue - variable
     return Flow(
-        throughput=float(value) / scale,
+        throughput=throughput,
         stage_flow=stage_flow,
         utilisation=utilisation,
         idle=np.where(limited, net.capacity - stage_flow, np.inf),
         bottlenecks=bottlenecks,
         demand_bound=bottlenecks.size == 0,
         arrivals=arrivals,
-        inventory_growth=np.where(limited, piling, 0.0),
+        inventory_growth=growth,
         delivered=delivered,
-        revenue=float((delivered * net.revenue_per_item).sum()),
-        variable_cost=float((stage_flow * net.cost_per_item).sum()),
-        net=float(
-            (delivered * net.revenue_per_item).sum() - (stage_flow * net.cost_per_item).sum()
-        ),
-        solved=_Solved(net, scale, unlimited, graph, flow, value),
+        revenue=revenue,
+        variable_cost=variable,
+        net=money,
+        basis=exact.basis if exact is not None else None,
     )
 
 
-def _graph(net: FlowNetwork, scale: float, unlimited: int) -> csr_matrix:
-    """The integer network: node 2s is a stage's inbox, 2s + 1 its outbox, the arc
-    between them its capacity; the supply is node 2n, the customers node 2n + 1."""
-    from scipy.sparse import csr_matrix  # here: slow import, see max_flow
+def _programme_flow(
+    net: FlowNetwork, assembly: BoolArray
+) -> tuple[float, FloatArray, FloatArray, IntArray] | None:
+    """The flow programme's throughput, items through every stage and along every
+    sink, and the bottleneck stages (unordered); ``None`` when it is unbounded."""
+    programme = _Programme(net)
+    money = programme.money_objective()
+    limited = np.isfinite(net.capacity)
+    if assembly.any():
+        # Two programmes: the maximum throughput, then the most money at it.
+        first = programme.solve(programme.throughput_objective())
+        if first is None:
+            return None
+        throughput = float(first.x[programme.sink_var].sum())
+        x = first.x
+        if money.any():
+            keep = throughput - max(KEEP_REL * throughput, KEEP_ABS)
+            second = programme.solve(money, at_least=keep)
+            if second is not None:
+                x = second.x
+    else:
+        # One programme, several times faster than two: throughput weighted so that
+        # no money can buy back one item of it. An augmenting path in the residual
+        # graph is simple, so one more item along it changes money by less than
+        # the sum of all costs per item plus the highest revenue per item; with a
+        # weight above that, the optimum is a maximum flow, and among maximum flows
+        # (equal weighted throughput) the one of most money.
+        weight = 1.0 + float(np.abs(net.cost_per_item).sum() + np.abs(net.revenue_per_item).max())
+        first = programme.solve(money + weight * programme.throughput_objective())
+        if first is None:  # pragma: no cover - unbounded networks have an unlimited path
+            return None
+        x = first.x
+        throughput = float(x[programme.sink_var].sum())
+    x = np.maximum(np.asarray(x, dtype=np.float64), 0.0)
+    if assembly.any():
+        shadow = -np.asarray(first.upper.marginals, dtype=np.float64)[: net.n_stages]
+        cut = np.flatnonzero(limited & (shadow > TOLERANCE_LP))
+    else:
+        cut = programme.nearest_cut(x)
+    return throughput, x[: net.n_stages], x[programme.sink_var], cut.astype(np.int64)
 
-    n = net.n_stages
-    source, target = 2 * n, 2 * n + 1
-    fed = np.zeros(n, dtype=bool)
-    fed[net.arc_to] = True
-    supplied = np.flatnonzero(~fed)
-    stages = np.arange(n)
-    rows = np.concatenate(
-        [2 * stages, 2 * net.arc_from + 1, 2 * net.sink_stage + 1, np.full(supplied.size, source)]
+
+def _still(net: FlowNetwork, arrivals: FloatArray, growth: FloatArray) -> Flow:
+    """The flow of a network without customers: nothing moves."""
+    zero = np.zeros(net.n_stages)
+    limited = np.isfinite(net.capacity)
+    return Flow(
+        throughput=0.0,
+        stage_flow=zero,
+        utilisation=zero,
+        idle=np.where(limited, net.capacity, np.inf),
+        bottlenecks=np.zeros(0, dtype=np.int64),
+        demand_bound=True,
+        arrivals=arrivals,
+        inventory_growth=growth,
+        delivered=zero,
+        revenue=0.0,
+        variable_cost=0.0,
+        net=0.0,
     )
-    cols = np.concatenate(
-        [2 * stages + 1, 2 * net.arc_to, np.full(net.sink_stage.size, target), 2 * supplied]
+
+
+def _unbounded(
+    net: FlowNetwork, arrivals: FloatArray, growth: FloatArray, path: IntArray, sink: int
+) -> Flow:
+    unknown = np.full(net.n_stages, np.nan)
+    return Flow(
+        throughput=np.inf,
+        stage_flow=unknown,
+        utilisation=unknown,
+        idle=unknown,
+        bottlenecks=np.zeros(0, dtype=np.int64),
+        demand_bound=False,
+        arrivals=arrivals,
+        inventory_growth=growth,
+        delivered=unknown,
+        revenue=np.nan,
+        variable_cost=np.nan,
+        net=np.nan,
+        unlimited_path=path,
+        unlimited_sink=sink,
     )
-    caps = np.concatenate(
-        [
-            _as_int(net.capacity, scale, unlimited),
-            _as_int(net.arc_demand, scale, unlimited),
-            _as_int(net.sink_demand, scale, unlimited),
-            np.full(supplied.size, unlimited, dtype=np.int64),
-        ]
-    )
-    keep = rows != cols
-    size = 2 * n + 2
-    graph = csr_matrix((caps[keep].astype(np.int32), (rows[keep], cols[keep])), shape=(size, size))
-    graph.sum_duplicates()
-    return graph
 
 
-def _residual(graph: csr_matrix, flow: csr_matrix) -> csr_matrix:
-    """Capacity left on every arc, and the flow that may be sent back along it."""
-    residual = (graph - flow).tocsr()
-    residual.data[residual.data < 0] = 0
-    residual.eliminate_zeros()
-    out: csr_matrix = residual.astype(np.int32)
-    return out
+class _Programme:
+    """The flow as a linear programme. Variables: the items through every stage
+    (bounded by its capacity), along every arc, sink and supply (bounded by their
+    demands). Rows: what enters an ordinary stage goes through it, what goes through
+    any stage leaves it, an assembly input is ``per_item`` times the stage's items,
+    and a group's arcs share its demand."""
 
+    def __init__(self, net: FlowNetwork) -> None:
+        from scipy.sparse import coo_matrix, csr_matrix, vstack  # here: slow imports
 
-def _can_start_from(earlier: _Solved, net: FlowNetwork, scale: float, graph: csr_matrix) -> bool:
-    """Whether the earlier flow is feasible in ``net``: same arcs and sinks, the same
-    integer scale, and no capacity lower than before."""
-    old = earlier.net
-    if scale != earlier.scale:
-        return False
-    same_shape = (
-        np.array_equal(old.arc_from, net.arc_from)
-        and np.array_equal(old.arc_to, net.arc_to)
-        and np.array_equal(old.sink_stage, net.sink_stage)
-        and graph.shape == earlier.graph.shape
-        and np.array_equal(graph.indptr, earlier.graph.indptr)
-        and np.array_equal(graph.indices, earlier.graph.indices)
-    )
-    return same_shape and bool((graph.data >= earlier.graph.data).all())
+        self.net = net
+        n, k, m = net.n_stages, net.arc_from.size, net.sink_stage.size
+        fed = np.zeros(n, dtype=bool)
+        fed[net.arc_to] = True
+        self.supplied = np.flatnonzero(~fed)
+        s = self.supplied.size
+        self.arc_var = n + np.arange(k)
+        self.sink_var = n + k + np.arange(m)
+        self.supply_var = n + k + m + np.arange(s)
+        self.width = n + k + m + s
+        assembly = net.assembly()
+        q = net.per_item()
+        stages = np.arange(n)
 
+        def rows(r: IntArray, c: IntArray, v: FloatArray, height: int) -> csr_matrix:
+            return coo_matrix((v, (r, c)), shape=(height, self.width)).tocsr()
 
-def _delivered(net: FlowNetwork, flow: csr_matrix, scale: float) -> FloatArray:
-    """Items per week each stage hands to external customers in the maximum flow."""
-    n = net.n_stages
-    to_target = np.asarray(flow[:, 2 * n + 1].todense()).reshape(-1) / scale
-    return to_target[2 * np.arange(n) + 1]
+        # Outflow: items through the stage minus its arcs and sinks out = 0.
+        out_r = np.concatenate([stages, net.arc_from, net.sink_stage])
+        out_c = np.concatenate([stages, self.arc_var, self.sink_var])
+        out_v = np.concatenate([np.ones(n), -np.ones(k + m)])
+        outflow = rows(out_r, out_c, out_v, n)
+        # Inflow of ordinary stages: arcs and supply in minus items through it = 0.
+        ordinary = ~assembly
+        in_arc = ordinary[net.arc_to]
+        in_sup = ordinary[self.supplied]
+        in_r = np.concatenate([net.arc_to[in_arc], self.supplied[in_sup], stages[ordinary]])
+        in_c = np.concatenate([self.arc_var[in_arc], self.supply_var[in_sup], stages[ordinary]])
+        in_v = np.concatenate(
+            [np.ones(int(in_arc.sum() + in_sup.sum())), -np.ones(int(ordinary.sum()))]
+        )
+        inflow = rows(in_r, in_c, in_v, n)[np.flatnonzero(ordinary)]
+        # Assembly input a into stage t: items on a - per_item * items through t = 0.
+        inputs = np.flatnonzero(~np.isnan(q))
+        i = np.arange(inputs.size)
+        proportion = rows(
+            np.concatenate([i, i]),
+            np.concatenate([self.arc_var[inputs], net.arc_to[inputs]]),
+            np.concatenate([np.ones(inputs.size), -q[inputs]]),
+            inputs.size,
+        )
+        self.a_eq = vstack([outflow, inflow, proportion]).tocsr()
+        group, shared = net.groups()
+        limited = np.flatnonzero(np.isfinite(shared))
+        member = (group >= 0) & np.isin(group, limited)
+        row_of = np.full(shared.size, -1, dtype=np.int64)
+        row_of[limited] = np.arange(limited.size)
+        self.a_ub = rows(
+            row_of[group[member]],
+            self.arc_var[member],
+            np.ones(int(member.sum())),
+            limited.size,
+        )
+        self.b_ub = shared[limited]
+        self.upper = np.concatenate(
+            [net.capacity, net.arc_demand, net.sink_demand, np.full(s, np.inf)]
+        )
+
+    def throughput_objective(self) -> FloatArray:
+        cost = np.zeros(self.width)
+        cost[self.sink_var] = -1.0
+        return cost
+
+    def money_objective(self) -> FloatArray:
+        """Minus throughput money: variable cost of the items through each stage minus
+        the revenue of what each sink delivers."""
+        cost = np.zeros(self.width)
+        cost[: self.net.n_stages] = self.net.cost_per_item
+        cost[self.sink_var] = -self.net.revenue_per_item[self.net.sink_stage]
+        return cost
+
+    def solve(self, objective: FloatArray, at_least: float | None = None) -> Any:
+        """HiGHS's optimum (``None`` when unbounded); ``at_least`` keeps throughput."""
+        from scipy.optimize import linprog
+        from scipy.sparse import csr_matrix, vstack
+
+        a_ub, b_ub = self.a_ub, self.b_ub
+        if at_least is not None:
+            keep = csr_matrix(
+                (
+                    -np.ones(self.sink_var.size),
+                    (np.zeros(self.sink_var.size, dtype=np.int64), self.sink_var),
+                ),
+                shape=(1, self.width),
+            )
+            a_ub = vstack([a_ub, keep]).tocsr()
+            b_ub = np.append(b_ub, -at_least)
+        solved = linprog(
+            objective,
+            A_ub=a_ub if a_ub.shape[0] else None,
+            b_ub=b_ub if a_ub.shape[0] else None,
+            A_eq=self.a_eq if self.a_eq.shape[0] else None,
+            b_eq=np.zeros(self.a_eq.shape[0]) if self.a_eq.shape[0] else None,
+            bounds=np.column_stack([np.zeros(self.width), self.upper]),
+            method="highs",
+        )
+        if solved.status == LP_UNBOUNDED:
+            return None
+        if solved.status != 0:  # pragma: no cover - HiGHS solves every bounded instance
+            raise RuntimeError(f"the flow programme could not be solved: {solved.message}")
+        return solved
+
+    def nearest_cut(self, x: FloatArray) -> IntArray:
+        """Limited stages in the minimum cut nearest the supply: those whose inbox a
+        breadth-first search of the residual graph of the flow ``x`` reaches and
+        whose outbox it does not. Nodes: 2s and 2s + 1 a stage's two halves, 2n the
+        supply, 2n + 1 the customers, 2n + 2 + g group g's shared demand."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import breadth_first_order
+
+        net = self.net
+        n = net.n_stages
+        stages = np.arange(n)
+        source, target = 2 * n, 2 * n + 1
+        group, shared = net.groups()
+        grouped = group >= 0
+        x_arc = x[self.arc_var]
+        group_flow = np.bincount(group[grouped], weights=x_arc[grouped], minlength=shared.size)
+        gnode = 2 * n + 2 + group
+        tail = np.concatenate(
+            [
+                2 * stages,
+                2 * net.arc_from[grouped] + 1,  # into the group from the arcs' source
+                np.where(grouped, gnode, 2 * net.arc_from + 1),
+                2 * net.sink_stage + 1,
+                np.full(self.supplied.size, source),
+            ]
+        )
+        head = np.concatenate(
+            [
+                2 * stages + 1,
+                (2 * n + 2 + np.arange(shared.size))[group[grouped]],
+                2 * net.arc_to,
+                np.full(net.sink_stage.size, target),
+                2 * self.supplied,
+            ]
+        )
+        caps = np.concatenate(
+            [
+                net.capacity,
+                shared[group[grouped]],
+                net.arc_demand,
+                net.sink_demand,
+                np.full(self.supplied.size, np.inf),
+            ]
+        )
+        flows = np.concatenate(
+            [
+                x[:n],
+                group_flow[group[grouped]],
+                x_arc,
+                x[self.sink_var],
+                x[self.supply_var],
+            ]
+        )
+        slack = RESIDUAL_ABS + RESIDUAL_REL * np.where(np.isfinite(caps), np.abs(caps), 0.0)
+        forward = caps - flows > slack
+        backward = flows > slack
+        size = 2 * n + 2 + shared.size
+        residual = csr_matrix(
+            (
+                np.ones(int(forward.sum() + backward.sum()), dtype=np.int8),
+                (
+                    np.concatenate([tail[forward], head[backward]]),
+                    np.concatenate([head[forward], tail[backward]]),
+                ),
+            ),
+            shape=(size, size),
+        )
+        reached = np.zeros(size, dtype=bool)
+        reached[breadth_first_order(residual, source, directed=True, return_predecessors=False)] = (
+            True
+        )
+        limited = np.isfinite(net.capacity)
+        return np.flatnonzero(reached[2 * stages] & ~reached[2 * stages + 1] & limited)
 
 
 def push(net: FlowNetwork) -> FloatArray:
@@ -325,12 +623,13 @@ def _push(net: FlowNetwork) -> tuple[FloatArray, FloatArray]:
     fed = np.zeros(n, dtype=bool)
     fed[net.arc_to] = True
     arc_fraction = _arc_fraction(net)
+    arc_demand = net.push_arc_demand()
     start = np.where(fed, 0.0, np.minimum(_can_take(net), _release_limit(net)))
     arrivals = start.copy()
     passed = np.zeros(net.arc_from.size)
     for _ in range(n + PUSH_ROUNDS_EXTRA):
         processed = _processed(net, arrivals, passed)
-        passed = np.minimum(processed[net.arc_from] * arc_fraction, net.arc_demand)
+        passed = np.minimum(processed[net.arc_from] * arc_fraction, arc_demand)
         updated = start + np.bincount(net.arc_to, weights=passed, minlength=n)
         if np.allclose(updated, arrivals, rtol=0, atol=1e-9):
             break
@@ -352,106 +651,6 @@ def _processed(net: FlowNetwork, arrivals: FloatArray, passed: FloatArray) -> Fl
     return np.where(assembly, np.minimum(sets, net.capacity), processed)
 
 
-def assembly_flow(net: FlowNetwork) -> Flow:
-    """The maximum throughput of a network with assembly stages: a linear programme
-    over arc, sink and supply flows (conservation at ordinary stages, one proportion
-    constraint per assembly input, capacities, demands), solved by HiGHS via
-    :func:`scipy.optimize.linprog`. The bottleneck stages are those whose capacity
-    constraint has a non-zero dual value (shadow price), highest utilisation first."""
-    # Imported here: scipy.optimize and scipy.sparse are slow imports only flows need.
-    from scipy.optimize import linprog
-    from scipy.sparse import coo_matrix, vstack
-
-    n, k, m = net.n_stages, net.arc_from.size, net.sink_stage.size
-    fed = np.zeros(n, dtype=bool)
-    fed[net.arc_to] = True
-    supplied = np.flatnonzero(~fed)
-    s = supplied.size
-    # Variables: arcs [0, k), sinks [k, k + m), supplies [k + m, k + m + s).
-    arc_var, sink_var, supply_var = np.arange(k), k + np.arange(m), k + m + np.arange(s)
-    width = k + m + s
-    assembly = net.assembly()
-    q = net.per_item()
-    # Outflow of each stage as rows of a sparse matrix (stage x variable).
-    out_rows = np.concatenate([net.arc_from, net.sink_stage])
-    out_cols = np.concatenate([arc_var, sink_var])
-    outflow = coo_matrix((np.ones(out_rows.size), (out_rows, out_cols)), shape=(n, width))
-    in_rows = np.concatenate([net.arc_to, supplied])
-    in_cols = np.concatenate([arc_var, supply_var])
-    inflow = coo_matrix((np.ones(in_rows.size), (in_rows, in_cols)), shape=(n, width))
-    ordinary = np.flatnonzero(~assembly)
-    conservation = (inflow - outflow).tocsr()[ordinary]
-    # Assembly input a into stage t: x_a - q_a * outflow_t = 0.
-    inputs = np.flatnonzero(~np.isnan(q))
-    pick = coo_matrix(
-        (np.ones(inputs.size), (np.arange(inputs.size), inputs)), shape=(inputs.size, width)
-    )
-    scale = coo_matrix(
-        (q[inputs], (np.arange(inputs.size), net.arc_to[inputs])), shape=(inputs.size, n)
-    )
-    proportion = (pick - scale @ outflow.tocsr()).tocsr()
-    a_eq = vstack([conservation, proportion]).tocsr()
-    limited = np.flatnonzero(np.isfinite(net.capacity))
-    a_ub = outflow.tocsr()[limited]
-    upper = np.concatenate(
-        [
-            np.where(np.isfinite(net.arc_demand), net.arc_demand, np.inf),
-            np.where(np.isfinite(net.sink_demand), net.sink_demand, np.inf),
-            np.full(s, np.inf),
-        ]
-    )
-    cost = np.zeros(width)
-    cost[sink_var] = -1.0
-    # A path with no limit at all has no maximum: a sink without demand takes at most
-    # the sum of every finite number in the network (as "unlimited" in max_flow).
-    finite = [a[np.isfinite(a)] for a in (net.capacity, net.arc_demand, net.sink_demand)]
-    ceiling = float(sum(float(a.sum()) for a in finite)) + 1.0
-    upper[sink_var] = np.minimum(upper[sink_var], ceiling)
-    solved = linprog(
-        cost,
-        A_ub=a_ub if limited.size else None,
-        b_ub=net.capacity[limited] if limited.size else None,
-        A_eq=a_eq if a_eq.shape[0] else None,
-        b_eq=np.zeros(a_eq.shape[0]) if a_eq.shape[0] else None,
-        bounds=np.column_stack([np.zeros(width), upper]),
-        method="highs",
-    )
-    if solved.status != 0:  # pragma: no cover - HiGHS solves every bounded instance
-        raise RuntimeError(f"the flow programme could not be solved: {solved.message}")
-    x = np.maximum(np.asarray(solved.x, dtype=np.float64), 0.0)
-    stage_flow = np.asarray(outflow.tocsr() @ x).reshape(-1)
-    delivered = np.bincount(net.sink_stage, weights=x[sink_var], minlength=n).astype(np.float64)
-    throughput = float(x[sink_var].sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        utilisation = np.where(np.isfinite(net.capacity), stage_flow / net.capacity, 0.0)
-    shadow = np.zeros(n)
-    if limited.size:
-        shadow[limited] = -np.asarray(solved.ineqlin.marginals, dtype=np.float64)
-    cut = np.flatnonzero(shadow > TOLERANCE_LP)
-    bottlenecks = cut[np.argsort(-utilisation[cut], kind="stable")].astype(np.int64)
-    arrivals, passed = _push(net)
-    processed_in = _assembly_waiting(net, arrivals, passed)
-    with np.errstate(invalid="ignore"):
-        piling = np.where(assembly, processed_in, np.maximum(arrivals - net.capacity, 0.0))
-    limited_mask = np.isfinite(net.capacity)
-    revenue = float((delivered * net.revenue_per_item).sum())
-    variable = float((stage_flow * net.cost_per_item).sum())
-    return Flow(
-        throughput=throughput,
-        stage_flow=stage_flow,
-        utilisation=utilisation,
-        idle=np.where(limited_mask, net.capacity - stage_flow, np.inf),
-        bottlenecks=bottlenecks,
-        demand_bound=bottlenecks.size == 0,
-        arrivals=arrivals,
-        inventory_growth=np.where(limited_mask | assembly, np.nan_to_num(piling), 0.0),
-        delivered=delivered,
-        revenue=revenue,
-        variable_cost=variable,
-        net=revenue - variable,
-    )
-
-
 def _assembly_waiting(net: FlowNetwork, arrivals: FloatArray, passed: FloatArray) -> FloatArray:
     """Items per week piling up in front of each assembly when work is pushed: every
     input item that does not become part of a complete set the stage can process."""
@@ -469,7 +668,8 @@ def _assembly_waiting(net: FlowNetwork, arrivals: FloatArray, passed: FloatArray
 def _arc_fraction(net: FlowNetwork) -> FloatArray:
     """The share of a stage's output each outgoing arc takes (as in :func:`push`)."""
     n = net.n_stages
-    weights = np.where(np.isfinite(net.arc_demand), net.arc_demand, np.nan)
+    pushed = net.push_arc_demand()
+    weights = np.where(np.isfinite(pushed), pushed, np.nan)
     out_sinks = np.where(np.isfinite(net.sink_demand), net.sink_demand, np.nan)
     known = np.concatenate([weights, out_sinks])
     owner = np.concatenate([net.arc_from, net.sink_stage])
@@ -493,10 +693,11 @@ def _can_take(net: FlowNetwork) -> FloatArray:
     n = net.n_stages
     limited = np.isfinite(net.capacity)
     take = net.capacity.copy()
+    arc_demand = net.push_arc_demand()
     sink_total = np.bincount(net.sink_stage, weights=net.sink_demand, minlength=n)
     for _ in range(n + PUSH_ROUNDS_EXTRA):
         onward = np.bincount(
-            net.arc_from, weights=np.minimum(net.arc_demand, take[net.arc_to]), minlength=n
+            net.arc_from, weights=np.minimum(arc_demand, take[net.arc_to]), minlength=n
         )
         updated = np.where(limited, net.capacity, onward + sink_total)
         if np.array_equal(updated, take):
@@ -510,7 +711,7 @@ def outgoing_demand(net: FlowNetwork) -> FloatArray:
     0 for a stage nobody takes from)."""
     n = net.n_stages
     owner = np.concatenate([net.arc_from, net.sink_stage])
-    demand = np.concatenate([net.arc_demand, net.sink_demand])
+    demand = np.concatenate([net.push_arc_demand(), net.sink_demand])
     total = np.bincount(owner, weights=np.where(np.isfinite(demand), demand, 0.0), minlength=n)
     unbounded = np.bincount(owner, weights=~np.isfinite(demand), minlength=n) > 0
     return np.where(unbounded, np.inf, total)
@@ -542,13 +743,16 @@ class WhatIf:
 
 
 def apply(net: FlowNetwork, changes: list[WhatIf]) -> FlowNetwork:
-    """The network with every change applied (several on one stage compound)."""
+    """The network with every change applied (several on one stage compound).
+
+    Each product is taken in decimal and read back as the nearest float: +20% of 333
+    is 399.6, not binary floating point's 399.59999999999997, which would take 14
+    decimals and the exact integer flow out of reach (see :mod:`.flow_integer`)."""
     capacity = net.capacity.copy()
     cost = net.cost_per_item.copy()
     for c in changes:
-        factor = 1.0 + c.percent / 100.0
-        if c.change is Change.CAPACITY:
-            capacity[c.stage] *= factor
-        else:
-            cost[c.stage] *= factor
+        factor = 1 + Decimal(repr(float(c.percent))) / 100
+        values = capacity if c.change is Change.CAPACITY else cost
+        if np.isfinite(values[c.stage]):
+            values[c.stage] = float(Decimal(repr(float(values[c.stage]))) * factor)
     return replace(net, capacity=capacity, cost_per_item=cost)

@@ -104,6 +104,7 @@ class WhatIfOut(BaseModel):
     bottleneck_after: str | None
     new_bottleneck: str | None
     bottlenecks_before: list[str]
+    unbounded_before: bool
     wasted_capacity: list[Wasted]
     inventory_growth: list[Growth]
     money: MoneyChange
@@ -122,6 +123,12 @@ class FlowOut(BaseModel):
     stages: list[Stage]
     deliveries: list[Delivery]
     money: Money
+    unbounded: bool = Field(
+        description="Some path to a paying customer has no limit: throughput and money are null."
+    )
+    unlimited_path: list[str] = Field(
+        description="The results along that path, from where items enter (empty when bounded)."
+    )
     summary: str
     what_if: WhatIfOut | None
 

@@ -79,11 +79,14 @@ def _print(doc: dict[str, Any]) -> None:
     console.print(table)
     console.print("▶ bottleneck · util. = flow / capacity · piles up = inventory growth a week")
     money = doc["money"]
-    console.print(
-        f"Throughput {_n(doc['throughput'])} of {_n(doc['demand'])} items a week; "
-        f"revenue {_n(money['revenue'])}, variable cost {_n(money['variable_cost'])}, "
-        f"throughput in money {_n(money['throughput'])} a week."
-    )
+    if doc["unbounded"]:  # no figure to show: the summary names the unlimited path
+        console.print("Throughput unbounded: " + " → ".join(doc["unlimited_path"]))
+    else:
+        console.print(
+            f"Throughput {_n(doc['throughput'])} of {_n(doc['demand'])} items a week; "
+            f"revenue {_n(money['revenue'])}, variable cost {_n(money['variable_cost'])}, "
+            f"throughput in money {_n(money['throughput'])} a week."
+        )
     what_if = doc["what_if"]
     if what_if is None:
         console.print(f"[bold]{doc['summary']}[/]")

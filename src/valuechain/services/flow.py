@@ -10,7 +10,9 @@ How the stored map becomes a flow network (the maths is in
   finished and intermediate results, capped by the link's demand. ``adds_to`` (the
   customer improves the result itself, as an inspection does), ``depends_on`` (a
   plan, a service) and ``pays`` move no items; byproducts (reports, metrics) neither
-  take nor pass items on; results of external suppliers are where items enter;
+  take nor pass items on, nor go to a paying customer; results of external
+  suppliers are where items enter. A ``consumes`` link's demand caps what the
+  customer takes of that result in total, however many results it makes from it;
 * **items leave** along ``pays`` links to external customers, capped by the link's
   demand: throughput is what the external customers pay for;
 * only stages from which items can reach a paying external customer take part.
@@ -87,10 +89,12 @@ class FlowModel:
     steps_to_customer: IntArray  # steps to the paying external customers
     reaches: csr_matrix  # stage -> stage arcs, to find what a bottleneck feeds
     sink_customers: list[list[str]]  # per stage, the paying external customers it serves
+    sink_customer: list[str]  # per sink, its paying external customer
 
 
 _CACHE: weakref.WeakKeyDictionary[Valuechain, FlowModel] = weakref.WeakKeyDictionary()
-# Today's maximum flow of a model: what-ifs start from it instead of solving again.
+# Today's maximum flow of a model, computed once per map version: every what-if compares
+# with it, so only the changed chain is solved per request.
 _BASE: weakref.WeakKeyDictionary[Valuechain, tuple[FlowModel, Flow]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
@@ -128,8 +132,11 @@ def _build(chain: Chain, columns: store.FlowColumns) -> FlowModel:
     relation = np.array(cols.link_relation, dtype=object)
     link_result, link_customer = g.link_result, g.link_customer
 
-    # Sinks: pays links from a result to an external customer.
-    sink_link = np.flatnonzero((relation == DELIVERS) & external_customer[link_customer])
+    # Sinks: pays links from an item result (a byproduct carries none) to an external
+    # customer.
+    sink_link = np.flatnonzero(
+        (relation == DELIVERS) & external_customer[link_customer] & item[link_result]
+    )
     # Arcs: consumes links from an item result to an internal unit, fanned out to each
     # of that unit's item results (other than the consumed result itself).
     arc_link = np.flatnonzero(
@@ -169,13 +176,16 @@ def _build(chain: Chain, columns: store.FlowColumns) -> FlowModel:
     keep = on_chain[arc_from] & on_chain[arc_to]
     arc_from, arc_to, rep_link = stage_of[arc_from[keep]], stage_of[arc_to[keep]], rep_link[keep]
     sink_stage = stage_of[link_result[sink_link]]
+    # One link fanned out to several results: its demand caps them together (a group).
+    links, arc_group = np.unique(rep_link, return_inverse=True)
 
     net = network(
         columns.capacity[stage_result],
         np.column_stack([arc_from, arc_to]),
         sink_stage,
-        arc_demand=columns.link_demand[rep_link],
         sink_demand=columns.link_demand[sink_link],
+        arc_group=arc_group.reshape(-1),
+        group_demand=columns.link_demand[links],
         cost_per_item=columns.cost_per_item[stage_result],
         revenue_per_item=columns.revenue_per_item[stage_result],
         arc_per_item=columns.link_per_item[rep_link],
@@ -221,6 +231,7 @@ def _build(chain: Chain, columns: store.FlowColumns) -> FlowModel:
         steps_to_customer=steps_to_customer,
         reaches=arcs,
         sink_customers=customers,
+        sink_customer=[cols.unit_ids[int(link_customer[link])] for link in sink_link],
     )
 
 
@@ -358,6 +369,8 @@ def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> di
         "stages": stages,
         "deliveries": deliveries,
         "money": _money(flow),
+        "unbounded": flow.unbounded,
+        "unlimited_path": [rid(int(s)) for s in flow.unlimited_path],
         "summary": _summary(model, stages, flow, net, sink_demand, first),
     }
 
@@ -373,6 +386,8 @@ def _summary(
     """One plain sentence: who limits the flow and how much reaches the customers."""
     if net.n_stages == 0 or net.sink_stage.size == 0:
         return "No result carries items to a paying external customer yet."
+    if flow.unbounded:
+        return _unbounded_summary(model, stages, flow)
     if first is None:
         return (
             f"No stage limits the flow: the external customers' demand of "
@@ -390,6 +405,22 @@ def _summary(
         f"{stage['unit_name']} is the bottleneck ({_lower_first(stage['name'])}, "
         f"{_fmt(float(net.capacity[first]))} a week): {_fmt(delivered)} of {_fmt(wanted)} "
         f"{names} a week reach the external customers."
+    )
+
+
+def _unbounded_summary(model: FlowModel, stages: Sequence[dict[str, Any]], flow: Flow) -> str:
+    """Names the path along which nothing limits the flow; claims no figure."""
+    advice = "state a capacity or a demand on it to compute throughput and money"
+    if flow.unlimited_path.size == 0:
+        return (
+            "Throughput is unbounded: assemblies that need less than one item per item "
+            f"make items in a cycle without limit; {advice}."
+        )
+    names = " → ".join(_lower_first(stages[int(s)]["name"]) for s in flow.unlimited_path)
+    customer = model.sink_customer[flow.unlimited_sink]
+    return (
+        f"Throughput is unbounded: nothing limits {names} to {customer} (no capacity, "
+        f"no demand anywhere on the way); {advice}."
     )
 
 
@@ -434,12 +465,13 @@ def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> dict[str, Any]:
         for s in changed_stages:
             added = float(changed.capacity[s] - model.net.capacity[s])
             used = float(after_flow.stage_flow[s] - before_flow.stage_flow[s])
+            known = math.isfinite(added) and math.isfinite(used)  # nan when unbounded
             wasted.append(
                 {
                     "id": rid(s),
                     "added_capacity": _num(added),
                     "used": _num(used),
-                    "wasted": _num(max(added - used, 0.0)) if math.isfinite(added) else None,
+                    "wasted": _num(max(added - used, 0.0)) if known else None,
                 }
             )
         before_tp, after_tp = before_flow.throughput, after_flow.throughput
@@ -463,6 +495,7 @@ def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> dict[str, Any]:
                 if after["bottleneck"] != before["bottleneck"]
                 else None,
                 "bottlenecks_before": before["bottlenecks"],
+                "unbounded_before": before["unbounded"],
                 "wasted_capacity": wasted,
                 "inventory_growth": [
                     {"id": st["id"], "name": st["name"], "growth": st["inventory_growth"]}
@@ -473,7 +506,9 @@ def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> dict[str, Any]:
                     "before": money_before,
                     "after": money_after,
                     "delta": {
-                        key: _num((money_after[key] or 0.0) - (money_before[key] or 0.0))
+                        key: None
+                        if money_after[key] is None or money_before[key] is None
+                        else _num(money_after[key] - money_before[key])
                         for key in money_before
                     },
                 },
