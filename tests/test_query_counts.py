@@ -7,7 +7,7 @@ fails too, with the command that lowers the baseline, so the figures only go dow
 
 Update the file after a change that lowers (or, deliberately, raises) a count::
 
-    VALUECHAIN_UPDATE_QUERY_COUNTS=1 pytest tests/test_query_counts.py
+    UPDATE_QUERY_COUNTS=1 pytest tests/test_query_counts.py
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from valuechain.services.demo import ensure_demo
 from valuechain.web.app import create_app
 
 BASELINES = Path(__file__).with_name("query_counts.json")
-UPDATE = os.environ.get("VALUECHAIN_UPDATE_QUERY_COUNTS") == "1"
+UPDATE = os.environ.get("UPDATE_QUERY_COUNTS") == "1"
 UNIT = "payroll"
 PROVIDER, CUSTOMER = "production-planning", "assembly"
 
@@ -180,7 +180,7 @@ def _check(site: Site, route: str, connections: int, statements: int) -> None:
         + (
             "A count rose: find the extra connection or query."
             if connections > baseline["connections"] or statements > baseline["statements"]
-            else "A count fell: lower the baseline with VALUECHAIN_UPDATE_QUERY_COUNTS=1."
+            else "A count fell: lower the baseline with UPDATE_QUERY_COUNTS=1."
         )
     )
 

@@ -28,7 +28,7 @@ from valuechain import Valuechain
 from valuechain.domain.account import AccountRole
 from valuechain.services.errors import NotFound
 from valuechain.services.report import report
-from valuechain.web import relationship
+from valuechain.web import partner as partner_pages
 from valuechain.web import report as report_pages
 from valuechain.web.app import create_app
 
@@ -128,7 +128,7 @@ def test_every_relationship_route_is_in_the_attack(server: Server) -> None:
     assert app_paths <= generic
     pages = {
         (method, route.path)
-        for module in (relationship, report_pages)
+        for module in (partner_pages, report_pages)
         for route in module.router.routes
         for method in getattr(route, "methods", ())
         if route.path.startswith("/relationships/")  # type: ignore[attr-defined]
