@@ -37,13 +37,13 @@ import numpy.typing as npt
 from valuechain.analytics.flow import (
     Change,
     Flow,
-    FlowNetwork,
     WhatIf,
     apply,
     max_flow,
     network,
     outgoing_demand,
 )
+from valuechain.analytics.flow_network import FlowNetwork
 from valuechain.domain.link import Relation
 from valuechain.domain.result import ResultKind
 from valuechain.domain.unit import UnitKind
