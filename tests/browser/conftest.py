@@ -120,7 +120,15 @@ def _watched_page(context: Any) -> Any:
         lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
     )
     new_page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    new_page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    # A load the browser itself cancels because the page moved on (a favicon fetch cut
+    # short by a form submission) is ERR_ABORTED; a server that drops or refuses the
+    # connection gives another error, which is recorded.
+    new_page.on(
+        "requestfailed",
+        lambda r: problems.append(f"request failed: {r.url} ({r.failure})")
+        if r.failure != "net::ERR_ABORTED"
+        else None,
+    )
     new_page.on(
         "response",
         lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,

@@ -56,12 +56,8 @@ def test_sign_in_wrong_password_then_right_then_sign_out(
     page.wait_for_url(f"{base_url}/signin")
     page.goto(f"{base_url}/")
     page.wait_for_url(f"{base_url}/signin?next=%2F")
-    # The only errors were the refused sign-in's 401 (Chromium also logs it). A
-    # favicon fetch cut short by a form submission is the browser's, not an error.
-    problems = [
-        p for p in page.problems if not p.startswith("request failed: ") or "favicon" not in p
-    ]
-    assert sorted(problems) == [
+    # The only errors were the refused sign-in's 401 (Chromium also logs it).
+    assert sorted(page.problems) == [
         f"HTTP 401: {base_url}/signin",
         "console error: Failed to load resource: the server responded with a status of 401 "
         "(Unauthorized)",
