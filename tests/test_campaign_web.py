@@ -260,8 +260,10 @@ def test_a_lead_sees_the_rates_of_their_own_unit_only(
     assert client.get("/api/v1/campaigns/sf", headers=auth).status_code == 403
     assert client.post("/api/v1/campaigns/sf/close", headers=auth).status_code == 403
     sign_in(client, "lee@example.org")
-    home = client.get("/units")
+    # The unit's page links its response rates for its lead, not the related unit's.
+    home = client.get("/units/make")
     assert 'href="/units/make/campaigns"' in home.text and 'href="/campaigns"' not in home.text
+    assert 'href="/units/pack/campaigns"' not in client.get("/units/pack").text
     page = client.get("/units/make/campaigns")
     assert page.status_code == 200 and "Response rate per relationship" in page.text
     assert "hx-get" not in page.text  # the admin-only fragment is not polled from here

@@ -54,7 +54,7 @@ def test_first_run_setup_creates_the_admin_once(app_client: TestClient, vc: Valu
     )
     assert done.status_code == 303 and done.headers["location"] == "/"
     home = app_client.get("/")
-    assert home.status_code == 200 and "Signed in as <strong>Ada</strong>" in home.text
+    assert home.status_code == 200 and "Signed in as </span><strong>Ada</strong>" in home.text
     # Setup is closed now.
     assert app_client.get("/setup", follow_redirects=False).headers["location"] == "/signin"
     assert [e.action for e in audit.read_page(vc).events][::-1] == [audit.SETUP, audit.SIGN_IN]

@@ -39,6 +39,8 @@ def test_a_member_turns_a_kind_off_and_saves(
 ) -> None:
     page, person = member_page
     page.goto(f"{base_url}/")
+    # On a phone the menu is folded behind its button.
+    page.get_by_role("button", name="Menu").click()
     page.get_by_role("link", name="Notifications").click()
     page.wait_for_url(f"{base_url}/settings/notifications")
     thanks_by_email = page.get_by_label(f"{KINDS['thanks']} by email")
@@ -60,6 +62,7 @@ def test_the_admin_sees_the_outbox(page: Any, demo_vc: Valuechain, base_url: str
     person = demo_vc.read_map().people[1]
     notification.notify(demo_vc, person.id, "report", "Browser test report", "x")
     page.goto(f"{base_url}/")
+    page.locator(".site-nav__more summary").click()  # the "Admin" menu
     page.get_by_role("link", name="Outbox").click()
     page.wait_for_url(f"{base_url}/admin/outbox")
     assert "Browser test report" in page.locator("table").inner_text()

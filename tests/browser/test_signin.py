@@ -45,6 +45,7 @@ def test_sign_in_wrong_password_then_right_then_sign_out(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base_url}/units")
+    page.get_by_role("button", name="Menu").click()  # folded on a phone
     page.get_by_role("link", name="Map", exact=True).click()
     page.wait_for_selector("#cy[data-state=ready]", timeout=15_000)
     header = page.locator(".account").inner_text()
@@ -52,6 +53,7 @@ def test_sign_in_wrong_password_then_right_then_sign_out(
     # The session cookie is not readable by scripts.
     assert "vc_session" not in page.evaluate("document.cookie")
 
+    page.get_by_role("button", name="Menu").click()
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{base_url}/signin")
     page.goto(f"{base_url}/")

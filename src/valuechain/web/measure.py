@@ -28,7 +28,9 @@ router = APIRouter(
 )
 
 HIDDEN = "hidden"
-WIDTH = 520
+# Charts take their container's width (Vega-Lite "container" sizing), so a phone shows
+# the whole chart instead of a sideways-scrolling box.
+WIDTH = "container"
 SCALE = alt.Scale(domain=[1, 7])
 #: The name of every chart's inline dataset (Vega-Lite top-level ``datasets``).
 ROWS = "rows"
@@ -44,6 +46,7 @@ def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     """The Vega-Lite specification of ``chart`` without its rows (building it is
     the expensive part, so the shapes are cached; the tests validate the full spec)."""
     spec: dict[str, Any] = chart.to_dict(validate=False)
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     return spec
 
 

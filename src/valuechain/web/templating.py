@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from valuechain import __version__
 from valuechain.domain.link import Relation
 from valuechain.domain.unit import UnitKind
+from valuechain.web.links import may_visit
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -51,4 +52,5 @@ templates.env.globals.update(
     kind_labels=KIND_LABELS,
     relation_labels=RELATION_LABELS,
     version=__version__,
+    may_visit=may_visit,
 )
