@@ -30,7 +30,6 @@ import csv
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
