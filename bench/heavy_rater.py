@@ -165,13 +165,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             runs.append(
                 {**counts, "import_s": wall, "import_cpu_s": cpu, "peak_rss_mib": rss, **shown}
             )
+            console.print(f"  {wall:.1f} s wall, {cpu:.1f} s CPU, {rss:.0f} MiB peak")
         finally:
             if args.keep:
                 console.print(f"Kept {work}")
             else:
                 shutil.rmtree(work, ignore_errors=True)
     largest = max(runs, key=lambda r: r["raters"])
-    met = largest["raters"] >= SIZES[-1] and largest["import_s"] <= GOAL_SECONDS
+    # A run that does not reach the goal's size (``--quick``) misses no goal.
+    met = largest["raters"] < SIZES[-1] or largest["import_s"] <= GOAL_SECONDS
     result = {
         "benchmark": "heavy_rater",
         "machine": machine_info(),

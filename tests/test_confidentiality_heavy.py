@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.heavy_rater import PROVIDER, write_heavy_bundle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.heavy_rater import PROVIDER, write_heavy_bundle
 from tests.test_measure_confidentiality import derivable_small_groups
 from valuechain import Valuechain
 from valuechain.analytics.confidentiality import (
