@@ -16,8 +16,9 @@ at least its first item), so some respondents miss a dimension or the outcome it
 and the protection meets small atoms in many customers' blocks.
 
 Goal (docs/benchmarks.md): ``valuechain import`` of one provider rated by 5,000
-raters into a fresh SQLite file in at most ``GOAL_SECONDS`` of wall-clock. Each size
-runs as a child process (wall-clock, CPU and peak RSS from GNU time).
+raters into a fresh SQLite file in at most ``GOAL_SECONDS`` of CPU (the import's
+processes; on a machine shared with other work the wall-clock is reported next to
+it). Each size runs as a child process (wall-clock, CPU and peak RSS from GNU time).
 
 Run: ``.venv/bin/python -m bench.heavy_rater`` (``--help`` for sizes; ``--write
 OUT`` only writes the bundle).
@@ -173,7 +174,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 shutil.rmtree(work, ignore_errors=True)
     largest = max(runs, key=lambda r: r["raters"])
     # A run that does not reach the goal's size (``--quick``) misses no goal.
-    met = largest["raters"] < SIZES[-1] or largest["import_s"] <= GOAL_SECONDS
+    met = largest["raters"] < SIZES[-1] or largest["import_cpu_s"] <= GOAL_SECONDS
     result = {
         "benchmark": "heavy_rater",
         "machine": machine_info(),
@@ -221,7 +222,9 @@ def report(console: Console, r: dict[str, Any]) -> None:
     console.print(table)
     g = r["goals"]
     verdict = "[green]met[/]" if g["met"] else "[red]MISSED[/]"
-    console.print(f"Goal ({g['raters']:,} raters imported in ≤ {g['seconds']:g} s): {verdict}")
+    console.print(
+        f"Goal ({g['raters']:,} raters imported in ≤ {g['seconds']:g} s of CPU): {verdict}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
