@@ -427,6 +427,7 @@ class _Star:
         self.live = np.ones(n_cells, dtype=bool)
         self.free_hub, self.free_sizes = free_hub, free_sizes
         self.weights = np.int64(1) << np.arange(len(hub), dtype=np.int64)
+        self.seen: dict[tuple[int, bytes, bytes], _View] = {}
         self.block_of = np.full(n_cells, -1, dtype=np.int64)
         for b, block in enumerate(blocks):
             self.block_of[block.cells] = b
@@ -519,12 +520,20 @@ class _Star:
         return cls(n_cells, hub, blocks, atom_hub[free], sizes[free], threshold)
 
     def view(self, b: int, without: int = -1) -> _View:
-        """Block ``b`` as the live cells (less ``without``) see it."""
+        """Block ``b`` as the live cells (less ``without``) see it; remembered, since
+        trying a hub cell sees every block again, most of them unchanged."""
         block = self.blocks[b]
         live_local = self.live[block.cells]
         if without >= 0:
             live_local = live_local & (block.cells != without)
         live_hub = self.live[self.hub]
+        key = (b, live_local.tobytes(), live_hub.tobytes())
+        seen = self.seen.get(key)
+        if seen is None:
+            seen = self.seen[key] = self._view(block, live_local, live_hub)
+        return seen
+
+    def _view(self, block: _Block, live_local: BoolMatrix, live_hub: BoolMatrix) -> _View:
         local = block.local[:, live_local]
         hub = block.hub & live_hub
         width = local.shape[1] + hub.shape[1]
