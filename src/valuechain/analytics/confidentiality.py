@@ -27,7 +27,9 @@ While the table is unsafe, one more published cell is suppressed: the one with t
 fewest respondents whose suppression reduces the leak (in the input order on
 ties), so totals survive and small, less informative cells go first. This is the
 greedy heuristic of cell suppression (Cox 1980; Hundepool et al. 2012, ch. 4);
-it protects exactly but is not guaranteed to suppress the fewest cells.
+it protects exactly but is not guaranteed to suppress the fewest cells. A big
+linked group shaped as a star (a provider's totals over small per-customer blocks)
+gets the same test and greedy in time about linear in its cells (``_Star``, below).
 
 Cells are compared only within one ``measure``: different measures (the mean of
 empathy, the mean of reliability) are different sums and cannot be subtracted
