@@ -18,6 +18,7 @@ BENCHMARKS = (
     "bench.bench_commitments",
     "bench.bench_request",
     "bench.bench_measure",
+    "bench.heavy_rater",
 )
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
 QUICK_REQUEST = ["--requests", "20000", "--relationships", "2000", "--units", "2000"]
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             extra = ["--agreements", "200", "--repeats", "1"]
         if module.endswith("request"):
             extra = [*QUICK_REQUEST, "--pages", "30"]
+        if module.endswith("heavy_rater"):
+            extra = ["--sizes", "100"]
         code = subprocess.call([sys.executable, "-m", module, *(extra if args.quick else [])])
         if code != 0:
             failed.append(module)

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from valuechain.analytics.confidentiality import (
     Cell,
     Suppression,
+    part_facts,
     protect,
     reveals,
 )
@@ -699,20 +700,7 @@ def _part_facts(
     to the cells, else 0.0). The organisation-wide analysis adds the union of every
     provider's part; it reveals a small group exactly when, in one campaign, every
     unsafe part has the first fact and some the second (``drivers``)."""
-    ids = sorted(set(part).union(*shown), key=repr)
-    position = {m: i for i, m in enumerate(ids)}
-    matrix = np.zeros((len(shown) + 1, len(ids)))
-    for row, group in enumerate([*shown, part]):
-        matrix[row, [position[m] for m in group]] = 1.0
-    _, inverse, counts = np.unique(matrix.T, axis=0, return_inverse=True, return_counts=True)
-    large = counts[inverse.ravel()] >= limit
-    cells_only = matrix[:-1]
-
-    def rank(a: FloatArray) -> int:
-        return 0 if a.size == 0 else int(np.linalg.matrix_rank(a))
-
-    yields = rank(matrix[:, large]) == rank(cells_only[:, large])
-    new = rank(matrix) != rank(cells_only)
+    yields, new = part_facts(shown, part, limit)
     return (1.0 if yields else 0.0), (1.0 if new else 0.0)
 
 
