@@ -458,9 +458,7 @@ def test_the_attack_finds_the_leak_of_primary_suppression_alone(world: World) ->
         n = None if 0 < len(group) < THRESHOLD else len(group)
         naive.append(
             (
-                Shown(
-                    cell.kind, cell.campaign, cell.provider, None, cell.dimension, n, None
-                ),
+                Shown(cell.kind, cell.campaign, cell.provider, None, cell.dimension, n, None),
                 group,
             )
         )

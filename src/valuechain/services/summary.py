@@ -535,8 +535,8 @@ def summarise(
             for k in keys:
                 reason[k] = str(why.name)
     incomplete = _incomplete(present, inst, inst_names)
-    for key in _mixing_leaks(groups, reason, incomplete, limit):
-        for k in groups[key]:
+    for leaking in _mixing_leaks(groups, reason, incomplete, limit):
+        for k in groups[leaking]:
             reason[k] = Suppression.COMPLEMENT.name
     # trust (confidentiality under attack): a driver analysis pools a provider's
     # closed campaigns, so its respondents change when a campaign closes; a reader
@@ -545,7 +545,7 @@ def summarise(
     # revealing a small group; then every pool of parts, at any time, is safe too.
     # Per measure: a driver analysis shows each dimension's mean (performance) over
     # its complete respondents, a sum in that dimension's measure.
-    shown_by_part: dict[tuple[str, str, str, Hashable], list[frozenset[Hashable]]] = {}
+    shown_by_part: dict[tuple[str, str, str], dict[tuple[str, str], list[frozenset[Hashable]]]] = {}
     driver_parts: dict[tuple[str, str, str], frozenset[Hashable]] = {}
     for _order, cell, _mo, m in specs:
         if cell[0] == DRIVERS:
@@ -554,23 +554,28 @@ def summarise(
                 driver_parts[(cell[1], camp_names[c_code], cell[3])] = part
         elif cell not in reason and m.shape[0]:
             assert cell[2] is not None
-            shown_by_part.setdefault(
-                (cell[1], cell[2], cell[3], _measure(cell, with_overall)), []
+            shown_by_part.setdefault((cell[1], cell[2], cell[3]), {}).setdefault(
+                _measure(cell, with_overall), []
             ).append(frozenset(m.tolist()))
     # trust: the mean importance points of the respondents who gave a split, offered in
-    # one cut only (per instrument, campaign and provider): a measure no other cell
-    # sums, so it is shown when at least the threshold gave a split. How many gave one
-    # is a count of an answer over the group, like any dimension's n.
+    # one cut only (per instrument, campaign and provider), are shown only when that
+    # group, next to every cell shown about the provider in the campaign (of any
+    # measure), reveals no small group (its count can be subtracted from theirs).
     importance_rows: list[tuple[Any, ...]] = []
     for name, c, p, m, moments_of in _importance_groups(
         answers, inst, camp, prov, inst_names, camp_names, prov_names, known
     ):
         gave_split = frozenset(m.tolist())
-        # The points are a measure of their own (offered in this one cut): only the
-        # primary rule applies; how many gave a split is counted like an answer.
+        shown_here = [
+            group
+            for groups_of in shown_by_part.get((name, c, p), {}).values()
+            for group in groups_of
+        ]
         verdict: str | None = None
         if len(gave_split) < limit:
             verdict = Suppression.TOO_FEW.name
+        elif reveals([*shown_here, gave_split], limit):
+            verdict = Suppression.COMPLEMENT.name
         importance_rows.extend(
             (
                 IMPORTANCE,
@@ -595,7 +600,7 @@ def summarise(
     for part_key, part in driver_parts.items():
         instrument = known[part_key[0]]
         for dim in [dv.key for dv in instrument.drivers] + [OUTCOME]:
-            shown_dim = shown_by_part.get((*part_key, (part_key[0], dim)), [])
+            shown_dim = shown_by_part.get(part_key, {}).get((part_key[0], dim), [])
             if reveals([*shown_dim, part], limit):
                 unsafe_in.setdefault(part_key, []).append(dim)
     for _order, cell, _mo, _m in specs:
@@ -611,7 +616,7 @@ def summarise(
             dim,
             len(driver_parts[(inst_name, camp_name, prov_name)]),
             *_part_facts(
-                shown_by_part.get((inst_name, camp_name, prov_name, (inst_name, dim)), []),
+                shown_by_part.get((inst_name, camp_name, prov_name), {}).get((inst_name, dim), []),
                 driver_parts[(inst_name, camp_name, prov_name)],
                 limit,
             ),
