@@ -10,10 +10,15 @@ provider, by relationship and by dimension for every campaign, the driver analys
 with their ``n`` and performance means — and combines them.
 
 Every shown number (a count, a mean times its count, a sum of squares read from the
-interval) is a sum over its cell's respondents, so everything the attacker can
-compute by adding and subtracting is a vector in the row space of the cell ×
-respondent incidence matrix ``M`` of the shown cells. The suite checks, with the
-ground truth of who is in which cell (known to the test, not to the attacker):
+interval) is a sum over its cell's respondents of one *measure*: a dimension's cells
+(and a driver analysis's mean of that dimension) sum that dimension's answers over
+those who answered it; provider and relationship scores of this instrument are its
+``overall`` answer. Sums of different measures are different numbers about each
+respondent and cannot be subtracted from each other (docs/measure.md, "Item
+nonresponse"), so per measure, everything the attacker can compute by adding and
+subtracting is a vector in the row space of the cell × respondent incidence matrix
+``M`` of the shown cells. The suite checks, with the ground truth of who is in which
+cell (known to the test, not to the attacker), in every measure:
 
 - every shown ``n`` and mean is what the ground truth says (so ``M`` is right);
 - rank test: ``rank(M) == rank(M_L)`` where ``M_L`` keeps the respondents whose
@@ -336,8 +341,30 @@ def observe(
     return [(cell, frozenset(t.id for t in members(cell, truths))) for cell in shown]
 
 
+def measures(cell: Shown) -> list[str]:
+    """The measures a cell's numbers are sums of: its dimension; the ``overall``
+    answer for a provider or relationship score; for a driver analysis each
+    dimension whose mean it shows, and the outcome (its weights and R² explain it)."""
+    if cell.kind == "dimension":
+        assert cell.dimension is not None
+        return [cell.dimension]
+    if cell.kind == "drivers":
+        return [*(d for d, _ in cell.performance), OUTCOME]
+    return [OUTCOME]
+
+
 def attack(observed: list[Observation], threshold: int = THRESHOLD) -> list[str]:
-    """Everything the attacker learns about a small group (empty: nothing)."""
+    """Everything the attacker learns about a small group (empty: nothing), measure by
+    measure."""
+    found: list[str] = []
+    for measure_key in sorted({m for cell, _ in observed for m in measures(cell)}):
+        within = [(c, g) for c, g in observed if measure_key in measures(c)]
+        found += [f"{measure_key}: {f}" for f in attack_one(within, threshold)]
+    return found
+
+
+def attack_one(observed: list[Observation], threshold: int = THRESHOLD) -> list[str]:
+    """What the attacker learns about a small group from cells of one measure."""
     published = sorted(
         {group for cell, group in observed if not cell.suppressed and group}, key=sorted
     )
@@ -429,9 +456,14 @@ def test_the_attack_finds_the_leak_of_primary_suppression_alone(world: World) ->
     naive: list[Observation] = []
     for cell, group in observe(world.client, world.admin, ALL_UNITS, world.truths):
         n = None if 0 < len(group) < THRESHOLD else len(group)
-        naive.append((Shown(cell.kind, cell.campaign, cell.provider, None, None, n, None), group))
+        naive.append(
+            (
+                Shown(cell.kind, cell.campaign, cell.provider, None, cell.dimension, n, None),
+                group,
+            )
+        )
     found = attack(naive)
-    assert any(f.startswith("rank test") for f in found)
+    assert any("rank test" in f for f in found)
     assert any("derivable" in f for f in found)
 
 

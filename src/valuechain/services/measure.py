@@ -425,7 +425,7 @@ def _scores(
     }
 
 
-def _organisation_leaks(part_rows: Sequence[tuple[Any, ...]]) -> bool:
+def _organisation_leaks(part_rows: Sequence[tuple[Any, ...]], limit: int = THRESHOLD) -> bool:
     """trust: whether the organisation-wide driver analysis would reveal a small
     group. Per campaign it adds the union of every provider's part. A safe part may be
     known (it was shown, or could have been, in its provider's pool), so what it adds
@@ -434,13 +434,19 @@ def _organisation_leaks(part_rows: Sequence[tuple[Any, ...]]) -> bool:
     every unsafe part's block, the part equals a combination of that block's shown
     cells on the block's large atoms (then one multiple of R cancels all large
     atoms), and in some block not everywhere (else R adds nothing): decided per
-    provider by ``_part_facts`` when it is summarised, never over the whole table."""
-    by_campaign: dict[str, list[tuple[bool, bool]]] = {}
+    provider by ``_part_facts`` when it is summarised, never over the whole table.
+
+    Decided per measure (each dimension's performance mean is a sum of its own, the
+    row's dimension). A block where R adds something leaves at least one respondent
+    of that block in the combination (blocks share no respondent), so the combination
+    is about at least as many respondents as such blocks: with ``limit`` or more of
+    them it reveals no small group."""
+    by_measure: dict[tuple[str, str], list[tuple[bool, bool]]] = {}
     for row in part_rows:
-        by_campaign.setdefault(row[1], []).append((row[7] > 0, row[8] > 0))
+        by_measure.setdefault((row[1], row[5]), []).append((row[7] > 0, row[8] > 0))
     return any(
-        all(yields for yields, _new in facts) and any(new for _yields, new in facts)
-        for facts in by_campaign.values()
+        all(yields for yields, _new in facts) and 0 < sum(new for _yields, new in facts) < limit
+        for facts in by_measure.values()
     )
 
 
@@ -543,7 +549,7 @@ def drivers(
             )
         else:  # trust: the organisation-wide analysis is decided too
             hidden_cell = _organisation_leaks(
-                store.read_cells(conn, vc.org_id, DRIVER_PART, instrument=instrument)
+                store.read_cells(conn, vc.org_id, DRIVER_PART, instrument=instrument), limit
             )
     chosen = known[instrument]
     dims = [d.key for d in chosen.drivers]

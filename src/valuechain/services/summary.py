@@ -514,15 +514,20 @@ def summarise(
             blocks.append((DRIVERS, name, p, store.NONE, int(m.shape[0]), _pack(block)))
     blocks.extend(_item_blocks(r, inst, prov, item_col, score, inst_names, prov_names, known))
 
-    # The decision: cells about exactly the same respondents tell the same count and
-    # are decided together (as one cell); cells of one instrument are one measure.
+    # The decision: cells about exactly the same respondents and the same measure tell
+    # the same numbers and are decided together (as one cell). Each dimension is its
+    # own measure, counted over those who answered it, so a respondent who skipped one
+    # dimension makes no group in any other (docs/measure.md, "Item nonresponse").
     specs.sort(key=lambda spec: spec[0])
-    groups: dict[tuple[str, frozenset[Hashable]], list[Key]] = {}
+    with_overall = {name: name in known and known[name].outcome is not None for name in inst_names}
+    groups: dict[tuple[tuple[str, str], frozenset[Hashable]], list[Key]] = {}
     for _order, cell, _moments_of, m in specs:
         if cell[0] != DRIVERS:  # trust: decided below
-            groups.setdefault((cell[1], frozenset(m.tolist())), []).append(cell)
+            groups.setdefault((_measure(cell, with_overall), frozenset(m.tolist())), []).append(
+                cell
+            )
     decided = protect(
-        [Cell(keys[0], members, measure=i) for (i, members), keys in groups.items()], limit
+        [Cell(keys[0], members, measure=mm) for (mm, members), keys in groups.items()], limit
     )
     reason: dict[Key, str] = {}
     for keys in groups.values():
@@ -530,12 +535,18 @@ def summarise(
         if why is not None:
             for k in keys:
                 reason[k] = str(why.name)
+    incomplete = _incomplete(present, inst, inst_names)
+    for leaking in _mixing_leaks(groups, reason, incomplete, limit):
+        for k in groups[leaking]:
+            reason[k] = Suppression.COMPLEMENT.name
     # trust (confidentiality under attack): a driver analysis pools a provider's
     # closed campaigns, so its respondents change when a campaign closes; a reader
     # who kept the earlier answer subtracts it. It is shown only when each campaign's
     # part could be published next to that campaign's published cells without
     # revealing a small group; then every pool of parts, at any time, is safe too.
-    shown_by_part: dict[tuple[str, str, str], list[frozenset[Hashable]]] = {}
+    # Per measure: a driver analysis shows each dimension's mean (performance) over
+    # its complete respondents, a sum in that dimension's measure.
+    shown_by_part: dict[tuple[str, str, str], dict[tuple[str, str], list[frozenset[Hashable]]]] = {}
     driver_parts: dict[tuple[str, str, str], frozenset[Hashable]] = {}
     for _order, cell, _mo, m in specs:
         if cell[0] == DRIVERS:
@@ -544,25 +555,28 @@ def summarise(
                 driver_parts[(cell[1], camp_names[c_code], cell[3])] = part
         elif cell not in reason and m.shape[0]:
             assert cell[2] is not None
-            shown_by_part.setdefault((cell[1], cell[2], cell[3]), []).append(frozenset(m.tolist()))
+            shown_by_part.setdefault((cell[1], cell[2], cell[3]), {}).setdefault(
+                _measure(cell, with_overall), []
+            ).append(frozenset(m.tolist()))
     # trust: the mean importance points of the respondents who gave a split, offered in
     # one cut only (per instrument, campaign and provider), are shown only when that
-    # group, next to every cell shown about the provider in the campaign, reveals no
-    # small group (its count can be subtracted from theirs). The cuts' decisions stay
-    # as they were; the driver parts below are checked against it as well.
+    # group, next to every cell shown about the provider in the campaign (of any
+    # measure), reveals no small group (its count can be subtracted from theirs).
     importance_rows: list[tuple[Any, ...]] = []
     for name, c, p, m, moments_of in _importance_groups(
         answers, inst, camp, prov, inst_names, camp_names, prov_names, known
     ):
         gave_split = frozenset(m.tolist())
-        shown_here = shown_by_part.setdefault((name, c, p), [])
+        shown_here = [
+            group
+            for groups_of in shown_by_part.get((name, c, p), {}).values()
+            for group in groups_of
+        ]
         verdict: str | None = None
         if len(gave_split) < limit:
             verdict = Suppression.TOO_FEW.name
         elif reveals([*shown_here, gave_split], limit):
             verdict = Suppression.COMPLEMENT.name
-        else:
-            shown_here.append(gave_split)
         importance_rows.extend(
             (
                 IMPORTANCE,
@@ -581,13 +595,17 @@ def summarise(
             )
             for d, (total, total_sq) in moments_of.items()
         )
-    unsafe_parts = {
-        part_key
-        for part_key, part in driver_parts.items()
-        if reveals([*shown_by_part.get(part_key, []), part], limit)
-    }
+    # Per part, the measures (each driver dimension and the outcome) in which it is
+    # unsafe next to the campaign's shown cells of the provider.
+    unsafe_in: dict[tuple[str, str, str], list[str]] = {}
+    for part_key, part in driver_parts.items():
+        instrument = known[part_key[0]]
+        for dim in [dv.key for dv in instrument.drivers] + [OUTCOME]:
+            shown_dim = shown_by_part.get(part_key, {}).get((part_key[0], dim), [])
+            if reveals([*shown_dim, part], limit):
+                unsafe_in.setdefault(part_key, []).append(dim)
     for _order, cell, _mo, _m in specs:
-        if cell[0] == DRIVERS and any((cell[1], c, cell[3]) in unsafe_parts for c in camp_names):
+        if cell[0] == DRIVERS and any((cell[1], c, cell[3]) in unsafe_in for c in camp_names):
             reason[cell] = Suppression.COMPLEMENT.name
     part_rows = [
         (
@@ -596,10 +614,10 @@ def summarise(
             inst_name,
             prov_name,
             store.NONE,
-            store.NONE,
+            dim,
             len(driver_parts[(inst_name, camp_name, prov_name)]),
             *_part_facts(
-                shown_by_part.get((inst_name, camp_name, prov_name), []),
+                shown_by_part.get((inst_name, camp_name, prov_name), {}).get((inst_name, dim), []),
                 driver_parts[(inst_name, camp_name, prov_name)],
                 limit,
             ),
@@ -608,7 +626,8 @@ def summarise(
             0.0,
             Suppression.COMPLEMENT.name,
         )
-        for inst_name, camp_name, prov_name in sorted(unsafe_parts)
+        for (inst_name, camp_name, prov_name), dims_unsafe in sorted(unsafe_in.items())
+        for dim in dims_unsafe
     ]
     # end trust
     cells = [
@@ -630,6 +649,59 @@ def summarise(
         for _order, cell, mo, m in specs
     ]
     return cells + part_rows + importance_rows, blocks
+
+
+MEAN_CUTS = (By.PROVIDER.value, By.RELATIONSHIP.value)
+
+
+def _measure(cell: Key, with_overall: dict[str, bool]) -> tuple[str, str]:
+    """The measure a cell's numbers are sums of: (instrument, dimension) for a
+    dimension cell; for a provider or relationship score the ``overall`` dimension
+    where the instrument has one (the score is that answer), else the instrument's
+    respondent mean (``""``, tied to the dimensions by :func:`_mixing_leaks`)."""
+    cut, instrument, _campaign, _provider, _customer, dimension = cell
+    if cut in MEAN_CUTS:
+        return (instrument, OUTCOME if with_overall.get(instrument) else "")
+    return (instrument, dimension or "")
+
+
+def _incomplete(present: npt.NDArray[np.bool_], inst: IntArray, inst_names: list[str]) -> set[int]:
+    """The respondents who left out a dimension that others of their instrument
+    answered (positions)."""
+    out: set[int] = set()
+    for i_code in range(len(inst_names)):
+        rows = np.flatnonzero(inst == i_code)
+        asked = present[rows].any(axis=0)
+        out.update(rows[~present[np.ix_(rows, np.flatnonzero(asked))].all(axis=1)].tolist())
+    return out
+
+
+def _mixing_leaks(
+    groups: dict[tuple[tuple[str, str], frozenset[Hashable]], list[Key]],
+    reason: dict[Key, str],
+    incomplete: set[int],
+    limit: int,
+) -> list[tuple[tuple[str, str], frozenset[Hashable]]]:
+    """The shown respondent-mean scores (instruments without ``overall``) to hide.
+
+    A respondent's mean is Σ_d s_d / k over the k dimensions they answered. Where a
+    group's mean and all its dimension sums are shown, K·(sum of means) − Σ_d (sum of
+    dimension d) is zero for every complete respondent and (K/k − 1)·Σ_d s_d for each
+    incomplete one: a number about the group's incomplete respondents alone. So the
+    incomplete members of the shown mean cells are decided as cells of their own
+    (``protect``); a mean cell whose incomplete part is suppressed is hidden. Hiding a
+    cell never makes a safe table unsafe (atoms only merge), so one pass suffices."""
+    shown = [
+        key
+        for key, keys in groups.items()
+        if key[0][1] == "" and keys[0][0] in MEAN_CUTS and keys[0] not in reason and key[1]
+    ]
+    parts = [
+        Cell(key, frozenset(m for m in key[1] if m in incomplete), measure=key[0][0])
+        for key in shown
+    ]
+    hidden = protect(parts, limit).suppressed
+    return [key for key in shown if key in hidden]
 
 
 def _importance_groups(
