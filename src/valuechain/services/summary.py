@@ -520,7 +520,9 @@ def summarise(
         if cell[0] != DRIVERS:  # trust: decided below
             groups.setdefault((cell[1], frozenset(m.tolist())), []).append(cell)
     decided = protect(
-        [Cell(keys[0], members, measure=i) for (i, members), keys in groups.items()], limit
+        [Cell(keys[0], members, measure=i) for (i, members), keys in groups.items()],
+        limit,
+        sensitive=_unanimous(specs, limit),
     )
     reason: dict[Key, str] = {}
     for keys in groups.values():
@@ -736,6 +738,26 @@ def _pack(values: FloatArray) -> bytes:
 
 def _unpack(data: bytes, columns: int) -> FloatArray:
     return np.frombuffer(data, dtype="<f8").reshape(-1, columns)
+
+
+def _unanimous(
+    specs: Sequence[tuple[Any, Key, FloatArray, IntArray]], limit: int
+) -> frozenset[Hashable]:
+    """trust (issue 15, item 12): the respondents of every cell of at least ``limit``
+    whose answers are all the same (its scores, or its gaps P − E, have no spread):
+    its mean is each member's answer. ``protect`` hides such a cell and every
+    combination of cells that lives on such respondents only."""
+    out: set[Hashable] = set()
+    for _order, cell, mo, members in specs:
+        if cell[0] == DRIVERS or members.shape[0] < limit:
+            continue
+        for count, total, total_sq in ((mo[0], mo[1], mo[2]), (mo[3], mo[4], mo[5])):
+            # n·Σx² − (Σx)² is n² times the variance: zero up to rounding of the sums.
+            if count >= limit and count * total_sq - total * total <= 1e-9 * max(
+                1.0, count * total_sq
+            ):
+                out.update(members.tolist())
+    return frozenset(out)
 
 
 def _reliability_parts(
