@@ -64,7 +64,12 @@ def published_n(vc: Valuechain, campaign: str) -> dict[tuple[str, ...], int | No
     out: dict[tuple[str, ...], int | None] = {}
     for by in measure.By:
         for cell in measure.scores(vc, by, campaign=campaign)["cells"]:
-            key = (by.value, cell["provider"], cell.get("customer") or "", cell.get("dimension") or "")
+            key = (
+                by.value,
+                cell["provider"],
+                cell.get("customer") or "",
+                cell.get("dimension") or "",
+            )
             out[key] = cell["n"]
     return out
 
@@ -119,7 +124,8 @@ def unanimous_map(seed: int) -> OrganisationMap:
     for response in legal:
         response.answers = [Answer(item, dim, 7.0) for item, dim in ITEMS]
     return OrganisationMap(
-        units=units("ops", "sales", "legal"), responses=people("q1", "sales", "ops", 8, seed) + legal
+        units=units("ops", "sales", "legal"),
+        responses=people("q1", "sales", "ops", 8, seed) + legal,
     )
 
 
@@ -196,7 +202,9 @@ def test_no_pooled_n_isolates_a_small_group(
         name = f"{organisation}-{random.Random().randrange(10**9)}"
         vc = Valuechain(engine, name, create=True, security=TEST_SECURITY)
         first = [r for (c, u, p), n in sizes.items() if c == "w1" for r in people(c, u, p, n, seed)]
-        second = [r for (c, u, p), n in sizes.items() if c == "w2" for r in people(c, u, p, n, seed)]
+        second = [
+            r for (c, u, p), n in sizes.items() if c == "w2" for r in people(c, u, p, n, seed)
+        ]
         vc.write_map(OrganisationMap(units=units("p1", "p2", "c1", "c2", "c3"), responses=first))
         readings = []
         for batch in (None, second):
@@ -213,10 +221,7 @@ def test_no_pooled_n_isolates_a_small_group(
             readings.append((cells, pooled, drivers))
         for cells, pooled, drivers in readings:
             shown = [
-                n
-                for per in cells.values()
-                for key, n in per.items()
-                if n and key[0] == "provider"
+                n for per in cells.values() for key, n in per.items() if n and key[0] == "provider"
             ]
             for n in pooled.values():
                 if n:

@@ -600,7 +600,15 @@ def summarise(
             prov_names,
             known,
             _reliability_parts(
-                specs, reason, driver_parts, shown_by_part, camp, camp_names, prov, prov_names, limit
+                specs,
+                reason,
+                driver_parts,
+                shown_by_part,
+                camp,
+                camp_names,
+                prov,
+                prov_names,
+                limit,
             ),
         )
     )
