@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import TEST_SECURITY
 from valuechain import Valuechain
+from valuechain.analytics.confidentiality import Cell, Suppression, protect
 from valuechain.domain.instrument import SERVICE_FACTORS
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.response import Answer, Response
@@ -118,11 +119,13 @@ def test_the_python_api_never_moves_a_stored_campaign(vc: Valuechain) -> None:
     assert found["suppressed"] or found["n"] == 20
 
 
-def unanimous_map(seed: int) -> OrganisationMap:
-    """ops rated by sales (8, varied) and legal (6, every answer 7)."""
+def unanimous_map(seed: int, dissent: bool = False) -> OrganisationMap:
+    """ops rated by sales (8, varied) and legal (6, every answer 7; with ``dissent``
+    one of them answers 6 everywhere)."""
     legal = people("q1", "legal", "ops", 6, seed)
-    for response in legal:
-        response.answers = [Answer(item, dim, 7.0) for item, dim in ITEMS]
+    for k, response in enumerate(legal):
+        value = 6.0 if dissent and k == 0 else 7.0
+        response.answers = [Answer(item, dim, value) for item, dim in ITEMS]
     return OrganisationMap(
         units=units("ops", "sales", "legal"),
         responses=people("q1", "sales", "ops", 8, seed) + legal,
@@ -144,6 +147,23 @@ def test_a_cell_where_every_answer_is_the_same_is_hidden(vc: Valuechain) -> None
             else ("relationship", "ops", "sales", "")
         )
         assert total is None or sales is None
+
+
+def test_a_cell_with_any_spread_is_shown(vc: Valuechain) -> None:
+    vc.write_map(unanimous_map(3, dissent=True))
+    cells = published_n(vc, "q1")
+    assert cells[("relationship", "ops", "legal", "")] == 6
+
+
+def test_protect_hides_sensitive_groups_and_their_complements() -> None:
+    total = Cell("total", frozenset(range(20)))
+    legal = Cell("legal", frozenset(range(8)))
+    sales = Cell("sales", frozenset(range(8, 20)))
+    decided = protect([total, legal, sales], 5, sensitive=range(8))
+    assert decided.suppressed["legal"] is Suppression.UNANIMOUS
+    # total − sales would give legal back: one of them goes too.
+    assert not (decided.published("total") and decided.published("sales"))
+    assert protect([total, legal, sales], 5).suppressed == {}
 
 
 # -- the attack ------------------------------------------------------------------------
@@ -176,7 +196,7 @@ def derivable_small(totals: list[int], k: int) -> list[int]:
 
 
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

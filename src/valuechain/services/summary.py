@@ -760,8 +760,10 @@ def _unanimous(
         if cell[0] == DRIVERS or members.shape[0] < limit:
             continue
         for count, total, total_sq in ((mo[0], mo[1], mo[2]), (mo[3], mo[4], mo[5])):
-            # n·Σx² − (Σx)² is n² times the variance: zero up to rounding of the sums.
-            if count >= limit and count * total_sq - total * total <= 1e-9 * max(
+            # n·Σx² − (Σx)² is n² times the variance, zero up to rounding (about 1e-16
+            # of n·Σx²); one score a third of a point off among a million respondents
+            # still leaves about 1e-9 of it.
+            if count >= limit and count * total_sq - total * total <= 1e-12 * max(
                 1.0, count * total_sq
             ):
                 out.update(members.tolist())
