@@ -30,6 +30,7 @@ from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.response import Answer, Response
 from valuechain.domain.unit import Unit, UnitKind
 from valuechain.services import measure
+from valuechain.services.change import change
 from valuechain.services.errors import Conflict, NotFound
 from valuechain.store.database import make_engine
 
@@ -238,6 +239,12 @@ def test_no_pooled_n_isolates_a_small_group(
                     drivers[p] = measure.drivers(vc, provider=p)["n"]
                 except NotFound:  # a provider nobody rated
                     continue
+            if {"w1", "w2"} <= set(cells):
+                # change shows only the cells' own n, so it adds nothing to subtract.
+                for row in change(vc, "w1", "w2")["cells"]:
+                    for side, campaign in (("n_before", "w1"), ("n_after", "w2")):
+                        if row.get(side) is not None:
+                            assert row[side] in set(cells[campaign].values())
             readings.append((cells, pooled, drivers))
         for cells, pooled, drivers in readings:
             shown = [
