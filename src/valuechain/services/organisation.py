@@ -449,6 +449,9 @@ def _refuse_late_responses(
             f"responses name a campaign already stored ({named}): a stored campaign's "
             "numbers never move; put late responses in a new campaign"
         )
+    # The first import of an organisation has nothing to replace: no scan of its ids.
+    if not campaign_store.holds_responses(conn, org_id):
+        return
     replaced = campaign_store.stored_responses(conn, org_id, ids)
     if replaced:
         named = ", ".join(repr(r) for r in sorted(replaced)[:3])
