@@ -423,6 +423,9 @@ def test_closing_stops_the_links_and_reminders(running: tuple[Valuechain, Any]) 
         campaign.send_reminders(vc, "c1")
     with pytest.raises(ValuechainError, match="already closed"):
         campaign.close_campaign(vc, "c1")
+    # Never opened again: its published numbers could otherwise move by a few answers.
+    with pytest.raises(ValuechainError, match="is closed"):
+        campaign.invite(vc, "c1")
 
 
 def test_a_campaign_past_its_close_date_takes_no_answers(org: Valuechain, smtp_server: Any) -> None:
@@ -474,12 +477,14 @@ def test_response_rates_are_banded_and_small_groups_suppressed(
 
 def test_answers_reach_the_protected_scores(running: tuple[Valuechain, Any]) -> None:
     vc, inbox = running
-    for address in PACKERS[:5]:
-        campaign.submit(vc, tokens_in(inbox, address)[0], full_answers(score=6))
+    # One answers 6 and four 5: five identical answers would tell each one's answer,
+    # and such a cell is hidden (docs/measure.md, unanimous cells).
+    for k, address in enumerate(PACKERS[:5]):
+        campaign.submit(vc, tokens_in(inbox, address)[0], full_answers(score=5 if k else 6))
     campaign.close_campaign(vc, "c1")
     cells = measure.scores(vc, measure.By.RELATIONSHIP, campaign="c1")["cells"]
     pack = next(c for c in cells if c["customer"] == "pack")
-    assert pack["n"] == 5 and pack["mean"] == pytest.approx(6.0)
+    assert pack["n"] == 5 and pack["mean"] == pytest.approx(5.2)
 
 
 @given(

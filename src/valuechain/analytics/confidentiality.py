@@ -38,7 +38,7 @@ from each other. Empty cells (no respondents) reveal nobody and stay published.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -76,6 +76,7 @@ class Suppression(StrEnum):
     """Why a cell is not shown."""
 
     TOO_FEW = "fewer respondents than the threshold"
+    UNANIMOUS = "every respondent gave the same answer, so each one's answer would be read"
     COMPLEMENT = "other cells would reveal a smaller group by subtraction"
 
 
@@ -113,36 +114,56 @@ def check_threshold(threshold: int, *, comments: bool = False) -> int:
 
 
 def protect(
-    cells: Sequence[Cell], threshold: int = THRESHOLD, attack: Attack = Attack.ARITHMETIC
+    cells: Sequence[Cell],
+    threshold: int = THRESHOLD,
+    attack: Attack = Attack.ARITHMETIC,
+    sensitive: Collection[Hashable] = frozenset(),
 ) -> Disclosure:
     """Suppress cells so that no group of 1 to ``threshold − 1`` respondents can be
     read from the published cells, directly or by combining them (see the module
-    docstring for the rule). Keys must be unique."""
+    docstring for the rule). Keys must be unique.
+
+    ``sensitive`` respondents (e.g. the members of a cell where every answer is the
+    same) count as no respondent at all: a cell about them alone is suppressed
+    (``UNANIMOUS``), and no combination of published cells may live on atoms made of
+    them and of small groups only, so no part of such a group can be read either."""
     check_threshold(threshold, comments=attack is Attack.SETS)
     if len({cell.key for cell in cells}) != len(cells):
         raise ValueError("cell keys must be unique")
+    hidden = frozenset(sensitive)
     suppressed: dict[Hashable, Suppression] = {
         cell.key: Suppression.TOO_FEW for cell in cells if 0 < cell.n < threshold
     }
+    if hidden:
+        suppressed.update(
+            (cell.key, Suppression.UNANIMOUS)
+            for cell in cells
+            if cell.n >= threshold and cell.members <= hidden
+        )
     by_measure: dict[Hashable, list[Cell]] = {}
     for cell in cells:
-        if cell.n >= threshold:
+        if cell.n >= threshold and cell.key not in suppressed:
             by_measure.setdefault(cell.measure, []).append(cell)
-    leak = _linear_leak if attack is Attack.ARITHMETIC else _set_leak
+    arithmetic = attack is Attack.ARITHMETIC
+    leak = _linear_leak if arithmetic else _set_leak
     for family in by_measure.values():
         for component in _components(family):
+            # The star (near-linear) knows no sensitive respondents: a component with
+            # any goes the general way.
             star = (
                 _Star.build([c.members for c in component], threshold)
-                if attack is Attack.ARITHMETIC and len(component) > STAR_MIN_CELLS
+                if arithmetic
+                and len(component) > STAR_MIN_CELLS
+                and not (hidden and any(c.members & hidden for c in component))
                 else None
             )
             chosen = (
                 [component[j] for j in _secure_star(star, [c.n for c in component])]
                 if star is not None
-                else _secure(component, threshold, leak)
+                else _secure(component, threshold, leak, hidden if arithmetic else frozenset())
             )
             for cell in chosen:
-                suppressed[cell.key] = Suppression.COMPLEMENT
+                suppressed.setdefault(cell.key, Suppression.COMPLEMENT)
     return Disclosure(threshold, suppressed)
 
 
@@ -261,6 +282,27 @@ def _linear_leak(pattern: BoolMatrix, sizes: IntArray, threshold: int) -> int:
     return int(np.linalg.matrix_rank(m)) - large_rank
 
 
+#: The extra weight of a respondent who is not sensitive (see :func:`_secure`).
+_PLAIN = np.int64(1) << np.int64(32)
+
+
+def _small(counts: IntArray, threshold: int) -> npt.NDArray[np.bool_]:
+    """Atoms (weighed as in :func:`_secure`) of fewer than ``threshold`` respondents,
+    or of sensitive respondents only."""
+    return np.asarray(((counts % _PLAIN) < threshold) | (counts < _PLAIN), dtype=bool)
+
+
+def _sensitive_leak(pattern: BoolMatrix, sizes: IntArray, threshold: int) -> int:
+    """:func:`_linear_leak` where an atom of sensitive respondents only is small too."""
+    atoms, counts = _atoms(pattern, sizes)
+    small = _small(counts, threshold)
+    if not small.any():
+        return 0
+    m = atoms.T.astype(np.float64)
+    large_rank = int(np.linalg.matrix_rank(m[:, ~small])) if (~small).any() else 0
+    return int(np.linalg.matrix_rank(m)) - large_rank
+
+
 def _set_leak(pattern: BoolMatrix, sizes: IntArray, threshold: int) -> int:
     """Respondents in atoms smaller than ``threshold``: with set operations a reader
     isolates any atom."""
@@ -268,9 +310,12 @@ def _set_leak(pattern: BoolMatrix, sizes: IntArray, threshold: int) -> int:
     return int(counts[counts < threshold].sum())
 
 
-def _secure(cells: list[Cell], threshold: int, leak: Leak) -> list[Cell]:
-    """The cells of one linked group to suppress, chosen greedily (see module)."""
-    if len(cells) < 2:
+def _secure(
+    cells: list[Cell], threshold: int, leak: Leak, sensitive: frozenset[Hashable] = frozenset()
+) -> list[Cell]:
+    """The cells of one linked group to suppress, chosen greedily (see module);
+    ``sensitive`` respondents weigh nothing, so their atoms count as small."""
+    if not sensitive and len(cells) < 2:
         return []
     ids: dict[Hashable, int] = {}
     for cell in cells:
@@ -280,7 +325,13 @@ def _secure(cells: list[Cell], threshold: int, leak: Leak) -> list[Cell]:
     for j, cell in enumerate(cells):
         incidence[[ids[m] for m in cell.members], j] = True
     # Respondents in the same cells are interchangeable: work on atoms from here on.
-    pattern, sizes = _atoms(incidence, np.ones(len(ids), dtype=np.int64))
+    weight = np.ones(len(ids), dtype=np.int64)
+    if sensitive:
+        # Each respondent weighs 1, and _PLAIN more unless sensitive: an atom is small
+        # when it has fewer than the threshold, or no plain member.
+        weight += _PLAIN * np.array([m not in sensitive for m in ids], dtype=np.int64)
+        leak = _sensitive_leak
+    pattern, sizes = _atoms(incidence, weight)
     live = list(range(len(cells)))
     removed: list[Cell] = []
     current = leak(pattern, sizes, threshold)
@@ -297,7 +348,8 @@ def _secure(cells: list[Cell], threshold: int, leak: Leak) -> list[Cell]:
                 break
         if choice < 0:  # no single cell lowers the leak: drop the smallest one that carries it
             atoms, counts = _atoms(pattern[:, live], sizes)
-            carriers = np.asarray(atoms[counts < threshold].any(axis=0), dtype=bool)
+            small = _small(counts, threshold) if sensitive else counts < threshold
+            carriers = np.asarray(atoms[small].any(axis=0), dtype=bool)
             choice = next(j for j in order if j in live and carriers[live.index(j)])
             after = leak(pattern[:, [c for c in live if c != choice]], sizes, threshold)
         live.remove(choice)

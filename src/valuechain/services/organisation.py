@@ -33,11 +33,12 @@ from valuechain.domain.link import Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.unit import UnitKind
 from valuechain.services import summary
-from valuechain.services.errors import NotFound
+from valuechain.services.errors import Conflict, NotFound
 from valuechain.services.security import Security
 from valuechain.services.transaction import reading, writing
 from valuechain.store import agreement as agreement_store
 from valuechain.store import calendar as calendar_store
+from valuechain.store import campaign as campaign_store
 from valuechain.store import commitment as commitment_store
 from valuechain.store import measure as measure_store
 from valuechain.store import organisation as store
@@ -176,8 +177,10 @@ class Valuechain:
                 agreement_store.delete_agree(conn, self.org_id)
                 calendar_store.delete_calendars(conn, self.org_id)
                 request_store.delete_all(conn, self.org_id)
-            counts = store.write_map(conn, self.org_id, org_map, replace=replace)
             survey = org_map.survey_columns()
+            if not replace and len(survey):
+                _refuse_late_responses(conn, self.org_id, survey.ids, survey.campaign)
+            counts = store.write_map(conn, self.org_id, org_map, replace=replace)
             if org_map.instruments or len(survey):
                 ahead = summary.summarise_ahead(conn, self.org_id, survey, org_map.instruments)
                 try:
@@ -427,6 +430,35 @@ class Valuechain:
                 for i in range(g.link_result.shape[0])
             ],
         }
+
+
+def _refuse_late_responses(
+    conn: Connection, org_id: int, ids: list[str], campaigns: list[str]
+) -> None:
+    """trust (issue 15, item 10): refuse responses that would move a stored campaign's
+    numbers: responses naming a campaign already stored (imported, created or run
+    with invitations, in any state), or replacing a stored response. A published cell
+    that moved from n = 20 to n = 22 would give the two newcomers' mean from the two
+    readings. Checked in the writing unit itself, so every path that adds responses
+    (a bundle, the Python API, two imports racing with the same new campaign) meets
+    the same rule; a campaign's responses arrive with it, or when it closes."""
+    stored = set(measure_store.campaign_ids(conn, org_id)).intersection(campaigns)
+    if stored:
+        named = ", ".join(repr(c) for c in sorted(stored)[:3])
+        raise Conflict(
+            f"responses name a campaign already stored ({named}): a stored campaign's "
+            "numbers never move; put late responses in a new campaign"
+        )
+    # The first import of an organisation has nothing to replace: no scan of its ids.
+    if not campaign_store.holds_responses(conn, org_id):
+        return
+    replaced = campaign_store.stored_responses(conn, org_id, ids)
+    if replaced:
+        named = ", ".join(repr(r) for r in sorted(replaced)[:3])
+        raise Conflict(
+            f"responses already stored ({named}): a stored response is never replaced, "
+            "its campaign's numbers would move by one respondent"
+        )
 
 
 def organisations(engine: Engine) -> list[str]:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -512,7 +512,6 @@ def summarise(
             specs.append(((name, p, 2, "", "", "", 0), driver_key, np.zeros(6), m))
             block = dim_score[np.ix_(ordered, columns)]
             blocks.append((DRIVERS, name, p, store.NONE, int(m.shape[0]), _pack(block)))
-    blocks.extend(_item_blocks(r, inst, prov, item_col, score, inst_names, prov_names, known))
 
     # The decision: cells about exactly the same respondents and the same measure tell
     # the same numbers and are decided together (as one cell). Each dimension is its
@@ -527,7 +526,9 @@ def summarise(
                 cell
             )
     decided = protect(
-        [Cell(keys[0], members, measure=mm) for (mm, members), keys in groups.items()], limit
+        [Cell(keys[0], members, measure=mm) for (mm, members), keys in groups.items()],
+        limit,
+        sensitive=_unanimous(specs, limit),
     )
     reason: dict[Key, str] = {}
     for keys in groups.values():
@@ -607,6 +608,29 @@ def summarise(
     for _order, cell, _mo, _m in specs:
         if cell[0] == DRIVERS and any((cell[1], c, cell[3]) in unsafe_in for c in camp_names):
             reason[cell] = Suppression.COMPLEMENT.name
+    blocks.extend(
+        _item_blocks(
+            r,
+            inst,
+            prov,
+            item_col,
+            score,
+            inst_names,
+            prov_names,
+            known,
+            _reliability_parts(
+                specs,
+                reason,
+                driver_parts,
+                shown_by_part,
+                camp,
+                camp_names,
+                prov,
+                prov_names,
+                limit,
+            ),
+        )
+    )
     part_rows = [
         (
             DRIVER_PART,
@@ -784,6 +808,82 @@ def _unpack(data: bytes, columns: int) -> FloatArray:
     return np.frombuffer(data, dtype="<f8").reshape(-1, columns)
 
 
+def _unanimous(
+    specs: Sequence[tuple[Any, Key, FloatArray, IntArray]], limit: int
+) -> frozenset[Hashable]:
+    """trust (issue 15, item 12): the respondents of every cell of at least ``limit``
+    whose answers are all the same (its scores, or its gaps P − E, have no spread):
+    its mean is each member's answer. ``protect`` hides such a cell and every
+    combination of cells that lives on such respondents only."""
+    out: set[Hashable] = set()
+    for _order, cell, mo, members in specs:
+        if cell[0] == DRIVERS or members.shape[0] < limit:
+            continue
+        for count, total, total_sq in ((mo[0], mo[1], mo[2]), (mo[3], mo[4], mo[5])):
+            # n·Σx² − (Σx)² is n² times the variance, zero up to rounding (about 1e-16
+            # of n·Σx²); one score a third of a point off among a million respondents
+            # still leaves about 1e-9 of it.
+            if count >= limit and count * total_sq - total * total <= 1e-12 * max(
+                1.0, count * total_sq
+            ):
+                out.update(members.tolist())
+    return frozenset(out)
+
+
+def _reliability_parts(
+    specs: Sequence[tuple[Any, Key, FloatArray, IntArray]],
+    reason: dict[Key, str],
+    driver_parts: dict[tuple[str, str, str], frozenset[Hashable]],
+    shown_by_part: dict[tuple[str, str, str], dict[tuple[str, str], list[frozenset[Hashable]]]],
+    camp: IntArray,
+    camp_names: list[str],
+    prov: IntArray,
+    prov_names: list[str],
+    limit: int,
+) -> Callable[[str, IntArray], IntArray]:
+    """trust (issue 15, item 9): the filter that keeps, of one scale's complete
+    respondents (positions), those whose campaign part may be pooled.
+
+    The organisation-wide reliability pools every provider's and campaign's complete
+    respondents; minus the published cells it would leave any part that is not itself
+    safe (a suppressed campaign of 3: reliability n = 23 minus a published 20). So a
+    scale's part of one campaign and provider joins the pool only when it, next to
+    every group already published about that campaign and provider (the cells shown,
+    the importance split, the driver parts of a shown driver analysis and the scale
+    parts pooled before it), reveals no group below the threshold
+    (``analytics.confidentiality.reveals``). Parts of different campaigns or
+    providers share no respondent, so a combination of pools and cells that isolated
+    a small group would do so within one part's block, which this test excludes: any
+    pool of safe parts, at any time, is safe too (the driver analyses' argument)."""
+    shown_drivers = {
+        cell[1:4:2] for _o, cell, _mo, _m in specs if cell[0] == DRIVERS and cell not in reason
+    }
+    # Every dimension's shown groups of the part count: the pool is a count of people,
+    # which a count of any dimension's cell could be subtracted from.
+    published = {
+        key: [group for groups in by_measure.values() for group in groups]
+        for key, by_measure in shown_by_part.items()
+    }
+    for (name, c, p), part in driver_parts.items():
+        if (name, p) in shown_drivers:
+            published.setdefault((name, c, p), []).append(part)
+
+    def keep(name: str, complete: IntArray) -> IntArray:
+        distinct, group = _groups(camp[complete] * len(prov_names) + prov[complete])
+        kept: list[IntArray] = []
+        for j, members in enumerate(_split(group, distinct.shape[0], complete)):
+            code = int(distinct[j])
+            block = (name, camp_names[code // len(prov_names)], prov_names[code % len(prov_names)])
+            part = frozenset(members.tolist())
+            shown_here = published.setdefault(block, [])
+            if not reveals([*shown_here, part], limit):
+                shown_here.append(part)
+                kept.append(members)
+        return np.sort(np.concatenate(kept)) if kept else np.empty(0, dtype=np.int64)
+
+    return keep
+
+
 def _item_blocks(
     r: IntArray,
     inst: IntArray,
@@ -793,9 +893,11 @@ def _item_blocks(
     inst_names: list[str],
     prov_names: list[str],
     known: dict[str, Instrument],
+    keep: Callable[[str, IntArray], IntArray] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Per provider and dimension of two or more scaled items: the count, item sums
-    and item cross-products of the respondents who answered all of them."""
+    and item cross-products of the respondents who answered all of them (of those
+    ``keep`` lets into the pool, see :func:`_reliability_parts`)."""
     blocks: list[tuple[Any, ...]] = []
     item_code, item_names = _codes(item_col)
     for i_code, name in enumerate(inst_names):
@@ -815,6 +917,8 @@ def _item_blocks(
                 continue
             columns = matrix[:, [position[it.key] for it in scaled]]
             complete = ~np.isnan(columns).any(axis=1)
+            if keep is not None and complete.any():
+                complete &= np.isin(respondents, keep(name, respondents[complete]))
             if not complete.any():
                 continue
             x = columns[complete]

@@ -417,6 +417,15 @@ def unseal(conn: Connection, org_id: int, campaign_id: str) -> int:
     return len(payloads)
 
 
+def holds_responses(conn: Connection, org_id: int) -> bool:
+    """Whether any response is stored, published or sealed (one indexed row each)."""
+    return any(
+        conn.execute(select(table.c.id).where(table.c.org_id == org_id).limit(1)).first()
+        is not None
+        for table in (RESPONSES, SEALED)
+    )
+
+
 def stored_responses(
     conn: Connection, org_id: int, ids: Sequence[str], batch: int = 5_000
 ) -> dict[str, str]:
