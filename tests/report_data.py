@@ -135,11 +135,12 @@ def _factors(
 def write_bundle(
     folder: Path, seed: int, *, planted: bool, respondents: int = 24, halo: bool = False
 ) -> Path:
-    """A bundle under ``folder``. ``halo`` without ``planted``: the null organisation of
-    the driver analysis (see :func:`_factors`), no change and no gap. Planted: Machining's score from Assembly falls by 1.5
-    between the campaigns; Quality's customers' satisfaction is driven by value, which
-    Quality does worst; Planning delivers 2 points below expectation on reliability;
-    Machining (capacity 100 of a demand of 200) is the bottleneck in both cases."""
+    """A bundle under ``folder``. ``halo`` without ``planted``: the null organisation
+    of the driver analysis (see :func:`_factors`), no change and no gap. Planted:
+    Machining's score from Assembly falls by 1.5 between the campaigns; Quality's
+    customers' satisfaction is driven by value, which Quality does worst; Planning
+    delivers 2 points below expectation on reliability; Machining (capacity 100 of a
+    demand of 200) is the bottleneck in both cases."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     _write(folder / "units.csv", ["id", "name", "kind"], [list(u) for u in UNITS])
