@@ -505,7 +505,6 @@ def reliability(vc: Valuechain) -> dict[str, Any]:
     return {"threshold": limit, "scales": scales}
 
 
-@within_reading
 def _p(values: FloatArray | None, j: int) -> float | None:
     """A p-value as published: unrounded (a correction across a report needs small
     ones exactly), ``None`` when it does not exist."""
@@ -514,6 +513,7 @@ def _p(values: FloatArray | None, j: int) -> float | None:
     return float(values[j])
 
 
+@within_reading
 def drivers(
     vc: Valuechain, provider: str | None = None, instrument: str | None = None
 ) -> dict[str, Any]:
