@@ -19,6 +19,7 @@ BENCHMARKS = (
     "bench.bench_request",
     "bench.bench_measure",
     "bench.heavy_rater",
+    "bench.report_null",
 )
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
 QUICK_REQUEST = ["--requests", "20000", "--relationships", "2000", "--units", "2000"]
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         extra = QUICK + QUICK_EXTRA.get(module, [])
         if module.endswith("commitments"):
             extra = ["--agreements", "200", "--repeats", "1"]
+        if module.endswith("report_null"):
+            extra = ["--seeds", "5", "--planted", "2"]
         if module.endswith("request"):
             extra = [*QUICK_REQUEST, "--pages", "30"]
         if module.endswith("heavy_rater"):

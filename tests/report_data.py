@@ -45,6 +45,8 @@ LINKS = [
 # (rater = customer unit, rated = provider unit)
 RELATIONSHIPS = [("asm", "mach"), ("asm", "plan"), ("asm", "qa"), ("mach", "plan"), ("mach", "qa")]
 CAMPAIGNS = ("2026-q1", "2026-q2")
+#: The dimension each provider does worst in a halo organisation.
+LOW = {"mach": "courtesy", "plan": "promptness", "qa": "value"}
 
 
 def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
@@ -69,10 +71,20 @@ def _factors(
     *,
     planted: bool,
     later: bool,
+    halo: bool = False,
 ) -> list[list[object]]:
     """One service-factors response. Without planted effects every answer is
-    independent noise around the middle of the scale."""
-    if planted:
+    independent noise around the middle of the scale; with ``halo`` (and nothing
+    planted) a respondent's general impression moves all their answers, every
+    dimension matters equally to ``overall``, and each provider scores one dimension
+    lower than its others (:data:`LOW`): a "fix first" shape without a key driver."""
+    if halo and not planted:
+        base = rng.normal(5.0, 0.7)
+        dims = {
+            d: base + rng.normal(0, 0.6) - (1.0 if LOW.get(rated) == d else 0.0) for d in FACTORS
+        }
+        overall = float(np.mean(list(dims.values()))) + rng.normal(0, 0.5)
+    elif planted:
         base = rng.normal(5.0, 0.7)
         dims = {d: base + rng.normal(0, 0.6) for d in FACTORS}
         if rated == "mach" and later:
@@ -85,7 +97,7 @@ def _factors(
     else:
         dims = dict.fromkeys(FACTORS, 4.0)
         overall = rng.normal(4.0, 1.2)
-    spread = 0.5 if planted else 1.2
+    spread = 0.5 if planted or halo else 1.2
     out: list[list[object]] = []
     for d, k in FACTORS.items():
         for i, score in enumerate(_answer(dims[d] + rng.normal(0, spread, k)), 1):
@@ -120,11 +132,15 @@ def _factors(
     return out
 
 
-def write_bundle(folder: Path, seed: int, *, planted: bool, respondents: int = 24) -> Path:
-    """A bundle under ``folder``. Planted: Machining's score from Assembly falls by 1.5
-    between the campaigns; Quality's customers' satisfaction is driven by value, which
-    Quality does worst; Planning delivers 2 points below expectation on reliability;
-    Machining (capacity 100 of a demand of 200) is the bottleneck in both cases."""
+def write_bundle(
+    folder: Path, seed: int, *, planted: bool, respondents: int = 24, halo: bool = False
+) -> Path:
+    """A bundle under ``folder``. ``halo`` without ``planted``: the null organisation
+    of the driver analysis (see :func:`_factors`), no change and no gap. Planted:
+    Machining's score from Assembly falls by 1.5 between the campaigns; Quality's
+    customers' satisfaction is driven by value, which Quality does worst; Planning
+    delivers 2 points below expectation on reliability; Machining (capacity 100 of a
+    demand of 200) is the bottleneck in both cases."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     _write(folder / "units.csv", ["id", "name", "kind"], [list(u) for u in UNITS])
@@ -164,6 +180,7 @@ def write_bundle(folder: Path, seed: int, *, planted: bool, respondents: int = 2
                     rated,
                     planted=planted,
                     later=c == 1,
+                    halo=halo,
                 )
             if rated != "plan":
                 continue

@@ -8,6 +8,9 @@ flags of seed ``002`` (internal focus, entitlement).
 * Pearson's correlation over paired periods with its Fisher (1921) z-transform 95%
   confidence interval and two-sided p-value; with fewer pairs than asked no interval
   is given and the function says so instead of guessing.
+* A relationship "moves with" an outcome only when its correlation survives Holm's
+  (1979) correction across every correlation tried, at the report's family-wise
+  error (:data:`valuechain.analytics.finding.ALPHA`): :func:`moves_with`.
 * Entitlement compares agreement targets along a path with the target the external
   customer at its end asks, metric by metric.
 """
@@ -20,7 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from valuechain.analytics.change import adjust_p
 from valuechain.analytics.customer import NO_DEPTH, ChainGraph, MapFacts
+from valuechain.analytics.finding import ALPHA
+from valuechain.domain.response import Correction
 
 MIN_PAIRS = 4
 FloatArray = npt.NDArray[np.float64]
@@ -65,6 +71,17 @@ def correlation(
     z = math.atanh(min(max(r, -1 + 1e-15), 1 - 1e-15))
     half = stats.norm.ppf(0.5 + confidence / 2) / math.sqrt(n - 3)
     return Correlation(n, r, math.tanh(z - half), math.tanh(z + half), float(result.pvalue))
+
+
+def moves_with(p_values: npt.ArrayLike, alpha: float = ALPHA) -> tuple[FloatArray, BoolArray]:
+    """Holm-adjusted p-values of every correlation tried (``nan``: not tested, does not
+    count) and whether each may be claimed: adjusted p ≤ ``alpha``. On outcomes that
+    do not move with any score, the chance that even one claim is made stays under
+    ``alpha`` however many relationships and metrics were tried (Holm 1979)."""
+    adjusted = adjust_p(np.asarray(p_values, dtype=np.float64), Correction.HOLM)
+    with np.errstate(invalid="ignore"):
+        claim: BoolArray = adjusted <= alpha
+    return adjusted, claim
 
 
 # -- line of sight --------------------------------------------------------------------

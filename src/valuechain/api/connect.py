@@ -33,6 +33,12 @@ class OverTime(BaseModel):
     ci_low: float | None = Field(description="Fisher-z 95% interval of r.")
     ci_high: float | None
     p_value: float | None
+    p_adjusted: float | None = Field(
+        default=None, description="Holm-adjusted across every correlation of the answer."
+    )
+    moves_with: bool = Field(
+        default=False, description="Passes Holm at 1%: the only correlations the summary names."
+    )
     reason: str | None = Field(description="Why there is no r (e.g. too few periods).")
 
 

@@ -84,6 +84,16 @@ class Driver(BaseModel):
     ci_high: float | None = None
     performance: float | None = None
     quadrant: str | None = None
+    p_important: float | None = Field(
+        default=None,
+        description="One-sided bootstrap p-value that its weight exceeds the others' mean "
+        "(uncorrected).",
+    )
+    p_below: float | None = Field(
+        default=None,
+        description="One-sided paired t p-value that it scores below the others' mean "
+        "(uncorrected).",
+    )
 
 
 class Drivers(BaseModel):

@@ -12,7 +12,10 @@ customers, whether internal scores move with those customers' outcomes, and the
   the confidentiality rule already publishes are used) is paired with the mean
   outcome of the external customers it serves in the campaign's month (the month of
   its last response). Pearson's r with its Fisher-z 95% interval per metric; below
-  :data:`MIN_PERIODS` paired periods no r is given ("too few periods").
+  :data:`MIN_PERIODS` paired periods no r is given ("too few periods"). A
+  correlation is said to "move with" the outcome only when it passes Holm's
+  correction across every correlation the document tries, at the report's 1%
+  (:func:`valuechain.analytics.connect.moves_with`).
 * **Internal focus**: a relationship whose customer reaches no external customer,
   and a team or department none of whose work reaches one.
 * **Entitlement** needs service agreements (the Agree capability), which this
@@ -29,7 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from valuechain.analytics.connect import correlation, entitlement, line_of_sight, served_units
+from valuechain.analytics.connect import (
+    correlation,
+    entitlement,
+    line_of_sight,
+    moves_with,
+    served_units,
+)
 from valuechain.analytics.customer import NO_DEPTH, customers_of
 from valuechain.domain.agreement import AgreementState, Metric
 from valuechain.domain.unit import UnitKind
@@ -173,6 +182,8 @@ def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) 
                     scores.get((ids[provider], ids[c]), {}), served, table, metrics
                 )
             rows.append(row)
+        if over_time:
+            _correct(rows)
         kinds = cols.unit_kinds
         # Only units that produce something can serve anyone; a department that only
         # groups teams is no service.
@@ -260,6 +271,17 @@ def _entitlement(vc: Valuechain, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"assessed": True, "flags": flags}
 
 
+def _correct(rows: list[dict[str, Any]]) -> None:
+    """Adds ``p_adjusted`` (Holm across every correlation of ``rows``) and
+    ``moves_with`` (it passes at the report's 1%) to each ``over_time`` entry."""
+    entries = [t for row in rows for t in row["over_time"]]
+    p = [math.nan if t["p_value"] is None else t["p_value"] for t in entries]
+    adjusted, claim = moves_with(p)
+    for t, q, c in zip(entries, adjusted.tolist(), claim.tolist(), strict=True):
+        t["p_adjusted"] = _num(q)
+        t["moves_with"] = bool(c)
+
+
 def _over_time(
     series: dict[str, float],
     served: list[str],
@@ -286,7 +308,8 @@ def _over_time(
                 "r": _num(result.r),
                 "ci_low": _num(result.ci_low),
                 "ci_high": _num(result.ci_high),
-                "p_value": _num(result.p_value),
+                # Unrounded: the correction across the document needs small ones exactly.
+                "p_value": result.p_value if math.isfinite(result.p_value) else None,
                 "reason": result.reason,
             }
         )
@@ -295,7 +318,7 @@ def _over_time(
 
 def _summary(rows: list[dict[str, Any]], focus: list[dict[str, Any]], over_time: bool) -> str:
     """One plain sentence about the line of sight and, when there is one, the
-    strongest correlation whose interval excludes 0."""
+    strongest correlation that passes the correction across all of them."""
     if not rows and not focus:
         return "No internal relationship on the map yet."
     blind = sum(1 for r in rows if not r["line_of_sight"])
@@ -311,7 +334,7 @@ def _summary(rows: list[dict[str, Any]], focus: list[dict[str, Any]], over_time:
             (r, t)
             for r in rows
             for t in r.get("over_time", [])
-            if t["r"] is not None and (t["ci_low"] > 0 or t["ci_high"] < 0)
+            if t["r"] is not None and t.get("moves_with")
         ]
         if clear:
             r, t = max(clear, key=lambda rt: abs(rt[1]["r"]))

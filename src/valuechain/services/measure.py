@@ -511,13 +511,24 @@ def reliability(vc: Valuechain) -> dict[str, Any]:
     return {"threshold": limit, "scales": scales}
 
 
+def _p(values: FloatArray | None, j: int) -> float | None:
+    """A p-value as published: unrounded (a correction across a report needs small
+    ones exactly), ``None`` when it does not exist."""
+    if values is None or not math.isfinite(float(values[j])):
+        return None
+    return float(values[j])
+
+
 @within_reading
 def drivers(
     vc: Valuechain, provider: str | None = None, instrument: str | None = None
 ) -> dict[str, Any]:
     """Johnson (2000) relative weights of the dimension scores on ``overall``, with
     bootstrap 95% intervals, R², each dimension's mean (performance) and its
-    importance–performance quadrant; for the whole organisation or one provider."""
+    importance–performance quadrant; for the whole organisation or one provider.
+    Each dimension carries the one-sided p-values of the two halves of a "fix first"
+    claim, uncorrected (:func:`~valuechain.analytics.driver.weight_excess_p`,
+    :func:`~valuechain.analytics.driver.shortfall_p`)."""
     with _survey(vc) as (conn, facts):
         limit, known = facts.limit, facts.known
         candidates = [
@@ -589,6 +600,8 @@ def drivers(
                 "ci_high": _num(float(result.ci_high[j])),
                 "performance": _num(float(result.performance[j])),
                 "quadrant": None if quadrant[j] is None else str(quadrant[j]),
+                "p_important": _p(result.p_important, j),
+                "p_below": _p(result.p_below, j),
             }
             for j, d in enumerate(dims)
         ],
