@@ -237,7 +237,8 @@ def max_flow(net: FlowNetwork, start: Flow | None = None) -> Flow:
         throughput, stage_x, sink_x, cut = exact.throughput, exact.stage, exact.sink, exact.cut
     else:
         solved = _programme_flow(net, assembly)
-        if solved is None:  # unbounded in a way no single path shows (a gain cycle)
+        if solved is None:  # unbounded in a way no path from the supply shows
+            path, sink = _Programme(net).gain_path()
             return _unbounded(net, arrivals, growth, path, sink)
         throughput, stage_x, sink_x, cut = solved
     stage_flow = np.minimum(np.maximum(stage_x, 0.0), net.capacity)
@@ -465,6 +466,58 @@ class _Programme:
         if solved.status != 0:  # pragma: no cover - HiGHS solves every bounded instance
             raise RuntimeError(f"the flow programme could not be solved: {solved.message}")
         return solved
+
+    def gain_path(self) -> tuple[IntArray, int]:
+        """When the programme is unbounded but no path from the supply is free (see
+        :func:`unlimited_path`): the stages along which items grow without limit,
+        and the sink they reach; empty and -1 if the programme is bounded.
+
+        That happens on a *gain cycle*: an assembly needing less than one item of an
+        input per item, fed from a cycle through itself, makes more than it takes.
+        An unbounded programme has a ray, a flow using only what nothing limits; the
+        programme restricted to those variables with one item delivered, at least
+        items in all (HiGHS), gives one. The path walks that flow back from its
+        largest sink until a stage repeats (the cycle, named from that stage round
+        to it again) or items enter, and is named forwards."""
+        from scipy.optimize import linprog
+        from scipy.sparse import csr_matrix, vstack
+
+        free = np.isinf(self.upper)
+        deliver = csr_matrix(
+            (np.ones(self.sink_var.size), (np.zeros(self.sink_var.size, dtype=np.int64), self.sink_var)),
+            shape=(1, self.width),
+        )
+        solved = linprog(
+            np.ones(self.width),
+            A_ub=self.a_ub if self.a_ub.shape[0] else None,
+            b_ub=np.zeros(self.a_ub.shape[0]) if self.a_ub.shape[0] else None,
+            A_eq=vstack([self.a_eq, deliver]).tocsr(),
+            b_eq=np.append(np.zeros(self.a_eq.shape[0]), 1.0),
+            bounds=np.column_stack([np.zeros(self.width), np.where(free, np.inf, 0.0)]),
+            method="highs",
+        )
+        if solved.status != 0:
+            return np.zeros(0, dtype=np.int64), -1
+        net = self.net
+        x = np.asarray(solved.x, dtype=np.float64)
+        sink = int(np.argmax(x[self.sink_var]))
+        carried = x[self.arc_var] > RESIDUAL_ABS
+        # Per stage, the input arc carrying most of this flow (-1: none, items enter).
+        weight = np.where(carried, x[self.arc_var], -1.0)
+        best = np.full(net.n_stages, -1.0)
+        np.maximum.at(best, net.arc_to, weight)
+        feeder = np.full(net.n_stages, -1, dtype=np.int64)
+        arcs = np.flatnonzero(carried & (weight == best[net.arc_to]))
+        feeder[net.arc_to[arcs]] = net.arc_from[arcs]
+        path = [int(net.sink_stage[sink])]
+        seen = {path[0]}
+        while feeder[path[-1]] >= 0:
+            before = int(feeder[path[-1]])
+            path.append(before)
+            if before in seen:
+                break
+            seen.add(before)
+        return np.asarray(path[::-1], dtype=np.int64), sink
 
     def nearest_cut(self, x: FloatArray) -> IntArray:
         """Limited stages in the minimum cut nearest the supply: those whose inbox a
