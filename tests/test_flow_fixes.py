@@ -9,15 +9,19 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize import linprog
 from typer.testing import CliRunner
 
 from tests.signin import admin_client
 from tests.test_flow import seed_example
 from valuechain import Valuechain
+from valuechain.analytics import flow as flow_module
 from valuechain.analytics.flow import max_flow, network
+from valuechain.analytics.flow_network import FlowNetwork
 from valuechain.cli.main import app
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
@@ -142,3 +146,58 @@ def test_an_unstated_demand_in_the_cli_and_on_the_page(
     assert "Throughput 100 items a week" in text.output and " of 0 " not in text.output
     as_json = runner.invoke(app, ["flow", "--json"])
     assert json.loads(as_json.stdout)["demand"] is None
+
+
+# -- assemblies: the money programme on the maximum flows' optimal face ---------------
+
+
+def _reference_money(net: FlowNetwork) -> tuple[float, float]:
+    """Maximum throughput, then least variable cost net of revenue with a row keeping
+    that throughput (the two programmes written out with SciPy, as before the face)."""
+    programme = flow_module._Programme(net)
+    bounds = np.column_stack([np.zeros(programme.width), programme.upper])
+    common = {
+        "A_eq": programme.a_eq,
+        "b_eq": np.zeros(programme.a_eq.shape[0]),
+        "bounds": bounds,
+        "method": "highs",
+    }
+    first = linprog(programme.throughput_objective(), **common)
+    throughput = -float(first.fun)
+    keep = np.zeros((1, programme.width))
+    keep[0, programme.sink_var] = -1.0
+    second = linprog(programme.money_objective(), A_ub=keep, b_ub=[-throughput + 1e-9], **common)
+    return throughput, -float(second.fun)
+
+
+@st.composite
+def assembly_money_chains(draw: st.DrawFn) -> FlowNetwork:
+    n = draw(st.integers(3, 6))
+    pairs = [[a, b] for a in range(n) for b in range(a + 1, n)]  # acyclic: bounded
+    arcs = draw(st.lists(st.sampled_from(pairs), min_size=2, max_size=8, unique_by=tuple))
+    capacity = draw(st.lists(st.sampled_from([5.0, 10.0, 30.0, 100.0]), min_size=n, max_size=n))
+    per_item = draw(
+        st.lists(st.sampled_from([np.nan, 1.0, 2.0]), min_size=len(arcs), max_size=len(arcs))
+    )
+    cost = draw(st.lists(st.sampled_from([0.0, 1.0, 3.0]), min_size=n, max_size=n))
+    revenue = draw(st.lists(st.sampled_from([0.0, 5.0, 20.0]), min_size=n, max_size=n))
+    sinks = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=3))
+    return network(
+        capacity,
+        arcs,
+        sinks,
+        arc_per_item=per_item,
+        cost_per_item=cost,
+        revenue_per_item=revenue,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(assembly_money_chains())
+def test_money_on_the_optimal_face_is_the_two_programmes_answer(net: FlowNetwork) -> None:
+    if not net.assembly().any():
+        return
+    throughput, money = _reference_money(net)
+    result = max_flow(net)
+    assert result.throughput == pytest.approx(throughput, rel=1e-9, abs=1e-9)
+    assert result.net == pytest.approx(money, rel=1e-9, abs=1e-6)

@@ -54,9 +54,7 @@ def unknown_capacity_url(
     """A real server for an organisation where one stage states no capacity (the
     seed's example with shipping's capacity left out: capacity is optional)."""
     example = seed_example()
-    results = [
-        replace(r, capacity=None) if r.id == "sent" else r for r in example.results
-    ]
+    results = [replace(r, capacity=None) if r.id == "sent" else r for r in example.results]
     path = tmp_path_factory.mktemp("unknown-capacity") / "org.db"
     vc = Valuechain.open(f"sqlite:///{path}", "org", create=True, security=TEST_SECURITY)
     vc.write_map(replace(example, results=results))
@@ -89,7 +87,9 @@ def test_flow_page_with_an_unknown_capacity(
         page.wait_for_selector("#what-if-bottleneck", timeout=10_000)
         # Nothing wider than the screen: the page scrolls only down.
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        page.screenshot(path=str(SCREENSHOTS / f"flow-unknown-capacity-{width}.png"), full_page=True)
+        page.screenshot(
+            path=str(SCREENSHOTS / f"flow-unknown-capacity-{width}.png"), full_page=True
+        )
         assert page.problems == []
     finally:
         context.close()
