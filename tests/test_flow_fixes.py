@@ -201,3 +201,16 @@ def test_money_on_the_optimal_face_is_the_two_programmes_answer(net: FlowNetwork
     result = max_flow(net)
     assert result.throughput == pytest.approx(throughput, rel=1e-9, abs=1e-9)
     assert result.net == pytest.approx(money, rel=1e-9, abs=1e-6)
+
+
+def test_no_stage_limits_and_no_demand_is_stated(vc: Valuechain) -> None:
+    # No capacity anywhere; only the link from cutting to welding states a demand (200).
+    example = no_demand_map()
+    results = [replace(r, capacity=None) for r in example.results]
+    vc.write_map(replace(example, results=results))
+    doc = flow(vc)
+    assert doc["throughput"] == 200.0 and doc["bottleneck"] is None and doc["demand"] is None
+    assert doc["summary"] == (
+        "No stage limits the flow: what the units on the way take limits it; 200 items a "
+        "week reach the external customers."
+    )  # was "the external customers' demand of 0 a week is met"
