@@ -363,10 +363,14 @@ def _shuffled(rng: np.random.Generator, rows: Iterable[T]) -> list[tuple[int, T]
     return [numbered[i] for i in rng.permutation(len(numbered)).tolist()]
 
 
-def write_bundle(org: Organisation, folder: Path) -> dict[str, Path]:
+def write_bundle(
+    org: Organisation, folder: Path, *, assembly_share: float = 0.0
+) -> dict[str, Path]:
     """Write units.csv, results.csv and links.csv (UTF-8, header row) into ``folder``,
     rows in a seeded random order: an HR system's export follows no key order, and
-    key order would flatter the importer (B-tree appends instead of inserts)."""
+    key order would flatter the importer (B-tree appends instead of inserts). With
+    ``assembly_share``, that share of the ``consumes`` links (seeded) get ``per_item``
+    1, which makes their customers assemblies (as ``bench_flow --assembly-share``)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SHUFFLE_SEED)
     uid = unit_ids(org.n_units)
@@ -417,16 +421,21 @@ def write_bundle(org: Organisation, folder: Path) -> dict[str, Path]:
         )
     with paths["links"].open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(("result_id", "customer_id", "relation", "demand"))
+        chosen = (org.link_relation == CONSUMES) & (
+            np.random.default_rng(SHUFFLE_SEED + 1).random(org.n_links) < assembly_share
+        )
+        per_item = np.where(chosen, 1.0, np.nan)
+        w.writerow(("result_id", "customer_id", "relation", "demand", "per_item"))
         w.writerows(
-            (rid[r], uid[c], RELATIONS[rel], _number(dem))
-            for _, (r, c, rel, dem) in _shuffled(
+            (rid[r], uid[c], RELATIONS[rel], _number(dem), _number(per))
+            for _, (r, c, rel, dem, per) in _shuffled(
                 rng,
                 zip(
                     org.link_result.tolist(),
                     org.link_customer.tolist(),
                     org.link_relation.tolist(),
                     org.link_demand.tolist(),
+                    per_item.tolist(),
                     strict=True,
                 ),
             )
@@ -441,10 +450,16 @@ def main() -> None:
     parser.add_argument("--results", type=int, default=250_000)
     parser.add_argument("--links", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--assembly-share",
+        type=float,
+        default=0.0,
+        help="share of the consumes links given per_item 1 (assembly inputs)",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     org = generate(args.units, args.results, args.links, seed=args.seed)
-    write_bundle(org, args.out)
+    write_bundle(org, args.out, assembly_share=args.assembly_share)
     print(
         f"{org.n_units} units, {org.n_results} results, {org.n_links} links "
         f"written to {args.out} in {time.perf_counter() - start:.1f} s"

@@ -53,7 +53,9 @@ class Delivery(BaseModel):
     id: str
     name: str
     customers: list[str] = Field(description="Ids of the paying external customers.")
-    demand: float | None
+    demand: float | None = Field(
+        description=f"{PER_WEEK} they ask; null: unlimited (one of them states no demand)."
+    )
     delivered: float | None
 
 
@@ -116,7 +118,10 @@ class FlowOut(BaseModel):
     chain and ``what_if`` compares it with today's."""
 
     throughput: float | None = Field(description=f"{PER_WEEK} the external customers pay for.")
-    demand: float | None
+    demand: float | None = Field(
+        description=f"{PER_WEEK} the external customers ask; null: unlimited (one of them "
+        "states no demand)."
+    )
     demand_bound: bool
     bottleneck: str | None
     bottlenecks: list[str]

@@ -83,7 +83,9 @@ def _print(doc: dict[str, Any]) -> None:
         console.print("Throughput unbounded: " + " → ".join(doc["unlimited_path"]))
     else:
         console.print(
-            f"Throughput {_n(doc['throughput'])} of {_n(doc['demand'])} items a week; "
+            f"Throughput {_n(doc['throughput'])}"
+            + (f" of {_n(doc['demand'])}" if doc["demand"] is not None else "")
+            + " items a week; "
             f"revenue {_n(money['revenue'])}, variable cost {_n(money['variable_cost'])}, "
             f"throughput in money {_n(money['throughput'])} a week."
         )

@@ -13,6 +13,7 @@ Routes therefore raise and never catch an error only to turn it into HTTP.
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valuechain.domain import agreement, calendar, commitment
 from valuechain.domain import request as request_rules
@@ -130,17 +132,7 @@ def install(app: FastAPI, *, api_prefix: str, templates: Jinja2Templates) -> Non
         return request.url.path.startswith(api_prefix)
 
     def page(request: Request, status: int, title: str, message: str) -> Response:
-        if request.headers.get("HX-Request") == "true":
-            # A fragment swapped into a page: the message alone, not a whole page.
-            return templates.TemplateResponse(
-                request, "errors/_fragment.html", {"message": message}, status_code=status
-            )
-        return templates.TemplateResponse(
-            request,
-            PAGE_TEMPLATES.get(status, "errors/error.html"),
-            {"message": message, "title": title, "status": status},
-            status_code=status,
-        )
+        return error_page(templates, request, status, title, message)
 
     async def domain_error(request: Request, error: Exception) -> Response:
         if is_api(request):
@@ -171,6 +163,77 @@ def install(app: FastAPI, *, api_prefix: str, templates: Jinja2Templates) -> Non
         app.add_exception_handler(domain_class, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     _document_problems(app)
+
+
+def error_page(
+    templates: Jinja2Templates, request: Request, status: int, title: str, message: str
+) -> Response:
+    """The error page (or, for an HTMX request, the message alone as a fragment)."""
+    if request.headers.get("HX-Request") == "true":
+        # A fragment swapped into a page: the message alone, not a whole page.
+        return templates.TemplateResponse(
+            request, "errors/_fragment.html", {"message": message}, status_code=status
+        )
+    return templates.TemplateResponse(
+        request,
+        PAGE_TEMPLATES.get(status, "errors/error.html"),
+        {"message": message, "title": title, "status": status},
+        status_code=status,
+    )
+
+
+#: Said instead of an unexpected error's text, which is for the operators' log only.
+UNEXPECTED = "Something went wrong on our side. It has been logged; please try again later."
+#: The server's error log: uvicorn's, whose filters take survey tokens out of a trace.
+SERVER_LOG = logging.getLogger("uvicorn.error")
+
+
+class Unexpected:
+    """ASGI middleware: an error no handler knows (a bug) is logged with its trace and
+    answered 500 (the error page, problem+json under ``api_prefix``), and the
+    connection stays usable.
+
+    Starlette answers such an error itself but then raises it again to the server,
+    and uvicorn closes a connection whose app raised after answering, without saying
+    ``Connection: close``: the client's next request on that keep-alive connection
+    then failed too. Here the error ends with its answer. When the answer had already
+    begun, only closing the connection can end it, so the error goes on to the server."""
+
+    def __init__(self, app: ASGIApp, *, api_prefix: str, templates: Jinja2Templates) -> None:
+        self.app = app
+        self.api_prefix = api_prefix
+        self.templates = templates
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as error:
+            if started:
+                raise
+            SERVER_LOG.error("Exception in ASGI application", exc_info=error)
+            request = Request(scope, receive)
+            title = HTTPStatus.INTERNAL_SERVER_ERROR.phrase
+            response: Response
+            if request.url.path.startswith(self.api_prefix):
+                response = JSONResponse(
+                    {"type": "about:blank", "title": title, "status": 500, "detail": UNEXPECTED},
+                    status_code=500,
+                    media_type=PROBLEM_JSON,
+                )
+            else:
+                response = error_page(self.templates, request, 500, title, UNEXPECTED)
+            await response(scope, receive, send)
 
 
 def _document_problems(app: FastAPI) -> None:

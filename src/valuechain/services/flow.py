@@ -300,16 +300,25 @@ def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+def _sink_demand(net: FlowNetwork) -> FloatArray:
+    """Per stage what its paying external customers ask a week: ``inf`` (unlimited,
+    said as ``null``) when any of them states no demand, 0 for a stage delivering to
+    none. Counting an unstated demand as 0 said "demand 0" where none limits."""
+    stated = np.isfinite(net.sink_demand)
+    total = np.bincount(
+        net.sink_stage, weights=np.where(stated, net.sink_demand, 0.0), minlength=net.n_stages
+    )
+    unstated = np.bincount(net.sink_stage, weights=~stated, minlength=net.n_stages) > 0
+    out: FloatArray = np.where(unstated, np.inf, total).astype(np.float64)
+    return out
+
+
 def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> dict[str, Any]:
     chain = vc.chain()
     cols = chain.columns
     demand = outgoing_demand(net)
     sinks = np.unique(net.sink_stage)
-    sink_demand: FloatArray = np.bincount(
-        net.sink_stage,
-        weights=np.where(np.isfinite(net.sink_demand), net.sink_demand, 0.0),
-        minlength=net.n_stages,
-    ).astype(np.float64)
+    sink_demand = _sink_demand(net)
     bottlenecks = [int(s) for s in flow.bottlenecks]
     assembly = net.assembly()
 
@@ -389,9 +398,15 @@ def _summary(
     if flow.unbounded:
         return _unbounded_summary(model, stages, flow)
     if first is None:
+        wanted_all = float(sink_demand.sum())
+        if math.isinf(wanted_all):  # a customer without a stated demand: limits elsewhere
+            return (
+                f"No stage limits the flow: what the units on the way take limits it; "
+                f"{_fmt(flow.throughput)} items a week reach the external customers."
+            )
         return (
             f"No stage limits the flow: the external customers' demand of "
-            f"{_fmt(float(sink_demand.sum()))} a week is met."
+            f"{_fmt(wanted_all)} a week is met."
         )
     stage = stages[first]
     reached = _downstream(model, first)
@@ -401,9 +416,11 @@ def _summary(
     delivered = float(flow.delivered[ends].sum())
     wanted = float(sink_demand[ends].sum())
     names = ", ".join(_lower_first(stages[s]["name"]) for s in ends)
+    # Of an unlimited demand nothing is said: "of 0" or "of ∞" would claim a figure.
+    of_wanted = f" of {_fmt(wanted)}" if math.isfinite(wanted) else ""
     return (
         f"{stage['unit_name']} is the bottleneck ({_lower_first(stage['name'])}, "
-        f"{_fmt(float(net.capacity[first]))} a week): {_fmt(delivered)} of {_fmt(wanted)} "
+        f"{_fmt(float(net.capacity[first]))} a week): {_fmt(delivered)}{of_wanted} "
         f"{names} a week reach the external customers."
     )
 

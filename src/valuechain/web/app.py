@@ -18,6 +18,7 @@ from valuechain import __version__
 from valuechain.api import PREFIX as API_PREFIX
 from valuechain.api import router as api_router
 from valuechain.edge.dependencies import access_rules
+from valuechain.edge.errors import Unexpected
 from valuechain.edge.errors import install as install_error_handlers
 from valuechain.services.organisation import Valuechain
 from valuechain.services.sso import SsoProvider, SsoSettings
@@ -156,6 +157,10 @@ def create_app(
     # Per app, as whether it is public is: its access rule is set right here.
     app.include_router(metrics.router(public=public))
 
+    # Innermost of our middleware: a bug is answered 500 here, so the answer still
+    # passes the security headers and the request id below, and the connection is
+    # kept (Starlette would raise it on to uvicorn, which then drops the connection).
+    app.add_middleware(Unexpected, api_prefix=API_PREFIX, templates=templates)
     # NaN/Infinity in JSON and NUL in any text are refused before a route reads them;
     # inside BodyLimit (the body it reads is already capped) and inside the security
     # headers below (its answers carry them too).

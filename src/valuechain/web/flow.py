@@ -32,6 +32,17 @@ def chain_order(doc: dict[str, Any]) -> list[dict[str, Any]]:
     )
 
 
+def busiest_first(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stages by utilisation, highest first, then by id; a stage without a
+    utilisation (unlimited capacity, or an unbounded chain) after every stage that
+    has one. Sorted here, not with Jinja's ``sort``: ``None`` does not compare with a
+    number, and an unlimited stage next to a limited one made the page answer 500."""
+    return sorted(
+        doc["stages"],
+        key=lambda s: (s["utilization"] is None, -(s["utilization"] or 0.0), s["id"]),
+    )
+
+
 def bar_height(value: float | None) -> float:
     """Percent of the chart's height for a utilisation or load."""
     return 0.0 if value is None else min(value, CHART_MAX) / CHART_MAX * 100
@@ -57,6 +68,7 @@ def flow_page(request: Request, vc: CurrentValuechain) -> Response:
             "nav": "flow",
             "doc": doc,
             "stages": chain_order(doc),
+            "busiest": busiest_first(doc),
             "bar_height": bar_height,
             "chart_max": CHART_MAX,
             "capacity_range": CAPACITY_RANGE,
