@@ -23,6 +23,15 @@ from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow, c
 from valuechain.edge.errors import Problem
 from valuechain.services import agreement as agreements
 from valuechain.services import capacity as capacities
+from valuechain.services.agreement_types import (
+    AgreementDetail,
+    Capacity,
+    CommitmentItem,
+    Commitments,
+    Negotiation,
+    UnitAgreements,
+    Watermelon,
+)
 from valuechain.services.audit import Actor
 from valuechain.services.capacity import Settlement
 from valuechain.services.commitment import (
@@ -45,150 +54,6 @@ REFUSED_STEP: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     409: {"model": Problem, "description": "A step the agreement's life does not allow now"},
 }
-
-
-class Agreement(BaseModel):
-    """A service agreement between the producer of a result and one customer."""
-
-    id: str
-    provider: str = Field(description="The producer of the result.")
-    customer: str
-    result: str
-    state: str = Field(description="draft, proposed, agreed or under_review.")
-    targets: dict[str, float] = Field(description="Per metric: percent or business hours.")
-    calendar: str | None = Field(description="null: mon-fri 09:00-17:00 UTC.")
-    review_on: str | None
-    channel: str | None
-    cadence: str | None
-    obligations: list[str] = Field(description="The customer's obligations.")
-    exceed_margin_hours: float | None
-    deliverable_rrule: str | None
-    provider_agreed_by: str | None
-    provider_agreed_at: str | None
-    customer_agreed_by: str | None
-    customer_agreed_at: str | None
-
-
-class LogRow(BaseModel):
-    """An agreement's commitment log: ended commitments (``due``) by outcome, trust."""
-
-    id: str
-    provider: str
-    customer: str
-    result: str
-    state: str
-    due: int
-    kept: int
-    missed: int
-    warned: int
-    exceeded: int
-    pending: int
-    trust: float = Field(description="Mean of the Beta posterior, (s + 1) / (n + 2).")
-    trust_low: float
-    trust_high: float
-    on_time_pct: float | None
-    on_time_target: float | None
-
-
-class UnitAgreement(Agreement):
-    review_due: bool
-    log: LogRow
-
-
-class UnitAgreements(BaseModel):
-    unit: str
-    agreements: list[UnitAgreement]
-    reviews_due: list[str] = Field(description="Ids under review or past their review date.")
-
-
-class TargetRow(BaseModel):
-    metric: str
-    target: float | None
-    actual: float | None
-    met: bool | None
-
-
-class CommitmentItem(BaseModel):
-    due_at: str
-    delivered_at: str | None
-    warned_at: str | None
-    outcome: str = Field(description="kept, exceeded, missed, warned or pending.")
-    early_hours: float | None = Field(description="Hours delivered early; negative: late.")
-
-
-class AgreementDetail(Agreement):
-    targets_vs_actuals: list[TargetRow]
-    review_due: bool
-    log: LogRow
-    commitments: list[CommitmentItem] = Field(description="Newest due first.")
-
-
-class RelationshipTrust(BaseModel):
-    provider: str
-    customer: str
-    kept: int
-    exceeded: int
-    missed: int
-    warned: int
-    trust: float
-    trust_low: float
-    trust_high: float
-
-
-class Commitments(BaseModel):
-    """The ``valuechain commitments --json`` document."""
-
-    agreements: list[LogRow]
-    relationships: list[RelationshipTrust]
-
-
-class CustomerShare(BaseModel):
-    customer: str
-    share: float | None = Field(description="Items a week agreed; null: none agreed.")
-    demand: float | None = Field(description="Items a week asked (the map's links).")
-    over_share: bool
-    negotiation: str | None = Field(description="The open negotiation's id.")
-
-
-class ProvidedResult(BaseModel):
-    result: str
-    name: str
-    capacity: float | None
-    allocated: float
-    unallocated: float | None
-    overallocated: bool
-    demand: float
-    customers: list[CustomerShare]
-
-
-class ReceivedResult(BaseModel):
-    result: str
-    provider: str
-    demand: float
-    share: float | None
-    over_share: bool
-    negotiation: str | None
-
-
-class Negotiation(BaseModel):
-    id: str
-    result: str
-    provider: str
-    customer: str
-    opened_at: str
-    demand: float
-    share: float
-    state: str = Field(description="open, accepted, rescheduled or share_changed.")
-    closed_at: str | None
-    closed_by: str | None
-    note: str | None
-
-
-class Capacity(BaseModel):
-    unit: str
-    provides: list[ProvidedResult]
-    receives: list[ReceivedResult]
-    negotiations: list[Negotiation]
 
 
 class DraftIn(BaseModel):
@@ -227,7 +92,7 @@ def actor_of(principal: Principal, request: Request) -> Actor:
     dependencies=UNIT_SUMMARY,
     summary="A unit's agreements, as provider and as customer",
 )
-def get_agreements(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+def get_agreements(unit_id: str, vc: CurrentValuechain) -> UnitAgreements:
     """Every agreement the unit is a side of, with its commitment log and trust;
     ``reviews_due`` shows on both sides."""
     vc.unit(unit_id)
@@ -257,7 +122,7 @@ def get_agreements(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     dependencies=UNIT_SUMMARY,
     summary="One agreement: obligations, targets vs actuals, commitment timeline",
 )
-def get_agreement(unit_id: str, agreement_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+def get_agreement(unit_id: str, agreement_id: str, vc: CurrentValuechain) -> AgreementDetail:
     """The agreement as seen from one of its sides."""
     return agreement_detail(vc, agreement_id, unit_id)
 
@@ -269,7 +134,7 @@ def _step(
     vc: Valuechain,
     principal: Principal,
     request: Request,
-) -> dict[str, Any]:
+) -> AgreementDetail:
     getattr(agreements, step)(vc, agreement_id, unit_id, actor_of(principal, request))
     return agreement_detail(vc, agreement_id, unit_id)
 
@@ -283,7 +148,7 @@ def _step(
 )
 def post_draft(
     unit_id: str, body: DraftIn, vc: CurrentValuechain, principal: Acting, request: Request
-) -> dict[str, Any]:
+) -> AgreementDetail:
     """A draft between the producer of ``result_id`` and ``customer_id`` (the unit is
     one of them); propose it next. 409 when the pair or a target is not acceptable."""
     made = agreements.draft(
@@ -303,7 +168,7 @@ def post_draft(
 )
 def post_propose(
     unit_id: str, agreement_id: str, vc: CurrentValuechain, principal: Acting, request: Request
-) -> dict[str, Any]:
+) -> AgreementDetail:
     """A draft (or an agreement under review) goes to both leads; consent given
     before lapses."""
     return _step("propose", unit_id, agreement_id, vc, principal, request)
@@ -317,7 +182,7 @@ def post_propose(
 )
 def post_agree(
     unit_id: str, agreement_id: str, vc: CurrentValuechain, principal: Acting, request: Request
-) -> dict[str, Any]:
+) -> AgreementDetail:
     """The unit's lead agrees; the agreement is agreed once both sides have."""
     return _step("agree", unit_id, agreement_id, vc, principal, request)
 
@@ -330,7 +195,7 @@ def post_agree(
 )
 def post_review(
     unit_id: str, agreement_id: str, vc: CurrentValuechain, principal: Acting, request: Request
-) -> dict[str, Any]:
+) -> AgreementDetail:
     """An agreed agreement goes under review; its terms hold until both agree again."""
     return _step("review", unit_id, agreement_id, vc, principal, request)
 
@@ -341,7 +206,7 @@ def post_review(
     dependencies=[allow(Action.VIEW_ALL_COMMITMENTS)],
     summary="The commitment log and trust of every agreement",
 )
-def get_commitments(vc: CurrentValuechain) -> dict[str, Any]:
+def get_commitments(vc: CurrentValuechain) -> Commitments:
     """Per agreement the ended commitments by outcome and trust; per relationship its
     trust (see docs/agree.md for the formula)."""
     return commitments_document(vc)
@@ -354,7 +219,7 @@ def get_commitments(vc: CurrentValuechain) -> dict[str, Any]:
     dependencies=UNIT_SUMMARY,
     summary="A unit's capacity shares and demand, both ways",
 )
-def get_capacity(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+def get_capacity(unit_id: str, vc: CurrentValuechain) -> Capacity:
     """As a provider: capacity, shares and each customer's demand; as a customer: its
     demand against its providers' shares; the negotiations of either side."""
     return capacities.capacity(vc, unit_id)
@@ -368,7 +233,7 @@ def get_capacity(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
 )
 def put_share(
     unit_id: str, body: ShareIn, vc: CurrentValuechain, principal: Acting, request: Request
-) -> dict[str, Any]:
+) -> Capacity:
     """The provider sets a customer's weekly share; demand above it opens a negotiation."""
     capacities.set_share(
         vc, unit_id, body.result_id, body.customer_id, body.share, actor_of(principal, request)
@@ -389,7 +254,7 @@ def post_settle(
     vc: CurrentValuechain,
     principal: Acting,
     request: Request,
-) -> dict[str, Any]:
+) -> Negotiation:
     """Either side's lead settles: accepted, rescheduled, or share_changed (with the
     new share)."""
     return capacities.settle(
@@ -403,39 +268,6 @@ def post_settle(
     )
 
 
-class Satisfaction(BaseModel):
-    """The relationship's protected survey cell (never a suppressed one)."""
-
-    instrument: str
-    n: int
-    mean: float | None
-    ci_low: float | None
-    ci_high: float | None
-    scale: list[int]
-
-
-class WatermelonRow(BaseModel):
-    provider: str
-    customer: str
-    agreements: list[str]
-    commitments_ended: int
-    on_time_pct: float | None
-    on_time_target: float
-    targets_met: bool | None = Field(description="null: fewer than 3 ended commitments.")
-    satisfaction: Satisfaction | None
-    suppressed: bool = Field(description="The survey cell exists but is below the threshold.")
-    mood: str | None = Field(description="unhappy, neutral or happy (95% interval vs midpoint).")
-    flag: str | None = Field(
-        description="targets_met_customer_unhappy or targets_missed_customer_happy."
-    )
-
-
-class Watermelon(BaseModel):
-    threshold: int
-    campaign: str | None
-    relationships: list[WatermelonRow]
-
-
 @router.get(
     "/units/{unit_id}/watermelon",
     response_model=Watermelon,
@@ -443,7 +275,7 @@ class Watermelon(BaseModel):
     dependencies=[allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")],
     summary="Targets met against customer satisfaction, per relationship",
 )
-def get_watermelon(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+def get_watermelon(unit_id: str, vc: CurrentValuechain) -> Watermelon:
     """The unit's relationships with an agreement: commitment compliance next to the
     protected satisfaction of the latest campaign, flagged where they disagree."""
     vc.unit(unit_id)
@@ -470,7 +302,7 @@ def post_commitment(
     vc: CurrentValuechain,
     principal: Acting,
     request: Request,
-) -> dict[str, Any]:
+) -> CommitmentItem:
     """The provider's lead records, now, that a due item was delivered or that the
     customer is warned it will be late (a warning counts only before the due time)."""
     due = body.due_at if body.due_at.tzinfo else body.due_at.replace(tzinfo=UTC)

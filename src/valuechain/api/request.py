@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from valuechain.api.idempotency import (
     IdempotencyKey,
@@ -23,7 +23,7 @@ from valuechain.api.idempotency import (
     replay_response,
 )
 from valuechain.domain.access import Action, Principal
-from valuechain.domain.request import RequestState, Verb
+from valuechain.domain.request import Verb
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow
 from valuechain.edge.errors import NOT_FOUND, Problem, Unprocessable
 from valuechain.services import request as requests
@@ -31,6 +31,7 @@ from valuechain.services import thanks
 from valuechain.services.errors import Conflict
 from valuechain.services.idempotency import IdempotentRequest
 from valuechain.services.organisation import Valuechain
+from valuechain.services.request_types import Clocked, RequestDetail, Sla, ThanksEntry
 
 router = APIRouter(tags=["request"])
 
@@ -46,54 +47,6 @@ CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "The Idempotency-Key was used for another change, or invalid input",
     },
 }
-
-
-class Clocked(BaseModel):
-    """A request as listed: its state and its live business-hours clocks."""
-
-    id: str
-    customer_id: str
-    provider_id: str
-    title: str
-    priority: str | None
-    category: str | None
-    requester: str | None
-    state: RequestState
-    created_at: str
-    first_response_at: str | None
-    resolved_at: str | None
-    thanked_at: str | None
-    paused: bool = Field(description="Waiting on the customer: the clock is paused.")
-    response_hours: float | None = Field(description="Business hours to first response.")
-    resolution_hours: float | None = Field(
-        description="Business hours to resolution (so far, when open), pauses left out."
-    )
-    response_target_hours: float | None
-    resolution_target_hours: float | None
-    response_met: bool | None = Field(description="null: no target, or open within it.")
-    resolution_met: bool | None
-    near_breach: bool = Field(description="Open and at least 80% of a target used.")
-    breached: bool
-
-
-class Event(BaseModel):
-    at: str
-    actor: str | None
-    verb: str
-    from_: str | None = Field(alias="from")
-    to: str
-    note: str | None
-
-
-class RequestDetail(Clocked):
-    """One request with its description, thanks and timeline."""
-
-    body: str
-    thanks_note: str | None
-    thanked_by: str | None
-    timeline: list[Event]
-    verbs: list[Verb] = Field(description="The changes the caller may make now.")
-    can_thank: bool
 
 
 class NewRequest(BaseModel):
@@ -116,42 +69,15 @@ class Thanks(BaseModel):
     note: str | None = Field(default=None, max_length=requests.MAX_NOTE)
 
 
-class ThanksEntry(BaseModel):
-    request: str
-    title: str
-    customer: str
-    customer_name: str
-    at: str
-    note: str | None
-    by: str | None
+_DETAIL = TypeAdapter(RequestDetail)
 
 
-class SlaRow(BaseModel):
-    provider: str
-    customer: str
-    requests: int
-    first_response_met_pct: float | None
-    resolution_met_pct: float | None
-    median_resolution_hours: float | None
-    thanked_pct: float | None
-    response_target_hours: float | None
-    resolution_target_hours: float | None
-
-
-class Sla(BaseModel):
-    """The ``valuechain sla --json`` document (business-hours clocks)."""
-
-    relationships: list[SlaRow]
-
-
-def _detail(found: dict[str, Any]) -> dict[str, Any]:
+def _detail(found: RequestDetail) -> dict[str, Any]:
     """A state-changing answer as :class:`RequestDetail`, the shape ``GET`` answers: these
     answers bypass the response model (they are recorded for replays as sent), and
     the stored row also holds what is nobody's business (the organisation's row id,
-    the requester's account id)."""
-    shaped: dict[str, Any] = RequestDetail.model_validate(found).model_dump(
-        mode="json", by_alias=True
-    )
+    the requester's account id), which validating against the declared keys drops."""
+    shaped: dict[str, Any] = _DETAIL.dump_python(_DETAIL.validate_python(found), mode="json")
     return shaped
 
 
@@ -165,7 +91,7 @@ def my_requests(
     principal: RequestUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> Any:
+) -> list[Clocked]:
     """The requests the caller filed, newest first, with live clocks."""
     return requests.listing(vc, requester_id=principal.account_id, limit=limit, offset=offset)
 
@@ -195,7 +121,7 @@ def file_request(
 
 
 @router.get("/requests/{request_id}", response_model=RequestDetail, responses=NOT_FOUND)
-def one_request(request_id: str, vc: CurrentValuechain, principal: RequestUser) -> Any:
+def one_request(request_id: str, vc: CurrentValuechain, principal: RequestUser) -> RequestDetail:
     """One request with its timeline; 404 also when the caller is on neither side."""
     return requests.get(vc, _asker(principal), request_id)
 
@@ -229,7 +155,7 @@ def thank_request(
 
 
 def _once(
-    vc: Valuechain, key: IdempotentRequest | None, call: Callable[[], dict[str, Any]]
+    vc: Valuechain, key: IdempotentRequest | None, call: Callable[[], RequestDetail]
 ) -> Response:
     """Run ``call`` in the Idempotency-Key's unit of work (the change joins it) and
     record its answer; a replay answers the stored one, a refused step the problem."""
@@ -247,7 +173,7 @@ def inbox(
     open_only: Annotated[bool, Query(alias="open")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> Any:
+) -> list[Clocked]:
     """The requests made to the unit, newest first, with live clocks."""
     return requests.listing(vc, provider=unit_id, open_only=open_only, limit=limit, offset=offset)
 
@@ -259,13 +185,13 @@ def outbox(
     principal: RequestUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> Any:
+) -> list[Clocked]:
     """The requests the unit made (a member sees their own among them)."""
     return requests.outbox(vc, principal, unit_id, limit=limit, offset=offset)
 
 
 @router.get("/units/{unit_id}/thanks", response_model=list[ThanksEntry], dependencies=UNIT_WORK)
-def thanks_wall(unit_id: str, vc: CurrentValuechain) -> Any:
+def thanks_wall(unit_id: str, vc: CurrentValuechain) -> list[ThanksEntry]:
     """The thanks the unit received, newest first."""
     return thanks.wall(vc, unit_id)
 
@@ -275,12 +201,12 @@ def thanks_wall(unit_id: str, vc: CurrentValuechain) -> Any:
     response_model=Sla,
     dependencies=[allow(Action.VIEW_SLA, unit_param="unit_id")],
 )
-def unit_sla(unit_id: str, vc: CurrentValuechain) -> Any:
+def unit_sla(unit_id: str, vc: CurrentValuechain) -> Sla:
     """Service levels of the relationships the unit provides to or asks from."""
     return requests.sla_for_unit(vc, unit_id)
 
 
 @router.get("/sla", response_model=Sla, dependencies=[allow(Action.VIEW_SLA)])
-def sla(vc: CurrentValuechain) -> Any:
+def sla(vc: CurrentValuechain) -> Sla:
     """Service levels of every relationship with requests (``valuechain sla --json``)."""
     return requests.sla(vc)

@@ -241,7 +241,7 @@ def watermelon_command(
             else "—"
             if s is None
             else f"{s['mean']:.1f} ({row['mood']})",
-            FLAG_LABELS.get(row["flag"], ""),
+            FLAG_LABELS.get(row["flag"] or "", ""),
         )
     console.print(table)
 
@@ -265,11 +265,12 @@ def capacity_command(unit: str, as_json: AsJson = False) -> None:
             wanted = "—" if c["demand"] is None else f"{c['demand']:g}"
             flag = "  [red]above share[/]" if c["over_share"] else ""
             console.print(f"  {c['customer']}: {share}, demand {wanted}{flag}")
-    for r in doc["receives"]:
-        share = "no share" if r["share"] is None else f"share {r['share']:g}"
-        flag = "  [red]above share[/]" if r["over_share"] else ""
+    for got in doc["receives"]:
+        share = "no share" if got["share"] is None else f"share {got['share']:g}"
+        flag = "  [red]above share[/]" if got["over_share"] else ""
         console.print(
-            f"receives {r['result']} from {r['provider']}: demand {r['demand']:g}, {share}{flag}"
+            f"receives {got['result']} from {got['provider']}: demand {got['demand']:g}, "
+            f"{share}{flag}"
         )
     for n in doc["negotiations"]:
         console.print(

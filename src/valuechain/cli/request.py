@@ -4,6 +4,7 @@ both sides, like an admin; every change is an event naming ``cli:<user>``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -43,7 +44,7 @@ def _hours(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} h"
 
 
-def _clock(row: dict[str, Any]) -> str:
+def _clock(row: Mapping[str, Any]) -> str:
     if row["breached"]:
         return "[red]breached[/]"
     if row["near_breach"]:
@@ -51,7 +52,7 @@ def _clock(row: dict[str, Any]) -> str:
     return "paused" if row["paused"] else ""
 
 
-def _show(found: dict[str, Any], as_json: bool) -> None:
+def _show(found: Mapping[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(found)
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import cast
 
 from valuechain.domain.agreement import (
     IN_FORCE,
@@ -26,6 +26,7 @@ from valuechain.domain.agreement import (
 from valuechain.domain.agreement import agree as domain_agree
 from valuechain.domain.agreement import propose as domain_propose
 from valuechain.domain.calendar import DEFAULT, Calendar, calendar
+from valuechain.services import agreement_types as agree_types
 from valuechain.services import audit
 from valuechain.services.audit import Actor
 from valuechain.services.errors import Conflict, NotFound
@@ -92,11 +93,12 @@ def terms(vc: Valuechain) -> dict[tuple[str, str], Terms]:
     return found
 
 
-def as_json(a: Agreement) -> dict[str, Any]:
+def as_json(a: Agreement) -> agree_types.Agreement:
     """An agreement as plain data (the API and the CLI share it)."""
     return {
         "id": a.id,
-        "provider": a.provider_id,
+        # Read from the store, an agreement always names its result's producer.
+        "provider": cast(str, a.provider_id),
         "customer": a.customer_id,
         "result": a.result_id,
         "state": a.state.value,

@@ -18,6 +18,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from valuechain.services import audit
+from valuechain.services.agreement_types import (
+    Capacity,
+    CustomerShare,
+    Negotiation,
+    ProvidedResult,
+    ReceivedResult,
+)
 from valuechain.services.audit import Actor
 from valuechain.services.errors import Conflict, Invalid, NotFound
 from valuechain.services.organisation import Valuechain
@@ -55,7 +62,7 @@ def _over(demand: float | None, share: float | None) -> bool:
     return demand is not None and share is not None and demand > share + 1e-9
 
 
-def capacity(vc: Valuechain, unit_id: str) -> dict[str, Any]:
+def capacity(vc: Valuechain, unit_id: str) -> Capacity:
     """The capacity view of one unit, both ways: as a provider (per result its
     capacity, the shares agreed, what is left unallocated, and per customer its
     demand against its share) and as a customer (its demand against the shares its
@@ -72,12 +79,12 @@ def capacity(vc: Valuechain, unit_id: str) -> dict[str, Any]:
         (n["result_id"], n["customer_id"]): n["id"] for n in talks if n["state"] == "open"
     }
     demand_of = {(r.result_id, r.customer_id): float(r.demand) for r in demand_rows}
-    provided = []
+    provided: list[ProvidedResult] = []
     for r in results:
         customers = sorted(
             {c for (res, c) in demand_of if res == r.id} | {c for (res, c) in agreed if res == r.id}
         )
-        rows: list[dict[str, Any]] = []
+        rows: list[CustomerShare] = []
         for c in customers:
             share = agreed.get((r.id, c))
             wanted = demand_of.get((r.id, c))
@@ -104,7 +111,7 @@ def capacity(vc: Valuechain, unit_id: str) -> dict[str, Any]:
                 "customers": rows,
             }
         )
-    received = [
+    received: list[ReceivedResult] = [
         {
             "result": row.result_id,
             "provider": row.provider,
@@ -123,7 +130,7 @@ def capacity(vc: Valuechain, unit_id: str) -> dict[str, Any]:
     }
 
 
-def _negotiation_json(n: dict[str, Any]) -> dict[str, Any]:
+def _negotiation_json(n: dict[str, Any]) -> Negotiation:
     return {
         "id": n["id"],
         "result": n["result_id"],
@@ -218,7 +225,7 @@ def settle(
     share: float | None = None,
     note: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Negotiation:
     """A lead of either side (``unit_id``) closes an open negotiation: accepted,
     rescheduled, or the share changed to ``share`` (required for that ending)."""
     with writing(vc):

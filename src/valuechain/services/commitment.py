@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,14 @@ from valuechain.services.agreement import (
     as_json,
     calendars,
     reviews_due_of,
+)
+from valuechain.services.agreement_types import (
+    AgreementDetail,
+    CommitmentItem,
+    Commitments,
+    LogRow,
+    RelationshipTrust,
+    TargetRow,
 )
 from valuechain.services.audit import Actor
 from valuechain.services.errors import Conflict
@@ -149,7 +157,7 @@ def _logs(
     ]
 
 
-def relationship_trust(vc: Valuechain, *, now: datetime | None = None) -> list[dict[str, Any]]:
+def relationship_trust(vc: Valuechain, *, now: datetime | None = None) -> list[RelationshipTrust]:
     """Trust per relationship (provider, customer) over all their agreements."""
     with reading(vc):
         moment = now or datetime.now(UTC)
@@ -159,30 +167,34 @@ def relationship_trust(vc: Valuechain, *, now: datetime | None = None) -> list[d
 
 def _relationships(
     agreements: list[Agreement], codes: npt.NDArray[np.int64], where: npt.NDArray[np.int64]
-) -> list[dict[str, Any]]:
+) -> list[RelationshipTrust]:
     pair_of = [(a.provider_id or "", a.customer_id) for a in agreements]
     pairs = sorted(set(pair_of))
     index = {p: i for i, p in enumerate(pairs)}
     pair_index = np.array([index[p] for p in pair_of], dtype=np.int64)
     result = trust(codes, pair_index[where], len(pairs))
+    # The outcome counts are keyed by the outcomes' names, which mypy cannot follow.
     return [
-        {
-            "provider": provider,
-            "customer": customer,
-            **{o.value: int(result.counts[i, CODE[o]]) for o in ENDED},
-            "trust": float(result.trust[i]),
-            "trust_low": float(result.low[i]),
-            "trust_high": float(result.high[i]),
-        }
+        cast(
+            RelationshipTrust,
+            {
+                "provider": provider,
+                "customer": customer,
+                **{o.value: int(result.counts[i, CODE[o]]) for o in ENDED},
+                "trust": float(result.trust[i]),
+                "trust_low": float(result.low[i]),
+                "trust_high": float(result.high[i]),
+            },
+        )
         for i, (provider, customer) in enumerate(pairs)
     ]
 
 
-def log_json(log: Log) -> dict[str, Any]:
+def log_json(log: Log) -> LogRow:
     a = log.agreement
     return {
         "id": a.id,
-        "provider": a.provider_id,
+        "provider": cast(str, a.provider_id),  # filled in when read from the store
         "customer": a.customer_id,
         "result": a.result_id,
         "state": a.state.value,
@@ -200,7 +212,7 @@ def log_json(log: Log) -> dict[str, Any]:
     }
 
 
-def commitments_document(vc: Valuechain, *, now: datetime | None = None) -> dict[str, Any]:
+def commitments_document(vc: Valuechain, *, now: datetime | None = None) -> Commitments:
     """The ``valuechain commitments --json`` document: per agreement the commitments
     that have ended (``due``) by outcome and trust; per relationship its trust."""
     with reading(vc):
@@ -215,14 +227,14 @@ def commitments_document(vc: Valuechain, *, now: datetime | None = None) -> dict
 
 def timeline(
     vc: Valuechain, agreement: Agreement, *, now: datetime | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
+) -> list[CommitmentItem]:
     """An agreement's commitments, newest due first, each with its outcome and how
     early (negative: late) it was delivered, in hours."""
     moment = now or datetime.now(UTC)
     with reading(vc) as conn:
         items = commitment_store.read_commitments(conn, vc.org_id, agreement_id=agreement.id)
     ended = outcomes(items, {agreement.id: agreement.exceed_margin_hours}, moment)
-    rows = [
+    rows: list[CommitmentItem] = [
         {
             "due_at": c.due_at.isoformat(),
             "delivered_at": None if c.delivered_at is None else c.delivered_at.isoformat(),
@@ -239,7 +251,7 @@ def timeline(
 
 def agreement_detail(
     vc: Valuechain, agreement_id: str, unit_id: str | None = None, *, now: datetime | None = None
-) -> dict[str, Any]:
+) -> AgreementDetail:
     """Everything the agreement page shows: both sides' obligations (the provider's
     targets, the customer's obligations), each target against its actual where one is
     measured (``on_time_pct`` from the commitment log; the request clocks add the
@@ -251,7 +263,7 @@ def agreement_detail(
             x for x in logs(vc, unit_id=found.customer_id, now=moment) if x.agreement.id == found.id
         )
         actual = {Metric.ON_TIME_PCT: log.on_time_pct}
-        targets = [
+        targets: list[TargetRow] = [
             {
                 "metric": m.value,
                 "target": found.targets.get(m),
@@ -297,7 +309,7 @@ def record(
     delivered: bool = False,
     warned: bool = False,
     at: datetime | None = None,
-) -> dict[str, Any]:
+) -> CommitmentItem:
     """The provider's lead records that a due item was delivered, or warns the customer
     that it will be late (an early warning counts only before the due time). Each is
     recorded once; returns the item with its outcome."""

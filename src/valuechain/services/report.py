@@ -11,7 +11,7 @@ never show more about a small group than the dashboard does.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -531,7 +531,9 @@ def watermelons(vc: Valuechain, ctx: Context) -> list[Candidate]:
     """Targets met while the customer is unhappy (or the reverse): compliance next to
     protected satisfaction, whose interval lies wholly on one side of the midpoint."""
     out: list[Candidate] = []
-    for row in watermelon_service.watermelon(vc)["relationships"]:
+    # Read as plain rows: a flag implies the satisfaction and the compliance it compares.
+    rows: list[Mapping[str, Any]] = list(watermelon_service.watermelon(vc)["relationships"])
+    for row in rows:
         flag = row.get("flag")
         if flag is None or row.get("satisfaction") is None:
             continue

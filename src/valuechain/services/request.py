@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 from sqlalchemy import Connection
@@ -51,6 +51,7 @@ from valuechain.domain.request import (
 from valuechain.services.agreement import terms as agreement_terms
 from valuechain.services.errors import Conflict, Forbidden, Invalid, NotFound
 from valuechain.services.organisation import Valuechain
+from valuechain.services.request_types import Clocked, RequestDetail, Sla, UnitSla
 from valuechain.services.transaction import reading, writing
 from valuechain.store import organisation as map_store
 from valuechain.store import request as store
@@ -258,7 +259,7 @@ def get(
     asker: Asker,
     request_id: str,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> RequestDetail:
     """One request with its clocks, its timeline and the verbs the asker may use (in
     the caller's unit of work when there is one, so a change answers what it wrote).
     Raises :class:`NotFound` (also when the asker may not see it, so ids leak nothing)."""
@@ -288,7 +289,7 @@ def get(
     found["can_thank"] = (
         Side.CUSTOMER in mine and row["resolved_at"] is not None and row["thanked_at"] is None
     )
-    return found
+    return cast(RequestDetail, found)
 
 
 def listing(
@@ -301,7 +302,7 @@ def listing(
     limit: int = 50,
     offset: int = 0,
     now: datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Clocked]:
     """Requests newest first with live clocks: a unit's inbox (``provider``), its
     outbox (``customer``), or one person's requests (``requester_id``). Callers check
     access first (see :func:`may_list`)."""
@@ -316,7 +317,7 @@ def listing(
             limit=limit,
             offset=offset,
         )
-        return [_public(r) for r in with_clocks(vc, rows, now)]
+        return [cast(Clocked, _public(r)) for r in with_clocks(vc, rows, now)]
 
 
 def outbox(
@@ -327,7 +328,7 @@ def outbox(
     limit: int = 50,
     offset: int = 0,
     now: datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Clocked]:
     """The requests ``unit_id`` made: a lead or admin sees them all, a member their
     own (a member sees their own requests, not their colleagues')."""
     mine = principal.role is AccountRole.MEMBER
@@ -439,7 +440,7 @@ def new_request(
     category: str | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> RequestDetail:
     """File a request from ``customer`` to ``provider`` in one durable writing unit
     (the caller's when there is one: the row and its first event). A member or lead
     files for their own unit only. Returns the stored request; the same
@@ -527,7 +528,7 @@ def change(
     *,
     idempotency_key: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> RequestDetail:
     """Move a request with ``verb`` in one durable writing unit (the caller's when
     there is one): the new state, the instants its clocks need, and an event (who,
     when, from, to, note). The first provider move out of ``new`` is the first
@@ -594,7 +595,7 @@ def change(
 # -- the SLA for the whole organisation ---------------------------------------------
 
 
-def sla(vc: Valuechain, now: datetime | None = None, *, unit: str | None = None) -> dict[str, Any]:
+def sla(vc: Valuechain, now: datetime | None = None, *, unit: str | None = None) -> Sla:
     """``valuechain sla --json``: per (provider, customer) relationship with requests,
     the number of requests, the share of first responses and of resolutions within
     the agreement's targets (of those that can be judged; null without a target), the
@@ -677,7 +678,7 @@ def sla(vc: Valuechain, now: datetime | None = None, *, unit: str | None = None)
     }
 
 
-def sla_for_unit(vc: Valuechain, unit_id: str, now: datetime | None = None) -> dict[str, Any]:
+def sla_for_unit(vc: Valuechain, unit_id: str, now: datetime | None = None) -> UnitSla:
     """The SLA rows where ``unit_id`` is the provider or the customer (only their
     requests are read)."""
     return {"unit": unit_id, **sla(vc, now, unit=unit_id)}

@@ -4,7 +4,6 @@ provider's whole team sees it on its thanks wall."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
@@ -24,6 +23,7 @@ from valuechain.services.request import (
     get,
     sides,
 )
+from valuechain.services.request_types import RequestDetail, ThanksEntry
 from valuechain.services.transaction import reading, writing
 from valuechain.store import request as store
 
@@ -36,7 +36,7 @@ def thank(
     *,
     idempotency_key: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> RequestDetail:
     """Thank the provider for a resolved request, once, in one durable writing unit
     (the caller's when there is one: the thanks on the request and a ``thank``
     event). Only the customer's side may."""
@@ -81,7 +81,7 @@ def thank(
         return get(vc, asker, request_id, now)
 
 
-def wall(vc: Valuechain, unit_id: str, limit: int = 100) -> list[dict[str, Any]]:
+def wall(vc: Valuechain, unit_id: str, limit: int = 100) -> list[ThanksEntry]:
     """The thanks a unit received, newest first: the request, the thanking unit,
     who thanked and their note."""
     with reading(vc) as conn:

@@ -16,12 +16,13 @@ mean lies wholly below the scale's midpoint, *happy* when wholly above it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from valuechain.domain.agreement import Metric
 from valuechain.domain.commitment import Outcome
 from valuechain.services import measure
 from valuechain.services import request as request_service
+from valuechain.services.agreement_types import Watermelon
 from valuechain.services.commitment import logs
 from valuechain.services.organisation import Valuechain
 
@@ -51,7 +52,7 @@ def _scale(instrument: Any) -> tuple[int, int]:
 @measure.within_reading
 def watermelon(
     vc: Valuechain, *, unit_id: str | None = None, now: datetime | None = None
-) -> dict[str, Any]:
+) -> Watermelon:
     """Per relationship (provider, customer) with an agreement: on-time compliance
     against target, trust, the protected satisfaction of the latest campaign, and
     ``flag``: ``targets_met_customer_unhappy``, ``targets_missed_customer_happy`` or
@@ -152,4 +153,7 @@ def watermelon(
                 "flag": flag,
             }
         )
-    return {"threshold": survey["threshold"], "campaign": survey["campaign"], "relationships": rows}
+    return cast(
+        Watermelon,
+        {"threshold": survey["threshold"], "campaign": survey["campaign"], "relationships": rows},
+    )

@@ -81,7 +81,9 @@ def _agreements_page(
     found = logs(vc, unit_id=unit_id)
     today = datetime.now(UTC).date()
     due = {a.id for a in agreements.reviews_due_of([x.agreement for x in found], today)}
-    rows = [{**agreements.as_json(x.agreement), "log": log_json(x)} for x in found]
+    rows: list[dict[str, Any]] = [
+        {**agreements.as_json(x.agreement), "log": log_json(x)} for x in found
+    ]
     names = vc.describe_units({r["provider"] for r in rows} | {r["customer"] for r in rows})
     return templates.TemplateResponse(
         request,

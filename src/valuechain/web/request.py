@@ -5,7 +5,7 @@ and outbox (customer side) with live clocks refreshed by HTMX, and its thanks wa
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -53,7 +53,7 @@ def _providers(vc: Valuechain, unit_id: str | None) -> list[dict[str, str]]:
     return [names[u] for u in ordered if u in names]
 
 
-def _names(vc: Valuechain, rows: list[dict[str, Any]]) -> dict[str, str]:
+def _names(vc: Valuechain, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     ids = {r["customer_id"] for r in rows} | {r["provider_id"] for r in rows}
     return {u: d["name"] for u, d in vc.describe_units(ids).items()}
 
@@ -218,7 +218,7 @@ def _box(
     principal: Principal,
     unit_id: str,
     box: str,
-    rows: list[dict[str, Any]],
+    rows: Sequence[Mapping[str, Any]],
 ) -> Response:
     described = vc.describe_units([unit_id]).get(unit_id, {"name": unit_id})
     fragment = request.headers.get("HX-Request") == "true"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -51,8 +51,9 @@ def _sla_parts(vc: Valuechain) -> tuple[dict[Pair, float], dict[Pair, float]]:
             value = row.get("first_response_met_pct")
         if value is not None:
             met[pair] = value / 100
-        if row.get("thanked_pct") is not None:
-            thanked[pair] = row["thanked_pct"] / 100
+        share_thanked = row["thanked_pct"]  # one read, so mypy sees it is not None
+        if share_thanked is not None:
+            thanked[pair] = share_thanked / 100
     return met, thanked
 
 
@@ -66,9 +67,12 @@ def thanks_source(vc: Valuechain) -> dict[Pair, float]:
     return _sla_parts(vc)[1]
 
 
+Ended = Literal["kept", "exceeded", "warned", "missed"]
+
+
 def trust_source(vc: Valuechain) -> dict[Pair, float]:
     """Trust from the commitment log (Beta posterior mean, rewards early warnings)."""
-    ended = ("kept", "exceeded", "warned", "missed")
+    ended: tuple[Ended, ...] = ("kept", "exceeded", "warned", "missed")
     return {
         (row["provider"], row["customer"]): row["trust"]
         for row in commitment_service.relationship_trust(vc)
