@@ -410,7 +410,7 @@ def test_sqlite_commits_acknowledged_writes_with_synchronous_full(
     token = LINK.findall(smtp_server.messages[0][1].get_content())[0]
     seen = synchronous_at_writes(engine, ("sealed_responses", "idempotency_keys", "request_events"))
     answers = campaign.Submission(scores={"need_now": (4.0, None)}, comment="kept")
-    assert campaign.submit(vc, token, answers, idempotency_key="k")["replayed"] is False
+    assert campaign.submit(vc, token, answers)["status"] == "stored"
     assert seen == [("sealed_responses", 2)]
     # The Idempotency-Key route's transaction (services.idempotency) does the same.
     keyed = idempotency.IdempotentRequest.of(

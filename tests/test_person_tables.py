@@ -236,7 +236,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
     "request_events": {
         **each(
-            "org_id request_id seq at verb from_state to_state idempotency_key fingerprint",
+            "org_id request_id seq at verb from_state to_state",
             OTHER,
         ),
         "actor": NAME,

@@ -210,12 +210,13 @@ def run_once(
     command: str,
     arguments: Mapping[str, Any],
     change: Callable[[], dict[str, Any]],
+    secret: bytes | None = None,
 ) -> dict[str, Any]:
     """Run ``change`` (a use case whose writes join the unit) once per ``key``: the
     command line's edge of this mechanism. The fingerprint is the command's name and
     its arguments as canonical JSON; a replay returns the stored result, another
     command or other arguments under the same key raise :class:`KeyReused`. Without
-    a key ``change`` simply runs."""
+    a key ``change`` simply runs. ``secret``: see :meth:`IdempotentRequest.of`."""
     request = (
         None
         if key is None
@@ -225,6 +226,7 @@ def run_once(
             method="COMMAND",
             path=command,
             body=json.dumps(arguments, sort_keys=True, default=str).encode(),
+            secret=secret,
         )
     )
     with idempotent(vc, request) as attempt:
