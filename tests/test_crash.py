@@ -177,7 +177,7 @@ def client_loop(
                     if answer.status_code in (200, 201):
                         ledger.answers[nonce] = token
                         ledger.answer_keys[token] = key
-                        ledger.replays += answer.json()["replayed"] is True
+                        ledger.replays += answer.headers.get("Idempotent-Replayed") == "true"
                     else:
                         ledger.unexpected.append(f"survey {answer.status_code} {answer.text}")
             key = uuid.uuid4().hex
@@ -342,7 +342,8 @@ def test_every_acknowledged_submission_survives_kill_9_exactly_once(
                     again = client.post(
                         path, json=body, headers={"Idempotency-Key": ledger.answer_keys[token]}
                     )
-                    assert again.status_code == 200 and again.json()["replayed"] is True
+                    assert again.status_code == 201
+                    assert again.headers["Idempotent-Replayed"] == "true"
                     assert client.post(path, json=body).status_code == 410
                     other = client.post(path, json=body, headers={"Idempotency-Key": "other"})
                     assert other.status_code == 410

@@ -21,9 +21,8 @@ from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
 from valuechain.domain.calendar import DEFAULT, calendar
 from valuechain.domain.request import Verb
-from valuechain.services import idempotency
+from valuechain.services import idempotency, thanks
 from valuechain.services import request as requests
-from valuechain.services import thanks
 from valuechain.services.errors import NotFound
 from valuechain.services.idempotency import KeyReused
 from valuechain.services.request import (
@@ -238,10 +237,18 @@ def test_thanks_once_after_resolution_and_shown_on_the_providers_wall(org: Value
     with pytest.raises(RequestError, match="customer's side"):
         thanks.thank(org, PROVIDER, r["id"], "self-praise")
     done = once(
-        org, "t1", "thank", {}, lambda: thanks.thank(org, REQUESTER, r["id"], "Ahead of time, thanks!")
+        org,
+        "t1",
+        "thank",
+        {},
+        lambda: thanks.thank(org, REQUESTER, r["id"], "Ahead of time, thanks!"),
     )
     again = once(
-        org, "t1", "thank", {}, lambda: thanks.thank(org, REQUESTER, r["id"], "Ahead of time, thanks!")
+        org,
+        "t1",
+        "thank",
+        {},
+        lambda: thanks.thank(org, REQUESTER, r["id"], "Ahead of time, thanks!"),
     )
     assert done["thanked_at"] == again["thanked_at"] and done["thanks_note"].startswith("Ahead")
     with pytest.raises(RequestError, match="already"):

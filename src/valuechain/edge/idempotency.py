@@ -85,10 +85,20 @@ async def idempotency_request(
     """The request's idempotency identity (header, else a form's field), or ``None``
     without a key. The key belongs to the signed-in account (the route's access rule
     has checked it), or on a survey link to the link."""
-    body = await request.body()
-    if key is None and request.headers.get("content-type", "").startswith(_FORMS):
-        field = (await request.form()).get(FORM_FIELD)
-        key = field if isinstance(field, str) and field else None
+    if request.headers.get("content-type", "").startswith(_FORMS):
+        # The route has parsed the form already (the raw stream is gone): the
+        # fingerprint is the form's fields in order, a file by its name and size.
+        form = await request.form()
+        if key is None:
+            field = form.get(FORM_FIELD)
+            key = field if isinstance(field, str) and field else None
+        fields = [
+            (name, value if isinstance(value, str) else [value.filename, value.size])
+            for name, value in form.multi_items()
+        ]
+        body = json.dumps(fields, separators=(",", ":")).encode()
+    else:
+        body = await request.body()
     if key is None:
         return None
     token = request.path_params.get("token")
