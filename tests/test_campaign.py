@@ -28,15 +28,15 @@ from valuechain.domain.campaign import (
 )
 from valuechain.domain.instrument import INTERNAL_SERVQUAL, RECOMMEND, SERVICE_FACTORS
 from valuechain.domain.person import Person, Role
-from valuechain.services import campaign, measure
+from valuechain.services import campaign, idempotency, measure
 from valuechain.services.campaign import (
-    IdempotencyConflict,
     InvalidAnswers,
     LinkSpent,
     LinkUnknown,
     Submission,
 )
 from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.idempotency import KeyReused
 from valuechain.store.campaign import INVITATIONS, SEALED, TOKENS
 from valuechain.store.measure import ANSWERS, COMMENTS, RESPONSES
 
@@ -163,7 +163,6 @@ def test_a_response_is_stored_without_its_respondent(running: tuple[Valuechain, 
         "campaign": "c1",
         "provider": "make",
         "submitted_on": campaign.today().isoformat(),
-        "replayed": False,
     }
     # Sealed while the campaign is open: no score can move by one answer.
     with vc.engine.connect() as conn:
@@ -297,6 +296,19 @@ def test_concurrent_submits_of_one_link_store_once(running: tuple[Valuechain, An
         )
 
 
+def survey_once(vc: Valuechain, token: str, submission: Any, key: str) -> dict[str, Any]:
+    """A survey submit under the one idempotency mechanism, scoped to the link."""
+    return idempotency.run_once(
+        vc,
+        scope=idempotency.link_scope(token),
+        key=key,
+        command="survey",
+        arguments={"answers": repr(submission)},
+        change=lambda: campaign.submit(vc, token, submission),
+        secret=token.encode(),
+    )
+
+
 def test_concurrent_submits_with_one_idempotency_key_agree(
     running: tuple[Valuechain, Any],
 ) -> None:
@@ -307,7 +319,7 @@ def test_concurrent_submits_with_one_idempotency_key_agree(
 
     def answer() -> None:
         barrier.wait()
-        results.append(campaign.submit(vc, token, full_answers(), idempotency_key="k-1"))
+        results.append(survey_once(vc, token, full_answers(), "k-1"))
 
     workers = [threading.Thread(target=answer) for _ in range(4)]
     for w in workers:
@@ -315,8 +327,7 @@ def test_concurrent_submits_with_one_idempotency_key_agree(
     for w in workers:
         w.join()
     assert len(results) == 4
-    assert sorted(r["replayed"] for r in results) == [False, True, True, True]
-    assert len({r["submitted_on"] for r in results}) == 1
+    assert all(r == results[0] for r in results)
     with vc.engine.connect() as conn:
         assert len(conn.execute(mine(vc, SEALED, SEALED.c.id)).all()) == 1
 
@@ -326,13 +337,13 @@ def test_idempotency_key_replays_and_refuses_a_changed_body(
 ) -> None:
     vc, inbox = running
     token = tokens_in(inbox, PACKERS[4])[0]
-    first = campaign.submit(vc, token, full_answers(), idempotency_key="abc")
-    again = campaign.submit(vc, token, full_answers(), idempotency_key="abc")
-    assert first["replayed"] is False and again == {**first, "replayed": True}
-    with pytest.raises(IdempotencyConflict):
-        campaign.submit(vc, token, full_answers(score=3), idempotency_key="abc")
+    first = survey_once(vc, token, full_answers(), "abc")
+    again = survey_once(vc, token, full_answers(), "abc")
+    assert again == first and first["status"] == "stored"
+    with pytest.raises(KeyReused):
+        survey_once(vc, token, full_answers(score=3), "abc")
     with pytest.raises(LinkSpent):
-        campaign.submit(vc, token, full_answers(), idempotency_key="another")
+        survey_once(vc, token, full_answers(), "another")
     with vc.engine.connect() as conn:
         assert len(conn.execute(mine(vc, SEALED, SEALED.c.id)).all()) == 1
 

@@ -165,10 +165,11 @@ def test_json_survey_is_idempotent_by_key(app_vc: tuple[TestClient, Valuechain, 
         "comment": "ok",
     }
     first = client.post(f"/api/v1/survey/{token}", json=body, headers={"Idempotency-Key": "x1"})
-    assert first.status_code == 201 and first.json()["replayed"] is False
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
     assert "id" not in first.json()
     again = client.post(f"/api/v1/survey/{token}", json=body, headers={"Idempotency-Key": "x1"})
-    assert again.status_code == 200 and again.json() == {**first.json(), "replayed": True}
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
     changed = {**body, "comment": "changed my mind"}
     conflict = client.post(
         f"/api/v1/survey/{token}", json=changed, headers={"Idempotency-Key": "x1"}

@@ -177,7 +177,7 @@ def client_loop(
                     if answer.status_code in (200, 201):
                         ledger.answers[nonce] = token
                         ledger.answer_keys[token] = key
-                        ledger.replays += answer.json()["replayed"] is True
+                        ledger.replays += answer.headers.get("Idempotent-Replayed") == "true"
                     else:
                         ledger.unexpected.append(f"survey {answer.status_code} {answer.text}")
             key = uuid.uuid4().hex
@@ -342,7 +342,8 @@ def test_every_acknowledged_submission_survives_kill_9_exactly_once(
                     again = client.post(
                         path, json=body, headers={"Idempotency-Key": ledger.answer_keys[token]}
                     )
-                    assert again.status_code == 200 and again.json()["replayed"] is True
+                    assert again.status_code == 201
+                    assert again.headers["Idempotent-Replayed"] == "true"
                     assert client.post(path, json=body).status_code == 410
                     other = client.post(path, json=body, headers={"Idempotency-Key": "other"})
                     assert other.status_code == 410
@@ -410,7 +411,7 @@ def test_sqlite_commits_acknowledged_writes_with_synchronous_full(
     token = LINK.findall(smtp_server.messages[0][1].get_content())[0]
     seen = synchronous_at_writes(engine, ("sealed_responses", "idempotency_keys", "request_events"))
     answers = campaign.Submission(scores={"need_now": (4.0, None)}, comment="kept")
-    assert campaign.submit(vc, token, answers, idempotency_key="k")["replayed"] is False
+    assert campaign.submit(vc, token, answers)["status"] == "stored"
     assert seen == [("sealed_responses", 2)]
     # The Idempotency-Key route's transaction (services.idempotency) does the same.
     keyed = idempotency.IdempotentRequest.of(

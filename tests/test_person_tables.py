@@ -147,7 +147,6 @@ COLUMNS: dict[str, dict[str, str]] = {
     "comments": each("org_id response_id item text", SURVEY),
     "importance_points": each("org_id response_id dimension points", SURVEY),
     "sealed_responses": each("org_id id campaign_id payload", SURVEY),
-    "survey_idempotency": each("org_id key_hash body_hash result created_on", SURVEY),
     "measure_cells": each(
         (
             "org_id cut campaign instrument provider customer dimension n total total_sq "
@@ -236,7 +235,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
     "request_events": {
         **each(
-            "org_id request_id seq at verb from_state to_state idempotency_key fingerprint",
+            "org_id request_id seq at verb from_state to_state",
             OTHER,
         ),
         "actor": NAME,

@@ -21,12 +21,12 @@ from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
 from valuechain.domain.calendar import DEFAULT, calendar
 from valuechain.domain.request import Verb
+from valuechain.services import idempotency, thanks
 from valuechain.services import request as requests
-from valuechain.services import thanks
 from valuechain.services.errors import NotFound
+from valuechain.services.idempotency import KeyReused
 from valuechain.services.request import (
     Asker,
-    IdempotencyMismatch,
     ImportProblem,
     NotAllowed,
     RequestError,
@@ -118,20 +118,34 @@ def test_moves_are_checked_against_the_state_and_the_side(org: Valuechain) -> No
     assert len(requests.get(org, CLI, r["id"])["timeline"]) == 1  # nothing stored
 
 
+def once(vc: Valuechain, key: str, what: str, arguments: dict[str, Any], change: Any) -> dict:  # type: ignore[type-arg]
+    """A change under the one idempotency mechanism, as the command line runs it."""
+    return idempotency.run_once(
+        vc,
+        scope=idempotency.command_scope("test"),
+        key=key,
+        command=what,
+        arguments=arguments,
+        change=change,
+    )
+
+
 def test_a_repeated_change_with_the_same_key_stores_once(org: Valuechain) -> None:
-    first = file(org, idempotency_key="k-new")
-    again = file(org, idempotency_key="k-new", at=MONDAY + hours(1))
+    first = once(org, "k-new", "new", {"t": 1}, lambda: file(org))
+    again = once(org, "k-new", "new", {"t": 1}, lambda: file(org, at=MONDAY + hours(1)))
     assert again["id"] == first["id"]
-    with pytest.raises(IdempotencyMismatch):
-        file(org, idempotency_key="k-new", title="Something else")
+    with pytest.raises(KeyReused):
+        once(org, "k-new", "new", {"t": 2}, lambda: file(org, title="Something else"))
     for _ in range(3):
-        r = requests.change(
-            org, PROVIDER, first["id"], Verb.ACK, "on it", idempotency_key="k-ack",
-            now=MONDAY + hours(2),
+        r = once(
+            org, "k-ack", "ack", {"note": "on it"},
+            lambda: requests.change(
+                org, PROVIDER, first["id"], Verb.ACK, "on it", now=MONDAY + hours(2)
+            ),
         )  # fmt: skip
     assert [e["verb"] for e in r["timeline"]] == ["new", "ack"]
-    with pytest.raises(IdempotencyMismatch):
-        requests.change(org, PROVIDER, first["id"], Verb.ACK, "other", idempotency_key="k-ack")
+    with pytest.raises(KeyReused):
+        once(org, "k-ack", "ack", {"note": "other"}, lambda: file(org))
     listed = requests.listing(org, provider="make")
     assert [x["id"] for x in listed] == [first["id"]]
 
@@ -139,8 +153,8 @@ def test_a_repeated_change_with_the_same_key_stores_once(org: Valuechain) -> Non
 def test_one_key_sent_by_several_writers_at_once_files_and_moves_once(org: Valuechain) -> None:
     """Six threads send the same key at once (a client retrying over several
     connections): each change is stored once and every caller gets the stored request
-    (on PostgreSQL the losers' inserts fail on the key's unique index inside a
-    savepoint, and their unit answers with the winner's change)."""
+    (the key's claim serialises them: the losers wait for the winner's commit and
+    answer its stored result)."""
     threads = 6
 
     def at_once(call: Callable[[], dict[str, Any]]) -> list[dict[str, Any]]:
@@ -163,11 +177,15 @@ def test_one_key_sent_by_several_writers_at_once_files_and_moves_once(org: Value
         assert not errors, errors
         return answers
 
-    filed = at_once(lambda: file(org, idempotency_key="k-race"))
+    filed = at_once(lambda: once(org, "k-race", "new", {}, lambda: file(org)))
     assert len({a["id"] for a in filed}) == 1
     moved = at_once(
-        lambda: requests.change(
-            org, PROVIDER, filed[0]["id"], Verb.ACK, "on it", idempotency_key="k-race-ack"
+        lambda: once(
+            org,
+            "k-race-ack",
+            "ack",
+            {},
+            lambda: requests.change(org, PROVIDER, filed[0]["id"], Verb.ACK, "on it"),
         )
     )
     assert {tuple(e["verb"] for e in a["timeline"]) for a in moved} == {("new", "ack")}
@@ -218,8 +236,20 @@ def test_thanks_once_after_resolution_and_shown_on_the_providers_wall(org: Value
     requests.change(org, PROVIDER, r["id"], Verb.RESOLVE, now=MONDAY + hours(3))
     with pytest.raises(RequestError, match="customer's side"):
         thanks.thank(org, PROVIDER, r["id"], "self-praise")
-    done = thanks.thank(org, REQUESTER, r["id"], "Ahead of time, thanks!", idempotency_key="t1")
-    again = thanks.thank(org, REQUESTER, r["id"], "Ahead of time, thanks!", idempotency_key="t1")
+    done = once(
+        org,
+        "t1",
+        "thank",
+        {},
+        lambda: thanks.thank(org, REQUESTER, r["id"], "Ahead of time, thanks!"),
+    )
+    again = once(
+        org,
+        "t1",
+        "thank",
+        {},
+        lambda: thanks.thank(org, REQUESTER, r["id"], "Ahead of time, thanks!"),
+    )
     assert done["thanked_at"] == again["thanked_at"] and done["thanks_note"].startswith("Ahead")
     with pytest.raises(RequestError, match="already"):
         thanks.thank(org, REQUESTER, r["id"], "twice")

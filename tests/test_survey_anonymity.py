@@ -39,7 +39,7 @@ from tests.test_web import free_port, stop
 from valuechain import Valuechain
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
-from valuechain.services import backup, campaign
+from valuechain.services import backup, campaign, idempotency
 from valuechain.services.campaign import Submission
 from valuechain.store.database import make_engine
 from valuechain.web.logs import install as install_redaction
@@ -236,19 +236,21 @@ def attack(conn: Connection, org_id: int, closed: bool) -> None:
         for inv in invitations
     }
     assert len(visible) == 1, visible
-    # A submit's stored Idempotency-Key is not computable from a token hash and a
-    # guessed key (it would name the invitation, and its xmin the answer's).
+    # A submit's stored Idempotency-Key (the one table) is not computable from a token
+    # hash (its scope would name the invitation, and its xmin the answer's), and its
+    # fingerprint is no plain hash of the answers (candidates could be tried on it).
     if not closed:
-        stored = {
-            r["key_hash"]
-            for r in physical(conn, "SELECT * FROM survey_idempotency WHERE org_id = :org", org_id)
-        }
+        keys = physical(conn, "SELECT * FROM idempotency_keys WHERE org_id = :org", org_id)
+        scopes = {r["scope"] for r in keys}
         guessed = {
-            hashlib.sha256(f"{t['token_hash']}\n{key}".encode()).hexdigest()
+            prefix + hashlib.sha256(f"{t['token_hash']}{extra}".encode()).hexdigest()
             for t in tokens
-            for key in (f"k{n}" for n in range(ANSWERED))
-        }
-        assert len(stored) == ANSWERED and not stored & guessed
+            for prefix in ("link:", "")
+            for extra in ("", "\nsurvey idempotency scope")
+        } | {t["token_hash"] for t in tokens}
+        assert len(keys) == ANSWERED and not scopes & guessed
+        assert all(r["scope"].startswith("link:") for r in keys)
+        assert not any(t["token_hash"] in str(r) for r in keys for t in tokens)
     people = orders(
         invitations, "id", "invited_on", *(k for k in invitations[0] if k.startswith("_token"))
     )
@@ -299,7 +301,16 @@ def test_a_copy_of_the_database_does_not_match_people_with_answers(
             texts={"better_next": f"answer of p{i:02d}"},
         )
         # Keys a client might well choose: the attacker can guess them.
-        campaign.submit(vc, links[f"pack{i:02d}@example.org"], answer, idempotency_key=f"k{turn}")
+        token = links[f"pack{i:02d}@example.org"]
+        idempotency.run_once(
+            vc,
+            scope=idempotency.link_scope(token),
+            key=f"k{turn}",
+            command="survey",
+            arguments={"answers": repr(answer)},
+            change=lambda token=token, answer=answer: campaign.submit(vc, token, answer),
+            secret=token.encode(),
+        )
     with vc.engine.connect() as conn:
         attack(conn, vc.org_id, closed=False)
     if vc.engine.dialect.name == "sqlite":

@@ -16,11 +16,12 @@ from starlette.background import BackgroundTask
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import accounts, audit
 from valuechain.services.audit import Actor
 from valuechain.services.bundle import export_bundle
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(route_class=IdempotentRoute, tags=["admin"])
 
 AccountManager = Annotated[Principal, Depends(AccessRule(Action.MANAGE_ACCOUNTS))]
 AuditReader = Annotated[Principal, Depends(AccessRule(Action.VIEW_AUDIT))]

@@ -21,6 +21,7 @@ from valuechain.domain.access import Action, Principal
 from valuechain.domain.agreement import Metric
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow, client_address
 from valuechain.edge.errors import Problem
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import agreement as agreements
 from valuechain.services import capacity as capacities
 from valuechain.services.agreement_types import (
@@ -44,7 +45,7 @@ from valuechain.services.commitment import (
 from valuechain.services.organisation import Valuechain
 from valuechain.services.watermelon import watermelon
 
-router = APIRouter(tags=["agree"])
+router = APIRouter(route_class=IdempotentRoute, tags=["agree"])
 UNIT_SUMMARY = [allow(Action.VIEW_UNIT_SUMMARY, unit_param="unit_id")]
 Acting = Annotated[Principal, Depends(AccessRule(Action.ACT_ON_AGREEMENTS, unit_param="unit_id"))]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {

@@ -13,7 +13,7 @@ import smtplib
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from valuechain.domain.access import Action, Principal
@@ -25,11 +25,12 @@ from valuechain.edge.dependencies import (
     client_address,
 )
 from valuechain.edge.errors import NOT_FOUND, Problem
+from valuechain.edge.idempotency import RESPONSES, IdempotentRoute
 from valuechain.services import campaign as campaigns
 from valuechain.services.audit import Actor
 from valuechain.services.mail import MailFailed
 
-router = APIRouter(tags=["campaigns"])
+router = APIRouter(route_class=IdempotentRoute, tags=["campaigns"])
 MANAGE = [allow(Action.MANAGE_CAMPAIGNS)]
 #: The admin acting on a campaign, for the audit log.
 Managing = Annotated[Principal, Depends(AccessRule(Action.MANAGE_CAMPAIGNS))]
@@ -144,7 +145,6 @@ class SurveyStored(BaseModel):
     campaign: str
     provider: str
     submitted_on: date
-    replayed: bool
 
 
 class SurveyItem(BaseModel):
@@ -327,34 +327,20 @@ def get_survey(token: str, vc: CurrentValuechain, response: Response) -> dict[st
     "/survey/{token}",
     response_model=SurveyStored,
     status_code=201,
-    responses={**GONE, 200: {"model": SurveyStored, "description": "A replayed submit"}},
+    responses={**GONE, **RESPONSES},
     dependencies=SURVEY_LINK,
     summary="Answer a survey link",
 )
-def post_survey(
-    token: str,
-    body: SurveyIn,
-    vc: CurrentValuechain,
-    response: Response,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            description="Repeat the same key to retry safely: the stored result comes "
-            "back; the same key with other answers is refused with 422."
-        ),
-    ] = None,
-) -> dict[str, Any]:
-    """Store the answers once. ``201`` stored; ``200`` a replay of an earlier submit
-    with the same ``Idempotency-Key``; ``422`` with a field → message map for invalid
-    answers (the link stays unused); ``410`` when the link was used or the survey is
-    closed; ``404`` for an unknown link."""
+def post_survey(token: str, body: SurveyIn, vc: CurrentValuechain) -> dict[str, Any]:
+    """Store the answers once. ``201`` stored (a retry with the same
+    ``Idempotency-Key`` gets the same answer again, with ``Idempotent-Replayed:
+    true``); ``422`` with a field → message map for invalid answers (the link stays
+    unused), or the key used before with other answers; ``410`` when the link was used
+    or the survey is closed; ``404`` for an unknown link."""
     submission = campaigns.Submission(
         scores={a.item: (a.score, a.expectation) for a in body.answers},
         texts=dict(body.texts),
         importance=dict(body.importance),
         comment=body.comment,
     )
-    result = campaigns.submit(vc, token, submission, idempotency_key=idempotency_key)
-    if result["replayed"]:
-        response.status_code = 200
-    return result
+    return campaigns.submit(vc, token, submission)

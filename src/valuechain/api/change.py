@@ -14,9 +14,10 @@ from valuechain.analytics.change import Correction
 from valuechain.domain.access import Action
 from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.edge.errors import NOT_FOUND
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.change import change
 
-router = APIRouter(tags=["measure"])
+router = APIRouter(route_class=IdempotentRoute, tags=["measure"])
 
 
 class ChangeCell(BaseModel):

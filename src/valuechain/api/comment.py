@@ -13,9 +13,10 @@ from pydantic import BaseModel
 from valuechain.domain.access import Action
 from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.edge.errors import NOT_FOUND
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.comment import comments
 
-router = APIRouter(tags=["measure"])
+router = APIRouter(route_class=IdempotentRoute, tags=["measure"])
 
 
 class Comment(BaseModel):

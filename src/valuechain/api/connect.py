@@ -19,9 +19,10 @@ from pydantic import BaseModel, Field
 from valuechain.domain.access import Action
 from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.edge.errors import NOT_FOUND
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.connect import connect
 
-router = APIRouter(tags=["connect"])
+router = APIRouter(route_class=IdempotentRoute, tags=["connect"])
 
 
 class OverTime(BaseModel):

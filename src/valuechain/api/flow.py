@@ -14,9 +14,12 @@ from pydantic import BaseModel, Field, StringConstraints
 from valuechain.domain.access import Action
 from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.edge.errors import Problem
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.flow import flow as flow_of
 
-router = APIRouter(tags=["flow"], dependencies=[allow(Action.VIEW_MAP)])
+router = APIRouter(
+    route_class=IdempotentRoute, tags=["flow"], dependencies=[allow(Action.VIEW_MAP)]
+)
 
 PER_WEEK = "Items per week"
 

@@ -1,7 +1,10 @@
-"""The ``Idempotency-Key`` header for state-changing API routes (see
+"""The ``Idempotency-Key`` header for API routes (see
 :mod:`valuechain.services.idempotency` for the guarantee).
 
-A route takes :data:`IdempotencyKey` as a parameter and runs its change inside
+Every state-changing route of the API's routers honours the header already
+(:class:`valuechain.edge.idempotency.IdempotentRoute`). This module is for a route
+outside those routers that wants to do the same by hand: it takes
+:data:`IdempotencyKey` as a parameter and runs its change inside
 :func:`~valuechain.services.idempotency.idempotent`::
 
     from valuechain.api.idempotency import IdempotencyKey, idempotent, ...
@@ -23,79 +26,33 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
-from valuechain.edge.dependencies import current_principal, current_valuechain
-from valuechain.edge.errors import Unprocessable
-from valuechain.services import idempotency
-from valuechain.services.errors import NotSignedIn
-from valuechain.services.idempotency import (
-    Attempt,
-    IdempotentRequest,
-    StoredResponse,
+from valuechain.edge.idempotency import (
+    HEADER,
+    REPLAYED_HEADER,
+    RESPONSES,
+    IdempotencyKey,
+    idempotency_request,
+    replay_response,
 )
+from valuechain.services import idempotency
+from valuechain.services.idempotency import Attempt, IdempotentRequest
 from valuechain.services.organisation import Valuechain
 
-HEADER = "Idempotency-Key"
-REPLAYED_HEADER = "Idempotent-Replayed"
-
-# For a route's ``responses=``: what the header adds to its possible answers.
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    422: {
-        "model": Unprocessable,
-        "description": "The Idempotency-Key was used before with a different request",
-    },
-}
-
-
-async def idempotency_request(
-    request: Request,
-    key: Annotated[
-        str | None,
-        Header(
-            alias=HEADER,
-            min_length=1,
-            max_length=idempotency.MAX_KEY_LENGTH,
-            # Printable ASCII, as IdempotentRequest.of checks (HTTP strips outer spaces).
-            pattern=r"^[!-~]([ -~]*[!-~])?$",
-            description="A unique key per intended change (e.g. a UUID): a retry with "
-            "the same key and body gets the first answer again and changes nothing.",
-        ),
-    ] = None,
-) -> IdempotentRequest | None:
-    """The request's idempotency identity, or ``None`` without the header. The key
-    belongs to the signed-in account (the route's access rule has checked it)."""
-    if key is None:
-        return None
-    vc = current_valuechain(request)
-    principal = await run_in_threadpool(current_principal, request, vc)
-    if principal is None:  # the route's access rule refuses this first
-        raise NotSignedIn()
-    return IdempotentRequest.of(
-        scope=idempotency.account_scope(principal.account_id),
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        body=await request.body(),
-    )
-
-
-IdempotencyKey = Annotated[IdempotentRequest | None, Depends(idempotency_request)]
-
-
-def replay_response(stored: StoredResponse) -> Response:
-    """The stored answer, as it was first sent."""
-    return Response(
-        stored.body,
-        status_code=stored.status_code,
-        media_type=stored.media_type,
-        headers={REPLAYED_HEADER: "true"},
-    )
+__all__ = [
+    "HEADER",
+    "REPLAYED_HEADER",
+    "RESPONSES",
+    "IdempotencyKey",
+    "idempotency_request",
+    "idempotent",
+    "recorded_json",
+    "replay_response",
+]
 
 
 def recorded_json(attempt: Attempt, status_code: int, content: Any) -> Response:

@@ -18,6 +18,7 @@ from valuechain.domain.link import Relation
 from valuechain.domain.unit import UnitKind
 from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.edge.errors import NOT_FOUND
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.edge.map import (
     Customers,
     UnitDetail,
@@ -27,7 +28,7 @@ from valuechain.edge.map import (
 )
 
 # The map is organisation-wide knowledge: every signed-in role may read it.
-router = APIRouter(tags=["map"], dependencies=[allow(Action.VIEW_MAP)])
+router = APIRouter(route_class=IdempotentRoute, tags=["map"], dependencies=[allow(Action.VIEW_MAP)])
 
 
 # -- response models -----------------------------------------------------------------

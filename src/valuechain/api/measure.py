@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field
 from valuechain.domain.access import Action
 from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.edge.errors import NOT_FOUND
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import measure
 
-router = APIRouter(tags=["measure"])
+router = APIRouter(route_class=IdempotentRoute, tags=["measure"])
 UNIT_RESULTS = [allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")]
 
 

@@ -14,10 +14,11 @@ from valuechain.domain.access import Action, Principal
 from valuechain.domain.notification import KINDS, Preference, Status
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow
 from valuechain.edge.errors import Problem, Unprocessable
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import notification
 from valuechain.services.organisation import Valuechain
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/notifications", tags=["notifications"])
 
 OwnChoices = Annotated[Principal, Depends(AccessRule(Action.MANAGE_OWN_NOTIFICATIONS))]
 ADMIN = [allow(Action.MANAGE_NOTIFICATIONS)]

@@ -14,10 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from valuechain.domain.access import Action, Principal
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, on_relationship
 from valuechain.edge.errors import Problem
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.partner import action, health, workspace
 from valuechain.services.partner import view as partner
 
-router = APIRouter(tags=["partner"])
+router = APIRouter(route_class=IdempotentRoute, tags=["partner"])
 Facilitator = Annotated[Principal, Depends(AccessRule(Action.FACILITATE))]
 Viewer = Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))]
 Worker = Annotated[Principal, Depends(on_relationship(Action.WORK_ON_RELATIONSHIP))]

@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 from valuechain.domain.access import Action, Principal
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.edge.errors import Problem
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import person
 from valuechain.services.audit import Actor
 
-router = APIRouter(tags=["people"])
+router = APIRouter(route_class=IdempotentRoute, tags=["people"])
 
 Exporter = Annotated[Principal, Depends(AccessRule(Action.EXPORT))]
 AccountManager = Annotated[Principal, Depends(AccessRule(Action.MANAGE_ACCOUNTS))]

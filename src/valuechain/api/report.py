@@ -10,11 +10,12 @@ from pydantic import BaseModel, Field
 from valuechain.api.partner import NOT_FOUND
 from valuechain.domain.access import Action, Principal
 from valuechain.edge.dependencies import CurrentValuechain, allow, on_relationship
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.report import report
 
 # A relationship's report is survey findings about both units: their results rule.
 REPORT_READER = on_relationship(Action.VIEW_RELATIONSHIP, results=True)
-router = APIRouter(tags=["report"])
+router = APIRouter(route_class=IdempotentRoute, tags=["report"])
 
 
 class Finding(BaseModel):

@@ -2,38 +2,30 @@
 through its states, thank the provider; a unit's inbox, outbox, thanks wall and
 service levels; the organisation's ``valuechain sla --json`` document.
 
-State-changing calls accept an ``Idempotency-Key`` header (``api.idempotency``): the
-change and its answer commit in one transaction; the same key with the same body is
-answered with the stored result and changes nothing; with another body it answers 422.
+State-changing calls accept an ``Idempotency-Key`` header, as every state-changing
+route does (``edge.idempotency``): the change and its answer commit in one
+transaction; the same key with the same body is answered with the stored result and
+changes nothing; with another body it answers 422.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
 from pydantic import BaseModel, Field, TypeAdapter
 
-from valuechain.api.idempotency import (
-    IdempotencyKey,
-    idempotent,
-    recorded_json,
-    replay_response,
-)
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.request import Verb
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow
 from valuechain.edge.errors import NOT_FOUND, Problem, Unprocessable
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import request as requests
 from valuechain.services import thanks
 from valuechain.services.errors import Conflict
-from valuechain.services.idempotency import IdempotentRequest
-from valuechain.services.organisation import Valuechain
 from valuechain.services.request_types import Clocked, RequestDetail, Sla, ThanksEntry
 
-router = APIRouter(tags=["request"])
+router = APIRouter(route_class=IdempotentRoute, tags=["request"])
 
 # Bounded so the offset fits a 64-bit integer in every database (found by schemathesis).
 MAX_OFFSET = 1_000_000_000
@@ -97,27 +89,22 @@ def my_requests(
 
 
 @router.post("/requests", status_code=201, response_model=RequestDetail, responses=CHANGE_ERRORS)
-def file_request(
-    body: NewRequest, vc: CurrentValuechain, principal: RequestUser, key: IdempotencyKey
-) -> Response:
+def file_request(body: NewRequest, vc: CurrentValuechain, principal: RequestUser) -> Any:
     """File a request from the caller's unit (or ``customer``) to ``provider``."""
     customer = body.customer or principal.unit_id
     if customer is None:
         raise Conflict("your account belongs to no unit: name the customer unit")
-    with idempotent(vc, key) as attempt:
-        if attempt.replay is not None:
-            return replay_response(attempt.replay)
-        found = requests.new_request(
-            vc,
-            _asker(principal),
-            customer=customer,
-            provider=body.provider,
-            title=body.title,
-            body=body.body,
-            priority=body.priority,
-            category=body.category,
-        )
-        return recorded_json(attempt, 201, _detail(found))
+    found = requests.new_request(
+        vc,
+        _asker(principal),
+        customer=customer,
+        provider=body.provider,
+        title=body.title,
+        body=body.body,
+        priority=body.priority,
+        category=body.category,
+    )
+    return _detail(found)
 
 
 @router.get("/requests/{request_id}", response_model=RequestDetail, responses=NOT_FOUND)
@@ -128,42 +115,18 @@ def one_request(request_id: str, vc: CurrentValuechain, principal: RequestUser) 
 
 @router.post("/requests/{request_id}/events", response_model=RequestDetail, responses=CHANGE_ERRORS)
 def change_request(
-    request_id: str,
-    body: Change,
-    vc: CurrentValuechain,
-    principal: RequestUser,
-    key: IdempotencyKey,
-) -> Response:
+    request_id: str, body: Change, vc: CurrentValuechain, principal: RequestUser
+) -> Any:
     """Move the request (ack, start, wait, resolve, close, reopen) with a note."""
-    return _once(
-        vc,
-        key,
-        lambda: requests.change(vc, _asker(principal), request_id, body.verb, body.note),
-    )
+    return _detail(requests.change(vc, _asker(principal), request_id, body.verb, body.note))
 
 
 @router.post("/requests/{request_id}/thanks", response_model=RequestDetail, responses=CHANGE_ERRORS)
 def thank_request(
-    request_id: str,
-    body: Thanks,
-    vc: CurrentValuechain,
-    principal: RequestUser,
-    key: IdempotencyKey,
-) -> Response:
+    request_id: str, body: Thanks, vc: CurrentValuechain, principal: RequestUser
+) -> Any:
     """Say thank you for a resolved request (once), with a note."""
-    return _once(vc, key, lambda: thanks.thank(vc, _asker(principal), request_id, body.note))
-
-
-def _once(
-    vc: Valuechain, key: IdempotentRequest | None, call: Callable[[], RequestDetail]
-) -> Response:
-    """Run ``call`` in the Idempotency-Key's unit of work (the change joins it) and
-    record its answer; a replay answers the stored one, a refused step the problem."""
-    with idempotent(vc, key) as attempt:
-        if attempt.replay is not None:
-            return replay_response(attempt.replay)
-        found = call()
-        return recorded_json(attempt, 200, _detail(found))
+    return _detail(thanks.thank(vc, _asker(principal), request_id, body.note))
 
 
 @router.get("/units/{unit_id}/inbox", response_model=list[Clocked], dependencies=UNIT_WORK)

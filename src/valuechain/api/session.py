@@ -20,10 +20,11 @@ from valuechain.edge.dependencies import (
     session_token,
 )
 from valuechain.edge.errors import Problem, TooManyProblem
+from valuechain.edge.idempotency import IdempotentRoute, not_idempotent
 from valuechain.services import accounts
 from valuechain.services.audit import Actor
 
-router = APIRouter(tags=["session"])
+router = APIRouter(route_class=IdempotentRoute, tags=["session"])
 
 
 class Credentials(BaseModel):
@@ -83,6 +84,7 @@ def get_session(principal: SessionHolder) -> Me:
     },
     summary="Sign in",
 )
+@not_idempotent
 async def post_session(body: Credentials, request: Request, vc: CurrentValuechain) -> Any:
     """Check the email and password and start a session. Failed attempts slow further
     ones down per account (at most 30 seconds) and per client address (at most 15
@@ -104,6 +106,7 @@ async def post_session(body: Credentials, request: Request, vc: CurrentValuechai
 
 
 @router.delete("/session", status_code=204, summary="Sign out")
+@not_idempotent
 def delete_session(principal: SessionHolder, request: Request, vc: CurrentValuechain) -> Response:
     """End the session the request is signed in with."""
     token, _ = session_token(request)

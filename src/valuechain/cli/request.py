@@ -15,7 +15,11 @@ from valuechain.cli.app import app, console, open_valuechain, print_json
 from valuechain.domain.request import Verb
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from valuechain.services import request as requests
+    from valuechain.services.organisation import Valuechain
+    from valuechain.services.request_types import RequestDetail
 
 
 request_app = typer.Typer(
@@ -38,6 +42,28 @@ def _asker() -> requests.Asker:
 
     label = Actor.command_line().label or "cli"
     return requests.Asker(None, label)
+
+
+def _once(
+    vc: Valuechain,
+    asker: requests.Asker,
+    key: str | None,
+    command: str,
+    arguments: dict[str, Any],
+    change: Callable[[], RequestDetail],
+) -> RequestDetail:
+    """``change`` once per ``--idempotency-key`` (the one mechanism,
+    services/idempotency.py): the same key again prints the stored result."""
+    from valuechain.services import idempotency
+
+    return idempotency.run_once(
+        vc,
+        scope=idempotency.command_scope(asker.label),
+        key=key,
+        command=command,
+        arguments=arguments,
+        change=change,
+    )
 
 
 def _hours(value: float | None) -> str:
@@ -91,16 +117,31 @@ def new(
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
     from valuechain.services import request as requests
 
-    found = requests.new_request(
-        open_valuechain(),
-        _asker(),
-        customer=customer,
-        provider=provider,
-        title=title,
-        body=body,
-        priority=priority,
-        category=category,
-        idempotency_key=key,
+    vc, asker = open_valuechain(), _asker()
+    arguments = {
+        "customer": customer,
+        "provider": provider,
+        "title": title,
+        "body": body,
+        "priority": priority,
+        "category": category,
+    }
+    found = _once(
+        vc,
+        asker,
+        key,
+        "request new",
+        arguments,
+        lambda: requests.new_request(
+            vc,
+            asker,
+            customer=customer,
+            provider=provider,
+            title=title,
+            body=body,
+            priority=priority,
+            category=category,
+        ),
     )
     _show(found, as_json)
 
@@ -154,8 +195,14 @@ def _verb_command(verb: Verb, help_text: str) -> None:
         # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
         from valuechain.services import request as requests
 
-        found = requests.change(
-            open_valuechain(), _asker(), request_id, verb, note, idempotency_key=key
+        vc, asker = open_valuechain(), _asker()
+        found = _once(
+            vc,
+            asker,
+            key,
+            f"request {verb.value}",
+            {"request": request_id, "note": note},
+            lambda: requests.change(vc, asker, request_id, verb, note),
         )
         _show(found, as_json)
 
@@ -177,7 +224,16 @@ def thank(request_id: str, note: Note = None, key: Key = None, as_json: JsonFlag
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
     from valuechain.services import thanks
 
-    _show(thanks.thank(open_valuechain(), _asker(), request_id, note, idempotency_key=key), as_json)
+    vc, asker = open_valuechain(), _asker()
+    found = _once(
+        vc,
+        asker,
+        key,
+        "request thank",
+        {"request": request_id, "note": note},
+        lambda: thanks.thank(vc, asker, request_id, note),
+    )
+    _show(found, as_json)
 
 
 @request_app.command("import")

@@ -22,7 +22,6 @@ Anonymity by construction (docs/measure.md, "Campaigns"):
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import math
 import secrets
@@ -75,10 +74,6 @@ class LinkUnknown(NotFound):
 
 class LinkSpent(Gone):
     """The invitation was answered already, or its campaign no longer takes answers."""
-
-
-class IdempotencyConflict(Invalid):
-    """An Idempotency-Key was reused with a different body."""
 
 
 @dataclass
@@ -617,49 +612,15 @@ def check(instrument: Instrument, submission: Submission) -> tuple[list[Answer],
     return answers, problems
 
 
-def _idempotency_key(token: str, key: str) -> str:
-    """The stored form of a submit's Idempotency-Key: an HMAC keyed by the token
-    itself, which the database does not hold, so a guessed key and a stored token hash
-    do not say which invitation the stored row (and the answer of its transaction)
-    belongs to."""
-    return hmac.new(token.encode(), f"survey idempotency\n{key}".encode(), "sha256").hexdigest()
-
-
-def submit(
-    vc: Valuechain, token: str, submission: Submission, *, idempotency_key: str | None = None
-) -> dict[str, Any]:
+def submit(vc: Valuechain, token: str, submission: Submission) -> dict[str, Any]:
     """Store the answers of one link, once: validate (:class:`InvalidAnswers`, the
     link stays unspent), then in one transaction spend the invitation and insert the
-    anonymous response. A second submit finds the link spent (:class:`LinkSpent`),
-    unless it repeats an ``idempotency_key`` with the same answers, which returns
-    the first result; the same key with other answers is an
-    :class:`IdempotencyConflict`."""
-    key_hash = None if idempotency_key is None else _idempotency_key(token, idempotency_key)
-    digest = submission.digest()
-
-    def replay() -> dict[str, Any] | None:
-        if key_hash is None:
-            return None
-        with reading(vc) as conn:
-            stored = store.read_idempotent(conn, vc.org_id, key_hash)
-        if stored is None:
-            return None
-        if stored[0] != digest:
-            raise IdempotencyConflict(
-                "this Idempotency-Key was used with different answers; use a new key"
-            )
-        result: dict[str, Any] = json.loads(stored[1])
-        return {**result, "replayed": True}
-
-    if (earlier := replay()) is not None:
-        return earlier
-    try:
-        form = open_link(vc, token)
-    except LinkSpent:
-        # A twin with the same key may have committed since the first look.
-        if (earlier := replay()) is not None:
-            return earlier
-        raise
+    anonymous response. A second submit finds the link spent (:class:`LinkSpent`):
+    a link spent once is a rule of the survey, not a retry mechanism. A client that
+    retries sends an Idempotency-Key, and the edge runs this in the key's unit of
+    work (:mod:`valuechain.services.idempotency`), which answers a retry with the
+    stored result before the link is looked at."""
+    form = open_link(vc, token)
     answers, problems = check(form.instrument, submission)
     if problems:
         raise InvalidAnswers(problems)
@@ -695,13 +656,7 @@ def submit(
                 raise LinkSpent("This survey is not open for answers.")
             # Sealed until the campaign closes: nothing about an open campaign shows.
             store.seal_response(conn, vc.org_id, response, importance)
-            if key_hash is not None:
-                store.write_idempotent(conn, vc.org_id, key_hash, digest, json.dumps(result), day)
-            return {**result, "replayed": False}
-    # Lost the race or spent before: a concurrent twin with the same key has committed
-    # its result by now.
-    if (earlier := replay()) is not None:
-        return earlier
+            return result
     raise LinkSpent("This survey link has been used already. Thank you for your answers.")
 
 

@@ -212,8 +212,6 @@ def _one(
             "from_state": before,
             "to_state": after,
             "note": note,
-            "idempotency_key": None,
-            "fingerprint": None,
         }
         for seq, (when, verb, before, after, note, actor) in enumerate(steps, start=1)
     ]

@@ -32,11 +32,13 @@ Usage from any edge (see :mod:`valuechain.api.idempotency` for FastAPI)::
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import hmac
+import json
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection
 
@@ -76,13 +78,29 @@ class IdempotentRequest:
     body_sha256: str
 
     @classmethod
-    def of(cls, *, scope: str, key: str, method: str, path: str, body: bytes) -> IdempotentRequest:
-        """Build one from the raw request; raises :class:`InvalidKey`."""
+    def of(
+        cls,
+        *,
+        scope: str,
+        key: str,
+        method: str,
+        path: str,
+        body: bytes,
+        secret: bytes | None = None,
+    ) -> IdempotentRequest:
+        """Build one from the raw request; raises :class:`InvalidKey`. With a
+        ``secret`` the body's fingerprint is an HMAC-SHA256 keyed by it (a survey
+        link's token: the stored fingerprint of a survey answer must not let anybody
+        try candidate answers against it)."""
         if not key or len(key) > MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key):
             raise InvalidKey(
                 f"An Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
             )
-        return cls(scope, key, method.upper(), path, hashlib.sha256(body).hexdigest())
+        if secret is None:
+            digest = hashlib.sha256(body).hexdigest()
+        else:
+            digest = hmac.new(secret, body, "sha256").hexdigest()
+        return cls(scope, key, method.upper(), path, digest)
 
 
 @dataclass(frozen=True)
@@ -184,6 +202,45 @@ def _start(conn: Connection, org_id: int, request: IdempotentRequest | None) -> 
     return Attempt(conn, org_id, request, _replay(row, request))
 
 
+Result = TypeVar("Result", bound=Mapping[str, Any])
+
+
+def run_once(
+    vc: Valuechain,
+    *,
+    scope: str,
+    key: str | None,
+    command: str,
+    arguments: Mapping[str, Any],
+    change: Callable[[], Result],
+    secret: bytes | None = None,
+) -> Result:
+    """Run ``change`` (a use case whose writes join the unit) once per ``key``: the
+    command line's edge of this mechanism. The fingerprint is the command's name and
+    its arguments as canonical JSON; a replay returns the stored result, another
+    command or other arguments under the same key raise :class:`KeyReused`. Without
+    a key ``change`` simply runs. ``secret``: see :meth:`IdempotentRequest.of`."""
+    request = (
+        None
+        if key is None
+        else IdempotentRequest.of(
+            scope=scope,
+            key=key,
+            method="COMMAND",
+            path=command,
+            body=json.dumps(arguments, sort_keys=True, default=str).encode(),
+            secret=secret,
+        )
+    )
+    with idempotent(vc, request) as attempt:
+        if attempt.replay is not None:
+            # The stored result is the JSON of a ``Result`` the first run returned.
+            return cast(Result, json.loads(attempt.replay.body))
+        result = change()
+        attempt.record(200, json.dumps(result, default=str))
+        return result
+
+
 def purge_expired(vc: Valuechain, keep_for: timedelta = KEEP_FOR) -> int:
     """Delete keys older than ``keep_for`` (a job calls this); the number deleted."""
     with writing(vc) as conn:
@@ -194,3 +251,16 @@ def purge_expired(vc: Valuechain, keep_for: timedelta = KEEP_FOR) -> int:
 def account_scope(account_id: str) -> str:
     """The scope of an account's keys."""
     return f"account:{account_id}"
+
+
+def link_scope(token: str) -> str:
+    """The scope of a survey link's keys: an HMAC keyed by the token, which the
+    database does not hold, so a stored key says nothing about which invitation (or
+    stored token hash) it belongs to."""
+    return "link:" + hmac.new(token.encode(), b"survey idempotency scope", "sha256").hexdigest()
+
+
+def command_scope(actor: str) -> str:
+    """The scope of keys given on the command line by ``actor`` (the column holds
+    100 characters)."""
+    return f"command:{actor}"[:100]

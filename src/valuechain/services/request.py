@@ -3,8 +3,9 @@
 A member of a customer unit asks a provider unit; the provider acknowledges, works,
 waits on the customer (the clocks pause), resolves; the customer closes or reopens
 and may say thank you. Every change is one transaction that writes the new state and
-an event row (who, when, from, to, note); a change sent again with the same
-Idempotency-Key is stored once and answered with the stored result.
+an event row (who, when, from, to, note). Retries go through the one idempotency
+mechanism (:mod:`valuechain.services.idempotency`): an edge opens the key's unit and
+these changes join it.
 
 Clocks count business time on the calendar of the relationship's agreement and are
 judged against its response and resolution targets (:func:`terms_of`); without an
@@ -16,8 +17,6 @@ scan and times them with :mod:`valuechain.analytics.sla` in a vectorised pass.
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -72,10 +71,6 @@ class InvalidRequest(Invalid, RequestError):
 
 class RequestConflict(RequestError):
     """Someone else changed the request at the same moment; read it again."""
-
-
-class IdempotencyMismatch(Invalid, RequestError):
-    """An Idempotency-Key reused for a different change (HTTP 422)."""
 
 
 class NotAllowed(Forbidden, RequestError):
@@ -345,10 +340,6 @@ def outbox(
 # -- changing ------------------------------------------------------------------------
 
 
-def _fingerprint(payload: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
 def _step(
     conn: Connection,
     vc: Valuechain,
@@ -365,52 +356,14 @@ def _step(
     store.add_event(conn, vc.org_id, {"request_id": request_id, "seq": row["events"] + 1, **event})
 
 
-@dataclass
-class _Outcome:
-    stored: bool = True
-
-
 @contextmanager
-def _unless_raced(conn: Connection, key: str | None) -> Iterator[_Outcome]:
-    """Run the block's writes. With an idempotency key they run in a savepoint: when a
-    concurrent change with the same key committed first (only on PostgreSQL; SQLite's
-    writing units take turns), only the block is undone and ``stored`` is false, so
-    the unit can answer with the other change (or refuse if there is none). Without a key a
-    clash means the request moved meanwhile (:class:`RequestConflict`)."""
-    outcome = _Outcome()
-    if key is None:
-        try:
-            yield outcome
-        except IntegrityError:
-            raise RequestConflict(
-                "the request changed meanwhile; reload it and try again"
-            ) from None
-        return
+def _unless_raced() -> Iterator[None]:
+    """Run the block's writes; a clash on the request's event count means the request
+    moved meanwhile (:class:`RequestConflict`)."""
     try:
-        with conn.begin_nested():
-            yield outcome
-    except (IntegrityError, RequestConflict):
-        # The key's unique index, or the request's event count: the same change may
-        # have committed first (PostgreSQL re-reads a row it waited for). The caller
-        # looks for it under the key.
-        outcome.stored = False
-
-
-def _replay(vc: Valuechain, key: str | None, fingerprint: str) -> str | None:
-    """The request a stored change with ``key`` made, when ``key`` was used before
-    for the same change; raises :class:`IdempotencyMismatch` for another change."""
-    if key is None:
-        return None
-    with reading(vc) as conn:
-        event = store.event_by_key(conn, vc.org_id, key)
-    if event is None:
-        return None
-    if event["fingerprint"] != fingerprint:
-        raise IdempotencyMismatch(
-            "this Idempotency-Key was already used for a different change; use a new key"
-        )
-    request_id: str = event["request_id"]
-    return request_id
+        yield
+    except IntegrityError:
+        raise RequestConflict("the request changed meanwhile; reload it and try again") from None
 
 
 def _text(value: str | None, limit: int, what: str) -> str | None:
@@ -438,14 +391,11 @@ def new_request(
     body: str = "",
     priority: str | None = None,
     category: str | None = None,
-    idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> RequestDetail:
     """File a request from ``customer`` to ``provider`` in one durable writing unit
     (the caller's when there is one: the row and its first event). A member or lead
-    files for their own unit only. Returns the stored request; the same
-    ``idempotency_key`` (a form's or the command line's) again returns it without a
-    second row."""
+    files for their own unit only. Returns the stored request."""
     clean_title = _text(title, MAX_TITLE, "title")
     if not clean_title:
         raise InvalidRequest("a request needs a title")
@@ -461,21 +411,12 @@ def new_request(
         and (p.role is AccountRole.VIEWER or p.unit_id != customer)
     ):
         raise NotAllowed("you can file requests for your own unit only")
-    fingerprint = _fingerprint(
-        {
-            "new": [customer, provider, clean_title, clean_body, priority, category],
-            "by": asker.account_id or asker.label,
-        }
-    )
     with writing(vc, durable=True) as conn:
-        replayed = _replay(vc, idempotency_key, fingerprint)
-        if replayed is not None:
-            return get(vc, asker, replayed, now)
         _check_unit(vc, customer, "customer")
         _check_unit(vc, provider, "provider")
         at = now or _now()
         request_id = f"r-{at.strftime('%Y%m%d')}-{secrets.token_hex(4)}"
-        with _unless_raced(conn, idempotency_key) as outcome:
+        with _unless_raced():
             store.insert_request(
                 conn,
                 vc.org_id,
@@ -506,16 +447,8 @@ def new_request(
                     "from_state": None,
                     "to_state": RequestState.NEW.value,
                     "note": None,
-                    "idempotency_key": idempotency_key,
-                    "fingerprint": fingerprint,
                 },
             )
-        if not outcome.stored:
-            # The same key raced us (PostgreSQL): the other change is stored, answer it.
-            replayed = _replay(vc, idempotency_key, fingerprint)
-            if replayed is None:  # pragma: no cover - a clash on another unique column
-                raise RequestConflict("the request could not be stored; try again")
-            request_id = replayed
         return get(vc, asker, request_id, now)
 
 
@@ -526,7 +459,6 @@ def change(
     verb: Verb,
     note: str | None = None,
     *,
-    idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> RequestDetail:
     """Move a request with ``verb`` in one durable writing unit (the caller's when
@@ -535,12 +467,7 @@ def change(
     response; waiting pauses the resolution clock, and so does the time between a
     resolution and a reopen."""
     clean_note = _text(note, MAX_NOTE, "note")
-    fingerprint = _fingerprint(
-        {"change": [request_id, verb.value, clean_note], "by": asker.account_id or asker.label}
-    )
     with writing(vc, durable=True) as conn:
-        if _replay(vc, idempotency_key, fingerprint) is not None:
-            return get(vc, asker, request_id, now)
         at = now or _now()
         row = store.get_request(conn, vc.org_id, request_id)
         if row is None or not sides(asker, row):
@@ -569,7 +496,7 @@ def change(
             values["paused_since"] = at
         if found.to is RequestState.RESOLVED:
             values["resolved_at"] = at
-        with _unless_raced(conn, idempotency_key) as outcome:
+        with _unless_raced():
             _step(
                 conn,
                 vc,
@@ -583,12 +510,8 @@ def change(
                     "from_state": state.value,
                     "to_state": found.to.value,
                     "note": clean_note,
-                    "idempotency_key": idempotency_key,
-                    "fingerprint": fingerprint,
                 },
             )
-        if not outcome.stored and _replay(vc, idempotency_key, fingerprint) is None:
-            raise RequestConflict("the request changed meanwhile; reload it and try again")
         return get(vc, asker, request_id, now)
 
 

@@ -13,10 +13,7 @@ from valuechain.services.organisation import Valuechain
 from valuechain.services.request import (
     MAX_NOTE,
     Asker,
-    RequestConflict,
     RequestError,
-    _fingerprint,
-    _replay,
     _step,
     _text,
     _unless_raced,
@@ -34,19 +31,13 @@ def thank(
     request_id: str,
     note: str | None = None,
     *,
-    idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> RequestDetail:
     """Thank the provider for a resolved request, once, in one durable writing unit
     (the caller's when there is one: the thanks on the request and a ``thank``
     event). Only the customer's side may."""
     clean = _text(note, MAX_NOTE, "note")
-    fingerprint = _fingerprint(
-        {"thank": [request_id, clean], "by": asker.account_id or asker.label}
-    )
     with writing(vc, durable=True) as c:
-        if _replay(vc, idempotency_key, fingerprint) is not None:
-            return get(vc, asker, request_id, now)
         at = now or datetime.now(UTC)
         row = store.get_request(c, vc.org_id, request_id)
         if row is None or not sides(asker, row):
@@ -58,7 +49,7 @@ def thank(
         if row["thanked_at"] is not None:
             raise RequestError("this request has been thanked already")
         values = {"thanked_at": at, "thanks_note": clean, "thanked_by": asker.label}
-        with _unless_raced(c, idempotency_key) as outcome:
+        with _unless_raced():
             _step(
                 c,
                 vc,
@@ -72,12 +63,8 @@ def thank(
                     "from_state": row["state"],
                     "to_state": row["state"],
                     "note": clean,
-                    "idempotency_key": idempotency_key,
-                    "fingerprint": fingerprint,
                 },
             )
-        if not outcome.stored and _replay(vc, idempotency_key, fingerprint) is None:
-            raise RequestConflict("the request changed meanwhile; reload it and try again")
         return get(vc, asker, request_id, now)
 
 

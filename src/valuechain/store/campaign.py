@@ -45,13 +45,11 @@ from valuechain.store.tables import (
     InvitationRow,
     InvitationTokenRow,
     SealedResponseRow,
-    SurveyIdempotencyRow,
 )
 
 GROUPS: Table = CampaignGroupRow.__table__  # type: ignore[assignment]
 INVITATIONS: Table = InvitationRow.__table__  # type: ignore[assignment]
 TOKENS: Table = InvitationTokenRow.__table__  # type: ignore[assignment]
-IDEMPOTENCY: Table = SurveyIdempotencyRow.__table__  # type: ignore[assignment]
 SEALED: Table = SealedResponseRow.__table__  # type: ignore[assignment]
 
 
@@ -441,33 +439,6 @@ def stored_responses(
             )
             found.update((rid, campaign) for rid, campaign in rows)
     return found
-
-
-def read_idempotent(conn: Connection, org_id: int, key_hash: str) -> tuple[str, str] | None:
-    """(body hash, result JSON) stored for an idempotency key, if any."""
-    row = conn.execute(
-        select(IDEMPOTENCY.c.body_hash, IDEMPOTENCY.c.result).where(
-            IDEMPOTENCY.c.org_id == org_id, IDEMPOTENCY.c.key_hash == key_hash
-        )
-    ).first()
-    return None if row is None else (row[0], row[1])
-
-
-def write_idempotent(
-    conn: Connection, org_id: int, key_hash: str, body_hash: str, result: str, today: date
-) -> None:
-    conn.execute(
-        insert(IDEMPOTENCY),
-        [
-            {
-                "org_id": org_id,
-                "key_hash": key_hash,
-                "body_hash": body_hash,
-                "result": result,
-                "created_on": today,
-            }
-        ],
-    )
 
 
 def group_counts(

@@ -126,18 +126,6 @@ def delete_requests(conn: Connection, org_id: int, ids: Iterable[str]) -> None:
         conn.execute(REQUESTS.delete().where(REQUESTS.c.org_id == org_id, REQUESTS.c.id.in_(chunk)))
 
 
-def event_by_key(conn: Connection, org_id: int, key: str) -> dict[str, Any] | None:
-    """The event an Idempotency-Key made, if any."""
-    found = conn.execute(
-        select(EVENTS).where(EVENTS.c.org_id == org_id, EVENTS.c.idempotency_key == key)
-    ).first()
-    if found is None:
-        return None
-    event = dict(found._mapping)
-    event["at"] = utc(event["at"])
-    return event
-
-
 def events_of(conn: Connection, org_id: int, request_id: str) -> list[dict[str, Any]]:
     """A request's timeline, oldest first."""
     rows = conn.execute(
@@ -379,8 +367,6 @@ def history(record: RequestRecord, actor: str) -> tuple[dict[str, Any], list[dic
             "from_state": before,
             "to_state": after,
             "note": None,
-            "idempotency_key": None,
-            "fingerprint": None,
         }
         for seq, (at, verb, before, after) in enumerate(steps, start=1)
     ]

@@ -11,12 +11,13 @@ from starlette.concurrency import run_in_threadpool
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole, normalise_email
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import accounts, audit
 from valuechain.services.audit import Actor
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
 
 AuditReader = Annotated[Principal, Depends(AccessRule(Action.VIEW_AUDIT))]
 PER_PAGE = 50

@@ -15,6 +15,7 @@ from valuechain.domain.access import Action, Principal
 from valuechain.domain.agreement import Metric
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.edge.errors import status_of
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import agreement as agreements
 from valuechain.services import capacity as capacities
 from valuechain.services.access import may
@@ -27,7 +28,7 @@ from valuechain.services.organisation import Valuechain
 from valuechain.services.watermelon import watermelon
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
 Reader = Annotated[Principal, Depends(AccessRule(Action.VIEW_UNIT_SUMMARY, unit_param="unit_id"))]
 Acting = Annotated[Principal, Depends(AccessRule(Action.ACT_ON_AGREEMENTS, unit_param="unit_id"))]
 STEPS = {"propose": "Propose", "agree": "Agree", "review": "Ask for a review"}

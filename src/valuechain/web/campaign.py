@@ -17,13 +17,14 @@ from starlette.concurrency import run_in_threadpool
 
 from valuechain.domain.access import Action, Principal
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow, client_address
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import campaign as campaigns
 from valuechain.services import measure
 from valuechain.services.audit import Actor
 from valuechain.services.errors import Conflict, Invalid, Upstream
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
 MANAGE = [allow(Action.MANAGE_CAMPAIGNS)]
 #: The admin acting on a campaign, for the audit log.
 Managing = Annotated[Principal, Depends(AccessRule(Action.MANAGE_CAMPAIGNS))]

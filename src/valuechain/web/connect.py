@@ -12,11 +12,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from valuechain.domain.access import Action, Principal
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.access import may
 from valuechain.services.connect import connect
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
 MapReader = Annotated[Principal, Depends(AccessRule(Action.VIEW_MAP))]
 
 

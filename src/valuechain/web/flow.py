@@ -10,12 +10,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from valuechain.domain.access import Action
 from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.flow import InvalidWhatIf
 from valuechain.services.flow import flow as flow_of
 from valuechain.web.templating import templates
 
 # The flow of the chain is organisation-wide knowledge, like the map it comes from.
-router = APIRouter(include_in_schema=False, dependencies=[allow(Action.VIEW_MAP)])
+router = APIRouter(
+    route_class=IdempotentRoute, include_in_schema=False, dependencies=[allow(Action.VIEW_MAP)]
+)
 
 # Bars are drawn up to this utilisation; beyond it they are clipped and say so.
 CHART_MAX = 1.25

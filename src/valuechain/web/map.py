@@ -12,10 +12,13 @@ from valuechain.domain.access import Action
 from valuechain.domain.link import Relation
 from valuechain.domain.unit import UnitKind
 from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.edge.map import unit_detail, unit_rows
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False, dependencies=[allow(Action.VIEW_MAP)])
+router = APIRouter(
+    route_class=IdempotentRoute, include_in_schema=False, dependencies=[allow(Action.VIEW_MAP)]
+)
 
 # Beyond this many units a drawn graph is unreadable and slow in the browser; the
 # page then offers the table and unit pages instead.

@@ -19,10 +19,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from valuechain.domain.access import Action
 from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.dashboard import unit_dashboard
 from valuechain.web.templating import templates
 
 router = APIRouter(
+    route_class=IdempotentRoute,
     include_in_schema=False,
     dependencies=[allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")],
 )

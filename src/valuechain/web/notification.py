@@ -12,11 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.notification import KINDS, MAX_ATTEMPTS, Channel, Preference, Status
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import notification
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
 
 OwnChoices = Annotated[Principal, Depends(AccessRule(Action.MANAGE_OWN_NOTIFICATIONS))]
 OutboxManager = Annotated[Principal, Depends(AccessRule(Action.MANAGE_NOTIFICATIONS))]

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, on_relationship
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import measure
 from valuechain.services.errors import Conflict, Invalid
 from valuechain.services.organisation import Valuechain
@@ -21,7 +22,7 @@ from valuechain.services.partner import action, health, workspace
 from valuechain.services.partner import view as partner
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
 Facilitator = Annotated[Principal, Depends(AccessRule(Action.FACILITATE))]
 Viewer = Annotated[Principal, Depends(on_relationship(Action.VIEW_RELATIONSHIP))]
 Worker = Annotated[Principal, Depends(on_relationship(Action.WORK_ON_RELATIONSHIP))]

@@ -15,12 +15,13 @@ from markupsafe import Markup
 
 from valuechain.domain.access import Action, Principal
 from valuechain.edge.dependencies import CurrentValuechain, allow, on_relationship
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.report import Report, report
 from valuechain.web.templating import STATIC, templates
 
 # A relationship's report is survey findings about both units: their results rule.
 REPORT_READER = on_relationship(Action.VIEW_RELATIONSHIP, results=True)
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
 ORGANISATION = [allow(Action.VIEW_ORGANISATION_REPORT)]
 UNIT = [allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")]
 PDF = "application/pdf"

@@ -4,7 +4,6 @@ and outbox (customer side) with live clocks refreshed by HTMX, and its thanks wa
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.request import Verb
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import request as requests
 from valuechain.services import thanks
 from valuechain.services.access import may
@@ -21,7 +21,7 @@ from valuechain.services.organisation import Valuechain
 from valuechain.services.request import RequestError
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
 
 RequestUser = Annotated[Principal, Depends(AccessRule(Action.USE_REQUESTS))]
 UnitWorker = Annotated[Principal, Depends(AccessRule(Action.REQUEST_WORK, unit_param="unit_id"))]
@@ -35,9 +35,6 @@ VERB_LABELS = {
     Verb.REOPEN: "Reopen",
 }
 MAX_SUGGESTIONS = 500
-
-# Every form carries a fresh Idempotency-Key: a double submit stores once.
-templates.env.globals.setdefault("new_key", lambda: secrets.token_hex(16))
 
 
 def _providers(vc: Valuechain, unit_id: str | None) -> list[dict[str, str]]:
@@ -86,10 +83,9 @@ def file_request(
     title: Annotated[str, Form(max_length=requests.MAX_TITLE)],
     body: Annotated[str, Form(max_length=requests.MAX_BODY)] = "",
     priority: Annotated[str, Form(max_length=32)] = "",
-    idempotency_key: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """File a request from my unit; the form carries a fresh key, so a double submit
-    stores once."""
+    """File a request from my unit (the form's key makes a double submit store once,
+    as on every form)."""
     try:
         if principal.unit_id is None:
             raise requests.RequestError("your account belongs to no unit, so it cannot ask")
@@ -101,7 +97,6 @@ def file_request(
             title=title,
             body=body,
             priority=priority or None,
-            idempotency_key=idempotency_key or None,
         )
     except requests.RequestError as error:
         # The form again, with what was typed and why it was refused.
@@ -161,7 +156,6 @@ def change_request(
     principal: RequestUser,
     verb: Annotated[Verb, Form()],
     note: Annotated[str, Form(max_length=requests.MAX_NOTE)] = "",
-    idempotency_key: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Move the request, then show it again (a stale page gets a clear message)."""
     return _act(
@@ -169,9 +163,7 @@ def change_request(
         vc,
         principal,
         request_id,
-        lambda asker: requests.change(
-            vc, asker, request_id, verb, note or None, idempotency_key=idempotency_key or None
-        ),
+        lambda asker: requests.change(vc, asker, request_id, verb, note or None),
     )
 
 
@@ -182,7 +174,6 @@ def thank_request(
     vc: CurrentValuechain,
     principal: RequestUser,
     note: Annotated[str, Form(max_length=requests.MAX_NOTE)] = "",
-    idempotency_key: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Say thank you with one click and a note."""
     return _act(
@@ -190,9 +181,7 @@ def thank_request(
         vc,
         principal,
         request_id,
-        lambda asker: thanks.thank(
-            vc, asker, request_id, note or None, idempotency_key=idempotency_key or None
-        ),
+        lambda asker: thanks.thank(vc, asker, request_id, note or None),
     )
 
 

@@ -22,13 +22,14 @@ from valuechain.edge.dependencies import (
     client_address,
     session_token,
 )
+from valuechain.edge.idempotency import IdempotentRoute, not_idempotent
 from valuechain.services import accounts
 from valuechain.services.accounts import NewSession
 from valuechain.services.audit import Actor
 from valuechain.services.sso import SsoError, SsoProvider, sign_in_with_sso
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
 
 # Holds state, nonce and PKCE verifier between leaving for the provider and coming back.
 SSO_COOKIE = "vc_sso"
@@ -127,6 +128,7 @@ def signin_page(
 
 
 @router.post("/signin")
+@not_idempotent
 async def signin(
     request: Request,
     principal: Anyone,
@@ -254,6 +256,7 @@ async def signin_sso_callback(
 
 
 @router.post("/signin/demo")
+@not_idempotent
 def signin_demo(request: Request, principal: Anyone, vc: CurrentValuechain) -> Response:
     """In the demo only: sign in as the demo admin again after signing out."""
     demo_id: str | None = getattr(request.app.state, "demo_account_id", None)
@@ -276,6 +279,7 @@ def signin_demo(request: Request, principal: Anyone, vc: CurrentValuechain) -> R
 
 
 @router.post("/signout")
+@not_idempotent
 def signout(request: Request, principal: SessionHolder, vc: CurrentValuechain) -> Response:
     """End the session and go to the sign-in page. In the demo the demo admin is then
     no longer signed in automatically, so other accounts can be tried."""
@@ -307,6 +311,7 @@ def setup_page(request: Request, principal: Anyone, vc: CurrentValuechain) -> Re
 
 
 @router.post("/setup")
+@not_idempotent
 async def setup(
     request: Request,
     principal: Anyone,

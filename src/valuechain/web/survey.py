@@ -21,10 +21,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from valuechain.domain.instrument import IMPORTANCE_POINTS, Item, Scale
 from valuechain.edge.dependencies import SURVEY_LINK, CurrentValuechain
+from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import campaign as campaigns
 from valuechain.web.templating import templates
 
-router = APIRouter(include_in_schema=False, dependencies=SURVEY_LINK)
+router = APIRouter(route_class=IdempotentRoute, include_in_schema=False, dependencies=SURVEY_LINK)
 NONCE_FIELD = "nonce"
 PRIVATE_HEADERS = {
     "Cache-Control": "no-store",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -53,4 +54,7 @@ templates.env.globals.update(
     relation_labels=RELATION_LABELS,
     version=__version__,
     may_visit=may_visit,
+    # Every form that changes something carries a fresh key (edge/idempotency.py): a
+    # double submit, or a retry after a lost answer, changes it once.
+    new_key=lambda: secrets.token_hex(16),
 )

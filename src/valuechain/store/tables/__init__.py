@@ -45,7 +45,6 @@ from valuechain.store.tables.measure import (
     MeasureOpenCampaignRow,
     ResponseRow,
     SealedResponseRow,
-    SurveyIdempotencyRow,
 )
 from valuechain.store.tables.partner import (
     ACTION_STATUSES,
@@ -126,7 +125,6 @@ __all__ = [
     "SealedResponseRow",
     "SessionRow",
     "SignInFailureRow",
-    "SurveyIdempotencyRow",
     "UnitRow",
     "WorkspaceEntryRow",
 ]

@@ -244,18 +244,6 @@ class ImportanceRow(Base):
     points: Mapped[float] = mapped_column(Float)
 
 
-class SurveyIdempotencyRow(Base):
-    __tablename__ = "survey_idempotency"
-    __table_args__ = (ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),)
-
-    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # HMAC-SHA256 keyed by the token (not stored) of the client's Idempotency-Key.
-    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    body_hash: Mapped[str] = mapped_column(String(64))
-    result: Mapped[str] = mapped_column(String(2000))  # the JSON answered, no response id
-    created_on: Mapped[date] = mapped_column(Date)
-
-
 class SealedResponseRow(Base):
     """A response to a campaign that is still open, held apart until it closes: no
     number about an open campaign is shown, so nobody can difference the scores

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -73,8 +72,6 @@ class RequestEventRow(Base):
             name="fk_request_events_request",
             ondelete="CASCADE",
         ),
-        # A repeated change with the same Idempotency-Key stores once.
-        UniqueConstraint("org_id", "idempotency_key", name="uq_request_events_idempotency"),
     )
 
     org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -86,6 +83,3 @@ class RequestEventRow(Base):
     from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     to_state: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(String(4000), nullable=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    # What the change asked for (a digest), so a replayed key with another body is told.
-    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
