@@ -148,13 +148,9 @@ def protect(
     leak = _linear_leak if arithmetic else _set_leak
     for family in by_measure.values():
         for component in _components(family):
-            # The star (near-linear) knows no sensitive respondents: a component with
-            # any goes the general way.
             star = (
-                _Star.build([c.members for c in component], threshold)
-                if arithmetic
-                and len(component) > STAR_MIN_CELLS
-                and not (hidden and any(c.members & hidden for c in component))
+                _Star.build([c.members for c in component], threshold, sensitive=hidden)
+                if arithmetic and len(component) > STAR_MIN_CELLS
                 else None
             )
             chosen = (
@@ -421,17 +417,21 @@ def _project_off(h: FloatMatrix, local: FloatMatrix) -> tuple[FloatMatrix, int]:
     return h - (h @ basis.T) @ basis, rank
 
 
-def _signatures(groups: Sequence[frozenset[Hashable]]) -> tuple[list[tuple[int, ...]], IntArray]:
+def _signatures(
+    groups: Sequence[frozenset[Hashable]], sensitive: frozenset[Hashable] = frozenset()
+) -> tuple[list[tuple[int, ...]], IntArray]:
     """Atoms of a family of groups: each distinct tuple of the groups a respondent is
-    in, with how many respondents share it. Linear in the memberships."""
+    in, with how many respondents share it (weighed as in :func:`_secure` when some
+    are ``sensitive``). Linear in the memberships."""
     of: dict[Hashable, list[int]] = {}
     for j, group in enumerate(groups):
         for member in group:
             of.setdefault(member, []).append(j)
     count: dict[tuple[int, ...], int] = {}
-    for js in of.values():
+    for member, js in of.items():
         key = tuple(js)
-        count[key] = count.get(key, 0) + 1
+        weight = 1 if not sensitive else 1 + (0 if member in sensitive else int(_PLAIN))
+        count[key] = count.get(key, 0) + weight
     return list(count), np.fromiter(count.values(), dtype=np.int64, count=len(count))
 
 
@@ -474,10 +474,13 @@ class _Star:
         free_hub: BoolMatrix,
         free_sizes: IntArray,
         threshold: int,
+        weighed: bool = False,
     ) -> None:
         self.hub = np.asarray(hub, dtype=np.int64)
         self.blocks = blocks
         self.threshold = threshold
+        # Sizes weighed for sensitive respondents (see _secure): "large" by _small.
+        self.weighed = weighed
         self.live = np.ones(n_cells, dtype=bool)
         self.free_hub, self.free_sizes = free_hub, free_sizes
         self.weights = np.int64(1) << np.arange(len(hub), dtype=np.int64)
@@ -495,6 +498,7 @@ class _Star:
         threshold: int,
         force: Sequence[int] = (),
         block_max: int = BLOCK_MAX,
+        sensitive: frozenset[Hashable] = frozenset(),
     ) -> _Star | None:
         """The star of these groups, or None when it needs more than ``HUB_MAX`` hub
         cells for blocks of at most ``BLOCK_MAX`` cells. The hub is the fewest of the
@@ -502,7 +506,7 @@ class _Star:
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
 
-        signatures, sizes = _signatures(groups)
+        signatures, sizes = _signatures(groups, sensitive)
         n_atoms, n_cells = len(signatures), len(groups)
         lengths = np.fromiter((len(s) for s in signatures), dtype=np.int64, count=n_atoms)
         atom = np.repeat(np.arange(n_atoms, dtype=np.int64), lengths)
@@ -571,7 +575,15 @@ class _Star:
                 _Block(np.array(cells, dtype=np.int64), local, atom_hub[rows], sizes[rows])
             )
         free = np.flatnonzero(~covered)
-        return cls(n_cells, hub, blocks, atom_hub[free], sizes[free], threshold)
+        return cls(
+            n_cells, hub, blocks, atom_hub[free], sizes[free], threshold, bool(sensitive)
+        )
+
+    def large(self, sizes: IntArray) -> npt.NDArray[np.bool_]:
+        """Atoms of at least the threshold (of respondents not all sensitive)."""
+        if self.weighed:
+            return ~_small(sizes, self.threshold)
+        return np.asarray(sizes >= self.threshold, dtype=bool)
 
     def view(self, b: int, without: int = -1) -> _View:
         """Block ``b`` as the live cells (less ``without``) see it; remembered, since
@@ -603,7 +615,7 @@ class _Star:
         spare = ~own & hub.any(axis=1)
         l_rows = local[own].T.astype(np.float64)
         h_rows = hub[own].T.astype(np.float64)
-        large = sizes[own] >= self.threshold
+        large = self.large(sizes[own])
         residual, rank = _project_off(h_rows, l_rows)
         residual_large, rank_large = _project_off(h_rows[:, large], l_rows[:, large])
         return _View(
@@ -631,7 +643,7 @@ class _Star:
         merged = np.bincount(inverse.ravel(), weights=size[code > 0]).astype(np.int64)
         free = ((distinct[None, :] & self.weights[:, None]) > 0).astype(np.float64)
         self.free = free
-        self.free_large = merged >= self.threshold
+        self.free_large = self.large(merged)
         stacked = np.concatenate([free, *(v.residual for v in self.views)], axis=1)
         stacked_large = np.concatenate(
             [free[:, self.free_large], *(v.residual_large for v in self.views)], axis=1
@@ -673,7 +685,7 @@ class _Star:
             self.hub_leak = saved_leak
             return after < before
         old, trial = self.views[b], self.view(b, without=j)
-        spare_large = trial.free_sizes >= self.threshold
+        spare_large = self.large(trial.free_sizes)
         lost_large = _rank(
             self.null_large.T
             @ np.concatenate([trial.residual_large, trial.spare[:, spare_large]], axis=1)

@@ -166,6 +166,8 @@ class IdempotentRoute(APIRoute):
         methods = {m.upper() for m in kwargs.get("methods") or ()}
         if methods & CHANGING_METHODS and not endpoint.__dict__.get("idempotency_exempt"):
             endpoint = _honouring_keys(endpoint, lambda: self)
+            # Every route that honours a key may refuse a reused one: its schema says so.
+            kwargs["responses"] = {**RESPONSES, **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
 
 
