@@ -125,9 +125,11 @@ def _watched_page(context: Any) -> Any:
     # connection gives another error, which is recorded.
     new_page.on(
         "requestfailed",
-        lambda r: problems.append(f"request failed: {r.url} ({r.failure})")
-        if r.failure != "net::ERR_ABORTED"
-        else None,
+        lambda r: (
+            problems.append(f"request failed: {r.url} ({r.failure})")
+            if r.failure != "net::ERR_ABORTED"
+            else None
+        ),
     )
     new_page.on(
         "response",

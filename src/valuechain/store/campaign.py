@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, case, delete, func, insert, or_, select, update
 
-from valuechain.domain.campaign import Campaign, CampaignState
+from valuechain.domain.campaign import Campaign, CampaignState, time_order
 from valuechain.domain.person import ERASED_DOMAIN
 from valuechain.domain.response import Answer, Response
 from valuechain.store.measure import ANSWERS, CAMPAIGNS, COMMENTS, IMPORTANCE, RESPONSES
@@ -74,10 +74,17 @@ def read_campaign(conn: Connection, org_id: int, campaign_id: str) -> Campaign |
 
 
 def read_campaigns(conn: Connection, org_id: int) -> list[Campaign]:
-    rows = conn.execute(
-        select(CAMPAIGNS).where(CAMPAIGNS.c.org_id == org_id).order_by(CAMPAIGNS.c.id)
+    """Every campaign, oldest first (``domain.campaign.time_order``)."""
+    rows = conn.execute(select(CAMPAIGNS).where(CAMPAIGNS.c.org_id == org_id)).all()
+    at = {row.id: row for row in rows}
+    order = time_order(
+        [r.id for r in rows],
+        [r.closes_on for r in rows],
+        [r.opens_on for r in rows],
+        [r.first_answer_on for r in rows],
+        [r.last_answer_on for r in rows],
     )
-    return [_campaign(r) for r in rows]
+    return [_campaign(at[c]) for c in order]
 
 
 def insert_campaign(
