@@ -107,9 +107,7 @@ def test_latest_and_change_follow_the_dates_not_the_names(vc: Valuechain) -> Non
     assert listed == ["wave-9", "wave-10"]
 
 
-def test_the_cli_takes_the_latest_by_date(
-    vc: Valuechain, cli_env: dict[str, str]
-) -> None:
+def test_the_cli_takes_the_latest_by_date(vc: Valuechain, cli_env: dict[str, str]) -> None:
     _decline(vc)
     runner = CliRunner()
     scores = runner.invoke(app, ["scores", "--json"], env=cli_env)
