@@ -55,6 +55,13 @@ IDEMPOTENCY: Table = SurveyIdempotencyRow.__table__  # type: ignore[assignment]
 SEALED: Table = SealedResponseRow.__table__  # type: ignore[assignment]
 
 
+# A campaign's own columns, without the answer span only ordering reads (a database
+# migrated up to an older revision lacks it).
+_COLUMNS = tuple(
+    CAMPAIGNS.c[name] for name in ("id", "name", "instrument", "opens_on", "closes_on", "state")
+)
+
+
 def _campaign(row: Any) -> Campaign:
     return Campaign(
         id=row.id,
@@ -68,7 +75,7 @@ def _campaign(row: Any) -> Campaign:
 
 def read_campaign(conn: Connection, org_id: int, campaign_id: str) -> Campaign | None:
     row = conn.execute(
-        select(CAMPAIGNS).where(CAMPAIGNS.c.org_id == org_id, CAMPAIGNS.c.id == campaign_id)
+        select(*_COLUMNS).where(CAMPAIGNS.c.org_id == org_id, CAMPAIGNS.c.id == campaign_id)
     ).first()
     return None if row is None else _campaign(row)
 
@@ -302,7 +309,7 @@ def still_answering(conn: Connection, org_id: int, campaign_id: str, today: date
     publishes it with the others), and an answer waits for a close being committed
     (and is then refused), so no answer is sealed into a closed campaign."""
     row = conn.execute(
-        select(CAMPAIGNS)
+        select(*_COLUMNS)
         .where(CAMPAIGNS.c.org_id == org_id, CAMPAIGNS.c.id == campaign_id)
         .with_for_update(read=True)
     ).first()
