@@ -10,8 +10,11 @@ import json
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tests.conftest import TEST_SECURITY
+from tests.test_backup import own_url  # noqa: F401 (a fixture)
 from valuechain import Valuechain
 from valuechain.cli.main import app
 from valuechain.domain.campaign import time_order
@@ -24,6 +27,8 @@ from valuechain.services import measure
 from valuechain.services.change import change
 from valuechain.services.partner import action
 from valuechain.store import campaign as campaign_store
+from valuechain.store import measure as measure_store
+from valuechain.store.database import make_engine
 
 
 def _map(customers: tuple[str, ...]) -> OrganisationMap:
@@ -157,13 +162,27 @@ def test_an_action_is_judged_on_its_relationship_and_falls_back_only_when_suppre
         )
     )
     mine = action.create(
-        vc, None, "desk", "line", title="Answer within the hour", owner="Desk lead",
-        due_on=date(2026, 5, 1), instrument="service_factors", dimension="promptness",
-    )  # fmt: skip
+        vc,
+        None,
+        "desk",
+        "line",
+        title="Answer within the hour",
+        owner="Desk lead",
+        due_on=date(2026, 5, 1),
+        instrument="service_factors",
+        dimension="promptness",
+    )
     theirs = action.create(
-        vc, None, "desk", "tiny", title="Call back", owner="Desk lead",
-        due_on=date(2026, 5, 1), instrument="service_factors", dimension="promptness",
-    )  # fmt: skip
+        vc,
+        None,
+        "desk",
+        "tiny",
+        title="Call back",
+        owner="Desk lead",
+        due_on=date(2026, 5, 1),
+        instrument="service_factors",
+        dimension="promptness",
+    )
     vc.write_map(
         OrganisationMap(
             responses=_responses(
@@ -193,3 +212,70 @@ def test_an_action_is_judged_on_its_relationship_and_falls_back_only_when_suppre
     }
     assert wider["before"]["n"] == unit_cells["q1"]["n"] == 46
     assert wider["after"]["n"] == unit_cells["q2"]["n"]
+
+
+def test_the_migration_dates_campaigns_from_their_stored_answers(
+    own_url: str,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """A database at 0015 holding wave-9 (September) and wave-10 (October) answers,
+    upgraded: each campaign has its answer span, and wave-10 is the latest."""
+    from alembic import command
+    from sqlalchemy import insert
+
+    from valuechain.store.database import _alembic_config
+    from valuechain.store.measure import CAMPAIGNS, RESPONSES
+
+    engine = make_engine(own_url, migrate=False, create=True)
+    with engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0015_anon")
+    vc = Valuechain(engine, "old", security=TEST_SECURITY, create=True)
+    vc.write_map(_map(("line",)))
+    old = ("org_id", "id", "name", "instrument", "state")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(CAMPAIGNS).values(
+                [
+                    dict(zip(old, (vc.org_id, c, c, "service_factors", "closed"), strict=True))
+                    for c in ("wave-10", "wave-9")
+                ]
+            )
+        )
+        conn.execute(
+            insert(RESPONSES),
+            [
+                {
+                    "org_id": vc.org_id,
+                    "id": f"{c}-{i}",
+                    "campaign_id": c,
+                    "instrument": "service_factors",
+                    "rater_id": "line",
+                    "rated_id": "desk",
+                    "submitted_on": day,
+                    "summarised": False,
+                }
+                for c, days in (
+                    ("wave-9", (date(2026, 9, 2), date(2026, 9, 20))),
+                    ("wave-10", (date(2026, 10, 5), date(2026, 10, 9))),
+                )
+                for i, day in enumerate(days)
+            ],
+        )
+    with engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert measure_store.campaign_ids(conn, vc.org_id) == ["wave-9", "wave-10"]
+        spans = dict(
+            (row[0], (row[1], row[2]))
+            for row in conn.execute(
+                select(CAMPAIGNS.c.id, CAMPAIGNS.c.first_answer_on, CAMPAIGNS.c.last_answer_on)
+            )
+        )
+    assert spans == {
+        "wave-9": (date(2026, 9, 2), date(2026, 9, 20)),
+        "wave-10": (date(2026, 10, 5), date(2026, 10, 9)),
+    }
+    engine.dispose()
