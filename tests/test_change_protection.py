@@ -100,7 +100,7 @@ def test_change_and_dashboard_reveal_no_small_group(
                 published.add(members(campaign, cell["provider"], cell.get("customer")))
     if all(any(c == campaign for c, _p, _u in where.values()) for campaign in CAMPAIGNS):
         for cell in change(org)["cells"]:
-            if cell["suppressed"]:
+            if cell["status"] != "compared":
                 assert "n_before" not in cell
                 continue
             sides = [members(c, cell["provider"], cell.get("customer")) for c in CAMPAIGNS]

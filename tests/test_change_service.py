@@ -66,28 +66,49 @@ def test_change_matches_scipy_pingouin_and_statsmodels(demo: Valuechain) -> None
     assert cell["hedges_g"] == pytest.approx(g, abs=TOL)
     # The planted decline is found, and is the strongest change.
     assert cell["significant"] and cell["difference"] < -0.9
-    shown = [c for c in found["cells"] if not c["suppressed"]]
+    shown = [c for c in found["cells"] if c["status"] == "compared"]
     assert len(shown) == found["compared"]
     raw = np.array([c["p"] for c in shown], dtype=float)
     for method, name in (("holm", "holm"), ("bh", "fdr_bh")):
         adjusted = [
-            c["p_adjusted"] for c in change(demo, correction=method)["cells"] if not c["suppressed"]
+            c["p_adjusted"]
+            for c in change(demo, correction=method)["cells"]
+            if c["status"] == "compared"
         ]
         assert np.allclose(adjusted, multipletests(raw, method=name)[1], atol=TOL)
 
 
+def _same(c: measure.PublishedCell, cell: dict[str, object]) -> bool:
+    key = (c.by.value, c.instrument, c.provider, c.customer, c.dimension)
+    return key == (
+        cell["by"], cell["instrument"], cell["provider"], cell.get("customer"),
+        cell.get("dimension"),
+    )  # fmt: skip
+
+
 def test_only_cells_published_in_both_campaigns_are_compared(demo: Valuechain) -> None:
     found = change(demo)
+    published_all = measure.published_cells(demo)[2]
     published = {
-        (c.by.value, c.provider, c.customer, c.dimension, c.campaign)
-        for c in measure.published_cells(demo)[2]
+        (c.by.value, c.instrument, c.provider, c.customer, c.dimension, c.campaign)
+        for c in published_all
         if c.moments is not None
     }
     for cell in found["cells"]:
-        key = (cell["by"], cell["provider"], cell.get("customer"), cell.get("dimension"))
+        key = (
+            cell["by"], cell["instrument"], cell["provider"], cell.get("customer"),
+            cell.get("dimension"),
+        )  # fmt: skip
         both = all((*key, campaign) in published for campaign in ("2026-q1", "2026-q2"))
-        assert cell["suppressed"] is not both, cell
-        if not cell["suppressed"]:
+        assert (cell["status"] == "compared") is both, cell
+        if cell["status"] == "not measured":
+            # A campaign holds no cell at all for it (e.g. an instrument asked once).
+            assert cell["suppressed"] is False
+            assert not all(
+                any(c.campaign == campaign and _same(c, cell) for c in published_all)
+                for campaign in ("2026-q1", "2026-q2")
+            )
+        if cell["status"] == "compared":
             assert min(cell["n_before"], cell["n_after"]) >= found["threshold"]
     hidden = {(c["provider"], c.get("customer")) for c in found["cells"] if c["suppressed"]}
     # Q2 has 3 respondents from maintenance and from business applications.
@@ -98,7 +119,7 @@ def test_only_cells_published_in_both_campaigns_are_compared(demo: Valuechain) -
     for campaign in ("2026-q1", "2026-q2"):
         scores = measure.scores(demo, "relationship", campaign=campaign)["cells"]
         for cell in found["cells"]:
-            if cell["by"] == "relationship" and not cell["suppressed"]:
+            if cell["by"] == "relationship" and cell["status"] == "compared":
                 match = [
                     s
                     for s in scores
@@ -108,10 +129,10 @@ def test_only_cells_published_in_both_campaigns_are_compared(demo: Valuechain) -
 
 
 def test_raising_the_threshold_suppresses_more(demo: Valuechain) -> None:
-    at_five = [c for c in change(demo)["cells"] if not c["suppressed"]]
+    at_five = [c for c in change(demo)["cells"] if c["status"] == "compared"]
     measure.set_threshold(demo, 10)
     found = change(demo)
-    shown = [c for c in found["cells"] if not c["suppressed"]]
+    shown = [c for c in found["cells"] if c["status"] == "compared"]
     assert all(min(c["n_before"], c["n_after"]) >= 10 for c in shown)
     assert len(shown) < len(at_five)
 

@@ -143,3 +143,37 @@ def test_default_calendar_and_vectorised_queries() -> None:
     assert datetime.fromtimestamp(float(due), ZoneInfo("UTC")) == datetime(
         2026, 11, 30, 10, tzinfo=ZoneInfo("UTC")
     )
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"),
+    [(date(2026, 3, 29), 3.0), (date(2026, 10, 25), 4.0)],  # forward, back (Sundays)
+)
+def test_a_night_shift_on_a_daylight_saving_night_counts_its_wall_clock_hours(
+    day: date, hours: float
+) -> None:
+    """02:30-06:00: the night the clocks go forward, 02:30 does not exist and work
+    starts at 03:00 (3.0 h, not from 03:30); the night they go back, the repeated
+    02:00-02:30 shows a time before the shift (4.0 h, not 4.5)."""
+    zone = "Europe/Berlin"
+    cal = calendar("night", zone, "sun 02:30-06:00; tue 02:30-06:00")
+    clock = business_clock(cal, day - timedelta(days=2), day + timedelta(days=2))
+    a = datetime.combine(day, datetime.min.time(), ZoneInfo(zone)).timestamp()
+    b = a + 86_400
+    assert float(elapsed(clock, a, b)) == hours * 3600
+    assert float(elapsed(clock, a, b)) == _minutes(cal, a, b) * 60
+    # The Tuesday after is an ordinary 3.5 hours.
+    assert float(elapsed(clock, a + 2 * 86_400, b + 2 * 86_400)) == 3.5 * 3600
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York", "Australia/Sydney"])
+def test_daylight_saving_weeks_agree_with_counting_minutes(zone: str) -> None:
+    cal = calendar("c", zone, HOURS[3])
+    clock = business_clock(cal, date(2026, 1, 1), date(2026, 12, 31))
+    for day in (date(2026, 3, 8), date(2026, 3, 29), date(2026, 4, 5), date(2026, 10, 4),
+                date(2026, 10, 25), date(2026, 11, 1)):  # fmt: skip
+        a = datetime.combine(day - timedelta(days=1), datetime.min.time(), ZoneInfo(zone))
+        start = a.timestamp()
+        assert float(elapsed(clock, start, start + 3 * 86_400)) == pytest.approx(
+            _minutes(cal, start, start + 3 * 86_400) * 60
+        )

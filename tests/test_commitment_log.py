@@ -5,6 +5,7 @@ and the `valuechain commitments --json` contract."""
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import shutil
@@ -229,3 +230,50 @@ def test_the_database_classifies_like_the_analytics(vc: Valuechain, tmp_path: Pa
     row = next(r for r in commitments_document(vc, now=now)["agreements"] if r["id"] == "plan-pack")
     assert {o: row[o] for o in expected} == dict(expected)
     assert min(expected.values()) > 0 and len(expected) == 5
+
+
+def test_exactly_the_margin_early_is_exceeded_in_the_log_and_the_timeline(
+    vc: Valuechain, tmp_path: Path
+) -> None:
+    """With plan-pack's margin at 1.1 hours, a delivery exactly 1 h 6 min early is
+    exceeded (as agree.md and bundle.md say), a second less is kept; the SQL count and
+    the timeline agree. Microseconds on the due times make SQLite's julianday round."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ROOT / "examples" / "bundle", bundle)
+    for name in ("calendars.csv", "agreements.csv", "commitments.csv"):
+        shutil.copy(ROOT / "examples" / "agree" / name, bundle / name)
+    with (bundle / "agreements.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        if row["id"] == "plan-pack" and row["exceed_margin_hours"]:
+            row["exceed_margin_hours"] = "1.1"  # 3960.0000000000005 s as a float
+    with (bundle / "agreements.csv").open("w", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerows(rows)
+    import_bundle(vc, bundle)
+    base = datetime(2026, 6, 1, 12, 0, 7, 123_457, tzinfo=UTC)
+    rng = random.Random(5)
+    log = [
+        Commitment("plan-pack", base + timedelta(hours=7 * i, microseconds=rng.randrange(10**8)))
+        for i in range(200)
+    ]
+    log = [
+        Commitment(c.agreement_id, c.due_at, c.due_at - timedelta(seconds=3960 - (i % 2)))
+        for i, c in enumerate(log)
+    ]
+    now = base + timedelta(days=60)
+
+    def counts() -> tuple[int, int]:
+        doc = commitments_document(vc, now=now)["agreements"]
+        row = next(r for r in doc if r["id"] == "plan-pack")
+        return row["exceeded"], row["kept"]
+
+    exceeded, kept = counts()  # the example's own history
+    with vc.engine.begin() as conn:
+        commitment_store.write_commitments(conn, vc.org_id, log)
+    items = timeline(vc, agreements.agreement(vc, "plan-pack"), now=now, limit=10_000)
+    ours = {c.due_at for c in log}
+    mine = [i for i in items if datetime.fromisoformat(i["due_at"]) in ours]
+    assert Counter(i["outcome"] for i in mine) == {"exceeded": 100, "kept": 100}
+    assert counts() == (exceeded + 100, kept + 100)

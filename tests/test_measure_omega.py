@@ -103,3 +103,25 @@ def test_reliability_carries_omega_for_scales_of_three_items(demo_vc: Valuechain
     out = CliRunner().invoke(cli, ["reliability", "--json"], env=_env(vc))
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["scales"] == list(scales.values())
+
+
+def _exact(target: list[list[float]], n: int, seed: int) -> np.ndarray:
+    """``n`` answers whose sample correlation matrix is exactly ``target``."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, len(target)))
+    z -= z.mean(axis=0)
+    z = z @ np.linalg.inv(np.linalg.cholesky(np.cov(z.T))).T
+    return z @ np.linalg.cholesky(np.array(target)).T
+
+
+@pytest.mark.parametrize("r23", [0.65, 0.8])
+def test_a_heywood_case_is_flagged_and_its_omega_not_reported(r23: float) -> None:
+    """Three items with r12 = r13 = 0.9: the exactly identified loading of item 1 is
+    λ1² = r12 r13 / r23 > 1, an improper solution; its omega is not reported."""
+    x = _exact([[1, 0.9, 0.9], [0.9, 1, r23], [0.9, r23, 1]], 200, 1)
+    assert 0.81 / r23 > 1
+    found = omega_of(x)
+    assert found.heywood
+    assert np.isnan(found.omega)
+    assert found.reason is Reason.HEYWOOD
+    assert len(found.loadings) == 3  # kept for inspection

@@ -129,7 +129,11 @@ COLUMNS: dict[str, dict[str, str]] = {
     "instrument_items": each(
         "org_id instrument item position dimension text scale_min scale_max", OTHER
     ),
-    "campaigns": each("org_id id name instrument opens_on closes_on state", OTHER),
+    "campaigns": {
+        **each("org_id id name instrument opens_on closes_on state", OTHER),
+        # The span of the campaign's anonymous answers: orders campaigns, never shown.
+        **each("first_answer_on last_answer_on", SURVEY),
+    },
     "campaign_groups": each("org_id campaign_id provider_id customer_id", OTHER),
     "invitations": {
         **each(

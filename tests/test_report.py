@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +154,27 @@ def test_a_relationships_report_is_about_its_two_units(
     assert json.loads(result.stdout)["title"] == doc.title
     bad = CliRunner().invoke(app, ["report", "--relationship", "mach"], env=cli_env)
     assert bad.exit_code != 0
+
+
+def test_report_json_is_the_api_document(planted: Valuechain, cli_env: dict[str, str]) -> None:
+    """`valuechain report --json` prints one JSON document, the same as the API's
+    report route returns (for the organisation and for a unit)."""
+    runner = CliRunner()
+    make_account(planted)
+    with TestClient(create_app(planted)) as client:
+        sign_in(client)
+        for args, route in (
+            ([], "/api/v1/reports/organisation"),
+            (["--unit", "mach"], "/api/v1/units/mach/report"),
+        ):
+            result = runner.invoke(app, ["report", *args, "--json"], env=cli_env)
+            assert result.exit_code == 0, result.output
+            api = client.get(route)
+            assert api.status_code == 200
+            printed, served = json.loads(result.stdout), api.json()
+            # The same document but for the second it was generated in.
+            moments = [datetime.fromisoformat(d.pop("generated")) for d in (printed, served)]
+            assert abs(moments[1] - moments[0]) < timedelta(seconds=60)
+            assert printed == served
+    wrong = runner.invoke(app, ["report", "--json", "--format", "pdf"], env=cli_env)
+    assert wrong.exit_code != 0

@@ -4,14 +4,19 @@ number of working hours after an instant runs out.
 A calendar's working intervals over a date range are laid out once as sorted UTC
 epoch seconds with a running total; every query is then one ``np.searchsorted`` over
 arrays of instants, so a year of requests is timed in a vectorised pass. Local wall
-times are converted per day with :mod:`zoneinfo`, so daylight-saving changes shorten
-or lengthen nothing: a 09:00-17:00 day is eight working hours on either side.
+times are converted per day with :mod:`zoneinfo`. The clock counts **elapsed real
+time during which the calendar's wall clock shows a working time**: a 09:00-17:00 day
+is eight hours on either side of a daylight-saving change; a 02:30-06:00 shift is 3.0
+hours the night the clocks go forward (02:30 does not exist; work starts at 03:00)
+and 4.0 hours the night they go back (the repeated 02:00-02:30 shows a time before
+the shift). See docs/agree.md.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -38,10 +43,44 @@ class BusinessClock:
         return float(self.before[-1] + self.ends[-1] - self.starts[-1]) if self.starts.size else 0.0
 
 
-def _instant(day: date, moment: time, calendar: Calendar) -> float:
+def _seconds(day: date, moment: time) -> float:
+    """``moment`` on ``day`` as if the wall clock were UTC (24:00 is the next midnight)."""
     if moment == time.max:  # a shift "until 24:00" ends at the next midnight
-        return datetime.combine(day + timedelta(days=1), time(0), calendar.zone).timestamp()
-    return datetime.combine(day, moment, calendar.zone).timestamp()
+        return datetime.combine(day + timedelta(days=1), time(0), UTC).timestamp()
+    return datetime.combine(day, moment, UTC).timestamp()
+
+
+def _offset(calendar: Calendar, instant: float) -> float:
+    """The calendar's UTC offset in seconds at ``instant`` (epoch seconds)."""
+    offset = datetime.fromtimestamp(instant, calendar.zone).utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
+
+
+def _pieces(day: date, start: time, end: time, calendar: Calendar) -> list[tuple[float, float]]:
+    """The real instants (epoch seconds) at which the calendar's wall clock shows a
+    time in ``[start, end)`` of ``day``: one interval, or two on the night the clocks
+    go back (the repeated wall time before ``start`` is not working time), and on the
+    night they go forward the first instant at or after ``start`` (02:30, which does
+    not exist, starts at 03:00)."""
+    a, b = _seconds(day, start), _seconds(day, end)
+    lo, hi = a - 86_400.0, b + 86_400.0
+    before, after = _offset(calendar, lo), _offset(calendar, hi)
+    if before == after:
+        return [(a - before, b - before)]
+    # The transition: bisection to the second (a few dozen calls on two days a year).
+    left, right = lo, hi
+    while right - left > 1.0:
+        mid = float(math.floor((left + right) / 2))
+        if _offset(calendar, mid) == before:
+            left = mid
+        else:
+            right = mid
+    switch = right
+    out = []
+    for low, high in ((a - before, min(b - before, switch)), (max(a - after, switch), b - after)):
+        if high > low:
+            out.append((low, high))
+    return out
 
 
 def business_clock(calendar: Calendar, first_day: date, last_day: date) -> BusinessClock:
@@ -54,8 +93,7 @@ def business_clock(calendar: Calendar, first_day: date, last_day: date) -> Busin
     while day <= last_day:
         if not calendar.is_holiday(day):
             for start, end in calendar.hours[day.weekday()]:
-                a, b = _instant(day, start, calendar), _instant(day, end, calendar)
-                if b > a:
+                for a, b in _pieces(day, start, end, calendar):
                     starts.append(a)
                     ends.append(b)
         day += timedelta(days=1)

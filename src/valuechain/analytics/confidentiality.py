@@ -575,9 +575,7 @@ class _Star:
                 _Block(np.array(cells, dtype=np.int64), local, atom_hub[rows], sizes[rows])
             )
         free = np.flatnonzero(~covered)
-        return cls(
-            n_cells, hub, blocks, atom_hub[free], sizes[free], threshold, bool(sensitive)
-        )
+        return cls(n_cells, hub, blocks, atom_hub[free], sizes[free], threshold, bool(sensitive))
 
     def large(self, sizes: IntArray) -> npt.NDArray[np.bool_]:
         """Atoms of at least the threshold (of respondents not all sensitive)."""

@@ -7,7 +7,8 @@ component                 on 0–1                                              
 ========================  =====================================================  ======
 ``customer_view``         customer's survey mean, (mean − min) / (max − min)      0.25
 ``provider_view``         provider's partnership mean, rescaled the same way       0.20
-``sla``                   requests meeting their targets, percent / 100            0.20
+``sla``                   targets met: mean of first-response and resolution      0.20
+                          shares on target (those measured), percent / 100
 ``trust``                 commitment trust (Beta posterior mean, already 0–1)      0.20
 ``thanks``                resolved requests thanked, percent / 100                 0.05
 ``capacity``              1 when demand ≤ agreed share, else share / demand        0.10
@@ -48,6 +49,23 @@ def rescale(mean: npt.ArrayLike, low: npt.ArrayLike, high: npt.ArrayLike) -> Flo
     lo = np.asarray(low, dtype=np.float64)
     hi = np.asarray(high, dtype=np.float64)
     return np.clip((m - lo) / (hi - lo), 0.0, 1.0)
+
+
+def targets_met(first_response_pct: npt.ArrayLike, resolution_pct: npt.ArrayLike) -> FloatArray:
+    """The ``sla`` component on 0–1: the mean of the first-response and resolution
+    shares on target, each target the agreement sets counting equally; one alone when
+    only it is measured, ``nan`` when neither is. Using resolution alone would score a
+    relationship whose first responses are all late as fully healthy."""
+    both = np.stack(
+        [
+            np.asarray(first_response_pct, dtype=np.float64),
+            np.asarray(resolution_pct, dtype=np.float64),
+        ]
+    )
+    known = ~np.isnan(both)
+    total = np.where(known, both, 0.0).sum(axis=0)
+    count = known.sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1) / 100.0, np.nan)
 
 
 def capacity_fit(demand: npt.ArrayLike, share: npt.ArrayLike) -> FloatArray:

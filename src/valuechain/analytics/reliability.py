@@ -74,13 +74,16 @@ class Omega:
     omega: float
     loadings: tuple[float, ...]  # standardised loadings of the one factor
     uniquenesses: tuple[float, ...]
-    heywood: bool  # a uniqueness ended on its lower bound
+    heywood: bool  # an improper solution: omega is nan with Reason.HEYWOOD
     reason: Reason | None
 
 
 #: Lower bound of a uniqueness in the fit (as ``factor_analyzer`` and ``psych::fa``);
-#: a fit that ends on it is a Heywood case, reported with its omega.
+#: a fit that ends on it is a Heywood case, and its omega is not reported.
 MIN_UNIQUENESS = 0.005
+#: How far a fitted item variance λ² + ψ may stray from 1 (a proper ML solution of a
+#: correlation matrix reproduces its unit diagonal) before the solution is improper.
+HEYWOOD_TOLERANCE = 1e-4
 
 
 def one_factor(
@@ -135,7 +138,10 @@ def mcdonald_omega(data: CrossProducts) -> Omega:
     λ_i² = r_ij r_ik / r_jk; with fewer it is not, and omega is ``nan``.
 
     ``nan`` with a reason for fewer than three items, fewer than two complete
-    responses, or an item with no variance."""
+    responses, an item with no variance, or a Heywood case (a uniqueness on its lower
+    bound, a loading of 1 or more, or a fitted item variance λ² + ψ away from 1:
+    an improper solution whose omega would overstate reliability; ``heywood`` is set
+    and the loadings are kept for inspection)."""
     k, n = data.items, data.n
     empty: tuple[float, ...] = ()
     if k < 3:
@@ -151,16 +157,21 @@ def mcdonald_omega(data: CrossProducts) -> Omega:
     if np.linalg.matrix_rank(corr) < k:
         return Omega(k, n, np.nan, empty, empty, False, Reason.COLLINEAR)
     loading, psi = one_factor(corr)
+    heywood = bool(
+        (psi <= MIN_UNIQUENESS + HEYWOOD_TOLERANCE).any()
+        or (np.abs(loading) >= 1.0).any()
+        or (np.abs(loading**2 + psi - 1.0) > HEYWOOD_TOLERANCE).any()
+    )
     common = float(loading.sum()) ** 2
-    omega = common / (common + float(psi.sum()))
+    omega = np.nan if heywood else common / (common + float(psi.sum()))
     return Omega(
         k,
         n,
         omega,
         tuple(loading.tolist()),
         tuple(psi.tolist()),
-        bool((psi <= MIN_UNIQUENESS * (1 + 1e-9)).any()),
-        None,
+        heywood,
+        Reason.HEYWOOD if heywood else None,
     )
 
 

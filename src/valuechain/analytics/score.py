@@ -33,6 +33,10 @@ class Reason(StrEnum):
     TOO_FEW_RESPONSES = "too few complete responses"
     COLLINEAR = "a dimension is constant or the dimensions are collinear"
     FACTOR_NOT_IDENTIFIED = "fewer than three items, so a one-factor model is not identified"
+    HEYWOOD = (
+        "a Heywood case: an item's unique variance reached its lower bound (a loading of "
+        "about 1 or more), so the one-factor model does not fit"
+    )
 
 
 Reasons = tuple[Reason | None, ...]

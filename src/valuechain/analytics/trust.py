@@ -22,6 +22,11 @@ IntArray = npt.NDArray[np.int64]
 
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 CODE = {outcome: i for i, outcome in enumerate(OUTCOMES)}
+#: Seconds by which "at least the margin early" may fall short and still count as
+#: exceeded: a delivery exactly the margin early is exceeded, whatever the rounding of
+#: the database's clock arithmetic (SQLite's julianday keeps about 50 µs).
+EXCEED_SLACK = 1e-3
+
 CREDIT = {Outcome.KEPT: 1.0, Outcome.EXCEEDED: 1.0, Outcome.WARNED: 0.5, Outcome.MISSED: 0.0}
 
 
@@ -34,14 +39,15 @@ def classify(
 ) -> IntArray:
     """Outcome codes (indexes into ``OUTCOMES``) for commitments given as epoch seconds
     (``nan``: not delivered / no warning). Exceeded means delivered at least
-    ``early_margin`` seconds before due (a margin of 0 never counts as exceeded)."""
+    ``early_margin`` seconds before due, exactly the margin included (to
+    :data:`EXCEED_SLACK`; a margin of 0 never counts as exceeded)."""
     d = np.asarray(due, dtype=np.float64)
     got = np.asarray(delivered, dtype=np.float64)
     told = np.asarray(warned, dtype=np.float64)
     margin = np.broadcast_to(np.asarray(early_margin, dtype=np.float64), d.shape)
     done = ~np.isnan(got)
     on_time = done & (got <= d)
-    early = on_time & (margin > 0) & (got <= d - margin)
+    early = on_time & (margin > 0) & (d - got >= margin - EXCEED_SLACK)
     late = (done & (got > d)) | (~done & (now > d))
     warned_in_time = ~np.isnan(told) & (told < d)
     out = np.full(d.shape, CODE[Outcome.PENDING], dtype=np.int64)

@@ -1,11 +1,12 @@
 """Change between campaigns as JSON: the ``valuechain change --json`` document for
-the cells about one provider unit (see :mod:`valuechain.services.change`; cells not
-published in both campaigns are suppressed, p-values are adjusted across every cell
+the cells about one provider unit (see :mod:`valuechain.services.change`; a cell
+held back in either campaign is suppressed, one a campaign has no answers for is not
+measured, p-values are adjusted across every cell
 of the organisation compared). Needs ``view_unit_results`` for the unit."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -41,6 +42,10 @@ class ChangeCell(BaseModel):
     p_adjusted: float | None = Field(default=None, description="Across every cell compared.")
     hedges_g: float | None = None
     significant: bool | None = None
+    status: Literal["compared", "suppressed", "not measured"] = Field(
+        description="Why a cell has no numbers: suppressed by the threshold rule, or not "
+        "measured (a campaign has no answers for it)."
+    )
     suppressed: bool
 
 

@@ -1,6 +1,7 @@
 """`valuechain change`: did scores move between two campaigns? Welch tests per
 provider, relationship and provider × dimension, corrected across every cell
-compared; cells not published in both campaigns are suppressed."""
+compared; cells held back in either campaign are suppressed, cells a campaign has no
+answers for are not measured."""
 
 from __future__ import annotations
 
@@ -62,8 +63,9 @@ def change(
     table.add_column("")
     for cell in found["cells"]:
         keys = [cell["by"], cell["provider"], cell.get("customer") or cell.get("dimension") or ""]
-        if cell["suppressed"]:
-            table.add_row(*keys, HIDDEN, "", "", "", "", "", "", "")
+        if cell["status"] != "compared":
+            shown = HIDDEN if cell["suppressed"] else "[dim]not measured[/]"
+            table.add_row(*keys, shown, "", "", "", "", "", "", "")
             continue
         table.add_row(
             *keys,

@@ -26,7 +26,11 @@ def scores(
         typer.Option("--by", help="One cell per provider, relationship or provider × dimension."),
     ] = By.PROVIDER,
     campaign: Annotated[
-        str | None, typer.Option("--campaign", help="Only this campaign (default: all).")
+        str | None,
+        typer.Option(
+            "--campaign",
+            help="Only this campaign (default: the latest closed one, in time order).",
+        ),
     ] = None,
     instrument: Annotated[
         str | None, typer.Option("--instrument", help="Only this instrument (default: all).")

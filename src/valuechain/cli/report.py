@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from valuechain.cli.app import app, console, open_valuechain
+from valuechain.cli.app import app, console, open_valuechain, print_json
 
 if TYPE_CHECKING:
     from valuechain.services.report import Report
@@ -64,6 +64,12 @@ def report_command(
             help="One relationship's report instead of the organisation's.",
         ),
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print one JSON document (the API's report), as the other verbs."
+        ),
+    ] = False,
 ) -> None:
     """Findings that passed their test (Holm across all candidates), each
     a plain sentence with its number, uncertainty, a chart and a next step."""
@@ -72,6 +78,8 @@ def report_command(
     from valuechain.services.report import ReportError, report
     from valuechain.web.report import render_html, render_pdf
 
+    if as_json and fmt not in (Format.TEXT, Format.JSON):
+        raise typer.BadParameter(f"--json prints JSON, not {fmt.value}", param_hint="--format")
     vc = open_valuechain()
     pair: tuple[str, str] | None = None
     if relationship is not None:
@@ -80,6 +88,11 @@ def report_command(
             raise typer.BadParameter("write PROVIDER:CUSTOMER", param_hint="--relationship")
         pair = (provider, customer)
     doc = report(vc, unit, relationship=pair, all_findings=all_findings)
+    if as_json and output is None:
+        print_json(doc.to_json())
+        return
+    if as_json:
+        fmt = Format.JSON
     if fmt is Format.TEXT:
         _table(doc)
         return

@@ -10,6 +10,7 @@ link is random and only its SHA-256 hash is stored.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -156,3 +157,31 @@ def combined_band(bands: Sequence[RateBand]) -> RateBand:
     if low == 0 and high == 100:
         return RateBand(invited, None, None, True, fewest, most)
     return RateBand(invited, low / 100, high / 100, False, fewest, most)
+
+
+def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
+    """``text`` split into runs of digits (compared as numbers) and the rest, so that
+    ``wave-9`` comes before ``wave-10``."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part
+    )
+
+
+def time_order(
+    ids: Sequence[str],
+    closes: Sequence[date | None],
+    opens: Sequence[date | None],
+    first: Sequence[date | None],
+    last: Sequence[date | None],
+) -> list[str]:
+    """Campaign ids oldest first: by the closing date, else the last answer day; then
+    the opening date, else the first answer day; campaigns with neither (a draft
+    nobody answered) come last; ties by the id read naturally (digits as numbers)."""
+    undated = date.max
+
+    def key(j: int) -> tuple[date, date, tuple[tuple[int, int | str], ...]]:
+        end = closes[j] or last[j] or undated
+        start = opens[j] or first[j] or end
+        return (end, start, _natural(ids[j]))
+
+    return [ids[j] for j in sorted(range(len(ids)), key=key)]

@@ -51,12 +51,14 @@ def change(
     published: tuple[int, list[str], list[PublishedCell]] | None = None,
 ) -> dict[str, Any]:
     """Every cell's change from campaign ``before`` to campaign ``after`` (``after``
-    defaults to the latest campaign by id, ``before`` to the one just before
+    defaults to the latest campaign in time order, ``before`` to the one just before
     ``after``, so neither given compares the last two): each side's n and mean, the
     difference after − before with its 95% Welch interval, t, df, p, the p adjusted across all cells
     compared, Hedges' g and whether the change is significant at 5% after the
-    correction. A cell not published on both sides is listed as suppressed, without
-    numbers. ``provider`` only filters the cells listed; the correction always
+    correction. A cell without numbers says why in ``status``: ``suppressed`` (held
+    back on a side by the threshold rule, also ``suppressed: true``) or ``not
+    measured`` (a campaign has no answers for it at all); compared cells say
+    ``compared``. ``provider`` only filters the cells listed; the correction always
     counts every cell compared, so the same cell has the same adjusted p in every
     view. ``published`` is :func:`published_cells` when the caller has it already."""
     method = Correction(correction)
@@ -120,7 +122,11 @@ def change(
             row["dimension"] = dimension
         i = position.get(k)
         if i is None or result is None:
-            row["suppressed"] = True
+            # A cell one campaign never had is not measured there; hiding it as
+            # suppressed would claim a small group that does not exist.
+            measured = before in sides[k] and after in sides[k]
+            row["status"] = "suppressed" if measured else "not measured"
+            row["suppressed"] = measured
             out.append(row)
             continue
         b, a = sides[k][before].moments, sides[k][after].moments
@@ -141,6 +147,7 @@ def change(
             hedges_g=_num(float(result.hedges_g[i])),
             significant=bool(math.isfinite(p_adj) and p_adj < ALPHA),
             reason=None if result.reason[i] is None else str(result.reason[i]),
+            status="compared",
             suppressed=False,
         )
         out.append(row)

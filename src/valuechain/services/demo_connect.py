@@ -12,8 +12,9 @@ the same seed always gives the same data. The story:
 * **the IT service desk and payroll do not**: their ratings follow series of their
   own, so their intervals span 0 — the honest answer is "no evidence", not "no
   effect";
-* the pulse campaigns are named ``YYYY-MM-pulse`` and sort before the quarterly
-  campaigns of :mod:`valuechain.services.demo_survey`, which stay the latest.
+* the pulse campaigns (``YYYY-MM-pulse``) are all answered before the quarterly
+  campaigns of :mod:`valuechain.services.demo_survey` open, so in time order those
+  stay the latest two.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from valuechain.domain.instrument import PULSE
 from valuechain.domain.outcome import Outcome
 from valuechain.domain.response import Answer, Response
 
-FIRST_MONTH = (2024, 7)
+FIRST_MONTH = (2024, 3)  # to 2026-02: every pulse answered before 2026-Q1 opens
 MONTHS = 24
 RESPONDENTS = 8  # per rated relationship and month: above the threshold of 5
 

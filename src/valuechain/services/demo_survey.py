@@ -13,7 +13,8 @@ the same seed always gives the same responses. The story the app should find:
   follows their problem-solving rating most closely, so key-driver analysis puts
   ``problem_solving`` first;
 * **an action worked, another did not**: the IT service desk promised faster first
-  answers after 2026-Q1 and its promptness rose by about a point in Q2; payroll's
+  answers to assembly after 2026-Q1: its promptness rose by about a point in Q2,
+  by more for assembly (the action is judged on that relationship); payroll's
   courtesy action changed nothing measurable;
 * **both sides speak**: in each campaign the providers also rate their customers as
   partners (the ``partnership`` instrument); production planning finds assembly's
@@ -80,7 +81,12 @@ RELATIONSHIPS: tuple[RelationshipRow, ...] = (
 # The planted change: (provider, dimension, campaign) -> shift of the ratings.
 SHIFTS: dict[tuple[str, str, str], float] = {
     ("production-planning", "value", "2026-q2"): -1.2,
-    ("it-service-desk", "promptness", "2026-q2"): +1.1,  # the action that worked
+    ("it-service-desk", "promptness", "2026-q2"): +1.1,
+}
+# On top of SHIFTS, for one relationship: (provider, customer, dimension, campaign).
+RELATIONSHIP_SHIFTS: dict[tuple[str, str, str, str], float] = {
+    # The action that worked: faster first answers promised to assembly.
+    ("it-service-desk", "assembly", "promptness", "2026-q2"): +0.7,
 }
 # How strongly each dimension carries into the overall answer (problem solving most).
 OVERALL_WEIGHTS: dict[str, float] = {
@@ -115,6 +121,7 @@ def demo_responses(seed: int = 7) -> list[Response]:
                 dims = {
                     d.key: level
                     + SHIFTS.get((provider, d.key, campaign), 0.0)
+                    + RELATIONSHIP_SHIFTS.get((provider, customer, d.key, campaign), 0.0)
                     + rng.gauss(0, DIMENSION_SPREAD)
                     for d in SERVICE_FACTORS.drivers
                 }

@@ -328,8 +328,9 @@ def _scores(
     provider: str | None = None,
 ) -> dict[str, Any]:
     """Mean scores with 95% t intervals per provider, relationship (provider ×
-    customer) or provider × dimension, for one campaign (default: the latest by id);
-    all providers, or one (read through an index, not the whole organisation).
+    customer) or provider × dimension, for one campaign (default: the latest closed
+    one in time order, ``store.campaign_ids``); all providers, or one (read through an
+    index, not the whole organisation).
 
     A provider's or relationship's score is each respondent's ``overall`` score where
     the instrument has one, else the mean of the respondent's dimension scores. For

@@ -206,6 +206,8 @@ def refresh_in(
         counts = np.bincount(provider_of, minlength=len(providers)).tolist()
         stored = store.response_counts(conn, org_id, stale)
         in_memory = {p for p, n in zip(providers, counts, strict=True) if n == stored.get(p, 0)}
+    # Before they are marked: the unsummarised responses give the new answer days.
+    store.widen_campaign_days(conn, org_id)
     # Marked first: on SQLite this takes the write lock, so no response can arrive
     # unseen between reading the answers and writing their summary.
     store.mark_summarised(conn, org_id, stale)

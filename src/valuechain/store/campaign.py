@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, case, delete, func, insert, or_, select, update
 
-from valuechain.domain.campaign import Campaign, CampaignState
+from valuechain.domain.campaign import Campaign, CampaignState, time_order
 from valuechain.domain.person import ERASED_DOMAIN
 from valuechain.domain.response import Answer, Response
 from valuechain.store.measure import ANSWERS, CAMPAIGNS, COMMENTS, IMPORTANCE, RESPONSES
@@ -53,6 +53,13 @@ TOKENS: Table = InvitationTokenRow.__table__  # type: ignore[assignment]
 SEALED: Table = SealedResponseRow.__table__  # type: ignore[assignment]
 
 
+# A campaign's own columns, without the answer span only ordering reads (a database
+# migrated up to an older revision lacks it).
+_COLUMNS = tuple(
+    CAMPAIGNS.c[name] for name in ("id", "name", "instrument", "opens_on", "closes_on", "state")
+)
+
+
 def _campaign(row: Any) -> Campaign:
     return Campaign(
         id=row.id,
@@ -66,16 +73,23 @@ def _campaign(row: Any) -> Campaign:
 
 def read_campaign(conn: Connection, org_id: int, campaign_id: str) -> Campaign | None:
     row = conn.execute(
-        select(CAMPAIGNS).where(CAMPAIGNS.c.org_id == org_id, CAMPAIGNS.c.id == campaign_id)
+        select(*_COLUMNS).where(CAMPAIGNS.c.org_id == org_id, CAMPAIGNS.c.id == campaign_id)
     ).first()
     return None if row is None else _campaign(row)
 
 
 def read_campaigns(conn: Connection, org_id: int) -> list[Campaign]:
-    rows = conn.execute(
-        select(CAMPAIGNS).where(CAMPAIGNS.c.org_id == org_id).order_by(CAMPAIGNS.c.id)
+    """Every campaign, oldest first (``domain.campaign.time_order``)."""
+    rows = conn.execute(select(CAMPAIGNS).where(CAMPAIGNS.c.org_id == org_id)).all()
+    at = {row.id: row for row in rows}
+    order = time_order(
+        [r.id for r in rows],
+        [r.closes_on for r in rows],
+        [r.opens_on for r in rows],
+        [r.first_answer_on for r in rows],
+        [r.last_answer_on for r in rows],
     )
-    return [_campaign(r) for r in rows]
+    return [_campaign(at[c]) for c in order]
 
 
 def insert_campaign(
@@ -293,7 +307,7 @@ def still_answering(conn: Connection, org_id: int, campaign_id: str, today: date
     publishes it with the others), and an answer waits for a close being committed
     (and is then refused), so no answer is sealed into a closed campaign."""
     row = conn.execute(
-        select(CAMPAIGNS)
+        select(*_COLUMNS)
         .where(CAMPAIGNS.c.org_id == org_id, CAMPAIGNS.c.id == campaign_id)
         .with_for_update(read=True)
     ).first()

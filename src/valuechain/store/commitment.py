@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select, update
 
+from valuechain.analytics.trust import EXCEED_SLACK
 from valuechain.domain.agreement import Commitment
 from valuechain.store.agreement import COMMITMENTS
 from valuechain.store.calendar import upsert, utc
@@ -129,7 +130,10 @@ def outcome_counts(conn: Connection, org_id: int, now: datetime) -> list[tuple[s
     outcome = case(
         (
             and_(COMMITMENTS.c.delivered_at.is_not(None), delivered <= due),
-            case((and_(margin > 0, delivered <= due - margin), "exceeded"), else_="kept"),
+            case(
+                (and_(margin > 0, due - delivered >= margin - EXCEED_SLACK), "exceeded"),
+                else_="kept",
+            ),
         ),
         (
             late,

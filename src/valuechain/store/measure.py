@@ -17,14 +17,17 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
+    case,
     delete,
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
 
+from valuechain.domain.campaign import time_order
 from valuechain.domain.instrument import DEFAULT_SCALE, Dimension, Instrument, Item, Scale
 from valuechain.domain.response import Response, ResponseColumns
 from valuechain.store.organisation import ORGANISATIONS
@@ -331,12 +334,41 @@ def item_rows(conn: Connection, org_id: int) -> list[tuple[Any, ...]]:
 
 
 def campaign_ids(conn: Connection, org_id: int) -> list[str]:
-    """The organisation's campaigns, by id."""
-    return list(
+    """The organisation's campaigns in time order (:func:`time_order`), never by the
+    string order of their ids."""
+    c = CAMPAIGNS.c
+    rows = conn.execute(
+        select(c.id, c.closes_on, c.opens_on, c.first_answer_on, c.last_answer_on).where(
+            c.org_id == org_id
+        )
+    ).all()
+    return time_order(*(list(column) for column in zip(*rows, strict=True))) if rows else []
+
+
+def widen_campaign_days(conn: Connection, org_id: int) -> None:
+    """Widen each campaign's first and last answer day to its responses not yet
+    summarised (read through the index of unsummarised responses)."""
+    r, c = RESPONSES.c, CAMPAIGNS.c
+    spans = conn.execute(
+        select(r.campaign_id, func.min(r.submitted_on), func.max(r.submitted_on))
+        .where(r.org_id == org_id, r.summarised.is_(False))
+        .group_by(r.campaign_id)
+    ).all()
+    for campaign, first, last in spans:
         conn.execute(
-            select(CAMPAIGNS.c.id).where(CAMPAIGNS.c.org_id == org_id).order_by(CAMPAIGNS.c.id)
-        ).scalars()
-    )
+            update(CAMPAIGNS)
+            .where(c.org_id == org_id, c.id == campaign)
+            .values(
+                first_answer_on=case(
+                    (or_(c.first_answer_on.is_(None), c.first_answer_on > first), first),
+                    else_=c.first_answer_on,
+                ),
+                last_answer_on=case(
+                    (or_(c.last_answer_on.is_(None), c.last_answer_on < last), last),
+                    else_=c.last_answer_on,
+                ),
+            )
+        )
 
 
 def has_responses(conn: Connection, org_id: int) -> bool:

@@ -102,19 +102,35 @@ def set_status(
         return _describe(vc, row, date.today())
 
 
-def _cell(vc: Valuechain, row: dict[str, Any], campaign: str) -> dict[str, Any] | None:
-    """The published cell of the action's metric in ``campaign`` (None if not shown)."""
+#: The cells an action's metric is read from, narrowest first: the relationship's own
+#: cell (``relationship``), then, only when that one is suppressed, the rated unit's
+#: cell across everyone who rated it (``unit``).
+_SCOPES: dict[bool, tuple[tuple[measure.By, str], ...]] = {
+    False: ((measure.By.RELATIONSHIP, "relationship"), (measure.By.PROVIDER, "unit")),
+    True: (
+        (measure.By.RELATIONSHIP_DIMENSION, "relationship"),
+        (measure.By.DIMENSION, "unit"),
+    ),
+}
+
+
+def _cell(
+    vc: Valuechain, row: dict[str, Any], campaign: str, by: measure.By
+) -> dict[str, Any] | None:
+    """The published cell of the action's metric in ``campaign`` and cut ``by`` (None
+    if it is not shown)."""
     rated = row["metric_rated_id"]
     rater = row["customer_id"] if rated == row["provider_id"] else row["provider_id"]
-    by = measure.By.RELATIONSHIP if row["metric_dimension"] is None else measure.By.DIMENSION
+    dimension = row["metric_dimension"]
     cells = measure.scores(vc, by, campaign, row["metric_instrument"])["cells"]
     for cell in cells:
         if cell["provider"] != rated or cell["suppressed"]:
             continue
-        if by is measure.By.RELATIONSHIP and cell.get("customer") == rater:
-            return dict(cell)
-        if by is measure.By.DIMENSION and cell.get("dimension") == row["metric_dimension"]:
-            return dict(cell)
+        if "customer" in cell and cell["customer"] != rater:
+            continue
+        if "dimension" in cell and cell["dimension"] != dimension:
+            continue
+        return dict(cell)
     return None
 
 
@@ -126,31 +142,58 @@ def _moments(cell: dict[str, Any]) -> Moments | None:
 
 def evaluate(vc: Valuechain, row: dict[str, Any]) -> dict[str, Any]:
     """Before (the baseline campaign) and after (the first later campaign where the
-    metric is published) with Welch's interval and the verdict."""
+    metric is published) with Welch's interval and the verdict.
+
+    The metric is read from the relationship's own cell (provider × customer, × the
+    dimension when it names one); only when that cell is suppressed in the baseline
+    or in every later campaign is the rated unit's cell across all its raters used,
+    and ``scope`` and ``note`` say so."""
     with reading(vc):
         campaigns = _campaigns(vc)
         base = row["baseline_campaign"]
-        out: dict[str, Any] = {"verdict": Verdict.NOT_YET.value, "before": None, "after": None}
+        out: dict[str, Any] = {
+            "verdict": Verdict.NOT_YET.value,
+            "before": None,
+            "after": None,
+            "scope": None,
+            "note": None,
+        }
         if base is None or base not in campaigns:
             return out
-        before_cell = _cell(vc, row, base)
-        if before_cell is None or (before := _moments(before_cell)) is None:
-            return out
-        out["before"] = {"campaign": base, "n": before_cell["n"], "mean": before_cell["mean"]}
-        for later in campaigns[campaigns.index(base) + 1 :]:
-            after_cell = _cell(vc, row, later)
-            if after_cell is None or (after := _moments(after_cell)) is None:
+        later_campaigns = campaigns[campaigns.index(base) + 1 :]
+        scopes = _SCOPES[row["metric_dimension"] is not None]
+        for level, (by, scope) in enumerate(scopes):
+            before_cell = _cell(vc, row, base, by)
+            if before_cell is None or (before := _moments(before_cell)) is None:
                 continue
-            result: BeforeAfter = before_after(before, after)
-            out.update(
-                after={"campaign": later, "n": after_cell["n"], "mean": after_cell["mean"]},
-                difference=result.difference,
-                ci_low=result.ci_low,
-                ci_high=result.ci_high,
-                p=result.p,
-                verdict=result.verdict.value,
-            )
-            break
+            if out["before"] is None:
+                out.update(
+                    before={"campaign": base, "n": before_cell["n"], "mean": before_cell["mean"]},
+                    scope=scope,
+                )
+            for later in later_campaigns:
+                after_cell = _cell(vc, row, later, by)
+                if after_cell is None or (after := _moments(after_cell)) is None:
+                    continue
+                result: BeforeAfter = before_after(before, after)
+                out.update(
+                    before={"campaign": base, "n": before_cell["n"], "mean": before_cell["mean"]},
+                    after={"campaign": later, "n": after_cell["n"], "mean": after_cell["mean"]},
+                    difference=result.difference,
+                    ci_low=result.ci_low,
+                    ci_high=result.ci_high,
+                    p=result.p,
+                    verdict=result.verdict.value,
+                    scope=scope,
+                    note=(
+                        None
+                        if level == 0
+                        else "the relationship's own score is suppressed (too few "
+                        "respondents): measured across everyone who rated "
+                        f"{row['metric_rated_id']}"
+                    ),
+                )
+                return out
         return out
 
 

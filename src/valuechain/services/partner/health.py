@@ -22,6 +22,7 @@ from valuechain.analytics.health import (
     health,
     largest_disagreement,
     rescale,
+    targets_met,
 )
 from valuechain.domain.instrument import MIRRORED_TOPICS, PARTNERSHIP, SERVICE_FACTORS, Instrument
 from valuechain.services import commitment as commitment_service
@@ -40,17 +41,26 @@ ComponentSource = Callable[[Valuechain], dict[Pair, float]]
 
 
 def _sla_parts(vc: Valuechain) -> tuple[dict[Pair, float], dict[Pair, float]]:
-    """Per relationship: requests resolved within target (else first responses within
-    target) and resolved requests thanked, both 0–1 (business-hours clocks)."""
+    """Per relationship: targets met (first responses and resolutions on target,
+    ``analytics.health.targets_met``) and resolved requests thanked, both 0–1
+    (business-hours clocks)."""
     met: dict[Pair, float] = {}
     thanked: dict[Pair, float] = {}
-    for row in request_service.sla(vc)["relationships"]:
+    rows = request_service.sla(vc)["relationships"]
+    shares = targets_met(
+        [
+            math.nan if r.get("first_response_met_pct") is None else r["first_response_met_pct"]
+            for r in rows
+        ],
+        [
+            math.nan if r.get("resolution_met_pct") is None else r["resolution_met_pct"]
+            for r in rows
+        ],
+    )
+    for row, value in zip(rows, shares.tolist(), strict=True):
         pair = (row["provider"], row["customer"])
-        value = row.get("resolution_met_pct")
-        if value is None:
-            value = row.get("first_response_met_pct")
-        if value is not None:
-            met[pair] = value / 100
+        if not math.isnan(value):
+            met[pair] = value
         share_thanked = row["thanked_pct"]  # one read, so mypy sees it is not None
         if share_thanked is not None:
             thanked[pair] = share_thanked / 100

@@ -73,6 +73,10 @@ class CampaignRow(Base):
     closes_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     # draft -> open -> closed (domain.campaign); imported history arrives closed.
     state: Mapped[str] = mapped_column(String(16), default="closed", server_default="closed")
+    # The first and last day of its published answers, widened by the summary refresh:
+    # with the closing date they put campaigns in time order (store.campaign_ids).
+    first_answer_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    last_answer_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class ResponseRow(Base):
