@@ -40,6 +40,11 @@ Pair = tuple[str, str]
 ComponentSource = Callable[[Valuechain], dict[Pair, float]]
 
 
+def _share(pct: float | None) -> float:
+    """A percentage as given, NaN where nothing was measured."""
+    return math.nan if pct is None else pct
+
+
 def _sla_parts(vc: Valuechain) -> tuple[dict[Pair, float], dict[Pair, float]]:
     """Per relationship: targets met (first responses and resolutions on target,
     ``analytics.health.targets_met``) and resolved requests thanked, both 0–1
@@ -48,14 +53,8 @@ def _sla_parts(vc: Valuechain) -> tuple[dict[Pair, float], dict[Pair, float]]:
     thanked: dict[Pair, float] = {}
     rows = request_service.sla(vc)["relationships"]
     shares = targets_met(
-        [
-            math.nan if r.get("first_response_met_pct") is None else r["first_response_met_pct"]
-            for r in rows
-        ],
-        [
-            math.nan if r.get("resolution_met_pct") is None else r["resolution_met_pct"]
-            for r in rows
-        ],
+        [_share(r.get("first_response_met_pct")) for r in rows],
+        [_share(r.get("resolution_met_pct")) for r in rows],
     )
     for row, value in zip(rows, shares.tolist(), strict=True):
         pair = (row["provider"], row["customer"])
