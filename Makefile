@@ -46,8 +46,10 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The tests run in parallel, one worker per core (pytest-xdist; at most 4, so the
+# PostgreSQL server's connections suffice); each worker has its own session databases.
 unit: $(TEST_STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses 4
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
