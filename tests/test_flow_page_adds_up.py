@@ -40,7 +40,7 @@ def test_every_figure_on_the_demo_flow_page_adds_up(demo_vc: Valuechain) -> None
     headline = story.group(1)
 
     # The throughput card: "600 of 670 items a week", then one line per delivery.
-    throughput = _n(re.search(rf'id="flow-throughput"[^>]*>{NUMBER}<', html).group(1))  # type: ignore[union-attr]
+    throughput = _n(re.search(rf'id="flow-throughput"><strong>{NUMBER}<', html).group(1))  # type: ignore[union-attr]
     demand = _n(re.search(rf'id="flow-demand"[^>]*>{NUMBER}<', html).group(1))  # type: ignore[union-attr]
     deliveries = {
         name.strip(): (_n(got), _n(wanted))
