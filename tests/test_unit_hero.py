@@ -21,7 +21,15 @@ UNIT = "assembly"
 MEMBER_OF_ASSEMBLY = "person-021"
 # Findings about how a provider serves its customers: their next step asks what the
 # customer needs to succeed, not what the provider did.
-CUSTOMER_KINDS = {"decline", "rise", "gap", "driver", "action_worked", "action_failed", "watermelon"}
+CUSTOMER_KINDS = {
+    "decline",
+    "rise",
+    "gap",
+    "driver",
+    "action_worked",
+    "action_failed",
+    "watermelon",
+}
 
 
 def _section(html: str, heading_id: str) -> str:
@@ -59,7 +67,6 @@ def test_an_admin_sees_both_roles_with_names_and_scores(demo_vc: Valuechain) -> 
     assert "not shown to your role" not in helped_by + helps
     # Both sections come before the direct customers' table.
     assert html.index("helped-by-heading") < html.index('id="direct-heading"')
-
 
 
 def test_an_external_supplier_is_not_measured(demo_vc: Valuechain) -> None:

@@ -472,8 +472,7 @@ def actions(vc: Valuechain, ctx: Context) -> list[Candidate]:
                     f"{ctx.name(provider)}'s action \u201c{a['title']}\u201d {verdict}: {change}."
                 ),
                 next_step=(
-                    "Keep it, ask the customer what it needs next to succeed, and tell "
-                    "other teams."
+                    "Keep it, ask the customer what it needs next to succeed, and tell other teams."
                     if worked
                     else "Regroup with the customer: ask what it needs to succeed instead."
                 ),
