@@ -200,6 +200,15 @@ RESULTS: tuple[ResultRow, ...] = (
     ("safety-inspections",        "health-safety",          "Safety inspections",                   INT, 5,       200.0, None),
 )  # fmt: skip
 
+# A pump needs a steel bar *and* a motor controller: inbound logistics receives them as
+# one set per pump (an assembly, docs/flow.md), so both suppliers carry the chain's
+# flow. As a merge (alternatives) the cheaper one carried it all and the other stage
+# showed "0 of 800" beside a chain delivering 450 (issue 20 item 5).
+ASSEMBLY_INPUTS: dict[tuple[str, str], float] = {
+    ("steel-bar-stock", "inbound-logistics"): 1.0,
+    ("motor-electronics", "inbound-logistics"): 1.0,
+}
+
 # Demand is items per week the customer takes of the result.
 LinkRow = tuple[str, str, Relation, float | None]
 LINKS: tuple[LinkRow, ...] = (
@@ -402,7 +411,13 @@ def demo_map(seed: int = DEFAULT_SEED) -> OrganisationMap:
             for rid, unit, name, kind, capacity, cost, revenue in RESULTS
         ],
         links=[
-            Link(result, customer, relation, _float(demand))
+            Link(
+                result,
+                customer,
+                relation,
+                _float(demand),
+                per_item=ASSEMBLY_INPUTS.get((result, customer)),
+            )
             for result, customer, relation, demand in LINKS
         ],
         people=_people(rng),

@@ -418,10 +418,41 @@ def _summary(
     names = ", ".join(_lower_first(stages[s]["name"]) for s in ends)
     # Of an unlimited demand nothing is said: "of 0" or "of ∞" would claim a figure.
     of_wanted = f" of {_fmt(wanted)}" if math.isfinite(wanted) else ""
-    return (
+    headline = (
         f"{stage['unit_name']} is the bottleneck ({_lower_first(stage['name'])}, "
         f"{_fmt(float(net.capacity[first]))} a week): {_fmt(delivered)}{of_wanted} "
         f"{names} a week reach the external customers."
+    )
+    return headline + _all_kinds(stages, flow, net, sink_demand, ends)
+
+
+def _all_kinds(
+    stages: Sequence[dict[str, Any]],
+    flow: Flow,
+    net: FlowNetwork,
+    sink_demand: FloatArray,
+    ends: Sequence[int],
+) -> str:
+    """The rest of what reaches the external customers beside the bottleneck's results,
+    and the total of every kind: the same deliveries the throughput is the sum of, so
+    the headline and the throughput figure add up ("" when the bottleneck feeds every
+    delivery)."""
+    others = [int(s) for s in np.unique(net.sink_stage) if int(s) not in set(ends)]
+    if not others:
+        return ""
+
+    def of(wanted: float) -> str:
+        return f" of {_fmt(wanted)}" if math.isfinite(wanted) else ""
+
+    said = [
+        f"{_fmt(float(flow.delivered[s]))}{of(float(sink_demand[s]))} "
+        f"{_lower_first(stages[s]['name'])}"
+        for s in others
+    ]
+    parts = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+    return (
+        f" With {parts}, {_fmt(flow.throughput)}{of(float(sink_demand.sum()))} items of "
+        "all kinds a week reach them."
     )
 
 

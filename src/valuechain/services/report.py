@@ -147,10 +147,11 @@ def survey_changes(vc: Valuechain, ctx: Context) -> list[Candidate]:
                         last,
                     ),
                     next_step=(
-                        f"Ask {ctx.name(customer) or 'its customers'} what changed, "
-                        "before the next campaign."
+                        f"Ask {ctx.name(customer) or 'its customers'} what they need to "
+                        "succeed that they no longer get, before the next campaign."
                         if falls
-                        else f"Find out what {ctx.name(provider)} did differently and keep it."
+                        else f"Ask {ctx.name(customer) or 'its customers'} what now helps "
+                        "them succeed, and keep it."
                     ),
                     effect=float(change.difference[0]),
                     strength=float(change.hedges_g[0]),
@@ -209,8 +210,8 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
                     f"n = {n}) in {campaigns[-1]}."
                 ),
                 next_step=(
-                    f"Agree with {ctx.name(provider)}'s customers what {dimension} "
-                    "should look like."
+                    f"Ask {ctx.name(provider)}'s customers what {dimension} they need "
+                    "to succeed, and agree on it."
                 ),
                 effect=gap,
                 strength=abs(t) / math.sqrt(n),
@@ -269,7 +270,10 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
                         f"dimensions (R² = {number(r2, 2)}, n = {n}), yet scores "
                         f"{number(top['performance'])}, below them."
                     ),
-                    next_step=f"Make {name} the first thing {ctx.name(provider)} improves.",
+                    next_step=(
+                        f"Make {name} the first thing {ctx.name(provider)} improves: its "
+                        "customers need it most to succeed."
+                    ),
                     effect=float(top["share"]),
                     # Importance times how far it trails the provider's other dimensions.
                     strength=2.0 * float(top["share"]) * max(shortfall, 0.0),
@@ -325,8 +329,8 @@ def bottleneck(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 f"({number(100 * gain / before if before else 0, 0)}%){then}."
             ),
             next_step=(
-                f"Protect {stage['unit_name']}'s time first; "
-                "speeding up any other stage adds nothing."
+                f"Protect {stage['unit_name']}'s time first: the external customers "
+                "need it to get more; speeding up any other stage adds nothing."
             ),
             effect=gain,
             # A 10% gain in what reaches the external customer counts as a large effect.
@@ -468,9 +472,9 @@ def actions(vc: Valuechain, ctx: Context) -> list[Candidate]:
                     f"{ctx.name(provider)}'s action \u201c{a['title']}\u201d {verdict}: {change}."
                 ),
                 next_step=(
-                    "Keep it and tell other teams what was done."
+                    "Keep it, ask the customer what it needs next to succeed, and tell other teams."
                     if worked
-                    else "Regroup with the customer: ask what would make a difference instead."
+                    else "Regroup with the customer: ask what it needs to succeed instead."
                 ),
                 effect=float(r["difference"]),
                 strength=abs(float(r["difference"])) / 2 if p is not None else 0.3,
@@ -511,7 +515,8 @@ def low_trust(vc: Valuechain, ctx: Context) -> list[Candidate]:
                     f"surprise, {row['warned']} were announced."
                 ),
                 next_step=(
-                    f"Agree with {ctx.name(provider)} to warn before a due date it will miss."
+                    f"Agree with {ctx.name(provider)} to warn before a due date it will "
+                    "miss, so its customer can still succeed on time."
                 ),
                 effect=float(row["trust"]),
                 strength=2 * (0.5 - float(row["trust"])) + 0.2,
@@ -553,9 +558,11 @@ def watermelons(vc: Valuechain, ctx: Context) -> list[Candidate]:
                     f"({interval(sat['ci_low'], sat['ci_high'])}, n = {sat['n']})."
                 ),
                 next_step=(
-                    "The agreement measures the wrong thing: ask the customer what matters."
+                    "The agreement measures the wrong thing: ask the customer what it "
+                    "needs to succeed."
                     if met
-                    else "Keep what works and renegotiate a target both sides believe in."
+                    else "Ask the customer what it needs to succeed, and renegotiate a "
+                    "target both sides believe in."
                 ),
                 effect=float(sat["mean"]),
                 strength=0.6,

@@ -11,9 +11,10 @@ from valuechain.api import PREFIX as API_PREFIX
 from valuechain.domain.access import Action
 from valuechain.domain.link import Relation
 from valuechain.domain.unit import UnitKind
-from valuechain.edge.dependencies import CurrentValuechain, allow
+from valuechain.edge.dependencies import CurrentValuechain, allow, current_principal
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.edge.map import unit_detail, unit_rows
+from valuechain.services.partner.view import hero_and_sidekick
 from valuechain.web.templating import templates
 
 router = APIRouter(
@@ -75,7 +76,22 @@ def units_page(
 
 @router.get("/units/{unit_id}", response_class=HTMLResponse)
 def unit_page(unit_id: str, request: Request, vc: CurrentValuechain) -> Response:
-    """One unit: its results, customers (direct and indirect), suppliers and paths to
-    the external customers; a friendly 404 page for an unknown id."""
+    """One unit: who helps it succeed and whom it helps (each relationship's score and
+    health where the viewer may see them), its results, customers (direct and
+    indirect), suppliers and paths to the external customers; a friendly 404 page for
+    an unknown id."""
     detail = unit_detail(vc, unit_id)
-    return templates.TemplateResponse(request, "map/unit.html", {"nav": "units", "unit": detail})
+    # The page's access rule has found the principal already (cached on the request).
+    principal = current_principal(request, vc)
+    roles = None
+    if principal is not None:
+        roles = hero_and_sidekick(
+            vc,
+            principal,
+            unit_id,
+            [s.unit for s in detail.suppliers],
+            [d.unit for d in detail.customers.direct],
+        )
+    return templates.TemplateResponse(
+        request, "map/unit.html", {"nav": "units", "unit": detail, "roles": roles}
+    )

@@ -17,12 +17,14 @@ withheld, so a page can say why."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from valuechain.domain.access import Action, Principal
 from valuechain.services.access import may
 from valuechain.services.organisation import Valuechain
 from valuechain.services.partner import action, health, workspace
+from valuechain.services.partner.relationship import Relationship, relationships
 from valuechain.services.transaction import reading
 
 # Health components by the group of numbers they belong to.
@@ -119,3 +121,71 @@ def relationship(
             ],
             "shown": see,
         }
+
+
+@dataclass(frozen=True)
+class Served:
+    """How well one provider serves one customer, as ``principal`` may see it: the
+    customer's latest published survey score of the provider (its mean on the
+    instrument's scale) and the relationship's health (0–100). ``None`` is unknown or
+    withheld; ``score_shown``/``health_shown`` say which, so a page can say why."""
+
+    provider: str
+    customer: str
+    score: float | None
+    health: float | None
+    score_shown: bool
+    health_shown: bool
+
+
+@dataclass(frozen=True)
+class HeroAndSidekick:
+    """A unit as the hero its suppliers help succeed (``helped_by``: one row per
+    supplier) and as the sidekick of its direct customers (``helps``: one per customer)."""
+
+    unit: str
+    helped_by: list[Served]
+    helps: list[Served]
+
+
+def hero_and_sidekick(
+    vc: Valuechain,
+    principal: Principal,
+    unit_id: str,
+    suppliers: list[str],
+    customers: list[str],
+) -> HeroAndSidekick:
+    """Who helps ``unit_id`` succeed (its ``suppliers``, from the map) and whom it helps
+    (its direct ``customers``), each relationship with its score and health behind the
+    relationship page's rules (:func:`shown`: the score needs ``view_unit_results``
+    for the provider, the health every group). One reading; the health rows come
+    from :func:`health.health_table` for all pairs at once. A pair that is no internal
+    relationship (an external supplier, say) has neither number."""
+    with reading(vc):
+        pairs = [Relationship(s, unit_id) for s in suppliers] + [
+            Relationship(unit_id, c) for c in customers
+        ]
+        known = set(relationships(vc))
+        rows = {
+            (r["provider"], r["customer"]): r
+            for r in health.health_table(vc, [p for p in pairs if p in known])
+        }
+
+        def served(pair: Relationship) -> Served:
+            see = shown(vc, principal, pair.provider, pair.customer)
+            row = rows.get((pair.provider, pair.customer))
+            shown_row = _health_row(row, see) if row is not None else {}
+            return Served(
+                provider=pair.provider,
+                customer=pair.customer,
+                score=shown_row.get("customer_view"),
+                health=shown_row.get("health"),
+                score_shown=see["provider_results"],
+                health_shown=all(see.values()),
+            )
+
+        return HeroAndSidekick(
+            unit=unit_id,
+            helped_by=[served(p) for p in pairs[: len(suppliers)]],
+            helps=[served(p) for p in pairs[len(suppliers) :]],
+        )
