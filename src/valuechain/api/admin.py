@@ -1,14 +1,15 @@
-"""Administration as JSON: accounts, the audit log, the data bundle export. Admins
-only (see ``docs/access.md``)."""
+"""Administration as JSON: accounts, the audit log, the data bundle's export and
+import. Admins only (see ``docs/access.md``)."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
@@ -19,13 +20,15 @@ from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_a
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import accounts, audit
 from valuechain.services.audit import Actor
-from valuechain.services.bundle import export_bundle
+from valuechain.services.bundle import BundleError, BundlePreview, export_bundle
+from valuechain.services.bundle_upload import import_upload, preview_upload
 
 router = APIRouter(route_class=IdempotentRoute, tags=["admin"])
 
 AccountManager = Annotated[Principal, Depends(AccessRule(Action.MANAGE_ACCOUNTS))]
 AuditReader = Annotated[Principal, Depends(AccessRule(Action.VIEW_AUDIT))]
 Exporter = Annotated[Principal, Depends(AccessRule(Action.EXPORT))]
+Importer = Annotated[Principal, Depends(AccessRule(Action.IMPORT))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -115,4 +118,110 @@ def get_export(principal: Exporter, request: Request, vc: CurrentValuechain) -> 
         media_type=XLSX,
         filename=f"valuechain-{vc.organisation}-{stamp}.xlsx",
         background=BackgroundTask(remove),
+    )
+
+
+class ProblemOut(BaseModel):
+    """One problem of a bundle, located as ``valuechain import`` locates it."""
+
+    file: str
+    line: int | None = Field(description="1-based line of the file or row of the sheet.")
+    column: str | None
+    expected: str
+    found: str
+    text: str = Field(description="The problem as the command line prints it.")
+
+
+class TableChangeOut(BaseModel):
+    """Rows of one map table the import adds, changes, leaves as they are, removes."""
+
+    added: int
+    changed: int
+    unchanged: int
+    removed: int
+
+
+class ImportOut(BaseModel):
+    """A bundle's preview (``dry_run``) or its import. ``problems`` (then nothing
+    would change, and ``changes`` is empty) or, for a good bundle, ``rows`` per table
+    and ``changes`` to the map's tables (units, results, links, people)."""
+
+    dry_run: bool
+    replace: bool
+    applied: bool
+    problems: list[ProblemOut]
+    more_problems: int
+    rows: dict[str, int]
+    changes: dict[str, TableChangeOut]
+
+
+@router.post(
+    "/import",
+    response_model=ImportOut,
+    summary="Preview or import a data bundle",
+)
+def post_import(
+    principal: Importer,
+    request: Request,
+    vc: CurrentValuechain,
+    file: UploadFile,
+    dry_run: Annotated[
+        bool, Query(description="Only preview: check the bundle and say what would change.")
+    ] = True,
+    replace: Annotated[
+        bool, Query(description="Replace the whole organisation (`valuechain import --replace`).")
+    ] = False,
+) -> ImportOut:
+    """A bundle (a ``.zip`` of its CSV files or an ``.xlsx`` workbook, see
+    ``docs/bundle.md``) checked exactly as ``valuechain import`` checks it. With
+    ``dry_run`` (the default) nothing is written: the answer lists every problem or
+    what would change. Otherwise the bundle is imported all or nothing through the
+    command line's service and recorded in the audit log; a bad bundle answers 422
+    with the same ``problems``."""
+    with tempfile.TemporaryDirectory(prefix="valuechain-upload-") as folder:
+        path = Path(folder) / "upload"
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+        name = file.filename or "upload"
+        if not dry_run:
+            actor = Actor(principal.account_id, principal.email, client_address(request))
+            summary = import_upload(vc, path, name, actor, replace=replace)
+            return ImportOut(
+                dry_run=False,
+                replace=replace,
+                applied=True,
+                problems=[],
+                more_problems=0,
+                rows=summary.rows,
+                changes={},
+            )
+        try:
+            preview = preview_upload(vc, path, name, replace=replace)
+        except BundleError as error:
+            found = error.extensions()
+            return ImportOut(
+                dry_run=True,
+                replace=replace,
+                applied=False,
+                problems=[ProblemOut(**p) for p in found["problems"]],
+                more_problems=found["more_problems"],
+                rows={},
+                changes={},
+            )
+        return preview_out(preview)
+
+
+def preview_out(preview: BundlePreview) -> ImportOut:
+    """A good bundle's preview as the API answers it."""
+    return ImportOut(
+        dry_run=True,
+        replace=preview.replace,
+        applied=False,
+        problems=[],
+        more_problems=0,
+        rows=preview.rows,
+        changes={
+            t: TableChangeOut.model_validate(c, from_attributes=True)
+            for t, c in preview.changes.items()
+        },
     )
