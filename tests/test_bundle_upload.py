@@ -186,13 +186,15 @@ def test_only_admins_may_upload(vc: Valuechain, server: tuple[str, dict[str, str
 
 
 @pytest.fixture(scope="module")
-def bomb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+def bomb_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, dict[str, str], Valuechain]]:
     vc = Valuechain.open(
         f"sqlite:///{tmp_path_factory.mktemp('bomb') / 'v.db'}", security=TEST_SECURITY, create=True
     )
     make_account(vc)
     with serving(lambda _url: create_app(vc)) as url:
-        yield url, bearer(url, "admin@example.org")
+        yield url, bearer(url, "admin@example.org"), vc
 
 
 class PeakMemory:
@@ -218,9 +220,9 @@ class PeakMemory:
 
 @pytest.mark.parametrize("name", ["bomb.zip", "bomb.xlsx"])
 def test_a_bomb_is_refused_in_seconds_with_bounded_memory(
-    bomb_server: tuple[str, dict[str, str]], name: str
+    bomb_server: tuple[str, dict[str, str], Valuechain], name: str
 ) -> None:
-    url, admin = bomb_server
+    url, admin, vc = bomb_server
     data = bomb(Path(name).suffix)
     assert len(data) < 8 << 20
     for dry_run in ("true", "false"):
@@ -234,6 +236,8 @@ def test_a_bomb_is_refused_in_seconds_with_bounded_memory(
         assert answer.status_code == (200 if dry_run == "true" else 422)
         assert problems[0]["file"] == name
         assert "at most" in problems[0]["expected"]  # the ratio or the total
+    event = audit.read_page(vc, 1, 1).events[0]
+    assert (event.subject, event.outcome) == (f"upload:{name}", audit.FAILED)
 
 
 def test_an_archive_is_measured_by_what_it_unpacks_not_what_it_declares(tmp_path: Path) -> None:
@@ -265,5 +269,5 @@ def test_a_zip_is_flattened_and_its_own_parts_ignored(tmp_path: Path) -> None:
     folder = unpack(tmp_path / "up", "b.zip", tmp_path / "out")
     assert sorted(p.name for p in folder.iterdir()) == ["links.csv", "units.csv"]
     assert folder.parent == tmp_path / "out"
-    with pytest.raises(BundleError, match="a .zip of the bundle's CSV files"):
+    with pytest.raises(BundleError, match=r"a \.zip of the bundle's CSV files"):
         unpack(tmp_path / "up", "b.tar", tmp_path / "out")

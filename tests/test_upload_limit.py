@@ -166,7 +166,10 @@ def test_imports_may_be_larger_than_forms(server: tuple[str, str]) -> None:
 def test_the_server_keeps_working_after_refusals(server: tuple[str, str]) -> None:
     url, token = server
     for _ in range(3):
-        assert httpx.post(f"{url}/api/v1/import/echo", content=b"c" * (IMPORTS + 10)).status_code == 413
+        assert (
+            httpx.post(f"{url}/api/v1/import/echo", content=b"c" * (IMPORTS + 10)).status_code
+            == 413
+        )
     me = httpx.get(f"{url}/api/v1/session", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     assert json.loads(me.text)["email"] == "admin@example.org"

@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from valuechain.domain.bundle import BundleProblem
+from valuechain.services import audit
 from valuechain.services.audit import Actor
 from valuechain.services.bundle import (
     BundleError,
@@ -99,8 +100,7 @@ def _entries(archive: zipfile.ZipFile, name: str, limits: ArchiveLimits) -> list
             raise _refusal(
                 name,
                 f"entries compressed at most {limits.max_ratio:g} to 1",
-                f"{entry.filename} declaring {entry.file_size:,} bytes in "
-                f"{entry.compress_size:,}",
+                f"{entry.filename} declaring {entry.file_size:,} bytes in {entry.compress_size:,}",
             )
     return entries
 
@@ -223,10 +223,21 @@ def _renamed(error: BundleError, bundle: Path, filename: str) -> BundleError:
     return BundleError(problems, error.more_problems)
 
 
+class _Refused(Exception):
+    """An upload refused while unpacking, before the bundle's check."""
+
+    def __init__(self, error: BundleError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @contextmanager
 def _unpacked(upload: Path, filename: str, limits: ArchiveLimits | None) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="valuechain-upload-") as folder:
-        bundle = unpack(upload, filename, Path(folder), limits)
+        try:
+            bundle = unpack(upload, filename, Path(folder), limits)
+        except BundleError as error:
+            raise _Refused(error) from None
         try:
             yield bundle
         except BundleError as error:
@@ -243,8 +254,11 @@ def preview_upload(
 ) -> BundlePreview:
     """What importing the uploaded bundle would do (:func:`preview_bundle`), or the
     :class:`BundleError` ``valuechain import`` gives for the same files."""
-    with _unpacked(upload, filename, limits) as bundle:
-        return preview_bundle(vc, bundle, replace=replace)
+    try:
+        with _unpacked(upload, filename, limits) as bundle:
+            return preview_bundle(vc, bundle, replace=replace)
+    except _Refused as refused:
+        raise refused.error from None
 
 
 def import_upload(
@@ -257,11 +271,22 @@ def import_upload(
     limits: ArchiveLimits | None = None,
 ) -> ImportSummary:
     """Import the uploaded bundle all or nothing through :func:`import_bundle` (the
-    CLI's service), audited as ``actor`` about ``upload:<filename>``."""
-    with _unpacked(upload, filename, limits) as bundle:
-        return import_bundle(
-            vc, bundle, replace=replace, actor=actor, subject=f"upload:{filename}"
+    CLI's service), audited as ``actor`` about ``upload:<filename>``; an archive
+    refused before the check (past the limits, unreadable) is audited as failed too."""
+    subject = f"upload:{filename}"
+    try:
+        with _unpacked(upload, filename, limits) as bundle:
+            return import_bundle(vc, bundle, replace=replace, actor=actor, subject=subject)
+    except _Refused as refused:
+        audit.record(
+            vc,
+            audit.IMPORT,
+            actor,
+            outcome=audit.FAILED,
+            subject=subject,
+            detail=f"the upload was refused: {refused.error.problems[0]}; nothing changed",
         )
+        raise refused.error from None
 
 
 # -- staging between a page's preview and its import ----------------------------------
@@ -293,7 +318,9 @@ def _sweep(root: Path, now: float) -> None:
             continue  # another process removed it first
 
 
-def stage(vc: Valuechain, account_id: str, source: BinaryIO, filename: str, replace: bool) -> Staged:
+def stage(
+    vc: Valuechain, account_id: str, source: BinaryIO, filename: str, replace: bool
+) -> Staged:
     """Keep the upload ``source`` for a later :func:`take_staged` by the same account
     in the same organisation; returns its token (32 random URL-safe characters)."""
     root = _staging_root()

@@ -15,8 +15,8 @@ from valuechain.domain.account import AccountRole, normalise_email
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import accounts, audit, bundle_upload
-from valuechain.services.bundle import BundleError
 from valuechain.services.audit import Actor
+from valuechain.services.bundle import BundleError
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
 
