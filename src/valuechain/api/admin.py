@@ -20,8 +20,8 @@ from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_a
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import accounts, audit
 from valuechain.services.audit import Actor
-from valuechain.services.bundle import BundleError, BundlePreview, export_bundle
-from valuechain.services.bundle_upload import import_upload, preview_upload
+from valuechain.services.bundle import export_bundle, problem_fields
+from valuechain.services.bundle_upload import check_or_import
 
 router = APIRouter(route_class=IdempotentRoute, tags=["admin"])
 
@@ -176,52 +176,25 @@ def post_import(
     ``docs/bundle.md``) checked exactly as ``valuechain import`` checks it. With
     ``dry_run`` (the default) nothing is written: the answer lists every problem or
     what would change. Otherwise the bundle is imported all or nothing through the
-    command line's service and recorded in the audit log; a bad bundle answers 422
-    with the same ``problems``."""
+    command line's service and recorded in the audit log; a bad bundle is answered
+    with the same ``problems``, ``applied`` false and nothing changed."""
+    actor = Actor(principal.account_id, principal.email, client_address(request))
     with tempfile.TemporaryDirectory(prefix="valuechain-upload-") as folder:
         path = Path(folder) / "upload"
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out, 1 << 20)
-        name = file.filename or "upload"
-        if not dry_run:
-            actor = Actor(principal.account_id, principal.email, client_address(request))
-            summary = import_upload(vc, path, name, actor, replace=replace)
-            return ImportOut(
-                dry_run=False,
-                replace=replace,
-                applied=True,
-                problems=[],
-                more_problems=0,
-                rows=summary.rows,
-                changes={},
-            )
-        try:
-            preview = preview_upload(vc, path, name, replace=replace)
-        except BundleError as error:
-            found = error.extensions()
-            return ImportOut(
-                dry_run=True,
-                replace=replace,
-                applied=False,
-                problems=[ProblemOut(**p) for p in found["problems"]],
-                more_problems=found["more_problems"],
-                rows={},
-                changes={},
-            )
-        return preview_out(preview)
-
-
-def preview_out(preview: BundlePreview) -> ImportOut:
-    """A good bundle's preview as the API answers it."""
+        outcome = check_or_import(
+            vc, path, file.filename or "upload", actor, dry_run=dry_run, replace=replace
+        )
     return ImportOut(
-        dry_run=True,
-        replace=preview.replace,
-        applied=False,
-        problems=[],
-        more_problems=0,
-        rows=preview.rows,
+        dry_run=outcome.dry_run,
+        replace=outcome.replace,
+        applied=outcome.applied,
+        problems=[ProblemOut(**problem_fields(p)) for p in outcome.problems],
+        more_problems=outcome.more_problems,
+        rows=outcome.rows,
         changes={
             t: TableChangeOut.model_validate(c, from_attributes=True)
-            for t, c in preview.changes.items()
+            for t, c in outcome.changes.items()
         },
     )

@@ -102,22 +102,17 @@ class BundleError(Invalid):
             lines.append(f"  … and {self.more_problems} more")
         return "\n".join(lines)
 
-    def extensions(self) -> dict[str, Any]:
-        """Each problem located (file, line, column) for a client to show as a table."""
-        return {
-            "problems": [
-                {
-                    "file": p.file,
-                    "line": p.line,
-                    "column": p.column,
-                    "expected": p.expected,
-                    "found": p.found,
-                    "text": str(p),
-                }
-                for p in self.problems
-            ],
-            "more_problems": self.more_problems,
-        }
+
+def problem_fields(problem: BundleProblem) -> dict[str, Any]:
+    """A problem as plain fields, with ``text`` the line ``valuechain import`` prints."""
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "column": problem.column,
+        "expected": problem.expected,
+        "found": problem.found,
+        "text": str(problem),
+    }
 
 
 def _problem(path: Path, expected: str, found: str) -> BundleError:

@@ -37,6 +37,7 @@ from valuechain.services.bundle import (
     BundleError,
     BundlePreview,
     ImportSummary,
+    TableChange,
     WorkbookLimits,
     import_bundle,
     preview_bundle,
@@ -287,6 +288,46 @@ def import_upload(
             detail=f"the upload was refused: {refused.error.problems[0]}; nothing changed",
         )
         raise refused.error from None
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """An upload's preview or import as one document: ``problems`` (the bundle's
+    located problems, ``more_problems`` beyond the cap; then nothing changed), or
+    ``rows`` per table and, for a preview, ``changes`` to the map's tables."""
+
+    dry_run: bool
+    replace: bool
+    applied: bool
+    problems: list[BundleProblem]
+    more_problems: int
+    rows: dict[str, int]
+    changes: dict[str, TableChange]
+
+
+def check_or_import(
+    vc: Valuechain,
+    upload: Path,
+    filename: str,
+    actor: Actor,
+    *,
+    dry_run: bool = True,
+    replace: bool = False,
+    limits: ArchiveLimits | None = None,
+) -> UploadOutcome:
+    """:func:`preview_upload` (``dry_run``) or :func:`import_upload`, a bundle's
+    problems answered as an outcome rather than raised: a refused bundle is an answer
+    of this use case, the same with and without ``dry_run``."""
+    try:
+        if dry_run:
+            preview = preview_upload(vc, upload, filename, replace=replace, limits=limits)
+            rows, changes = preview.rows, preview.changes
+        else:
+            summary = import_upload(vc, upload, filename, actor, replace=replace, limits=limits)
+            rows, changes = summary.rows, {}
+    except BundleError as error:
+        return UploadOutcome(dry_run, replace, False, error.problems, error.more_problems, {}, {})
+    return UploadOutcome(dry_run, replace, not dry_run, [], 0, rows, changes)
 
 
 # -- staging between a page's preview and its import ----------------------------------

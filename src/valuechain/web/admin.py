@@ -16,7 +16,6 @@ from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_a
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import accounts, audit, bundle_upload
 from valuechain.services.audit import Actor
-from valuechain.services.bundle import BundleError
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
 
@@ -175,17 +174,17 @@ def import_preview(
     staged = bundle_upload.stage(
         vc, principal.account_id, file.file, file.filename or "upload", replace
     )
-    context: dict[str, object] = {"nav": "import", "staged": staged}
-    try:
-        context["preview"] = bundle_upload.preview_upload(
-            vc, staged.path, staged.filename, replace=replace
-        )
-    except BundleError as error:
+    actor = Actor(principal.account_id, principal.email, client_address(request))
+    outcome = bundle_upload.check_or_import(
+        vc, staged.path, staged.filename, actor, replace=replace
+    )
+    if outcome.problems:
         bundle_upload.discard(staged)
-        context["staged"] = None
-        context["problems"] = error.problems
-        context["more_problems"] = error.more_problems
-    return templates.TemplateResponse(request, "admin/import.html", context)
+    return templates.TemplateResponse(
+        request,
+        "admin/import.html",
+        {"nav": "import", "outcome": outcome, "staged": None if outcome.problems else staged},
+    )
 
 
 @router.post("/admin/import/apply")
