@@ -75,11 +75,11 @@ def server(vc: Valuechain) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def upload(
-    url: str, headers: dict[str, str], name: str, data: bytes, **params: str
+    url: str, headers: dict[str, str], name: str, data: bytes, **fields: str
 ) -> httpx.Response:
     return httpx.post(
         f"{url}/api/v1/import",
-        params=params,
+        data=fields,
         files={"file": (name, data, "application/octet-stream")},
         headers=headers,
         timeout=60,

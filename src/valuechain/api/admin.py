@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
@@ -165,11 +165,13 @@ def post_import(
     request: Request,
     vc: CurrentValuechain,
     file: UploadFile,
+    # Form fields, not query parameters: an Idempotency-Key's fingerprint holds the
+    # form's fields, so a key used for a dry run cannot replay it for the import.
     dry_run: Annotated[
-        bool, Query(description="Only preview: check the bundle and say what would change.")
+        bool, Form(description="Only preview: check the bundle and say what would change.")
     ] = True,
     replace: Annotated[
-        bool, Query(description="Replace the whole organisation (`valuechain import --replace`).")
+        bool, Form(description="Replace the whole organisation (`valuechain import --replace`).")
     ] = False,
 ) -> ImportOut:
     """A bundle (a ``.zip`` of its CSV files or an ``.xlsx`` workbook, see
