@@ -125,6 +125,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/admin/accounts"): admin_only(303),
     ("POST", "/admin/accounts"): {**admin_only(303), "admin": 303},  # created, back to the list
     ("POST", "/admin/accounts/update"): {**admin_only(303), "admin": 303},
+    ("GET", "/admin/import"): admin_only(303),
+    ("POST", "/admin/import/preview"): admin_only(303),  # the preview: an empty bundle's problems
+    ("POST", "/admin/import/apply"): {**admin_only(303), "admin": 404},  # no such upload
     ("GET", "/signin"): signed_in(303, 200),  # a signed-in visitor goes on
     ("POST", "/signin"): everyone(401),  # posted with a wrong password
     ("POST", "/signin/demo"): everyone(404),  # not a demo
@@ -150,6 +153,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/api/v1/accounts"): admin_only(401),
     ("GET", "/api/v1/audit"): admin_only(401),
     ("GET", "/api/v1/export"): admin_only(401),
+    ("POST", "/api/v1/import"): admin_only(401),  # a dry run: an empty bundle's problems
     ("GET", "/api/v1/reports/organisation"): admin_only(401),
     ("GET", "/api/v1/relationships"): admin_only(401),
     ("GET", "/api/v1/relationships/{provider_id}/{customer_id}"): on_relationship(
@@ -291,6 +295,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/api/v1/sla"): admin_only(401),
 }
 
+# A zip archive with no entries (its end-of-central-directory record alone).
+EMPTY_ZIP = b"PK\x05\x06" + bytes(18)
+
 # What each state-changing request sends (besides the CSRF token).
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/signin"): {"data": {"email": "admin@example.org", "password": "not it"}},
@@ -308,6 +315,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/admin/accounts/update"): {
         "data": {"email": "viewer@example.org", "role": "viewer", "active": "true"}
     },
+    ("POST", "/api/v1/import"): {"files": {"file": ("empty.zip", EMPTY_ZIP)}},
+    ("POST", "/admin/import/preview"): {"data": {}, "files": {"file": ("empty.zip", EMPTY_ZIP)}},
+    ("POST", "/admin/import/apply"): {"data": {"token": "x" * 32}},
     ("POST", "/campaigns"): {"data": {"id": "m-web", "instrument": "pulse"}},
     ("POST", "/api/v1/campaigns"): {"json": {"id": "m-api", "instrument": "pulse"}},
     ("POST", "/api/v1/survey/{token}"): {"json": {"answers": []}},

@@ -152,6 +152,7 @@ ROUTES: dict[str, Callable[[Site], Callable[[], Response]]] = {
     "GET /campaigns": _get("/campaigns"),
     "GET /admin/accounts": _get("/admin/accounts"),
     "GET /admin/audit": _get("/admin/audit"),
+    "GET /admin/import": _get("/admin/import"),
     "GET /api/v1/map": _get("/api/v1/map"),
     "GET /api/v1/units/{unit}": _get(f"/api/v1/units/{UNIT}"),
     "GET /api/v1/units/{unit}/scores": _get(f"/api/v1/units/{UNIT}/scores"),

@@ -103,6 +103,18 @@ class BundleError(Invalid):
         return "\n".join(lines)
 
 
+def problem_fields(problem: BundleProblem) -> dict[str, Any]:
+    """A problem as plain fields, with ``text`` the line ``valuechain import`` prints."""
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "column": problem.column,
+        "expected": problem.expected,
+        "found": problem.found,
+        "text": str(problem),
+    }
+
+
 def _problem(path: Path, expected: str, found: str) -> BundleError:
     return BundleError([BundleProblem(str(path), None, None, expected, found)])
 
@@ -513,6 +525,7 @@ def import_bundle(
     cap: int = PROBLEM_CAP,
     actor: Actor | None = None,
     limits: WorkbookLimits | None = None,
+    subject: str | None = None,
 ) -> ImportSummary:
     """Import the bundle at ``path`` into ``vc``'s organisation, all or nothing.
 
@@ -521,7 +534,7 @@ def import_bundle(
     :class:`BundleError` listing the problems, in which case nothing was written.
     A workbook is read within ``limits`` (default :class:`WorkbookLimits`).
     The import, refused or done, is recorded in the audit log as ``actor`` (default:
-    the operating-system user).
+    the operating-system user) about ``subject`` (default: the path).
     """
     who = actor or Actor.command_line()
     try:
@@ -535,7 +548,7 @@ def import_bundle(
             audit.IMPORT,
             who,
             outcome=audit.FAILED,
-            subject=str(path),
+            subject=subject or str(path),
             detail=f"{total} problem{'s' if total != 1 else ''}; nothing changed",
         )
         raise
@@ -544,10 +557,99 @@ def import_bundle(
         vc,
         audit.IMPORT,
         who,
-        subject=str(path),
+        subject=subject or str(path),
         detail=("replaced the organisation: " if replace else "by id: ") + rows,
     )
     return summary
+
+
+def _checked_bundle(
+    vc: Valuechain,
+    path: Path | str,
+    *,
+    replace: bool,
+    progress: Progress | None,
+    cap: int,
+    limits: WorkbookLimits | None,
+) -> tuple[OrganisationMap, dict[str, int], dict[str, int], StoredIds | None]:
+    """The bundle read and checked against the organisation as an import checks it
+    (the one check the import and its preview share); raises :class:`BundleError`."""
+    # With replace nothing stored survives, so nothing stored may be referred to.
+    stored = None if replace else _stored_ids(vc)
+    org_map, rows, updated = read_bundle(
+        path, stored=stored, replace=replace, progress=progress, cap=cap, limits=limits
+    )
+    if not replace:
+        _refuse_stored_responses(vc, path, org_map)
+    return org_map, rows, updated, stored
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """What an import would do to one table of the map, in rows: ``changed`` rows
+    keep their id (a link: its result, customer and relation) with other values,
+    ``removed`` rows are stored and would go (only with ``replace``)."""
+
+    added: int
+    changed: int
+    unchanged: int
+    removed: int
+
+
+@dataclass(frozen=True)
+class BundlePreview:
+    """What importing a bundle would do, nothing written: rows per table of the
+    bundle, and the map's tables (units, results, links, people) compared with what
+    is stored."""
+
+    rows: dict[str, int]
+    changes: dict[str, TableChange]
+    replace: bool
+
+
+def _table_change(stored: dict[Any, Any], incoming: dict[Any, Any], replace: bool) -> TableChange:
+    common = stored.keys() & incoming.keys()
+    changed = sum(1 for key in common if stored[key] != incoming[key])
+    return TableChange(
+        added=len(incoming.keys() - common),
+        changed=changed,
+        unchanged=len(common) - changed,
+        removed=len(stored.keys() - common) if replace else 0,
+    )
+
+
+def preview_bundle(
+    vc: Valuechain,
+    path: Path | str,
+    *,
+    replace: bool = False,
+    cap: int = PROBLEM_CAP,
+    limits: WorkbookLimits | None = None,
+) -> BundlePreview:
+    """What :func:`import_bundle` would do with the bundle at ``path``, by the same
+    check (so the same :class:`BundleError` and problems), writing nothing.
+
+    Map rows are compared with the stored ones by id (links by their key) as
+    dataclass values; the map's tables are small next to survey data."""
+    org_map, rows, _, _ = _checked_bundle(
+        vc, path, replace=replace, progress=None, cap=cap, limits=limits
+    )
+    stored = vc.read_map()
+    changes = {
+        "units": _table_change(
+            {u.id: u for u in stored.units}, {u.id: u for u in org_map.units}, replace
+        ),
+        "results": _table_change(
+            {r.id: r for r in stored.results}, {r.id: r for r in org_map.results}, replace
+        ),
+        "links": _table_change(
+            {k.key: k for k in stored.links}, {k.key: k for k in org_map.links}, replace
+        ),
+        "people": _table_change(
+            {p.id: p for p in stored.people}, {p.id: p for p in org_map.people}, replace
+        ),
+    }
+    return BundlePreview(rows=rows, changes=changes, replace=replace)
 
 
 def _import_bundle(
@@ -559,13 +661,9 @@ def _import_bundle(
     cap: int,
     limits: WorkbookLimits | None = None,
 ) -> ImportSummary:
-    # With replace nothing stored survives, so nothing stored may be referred to.
-    stored = None if replace else _stored_ids(vc)
-    org_map, rows, updated = read_bundle(
-        path, stored=stored, replace=replace, progress=progress, cap=cap, limits=limits
+    org_map, rows, updated, stored = _checked_bundle(
+        vc, path, replace=replace, progress=progress, cap=cap, limits=limits
     )
-    if not replace:
-        _refuse_stored_responses(vc, path, org_map)
     if stored is not None and stored.emails:
         # Emails are unique and checked row by row: a stored person who gives up an
         # email is written before the new person who takes it (stable sort).

@@ -1,10 +1,12 @@
-"""Administration pages: accounts and the audit log. Admins only."""
+"""Administration pages: accounts, the audit log and uploading a data bundle. Admins
+only."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -12,7 +14,7 @@ from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole, normalise_email
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.edge.idempotency import IdempotentRoute
-from valuechain.services import accounts, audit
+from valuechain.services import accounts, audit, bundle_upload
 from valuechain.services.audit import Actor
 from valuechain.services.organisation import Valuechain
 from valuechain.web.templating import templates
@@ -142,3 +144,64 @@ async def change_account(
     except accounts.AccountError as problem:
         return _accounts_page(request, vc, error=_sentence(problem), status_code=problem.status)
     return RedirectResponse(f"/admin/accounts?done=Saved+{changed.email}", status_code=303)
+
+
+Importer = Annotated[Principal, Depends(AccessRule(Action.IMPORT))]
+
+
+@router.get("/admin/import", response_class=HTMLResponse)
+def import_page(
+    request: Request, principal: Importer, vc: CurrentValuechain, done: str = ""
+) -> Response:
+    """A form to upload a bundle (a .zip of CSV files or an .xlsx workbook) for its
+    preview."""
+    return templates.TemplateResponse(
+        request, "admin/import.html", {"nav": "import", "done": done[:300] or None}
+    )
+
+
+@router.post("/admin/import/preview", response_class=HTMLResponse)
+def import_preview(
+    request: Request,
+    principal: Importer,
+    vc: CurrentValuechain,
+    file: UploadFile,
+    replace: Annotated[bool, Form()] = False,
+) -> Response:
+    """The uploaded bundle checked as ``valuechain import`` checks it: its problems by
+    file, line and column, or what would change and a button to import it (the upload
+    is kept server-side under a short-lived token bound to this admin)."""
+    staged = bundle_upload.stage(
+        vc, principal.account_id, file.file, file.filename or "upload", replace
+    )
+    actor = Actor(principal.account_id, principal.email, client_address(request))
+    outcome = bundle_upload.check_or_import(
+        vc, staged.path, staged.filename, actor, replace=replace
+    )
+    if outcome.problems:
+        bundle_upload.discard(staged)
+    return templates.TemplateResponse(
+        request,
+        "admin/import.html",
+        {"nav": "import", "outcome": outcome, "staged": None if outcome.problems else staged},
+    )
+
+
+@router.post("/admin/import/apply")
+def import_apply(
+    request: Request,
+    principal: Importer,
+    vc: CurrentValuechain,
+    token: Annotated[str, Form(max_length=64)],
+) -> Response:
+    """Import the bundle previewed under ``token``, all or nothing, audited; back to
+    the upload page saying what was imported."""
+    staged = bundle_upload.take_staged(vc, principal.account_id, token)
+    actor = Actor(principal.account_id, principal.email, client_address(request))
+    summary = bundle_upload.import_upload(
+        vc, staged.path, staged.filename, actor, replace=staged.replace
+    )
+    bundle_upload.discard(staged)
+    rows = ", ".join(f"{n} {t}" for t, n in summary.rows.items() if n)
+    done = f"Imported {staged.filename}" + (f": {rows}" if rows else "")
+    return RedirectResponse(f"/admin/import?{urlencode({'done': done})}", status_code=303)
