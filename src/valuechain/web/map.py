@@ -74,8 +74,14 @@ def units_page(
 
 
 @router.get("/units/{unit_id}", response_class=HTMLResponse)
-def unit_page(unit_id: str, request: Request, vc: CurrentValuechain) -> Response:
-    """One unit: its results, customers (direct and indirect), suppliers and paths to
-    the external customers; a friendly 404 page for an unknown id."""
-    detail = unit_detail(vc, unit_id)
+def unit_page(
+    unit_id: str,
+    request: Request,
+    vc: CurrentValuechain,
+    customers_page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """One unit: its results, customers (direct and indirect, one page of
+    :data:`CUSTOMERS_PER_PAGE` each at a time), suppliers and paths to the external
+    customers; a friendly 404 page for an unknown id."""
+    detail = unit_detail(vc, unit_id, customers_page)
     return templates.TemplateResponse(request, "map/unit.html", {"nav": "units", "unit": detail})
