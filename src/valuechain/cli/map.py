@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+
+if TYPE_CHECKING:
+    from valuechain.services.organisation import Valuechain
 
 
 @app.command()
@@ -100,7 +103,7 @@ def _items(out: IO[str], items: Iterator[dict[str, Any]]) -> None:
         out.write(json.dumps(item, ensure_ascii=False))
 
 
-def stream_map(vc: Any, out: IO[str]) -> None:
+def stream_map(vc: Valuechain, out: IO[str]) -> None:
     """Writes the ``valuechain map --json`` document to ``out`` unit by unit, result
     by result and link by link, byte for byte what ``json.dumps`` of the whole
     :meth:`Valuechain.overview` gives, so peak memory is the map's columns and one
