@@ -247,12 +247,28 @@ class Valuechain:
         """Who depends on ``unit_id``'s work (the ``valuechain customers`` contract):
         direct customers with their relations and results, indirect customers with one
         shortest path each, external customers reached, and orphan results."""
+        return self._customers(unit_id, None)[0]
+
+    def _customers(
+        self, unit_id: str, window: tuple[int, int] | None
+    ) -> tuple[dict[str, Any], int, int, dict[str, list[str]]]:
+        """:meth:`customers` with only rows ``window`` of the direct and of the
+        indirect customers built, their totals, and the ``via`` of every external
+        customer reached. Only the window's links are read one by one, so a service
+        with 20,000 customers costs a page of rows, not 20,000."""
         chain = self.chain()
         pos = chain.position(unit_id)
         found = customers_of(chain.graph, pos, chain.facts.reaches_external)
         ids = chain.columns.unit_ids
         g = chain.graph
+        direct, indirect, vias = found.direct, found.indirect, list(found.via)
+        external_at = np.flatnonzero(np.isin(indirect, found.external)).tolist()
+        external_via = {ids[int(indirect[i])]: [ids[v] for v in vias[i]] for i in external_at}
+        if window is not None:
+            direct = direct[window[0] : window[1]]
+            indirect, vias = indirect[window[0] : window[1]], vias[window[0] : window[1]]
         own_links = np.flatnonzero(g.result_unit[g.link_result] == pos)
+        own_links = own_links[np.isin(g.link_customer[own_links], direct)]
         relations: dict[int, set[str]] = defaultdict(set)
         results: dict[int, set[str]] = defaultdict(set)
         for i in own_links:
@@ -262,7 +278,7 @@ class Valuechain:
             relations[customer].add(RELATIONS[int(g.link_relation[i])])
             results[customer].add(chain.columns.result_ids[int(g.link_result[i])])
         depth = int(chain.facts.depth[pos])
-        return {
+        doc = {
             "unit": unit_id,
             "name": chain.columns.unit_names[pos],
             "depth": None if depth == NO_DEPTH else depth,
@@ -273,15 +289,16 @@ class Valuechain:
                     "relations": [r for r in RELATIONS if r in relations[int(c)]],
                     "results": sorted(results[int(c)]),
                 }
-                for c in found.direct
+                for c in direct
             ],
             "indirect": [
                 {"unit": ids[c], "name": chain.columns.unit_names[c], "via": [ids[v] for v in via]}
-                for c, via in zip(found.indirect, found.via, strict=True)
+                for c, via in zip(indirect, vias, strict=True)
             ],
             "external": [ids[c] for c in found.external],
             "orphan_results": [chain.columns.result_ids[r] for r in found.orphan_results],
         }
+        return doc, len(found.direct), len(found.indirect), external_via
 
     def suppliers(self, unit_id: str) -> list[dict[str, Any]]:
         """The providers whose results ``unit_id`` is linked to, with the relations and
@@ -345,17 +362,9 @@ class Valuechain:
         holds the ``via`` of every external customer reached, whatever the window.
         Raises :class:`NotFound` for an unknown id."""
         with reading(self):
-            found = self.customers(unit_id)
+            found, direct_total, indirect_total, external_via = self._customers(unit_id, window)
             unit = self.unit(unit_id)
-            direct_total, indirect_total = len(found["direct"]), len(found["indirect"])
-            external = set(found["external"])
-            external_via = {
-                row["unit"]: row["via"] for row in found["indirect"] if row["unit"] in external
-            }
-            if window is not None:
-                found["direct"] = found["direct"][window[0] : window[1]]
-                found["indirect"] = found["indirect"][window[0] : window[1]]
-            named = {unit_id, *(s["unit"] for s in unit["suppliers"]), *external}
+            named = {unit_id, *(s["unit"] for s in unit["suppliers"]), *found["external"]}
             named.update(row["unit"] for row in found["direct"])
             for row in found["indirect"]:
                 named.add(row["unit"])
