@@ -20,6 +20,7 @@ BENCHMARKS = (
     "bench.bench_measure",
     "bench.heavy_rater",
     "bench.report_null",
+    "bench.bench_bigorg",
 )
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
 QUICK_REQUEST = ["--requests", "20000", "--relationships", "2000", "--units", "2000"]
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             extra = ["--seeds", "5", "--planted", "2"]
         if module.endswith("request"):
             extra = [*QUICK_REQUEST, "--pages", "30"]
+        if module.endswith("bigorg"):
+            extra = ["--units", "2000"]
         if module.endswith("heavy_rater"):
             extra = ["--sizes", "100"]
         code = subprocess.call([sys.executable, "-m", module, *(extra if args.quick else [])])

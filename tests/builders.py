@@ -61,3 +61,30 @@ def chain_map() -> OrganisationMap:
         Link("findings", "ctrl", r.DEPENDS_ON),
     ]
     return OrganisationMap(units=units, results=results, links=links)
+
+
+def universal_map(teams: int = 120) -> OrganisationMap:
+    """A universal service among ``teams`` teams: HR (``hr``) serves the first half
+    directly; each of them serves one team of the second half, which pays the
+    external customer ``ext``. So HR has ``teams // 2`` direct customers and
+    ``teams // 2 + 1`` indirect ones (the second half and ``ext``): more than one
+    page of each on its unit page."""
+    half = teams // 2
+    units = [
+        Unit("hr", "Human resources", UnitKind.TEAM),
+        Unit("ext", "Customers", UnitKind.EXTERNAL_CUSTOMER),
+        *(Unit(f"t{i:03d}", f"Team {i:03d}", UnitKind.TEAM) for i in range(teams)),
+    ]
+    results = [
+        Result("hiring", "hr", "Hiring", ResultKind.INTERMEDIATE),
+        Result("payroll", "hr", "Payroll", ResultKind.INTERMEDIATE),
+        *(Result(f"r{i:03d}", f"t{i:03d}", f"Work {i:03d}", ResultKind.INTERMEDIATE)
+          for i in range(teams)),
+    ]  # fmt: skip
+    links = [
+        *(Link("hiring", f"t{i:03d}", Relation.CONSUMES) for i in range(half)),
+        *(Link("payroll", f"t{i:03d}", Relation.DEPENDS_ON) for i in range(0, half, 3)),
+        *(Link(f"r{i:03d}", f"t{i + half:03d}", Relation.CONSUMES) for i in range(half)),
+        *(Link(f"r{i:03d}", "ext", Relation.PAYS) for i in range(half, teams)),
+    ]
+    return OrganisationMap(units=units, results=results, links=links)

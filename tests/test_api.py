@@ -98,7 +98,9 @@ def test_unknown_unit_is_404_json(client: TestClient) -> None:
 
 def test_map_is_the_overview(client: TestClient, vc: Valuechain) -> None:
     doc = client.get("/api/v1/map").json()
-    assert doc == vc.overview()
+    # A map shorter than one page is the whole overview on its only page.
+    assert {k: doc[k] for k in ("units", "results", "links")} == vc.overview()
+    assert doc["next"] is None and doc["total"]["units"] == len(doc["units"])
     units = {u["id"]: u for u in doc["units"]}
     assert set(units) == {u.id for u in chain_map().units}
     assert units["make"]["orphan_results"] == ["scrap-report"]

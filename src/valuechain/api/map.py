@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from valuechain.domain.access import Action
@@ -20,12 +20,14 @@ from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.edge.errors import NOT_FOUND
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.edge.map import (
+    CUSTOMERS_PER_PAGE,
     Customers,
     UnitDetail,
     UnitsPage,
     unit_detail,
     unit_rows,
 )
+from valuechain.edge.paging import next_link
 
 # The map is organisation-wide knowledge: every signed-in role may read it.
 router = APIRouter(route_class=IdempotentRoute, tags=["map"], dependencies=[allow(Action.VIEW_MAP)])
@@ -68,41 +70,102 @@ class MapLink(BaseModel):
     relation: Relation
 
 
+class MapTotals(BaseModel):
+    """How many units, results and links the whole map holds."""
+
+    units: int
+    results: int
+    links: int
+
+
 class OrganisationMapOut(BaseModel):
-    """The whole organisation map (``valuechain map --json``)."""
+    """One page of the organisation map: the units at ``offset`` to ``offset +
+    limit`` in map order, the results they produce and the links to those results.
+    Following ``next`` to its end yields every unit, result and link exactly once;
+    a map no longer than ``limit`` is the whole ``valuechain map --json`` document."""
 
     units: list[MapUnit]
     results: list[MapResult]
     links: list[MapLink]
+    total: MapTotals
+    offset: int
+    limit: int
+    next: str | None = Field(description="The URL of the next page; null on the last page.")
+
+
+#: Units per page of ``/map`` by default and at most. A page's size is about its
+#: units times the external customers each reaches, plus their links: 1,000 units
+#: stay around a few MB even when every unit reaches a hundred external customers.
+MAP_LIMIT, MAP_LIMIT_MAX = 1000, 5000
+#: Rows per page of ``/units`` by default and at most (a row is a few counts).
+UNITS_LIMIT, UNITS_LIMIT_MAX = 1000, 10_000
+#: At most this many direct and indirect customers per page of ``/units/{id}``.
+CUSTOMERS_LIMIT_MAX = 5000
 
 
 # -- endpoints -------------------------------------------------------------------------
 
 
-@router.get("/map", response_model=OrganisationMapOut, summary="The whole organisation map")
-def get_map(vc: CurrentValuechain) -> dict[str, Any]:
+@router.get("/map", response_model=OrganisationMapOut, summary="The organisation map, a page")
+def get_map(
+    request: Request,
+    vc: CurrentValuechain,
+    limit: Annotated[
+        int, Query(ge=1, le=MAP_LIMIT_MAX, description="At most this many units per page.")
+    ] = MAP_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="Position of the page's first unit.")] = 0,
+) -> dict[str, Any]:
     """Units with derived facts (direct and external customers, depth, orphan
-    results), results and links: the ``valuechain map --json`` document."""
-    return vc.overview()
+    results), the results they produce and the links to those results, one page of
+    units at a time, with the map's totals and the ``next`` page."""
+    doc = vc.map_page(offset, offset + limit)
+    return {
+        **doc,
+        "offset": offset,
+        "limit": limit,
+        "next": next_link(request, offset, limit, doc["total"]["units"]),
+    }
 
 
 @router.get("/units", response_model=UnitsPage, summary="Search the units")
 def list_units(
+    request: Request,
     vc: CurrentValuechain,
     q: Annotated[str, Query(description="Part of a unit's id or name.")] = "",
     kind: Annotated[UnitKind | None, Query(description="Only units of this kind.")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="At most this many units.")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=UNITS_LIMIT_MAX, description="At most this many units.")
+    ] = UNITS_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="Position of the first unit shown.")] = 0,
 ) -> UnitsPage:
     """Units with their counts of direct customers, external customers reached,
-    results and orphan results, and their depth."""
-    return unit_rows(vc, q, kind, limit)
+    results and orphan results, and their depth; one page at a time, ``total``
+    counting every match and ``next`` the following page."""
+    page = unit_rows(vc, q, kind, limit, offset)
+    page.next = next_link(request, offset, limit, page.total)
+    return page
 
 
 @router.get("/units/{unit_id}", response_model=UnitDetail, responses=NOT_FOUND, summary="One unit")
-def get_unit(unit_id: str, vc: CurrentValuechain) -> UnitDetail:
-    """The unit's results, direct and indirect customers, suppliers, and its
-    shortest path to every external customer it reaches."""
-    return unit_detail(vc, unit_id)
+def get_unit(
+    unit_id: str,
+    vc: CurrentValuechain,
+    customers_page: Annotated[
+        int, Query(ge=1, le=1_000_000, description="Page of the customer lists, from 1.")
+    ] = 1,
+    customers_limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=CUSTOMERS_LIMIT_MAX,
+            description="Direct and indirect customers per page, each.",
+        ),
+    ] = CUSTOMERS_PER_PAGE,
+) -> UnitDetail:
+    """The unit's results, one page of its direct and of its indirect customers
+    with their totals, suppliers, and its shortest path to every external customer
+    it reaches."""
+    return unit_detail(vc, unit_id, customers_page, customers_limit)
 
 
 @router.get(

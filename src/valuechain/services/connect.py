@@ -121,12 +121,26 @@ def _relationship_scores(
     return {key: max(per.values(), key=len) for key, per in by_instrument.items() if per}
 
 
-def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) -> dict[str, Any]:
+def connect(
+    vc: Valuechain,
+    unit: str | None = None,
+    *,
+    over_time: bool = True,
+    offset: int = 0,
+    limit: int | None = None,
+) -> dict[str, Any]:
     """The ``valuechain connect --json`` document: every internal relationship (or,
     with ``unit``, those where ``unit`` is the provider, each with one shortest path
     to every external customer it serves), its line of sight, its flags and, with
     ``over_time``, the correlation of its scores with its external customers'
-    outcomes per metric; the units with internal focus; the outcomes held."""
+    outcomes per metric; the units with internal focus; the outcomes held.
+
+    With ``limit`` (only without ``over_time``: Holm's correction runs across every
+    correlation) ``relationships`` holds rows ``offset`` to ``offset + limit``;
+    ``total`` counts all of them and those with a line of sight, and the summary
+    and the entitlement flags still speak for the whole organisation."""
+    if limit is not None and over_time:
+        raise ValueError("a page of relationships has no over-time correlations")
     with reading(vc):
         chain = vc.chain()
         cols, g, facts = chain.columns, chain.graph, chain.facts
@@ -153,8 +167,12 @@ def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) 
                 if g.unit_external_customer[c]:
                     paths[c][c] = [pos, c]
         ids, names = cols.unit_ids, cols.unit_names
+        agreed = _agreement_rows(vc, chain, result, customer) if limit is not None else []
+        shown = range(offset, result.size if limit is None else min(result.size, offset + limit))
         rows: list[dict[str, Any]] = []
-        for i in range(result.size):
+        # Rows outside the page are built only where an agreement may flag them.
+        extra: list[dict[str, Any]] = []
+        for i in sorted({*shown, *agreed}):
             r, c = int(result[i]), int(customer[i])
             provider = int(g.result_unit[r])
             served = [ids[e] for e in served_units(sight, i)]
@@ -181,7 +199,7 @@ def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) 
                 row["over_time"] = _over_time(
                     scores.get((ids[provider], ids[c]), {}), served, table, metrics
                 )
-            rows.append(row)
+            (rows if i in shown else extra).append(row)
         if over_time:
             _correct(rows)
         kinds = cols.unit_kinds
@@ -199,6 +217,8 @@ def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) 
             if kinds[u] in INTERNAL and producers[u] and facts.depth[u] == NO_DEPTH
         ]
         focus.sort(key=lambda f: f["unit"])
+        served_any = _served_anywhere(sight, ids)
+        sighted = int(np.count_nonzero(sight.reaches))
         return {
             "unit": unit,
             "min_periods": MIN_PERIODS,
@@ -209,17 +229,49 @@ def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) 
                 "customers": len({u for values in table.values() for u in values}),
             },
             "relationships": rows,
+            "total": {"relationships": int(result.size), "line_of_sight": sighted},
             "internal_focus": focus,
-            "entitlement": _entitlement(vc, rows),
-            "summary": _summary(rows, focus, over_time),
+            "entitlement": _entitlement(vc, rows + extra, served_any),
+            "summary": _summary(rows, focus, over_time, (int(result.size), sighted)),
         }
+
+
+def _agreement_rows(
+    vc: Valuechain, chain: Chain, result: np.ndarray, customer: np.ndarray
+) -> list[int]:
+    """Positions of the relationships whose provider and customer have an agreement:
+    the only rows the entitlement check reads."""
+    pairs = {(a.provider_id, a.customer_id) for a in agreement_service.agreements_of(vc)}
+    pos = chain.unit_pos
+    keys = [
+        pos[p] * chain.graph.n_units + pos[c]
+        for p, c in pairs
+        if p is not None and p in pos and c in pos
+    ]
+    if not keys or result.size == 0:
+        return []
+    key = chain.graph.result_unit[result] * chain.graph.n_units + customer
+    return np.flatnonzero(np.isin(key, np.array(keys, dtype=np.int64))).tolist()
+
+
+def _served_anywhere(sight: Any, ids: list[str]) -> set[str]:
+    """The external customers some relationship serves: the union of every
+    relationship's customer's reach bitset, and the customers that are external."""
+    facts = sight.facts
+    if sight.customer.size == 0:
+        return set()
+    bits = np.bitwise_or.reduce(facts.external_bits[np.unique(sight.customer)], axis=0)
+    flags = np.unpackbits(np.atleast_1d(bits).view(np.uint8), bitorder="little")
+    chosen = facts.external_units[flags[: facts.external_units.size].astype(bool)]
+    own = sight.customer[sight.own]
+    return {ids[int(u)] for u in np.union1d(chosen, own)}
 
 
 STRICTER_WHEN_HIGHER = {Metric.ON_TIME_PCT: True, Metric.QUALITY_PCT: True,
                         Metric.RESPONSE_HOURS: False, Metric.RESOLUTION_HOURS: False}  # fmt: skip
 
 
-def _entitlement(vc: Valuechain, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _entitlement(vc: Valuechain, rows: list[dict[str, Any]], external: set[str]) -> dict[str, Any]:
     """Flag internal relationships whose agreement asks a stricter target than the
     external customers at the end of their line of sight agreed (seed 002). Compared
     with the *strictest* external target for the same metric, so a flag means the
@@ -231,7 +283,6 @@ def _entitlement(vc: Valuechain, rows: list[dict[str, Any]]) -> dict[str, Any]:
     ]  # fmt: skip
     if not agreements:
         return {"assessed": False, "note": ENTITLEMENT_NOTE, "flags": []}
-    external = {r for row in rows for r in row["external"]}
     asks: dict[tuple[str, Metric], list[float]] = {}
     internal: dict[tuple[str, str], list[tuple[str, Metric, float]]] = {}
     for a in agreements:
@@ -316,15 +367,20 @@ def _over_time(
     return out
 
 
-def _summary(rows: list[dict[str, Any]], focus: list[dict[str, Any]], over_time: bool) -> str:
-    """One plain sentence about the line of sight and, when there is one, the
-    strongest correlation that passes the correction across all of them."""
-    if not rows and not focus:
+def _summary(
+    rows: list[dict[str, Any]],
+    focus: list[dict[str, Any]],
+    over_time: bool,
+    counts: tuple[int, int],
+) -> str:
+    """One plain sentence about the line of sight (``counts``: all relationships and
+    those with a line of sight) and, when there is one, the strongest correlation
+    that passes the correction across all of them."""
+    total, sighted = counts
+    if not total and not focus:
         return "No internal relationship on the map yet."
-    blind = sum(1 for r in rows if not r["line_of_sight"])
     text = (
-        f"{len(rows) - blind} of {len(rows)} internal relationships have a line of sight "
-        "to an external customer"
+        f"{sighted} of {total} internal relationships have a line of sight to an external customer"
     )
     if focus:
         text += f"; {len(focus)} internal unit{'s' if len(focus) != 1 else ''} serve none"

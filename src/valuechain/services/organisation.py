@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -247,12 +247,28 @@ class Valuechain:
         """Who depends on ``unit_id``'s work (the ``valuechain customers`` contract):
         direct customers with their relations and results, indirect customers with one
         shortest path each, external customers reached, and orphan results."""
+        return self._customers(unit_id, None)[0]
+
+    def _customers(
+        self, unit_id: str, window: tuple[int, int] | None
+    ) -> tuple[dict[str, Any], int, int, dict[str, list[str]]]:
+        """:meth:`customers` with only rows ``window`` of the direct and of the
+        indirect customers built, their totals, and the ``via`` of every external
+        customer reached. Only the window's links are read one by one, so a service
+        with 20,000 customers costs a page of rows, not 20,000."""
         chain = self.chain()
         pos = chain.position(unit_id)
         found = customers_of(chain.graph, pos, chain.facts.reaches_external)
         ids = chain.columns.unit_ids
         g = chain.graph
+        direct, indirect, vias = found.direct, found.indirect, list(found.via)
+        external_at = np.flatnonzero(np.isin(indirect, found.external)).tolist()
+        external_via = {ids[int(indirect[i])]: [ids[v] for v in vias[i]] for i in external_at}
+        if window is not None:
+            direct = direct[window[0] : window[1]]
+            indirect, vias = indirect[window[0] : window[1]], vias[window[0] : window[1]]
         own_links = np.flatnonzero(g.result_unit[g.link_result] == pos)
+        own_links = own_links[np.isin(g.link_customer[own_links], direct)]
         relations: dict[int, set[str]] = defaultdict(set)
         results: dict[int, set[str]] = defaultdict(set)
         for i in own_links:
@@ -262,7 +278,7 @@ class Valuechain:
             relations[customer].add(RELATIONS[int(g.link_relation[i])])
             results[customer].add(chain.columns.result_ids[int(g.link_result[i])])
         depth = int(chain.facts.depth[pos])
-        return {
+        doc = {
             "unit": unit_id,
             "name": chain.columns.unit_names[pos],
             "depth": None if depth == NO_DEPTH else depth,
@@ -273,15 +289,16 @@ class Valuechain:
                     "relations": [r for r in RELATIONS if r in relations[int(c)]],
                     "results": sorted(results[int(c)]),
                 }
-                for c in found.direct
+                for c in direct
             ],
             "indirect": [
                 {"unit": ids[c], "name": chain.columns.unit_names[c], "via": [ids[v] for v in via]}
-                for c, via in zip(found.indirect, found.via, strict=True)
+                for c, via in zip(indirect, vias, strict=True)
             ],
             "external": [ids[c] for c in found.external],
             "orphan_results": [chain.columns.result_ids[r] for r in found.orphan_results],
         }
+        return doc, len(found.direct), len(found.indirect), external_via
 
     def suppliers(self, unit_id: str) -> list[dict[str, Any]]:
         """The providers whose results ``unit_id`` is linked to, with the relations and
@@ -336,23 +353,32 @@ class Valuechain:
             "suppliers": suppliers,
         }
 
-    def unit_map(self, unit_id: str) -> dict[str, Any]:
+    def unit_map(self, unit_id: str, window: tuple[int, int] | None = None) -> dict[str, Any]:
         """One unit's facts (:meth:`unit`), its customers (:meth:`customers`) and the
         name and kind of every unit they mention (``units``), read in one unit of work.
+        With ``window`` = (start, stop) only those rows of the direct and of the
+        indirect customers are kept (a universal service has thousands); their
+        counts are ``direct_total`` and ``indirect_total``, and ``external_via``
+        holds the ``via`` of every external customer reached, whatever the window.
         Raises :class:`NotFound` for an unknown id."""
         with reading(self):
-            found = self.customers(unit_id)
+            found, direct_total, indirect_total, external_via = self._customers(unit_id, window)
             unit = self.unit(unit_id)
-            named = {unit_id, *(s["unit"] for s in unit["suppliers"])}
+            named = {unit_id, *(s["unit"] for s in unit["suppliers"]), *found["external"]}
             named.update(row["unit"] for row in found["direct"])
             for row in found["indirect"]:
                 named.add(row["unit"])
                 named.update(row["via"])
+            for via in external_via.values():
+                named.update(via)
             result_ids = {r["id"] for r in unit["results"]}
             result_ids.update(rid for s in unit["suppliers"] for rid in s["results"])
             return {
                 "unit": unit,
                 "customers": found,
+                "direct_total": direct_total,
+                "indirect_total": indirect_total,
+                "external_via": external_via,
                 "units": self.describe_units(named),
                 "result_names": self.result_names(sorted(result_ids)),
             }
@@ -376,60 +402,144 @@ class Valuechain:
     def unit_summaries(self) -> list[dict[str, Any]]:
         """Every unit with its derived facts (direct customers, external customers
         reached, depth, results, orphan results)."""
+        return list(self.iter_unit_summaries())
+
+    def iter_unit_summaries(
+        self, start: int = 0, stop: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The units at map positions ``start`` to ``stop`` (exclusive) with their
+        derived facts, one at a time, so a caller can write them without holding the
+        whole list (``map --json`` at 100,000 units, an API page)."""
         chain = self.chain()
         cols, facts, g = chain.columns, chain.facts, chain.graph
         orphan = np.zeros(g.n_results, dtype=bool)
         orphan[facts.orphan_results] = True
-        results_by_unit: dict[int, list[int]] = defaultdict(list)
-        for r, u in enumerate(g.result_unit.tolist()):
-            results_by_unit[u].append(r)
-        units = []
-        for pos, uid in enumerate(cols.unit_ids):
+        # Results grouped by producing unit with one sort instead of a dict of lists.
+        order = np.argsort(g.result_unit, kind="stable")
+        bounds = np.searchsorted(g.result_unit[order], np.arange(g.n_units + 1))
+        for pos in range(start, g.n_units if stop is None else min(stop, g.n_units)):
+            uid = cols.unit_ids[pos]
             direct = g.units.indices[g.units.indptr[pos] : g.units.indptr[pos + 1]]
             depth = int(facts.depth[pos])
-            units.append(
-                {
-                    "id": uid,
-                    "name": cols.unit_names[pos],
-                    "kind": cols.unit_kinds[pos],
-                    "direct": sorted(cols.unit_ids[c] for c in direct),
-                    "external": [cols.unit_ids[e] for e in unpack_external(facts, pos)],
-                    "depth": None if depth == NO_DEPTH else depth,
-                    "results": [cols.result_ids[r] for r in results_by_unit[pos]],
-                    "orphan_results": [
-                        cols.result_ids[r] for r in results_by_unit[pos] if orphan[r]
-                    ],
-                }
+            mine = order[bounds[pos] : bounds[pos + 1]].tolist()
+            yield {
+                "id": uid,
+                "name": cols.unit_names[pos],
+                "kind": cols.unit_kinds[pos],
+                "direct": sorted(cols.unit_ids[c] for c in direct),
+                "external": [cols.unit_ids[e] for e in unpack_external(facts, pos)],
+                "depth": None if depth == NO_DEPTH else depth,
+                "results": [cols.result_ids[r] for r in mine],
+                "orphan_results": [cols.result_ids[r] for r in mine if orphan[r]],
+            }
+
+    def iter_map_results(self, start: int = 0, stop: int | None = None) -> Iterator[dict[str, Any]]:
+        """The results produced by the units at positions ``start`` to ``stop``, in map
+        order, each with whether it is an orphan; one at a time."""
+        chain = self.chain()
+        cols, facts, g = chain.columns, chain.facts, chain.graph
+        orphan = np.zeros(g.n_results, dtype=bool)
+        orphan[facts.orphan_results] = True
+        for r in _in_units(g.result_unit, start, stop, g.n_units).tolist():
+            yield {
+                "id": cols.result_ids[r],
+                "name": cols.result_names[r],
+                "unit": cols.unit_ids[int(g.result_unit[r])],
+                "orphan": bool(orphan[r]),
+            }
+
+    def iter_map_links(self, start: int = 0, stop: int | None = None) -> Iterator[dict[str, Any]]:
+        """The links to the results of the units at positions ``start`` to ``stop``,
+        in map order; one at a time."""
+        chain = self.chain()
+        cols, g = chain.columns, chain.graph
+        producer = g.result_unit[g.link_result]
+        for i in _in_units(producer, start, stop, g.n_units).tolist():
+            yield {
+                "result": cols.result_ids[int(g.link_result[i])],
+                "customer": cols.unit_ids[int(g.link_customer[i])],
+                "relation": cols.link_relation[i],
+            }
+
+    def unit_index(
+        self, q: str = "", kind: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Units whose id or name contains ``q`` (case-insensitive) and, if given, of
+        ``kind``, in map order: the number of all matches and the rows ``offset`` to
+        ``offset + limit`` with their counts (direct customers, external customers
+        reached, results, orphan results) and depth. The counts are array
+        reductions, so no unit's lists are built."""
+        chain = self.chain()
+        cols, facts, g = chain.columns, chain.facts, chain.graph
+        needle = q.strip().casefold()
+        chosen = [
+            pos
+            for pos, (uid, name, k) in enumerate(
+                zip(cols.unit_ids, cols.unit_names, cols.unit_kinds, strict=True)
             )
-        return units
+            if (not needle or needle in uid.casefold() or needle in name.casefold())
+            and (kind is None or k == kind)
+        ]
+        window = chosen[offset:] if limit is None else chosen[offset : offset + limit]
+        direct = np.diff(g.units.indptr)
+        results = np.bincount(g.result_unit, minlength=g.n_units)
+        orphans = np.bincount(
+            g.result_unit[np.asarray(facts.orphan_results, dtype=np.int64)], minlength=g.n_units
+        )
+        rows = [
+            {
+                "id": cols.unit_ids[pos],
+                "name": cols.unit_names[pos],
+                "kind": cols.unit_kinds[pos],
+                "direct_count": int(direct[pos]),
+                "external_count": int(facts.external_count[pos]),
+                "depth": None if int(facts.depth[pos]) == NO_DEPTH else int(facts.depth[pos]),
+                "result_count": int(results[pos]),
+                "orphan_count": int(orphans[pos]),
+            }
+            for pos in window
+        ]
+        return len(chosen), rows
+
+    def map_totals(self) -> dict[str, int]:
+        """How many units, results and links the whole map holds."""
+        g = self.chain().graph
+        return {
+            "units": int(g.n_units),
+            "results": int(g.n_results),
+            "links": int(g.link_result.shape[0]),
+        }
+
+    def map_page(self, start: int, stop: int) -> dict[str, Any]:
+        """The units at positions ``start`` to ``stop`` with their results and the
+        links to those results: pages over consecutive ranges hold every unit, result
+        and link of the map exactly once (a result belongs to one unit, a link to one
+        result); ``total`` counts the whole map's. Read in one unit of work, so a
+        page never mixes two map versions."""
+        with reading(self):
+            return {
+                "units": list(self.iter_unit_summaries(start, stop)),
+                "results": list(self.iter_map_results(start, stop)),
+                "links": list(self.iter_map_links(start, stop)),
+                "total": self.map_totals(),
+            }
 
     def overview(self) -> dict[str, Any]:
         """The whole graph with derived facts per unit (the ``valuechain map`` contract)."""
-        chain = self.chain()
-        cols, facts, g = chain.columns, chain.facts, chain.graph
-        orphan = np.zeros(g.n_results, dtype=bool)
-        orphan[facts.orphan_results] = True
-        units = self.unit_summaries()
-        return {
-            "units": units,
-            "results": [
-                {
-                    "id": cols.result_ids[r],
-                    "name": cols.result_names[r],
-                    "unit": cols.unit_ids[int(g.result_unit[r])],
-                    "orphan": bool(orphan[r]),
-                }
-                for r in range(g.n_results)
-            ],
-            "links": [
-                {
-                    "result": cols.result_ids[int(g.link_result[i])],
-                    "customer": cols.unit_ids[int(g.link_customer[i])],
-                    "relation": cols.link_relation[i],
-                }
-                for i in range(g.link_result.shape[0])
-            ],
-        }
+        with reading(self):
+            return {
+                "units": self.unit_summaries(),
+                "results": list(self.iter_map_results()),
+                "links": list(self.iter_map_links()),
+            }
+
+
+def _in_units(owner: np.ndarray, start: int, stop: int | None, n_units: int) -> np.ndarray:
+    """Positions of the rows whose owning unit lies in ``start`` to ``stop``, in order."""
+    if start <= 0 and (stop is None or stop >= n_units):
+        return np.arange(owner.shape[0])
+    high = n_units if stop is None else stop
+    return np.flatnonzero((owner >= start) & (owner < high))
 
 
 def _refuse_late_responses(

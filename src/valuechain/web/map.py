@@ -75,16 +75,23 @@ def units_page(
 
 
 @router.get("/units/{unit_id}", response_class=HTMLResponse)
-def unit_page(unit_id: str, request: Request, vc: CurrentValuechain) -> Response:
+def unit_page(
+    unit_id: str,
+    request: Request,
+    vc: CurrentValuechain,
+    customers_page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
     """One unit: who helps it succeed and whom it helps (each relationship's score and
     health where the viewer may see them), its results, customers (direct and
-    indirect), suppliers and paths to the external customers; a friendly 404 page for
-    an unknown id."""
-    detail = unit_detail(vc, unit_id)
+    indirect, one page of :data:`CUSTOMERS_PER_PAGE` each at a time), suppliers and
+    paths to the external customers; a friendly 404 page for an unknown id."""
+    detail = unit_detail(vc, unit_id, customers_page)
     # The page's access rule has found the principal already (cached on the request).
     principal = current_principal(request, vc)
     roles = None
     if principal is not None:
+        # The customers of this page of the customer table (a universal service has
+        # thousands), and every supplier.
         roles = hero_and_sidekick(
             vc,
             principal,

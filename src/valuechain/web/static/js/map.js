@@ -238,8 +238,10 @@
       setState("empty", "The map is empty. Import units, results and links to draw it.");
       return;
     }
-    if (map.units.length > limit) {
-      setState("too-large", "This organisation has " + map.units.length + " units, more than a readable graph can show (" +
+    // The API answers one page of units; its total says how many the map holds.
+    var count = map.total ? map.total.units : map.units.length;
+    if (count > limit) {
+      setState("too-large", "This organisation has " + count + " units, more than a readable graph can show (" +
         limit + "). Choose a unit above, or use the table below.");
       return;
     }
