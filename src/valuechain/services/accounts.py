@@ -137,6 +137,13 @@ def list_accounts(vc: Valuechain) -> list[Account]:
         return store.list_accounts(conn, vc.org_id)
 
 
+def people(vc: Valuechain) -> list[tuple[str, str, str]]:
+    """Every person on the map as (id, name, email), by name: what an account may be
+    linked to."""
+    with reading(vc) as conn:
+        return store.people_names(conn, vc.org_id)
+
+
 def create_account(
     vc: Valuechain,
     email: str,

@@ -105,6 +105,16 @@ def list_accounts(conn: Connection, org_id: int) -> list[Account]:
     return [_to_account(r) for r in rows]
 
 
+def people_names(conn: Connection, org_id: int) -> list[tuple[str, str, str]]:
+    """Every person on the map as (id, name, email), by name."""
+    rows = conn.execute(
+        select(PEOPLE.c.id, PEOPLE.c.name, PEOPLE.c.email)
+        .where(PEOPLE.c.org_id == org_id)
+        .order_by(PEOPLE.c.name, PEOPLE.c.id)
+    )
+    return [(r.id, r.name, r.email) for r in rows]
+
+
 def person_exists(conn: Connection, org_id: int, person_id: str) -> bool:
     return (
         conn.execute(
