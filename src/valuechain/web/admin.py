@@ -40,15 +40,14 @@ AccountManager = Annotated[Principal, Depends(AccessRule(Action.MANAGE_ACCOUNTS)
 ROLES = tuple(r.value for r in AccountRole)
 
 
-def _people(vc: Valuechain) -> list[Choice]:
+def _choices(found: list[tuple[str, str, str, str, str]]) -> list[Choice]:
     """People on the map as choices: a name two people share is told apart by email."""
-    found = accounts.people(vc)
     counts: dict[str, int] = {}
-    for _, name, _ in found:
+    for _, name, *_ in found:
         counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
     return [
         Choice(pid, name, email if counts[name.casefold()] > 1 else "")
-        for pid, name, email in found
+        for pid, name, email, *_ in found
     ]
 
 
@@ -62,15 +61,16 @@ def _accounts_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    people = _people(vc)
-    every = accounts.list_accounts(vc)
+    every, found = accounts.directory(vc)
+    people = _choices(found)
     return templates.TemplateResponse(
         request,
         "admin/accounts.html",
         {
             "nav": "accounts",
             "accounts": every,
-            "unit_names": vc.describe_units({a.unit_id for a in every if a.unit_id}),
+            # An account's unit is its person's, so the people name the units too.
+            "unit_names": {unit: unit_name for *_, unit, unit_name in found},
             "people": people,
             "person_names": {c.id: c.name for c in people},
             "roles": ROLES,
@@ -115,7 +115,9 @@ async def create_account(
         # The person is typed by name (or email, or id) and stored by id.
         person_id = (
             await run_in_threadpool(
-                lambda: pick(person, _people(vc), field="person", what="person on the map")
+                lambda: pick(
+                    person, _choices(accounts.people(vc)), field="person", what="person on the map"
+                )
             )
             if person.strip()
             else None

@@ -49,12 +49,11 @@ def _unit_name(vc: Valuechain, unit_id: str) -> str:
     return str(vc.unit(unit_id)["name"])
 
 
-def _draft_form(vc: Valuechain, unit_id: str) -> dict[str, Any] | None:
-    """The choices of the drafting form: every (result, customer) the unit provides,
-    by name."""
-    direct = vc.customers(unit_id)["direct"]
-    results = vc.result_names({r for row in direct for r in row["results"]})
-    units = vc.describe_units({row["unit"] for row in direct})
+def _draft_form(
+    direct: list[dict[str, Any]], units: dict[str, dict[str, str]], results: dict[str, str]
+) -> dict[str, Any] | None:
+    """The choices of the drafting form, by name: every (result, customer) the unit
+    provides (``direct``: the unit's direct customers)."""
     pairs = [
         {
             "value": f"{result}|{row['unit']}",
@@ -96,8 +95,12 @@ def _agreements_page(
     rows: list[dict[str, Any]] = [
         {**agreements.as_json(x.agreement), "log": log_json(x)} for x in found
     ]
-    names = vc.describe_units({r["provider"] for r in rows} | {r["customer"] for r in rows})
-    result_names = vc.result_names({r["result"] for r in rows})
+    drafts = may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id)
+    direct: list[dict[str, Any]] = list(vc.customers(unit_id)["direct"]) if drafts else []
+    names, result_names = vc.names(
+        {r["provider"] for r in rows} | {r["customer"] for r in rows} | {d["unit"] for d in direct},
+        {r["result"] for r in rows} | {x for d in direct for x in d["results"]},
+    )
     return templates.TemplateResponse(
         request,
         "agree/agreements.html",
@@ -119,9 +122,7 @@ def _agreements_page(
             "melon": watermelon(vc, unit_id=unit_id)
             if may(vc, principal, Action.VIEW_UNIT_RESULTS, unit_id)
             else None,
-            "draft_form": _draft_form(vc, unit_id)
-            if may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id)
-            else None,
+            "draft_form": _draft_form(direct, names, result_names) if drafts else None,
             "draft_error": draft_error,
             "draft_errors": draft_errors or {},
             "draft": draft or {},
@@ -298,6 +299,9 @@ def _capacity_page(
     units |= {n["customer"] for n in view["negotiations"]} | {
         n["provider"] for n in view["negotiations"]
     }
+    names, result_names = vc.names(
+        units, {r["result"] for r in view["receives"]} | {n["result"] for n in view["negotiations"]}
+    )
     return templates.TemplateResponse(
         request,
         "agree/capacity.html",
@@ -306,11 +310,8 @@ def _capacity_page(
             "unit_id": unit_id,
             "unit_name": name,
             "view": view,
-            "names": vc.describe_units(units),
-            "result_names": vc.result_names(
-                {r["result"] for r in view["receives"]}
-                | {n["result"] for n in view["negotiations"]}
-            ),
+            "names": names,
+            "result_names": result_names,
             "may_act": may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id),
             "settlements": [s.value for s in Settlement],
             "error": error,
