@@ -41,6 +41,7 @@ from valuechain.analytics.connect import (
 )
 from valuechain.analytics.customer import NO_DEPTH, customers_of
 from valuechain.domain.agreement import AgreementState, Metric
+from valuechain.domain.text import possessive
 from valuechain.domain.unit import UnitKind
 from valuechain.services import agreement as agreement_service
 from valuechain.services import measure
@@ -339,7 +340,7 @@ def _summary(rows: list[dict[str, Any]], focus: list[dict[str, Any]], over_time:
         if clear:
             r, t = max(clear, key=lambda rt: abs(rt[1]["r"]))
             text += (
-                f" {r['customer_name']}'s rating of {r['provider_name']} moves with the "
+                f" {possessive(r['customer_name'])} rating of {r['provider_name']} moves with the "
                 f"{t['metric']} of the external customers it serves (r = {t['r']:.2f}, "
                 f"95% CI {t['ci_low']:.2f} to {t['ci_high']:.2f}, {t['n']} months)."
             )
