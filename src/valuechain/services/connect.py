@@ -158,7 +158,8 @@ def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) 
         for i in range(result.size):
             r, c = int(result[i]), int(customer[i])
             provider = int(g.result_unit[r])
-            served = [ids[e] for e in served_units(sight, i)]
+            reached = served_units(sight, i)
+            served = [ids[e] for e in reached]
             flags = [] if sight.reaches[i] else [INTERNAL_FOCUS]
             row: dict[str, Any] = {
                 "provider": ids[provider],
@@ -171,6 +172,7 @@ def connect(vc: Valuechain, unit: str | None = None, *, over_time: bool = True) 
                 "line_of_sight": bool(sight.reaches[i]),
                 "length": int(sight.length[i]) if sight.length[i] != NO_DEPTH else None,
                 "external": served,
+                "external_names": [names[e] for e in reached],
                 "flags": flags,
             }
             if pos is not None:
