@@ -114,7 +114,13 @@ def trend_chart(campaigns: tuple[str, ...]) -> dict[str, Any]:
     """Every series (the score and each dimension) across ``campaigns``."""
     base = alt.Chart(_data()).encode(
         x=alt.X("campaign:O", title="Campaign", sort=list(campaigns)),
-        color=alt.Color("label:N", title="Series", sort=None),
+        # Below the chart, so a phone gives the lines the whole width.
+        color=alt.Color(
+            "label:N",
+            title="Series",
+            sort=None,
+            legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
+        ),
     )
     line = base.mark_line(point=True).encode(
         y=alt.Y("mean:Q", scale=alt.Scale(zero=False), title="Mean score"),
@@ -160,7 +166,7 @@ def quadrant_chart() -> dict[str, Any]:
         x=x,
         y=y,
         color=alt.Color(
-            "label:N", title="Dimension", scale=alt.Scale(scheme="tableau20"),
+            "label:N", title="Dimension", scale=alt.Scale(scheme="category10"),
             legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
         ),
         shape=alt.Shape("quadrant:N", title="Quadrant", legend=alt.Legend(orient="bottom")),
