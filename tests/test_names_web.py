@@ -129,7 +129,7 @@ def test_the_capacity_form_sets_a_share_by_the_customers_name(
     refused = lead.post("/units/pack/capacity/shares", data={**data, "customer_id": "Nobody"})
     assert refused.status_code == 422
     assert 'id="customer-boxes-error"' in refused.text
-    assert "No customer of this result is called “Nobody”" in refused.text
+    assert "No unit is called “Nobody”" in refused.text
     assert 'value="Nobody"' in refused.text and 'value="300"' in refused.text
 
 

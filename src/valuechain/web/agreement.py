@@ -345,15 +345,10 @@ def set_share(
     by name (or id) and refused next to its field when no unit has that name."""
     field = f"customer-{result_id}"
     try:
-        users = {
-            row["unit"] for row in vc.customers(unit_id)["direct"] if result_id in row["results"]
-        }
-        customer = pick(
-            customer_id,
-            unit_choices(vc.describe_units(users)),
-            field=field,
-            what="customer of this result",
-        )
+        # Any unit's name resolves; whether it may have a share is the service's rule
+        # (an unknown result stays a 404).
+        every = vc.describe_units(vc.chain().columns.unit_ids)
+        customer = pick(customer_id, unit_choices(every), field=field, what="unit")
         capacities.set_share(vc, unit_id, result_id, customer, share, _actor(principal, request))
     except FieldProblem as problem:
         typed = {field: customer_id, f"share-{result_id}": f"{share:g}"}
