@@ -48,13 +48,13 @@ def test_agreement_pages_show_both_sides(world: tuple[Valuechain, TestClient, Te
     listed = pack.get("/units/pack/agreements")
     assert listed.status_code == 200
     assert "As provider" in listed.text and "As customer" in listed.text
-    assert "Review due: pack-ship" in listed.text
+    assert "Review due: Packed boxes → Shipping" in listed.text
     # A lead's page offers the draft form once, in the page, never in its title.
     title = listed.text[listed.text.index("<title>") : listed.text.index("</title>")]
     assert "Agreements of" in title and "<form" not in title
     assert listed.text.count('id="draft-heading"') == 1
     # The review shows up on the other side too.
-    assert "Review due: pack-ship" in ship.get("/units/ship/agreements").text
+    assert "Review due: Packed boxes → Shipping" in ship.get("/units/ship/agreements").text
     page = pack.get("/units/pack/agreements/plan-pack")
     assert page.status_code == 200
     text = page.text

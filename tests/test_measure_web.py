@@ -117,3 +117,37 @@ def test_a_unit_without_responses_says_so(demo: Valuechain) -> None:
     ):
         page = client.get("/units/machining/dashboard")
         assert page.status_code == 200 and 'id="no-responses"' in page.text
+
+
+def _fields(spec: object) -> set[str]:
+    """Every field a chart spec encodes (colour, axes, tooltips), at any depth."""
+    found: set[str] = set()
+    if isinstance(spec, dict):
+        if isinstance(spec.get("field"), str):
+            found.add(spec["field"])
+        for key, value in spec.items():
+            if key != "datasets":
+                found |= _fields(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            found |= _fields(value)
+    return found
+
+
+def test_charts_speak_the_instruments_words_and_name_customers(demo: Valuechain) -> None:
+    """The legends and axes say what the tables say ("Ability to solve problems"), not
+    the keys (``problem_solving``); the heat map's rows are unit names."""
+    doc = dashboard(demo, PROVIDER)
+    specs = charts(doc, validate=True)
+    labels = set(doc["labels"].values())
+    trend = _inline_values(specs["trend"])
+    assert {r["label"] for r in trend} == labels | {"Overall score"}
+    assert "series" not in _fields(specs["trend"]) and "label" in _fields(specs["trend"])
+    for name in ("drivers", "quadrants"):
+        assert "dimension" not in _fields(specs[name]), name
+        assert {r["label"] for r in _inline_values(specs[name])} <= labels
+    assert "customer" not in _fields(specs["heat"])
+    names = {r["name"] for r in _inline_values(specs["heat"])}
+    assert "Maintenance" in names and "maintenance" not in names
+    # The quadrant chart carries no text marks that could overlap.
+    assert "text" not in str(specs["quadrants"]["layer"])

@@ -43,8 +43,8 @@ def _kinds(vc: Valuechain, unit: str | None = None) -> dict[Kind, list[str]]:
 def test_every_planted_effect_is_found(planted: Valuechain) -> None:
     found = _kinds(planted)
     assert any(s.startswith("Machining") for s in found[Kind.DECLINE]), found
-    assert found[Kind.DRIVER] == ["Quality · value"]
-    assert found[Kind.GAP] == ["Planning · reliability"]
+    assert found[Kind.DRIVER] == ["Quality · Value delivered"]
+    assert found[Kind.GAP] == ["Planning · Reliability"]
     assert found[Kind.BOTTLENECK] == ["Machining"]
     assert Kind.RISE not in found
 

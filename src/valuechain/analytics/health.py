@@ -39,6 +39,15 @@ COMPONENTS: tuple[str, ...] = (
     "thanks",
     "capacity",
 )
+#: Each component as a reader says it (pages and the command line show these).
+COMPONENT_LABELS: dict[str, str] = {
+    "customer_view": "How the customer rates the provider",
+    "provider_view": "How the provider rates the customer",
+    "sla": "Requests on target",
+    "trust": "Promises kept (trust)",
+    "thanks": "Requests thanked",
+    "capacity": "Demand within the agreed share",
+}
 WEIGHTS: FloatArray = np.array([0.25, 0.20, 0.20, 0.20, 0.05, 0.10])
 MIN_COMPONENTS = 2
 

@@ -63,6 +63,7 @@ class Relationship(BaseModel):
     line_of_sight: bool
     length: int | None = Field(description="Arcs of the shortest path to an external customer.")
     external: list[str] = Field(description="The external customers it serves.")
+    external_names: list[str] = Field(description="Their names, in the same order.")
     flags: list[str] = Field(description="`internal_focus` when it serves none.")
     paths: list[PathOut] | None = None
     over_time: list[OverTime] | None = None

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.cli.tables import Table
 from valuechain.domain.account import MAX_AUDIT_PAGE, AccountRole, password_problem
 
 account_app = typer.Typer(

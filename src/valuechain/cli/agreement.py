@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.cli.tables import Table
 from valuechain.domain.agreement import Agreement, Metric
 
 agreement_app = typer.Typer(

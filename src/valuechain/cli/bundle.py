@@ -14,9 +14,9 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
 from valuechain.cli.app import app, console, err_console, open_valuechain
+from valuechain.cli.tables import Table
 from valuechain.domain.bundle_schema import TABLES
 
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.cli.tables import Table
 
 campaign_app = typer.Typer(
     help="Survey campaigns: create, invite, remind, close, list, status.", no_args_is_help=True

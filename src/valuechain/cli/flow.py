@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.cli.tables import Table
 
 
 def _n(value: float | None, *, pct: bool = False) -> str:

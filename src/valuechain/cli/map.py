@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.cli.tables import Table
 
 if TYPE_CHECKING:
     from valuechain.services.organisation import Valuechain

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.cli.tables import Table
 from valuechain.domain.response import COMMENT_THRESHOLD_MAX, By
 
 HIDDEN = "[dim]suppressed[/]"

@@ -7,9 +7,9 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.cli.tables import Table
 
 action_app = typer.Typer(help="Improvement actions and whether they worked.", no_args_is_help=True)
 app.add_typer(action_app, name="action")
@@ -28,25 +28,29 @@ def health(
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
     from valuechain.services.partner import health as health_service
 
-    rows = health_service.health_table(open_valuechain())
+    vc = open_valuechain()
+    rows = health_service.health_table(vc)
     if as_json:
         print_json({"weights": health_service.weights(), "relationships": rows})
         return
+    names = {u: d["name"] for u, d in vc.describe_units(
+        {r["provider"] for r in rows} | {r["customer"] for r in rows}).items()}  # fmt: skip
     table = Table(title="Relationship health (0–100, worst first)")
     for column in (
         "Provider",
         "Customer",
         "Health",
-        "Customer's view",
-        "Provider's view",
-        "SLA met",
+        "Rating by customer",
+        "Rating by provider",
+        "On target",
         "Trust",
         "Known",
     ):
         table.add_column(column)
     for r in rows:
         table.add_row(
-            r["provider"], r["customer"], _f(r["health"], "{:.0f}"), _f(r["customer_view"]),
+            names.get(r["provider"], r["provider"]), names.get(r["customer"], r["customer"]),
+            _f(r["health"], "{:.0f}"), _f(r["customer_view"]),
             _f(r["provider_view"]), _f(r["sla_met_pct"], "{:.0f}%"), _f(r["trust"], "{:.2f}"),
             f"{r['coverage']:.0%}",
         )  # fmt: skip

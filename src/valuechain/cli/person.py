@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.cli.tables import Table
 
 person_app = typer.Typer(
     help="Data rights: everything stored about a person, and erasure.", no_args_is_help=True

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.cli.tables import Table
 from valuechain.domain.request import Verb
 
 if TYPE_CHECKING:

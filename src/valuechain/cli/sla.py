@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
+from valuechain.cli.tables import Table
 
 
 def _pct(value: float | None) -> str:

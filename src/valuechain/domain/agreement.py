@@ -27,6 +27,29 @@ class Metric(StrEnum):
 PERCENT_METRICS = frozenset({Metric.ON_TIME_PCT, Metric.QUALITY_PCT})
 
 
+def target_words(metric: Metric, value: float) -> str:
+    """A target as a reader says it: "98% on time", "a first response within 4
+    business hours"."""
+    shown = f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+    if metric is Metric.ON_TIME_PCT:
+        return f"{shown}% on time"
+    if metric is Metric.QUALITY_PCT:
+        return f"{shown}% right first time"
+    if metric is Metric.RESPONSE_HOURS:
+        return f"a first response within {shown} business hours"
+    return f"resolution within {shown} business hours"
+
+
+def target_problem(metric: Metric, value: float) -> str | None:
+    """What is wrong with ``value`` as a target for ``metric``, in words, or None: a
+    percentage lies above 0 and at most 100, hours above 0."""
+    if metric in PERCENT_METRICS and not 0 < value <= 100:
+        return "a percentage above 0 and at most 100"
+    if metric not in PERCENT_METRICS and not value > 0:
+        return "business hours above 0"
+    return None
+
+
 class AgreementState(StrEnum):
     DRAFT = "draft"
     PROPOSED = "proposed"

@@ -57,3 +57,10 @@ def texts_problem(pairs: Iterable[tuple[str, str]], where: str) -> str | None:
             shown = name if text_problem(name) is None else "a field"
             return f"{EXPECTED_TEXT}; found {problem} in {where} {shown}"
     return None
+
+
+def possessive(name: str) -> str:
+    """``name`` with the English possessive: an apostrophe alone after a final s
+    ("Business applications'", the plural style of the Chicago Manual's 7.17 used for
+    unit names, which are mostly plural nouns), else 's ("Assembly's")."""
+    return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"

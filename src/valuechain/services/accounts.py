@@ -137,6 +137,22 @@ def list_accounts(vc: Valuechain) -> list[Account]:
         return store.list_accounts(conn, vc.org_id)
 
 
+def people(vc: Valuechain) -> list[tuple[str, str, str, str, str]]:
+    """Every person on the map as (id, name, email, unit id, unit name), by name: what
+    an account may be linked to."""
+    with reading(vc) as conn:
+        return store.people_names(conn, vc.org_id)
+
+
+def directory(
+    vc: Valuechain,
+) -> tuple[list[Account], list[tuple[str, str, str, str, str]]]:
+    """Every account (by email) and every person on the map (as :func:`people`), read
+    in one transaction for the accounts page."""
+    with reading(vc) as conn:
+        return store.list_accounts(conn, vc.org_id), store.people_names(conn, vc.org_id)
+
+
 def create_account(
     vc: Valuechain,
     email: str,

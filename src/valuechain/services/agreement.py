@@ -22,6 +22,7 @@ from valuechain.domain.agreement import (
     TransitionError,
     review_due,
     start_review,
+    target_problem,
 )
 from valuechain.domain.agreement import agree as domain_agree
 from valuechain.domain.agreement import propose as domain_propose
@@ -297,10 +298,8 @@ def draft(
         if not targets:
             raise AgreementStepRefused("an agreement needs at least one target")
         for metric, value in targets.items():
-            if metric in PERCENT_METRICS and not 0 < value <= 100:
-                raise AgreementStepRefused(f"{metric.value}: a percentage above 0 and at most 100")
-            if metric not in PERCENT_METRICS and not value > 0:
-                raise AgreementStepRefused(f"{metric.value}: business hours above 0")
+            if (problem := target_problem(metric, value)) is not None:
+                raise AgreementStepRefused(f"{metric.value}: {problem}")
         if calendar is not None and calendar not in calendars(vc):
             raise AgreementStepRefused(f"no calendar named {calendar!r}")
         with writing(vc) as conn:

@@ -41,6 +41,7 @@ from valuechain.analytics.connect import (
 )
 from valuechain.analytics.customer import NO_DEPTH, customers_of
 from valuechain.domain.agreement import AgreementState, Metric
+from valuechain.domain.text import possessive
 from valuechain.domain.unit import UnitKind
 from valuechain.services import agreement as agreement_service
 from valuechain.services import measure
@@ -175,7 +176,8 @@ def connect(
         for i in sorted({*shown, *agreed}):
             r, c = int(result[i]), int(customer[i])
             provider = int(g.result_unit[r])
-            served = [ids[e] for e in served_units(sight, i)]
+            reached = served_units(sight, i)
+            served = [ids[e] for e in reached]
             flags = [] if sight.reaches[i] else [INTERNAL_FOCUS]
             row: dict[str, Any] = {
                 "provider": ids[provider],
@@ -188,6 +190,7 @@ def connect(
                 "line_of_sight": bool(sight.reaches[i]),
                 "length": int(sight.length[i]) if sight.length[i] != NO_DEPTH else None,
                 "external": served,
+                "external_names": [names[e] for e in reached],
                 "flags": flags,
             }
             if pos is not None:
@@ -395,7 +398,7 @@ def _summary(
         if clear:
             r, t = max(clear, key=lambda rt: abs(rt[1]["r"]))
             text += (
-                f" {r['customer_name']}'s rating of {r['provider_name']} moves with the "
+                f" {possessive(r['customer_name'])} rating of {r['provider_name']} moves with the "
                 f"{t['metric']} of the external customers it serves (r = {t['r']:.2f}, "
                 f"95% CI {t['ci_low']:.2f} to {t['ci_high']:.2f}, {t['n']} months)."
             )

@@ -145,6 +145,17 @@ def _document(vc: Valuechain, provider: str, instrument: str | None) -> dict[str
         found = change(vc, asked[-2], asked[-1], provider=provider, published=published)
         found["cells"] = [c for c in found["cells"] if c["instrument"] == instrument]
         moved = found
+    # The instrument's wording for every series, as the tables say it.
+    for row in trend:
+        row["label"] = (
+            "Overall score"
+            if row["series"] == "score"
+            else labels.get(row["series"], row["series"])
+        )
+    customers = {r["customer"] for r in heat} | {r["customer"] for r in relationships}
+    customers |= {c["customer"] for c in (moved or {}).get("cells", []) if c.get("customer")}
+    said = comments(vc, provider, latest) if latest else None
+    customers |= {g["customer"] for g in (said or {}).get("groups", []) if g.get("customer")}
     return {
         "threshold": threshold,
         "provider": provider,
@@ -154,6 +165,7 @@ def _document(vc: Valuechain, provider: str, instrument: str | None) -> dict[str
         "campaigns": asked,
         "asks_expectation": bool(spec and spec.asks_expectation),
         "labels": labels,
+        "names": {u: d["name"] for u, d in vc.describe_units(customers).items()},
         "overall": _stats(overall[0].moments, overall[0].gap) if overall else None,
         "nps": nps if nps and nps.get("nps") is not None else None,
         "servqual_totals": totals,
@@ -163,7 +175,7 @@ def _document(vc: Valuechain, provider: str, instrument: str | None) -> dict[str
         "trend": trend,
         "drivers": drivers,
         "change": moved,
-        "comments": comments(vc, provider, latest) if latest else None,
+        "comments": said,
     }
 
 

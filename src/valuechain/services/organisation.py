@@ -393,6 +393,21 @@ class Valuechain:
             if (p := chain.unit_pos.get(uid)) is not None
         }
 
+    def names(
+        self, unit_ids: Iterable[str], result_ids: Iterable[str]
+    ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+        """:meth:`describe_units` and :meth:`result_names` at once, on one look at the
+        map (a page naming both asks the database once)."""
+        chain = self.chain()
+        cols = chain.columns
+        units = {
+            uid: {"id": uid, "name": cols.unit_names[p], "kind": cols.unit_kinds[p]}
+            for uid in unit_ids
+            if (p := chain.unit_pos.get(uid)) is not None
+        }
+        pos = chain.result_pos
+        return units, {rid: cols.result_names[pos[rid]] for rid in result_ids if rid in pos}
+
     def result_names(self, result_ids: Iterable[str]) -> dict[str, str]:
         """The name of each known result id."""
         chain = self.chain()

@@ -35,6 +35,8 @@ from valuechain.analytics.finding import (
 )
 from valuechain.analytics.score import CONFIDENCE, Moments, moments_from_interval
 from valuechain.domain.account import AccountRole
+from valuechain.domain.agreement import Metric, target_words
+from valuechain.domain.text import possessive
 from valuechain.services import accounts, audit, measure, notification
 from valuechain.services import commitment as commitment_service
 from valuechain.services import connect as connect_service
@@ -188,6 +190,7 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
     campaigns = _campaigns(vc)
     if not campaigns:
         return []
+    wording = _wording(vc)
     out: list[Candidate] = []
     for cell in measure.scores(vc, measure.By.DIMENSION, campaigns[-1])["cells"]:
         gap, low, n = cell.get("gap"), cell.get("gap_ci_low"), cell.get("n")
@@ -199,19 +202,20 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
         t = gap / se
         p = float(2 * stats.t.sf(abs(t), n - 1))
         provider, dimension = cell["provider"], cell["dimension"]
+        label = wording(cell["instrument"], dimension)
         out.append(
             Candidate(
                 kind=Kind.GAP,
-                subject=f"{ctx.name(provider)} · {dimension}",
+                subject=f"{ctx.name(provider)} · {label}",
                 sentence=(
-                    f"On {dimension}, {ctx.name(provider)} delivers less than its customers "
-                    f"expect: a gap of {number(gap)} points on 1–7 "
+                    f"On \u201c{label}\u201d, {ctx.name(provider)} delivers less than its "
+                    f"customers expect: a gap of {number(gap)} points on 1–7 "
                     f"({interval(low, cell['gap_ci_high'])}, "
                     f"n = {n}) in {campaigns[-1]}."
                 ),
                 next_step=(
-                    f"Ask {ctx.name(provider)}'s customers what {dimension} they need "
-                    "to succeed, and agree on it."
+                    f"Ask {possessive(ctx.name(provider))} customers what "
+                    f"\u201c{label}\u201d they need to succeed, and agree on it."
                 ),
                 effect=gap,
                 strength=abs(t) / math.sqrt(n),
@@ -229,6 +233,19 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
     return out
 
 
+def _wording(vc: Valuechain) -> Callable[[str | None, str], str]:
+    """A dimension's key in the instrument's own words, as the dashboard's tables say
+    it (the instrument's label; the key without underscores when none is known)."""
+    known = measure.instruments(vc)
+    mine = {(k, d.key): d.label for k, spec in known.items() for d in spec.dimensions}
+    anywhere = {d.key: d.label for spec in known.values() for d in spec.dimensions}
+
+    def label(instrument: str | None, key: str) -> str:
+        return mine.get((instrument or "", key)) or anywhere.get(key) or key.replace("_", " ")
+
+    return label
+
+
 def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
     """Per provider and dimension, the claim "it explains more of satisfaction than the
     provider's other dimensions, yet scores below them" ("fix first"). Its test is the
@@ -238,6 +255,7 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
     (paired t test). Every dimension of every provider is a candidate, so the report's
     correction counts every claim that could have been made."""
     out: list[Candidate] = []
+    wording = _wording(vc)
     providers = sorted(
         {c["provider"] for c in _latest_cells(vc, measure.By.PROVIDER) if not c["suppressed"]}
     )
@@ -258,21 +276,21 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 continue
             others = [d["performance"] for d in dims if d is not top]
             shortfall = float(np.mean(others)) - top["performance"]
-            name = top["dimension"].replace("_", " ")
+            name = wording(result.get("instrument"), top["dimension"])
             out.append(
                 Candidate(
                     kind=Kind.DRIVER,
-                    subject=f"{ctx.name(provider)} · {top['dimension']}",
+                    subject=f"{ctx.name(provider)} · {name}",
                     sentence=(
-                        f"{name.capitalize()} explains "
+                        f"\u201c{name}\u201d explains "
                         f"{number(100 * top['share'], 0)}% of how satisfied "
-                        f"{ctx.name(provider)}'s customers are, more than its other "
+                        f"{possessive(ctx.name(provider))} customers are, more than its other "
                         f"dimensions (R² = {number(r2, 2)}, n = {n}), yet scores "
                         f"{number(top['performance'])}, below them."
                     ),
                     next_step=(
-                        f"Make {name} the first thing {ctx.name(provider)} improves: its "
-                        "customers need it most to succeed."
+                        f"Make \u201c{name}\u201d the first thing {ctx.name(provider)} "
+                        "improves: its customers need it most to succeed."
                     ),
                     effect=float(top["share"]),
                     # Importance times how far it trails the provider's other dimensions.
@@ -324,13 +342,14 @@ def bottleneck(vc: Valuechain, ctx: Context) -> list[Candidate]:
             kind=Kind.BOTTLENECK,
             subject=stage["unit_name"],
             sentence=(
-                f"{state['summary']} Raising {stage['unit_name']}'s capacity by 20% would deliver "
+                f"{state['summary']} Raising {possessive(stage['unit_name'])} capacity by 20% "
+                "would deliver "
                 f"{number(gain, 0)} more a week "
                 f"({number(100 * gain / before if before else 0, 0)}%){then}."
             ),
             next_step=(
-                f"Protect {stage['unit_name']}'s time first: the external customers "
-                "need it to get more; speeding up any other stage adds nothing."
+                f"Protect {possessive(stage['unit_name'])} time first: the external "
+                "customers need it to get more; speeding up any other stage adds nothing."
             ),
             effect=gain,
             # A 10% gain in what reaches the external customer counts as a large effect.
@@ -376,15 +395,17 @@ def entitlements(vc: Valuechain, ctx: Context) -> list[Candidate]:
     out: list[Candidate] = []
     for f in connect_service.connect(vc, over_time=False)["entitlement"].get("flags", []):
         provider, customer = f["provider"], f["customer"]
-        metric = f["metric"].replace("_pct", " %").replace("_", " ")
+        metric = Metric(f["metric"])
         out.append(
             Candidate(
                 kind=Kind.ENTITLEMENT,
-                subject=f"{ctx.name(provider)} → {ctx.name(customer)}: {f['metric']}",
+                subject=f"{ctx.name(provider)} → {ctx.name(customer)}: "
+                f"{target_words(metric, f['target'])}",
                 sentence=(
-                    f"{ctx.name(customer)} asks {ctx.name(provider)} for {metric} "
-                    f"{number(f['target'], 0)}, stricter than the "
-                    f"{number(f['external_target'], 0)} that {ctx.name(f['external_customer'])}, "
+                    f"{ctx.name(customer)} asks {ctx.name(provider)} for "
+                    f"{target_words(metric, f['target'])}, stricter than the "
+                    f"{target_words(metric, f['external_target'])} that "
+                    f"{ctx.name(f['external_customer'])}, "
                     "the external customer it works for, asks of the chain."
                 ),
                 next_step=(
@@ -469,7 +490,8 @@ def actions(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 kind=kind,
                 subject=f"{ctx.name(provider)} → {ctx.name(customer)}: {a['title']}",
                 sentence=(
-                    f"{ctx.name(provider)}'s action \u201c{a['title']}\u201d {verdict}: {change}."
+                    f"{possessive(ctx.name(provider))} action "
+                    f"\u201c{a['title']}\u201d {verdict}: {change}."
                 ),
                 next_step=(
                     "Keep it, ask the customer what it needs next to succeed, and tell other teams."
@@ -508,7 +530,8 @@ def low_trust(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 kind=Kind.LOW_TRUST,
                 subject=f"{ctx.name(provider)} → {ctx.name(customer)}",
                 sentence=(
-                    f"{ctx.name(customer)} can count on {ctx.name(provider)}'s commitments "
+                    f"{ctx.name(customer)} can count on "
+                    f"{possessive(ctx.name(provider))} commitments "
                     f"less than half the time: trust {number(row['trust'], 2)} "
                     f"(95% credible interval {number(row['trust_low'], 2)} to "
                     f"{number(row['trust_high'], 2)}); {row['missed']} misses came as a "
@@ -601,7 +624,7 @@ def over_share(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 subject=f"{ctx.name(provider)} → {ctx.name(customer)}",
                 sentence=(
                     f"{ctx.name(customer)} asks {number(float(n['demand']), 0)} a week of "
-                    f"{ctx.name(provider)}'s work against an agreed share of "
+                    f"{possessive(ctx.name(provider))} work against an agreed share of "
                     f"{number(float(n['share']), 0)} ({number(100 * gain, 0)}% over); the "
                     "negotiation is still open."
                 ),

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from valuechain.domain.account import Account, AccountRole
-from valuechain.store.organisation import ORGANISATIONS, PEOPLE
+from valuechain.store.organisation import ORGANISATIONS, PEOPLE, UNITS
 from valuechain.store.tables import AccountRow, SessionRow, SignInFailureRow
 
 ACCOUNTS: Table = AccountRow.__table__  # type: ignore[assignment]
@@ -103,6 +103,18 @@ def list_accounts(conn: Connection, org_id: int) -> list[Account]:
         .order_by(ACCOUNTS.c.email)
     )
     return [_to_account(r) for r in rows]
+
+
+def people_names(conn: Connection, org_id: int) -> list[tuple[str, str, str, str, str]]:
+    """Every person on the map as (id, name, email, unit id, unit name), by name."""
+    rows = conn.execute(
+        select(PEOPLE.c.id, PEOPLE.c.name, PEOPLE.c.email, UNITS.c.id.label("unit_id"),
+               UNITS.c.name.label("unit_name"))
+        .join(UNITS, (UNITS.c.org_id == PEOPLE.c.org_id) & (UNITS.c.id == PEOPLE.c.unit_id))
+        .where(PEOPLE.c.org_id == org_id)
+        .order_by(PEOPLE.c.name, PEOPLE.c.id)
+    )  # fmt: skip
+    return [(r.id, r.name, r.email, r.unit_id, r.unit_name) for r in rows]
 
 
 def person_exists(conn: Connection, org_id: int, person_id: str) -> bool:

@@ -17,6 +17,7 @@ from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import accounts, audit, bundle_upload
 from valuechain.services.audit import Actor
 from valuechain.services.organisation import Valuechain
+from valuechain.web.picker import Choice, FieldProblem, pick
 from valuechain.web.templating import templates
 
 router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
@@ -41,23 +42,42 @@ AccountManager = Annotated[Principal, Depends(AccessRule(Action.MANAGE_ACCOUNTS)
 ROLES = tuple(r.value for r in AccountRole)
 
 
+def _choices(found: list[tuple[str, str, str, str, str]]) -> list[Choice]:
+    """People on the map as choices: a name two people share is told apart by email."""
+    counts: dict[str, int] = {}
+    for _, name, *_ in found:
+        counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
+    return [
+        Choice(pid, name, email if counts[name.casefold()] > 1 else "")
+        for pid, name, email, *_ in found
+    ]
+
+
 def _accounts_page(
     request: Request,
     vc: Valuechain,
     *,
     error: str | None = None,
+    errors: dict[str, str] | None = None,
     done: str | None = None,
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    every, found = accounts.directory(vc)
+    people = _choices(found)
     return templates.TemplateResponse(
         request,
         "admin/accounts.html",
         {
             "nav": "accounts",
-            "accounts": accounts.list_accounts(vc),
+            "accounts": every,
+            # An account's unit is its person's, so the people name the units too.
+            "unit_names": {unit: unit_name for *_, unit, unit_name in found},
+            "people": people,
+            "person_names": {c.id: c.name for c in people},
             "roles": ROLES,
             "error": error,
+            "errors": errors or {},
             "done": done,
             "form": form or {"email": "", "name": "", "role": "member", "person": ""},
         },
@@ -92,14 +112,28 @@ async def create_account(
 ) -> Response:
     """Create an account; the admin tells its owner the first password."""
     actor = Actor(principal.account_id, principal.email, client_address(request))
+    form = {"email": email, "name": name, "role": role.value, "person": person}
     try:
+        # The person is typed by name (or email, or id) and stored by id.
+        person_id = (
+            await run_in_threadpool(
+                lambda: pick(
+                    person, _choices(accounts.people(vc)), field="person", what="person on the map"
+                )
+            )
+            if person.strip()
+            else None
+        )
         account = await run_in_threadpool(
             lambda: accounts.create_account(
-                vc, email, password, role, actor, name=name, person_id=person.strip() or None
+                vc, email, password, role, actor, name=name, person_id=person_id
             )
         )
+    except FieldProblem as problem:
+        return _accounts_page(
+            request, vc, errors={problem.field: str(problem)}, form=form, status_code=problem.status
+        )
     except accounts.AccountError as problem:
-        form = {"email": email, "name": name, "role": role.value, "person": person}
         return _accounts_page(
             request, vc, error=_sentence(problem), form=form, status_code=problem.status
         )

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from valuechain.domain.access import Action, Principal
-from valuechain.domain.agreement import Metric
+from valuechain.domain.agreement import Metric, target_problem
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.edge.errors import status_of
 from valuechain.edge.idempotency import IdempotentRoute
@@ -26,6 +26,7 @@ from valuechain.services.commitment import CommitmentError, agreement_detail, lo
 from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.watermelon import watermelon
+from valuechain.web.picker import FieldProblem, pick, unit_choices
 from valuechain.web.templating import templates
 
 router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
@@ -48,11 +49,18 @@ def _unit_name(vc: Valuechain, unit_id: str) -> str:
     return str(vc.unit(unit_id)["name"])
 
 
-def _draft_form(vc: Valuechain, unit_id: str) -> dict[str, Any] | None:
-    """The choices of the drafting form: every (result, customer) the unit provides."""
+def _draft_form(
+    direct: list[dict[str, Any]], units: dict[str, dict[str, str]], results: dict[str, str]
+) -> dict[str, Any] | None:
+    """The choices of the drafting form, by name: every (result, customer) the unit
+    provides (``direct``: the unit's direct customers)."""
     pairs = [
-        {"value": f"{result}|{row['unit']}", "label": f"{result} → {row['unit']}"}
-        for row in vc.customers(unit_id)["direct"]
+        {
+            "value": f"{result}|{row['unit']}",
+            "label": f"{results.get(result, result)} → "
+            f"{units[row['unit']]['name'] if row['unit'] in units else row['unit']}",
+        }
+        for row in direct
         for result in row["results"]
     ]
     if not pairs:
@@ -76,6 +84,8 @@ def _agreements_page(
     principal: Principal,
     *,
     draft_error: str | None = None,
+    draft_errors: dict[str, str] | None = None,
+    draft: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     name = _unit_name(vc, unit_id)
@@ -85,7 +95,12 @@ def _agreements_page(
     rows: list[dict[str, Any]] = [
         {**agreements.as_json(x.agreement), "log": log_json(x)} for x in found
     ]
-    names = vc.describe_units({r["provider"] for r in rows} | {r["customer"] for r in rows})
+    drafts = may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id)
+    direct: list[dict[str, Any]] = list(vc.customers(unit_id)["direct"]) if drafts else []
+    names, result_names = vc.names(
+        {r["provider"] for r in rows} | {r["customer"] for r in rows} | {d["unit"] for d in direct},
+        {r["result"] for r in rows} | {x for d in direct for x in d["results"]},
+    )
     return templates.TemplateResponse(
         request,
         "agree/agreements.html",
@@ -97,27 +112,39 @@ def _agreements_page(
             "receives": [r for r in rows if r["customer"] == unit_id],
             "reviews_due": due,
             "names": names,
+            "result_names": result_names,
+            "titles": {
+                r["id"]: f"{result_names.get(r['result'], r['result'])} → "
+                f"{names[r['customer']]['name'] if r['customer'] in names else r['customer']}"
+                for r in rows
+            },
             # Survey numbers only for those who may see the unit's results.
             "melon": watermelon(vc, unit_id=unit_id)
             if may(vc, principal, Action.VIEW_UNIT_RESULTS, unit_id)
             else None,
-            "draft_form": _draft_form(vc, unit_id)
-            if may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id)
-            else None,
+            "draft_form": _draft_form(direct, names, result_names) if drafts else None,
             "draft_error": draft_error,
+            "draft_errors": draft_errors or {},
+            "draft": draft or {},
         },
         status_code=status_code,
     )
 
 
-def _number(raw: str, label: str) -> float | None:
+def _number(raw: str, metric: Metric) -> float | None:
+    """The target typed for ``metric``, or None when left empty; refused next to its
+    field in words (:func:`domain.agreement.target_problem`)."""
     text = raw.strip()
     if not text:
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise Invalid(f"{label}: a number, not {text!r}") from None
+        raise FieldProblem(metric.value, f"Type a number, not “{text}”.") from None
+    problem = target_problem(metric, value)
+    if problem is not None:
+        raise FieldProblem(metric.value, problem[:1].upper() + problem[1:] + ".")
+    return value
 
 
 @router.post("/units/{unit_id}/agreements", response_class=HTMLResponse)
@@ -140,12 +167,22 @@ def draft_agreement(
     result_id, _, customer_id = pair.partition("|")
     raw = {"on_time_pct": on_time_pct, "response_hours": response_hours,
            "resolution_hours": resolution_hours, "quality_pct": quality_pct}  # fmt: skip
+    typed = {**raw, "pair": pair, "obligations": obligations, "review_on": review_on,
+             "channel": channel, "cadence": cadence}  # fmt: skip
+    problems: dict[str, str] = {}
+    targets: dict[Metric, float] = {}
+    for key, text in raw.items():
+        try:
+            if (value := _number(text, Metric(key))) is not None:
+                targets[Metric(key)] = value
+        except FieldProblem as problem:
+            problems[problem.field] = str(problem)
+    if problems:
+        # Every refused target said at once, next to its field; nothing typed is lost.
+        return _agreements_page(
+            request, unit_id, vc, principal, draft_errors=problems, draft=typed, status_code=422
+        )
     try:
-        targets = {
-            Metric(key): value
-            for key, text in raw.items()
-            if (value := _number(text, METRIC_LABELS[key])) is not None
-        }
         made = agreements.draft(
             vc, unit_id, _actor(principal, request), result_id=result_id,
             customer_id=customer_id, targets=targets,
@@ -160,6 +197,7 @@ def draft_agreement(
             vc,
             principal,
             draft_error=str(problem),
+            draft=typed,
             status_code=status_of(problem),
         )
     return RedirectResponse(f"/units/{unit_id}/agreements/{made.id}", status_code=303)
@@ -248,6 +286,8 @@ def _capacity_page(
     principal: Principal,
     *,
     error: str | None = None,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     name = _unit_name(vc, unit_id)
@@ -259,6 +299,9 @@ def _capacity_page(
     units |= {n["customer"] for n in view["negotiations"]} | {
         n["provider"] for n in view["negotiations"]
     }
+    names, result_names = vc.names(
+        units, {r["result"] for r in view["receives"]} | {n["result"] for n in view["negotiations"]}
+    )
     return templates.TemplateResponse(
         request,
         "agree/capacity.html",
@@ -267,10 +310,13 @@ def _capacity_page(
             "unit_id": unit_id,
             "unit_name": name,
             "view": view,
-            "names": vc.describe_units(units),
+            "names": names,
+            "result_names": result_names,
             "may_act": may(vc, principal, Action.ACT_ON_AGREEMENTS, unit_id),
             "settlements": [s.value for s in Settlement],
             "error": error,
+            "errors": errors or {},
+            "typed": typed or {},
         },
         status_code=status_code,
     )
@@ -295,9 +341,21 @@ def set_share(
     customer_id: Annotated[str, Form()],
     share: Annotated[float, Form()],
 ) -> Response:
-    """The provider sets a customer's weekly share of a result."""
+    """The provider sets a customer's weekly share of a result; the customer is typed
+    by name (or id) and refused next to its field when no unit has that name."""
+    field = f"customer-{result_id}"
     try:
-        capacities.set_share(vc, unit_id, result_id, customer_id, share, _actor(principal, request))
+        # Any unit's name resolves; whether it may have a share is the service's rule
+        # (an unknown result stays a 404).
+        every = vc.describe_units(vc.chain().columns.unit_ids)
+        customer = pick(customer_id, unit_choices(every), field=field, what="unit")
+        capacities.set_share(vc, unit_id, result_id, customer, share, _actor(principal, request))
+    except FieldProblem as problem:
+        typed = {field: customer_id, f"share-{result_id}": f"{share:g}"}
+        return _capacity_page(
+            request, vc, unit_id, principal, errors={field: str(problem)}, typed=typed,
+            status_code=problem.status,
+        )  # fmt: skip
     except CapacityError as error:
         return _capacity_page(
             request, vc, unit_id, principal, error=str(error), status_code=error.status

@@ -87,7 +87,7 @@ def heat_chart(order: tuple[str, ...], rows: int) -> dict[str, Any]:
     how many customers); suppressed cells grey and labelled ``hidden``."""
     base = alt.Chart(_data()).encode(
         x=alt.X("label:N", sort=list(order), title=None, axis=alt.Axis(labelAngle=-30)),
-        y=alt.Y("customer:N", title="Customer"),
+        y=alt.Y("name:N", title="Customer"),
     )
     colour = alt.Color(
         "mean:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[1, 7]), title="Mean"
@@ -95,7 +95,7 @@ def heat_chart(order: tuple[str, ...], rows: int) -> dict[str, Any]:
     cells = base.mark_rect(stroke="white").encode(
         color=alt.condition("datum.suppressed", alt.value("#d9d9d9"), colour),
         tooltip=[
-            alt.Tooltip("customer:N"),
+            alt.Tooltip("name:N", title="Customer"),
             alt.Tooltip("label:N", title="Dimension"),
             alt.Tooltip("mean:Q", format=".2f"),
             alt.Tooltip("n:Q"),
@@ -114,12 +114,18 @@ def trend_chart(campaigns: tuple[str, ...]) -> dict[str, Any]:
     """Every series (the score and each dimension) across ``campaigns``."""
     base = alt.Chart(_data()).encode(
         x=alt.X("campaign:O", title="Campaign", sort=list(campaigns)),
-        color=alt.Color("series:N", title="Series"),
+        # Below the chart, so a phone gives the lines the whole width.
+        color=alt.Color(
+            "label:N",
+            title="Series",
+            sort=None,
+            legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
+        ),
     )
     line = base.mark_line(point=True).encode(
         y=alt.Y("mean:Q", scale=alt.Scale(zero=False), title="Mean score"),
         tooltip=[
-            alt.Tooltip("series:N"),
+            alt.Tooltip("label:N", title="Series"),
             alt.Tooltip("campaign:O"),
             alt.Tooltip("mean:Q", format=".2f"),
             alt.Tooltip("n:Q"),
@@ -132,11 +138,11 @@ def trend_chart(campaigns: tuple[str, ...]) -> dict[str, Any]:
 @lru_cache(maxsize=64)
 def driver_chart(r2: str) -> dict[str, Any]:
     """Relative weights with bootstrap 95% intervals (``r2`` as shown in the title)."""
-    base = alt.Chart(_data()).encode(y=alt.Y("dimension:N", sort="-x", title=None))
+    base = alt.Chart(_data()).encode(y=alt.Y("label:N", sort="-x", title=None))
     bars = base.mark_bar(color="#1f4e8c").encode(
         x=alt.X("weight:Q", title=f"Relative weight (they add up to R² = {r2})"),
         tooltip=[
-            alt.Tooltip("dimension:N"),
+            alt.Tooltip("label:N", title="Dimension"),
             alt.Tooltip("weight:Q", format=".3f"),
             alt.Tooltip("ci_low:Q", format=".3f"),
             alt.Tooltip("ci_high:Q", format=".3f"),
@@ -148,22 +154,31 @@ def driver_chart(r2: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=64)
 def quadrant_chart() -> dict[str, Any]:
-    """Importance (share of R²) against performance (mean), split at the means."""
+    """Importance (share of R²) against performance (mean), split at the means. Each
+    dimension is a colour named in the legend, each quadrant a shape: text beside
+    the points overlapped where dimensions lie close together."""
     x = alt.X(
         "share:Q", title="Importance (share of explained variance)", axis=alt.Axis(format="%")
     )
     y = alt.Y("performance:Q", title="Performance (mean)", scale=alt.Scale(zero=False))
     chart = alt.Chart(_data())
-    points = chart.mark_point(filled=True, size=110).encode(
+    points = chart.mark_point(filled=True, size=120).encode(
         x=x,
         y=y,
-        color=alt.Color("quadrant:N", title="Quadrant"),
-        tooltip=["dimension:N", "quadrant:N", alt.Tooltip("share:Q", format=".0%")],
-    )
-    labels = chart.mark_text(dx=8, align="left").encode(x=x, y=y, text="dimension:N")
+        color=alt.Color(
+            "label:N", title="Dimension", scale=alt.Scale(scheme="category10"),
+            legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
+        ),
+        shape=alt.Shape("quadrant:N", title="Quadrant", legend=alt.Legend(orient="bottom")),
+        tooltip=[
+            alt.Tooltip("label:N", title="Dimension"),
+            "quadrant:N",
+            alt.Tooltip("share:Q", format=".0%"),
+        ],
+    )  # fmt: skip
     mean_x = chart.mark_rule(strokeDash=[4, 4], color="#888").encode(x="mean(share):Q")
     mean_y = chart.mark_rule(strokeDash=[4, 4], color="#888").encode(y="mean(performance):Q")
-    return _spec((points + labels + mean_x + mean_y).properties(width=WIDTH, height=320))
+    return _spec((points + mean_x + mean_y).properties(width=WIDTH, height=320))
 
 
 def charts(doc: dict[str, Any], *, validate: bool = False) -> dict[str, dict[str, Any]]:
@@ -173,8 +188,17 @@ def charts(doc: dict[str, Any], *, validate: bool = False) -> dict[str, dict[str
     out: dict[str, dict[str, Any]] = {}
     if _shown(doc["dimensions"]):
         out["dimensions"] = _with_rows(dimension_chart(), _shown(doc["dimensions"]))
+    names = doc.get("names", {})
+    labels = doc.get("labels", {})
     if doc["heat"]:
-        rows = [{**r, "shown": HIDDEN if r["suppressed"] else ""} for r in doc["heat"]]
+        rows = [
+            {
+                **r,
+                "name": names.get(r["customer"], r["customer"]),
+                "shown": HIDDEN if r["suppressed"] else "",
+            }
+            for r in doc["heat"]
+        ]
         order = tuple(d["label"] for d in doc["dimensions"])
         customers = len({r["customer"] for r in rows})
         out["heat"] = _with_rows(heat_chart(order, customers), rows)
@@ -182,8 +206,11 @@ def charts(doc: dict[str, Any], *, validate: bool = False) -> dict[str, dict[str
         out["trend"] = _with_rows(trend_chart(tuple(doc["campaigns"])), _shown(doc["trend"]))
     drivers = doc["drivers"]
     if drivers and not drivers["suppressed"] and drivers.get("r2") is not None:
-        out["drivers"] = _with_rows(driver_chart(f"{drivers['r2']:.2f}"), drivers["drivers"])
-        quadrant_rows = [d for d in drivers["drivers"] if d.get("share") is not None]
+        named = [
+            {**d, "label": labels.get(d["dimension"], d["dimension"])} for d in drivers["drivers"]
+        ]
+        out["drivers"] = _with_rows(driver_chart(f"{drivers['r2']:.2f}"), named)
+        quadrant_rows = [d for d in named if d.get("share") is not None]
         out["quadrants"] = _with_rows(quadrant_chart(), quadrant_rows)
     if validate:
         for spec in out.values():

@@ -19,6 +19,7 @@ from valuechain.services import thanks
 from valuechain.services.access import may
 from valuechain.services.organisation import Valuechain
 from valuechain.services.request import RequestError
+from valuechain.web.picker import Choice, FieldProblem, pick, unit_choices
 from valuechain.web.templating import templates
 
 router = APIRouter(route_class=IdempotentRoute, include_in_schema=False)
@@ -37,9 +38,9 @@ VERB_LABELS = {
 MAX_SUGGESTIONS = 500
 
 
-def _providers(vc: Valuechain, unit_id: str | None) -> list[dict[str, str]]:
-    """Units to suggest as providers: the asker's suppliers first, then (in a small
-    organisation) every other unit."""
+def _providers(vc: Valuechain, unit_id: str | None) -> list[Choice]:
+    """Units to suggest as providers, by name: the asker's suppliers first, then (in a
+    small organisation) every other unit."""
     chain = vc.chain()
     suppliers: list[str] = []
     if unit_id is not None and unit_id in chain.unit_pos:
@@ -47,7 +48,13 @@ def _providers(vc: Valuechain, unit_id: str | None) -> list[dict[str, str]]:
     rest = chain.columns.unit_ids if len(chain.unit_pos) <= MAX_SUGGESTIONS else []
     ordered = list(dict.fromkeys([*suppliers, *rest]))
     names = vc.describe_units([u for u in ordered if u != unit_id])
-    return [names[u] for u in ordered if u in names]
+    return unit_choices({u: names[u] for u in ordered if u in names})
+
+
+def _provider_id(vc: Valuechain, typed: str) -> str:
+    """The unit the asker typed, by its name or its id (:func:`picker.pick`)."""
+    every = vc.describe_units(vc.chain().columns.unit_ids)
+    return pick(typed, unit_choices(every), field="provider", what="unit")
 
 
 def _names(vc: Valuechain, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -69,6 +76,7 @@ def my_requests(request: Request, vc: CurrentValuechain, principal: RequestUser)
             "providers": _providers(vc, principal.unit_id),
             "priorities": requests.PRIORITIES,
             "error": None,
+            "errors": {},
             "form": {},
         },
     )
@@ -93,13 +101,15 @@ def file_request(
             vc,
             requests.Asker.of(principal),
             customer=principal.unit_id,
-            provider=provider,
+            provider=_provider_id(vc, provider),
             title=title,
             body=body,
             priority=priority or None,
         )
-    except requests.RequestError as error:
-        # The form again, with what was typed and why it was refused.
+    except (requests.RequestError, FieldProblem) as error:
+        # The form again, with what was typed and why it was refused (next to the
+        # field when the problem is one field's).
+        field = error.field if isinstance(error, FieldProblem) else None
         rows = requests.listing(vc, requester_id=principal.account_id)
         return templates.TemplateResponse(
             request,
@@ -110,8 +120,9 @@ def file_request(
                 "names": _names(vc, rows),
                 "providers": _providers(vc, principal.unit_id),
                 "priorities": requests.PRIORITIES,
-                "error": str(error),
-                "form": {"provider": provider, "title": title, "body": body},
+                "error": None if field else str(error),
+                "errors": {field: str(error)} if field else {},
+                "form": {"provider": provider, "title": title, "body": body, "priority": priority},
             },
             status_code=error.status,
         )

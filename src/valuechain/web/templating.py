@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from valuechain import __version__
 from valuechain.domain.link import Relation
 from valuechain.domain.unit import UnitKind
+from valuechain.services.partner.health import COMPONENT_LABELS
 from valuechain.web.links import may_visit
 
 HERE = Path(__file__).parent
@@ -54,6 +55,7 @@ templates.env.globals.update(
     relation_labels=RELATION_LABELS,
     version=__version__,
     may_visit=may_visit,
+    health_labels=COMPONENT_LABELS,
     # Every form that changes something carries a fresh key (edge/idempotency.py): a
     # double submit, or a retry after a lost answer, changes it once.
     new_key=lambda: secrets.token_hex(16),

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from valuechain.analytics.health import COMPONENT_LABELS as COMPONENT_LABELS  # for the edges
 from valuechain.analytics.health import (
     COMPONENTS,
     WEIGHTS,
