@@ -7,7 +7,6 @@ suppressed. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import dataclasses
-
 import json
 from datetime import date
 

@@ -160,7 +160,12 @@ def test_results_follow_the_importers_rules(
     unknown = c["make"].post(
         "/units/make/links", json={"result_id": "nope", "customer_id": "ship", "relation": "pays"}
     )
-    assert unknown.status_code == 422 and "result_id" in unknown.json()["errors"]
+    assert unknown.status_code == 404
+    # Beyond a file's rules: no control character (an .xlsx export could not hold it).
+    control = c["make"].post(
+        "/units/make/results", json={"id": "x", "name": "X\x07", "kind": "finished"}
+    )
+    assert control.status_code == 422 and "name" in control.json()["errors"]
     made = c["make"].post(
         "/units/make/results",
         json={"id": "jigs", "name": "Jigs", "kind": "intermediate", "capacity": 12.5},

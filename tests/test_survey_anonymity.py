@@ -323,6 +323,7 @@ def test_a_copy_of_the_database_does_not_match_people_with_answers(
     with vc.engine.connect() as conn:
         attack(conn, vc.org_id, closed=True)
 
+
 LINK_STATE_FOR_SETUP = "ALTER TABLE links ADD COLUMN state VARCHAR(16) NOT NULL DEFAULT 'confirmed'"
 
 

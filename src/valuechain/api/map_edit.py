@@ -16,10 +16,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole
 from valuechain.domain.link import LinkState, Relation
+from valuechain.domain.result import ResultKind
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
 from valuechain.edge.errors import Problem
 from valuechain.edge.idempotency import IdempotentRoute
@@ -27,6 +29,17 @@ from valuechain.services import map_edit
 from valuechain.services.audit import Actor
 
 router = APIRouter(route_class=IdempotentRoute, tags=["map"])
+
+# The schema documents what the importer accepts; the importer itself decides (its
+# answer is a 422 naming the column), so these are documentation, not checks.
+TEXT: JsonDict = {"pattern": r"\S"}  # a cell of only spaces is empty
+# ... and a cell given through the API holds no control character (docs/map.md).
+_C = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f"
+CELL: JsonDict = {"pattern": f"^[^{_C}]*[^\\s{_C}][^{_C}]*$"}
+KINDS: JsonDict = {"enum": [k.value for k in ResultKind]}
+RELATIONS: JsonDict = {"enum": [r.value for r in Relation]}
+AT_LEAST_ZERO: JsonDict = {"minimum": 0}
+ABOVE_ZERO: JsonDict = {"exclusiveMinimum": 0}
 
 Editing = Annotated[Principal, Depends(AccessRule(Action.EDIT_MAP_OF_UNIT, unit_param="unit_id"))]
 Reading = Annotated[Principal, Depends(AccessRule(Action.VIEW_MAP))]
@@ -39,17 +52,25 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 class ResultFields(BaseModel):
     """A result's columns as in ``results.csv`` (its unit is the one in the path)."""
 
-    name: str = Field(max_length=300)
+    name: str = Field(max_length=300, json_schema_extra=CELL)
     kind: str = Field(
-        max_length=50, description="finished, intermediate or byproduct (checked as on import)"
+        max_length=50,
+        description="finished, intermediate or byproduct (checked as on import)",
+        json_schema_extra=KINDS,
     )
-    capacity: float | None = Field(default=None, description="Items per week.")
+    capacity: float | None = Field(
+        default=None, description="Items per week.", json_schema_extra=AT_LEAST_ZERO
+    )
     cost_per_item: float | None = None
     revenue_per_item: float | None = None
 
 
 class NewResult(ResultFields):
-    id: str = Field(max_length=200, description="Unique among the organisation's results.")
+    id: str = Field(
+        max_length=200,
+        description="Unique among the organisation's results.",
+        json_schema_extra=CELL,
+    )
 
 
 class ResultOut(BaseModel):
@@ -70,20 +91,32 @@ class ResultRemoved(BaseModel):
 class LinkKeyIn(BaseModel):
     """Which link: links have no id of their own."""
 
-    result_id: str = Field(max_length=200)
-    customer_id: str = Field(max_length=200)
-    relation: str = Field(max_length=50, description="pays, consumes, adds_to or depends_on")
+    result_id: str = Field(max_length=200, json_schema_extra=CELL)
+    customer_id: str = Field(max_length=200, json_schema_extra=CELL)
+    relation: str = Field(
+        max_length=50,
+        description="pays, consumes, adds_to or depends_on",
+        json_schema_extra=RELATIONS,
+    )
 
 
 class NewLink(LinkKeyIn):
     """A link as in ``links.csv``."""
 
-    demand: float | None = Field(default=None, description="Items per week.")
-    per_item: float | None = Field(default=None, description="Consumes links only.")
+    demand: float | None = Field(
+        default=None, description="Items per week.", json_schema_extra=AT_LEAST_ZERO
+    )
+    per_item: float | None = Field(
+        default=None,
+        description="Consumes links only: items of the result one item of the customer needs.",
+        json_schema_extra=ABOVE_ZERO,
+    )
 
 
 class Dispute(LinkKeyIn):
-    reason: str = Field(min_length=1, max_length=2000, description="Why it is not so.")
+    reason: str = Field(
+        min_length=1, max_length=2000, description="Why it is not so.", json_schema_extra=TEXT
+    )
 
 
 class LinkOut(BaseModel):

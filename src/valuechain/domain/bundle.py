@@ -14,6 +14,7 @@ cells with their line numbers; nothing here touches the disk or the database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -188,6 +189,9 @@ def check_bundle(
 
 
 ROW_STEPS = ("results", "links")
+# What an .xlsx cell cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE); tab and line
+# breaks are fine.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def check_rows(table: str, rows: Sequence[Mapping[str, str]], stored: StoredIds) -> BundleCheck:
@@ -205,6 +209,19 @@ def check_rows(table: str, rows: Sequence[Mapping[str, str]], stored: StoredIds)
     plan = read_header(schema, label, (1, names), bundle.problems)
     assert plan is not None  # the schema's own header always reads
     lines = [(line, [row.get(n, "") for n in names]) for line, row in enumerate(rows, 2)]
+    # A file's blank line carries nothing; a row given on its own must say something.
+    # Beyond a file's rules: a control character would make the map unexportable as
+    # .xlsx, so a row given on its own may not hold one.
+    for line, cells in lines:
+        for name, cell in zip(names, cells, strict=True):
+            if CONTROL.search(cell):
+                bundle.problems.add(
+                    label, line, name, "text without control characters", show(cell)
+                )
+        if not any(c and not c.isspace() for c in cells):
+            for column in schema.columns:
+                if column.required:
+                    bundle.problems.add(label, line, column.name, "a value", "an empty cell")
     (bundle.results if table == "results" else bundle.links)(plan, lines)
     problems = bundle.problems
     return BundleCheck(

@@ -174,10 +174,14 @@ def propose_link(
     with writing(vc) as conn:
         if store.read_unit(conn, vc.org_id, unit_id) is None:
             raise NotFound(f"no unit with id {unit_id!r}")
+        # What is named must exist (404); then the importer judges the row.
+        provider = store.read_result(conn, vc.org_id, str(fields["result_id"]))
+        if provider is None:
+            raise NotFound(f"no result with id {fields['result_id']!r}")
+        if store.read_unit(conn, vc.org_id, str(fields["customer_id"])) is None:
+            raise NotFound(f"no unit with id {fields['customer_id']!r}")
         checked = _check(conn, vc.org_id, "links", fields).links[0]
         key = checked.key
-        provider = store.read_result(conn, vc.org_id, checked.result_id)
-        assert provider is not None  # the check found the result
         if unit_id not in (provider.unit_id, checked.customer_id):
             raise Conflict(
                 f"unit {unit_id!r} is neither the producer of {checked.result_id!r} "
