@@ -46,6 +46,7 @@ EMAIL = "fuzz-admin@example.org"
 PASSWORD = "schemathesis fuzzing password"
 # Signing out would end the session the run uses.
 SKIPPED = {("DELETE", "/api/v1/session")}
+IDEMPOTENCY = "Idempotency-Key"
 
 
 @contextmanager
@@ -129,6 +130,29 @@ def fuzz(url: str, token: str, max_examples: int) -> Outcome:
     return outcome
 
 
+class _FreshKeys:
+    """An operation whose schema-valid cases carry a new Idempotency-Key each, as a
+    client's new request does: Hypothesis repeats its strings, and a key reused for
+    another request is refused (422) by design. (A wrapper, so the test function and
+    with it Hypothesis's derandomised examples stay as they were.)"""
+
+    def __init__(self, operation: Any) -> None:
+        self._operation = operation
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._operation, name)
+
+    def as_strategy(self, mode: GenerationMode, **kwargs: Any) -> Any:
+        strategy = self._operation.as_strategy(mode, **kwargs)
+        return strategy.map(_fresh_key) if mode is GenerationMode.POSITIVE else strategy
+
+
+def _fresh_key(case: Any) -> Any:
+    if case.headers and IDEMPOTENCY in case.headers:
+        case.headers[IDEMPOTENCY] = uuid.uuid4().hex
+    return case
+
+
 def _run(
     operation: Any,
     mode: GenerationMode,
@@ -139,6 +163,8 @@ def _run(
     outcome: Outcome,
 ) -> str | None:
     """One Hypothesis run over one operation; the failure it found, or ``None``."""
+
+    operation = _FreshKeys(operation)
 
     @given(case=operation.as_strategy(mode, path_parameters=path_parameters))
     @settings(

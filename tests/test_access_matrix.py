@@ -189,6 +189,22 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/review"): unit_acting(404),
     ("POST", "/api/v1/units/{unit_id}/agreements/{agreement_id}/commitments"): unit_acting(404),
     ("GET", "/api/v1/commitments"): admin_only(401),
+    # Map writes: edit_map_of_unit (a unit's own lead, and admins). Results are ids
+    # across the organisation, so the admin's second create (for audit) is taken (409);
+    # make's result parts is changed (200), audit has none (404); "nope" is removed (no
+    # such result, 404); make produces parts, so it declares a link to ship (201), audit
+    # is no side of it (409); the answers name a link that does not exist (404).
+    ("POST", "/api/v1/units/{unit_id}/results"): {**unit_acting(201), "admin": (201, 409)},
+    ("PUT", "/api/v1/units/{unit_id}/results/{result_id}"): {
+        **unit_acting(200),
+        "admin": (200, 404),
+    },
+    ("DELETE", "/api/v1/units/{unit_id}/results/{result_id}"): unit_acting(404),
+    ("POST", "/api/v1/units/{unit_id}/links"): {**unit_acting(201), "admin": (201, 409)},
+    ("POST", "/api/v1/units/{unit_id}/links/confirm"): unit_acting(404),
+    ("POST", "/api/v1/units/{unit_id}/links/dispute"): unit_acting(404),
+    ("POST", "/api/v1/units/{unit_id}/links/withdraw"): unit_acting(404),
+    ("GET", "/api/v1/links"): signed_in(200, 401),
     ("GET", "/api/v1/units/{unit_id}/capacity"): unit_summary(200),
     ("GET", "/api/v1/units/{unit_id}/watermelon"): unit_results(200),
     # make produces parts (200); audit does not (404).
@@ -386,6 +402,25 @@ for _unit in (OWN, OTHER):  # bodies are looked up by the concrete path
     BODIES[("POST", f"/units/{_unit}/negotiations/{{negotiation_id}}")] = {
         "data": {"settlement": "accepted"}
     }
+_NO_LINK = {"result_id": "parts", "customer_id": "ctrl", "relation": "pays"}
+BODIES.update(
+    {
+        ("POST", "/api/v1/units/{unit_id}/results"): {
+            "json": {"id": "matrix-result", "name": "Matrix", "kind": "finished"}
+        },
+        ("PUT", "/api/v1/units/{unit_id}/results/{result_id}"): {
+            "json": {"name": "Machined parts", "kind": "intermediate"}
+        },
+        ("POST", "/api/v1/units/{unit_id}/links"): {
+            "json": {"result_id": "parts", "customer_id": "ship", "relation": "depends_on"}
+        },
+        ("POST", "/api/v1/units/{unit_id}/links/confirm"): {"json": _NO_LINK},
+        ("POST", "/api/v1/units/{unit_id}/links/dispute"): {"json": {**_NO_LINK, "reason": "no"}},
+        ("POST", "/api/v1/units/{unit_id}/links/withdraw"): {"json": _NO_LINK},
+    }
+)
+# The result a path names: a change needs one of make's results, a removal none at all.
+RESULT_IN_PATH = {"PUT": "parts", "DELETE": "nope"}
 STATIC_FILE = "/static/css/valuechain.css"
 
 
@@ -472,6 +507,7 @@ def test_matrix(world: World, role: str) -> None:
             units = (OWN, OTHER)
         for unit in units:
             concrete = path.replace("{unit_id}", unit) if unit else path
+            concrete = concrete.replace("{result_id}", RESULT_IN_PATH.get(method, "nope"))
             if "{provider_id}" in path:
                 provider, customer = OWN_PAIR if unit == OWN else OTHER_PAIR
                 concrete = (
@@ -570,3 +606,19 @@ def test_campaign_actions(world: World) -> None:
         for unit in (OWN, "pack", "steel", OTHER):
             expected = role == "admin" or (role == "lead" and unit == OWN)
             assert may(vc, principal[role], Action.VIEW_CAMPAIGN_RATES, unit) is expected
+
+
+def test_map_editing_is_for_the_units_own_lead(world: World) -> None:
+    """edit_map_of_unit: admins every unit; a lead their own unit only, never one of
+    its relationships; members and viewers none."""
+    vc = world.vc
+    principal = {}
+    for role in ROLES[:-1]:
+        account = accounts.account_by_email(vc, world.principals[role])
+        assert account is not None
+        principal[role] = accounts.principal(account)
+    for role in ROLES[:-1]:
+        assert may(vc, principal[role], Action.EDIT_MAP_OF_UNIT) is (role == "admin")
+        for unit in (OWN, "pack", "steel", OTHER):
+            expected = role == "admin" or (role == "lead" and unit == OWN)
+            assert may(vc, principal[role], Action.EDIT_MAP_OF_UNIT, unit) is expected

@@ -55,6 +55,10 @@ class Action(StrEnum):
     REQUEST_WORK = "request_work"
     # A unit's service levels: its lead, and leads of units in a relationship with it.
     VIEW_SLA = "view_sla"
+    # The map of one unit: its results and the links from or to them (its lead, and
+    # admins); which side of a link may answer is decided by the link itself
+    # (services.map_edit).
+    EDIT_MAP_OF_UNIT = "edit_map_of_unit"
 
 
 UNIT_SCOPED = frozenset(
@@ -113,8 +117,9 @@ def allows(
     customers and suppliers). Admins may do everything; a lead sees summary and
     results (and service levels) for their own unit and its relationships, the
     campaign response rates of their own unit only, and acts on their own unit's
-    agreements; a member sees their own unit's summary; leads and members use requests
-    and work their own unit's inbox, outbox and thanks wall; a viewer sees the map
+    agreements and edits its part of the map (results, links); a member sees their own
+    unit's summary; leads and members use requests and work their own unit's inbox,
+    outbox and thanks wall; a viewer sees the map
     only. A unit-scoped action without a unit is refused for everyone but admins, so
     forgetting the unit never widens access.
     """
@@ -124,6 +129,13 @@ def allows(
         return True
     if action is Action.ACT_ON_AGREEMENTS:
         # Only the lead of the unit itself acts for it (never for a related unit).
+        return (
+            principal.role is AccountRole.LEAD
+            and unit_id is not None
+            and unit_id == principal.unit_id
+        )
+    if action is Action.EDIT_MAP_OF_UNIT:
+        # As for agreements: only the lead of the unit itself, never a related unit's.
         return (
             principal.role is AccountRole.LEAD
             and unit_id is not None

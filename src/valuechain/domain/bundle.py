@@ -14,7 +14,8 @@ cells with their line numbers; nothing here touches the disk or the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from valuechain.domain.bundle_agree import AgreeRows
@@ -70,6 +71,7 @@ __all__ = [
     "UnreadableFile",
     "ValueKind",
     "check_bundle",
+    "check_rows",
     "escape_formula",
     "file_name_of",
     "late_campaign_problem",
@@ -180,6 +182,51 @@ def check_bundle(
     return BundleCheck(
         org_map=None if problems else bundle.org_map,
         problems=kept,
+        more_problems=problems.more,
+        rows=bundle.rows,
+        stored=bundle.stored,
+    )
+
+
+ROW_STEPS = ("results", "links")
+# What an .xlsx cell cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE); tab and line
+# breaks are fine.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def check_rows(table: str, rows: Sequence[Mapping[str, str]], stored: StoredIds) -> BundleCheck:
+    """Check rows given one at a time (the API's writes to the map) with exactly the
+    importer's rules: ``rows`` map column names of ``table`` (``results`` or
+    ``links``) to cell text, as a bundle's file would hold them; references may point
+    to ``stored`` ids. Problems are located as in ``{table}.csv``, the first row on
+    line 2."""
+    if table not in ROW_STEPS:
+        raise ValueError(f"check_rows checks {', '.join(ROW_STEPS)}, not {table!r}")
+    bundle = _Bundle(stored, False, False, PROBLEM_CAP)
+    schema = SCHEMA[table]
+    label = bundle.labels[table]
+    names = list(schema.column_names)
+    plan = read_header(schema, label, (1, names), bundle.problems)
+    assert plan is not None  # the schema's own header always reads
+    lines = [(line, [row.get(n, "") for n in names]) for line, row in enumerate(rows, 2)]
+    # A file's blank line carries nothing; a row given on its own must say something.
+    # Beyond a file's rules: a control character would make the map unexportable as
+    # .xlsx, so a row given on its own may not hold one.
+    for line, cells in lines:
+        for name, cell in zip(names, cells, strict=True):
+            if CONTROL.search(cell):
+                bundle.problems.add(
+                    label, line, name, "text without control characters", show(cell)
+                )
+        if not any(c and not c.isspace() for c in cells):
+            for column in schema.columns:
+                if column.required:
+                    bundle.problems.add(label, line, column.name, "a value", "an empty cell")
+    (bundle.results if table == "results" else bundle.links)(plan, lines)
+    problems = bundle.problems
+    return BundleCheck(
+        org_map=None if problems else bundle.org_map,
+        problems=list(problems.kept),
         more_problems=problems.more,
         rows=bundle.rows,
         stored=bundle.stored,

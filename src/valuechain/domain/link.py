@@ -15,6 +15,15 @@ class Relation(StrEnum):
     DEPENDS_ON = "depends_on"
 
 
+class LinkState(StrEnum):
+    """Whether both sides of a link agree it exists (docs/map.md, "Building the map
+    together"): every analysis counts confirmed links only."""
+
+    CONFIRMED = "confirmed"  # imported, created by an admin, or confirmed by the other side
+    PROPOSED = "proposed"  # declared by one side's lead, waiting for the other's
+    DISPUTED = "disputed"  # the other side said "not us", with a reason
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """``customer_id`` has ``relation`` to ``result_id``; demand is items per week.

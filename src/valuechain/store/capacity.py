@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, func, select, update
 
 from valuechain.store.agreement import NEGOTIATIONS, SHARES
 from valuechain.store.calendar import upsert, utc
-from valuechain.store.organisation import LINKS, RESULTS
+from valuechain.store.organisation import CONFIRMED_ONLY, LINKS, RESULTS
 
 
 def results_of(conn: Connection, org_id: int, unit_id: str) -> list[Row[Any]]:
@@ -43,7 +43,7 @@ def demand(
                 (RESULTS.c.org_id == LINKS.c.org_id) & (RESULTS.c.id == LINKS.c.result_id),
             )
         )
-        .where(LINKS.c.org_id == org_id, LINKS.c.demand.is_not(None))
+        .where(LINKS.c.org_id == org_id, LINKS.c.demand.is_not(None), CONFIRMED_ONLY)
         .group_by(LINKS.c.result_id, RESULTS.c.unit_id, LINKS.c.customer_id)
     )
     if provider is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
 from operator import itemgetter
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Select, Table, delete, func, insert, inspect, select, update
 
-from valuechain.domain.link import Link, Relation
+from valuechain.domain.link import Link, LinkState, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
 from valuechain.domain.result import Result, ResultKind
@@ -24,6 +25,8 @@ RESULTS: Table = ResultRow.__table__  # type: ignore[assignment]
 LINKS: Table = LinkRow.__table__  # type: ignore[assignment]
 PEOPLE: Table = PersonRow.__table__  # type: ignore[assignment]
 ORGANISATIONS: Table = OrganisationRow.__table__  # type: ignore[assignment]
+# Analyses read confirmed links only; proposed and disputed ones wait for both sides.
+CONFIRMED_ONLY = LINKS.c.state == LinkState.CONFIRMED.value
 
 # Children before parents when deleting, parents first when inserting.
 MAP_TABLES: tuple[Table, ...] = (UNITS, RESULTS, LINKS, PEOPLE)
@@ -88,18 +91,34 @@ def _result_row(r: Result) -> tuple[Any, ...]:
 
 
 def _link_row(link: Link) -> tuple[Any, ...]:
-    return (link.result_id, link.customer_id, link.relation.value, link.demand, link.per_item)
+    return (
+        link.result_id,
+        link.customer_id,
+        link.relation.value,
+        link.demand,
+        link.per_item,
+        CONFIRMED,
+    )
 
 
 def _person_row(p: Person) -> tuple[Any, ...]:
     return (p.id, p.name, p.email, p.unit_id, p.role.value)
 
 
-def _upsert_sql(conn: Connection, table: Table) -> str:
+#: The link columns a bundle writes (after ``org_id``): a bundle's link is confirmed;
+#: who proposed or answered it before stays as it was.
+LINK_WIDTH = 6
+CONFIRMED = LinkState.CONFIRMED.value
+
+
+def _upsert_sql(conn: Connection, table: Table, width: int | None = None) -> str:
     """``INSERT … ON CONFLICT (primary key) DO UPDATE`` in the driver's paramstyle;
-    SQLite and PostgreSQL share this syntax."""
+    SQLite and PostgreSQL share this syntax. ``width``: only the first columns after
+    ``org_id`` are written (the rest keep their value, or their default when new)."""
     quote = conn.dialect.identifier_preparer.quote
     columns = [c.name for c in table.columns]
+    if width is not None:
+        columns = columns[: width + 1]
     keys = [c.name for c in table.primary_key.columns]
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in keys)
@@ -113,7 +132,7 @@ def _upsert_sql(conn: Connection, table: Table) -> str:
 
 def _upsert(conn: Connection, table: Table, org_id: int, rows: Iterable[tuple[Any, ...]]) -> int:
     """Insert rows, replacing any with the same primary key, in batches."""
-    sql = _upsert_sql(conn, table)
+    sql = _upsert_sql(conn, table, LINK_WIDTH if table is LINKS else None)
     total = 0
     iterator = iter(rows)
     while batch := [(org_id, *row) for row in islice(iterator, BATCH)]:
@@ -167,7 +186,10 @@ def write_map(
 def _rows(conn: Connection, table: Table, org_id: int) -> Sequence[Any]:
     cols = [c for c in table.columns if c.name != "org_id"]
     pk = [c for c in table.primary_key.columns if c.name != "org_id"]
-    return conn.execute(select(*cols).where(table.c.org_id == org_id).order_by(*pk)).all()
+    stmt = select(*cols).where(table.c.org_id == org_id).order_by(*pk)
+    if table is LINKS:
+        stmt = stmt.where(CONFIRMED_ONLY)
+    return conn.execute(stmt).all()
 
 
 def _to_unit(r: Any) -> Unit:
@@ -181,7 +203,8 @@ def _to_result(r: Any) -> Result:
 
 
 def read_map(conn: Connection, org_id: int) -> OrganisationMap:
-    """The whole map of one organisation as domain objects, ordered by id."""
+    """The whole map of one organisation as domain objects, ordered by id; its links
+    are the confirmed ones only (what every analysis counts, docs/map.md)."""
     return OrganisationMap(
         units=[_to_unit(r) for r in _rows(conn, UNITS, org_id)],
         results=[_to_result(r) for r in _rows(conn, RESULTS, org_id)],
@@ -307,7 +330,7 @@ def read_graph_columns(conn: Connection, org_id: int) -> GraphColumns:
     link_results, link_customers, link_relations = _columns(
         conn,
         select(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation)
-        .where(LINKS.c.org_id == org_id)
+        .where(LINKS.c.org_id == org_id, CONFIRMED_ONLY)
         .order_by(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation),
         3,
     )
@@ -358,7 +381,7 @@ def read_flow_columns(conn: Connection, org_id: int) -> FlowColumns:
     demand, per_item = _columns(
         conn,
         select(LINKS.c.demand, LINKS.c.per_item)
-        .where(LINKS.c.org_id == org_id)
+        .where(LINKS.c.org_id == org_id, CONFIRMED_ONLY)
         .order_by(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation),
         2,
     )
@@ -369,4 +392,168 @@ def read_flow_columns(conn: Connection, org_id: int) -> FlowColumns:
         revenue_per_item=_floats(revenue),
         link_demand=_floats(demand),
         link_per_item=_floats(per_item),
+    )
+
+
+# -- one result or link at a time (the API's writes, docs/map.md) ------------------------
+
+
+def bump_map_version(conn: Connection, org_id: int) -> None:
+    """Mark the map as changed, so every process rebuilds its cached graph."""
+    conn.execute(
+        update(ORGANISATIONS)
+        .where(ORGANISATIONS.c.id == org_id)
+        .values(map_version=ORGANISATIONS.c.map_version + 1)
+    )
+
+
+def read_result(conn: Connection, org_id: int, result_id: str) -> Result | None:
+    """One result, or None."""
+    row = conn.execute(
+        select(*[c for c in RESULTS.columns if c.name != "org_id"]).where(
+            RESULTS.c.org_id == org_id, RESULTS.c.id == result_id
+        )
+    ).first()
+    return None if row is None else _to_result(row)
+
+
+def result_references(conn: Connection, org_id: int, result_id: str) -> dict[str, int]:
+    """Rows of tables other than ``links`` that refer to a result (agreements, shares…),
+    per table: found through the foreign keys, so a new table is never missed."""
+    found: dict[str, int] = {}
+    for table in RESULTS.metadata.sorted_tables:
+        if table is LINKS:
+            continue
+        for fk in table.foreign_key_constraints:
+            if fk.referred_table is not RESULTS:
+                continue
+            local = [c for c in fk.columns if c.name != "org_id"]
+            if len(local) != 1:
+                continue
+            count = conn.execute(
+                select(func.count())
+                .select_from(table)
+                .where(table.c.org_id == org_id, local[0] == result_id)
+            ).scalar_one()
+            if count:
+                found[table.name] = found.get(table.name, 0) + int(count)
+    return found
+
+
+def delete_result(conn: Connection, org_id: int, result_id: str) -> int:
+    """Remove a result and every link to it (any state); returns the links removed."""
+    links = conn.execute(
+        delete(LINKS).where(LINKS.c.org_id == org_id, LINKS.c.result_id == result_id)
+    ).rowcount
+    conn.execute(delete(RESULTS).where(RESULTS.c.org_id == org_id, RESULTS.c.id == result_id))
+    bump_map_version(conn, org_id)
+    return int(links)
+
+
+@dataclass(frozen=True)
+class StoredLink:
+    """A link with its state: ``provider`` is the unit producing its result; the
+    ``proposed_*`` fields say which side declared it, who and when; the ``answered_*``
+    fields who confirmed or disputed it, and ``reason`` why a dispute."""
+
+    result_id: str
+    customer_id: str
+    relation: str
+    demand: float | None
+    per_item: float | None
+    state: str
+    provider: str
+    proposed_side: str | None
+    proposed_by: str | None
+    proposed_at: datetime | None
+    answered_by: str | None
+    answered_at: datetime | None
+    reason: str | None
+
+
+_LINK_COLUMNS = [c for c in LINKS.columns if c.name != "org_id"]
+
+
+def _link_select() -> Select[Any]:
+    return select(*_LINK_COLUMNS, RESULTS.c.unit_id.label("provider")).join(
+        RESULTS, (RESULTS.c.org_id == LINKS.c.org_id) & (RESULTS.c.id == LINKS.c.result_id)
+    )
+
+
+def _stored_link(row: Any) -> StoredLink:
+    return StoredLink(**row._mapping)
+
+
+def _link_key(org_id: int, key: tuple[str, str, str]) -> Any:
+    result_id, customer_id, relation = key
+    return (
+        (LINKS.c.org_id == org_id)
+        & (LINKS.c.result_id == result_id)
+        & (LINKS.c.customer_id == customer_id)
+        & (LINKS.c.relation == relation)
+    )
+
+
+def read_link(conn: Connection, org_id: int, key: tuple[str, str, str]) -> StoredLink | None:
+    """One link in any state, by (result, customer, relation), or None."""
+    row = conn.execute(_link_select().where(_link_key(org_id, key))).first()
+    return None if row is None else _stored_link(row)
+
+
+def links_in_states(
+    conn: Connection, org_id: int, states: Sequence[str], unit_id: str | None = None
+) -> list[StoredLink]:
+    """Links in the given states, ordered by key; with ``unit_id`` only those it is a
+    side of (producer of the result, or customer)."""
+    stmt = _link_select().where(LINKS.c.org_id == org_id, LINKS.c.state.in_(list(states)))
+    if unit_id is not None:
+        stmt = stmt.where((RESULTS.c.unit_id == unit_id) | (LINKS.c.customer_id == unit_id))
+    stmt = stmt.order_by(LINKS.c.result_id, LINKS.c.customer_id, LINKS.c.relation)
+    return [_stored_link(r) for r in conn.execute(stmt)]
+
+
+def customers_of_result(conn: Connection, org_id: int, result_id: str) -> list[str]:
+    """The units linked to a result in any state, ordered by id."""
+    return list(
+        conn.execute(
+            select(LINKS.c.customer_id)
+            .where(LINKS.c.org_id == org_id, LINKS.c.result_id == result_id)
+            .distinct()
+            .order_by(LINKS.c.customer_id)
+        ).scalars()
+    )
+
+
+def insert_link(conn: Connection, org_id: int, values: dict[str, Any]) -> None:
+    """Add one link (its state and who proposed it in ``values``)."""
+    conn.execute(insert(LINKS).values(org_id=org_id, **values))
+    bump_map_version(conn, org_id)
+
+
+def update_link(
+    conn: Connection, org_id: int, key: tuple[str, str, str], values: dict[str, Any]
+) -> None:
+    """Change one link's state and who answered it."""
+    conn.execute(update(LINKS).where(_link_key(org_id, key)).values(**values))
+    bump_map_version(conn, org_id)
+
+
+def delete_link(conn: Connection, org_id: int, key: tuple[str, str, str]) -> None:
+    """Remove one link."""
+    conn.execute(delete(LINKS).where(_link_key(org_id, key)))
+    bump_map_version(conn, org_id)
+
+
+def leads_of(conn: Connection, org_id: int, unit_ids: Sequence[str]) -> list[str]:
+    """The ids of the leads of the given units, ordered by id."""
+    return list(
+        conn.execute(
+            select(PEOPLE.c.id)
+            .where(
+                PEOPLE.c.org_id == org_id,
+                PEOPLE.c.unit_id.in_(list(unit_ids)),
+                PEOPLE.c.role == Role.LEAD.value,
+            )
+            .order_by(PEOPLE.c.id)
+        ).scalars()
     )

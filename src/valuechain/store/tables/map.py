@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
     CheckConstraint,
+    DateTime,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -18,6 +21,7 @@ from valuechain.store.tables.base import SQLITE_CLUSTERED, Base, one_of
 UNIT_KINDS = ("team", "department", "external_customer", "external_supplier")
 RESULT_KINDS = ("finished", "intermediate", "byproduct")
 RELATIONS = ("pays", "consumes", "adds_to", "depends_on")
+LINK_STATES = ("confirmed", "proposed", "disputed")
 ROLES = ("admin", "lead", "member")
 
 
@@ -105,6 +109,7 @@ class LinkRow(Base):
             initially="DEFERRED",
         ),
         CheckConstraint(one_of("relation", RELATIONS), name="relation"),
+        CheckConstraint(one_of("state", LINK_STATES), name="state"),
         # No index by customer yet: every reader loads the graph whole, and the index
         # cost a sixth of a million-link import. Add it with the first query by customer.
         SQLITE_CLUSTERED,
@@ -117,6 +122,15 @@ class LinkRow(Base):
     demand: Mapped[float | None] = mapped_column(Float, nullable=True)
     # Flow: items of the result one item of the customer needs (an assembly input).
     per_item: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Two-sided confirmation (docs/map.md): only confirmed links are on the map the
+    # analyses read; a bundle's links are confirmed.
+    state: Mapped[str] = mapped_column(String(16), default="confirmed", server_default="confirmed")
+    proposed_side: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    proposed_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    proposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(2000), nullable=True)
 
 
 class PersonRow(Base):
