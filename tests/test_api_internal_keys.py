@@ -7,6 +7,7 @@ answers matter most: they are recorded for Idempotency-Key replays as they are s
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -142,6 +143,32 @@ def _calls() -> list[tuple[str, str, str, str, dict[str, Any]]]:
         ("POST", "/api/v1/session", "admin", "/api/v1/session",
          {"json": {"email": "admin@example.org", "password": "not the password"}}),
         ("DELETE", "/api/v1/session", "admin", "/api/v1/session", {}),
+    ]  # fmt: skip
+    # The map built together (map_edit): a result, links and their answers.
+    res = f"{unit}/results"
+    mine = "/api/v1/units/payroll"
+    used = {"result_id": "pay-slips", "customer_id": "assembly", "relation": "consumes"}
+    other = {**used, "relation": "depends_on"}
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("units.csv", "id,name,kind\n")
+    # Before the last two calls, which sign the admin in wrongly and out.
+    calls[-2:-2] = [
+        ("POST", res, "lead", f"{mine}/results",
+         {"json": {"id": "pay-slips", "name": "Pay slips", "kind": "intermediate"}}),
+        ("PUT", f"{res}/{{result_id}}", "lead", f"{mine}/results/pay-slips",
+         {"json": {"name": "Pay slips", "kind": "intermediate"}}),
+        ("POST", f"{unit}/links", "lead", f"{mine}/links", {"json": used}),
+        ("POST", f"{unit}/links/confirm", "admin", "/api/v1/units/assembly/links/confirm",
+         {"json": used}),
+        ("POST", f"{unit}/links", "lead", f"{mine}/links", {"json": other}),
+        ("POST", f"{unit}/links/dispute", "admin", "/api/v1/units/assembly/links/dispute",
+         {"json": {**other, "reason": "not us"}}),
+        ("GET", "/api/v1/links", "admin", "/api/v1/links?state=disputed", {}),
+        ("POST", f"{unit}/links/withdraw", "lead", f"{mine}/links/withdraw", {"json": other}),
+        ("DELETE", f"{res}/{{result_id}}", "lead", f"{mine}/results/pay-slips", {}),
+        ("POST", "/api/v1/import", "admin", "/api/v1/import",
+         {"files": {"file": ("bundle.zip", bundle.getvalue(), "application/zip")}}),
     ]  # fmt: skip
     return calls
 

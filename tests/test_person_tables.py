@@ -71,7 +71,16 @@ COLUMNS: dict[str, dict[str, str]] = {
     ),
     "units": each("org_id id name kind parent_id headcount", OTHER),
     "results": each("org_id id unit_id name kind capacity cost_per_item revenue_per_item", OTHER),
-    "links": each("org_id result_id customer_id relation demand per_item", OTHER),
+    "links": {
+        **each(
+            "org_id result_id customer_id relation demand per_item state proposed_side "
+            "proposed_at answered_at",
+            OTHER,
+        ),
+        "proposed_by": EMAIL,
+        "answered_by": EMAIL,
+        "reason": AUTHORED,
+    },
     "people": {
         "org_id": OTHER,
         "id": PERSON,
@@ -265,6 +274,7 @@ PARTS: dict[str, str] = {
     "negotiations": "negotiations",
     "requests": "requests",
     "request_events": "request_events",
+    "links": "links",
 }
 
 #: Values a CHECK constraint or a key format asks for.
@@ -272,6 +282,7 @@ FIXED: dict[tuple[str, str], Any] = {
     ("units", "kind"): "team",
     ("results", "kind"): "finished",
     ("links", "relation"): "consumes",
+    ("links", "state"): "disputed",
     ("people", "role"): "lead",
     ("accounts", "role"): "lead",
     ("workspace_entries", "side"): "provider",

@@ -35,7 +35,7 @@ KINDS: dict[str, str] = {
     "request_update": "Changes to my requests",
     "thanks": "Thanks received",
     "report": "Scheduled reports",
-    "map_link": "Links to my unit's results, or from my unit, proposed or answered",
+    "map_link": "Links between my unit and others, proposed or answered",
     "map_result": "Changes to results my unit uses",
 }
 

@@ -50,6 +50,7 @@ from valuechain.store.agreement import AGREEMENTS, NEGOTIATIONS
 from valuechain.store.campaign import INVITATIONS
 from valuechain.store.idempotency import KEYS
 from valuechain.store.notification import OUTBOX, PREFERENCES, WEBHOOKS
+from valuechain.store.organisation import LINKS
 from valuechain.store.partner import ACTIONS, ENTRIES
 from valuechain.store.request import EVENTS, REQUESTS
 
@@ -410,6 +411,13 @@ TRACES: dict[str, Trace] = {
     ),
     "request_events": Trace(
         EVENTS, labels=("actor",), authored={"actor": ("note",)}, mentions=("note",)
+    ),
+    # Who proposed and who answered a link on the map, and a dispute's reason.
+    "links": Trace(
+        LINKS,
+        labels=("proposed_by", "answered_by"),
+        authored={"answered_by": ("reason",)},
+        mentions=("reason",),
     ),
 }
 
