@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, wait_until
 from valuechain import Valuechain
 from valuechain.domain.instrument import SERVICE_FACTORS
 from valuechain.services import campaign
@@ -75,7 +75,8 @@ def test_answer_a_survey_with_the_keyboard(
     # The one left out: the error summary takes focus and links to it; nothing typed is lost.
     summary = survey.locator("#error-summary")
     summary.wait_for()
-    assert _active(survey) == "error-summary"
+    # survey.js moves the focus once the page has loaded: wait for it, not a moment.
+    wait_until(survey, "document.activeElement.id === 'error-summary'")
     assert "Choose an answer from 1 to 7." in summary.inner_text()
     assert survey.locator("#comment").input_value() == "Answers within the hour, thank you."
     assert survey.locator("input[type=radio]:checked").count() == len(rated) - 1
