@@ -661,7 +661,9 @@ def _assembly_waiting(net: FlowNetwork, arrivals: FloatArray, passed: FloatArray
     to = net.arc_to[inputs]
     used = np.bincount(to, weights=q[inputs] * processed[to], minlength=n)
     got = np.bincount(to, weights=passed[inputs], minlength=n)
-    waiting: FloatArray = np.maximum(got - used, 0.0)
+    # On an unlimited path both are infinite: the pile is unknown (NaN), not a warning.
+    with np.errstate(invalid="ignore"):
+        waiting: FloatArray = np.maximum(got - used, 0.0)
     return waiting
 
 
