@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
+from valuechain.domain.person import Person, Role
 from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
 
@@ -88,3 +89,27 @@ def universal_map(teams: int = 120) -> OrganisationMap:
         *(Link(f"r{i:03d}", "ext", Relation.PAYS) for i in range(half, teams)),
     ]
     return OrganisationMap(units=units, results=results, links=links)
+
+
+def customer_and_provider(
+    org: OrganisationMap, *, provider_member: bool = False
+) -> tuple[Person, str, Person | None]:
+    """The first internal link of ``org`` (in id order) whose customer unit has a
+    member, and with ``provider_member`` whose provider unit has one too: that
+    customer member, the provider unit and the provider's member (if any)."""
+    internal = {u.id for u in org.units if not u.kind.is_external}
+    producer = {r.id: r.unit_id for r in org.results}
+    members: dict[str, Person] = {}
+    for p in sorted(org.people, key=lambda p: p.id):
+        if p.role is Role.MEMBER:
+            members.setdefault(p.unit_id, p)
+    for link in sorted(org.links, key=lambda x: (x.result_id, x.customer_id)):
+        provider = producer[link.result_id]
+        if (
+            provider in internal
+            and link.customer_id in members
+            and provider != link.customer_id
+            and (provider in members or not provider_member)
+        ):
+            return members[link.customer_id], provider, members.get(provider)
+    raise AssertionError("the organisation has no such pair of units")

@@ -26,11 +26,12 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, event
 
+from tests.builders import customer_and_provider
 from tests.conftest import TEST_SECURITY
 from tests.signin import form_token, make_account, sign_in
 from valuechain import Valuechain
 from valuechain.domain.account import AccountRole
-from valuechain.domain.person import Person, Role
+from valuechain.domain.person import Person
 from valuechain.services.demo import ensure_demo
 from valuechain.web.app import create_app
 
@@ -87,18 +88,8 @@ class Site:
 
 def _pair(vc: Valuechain) -> tuple[Person, str]:
     """A member of an internal customer unit, and one of its internal providers."""
-    org = vc.read_map()
-    internal = {u.id for u in org.units if not u.kind.is_external}
-    producer = {r.id: r.unit_id for r in org.results}
-    members: dict[str, Person] = {}
-    for p in sorted(org.people, key=lambda p: p.id):
-        if p.role is Role.MEMBER:
-            members.setdefault(p.unit_id, p)
-    for link in sorted(org.links, key=lambda x: (x.result_id, x.customer_id)):
-        provider = producer[link.result_id]
-        if provider in internal and link.customer_id in members and provider != link.customer_id:
-            return members[link.customer_id], provider
-    raise AssertionError("the demo has no internal customer unit with a member")
+    member, provider, _ = customer_and_provider(vc.read_map())
+    return member, provider
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -10,34 +10,18 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import SCREENSHOTS, _watched_page
+from tests.builders import customer_and_provider
 from tests.signin import PASSWORD, make_account
 from valuechain import Valuechain
 from valuechain.domain.account import AccountRole
-from valuechain.domain.person import Role
 
 pytestmark = pytest.mark.browser
 
 
 def _pair(vc: Valuechain) -> tuple[Any, Any]:
     """A member of a customer unit and a member of one of its internal providers."""
-    org = vc.read_map()
-    internal = {u.id for u in org.units if not u.kind.is_external}
-    producer = {r.id: r.unit_id for r in org.results}
-    members: dict[str, Any] = {}
-    for p in sorted(org.people, key=lambda p: p.id):
-        if p.role is Role.MEMBER:
-            members.setdefault(p.unit_id, p)
-    for link in sorted(org.links, key=lambda x: (x.result_id, x.customer_id)):
-        provider = producer[link.result_id]
-        if (
-            provider in internal
-            and link.customer_id in internal
-            and provider != link.customer_id
-            and provider in members
-            and link.customer_id in members
-        ):
-            return members[link.customer_id], members[provider]
-    raise AssertionError("the demo has no pair of units with members")
+    customer, _, provider = customer_and_provider(vc.read_map(), provider_member=True)
+    return customer, provider
 
 
 @pytest.fixture
