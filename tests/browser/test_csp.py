@@ -132,3 +132,37 @@ def test_a_survey_sent_back_runs_under_the_policy(
         assert [p for p in page.problems if "422" not in p] == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "drawn"),
+    [("/docs", ".opblock-summary-path"), ("/redoc", "[data-section-id^='tag/'], .menu-content li")],
+)
+def test_the_api_docs_work_offline_under_their_policy(
+    chromium: Any, base_url: str, path: str, drawn: str
+) -> None:
+    """Swagger UI and ReDoc render the schema with every request to another site
+    refused: their assets are the app's own (vendored), so the docs work offline."""
+    context = chromium.new_context()
+    context.add_init_script(LISTEN)
+    outside: list[str] = []
+
+    def refuse_outside(route: Any) -> None:
+        outside.append(route.request.url)
+        route.abort()
+
+    context.route(
+        lambda url: not url.startswith(base_url) and not url.startswith(("data:", "blob:")),
+        refuse_outside,
+    )
+    page = _watched_page(context)
+    try:
+        answer = page.goto(base_url + path)
+        assert answer is not None and answer.status == 200
+        page.wait_for_selector(drawn, timeout=20_000)
+        assert page.locator(drawn).count() > 5
+        assert outside == []
+        assert _violations(page) == []
+        assert [p for p in page.problems if p.startswith("page error")] == []
+    finally:
+        context.close()

@@ -25,9 +25,9 @@ from valuechain.services.sso import SsoProvider, SsoSettings
 from valuechain.settings import settings
 from valuechain.web import admin as admin_pages
 from valuechain.web import agreement as agreement_pages
+from valuechain.web import apidocs, csp, metrics, probe
 from valuechain.web import campaign as campaign_pages
 from valuechain.web import connect as connect_pages
-from valuechain.web import csp, metrics, probe
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
 from valuechain.web import measure as measure_pages
@@ -79,6 +79,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     agreement_pages.router,
     request_pages.router,
     probe.router,
+    apidocs.router,
 )
 
 
@@ -127,6 +128,9 @@ def create_app(
     app = FastAPI(
         title="Valuechain",
         version=__version__,
+        # Served by web/apidocs from the vendored Swagger UI and ReDoc instead.
+        docs_url=None,
+        redoc_url=None,
         description="Internal customer service along the value chain. Sign in with "
         "`POST /api/v1/session` and send the token as `Authorization: Bearer <token>`.",
     )

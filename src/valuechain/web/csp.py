@@ -10,10 +10,10 @@ exceptions, each as narrow as it can be:
   allow inline style *attributes* (``style-src-attr``), still no ``<style>``
   element and no script;
 - the API's documentation pages (``/docs``, ``/redoc``, ``/docs/oauth2-redirect``),
-  which hold no data, load Swagger UI and ReDoc from their CDN (jsDelivr) with one
-  inline script each, allowed by its SHA-256 hash and no other; their styles (ReDoc
-  writes ``<style>`` elements at run time) and fonts come from the CDN and Google
-  Fonts.
+  which hold no data, load the app's vendored Swagger UI and ReDoc with one inline
+  script each, allowed by its SHA-256 hash and no other; their styles may be inline
+  (ReDoc writes ``<style>`` elements at run time) and ReDoc runs a worker from a
+  ``blob:``. Nothing is loaded from another site.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ STRICT = "; ".join(
 # The flow charts' bars are positioned by style attributes; nothing else is loosened.
 FLOW = STRICT.replace("style-src 'self'", "style-src 'self'; style-src-attr 'unsafe-inline'")
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
-CDN = "https://cdn.jsdelivr.net"
 INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 
 
@@ -57,9 +56,9 @@ def is_docs(path: str) -> bool:
 
 
 def docs_policy(html: bytes) -> str:
-    """The policy of a documentation page: its CDN, and its own inline scripts by hash
-    (computed from the page as sent, so an upgrade of FastAPI's page stays allowed and
-    nothing else is)."""
+    """The policy of a documentation page: the app's own files, and the page's inline
+    scripts by hash (computed from the page as sent, so an upgrade of FastAPI's page
+    stays allowed and nothing else is)."""
     hashes = " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode() + "'"
         for body in INLINE_SCRIPT.findall(html)
@@ -67,10 +66,10 @@ def docs_policy(html: bytes) -> str:
     return "; ".join(
         (
             "default-src 'self'",
-            f"script-src 'self' {CDN} {hashes}".rstrip(),
-            f"style-src 'self' {CDN} https://fonts.googleapis.com 'unsafe-inline'",
-            "font-src 'self' https://fonts.gstatic.com",
-            f"img-src 'self' data: {CDN} https://fastapi.tiangolo.com https://cdn.redoc.ly",
+            f"script-src 'self' {hashes}".rstrip(),
+            "style-src 'self' 'unsafe-inline'",
+            "font-src 'self'",
+            "img-src 'self' data:",
             "worker-src 'self' blob:",
             "connect-src 'self'",
             *COMMON,
