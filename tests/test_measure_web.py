@@ -67,6 +67,10 @@ def test_a_lead_sees_their_dashboard(lead: TestClient) -> None:
         assert f'id="{section}"' in html, section
     for chart in ("dimensions", "heat", "trend", "drivers", "quadrants"):
         assert f'id="spec-{chart}"' in html, chart
+    # The comparison names its cuts in words, not the cut's key.
+    change = re.search(r'id="table-change".*?</table>', html, re.S)
+    assert change is not None and "One dimension" in change.group(0)
+    assert not re.search(r'<th scope="row">(relationship|dimension|provider)\b', change.group(0))
     # The maintenance row of the heat map: every cell suppressed, no number.
     row = re.search(r"<tr><th scope=\"row\"><a href=\"/units/maintenance\">.*?</tr>", html, re.S)
     assert row is not None

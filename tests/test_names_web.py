@@ -154,3 +154,12 @@ def test_a_refused_target_keeps_the_draft_and_says_what_to_change(
     assert 'value="4"' in _field(refused.text, "response_hours")
     assert ">Pick list by 07:00</textarea>" in refused.text
     assert 'value="phone"' in _field(refused.text, "channel")
+
+
+def test_a_units_page_names_what_it_is_part_of(
+    world: tuple[Valuechain, TestClient, TestClient],
+) -> None:
+    _, admin, _ = world
+    html = admin.get("/units/plan").text
+    assert 'part of <a href="/units/ops">Operations</a>' in html
+    assert ">ops</a>" not in html

@@ -18,7 +18,7 @@ def test_line_of_sight_on_the_unit_page(page: Any, base_url: str) -> None:
     text = page.inner_text("#line-of-sight")
     assert "Assembly" in text and "Retail chains" in text  # names, not ids
     # Assembly's monthly rating of planning moves with the customers' satisfaction.
-    assert "satisfaction: r = 0.67" in text and "24 months" in text
+    assert "Satisfaction: r = 0.67" in text and "24 months" in text
     # The quarterly-only relationships say why they have no r.
     assert "no scores in months with outcomes" in text
     assert page.problems == []

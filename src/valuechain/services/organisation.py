@@ -365,6 +365,8 @@ class Valuechain:
             found, direct_total, indirect_total, external_via = self._customers(unit_id, window)
             unit = self.unit(unit_id)
             named = {unit_id, *(s["unit"] for s in unit["suppliers"]), *found["external"]}
+            if unit["parent_id"]:  # "part of …" is shown by name too
+                named.add(unit["parent_id"])
             named.update(row["unit"] for row in found["direct"])
             for row in found["indirect"]:
                 named.add(row["unit"])
