@@ -107,3 +107,18 @@ def test_export_over_a_file_is_a_message_with_exit_2(
     assert stop.value.code == 2
     err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
     assert "is a file; export needs a folder" in err and "Traceback" not in err
+
+
+def test_a_failed_first_import_leaves_no_database_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"Nothing was changed" holds for a new user's first import too: the database file
+    the import made is gone again (a retry with the right path starts clean)."""
+    target = tmp_path / "data" / "valuechain.db"
+    monkeypatch.setenv("VALUECHAIN_DATABASE_URL", f"sqlite:///{target}")
+    code, _, err = run("import", str(tmp_path / "no-such-bundle"))
+    assert code == 2 and "nothing was changed" in err
+    assert sorted(p.name for p in target.parent.iterdir()) == []
+    code, _, err = run("import", str(SMALL))
+    assert code == 0, err
+    assert target.exists()

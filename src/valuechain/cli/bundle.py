@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from valuechain.services.bundle import BundleError, ImportSummary
 
 
+# SQLite's companions of a database file in WAL mode.
+WAL = ("-wal", "-shm", "-journal")
+
+
 @app.command("import")
 def import_(
     path: Annotated[
@@ -43,7 +47,11 @@ def import_(
     # Services load NumPy and SQLAlchemy: imported when a command runs (see cli/main.py).
     from valuechain.services.audit import Actor
     from valuechain.services.bundle import DATABASE_STEP, BundleError, import_bundle
+    from valuechain.store.database import sqlite_file
 
+    # An import may start a new database; one that fails must not leave it behind.
+    file = sqlite_file()
+    new_file = file if file is not None and not file.exists() else None
     vc = open_valuechain(create=True)  # an import may start a new organisation
     bars = Progress(
         TextColumn("{task.description:<14}"),
@@ -70,6 +78,10 @@ def import_(
             )
     except BundleError as error:
         _print_problems(error)
+        if new_file is not None:
+            vc.engine.dispose()
+            for leftover in (new_file, *(new_file.with_name(new_file.name + s) for s in WAL)):
+                leftover.unlink(missing_ok=True)
         raise typer.Exit(2) from None
     _print_summary(path, summary, vc.organisation)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 import webbrowser
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from valuechain.cli.app import app, console
+from valuechain.cli.app import app, console, err_console
 
 if TYPE_CHECKING:
     from valuechain.services.organisation import Valuechain
@@ -35,7 +36,34 @@ WORKER_HEALTHCHECK_S = 60
 KEEP_ALIVE_S = 65
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
-Port = Annotated[int, typer.Option(help="Port to listen on.")]
+Port = Annotated[
+    int,
+    typer.Option(
+        min=1, max=65535, help="Port to listen on; a port in use is refused in one line."
+    ),
+]
+
+
+def _refuse_busy_port(host: str, port: int) -> None:
+    """Exit 2 with one line when ``host:port`` cannot be listened on (another server
+    has it, or the address is not this machine's), before anything is served."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port only in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            why = "is in use" if error.errno == errno.EADDRINUSE else f"cannot be used ({error})"
+            err_console.print(
+                f"[red]Error:[/] port {port} on {host} {why}: stop the other server, or "
+                f"choose another port with --port {port + 1 if port < 65535 else 8000}.",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2) from None
 LogFormatOption = Annotated[
     LogFormat,
     typer.Option(
@@ -70,6 +98,7 @@ def _run(
     from valuechain.services.sso import SsoSettings
     from valuechain.web.app import create_app
 
+    _refuse_busy_port(host, port)
     web_app = create_app(vc, demo_account_id=demo_account_id, sso=SsoSettings.from_environment())
     server = uvicorn.Server(
         uvicorn.Config(
@@ -132,6 +161,7 @@ def serve(
         # process imports the whole package before it can answer uvicorn's health
         # check; on a busy machine that takes longer than uvicorn's 5 s default, and
         # the supervisor killed and restarted every process forever (load test).
+        _refuse_busy_port(host, port)
         console.print(f"Valuechain is starting {workers} workers on http://{host}:{port}/")
         uvicorn.run(
             "valuechain.web.asgi:create",
@@ -171,6 +201,7 @@ def demo(
     from valuechain.services.demo import ensure_demo_admin, open_demo
     from valuechain.settings import settings
 
+    _refuse_busy_port(host, port)  # before a minute of writing the demo, not after
     configured = settings()
     # The demo's own file unless the variable names a database (not its default).
     if "database_url" in configured.model_fields_set:
