@@ -15,7 +15,7 @@ UPGRADE ?=
 COMPILE := $(UV) pip compile pyproject.toml --python-version 3.11 --universal \
 	--generate-hashes --quiet --custom-compile-command "make lock" $(UPGRADE)
 
-.PHONY: demo test lint unit browser bench lock clean
+.PHONY: demo test lint unit browser bench lock clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ lint: $(TEST_STAMP)
 # PostgreSQL server's connections suffice); each worker has its own session databases.
 unit: $(TEST_STAMP)
 	$(BIN)/pytest -q -n auto --maxprocesses 4
+
+# Every page each role clicks its way to, at 390 and 1366 px, as PNG files in
+# out/screenshots/<role>/ (the layout crawl of tests/browser/test_layout.py).
+screenshots: $(TEST_STAMP)
+	rm -rf out/screenshots
+	SCREENSHOTS=out/screenshots $(BIN)/pytest -q -p no:xdist tests/browser/test_layout.py
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench

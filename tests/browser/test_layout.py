@@ -1,9 +1,12 @@
-"""Every page each role can click its way to, on a phone and on a laptop.
+"""Every page each role can click its way to, on a phone and on a laptop, and
+accessible.
 
 A crawl per role starts at the home page and follows the links the pages show (as a
 user clicking would, never a typed URL), visiting a few pages of every route. Each
 page must answer (no link leads to a page the role may not see), must not scroll
-sideways at 390 px or 1366 px, and at 1366 px the header is one row. The crawl also
+sideways at 390 px or 1366 px, at 1366 px the header is one row, and axe-core finds
+no serious or critical WCAG 2.1 AA violation. ``SCREENSHOTS=DIR`` (``make
+screenshots``) also saves every page at both widths, per role. The crawl also
 proves the everyday pages are reachable: a lead reaches their unit's report, a
 relationship page and the inbox by clicking."""
 
@@ -13,6 +16,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +44,18 @@ ROLES: dict[str, tuple[AccountRole, str | None]] = {
 PER_ROUTE = 2
 # Not pages: downloads, the API reference, signing out, survey links.
 SKIP = re.compile(r"^/(static/|docs|openapi\.json|redoc|signout|s/|api/)|\.(pdf|csv|json)$")
+# axe-core, vendored for the tests only (tests/browser/vendor/axe-core/VERSION).
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+# WCAG 2.1 A and AA rules; a page fails on a serious or critical violation.
+AXE_RUN = """async () => {
+  const found = await axe.run(document, {
+    runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    resultTypes: ["violations"],
+  });
+  return found.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.id} (${v.impact}): ` + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "));
+}"""
 ROUTES = [route for router in ROUTERS for route in router.routes if hasattr(route, "path_regex")]
 
 
@@ -64,7 +80,9 @@ def open_as(chromium: Any, demo_vc: Valuechain, base_url: str) -> Iterator[Any]:
         account = accounts.account_by_email(demo_vc, email)
         assert account is not None
         started = accounts.start_session(demo_vc, account, address="browser test")
-        context = chromium.new_context(viewport=PHONE)
+        # The page's policy would refuse the injected axe-core (tests/browser/test_csp.py
+        # checks the policy itself).
+        context = chromium.new_context(viewport=PHONE, bypass_csp=True)
         context.add_cookies([{"name": SESSION_COOKIE, "value": started.token, "url": base_url}])
         contexts.append(context)
         return _watched_page(context)
@@ -106,12 +124,28 @@ def _overflow(page: Any, width: int) -> str | None:
     return f"{scroll} px wide ({', '.join(culprits)})"
 
 
+def _accessibility(page: Any) -> list[str]:
+    """The serious and critical WCAG 2.1 AA violations axe-core finds on the page."""
+    page.add_script_tag(path=str(AXE))
+    found: list[str] = page.evaluate(AXE_RUN)
+    return found
+
+
+def _shoot(page: Any, shots: Path | None, path: str, width: int) -> None:
+    """A full-page screenshot of ``path`` at ``width`` into ``shots`` (``make
+    screenshots``), named after the path."""
+    if shots is not None:
+        name = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-") or "home"
+        page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+
+
 def crawl(
-    page: Any, base_url: str, start: str, prefer: str | None
+    page: Any, base_url: str, start: str, prefer: str | None, shots: Path | None = None
 ) -> tuple[list[str], dict[str, list[str]]]:
     """Visit what the role can click to from ``start``; the problems found, by path.
     Paths naming ``prefer`` (the role's own unit) are visited first. Returns the
-    paths visited and the problems found on each."""
+    paths visited and the problems found on each; with ``shots``, a screenshot of
+    each page at both widths is written there."""
     queue: list[tuple[str, str]] = [(start, "(start)")]
     seen = {start}
     per_route: Counter[str] = Counter()
@@ -133,12 +167,15 @@ def crawl(
         found = []
         if (wide := _overflow(page, PHONE["width"])) is not None:
             found.append(f"at 390 px: {wide}")
+        _shoot(page, shots, path, PHONE["width"])
         page.set_viewport_size(LAPTOP)
         if (wide := _overflow(page, LAPTOP["width"])) is not None:
             found.append(f"at 1366 px: {wide}")
+        _shoot(page, shots, path, LAPTOP["width"])
         header = page.locator(".site-header__inner").bounding_box()
         if header is not None and header["height"] > 64:
             found.append(f"at 1366 px the header is {header['height']:.0f} px high")
+        found += _accessibility(page)
         if found:
             problems[path] = found
         for link in _links(page):
@@ -156,7 +193,11 @@ def test_every_page_a_role_can_click_to_fits_and_answers(
 ) -> None:
     page = open_as(who)
     own = next((p.unit_id for p in demo_vc.read_map().people if p.id == ROLES[who][1]), None)
-    visited, found = crawl(page, base_url, "/", own)
+    shots = None
+    if os.environ.get("SCREENSHOTS"):  # `make screenshots`
+        shots = Path(os.environ["SCREENSHOTS"]) / who
+        shots.mkdir(parents=True, exist_ok=True)
+    visited, found = crawl(page, base_url, "/", own, shots)
     if os.environ.get("LAYOUT_REPORT"):
         with open(os.environ["LAYOUT_REPORT"], "a") as out:
             out.write(f"## {who}\n" + "".join(f"{k}: {v}\n" for k, v in found.items()))

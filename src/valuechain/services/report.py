@@ -731,7 +731,11 @@ def _interval_chart(
         **_base(50),
         "data": {"values": rows},
         "layer": [
-            {"mark": {"type": "rule", "color": "#999"}, "encoding": {"x": {"datum": 0}}},
+            # The zero line is decoration: hidden from screen readers (no data in it).
+            {
+                "mark": {"type": "rule", "color": "#999", "aria": False},
+                "encoding": {"x": {"datum": 0}},
+            },
             {
                 "mark": {"type": "rule", "strokeWidth": 2},
                 "encoding": {
