@@ -112,7 +112,7 @@ def test_export_over_a_file_is_a_message_with_exit_2(
 def test_a_failed_first_import_leaves_no_database_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """"Nothing was changed" holds for a new user's first import too: the database file
+    """ "Nothing was changed" holds for a new user's first import too: the database file
     the import made is gone again (a retry with the right path starts clean)."""
     target = tmp_path / "data" / "valuechain.db"
     monkeypatch.setenv("VALUECHAIN_DATABASE_URL", f"sqlite:///{target}")

@@ -54,7 +54,8 @@ AXE_RUN = """async () => {
   });
   return found.violations
     .filter(v => v.impact === "serious" || v.impact === "critical")
-    .map(v => `${v.id} (${v.impact}): ` + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "));
+    .map(v => `${v.id} (${v.impact}): `
+      + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "));
 }"""
 ROUTES = [route for router in ROUTERS for route in router.routes if hasattr(route, "path_regex")]
 

@@ -38,9 +38,7 @@ KEEP_ALIVE_S = 65
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[
     int,
-    typer.Option(
-        min=1, max=65535, help="Port to listen on; a port in use is refused in one line."
-    ),
+    typer.Option(min=1, max=65535, help="Port to listen on; a port in use is refused in one line."),
 ]
 
 
@@ -64,6 +62,8 @@ def _refuse_busy_port(host: str, port: int) -> None:
                 soft_wrap=True,
             )
             raise typer.Exit(2) from None
+
+
 LogFormatOption = Annotated[
     LogFormat,
     typer.Option(
