@@ -203,3 +203,48 @@ def test_the_demo_admin_is_nobody_outside_the_demo(demo_vc: Valuechain) -> None:
         assert client.get("/api/v1/session", headers=headers).status_code == 200
     with TestClient(create_app(vc)) as client:
         assert client.get("/api/v1/session", headers=headers).status_code == 401
+
+
+def test_see_the_demo_as_each_persona_in_one_click(demo_vc: Valuechain) -> None:
+    """ "See it as" on every demo page signs in as that persona (made on first use,
+    with the demo's prefix) and lands on their unit; their sessions count only in the
+    demo's app, and outside the demo the route does not exist."""
+    from tests.signin import form_token
+    from valuechain.domain.account import DEMO_PERSONAS, is_demo_account
+
+    with TestClient(create_app(demo_vc, demo_account_id=DEMO_ADMIN_ID)) as client:
+        page = client.get("/")
+        assert 'action="/signin/demo/as"' in page.text
+        landed = {}
+        for persona, (_, role, _) in DEMO_PERSONAS.items():
+            answer = client.post(
+                "/signin/demo/as",
+                data={"csrf_token": form_token(page.text), "persona": persona},
+                follow_redirects=False,
+            )
+            assert answer.status_code == 303
+            landed[persona] = answer.headers["location"]
+            page = client.get(landed[persona])
+            assert page.status_code == 200
+            me = client.get("/api/v1/session").json()
+            assert me["role"] == role.value, persona
+        assert landed == {"admin": "/", "lead": "/units/assembly", "member": "/units/assembly",
+                          "viewer": "/"}  # fmt: skip
+        assert "You see the demo as" in page.text  # the viewer, last
+        # A member may not open the admin pages: the persona is really that role.
+        client.post(
+            "/signin/demo/as", data={"csrf_token": form_token(page.text), "persona": "member"}
+        )
+        assert client.get("/admin/accounts").status_code == 403
+        unknown = client.post(
+            "/signin/demo/as",
+            data={"csrf_token": form_token(client.get("/").text), "persona": "root"},
+        )
+        assert unknown.status_code == 404
+        token = client.cookies["vc_session"]
+    member = accounts.session_account(demo_vc, token)
+    assert member is not None and is_demo_account(member.id)
+    with TestClient(create_app(demo_vc)) as outside:
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert outside.get("/api/v1/session", headers=bearer).status_code == 401
+        assert outside.post("/signin/demo/as", data={"persona": "lead"}).status_code in (403, 404)

@@ -29,6 +29,27 @@ MAX_AUDIT_PAGE = 500
 #: database of its own (``services.demo``): it marks that database as the demo's, and
 #: no app but the demo's accepts a session of it.
 DEMO_ADMIN_ID = "valuechain-demo-admin"
+#: The demo's accounts all have ids with this prefix: the admin and the personas a
+#: visitor may "see it as" (``services.demo.DEMO_PERSONAS``).
+DEMO_ACCOUNT_PREFIX = "valuechain-demo-"
+
+
+#: Who a visitor of the demo may "see it as" (one click on every page of the demo):
+#: key -> (what the button says, account role, the demo person, or None for a viewer).
+#: The lead and member are of Assembly, the chain's bottleneck, whose pages have the
+#: most to show.
+DEMO_PERSONAS: dict[str, tuple[str, AccountRole, str | None]] = {
+    "admin": ("the admin", AccountRole.ADMIN, None),
+    "lead": ("a lead (Assembly)", AccountRole.LEAD, "person-020"),
+    "member": ("a member (Assembly)", AccountRole.MEMBER, "person-021"),
+    "viewer": ("a viewer", AccountRole.VIEWER, None),
+}
+
+
+def is_demo_account(account_id: str) -> bool:
+    """Whether ``account_id`` is one of the demo's own accounts, whose sessions no app
+    but the demo's accepts."""
+    return account_id.startswith(DEMO_ACCOUNT_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)

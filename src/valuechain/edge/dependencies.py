@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from valuechain.domain.access import Action, Principal
-from valuechain.domain.account import DEMO_ADMIN_ID, Account
+from valuechain.domain.account import DEMO_ADMIN_ID, Account, is_demo_account
 from valuechain.services import accounts
 from valuechain.services.access import authorise, authorise_relationship
 from valuechain.services.errors import Forbidden, NotSignedIn
@@ -121,13 +121,16 @@ def current_principal(request: Request, vc: Valuechain) -> Principal | None:
     token, _ = session_token(request)
     account = accounts.session_account(vc, token) if token else None
     demo_id = getattr(request.app.state, "demo_account_id", None)
-    if account is not None and account.id == DEMO_ADMIN_ID and demo_id != DEMO_ADMIN_ID:
-        # The demo admin exists only for `valuechain demo`: no other app (`serve` on
-        # the demo's database) accepts its sessions, however they were made.
+    if account is not None and is_demo_account(account.id) and demo_id != DEMO_ADMIN_ID:
+        # The demo's accounts (its admin, the personas) exist only for `valuechain
+        # demo`: no other app (`serve` on the demo's database) accepts their sessions,
+        # however they were made.
         account = None
     found: Principal | None
     if account is not None:
-        found = accounts.principal(account, demo=account.id == demo_id)
+        found = accounts.principal(
+            account, demo=demo_id is not None and is_demo_account(account.id)
+        )
         assert token is not None
         request.state.csrf_token = accounts.csrf_token(token)
     else:

@@ -166,8 +166,8 @@ def create_account(
     account_id: str | None = None,
 ) -> Account:
     """Create an account and record it in the audit log, in one transaction.
-    ``account_id`` is for the demo's admin only (``domain.account.DEMO_ADMIN_ID``);
-    every other account gets a random id.
+    ``account_id`` is for the demo's own accounts only (its admin and personas, ids
+    with ``domain.account.DEMO_ACCOUNT_PREFIX``); every other account gets a random id.
 
     ``password`` ``None`` makes an account that cannot sign in with a password (the
     demo admin). With ``first_admin`` the account is created only if the organisation

@@ -41,7 +41,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from valuechain.domain.account import DEMO_ADMIN_ID, Account, AccountRole
+from valuechain.domain.account import (
+    DEMO_ACCOUNT_PREFIX,
+    DEMO_ADMIN_ID,
+    DEMO_PERSONAS,
+    Account,
+    AccountRole,
+)
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
@@ -60,7 +66,7 @@ from valuechain.services.demo_connect import demo_connect
 from valuechain.services.demo_partner import ensure_demo_partner
 from valuechain.services.demo_request import demo_requests
 from valuechain.services.demo_survey import demo_partnership, demo_responses, demo_servqual
-from valuechain.services.errors import Conflict
+from valuechain.services.errors import Conflict, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.store.database import contents, make_engine, upgrade
 
@@ -474,6 +480,35 @@ def ensure_demo_admin(vc: Valuechain) -> Account:
     )
 
 
+DEMO_VIEWER_EMAIL = "viewer@demo.valuechain.example"
+
+
+def demo_persona(vc: Valuechain, key: str) -> Account:
+    """The account of the demo persona ``key`` (:data:`DEMO_PERSONAS`), made on first
+    use like the demo admin: no password, a fixed id with the demo's prefix, so only
+    the demo's app accepts its sessions. Raises :class:`NotFound` for another key."""
+    if key not in DEMO_PERSONAS:
+        raise NotFound(f"no demo persona {key!r}")
+    if key == "admin":
+        return ensure_demo_admin(vc)
+    account_id = DEMO_ACCOUNT_PREFIX + key
+    found = accounts.account_by_id(vc, account_id)
+    if found is not None:
+        return found
+    _, role, person_id = DEMO_PERSONAS[key]
+    person = next((p for p in demo_map().people if p.id == person_id), None)
+    return accounts.create_account(
+        vc,
+        person.email if person else DEMO_VIEWER_EMAIL,
+        None,
+        role,
+        Actor.command_line(),
+        name=person.name if person else "Demo viewer",
+        person_id=person_id,
+        account_id=account_id,
+    )
+
+
 # -- the demo's own database ------------------------------------------------------------
 #
 # The demo signs every visitor in as an admin, so it must never run on real data. It
@@ -556,6 +591,7 @@ __all__ = [
     "NotADemoDatabase",
     "demo_database",
     "demo_map",
+    "demo_persona",
     "ensure_demo",
     "ensure_demo_admin",
     "open_demo",

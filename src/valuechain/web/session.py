@@ -278,6 +278,39 @@ def signin_demo(request: Request, principal: Anyone, vc: CurrentValuechain) -> R
     return response
 
 
+@router.post("/signin/demo/as")
+@not_idempotent
+def see_demo_as(
+    request: Request,
+    principal: Anyone,
+    vc: CurrentValuechain,
+    persona: Annotated[str, Form(max_length=40)],
+) -> Response:
+    """In the demo only: see it as another persona (the admin, a lead, a member or a
+    viewer), in one click; a lead or member lands on their unit's page."""
+    if not _is_demo(request):
+        return templates.TemplateResponse(
+            request, "errors/404.html", {"message": "This is not a demo."}, status_code=404
+        )
+    # Imported here: only the demo needs the demo's builders.
+    from valuechain.services.demo import demo_persona
+
+    account = demo_persona(vc, persona)
+    old_token, _ = session_token(request)
+    started = accounts.start_session(
+        vc,
+        account,
+        address=client_address(request),
+        replacing=old_token,
+        detail=f"demo: seeing it as {persona}",
+    )
+    unit = account.unit_id if account.role in (AccountRole.LEAD, AccountRole.MEMBER) else None
+    response = RedirectResponse(f"/units/{quote(unit)}" if unit else "/", status_code=303)
+    set_session_cookie(request, response, started)
+    response.delete_cookie(DEMO_OPT_OUT_COOKIE, path="/")
+    return response
+
+
 @router.post("/signout")
 @not_idempotent
 def signout(request: Request, principal: SessionHolder, vc: CurrentValuechain) -> Response:

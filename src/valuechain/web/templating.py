@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from valuechain import __version__
+from valuechain.domain.account import DEMO_PERSONAS
 from valuechain.domain.link import Relation
 from valuechain.domain.unit import UnitKind
 from valuechain.services.partner.health import COMPONENT_LABELS
@@ -56,6 +57,7 @@ templates.env.globals.update(
     version=__version__,
     may_visit=may_visit,
     health_labels=COMPONENT_LABELS,
+    demo_personas=[(key, label, role.value) for key, (label, role, _) in DEMO_PERSONAS.items()],
     # Every form that changes something carries a fresh key (edge/idempotency.py): a
     # double submit, or a retry after a lost answer, changes it once.
     new_key=lambda: secrets.token_hex(16),
