@@ -248,3 +248,38 @@ def test_see_the_demo_as_each_persona_in_one_click(demo_vc: Valuechain) -> None:
         bearer = {"Authorization": f"Bearer {token}"}
         assert outside.get("/api/v1/session", headers=bearer).status_code == 401
         assert outside.post("/signin/demo/as", data={"persona": "lead"}).status_code in (403, 404)
+
+
+def test_the_demo_outbox_shows_the_mail_it_would_send(
+    demo_vc: Valuechain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a mail server the demo writes its mail to a folder (``file://``) and its
+    outbox page shows each message with working survey links; no other app has it."""
+    import re
+
+    from valuechain.services import campaign
+
+    folder = tmp_path / "mail"
+    monkeypatch.setenv("VALUECHAIN_SMTP_URL", folder.as_uri())
+    monkeypatch.setenv("VALUECHAIN_BASE_URL", "http://testserver")
+    with TestClient(create_app(demo_vc, demo_account_id=DEMO_ADMIN_ID)) as client:
+        assert "No mail yet" in client.get("/demo/outbox").text
+        pair = next(iter(campaign.default_relationships(demo_vc)))
+        campaign.create_campaign(
+            demo_vc, "outbox-test", name="Outbox test", instrument="pulse",
+            relationships=[pair],
+        )  # fmt: skip
+        sent = campaign.invite(demo_vc, "outbox-test")
+        assert sent >= 1
+        home = client.get("/")
+        assert 'href="/demo/outbox"' in home.text
+        page = client.get("/demo/outbox")
+        assert page.status_code == 200
+        links = re.findall(r'<a href="http://testserver(/s/[A-Za-z0-9_-]+)"', page.text)
+        assert len(links) == sent
+        survey = client.get(links[0])
+        assert survey.status_code == 200 and "<form" in survey.text
+    with TestClient(create_app(demo_vc)) as outside:
+        admin = accounts.account_by_id(demo_vc, DEMO_ADMIN_ID)
+        assert admin is not None
+        assert outside.get("/demo/outbox", follow_redirects=False).status_code in (303, 404)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import mailbox
+from pathlib import Path
+
 import pytest
 
 from valuechain.services.errors import ValuechainError
-from valuechain.services.mail import Mail, Mailer, MailNotConfigured
+from valuechain.services.mail import Mail, Mailer, MailNotConfigured, read_folder
 
 
 def test_messages_arrive_at_the_smtp_server(smtp_server) -> None:  # type: ignore[no-untyped-def]
@@ -42,3 +45,27 @@ def test_smtp_urls_are_parsed() -> None:
     assert Mailer.from_url("smtp://localhost").port == 25
     with pytest.raises(ValuechainError, match="expected smtp"):
         Mailer.from_url("http://localhost")
+
+
+def test_a_file_url_writes_each_message_to_a_maildir_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``file:///folder`` (the demo's outbox): every message is a whole file in a
+    Maildir that the stdlib reads back, newest first; nothing else is needed."""
+    folder = tmp_path / "out box"
+    monkeypatch.setenv("VALUECHAIN_SMTP_URL", folder.as_uri())
+    mailer = Mailer.from_environment()
+    assert mailer.folder == str(folder)
+    seen: list[str] = []
+    sent = mailer.send(
+        [Mail("ana@example.org", "First", "https://x/s/abc"), Mail("bo@example.org", "Second", "")],
+        on_sent=lambda m: seen.append(m.to),
+    )
+    assert sent == 2 and seen == ["ana@example.org", "bo@example.org"]
+    assert len(mailbox.Maildir(folder, create=False)) == 2
+    found = read_folder(str(folder))
+    assert {m["Subject"] for m in found} == {"First", "Second"}
+    assert all(m["Date"] and m["From"] == mailer.sender for m in found)
+    assert read_folder(str(tmp_path / "nothing")) == []
+    with pytest.raises(ValuechainError, match="expected smtp"):
+        Mailer.from_url("file://")

@@ -112,12 +112,14 @@ def _smtp_url(value: SecretStr | None) -> SecretStr | None:
         return None
     parts = urlsplit(value.get_secret_value())
     try:
-        valid = parts.scheme in ("smtp", "smtps") and bool(parts.hostname)
+        valid = (parts.scheme in ("smtp", "smtps") and bool(parts.hostname)) or (
+            parts.scheme == "file" and parts.path.startswith("/")
+        )
         parts.port  # noqa: B018 - raises ValueError for a port that is no number
     except ValueError:
         valid = False
     if not valid:
-        raise ValueError("expected smtp://[user:password@]host:port or smtps://…")
+        raise ValueError("expected smtp://[user:password@]host:port, smtps://… or file:///folder")
     return value
 
 
@@ -203,7 +205,9 @@ class Settings(BaseSettings):
     smtp_url: SmtpUrl = Field(
         default=None,
         description="The mail server: `smtp://user:password@host:587` (STARTTLS when offered) "
-        "or `smtps://…`; unset: no mail is sent and commands that send mail stop.",
+        "or `smtps://…`; `file:///folder` writes each message to that Maildir folder instead "
+        "(the demo's outbox; for trying things out); unset: no mail is sent and commands that "
+        "send mail stop.",
     )
     mail_from: Mailbox = Field(default=DEFAULT_MAIL_FROM, description="The sender of every email.")
     outbox_lease: Seconds = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import threading
 import time
 import webbrowser
@@ -27,6 +28,8 @@ class LogFormat(StrEnum):
 
 
 DEMO_DATABASE = "valuechain-demo.db"
+# The demo's mail folder when no mail server is configured (services/mail, file://).
+DEMO_OUTBOX = "valuechain-demo-mail"
 # Seconds a serving process may take to answer the supervisor's health check.
 WORKER_HEALTHCHECK_S = 60
 # Seconds an idle keep-alive connection stays open. Longer than the idle timeout of
@@ -40,6 +43,11 @@ Port = Annotated[
     int,
     typer.Option(min=1, max=65535, help="Port to listen on; a port in use is refused in one line."),
 ]
+
+
+def _shown(host: str) -> str:
+    """The address a browser on this machine uses for a server listening on ``host``."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host
 
 
 def _refuse_busy_port(host: str, port: int) -> None:
@@ -110,8 +118,7 @@ def _run(
             timeout_keep_alive=KEEP_ALIVE_S,
         )
     )
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    url = f"http://{shown}:{port}/"
+    url = f"http://{_shown(host)}:{port}/"
 
     def announce() -> None:
         # Wait for the socket so the printed link and the browser never hit a closed port.
@@ -223,4 +230,13 @@ def demo(
     console.print(
         f"You are signed in automatically as the demo admin, {admin.name} ({admin.email})."
     )
+    if configured.smtp_url is None:
+        # No mail server: the demo's mail goes to a folder its outbox page shows, so
+        # a campaign can be answered from the links it would have mailed.
+        outbox = Path(DEMO_OUTBOX).resolve()
+        os.environ["VALUECHAIN_SMTP_URL"] = outbox.as_uri()
+        console.print(f"No mail server: mail is written to {outbox} and shown at /demo/outbox.")
+    if "base_url" not in configured.model_fields_set:
+        # The survey links in the mail point at this server.
+        os.environ["VALUECHAIN_BASE_URL"] = f"http://{_shown(host)}:{port}"
     _run(vc, host, port, open_browser=not no_browser, demo_account_id=admin.id)

@@ -28,6 +28,7 @@ from valuechain.web import agreement as agreement_pages
 from valuechain.web import apidocs, csp, metrics, probe
 from valuechain.web import campaign as campaign_pages
 from valuechain.web import connect as connect_pages
+from valuechain.web import demo as demo_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
 from valuechain.web import measure as measure_pages
@@ -80,6 +81,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     request_pages.router,
     probe.router,
     apidocs.router,
+    demo_pages.router,
 )
 
 

@@ -13,6 +13,7 @@ from valuechain import __version__
 from valuechain.domain.account import DEMO_PERSONAS
 from valuechain.domain.link import Relation
 from valuechain.domain.unit import UnitKind
+from valuechain.services.mail import mail_goes_to_folder
 from valuechain.services.partner.health import COMPONENT_LABELS
 from valuechain.web.links import may_visit
 
@@ -57,6 +58,8 @@ templates.env.globals.update(
     version=__version__,
     may_visit=may_visit,
     health_labels=COMPONENT_LABELS,
+    # Whether mail goes to a folder (the demo's outbox page) rather than a server.
+    mail_to_folder=lambda: mail_goes_to_folder(),
     demo_personas=[(key, label, role.value) for key, (label, role, _) in DEMO_PERSONAS.items()],
     # Every form that changes something carries a fresh key (edge/idempotency.py): a
     # double submit, or a retry after a lost answer, changes it once.
