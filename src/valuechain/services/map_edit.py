@@ -322,13 +322,19 @@ EVERY_STATE = tuple(s.value for s in LinkState)
 @dataclass(frozen=True)
 class UnitLinks:
     """One unit's part of the map as its lead edits it: its results, the links to
-    each of them in every state (``provided``, by result id), and the links in which
-    the unit is the customer of another unit's result (``used``)."""
+    each of them in every state (``provided``, by result id), the links in which the
+    unit is the customer of another unit's result (``used``), the names of the units
+    and results those name, and what a form may suggest: every other unit's name by
+    id and the names of other units' results (empty beyond ``suggest`` of either)."""
 
     unit_id: str
     results: list[Result]
     provided: dict[str, list[store.StoredLink]]
     used: list[store.StoredLink]
+    unit_names: dict[str, str]
+    result_names: dict[str, str]
+    other_units: dict[str, str]
+    other_results: list[str]
 
     @property
     def waiting(self) -> list[store.StoredLink]:
@@ -342,14 +348,16 @@ class UnitLinks:
         ]
 
 
-def unit_links(vc: Valuechain, unit_id: str) -> UnitLinks:
-    """The unit's results and every link it is a side of, in any state, in one
-    reading; :class:`NotFound` for an unknown unit."""
+def unit_links(vc: Valuechain, unit_id: str, *, suggest: int = 500) -> UnitLinks:
+    """The unit's results and every link it is a side of, in any state, with the
+    names a page shows, in one reading; :class:`NotFound` for an unknown unit."""
     with reading(vc) as conn:
         if store.read_unit(conn, vc.org_id, unit_id) is None:
             raise NotFound(f"no unit with id {unit_id!r}")
         results = store.read_results_of(conn, vc.org_id, unit_id)
         links = store.links_in_states(conn, vc.org_id, EVERY_STATE, unit_id)
+        chain = vc.chain()
+    cols = chain.columns
     provided: dict[str, list[store.StoredLink]] = {r.id: [] for r in results}
     used: list[store.StoredLink] = []
     for link in links:
@@ -357,7 +365,25 @@ def unit_links(vc: Valuechain, unit_id: str) -> UnitLinks:
             provided.setdefault(link.result_id, []).append(link)
         else:
             used.append(link)
-    return UnitLinks(unit_id, results, provided, used)
+    named = {unit_id} | {x.provider for x in links} | {x.customer_id for x in links}
+    units = {u: cols.unit_names[p] for u in named if (p := chain.unit_pos.get(u)) is not None}
+    result_names = {
+        x.result_id: cols.result_names[chain.result_pos[x.result_id]]
+        for x in links
+        if x.result_id in chain.result_pos
+    }
+    own = chain.unit_pos.get(unit_id, -1)
+    others = (
+        {u: n for u, n in zip(cols.unit_ids, cols.unit_names, strict=True) if u != unit_id}
+        if len(cols.unit_ids) <= suggest
+        else {}
+    )
+    other_results = (
+        sorted({n for n, p in zip(cols.result_names, cols.result_unit, strict=True) if p != own})
+        if len(cols.result_ids) <= suggest
+        else []
+    )
+    return UnitLinks(unit_id, results, provided, used, units, result_names, others, other_results)
 
 
 def _slug(text: str) -> str:

@@ -88,25 +88,6 @@ def slot_of(key: map_edit.LinkKey) -> str:
 # -- choices by name -------------------------------------------------------------------
 
 
-def _unit_suggestions(vc: Valuechain, unit_id: str) -> list[Choice]:
-    """Every other unit, by name (none in an organisation too big to list)."""
-    ids = vc.chain().columns.unit_ids
-    if len(ids) > MAX_SUGGESTIONS:
-        return []
-    return unit_choices(vc.describe_units([u for u in ids if u != unit_id]))
-
-
-def _result_suggestions(vc: Valuechain, unit_id: str) -> list[str]:
-    """The names of other units' results, each once (none when too many)."""
-    cols = vc.chain().columns
-    if len(cols.result_ids) > MAX_SUGGESTIONS:
-        return []
-    own = vc.chain().unit_pos.get(unit_id, -1)
-    return sorted(
-        {name for name, pos in zip(cols.result_names, cols.result_unit, strict=True) if pos != own}
-    )
-
-
 def _pick_unit(vc: Valuechain, typed: str, field: str) -> str:
     every = vc.describe_units(vc.chain().columns.unit_ids)
     return pick(typed, unit_choices(every), field=field, what="unit")
@@ -158,12 +139,9 @@ def _page(
     form: Mapping[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    found = map_edit.unit_links(vc, unit_id)
-    every = [x for links in found.provided.values() for x in links] + found.used
-    units, results = vc.names(
-        {unit_id} | {x.customer_id for x in every} | {x.provider for x in every},
-        {x.result_id for x in every},
-    )
+    found = map_edit.unit_links(vc, unit_id, suggest=MAX_SUGGESTIONS)
+    # A name two units share is told apart by the id in the suggestion.
+    others = {u: {"name": n} for u, n in found.other_units.items()}
     waiting = [_link_row(x, unit_id) for x in found.waiting]
     return templates.TemplateResponse(
         request,
@@ -171,19 +149,19 @@ def _page(
         {
             "nav": "units",
             "unit_id": unit_id,
-            "unit_name": units[unit_id]["name"] if unit_id in units else unit_id,
+            "unit_name": found.unit_names.get(unit_id, unit_id),
             "results": found.results,
             "provided": {
                 rid: [_link_row(x, unit_id) for x in links] for rid, links in found.provided.items()
             },
             "used": [_link_row(x, unit_id) for x in found.used],
             "waiting": waiting,
-            "units": units,
-            "result_names": results,
+            "units": found.unit_names,
+            "result_names": found.result_names,
             "kinds": KINDS,
             "relations": RELATIONS,
-            "unit_choices": _unit_suggestions(vc, unit_id),
-            "result_choices": _result_suggestions(vc, unit_id),
+            "unit_choices": unit_choices(others),
+            "result_choices": found.other_results,
             "errors": dict(errors or {}),
             "form": dict(form or {}),
         },
