@@ -16,9 +16,12 @@ from tests.builders import chain_map
 from tests.signin import make_account
 from valuechain import Valuechain
 from valuechain.domain.account import AccountRole
+from valuechain.domain.agreement import Metric
 from valuechain.domain.person import Person, Role
 from valuechain.edge.dependencies import SESSION_COOKIE
 from valuechain.services import accounts, map_edit
+from valuechain.services import agreement as agreements
+from valuechain.services.audit import Actor
 from valuechain.web.app import create_app
 from valuechain.web.map_edit import slot_of
 
@@ -95,6 +98,8 @@ def test_a_lead_builds_results_and_links_by_name_and_the_other_side_answers(
     assert 'href="/units/ship/results"' not in make.get("/units/ship")
     page = make.get("/units/make/results")
     assert "Machined parts" in page and "Our results and who uses them" in page
+    # The customer field suggests the other units by name.
+    assert '<option value="Shipping">' in page and '<option value="Machining">' not in page
     # A result by name: its id is made from the unit and the name.
     status, _ = make.post(
         "/units/make/results",
@@ -171,7 +176,10 @@ def test_the_customer_declares_a_use_and_the_provider_corrects_the_relation(
     states = _states(vc, "ship")
     assert states[key] == "disputed"
     assert states[("scrap-report", "ship", "adds_to")] == "proposed"
-    assert "the relation is adds_to, not depends_on" in admin.get("/admin/links")
+    listing = admin.get("/admin/links")
+    assert "the relation is adds_to, not depends_on" in listing
+    # Disputes first, then the proposals waiting for an answer.
+    assert listing.index('data-state="disputed"') < listing.index('data-state="proposed"')
     # The admin confirms the correction for the customer, from the admin page.
     status, _ = admin.post(
         "/units/ship/links/confirm",
@@ -240,3 +248,32 @@ def test_others_get_no_forms_and_403_on_every_step(
         assert status == 403, path
     assert vc.result_names(["parts"]) == {"parts": "Machined parts"}
     assert ("parts", "pack", "consumes") in {link.key for link in vc.read_map().links}
+
+
+def test_a_result_is_changed_and_removed_and_one_in_use_is_refused_in_words(
+    vc: Valuechain, site: dict[str, Browser]
+) -> None:
+    make = site["make"]
+    status, _ = make.post(
+        "/units/make/results/scrap-report", name="Scrap and rework report", kind="byproduct",
+        capacity="2",
+    )  # fmt: skip
+    assert status == 303
+    assert vc.result_names(["scrap-report"]) == {"scrap-report": "Scrap and rework report"}
+    status, page = make.post(
+        "/units/make/results/scrap-report", name="Scrap and rework report", kind="great"
+    )
+    assert status == 422 and 'id="edit-scrap-report-kind-error"' in page
+    assert "Expected one of finished, intermediate, byproduct" in page
+    # An agreement refers to parts: removing it is refused, said inside its form.
+    agreements.draft(
+        vc, "make", Actor(None, "test", "test"), result_id="parts", customer_id="pack",
+        targets={Metric.ON_TIME_PCT: 95.0},
+    )  # fmt: skip
+    status, page = make.post("/units/make/results/parts/remove")
+    assert status == 409 and 'id="edit-parts-form-error"' in page and "still referred to" in page
+    assert vc.result_names(["parts"]) == {"parts": "Machined parts"}
+    # The scrap report goes, with its links.
+    status, _ = make.post("/units/make/results/scrap-report/remove")
+    assert status == 303 and vc.result_names(["scrap-report"]) == {}
+    assert "Scrap and rework report" not in make.get("/units/make/results")
