@@ -76,6 +76,14 @@ def test_propose_confirm_dispute_and_the_admin_sees_the_dispute(
     payroll.fill("#new-capacity", "400")
     payroll.click("#new-result button[type=submit]")
     payroll.wait_for_selector("[data-result='Salary statements']")
+    # A name that matches no unit is refused next to the field, with what was typed kept.
+    payroll.select_option("#offer-result", label="Salary statements")
+    payroll.fill("#offer-customer", "Customer servce")
+    payroll.click("#offer-link button[type=submit]")
+    payroll.wait_for_selector("#offer-customer-error")
+    assert "No unit is called “Customer servce”" in payroll.inner_text("#offer-customer-error")
+    assert payroll.input_value("#offer-customer") == "Customer servce"
+    _fits(payroll)
     for relation in ("depends_on", "pays"):
         payroll.select_option("#offer-result", label="Salary statements")
         payroll.fill("#offer-customer", "Customer service")
@@ -134,5 +142,7 @@ def test_propose_confirm_dispute_and_the_admin_sees_the_dispute(
         "confirmed",
         "disputed",
     ]
-    for page in (payroll, service, admin):
+    # The refused form answered 422 (the page shows it); nothing else went wrong.
+    assert [p for p in payroll.problems if "422" not in p] == []
+    for page in (service, admin):
         assert page.problems == []

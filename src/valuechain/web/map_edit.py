@@ -124,7 +124,6 @@ def _link_row(link: Any, unit_id: str) -> dict[str, Any]:
         "slot": slot_of((link.result_id, link.customer_id, link.relation)),
         "other": link.customer_id if link.provider == unit_id else link.provider,
         "by_us": ours,
-        "may_answer": open_ and not ours and link.proposed_side is not None,
         "may_dispute": link.state == "proposed" and not ours and link.proposed_side is not None,
         "may_withdraw": open_ and ours,
     }
