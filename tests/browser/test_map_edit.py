@@ -100,6 +100,7 @@ def test_propose_confirm_dispute_and_the_admin_sees_the_dispute(
     service = open_as("customer-service")
     service.goto(f"{base_url}/units/customer-service/results")
     _fits(service)
+    service.screenshot(path=str(SCREENSHOTS / "map-edit-waiting.png"), full_page=True)
     _card(service, "Salary statements", "depends_on").locator("button[data-answer=confirm]").click()
     service.wait_for_load_state("networkidle")
     disputed = _card(service, "Salary statements", "pays")
@@ -125,6 +126,7 @@ def test_propose_confirm_dispute_and_the_admin_sees_the_dispute(
     assert "Customer service" in text and "Payroll" in text
     assert "We never pay for salary statements" in text
     _fits(admin)
+    admin.screenshot(path=str(SCREENSHOTS / "map-edit-open-links.png"), full_page=True)
 
     # The map data: the confirmed link is on the map, the disputed one is not, and
     # the list of open links names it as disputed.

@@ -387,14 +387,14 @@ def answer_link(
 
 
 def _age(at: datetime | None, now: datetime) -> str:
-    """How long ago, in the largest whole unit (days, hours or minutes)."""
+    """How long ago, in the largest whole unit: "3 days ago", or "just now"."""
     if at is None:
         return "—"
     seconds = (now - (at if at.tzinfo else at.replace(tzinfo=UTC))).total_seconds()
     for size, word in ((86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size:
             n = int(seconds // size)
-            return f"{n} {word}{'' if n == 1 else 's'}"
+            return f"{n} {word}{'' if n == 1 else 's'} ago"
     return "just now"
 
 
