@@ -277,3 +277,26 @@ def test_a_result_is_changed_and_removed_and_one_in_use_is_refused_in_words(
     status, _ = make.post("/units/make/results/scrap-report/remove")
     assert status == 303 and vc.result_names(["scrap-report"]) == {}
     assert "Scrap and rework report" not in make.get("/units/make/results")
+
+
+def test_long_lists_show_open_links_first_and_say_how_many_are_left_out(
+    vc: Valuechain, site: dict[str, Browser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # make's parts has two confirmed customers (pack consumes and adds to it).
+    site["ship"].post(
+        "/units/ship/links", side="customer", provider="Machining", result="Machined parts",
+        relation="depends_on",
+    )  # fmt: skip
+    site["ship"].post(
+        "/units/ship/links", side="customer", provider="Machining", result="Scrap report",
+        relation="depends_on",
+    )  # fmt: skip
+    monkeypatch.setattr("valuechain.web.map_edit.LINKS_SHOWN", 1)
+    page = site["make"].get("/units/make/results")
+    card = page[page.index('data-result="Machined parts"') :].split("</details>")[0]
+    # The open link is the one shown; the two confirmed ones are counted.
+    assert 'data-state="proposed"' in card and 'data-state="confirmed"' not in card
+    assert "2 more not shown." in card
+    listing = site["admin"].get("/admin/links")
+    assert listing.count('class="link-card"') == 1
+    assert "0 disputed · 2 waiting for an answer; the first 1 are shown." in listing

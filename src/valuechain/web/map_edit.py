@@ -44,6 +44,9 @@ MAX_SUGGESTIONS = 500
 # What a service refusal looks like on these forms (shown in words, form kept).
 REFUSED = (Invalid, Conflict, Forbidden, NotFound, FieldProblem)
 ANSWERS = ("confirm", "dispute", "withdraw", "correct")
+# A universal service's result has thousands of customers: a page lists this many
+# links per result (open ones first) and the admin's list this many open links.
+LINKS_SHOWN = 200
 
 
 def _actor(principal: Principal, request: Request) -> Actor:
@@ -129,6 +132,10 @@ def _link_row(link: Any, unit_id: str) -> dict[str, Any]:
     }
 
 
+def _confirmed_last(link: Any) -> bool:
+    return bool(link.state == "confirmed")
+
+
 def _page(
     request: Request,
     vc: Valuechain,
@@ -150,10 +157,13 @@ def _page(
             "unit_id": unit_id,
             "unit_name": found.unit_names.get(unit_id, unit_id),
             "results": found.results,
+            # Open links first: they are the ones to act on when a result has many.
             "provided": {
-                rid: [_link_row(x, unit_id) for x in links] for rid, links in found.provided.items()
+                rid: [_link_row(x, unit_id) for x in sorted(links, key=_confirmed_last)]
+                for rid, links in found.provided.items()
             },
-            "used": [_link_row(x, unit_id) for x in found.used],
+            "used": [_link_row(x, unit_id) for x in sorted(found.used, key=_confirmed_last)],
+            "shown": LINKS_SHOWN,
             "waiting": waiting,
             "units": found.unit_names,
             "result_names": found.result_names,
@@ -422,12 +432,15 @@ def _admin_page(
     ]
     # Disputes first (they need someone to settle them), then the oldest proposals.
     rows.sort(key=lambda r: (r["state"] != "disputed", r["proposed_at"] or now))
+    total = len(rows)
     return templates.TemplateResponse(
         request,
         "map/open_links.html",
         {
             "nav": "links",
-            "rows": rows,
+            "rows": rows[:LINKS_SHOWN],
+            "total": total,
+            "disputed": sum(r["state"] == "disputed" for r in rows),
             "units": units,
             "result_names": results,
             "errors": dict(errors or {}),
