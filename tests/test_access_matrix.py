@@ -419,6 +419,41 @@ BODIES.update(
         ("POST", "/api/v1/units/{unit_id}/links/withdraw"): {"json": _NO_LINK},
     }
 )
+# The map-editing pages (web/map_edit.py): edit_map_of_unit as the API's writes. A new
+# result is named, its id made from the unit and the name (303 for both units); a
+# change or removal names "nope" (404); make declares that Shipping adds to its
+# parts (303), audit is no side of it (409); "{answer}" is no answer (404).
+EXPECTED.update(
+    {
+        ("GET", "/units/{unit_id}/results"): {**unit_acting(200), "anonymous": 303},
+        ("POST", "/units/{unit_id}/results"): {**unit_acting(303), "anonymous": 303},
+        ("POST", "/units/{unit_id}/results/{result_id}"): {**unit_acting(404), "anonymous": 303},
+        ("POST", "/units/{unit_id}/results/{result_id}/remove"): {
+            **unit_acting(404),
+            "anonymous": 303,
+        },
+        ("POST", "/units/{unit_id}/links"): {
+            **unit_acting(303),
+            "admin": (303, 409),
+            "anonymous": 303,
+        },
+        ("POST", "/units/{unit_id}/links/{answer}"): {**unit_acting(404), "anonymous": 303},
+        ("GET", "/admin/links"): admin_only(303),
+    }
+)
+BODIES.update(
+    {
+        ("POST", "/units/{unit_id}/results"): {"data": {"name": "Matrix page", "kind": "finished"}},
+        ("POST", "/units/{unit_id}/results/{result_id}"): {
+            "data": {"name": "Matrix page", "kind": "finished"}
+        },
+        ("POST", "/units/{unit_id}/links"): {
+            "data": {"side": "provider", "result": "parts", "customer": "Shipping",
+                     "relation": "adds_to"}
+        },
+        ("POST", "/units/{unit_id}/links/{answer}"): {"data": _NO_LINK},
+    }
+)  # fmt: skip
 # The result a path names: a change needs one of make's results, a removal none at all.
 RESULT_IN_PATH = {"PUT": "parts", "DELETE": "nope"}
 STATIC_FILE = "/static/css/valuechain.css"

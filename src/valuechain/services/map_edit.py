@@ -14,8 +14,10 @@ audited and its other side's leads are notified in the same transaction.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -310,3 +312,122 @@ def open_links(
 def key_of(fields: Mapping[str, object]) -> LinkKey:
     """The key of a link named by ``result_id``, ``customer_id`` and ``relation``."""
     return _key_of(fields)
+
+
+# -- reads and steps for the pages ----------------------------------------------------
+
+EVERY_STATE = tuple(s.value for s in LinkState)
+
+
+@dataclass(frozen=True)
+class UnitLinks:
+    """One unit's part of the map as its lead edits it: its results, the links to
+    each of them in every state (``provided``, by result id), the links in which the
+    unit is the customer of another unit's result (``used``), the names of the units
+    and results those name, and what a form may suggest: every other unit's name by
+    id and the names of other units' results (empty beyond ``suggest`` of either)."""
+
+    unit_id: str
+    results: list[Result]
+    provided: dict[str, list[store.StoredLink]]
+    used: list[store.StoredLink]
+    unit_names: dict[str, str]
+    result_names: dict[str, str]
+    other_units: dict[str, str]
+    other_results: list[str]
+
+    @property
+    def waiting(self) -> list[store.StoredLink]:
+        """Links the other side proposed that wait for this unit's answer, and those
+        this unit disputed (it may still confirm them)."""
+        every = [link for links in self.provided.values() for link in links] + self.used
+        return [
+            link
+            for link in every
+            if link.state in OPEN_STATES and link.proposed_side not in (None, self.unit_id)
+        ]
+
+
+def unit_links(vc: Valuechain, unit_id: str, *, suggest: int = 500) -> UnitLinks:
+    """The unit's results and every link it is a side of, in any state, with the
+    names a page shows, in one reading; :class:`NotFound` for an unknown unit."""
+    with reading(vc) as conn:
+        if store.read_unit(conn, vc.org_id, unit_id) is None:
+            raise NotFound(f"no unit with id {unit_id!r}")
+        results = store.read_results_of(conn, vc.org_id, unit_id)
+        links = store.links_in_states(conn, vc.org_id, EVERY_STATE, unit_id)
+        chain = vc.chain()
+    cols = chain.columns
+    provided: dict[str, list[store.StoredLink]] = {r.id: [] for r in results}
+    used: list[store.StoredLink] = []
+    for link in links:
+        if link.provider == unit_id:
+            provided.setdefault(link.result_id, []).append(link)
+        else:
+            used.append(link)
+    named = {unit_id} | {x.provider for x in links} | {x.customer_id for x in links}
+    units = {u: cols.unit_names[p] for u in named if (p := chain.unit_pos.get(u)) is not None}
+    result_names = {
+        x.result_id: cols.result_names[chain.result_pos[x.result_id]]
+        for x in links
+        if x.result_id in chain.result_pos
+    }
+    own = chain.unit_pos.get(unit_id, -1)
+    others = (
+        {u: n for u, n in zip(cols.unit_ids, cols.unit_names, strict=True) if u != unit_id}
+        if len(cols.unit_ids) <= suggest
+        else {}
+    )
+    other_results = (
+        sorted({n for n, p in zip(cols.result_names, cols.result_unit, strict=True) if p != own})
+        if len(cols.result_ids) <= suggest
+        else []
+    )
+    return UnitLinks(unit_id, results, provided, used, units, result_names, others, other_results)
+
+
+def _slug(text: str) -> str:
+    """Lower-case ASCII words joined by hyphens (accents dropped), for a readable id."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "-".join(re.findall(r"[a-z0-9]+", ascii_text.lower()))[:60] or "result"
+
+
+def add_named_result(
+    vc: Valuechain, unit_id: str, fields: Mapping[str, object], actor: Actor
+) -> dict[str, Any]:
+    """:func:`save_result` for a new result typed by name only: its id is the unit's id
+    and the name's words (``payroll-payslips``), with ``-2``, ``-3``… when taken, so
+    people never have to invent ids (ids stay in exports and the API)."""
+    with writing(vc) as conn:
+        taken = store.known_ids(conn, vc.org_id)["results"]
+        base = f"{unit_id}-{_slug(str(fields.get('name', '')))}"
+        rid = next(
+            candidate
+            for n in range(1, len(taken) + 2)
+            if (candidate := base if n == 1 else f"{base}-{n}") not in taken
+        )
+        return save_result(vc, unit_id, {**fields, "id": rid}, actor)
+
+
+def correct_link(
+    vc: Valuechain, unit_id: str, key: LinkKey, relation: str, actor: Actor, *, admin: bool
+) -> dict[str, Any]:
+    """The answering side says "yes, but the relation is ``relation``": in one unit of
+    work the proposed link is disputed with that reason (:func:`answer_link`) and the
+    corrected link is declared by this side (:func:`propose_link`), so the side that
+    proposed first now confirms or disputes the correction. Every rule of those two
+    steps holds; :class:`Invalid` when the relation is the same."""
+    if relation == key[2]:
+        raise Invalid(f"the link already says {relation}: confirm it instead")
+    with writing(vc) as conn:
+        old = _open_link(conn, vc, unit_id, key)
+        answer_link(
+            vc, unit_id, key, actor, admin=admin, confirm=False,
+            reason=f"the relation is {relation}, not {key[2]}",
+        )  # fmt: skip
+        return propose_link(
+            vc, unit_id,
+            {"result_id": key[0], "customer_id": key[1], "relation": relation,
+             "demand": old.demand},
+            actor, admin=admin,
+        )  # fmt: skip

@@ -31,6 +31,7 @@ from valuechain.web import connect as connect_pages
 from valuechain.web import demo as demo_pages
 from valuechain.web import flow as flow_pages
 from valuechain.web import map as map_pages
+from valuechain.web import map_edit as map_edit_pages
 from valuechain.web import measure as measure_pages
 from valuechain.web import notification as notification_pages
 from valuechain.web import partner as partner_pages
@@ -69,6 +70,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     session_pages.router,
     admin_pages.router,
     map_pages.router,
+    map_edit_pages.router,
     flow_pages.router,
     report_pages.router,
     partner_pages.router,
