@@ -25,7 +25,6 @@ BENCHMARKS = (
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
 QUICK_REQUEST = ["--requests", "20000", "--relationships", "2000", "--units", "2000"]
 QUICK_EXTRA = {
-    "bench.bench_customers": ["--sample", "50"],
     "bench.bench_measure": ["--answers", "200000", "--repeat", "1", "--sample", "20"],
 }
 

@@ -30,8 +30,11 @@ from __future__ import annotations
 from bench.machine import (
     add_size_arguments,
     machine_info,
+    organisation,
+    organisation_stats,
     peak_rss_mib,
     pin_one_core,
+    print_shape,
     write_result,
 )
 
@@ -52,7 +55,6 @@ from bench.generate import (  # noqa: E402
     RESULT_KINDS,
     UNIT_KINDS,
     Organisation,
-    generate,
     result_ids,
     unit_ids,
 )
@@ -122,7 +124,7 @@ def _chain(org: Organisation) -> tuple[Chain, FlowColumns]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
-    org = generate(args.units, args.results, args.links, seed=args.seed)
+    org = organisation(args)
     chain, columns = _chain(org)
     generated = time.perf_counter() - t0
     g = chain.graph
@@ -164,6 +166,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "flow",
         "machine": machine_info(),
         "core": CORE,
+        "shape": organisation_stats(args, org),
         "size": {
             "units": org.n_units,
             "results": org.n_results,
@@ -216,6 +219,7 @@ def _print(result: dict[str, Any]) -> None:
         if value is not None:
             print(f"  {key:<32} {value:8.3f} s")
     print(f"  peak memory {result['peak_rss_mib']:,.0f} MiB; answers {result['answers']}")
+    print_shape(result["shape"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,8 +27,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.generate import generate, write_bundle
-from bench.machine import add_size_arguments, machine_info, peak_rss_mib, write_result
+from bench.generate import write_bundle
+from bench.machine import (
+    add_size_arguments,
+    machine_info,
+    organisation,
+    organisation_stats,
+    peak_rss_mib,
+    print_shape,
+    write_result,
+)
 
 GOAL_SECONDS = 30.0
 
@@ -83,7 +91,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="valuechain-bench-"))
     try:
         t = time.perf_counter()
-        org = generate(args.units, args.results, args.links, seed=args.seed)
+        org = organisation(args)
         paths = write_bundle(org, work / "bundle")
         generate_s = time.perf_counter() - t
         sizes = {name: path.stat().st_size for name, path in paths.items()}
@@ -116,6 +124,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result: dict[str, Any] = {
             "benchmark": "import",
             "machine": machine_info(),
+            "shape": organisation_stats(args, org),
             "bundle": {**expected, "bytes": sizes, "seed": args.seed, "generate_s": generate_s},
             "via": via,
             "exit_code": code,
@@ -157,6 +166,7 @@ def report(console: Console, r: dict[str, Any]) -> None:
     if r["first_load_s"] is not None:
         table.add_row("first graph load + facts from SQLite", f"{r['first_load_s']:.1f} s")
     console.print(table)
+    print_shape(r["shape"])
     if r["exit_code"] != 0:
         console.print("[red]import failed:[/]\n" + "\n".join(r["output_tail"]))
     verdict = "[green]met[/]" if r["goals"]["met"] else "[red]MISSED[/]"

@@ -38,8 +38,21 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.bench_import import valuechain_command
-from bench.generate import generate, write_bundle
-from bench.machine import machine_info, peak_rss_mib, write_result
+from bench.generate import write_bundle
+from bench.machine import (
+    add_generator_argument,
+    machine_info,
+    organisation,
+    organisation_stats,
+    peak_rss_mib,
+    print_shape,
+    write_result,
+)
+from bench.realistic_survey import (
+    generate_realistic_survey,
+    survey_stats,
+    write_realistic_responses,
+)
 from bench.survey import generate_survey, write_responses
 
 GOAL_IMPORT_S = 60.0
@@ -229,11 +242,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="valuechain-bench-measure-"))
     try:
         t = time.perf_counter()
-        org = generate(args.units, args.results, args.links, seed=args.seed)
-        survey = generate_survey(org, args.answers, seed=args.seed)
+        org = organisation(args)
         bundle = work / "bundle"
         paths = write_bundle(org, bundle)
-        paths["responses"] = write_responses(org, survey, bundle / "responses.csv")
+        shape = organisation_stats(args, org)
+        survey: Any
+        if args.generator == "uniform":
+            survey = generate_survey(org, args.answers, seed=args.seed)
+            paths["responses"] = write_responses(org, survey, bundle / "responses.csv")
+        else:
+            survey = generate_realistic_survey(org, args.answers, seed=args.seed)
+            paths["responses"] = write_realistic_responses(org, survey, bundle / "responses.csv")
+            shape["survey"] = survey_stats(survey)
+        print_shape(shape)
+        if "survey" in shape:
+            print(f"Survey shape: {shape['survey']}")
         generate_s = time.perf_counter() - t
         csv_mib = sum(p.stat().st_size for p in paths.values()) / 2**20
         console.print(
@@ -315,6 +338,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             baseline,
             agree,
         )
+        result["shape"] = shape
     finally:
         if args.keep:
             console.print(f"Kept {work}")
@@ -503,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--links", type=int, default=200_000)
     parser.add_argument("--answers", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=42)
+    add_generator_argument(parser)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each verb")
     parser.add_argument("--sample", type=int, default=100, help="providers for the p95")
     parser.add_argument("--keep", action="store_true", help="keep the bundle and database")
