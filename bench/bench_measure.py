@@ -3,9 +3,10 @@
 Goals (issue 3, docs/benchmarks.md): a bundle with 10 million item answers (about
 650,000 responses) over 20,000 units imports into a fresh SQLite file in at most 60 s;
 ``scores --by relationship``, ``drivers`` and ``reliability`` for the whole
-organisation each take at most 5 s with at most 2 GB peak memory, and at least 5x
-less than a straightforward pandas computation of the same table from the bundle's
-``responses.csv`` (measured in the same run); the per-provider calls of a dashboard
+organisation each take at most 5 s with at most 2 GB peak memory (the ratio to a
+pandas computation from ``responses.csv`` is printed for information; the paired
+whole-process goals against pandas and DuckDB are in ``bench.bench_peers``); the
+per-provider calls of a dashboard
 (scores by dimension and by relationship, drivers, for one provider) have a p95 of
 at most 150 ms.
 
@@ -58,7 +59,6 @@ from bench.survey import generate_survey, write_responses
 GOAL_IMPORT_S = 60.0
 GOAL_VERB_S = 5.0
 GOAL_PEAK_MIB = 2048.0
-GOAL_SPEEDUP = 5.0
 GOAL_PROVIDER_P95_MS = 150.0
 
 VERBS = {
@@ -438,8 +438,9 @@ def summarise_result(
         "import": import_s <= GOAL_IMPORT_S,
         "verbs_5s": all(f["cli_best_s"] <= GOAL_VERB_S for f in figures.values()),
         "peak_2gb": all(f["cli_peak_rss_mib"] <= GOAL_PEAK_MIB for f in figures.values()),
-        # The computation: a service call against pandas in the same warm process.
-        "speedup_5x": all(f["speedup_vs_pandas_service"] >= GOAL_SPEEDUP for f in figures.values()),
+        # No goal on the ratio to pandas here: a service call reads the summaries the
+        # import stored, pandas computes from the CSV. Whole processes against pandas
+        # and DuckDB are compared, paired, by bench.bench_peers (its goals).
         "provider_p95": p95 <= GOAL_PROVIDER_P95_MS,
         "same_numbers": agree["identical"],
     }
