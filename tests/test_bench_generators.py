@@ -1,5 +1,6 @@
 """The realistic benchmark generators (bench/realistic.py, bench/realistic_survey.py)
-have the shape docs/benchmarks.md states, and their bundle imports into the product.
+have the shape docs/benchmarks.md states, their bundle imports into the product, and
+the peer scripts of bench/peers compute what the product publishes.
 
 Small sizes (2,000 units): the shape is structural, so it holds at every size the
 benchmarks run; the figures at the benchmark sizes are in docs/benchmarks.md.
@@ -7,8 +8,13 @@ benchmarks run; the figures at the benchmark sizes are in docs/benchmarks.md.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,7 +29,10 @@ from bench.realistic_survey import (
 )
 
 from valuechain import Valuechain
+from valuechain.services import measure
 from valuechain.services.bundle import import_bundle
+
+PEERS = Path(__file__).parents[1] / "bench" / "peers"
 
 UNITS = 2_000
 
@@ -104,19 +113,70 @@ def test_timestamps_spread_over_working_days(survey: RealisticSurvey) -> None:
     assert (days >= 7).mean() > 0.2 and (days >= 14).mean() > 0.05
 
 
-def test_bundle_imports_into_the_product(
-    org: Organisation, survey: RealisticSurvey, tmp_path: Path
-) -> None:
-    bundle = tmp_path / "bundle"
+@pytest.fixture(scope="module")
+def imported(
+    org: Organisation, survey: RealisticSurvey, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, Valuechain]]:
+    """The bundle with responses, imported into a fresh SQLite file."""
+    folder = tmp_path_factory.mktemp("realistic")
+    bundle = folder / "bundle"
     write_bundle(org, bundle)
     write_realistic_responses(org, survey, bundle / "responses.csv")
-    vc = Valuechain.open(f"sqlite:///{tmp_path / 'real.db'}", "realistic", create=True)
-    try:
-        import_bundle(vc, bundle)
-        counts = vc.counts()
-    finally:
-        vc.engine.dispose()
+    vc = Valuechain.open(f"sqlite:///{folder / 'real.db'}", "realistic", create=True)
+    import_bundle(vc, bundle)
+    yield bundle, vc
+    vc.engine.dispose()
+
+
+def test_bundle_imports_into_the_product(
+    org: Organisation, imported: tuple[Path, Valuechain]
+) -> None:
+    bundle, vc = imported
+    counts = vc.counts()
     assert counts["units"] == org.n_units
     assert counts["links"] == org.n_links
     text = (bundle / "responses.csv").read_text(encoding="utf-8")
     assert '"The ""self-service"" portal' in text  # quotes doubled, as CSV requires
+
+
+def _peer(script: str, argument: Path) -> Any:
+    """Run a peer script of bench/peers as its own process; its JSON document."""
+    done = subprocess.run(
+        [sys.executable, str(PEERS / script), str(argument)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_networkx_peer_writes_the_same_map(imported: tuple[Path, Valuechain]) -> None:
+    bundle, vc = imported
+    ours = {u["id"]: u for u in vc.overview()["units"]}
+    theirs = _peer("nx_map.py", bundle)["units"]
+    assert len(theirs) == len(ours)
+    for unit in theirs:
+        mine = ours[unit["id"]]
+        assert mine["direct"] == unit["direct"]
+        assert set(mine["external"]) == set(unit["external"])
+        assert mine["depth"] == unit["depth"]
+        assert mine["orphan_results"] == unit["orphan_results"]
+
+
+@pytest.mark.parametrize("script", ["scores_pandas.py", "scores_duckdb.py"])
+def test_score_peers_compute_the_published_cells(
+    imported: tuple[Path, Valuechain], script: str
+) -> None:
+    if script == "scores_duckdb.py":
+        pytest.importorskip("duckdb")
+    bundle, vc = imported
+    ours = measure.scores(vc, "relationship")
+    theirs = _peer(script, bundle / "responses.csv")
+    assert theirs["campaign"] == ours["campaign"]
+    found = {(c["instrument"], c["provider"], c["customer"]): c for c in theirs["cells"]}
+    shown = [c for c in ours["cells"] if not c["suppressed"]]
+    assert shown  # the comparison has cells to compare
+    for cell in shown:
+        other = found[cell["instrument"], cell["provider"], cell["customer"]]
+        assert other["n"] == cell["n"]
+        assert other["mean"] == pytest.approx(cell["mean"], abs=1e-9)
