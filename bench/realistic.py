@@ -19,8 +19,8 @@ units, 250,000 results, 1,000,000 links):
   divisions, divisions for their departments, departments for their teams. That closes
   cycles through the whole hierarchy: one strongly connected component holds most
   internal units;
-* **a matrix**: 30% of the teams also report to a project department in another
-  division, and 20% deliver to a team in another division;
+* **a matrix**: 30% of the teams also report to a project department usually in another
+  division, and 20% deliver to a random team anywhere;
 * **long chains**: the other teams sit in value chains of 4 to 200 stages
   (log-normal lengths, so a few are very long); a stage delivers to the next, 10%
   also skip one; the last stage sells to external customers, suppliers feed the first.
@@ -63,7 +63,7 @@ UNIVERSAL = ("HR", "Payroll", "IT service desk", "Facilities")
 SHARED_NAMES = ("Finance", "Legal", "Procurement", "Data platform", "Security", "Travel")
 REPORTING_SHARE = 0.7  # teams that report to their department
 MATRIX_REPORT_SHARE = 0.3  # teams that also report to a project department elsewhere
-MATRIX_DELIVERY_SHARE = 0.2  # teams that also deliver to a team in another division
+MATRIX_DELIVERY_SHARE = 0.2  # teams that also deliver to a random team anywhere
 SKIP_SHARE = 0.1  # chain stages that also deliver two stages on
 
 
@@ -183,7 +183,7 @@ def generate_realistic(
     everyone_below = np.arange(o_div, o_sup, dtype=np.int64)
     add(main[parent[everyone_below]], everyone_below, DEPENDS_ON)
     # Matrix: reports to a project department in another division; deliveries to a
-    # team in another division.
+    # random team anywhere.
     m = teams[rng.random(n_teams) < MATRIX_REPORT_SHARE]
     other_dept = rng.integers(0, n_dept, m.size)
     clash = dept_div[other_dept] == team_division[m - o_univ]
