@@ -102,7 +102,7 @@ def _dimension_index() -> list[IntArray]:
 
 def _timestamps(rng: np.random.Generator, campaign: IntArray) -> IntArray:
     """Submission times: 60% decay from the opening, 28% after the day-7 reminder, 12%
-    after the day-14 one; working hours; weekends move to Monday; within 21 days."""
+    after the day-14 one; working hours; weekends move to Monday; within 23 days."""
     n = campaign.size
     wave = rng.choice(3, size=n, p=[0.6, 0.28, 0.12])
     start = np.array([0.0, 7.0, 14.0])[wave]
