@@ -21,11 +21,11 @@ BENCHMARKS = (
     "bench.heavy_rater",
     "bench.report_null",
     "bench.bench_bigorg",
+    "bench.bench_peers",
 )
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
 QUICK_REQUEST = ["--requests", "20000", "--relationships", "2000", "--units", "2000"]
 QUICK_EXTRA = {
-    "bench.bench_customers": ["--sample", "50"],
     "bench.bench_measure": ["--answers", "200000", "--repeat", "1", "--sample", "20"],
 }
 
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             extra = [*QUICK_REQUEST, "--pages", "30"]
         if module.endswith("bigorg"):
             extra = ["--units", "2000"]
+        if module.endswith("peers"):
+            extra = ["--units", "2000", "--answers", "100000", "--runs", "1"]
         if module.endswith("heavy_rater"):
             extra = ["--sizes", "100"]
         code = subprocess.call([sys.executable, "-m", module, *(extra if args.quick else [])])

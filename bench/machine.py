@@ -10,7 +10,10 @@ import resource
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.generate import Organisation
 
 # BLAS and OpenMP read these when they load, so they are set before numpy is imported
 # by anything that imports this module first.
@@ -80,6 +83,39 @@ def add_size_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", type=int, default=250_000)
     parser.add_argument("--links", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
+    add_generator_argument(parser)
+
+
+GENERATORS = ("realistic", "uniform")
+
+
+def add_generator_argument(parser: argparse.ArgumentParser) -> None:
+    """``--generator``: the realistic organisation (bench.realistic, the default) or the
+    old uniform one (bench.generate; it flatters the figures, kept for comparison)."""
+    parser.add_argument(
+        "--generator",
+        choices=GENERATORS,
+        default="realistic",
+        help="realistic (default) or uniform (the old generator, flattering)",
+    )
+
+
+def organisation(args: argparse.Namespace) -> Organisation:
+    """The organisation of ``--generator`` at the sizes of ``args``."""
+    if getattr(args, "generator", "realistic") == "uniform":
+        from bench.generate import generate
+
+        return generate(args.units, args.results, args.links, seed=args.seed)
+    from bench.realistic import generate_realistic
+
+    return generate_realistic(args.units, args.results, args.links, seed=args.seed)
+
+
+def organisation_stats(args: argparse.Namespace, org: Organisation) -> dict[str, Any]:
+    """The shape figures of ``bench.realistic.stats`` with the generator's name."""
+    from bench.realistic import stats
+
+    return {"generator": getattr(args, "generator", "realistic"), **stats(org)}
 
 
 def write_result(name: str, result: dict[str, Any]) -> int:
@@ -89,3 +125,14 @@ def write_result(name: str, result: dict[str, Any]) -> int:
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"Wrote {path}")
     return 0 if result["goals"]["met"] else 1
+
+
+def print_shape(shape: dict[str, Any]) -> None:
+    """One line of the generator's shape figures, printed beside the timings."""
+    print(
+        f"Shape ({shape.get('generator', '?')} generator): "
+        f"max customers of one unit {shape['max_customers_per_unit']:,}, "
+        f"largest strongly connected component {shape['largest_scc']:,} units, "
+        f"{shape['sccs_over_one_unit']:,} components of more than one unit, "
+        f"{shape['unit_arcs']:,} unit arcs"
+    )
