@@ -223,7 +223,21 @@ def test_admin_api_and_pages_run_a_campaign(app_vc: tuple[TestClient, Valuechain
     assert page.status_code == 200 and "50–100%" in page.text  # 5 of 7
     assert 'hx-trigger="every 15s"' in page.text
     assert "50–100%" in client.get("/campaigns/sf/rates").text
-    assert client.get("/campaigns").status_code == 200
+    listed = client.get("/campaigns")
+    assert listed.status_code == 200
+    rows = re.findall(
+        r'<tr><th scope="row"><a href="/campaigns/([^"]+)">.*?</tr>', listed.text, re.S
+    )
+    assert rows == ["sf", "q3"]  # newest first: sf is still open, q3 closed
+    sf_row = re.search(r'<a href="/campaigns/sf">.*?</tr>', listed.text, re.S)
+    assert sf_row is not None
+    # The instrument's name, the answered share as a band, no count of answers.
+    assert "Internal service factors" in sf_row.group(0) or "service factors" in sf_row.group(0)
+    assert "50–100%" in sf_row.group(0) and ">5<" not in sf_row.group(0)
+    q3_row = re.search(r'<a href="/campaigns/q3">.*?</tr>', listed.text, re.S)
+    assert q3_row is not None and 'href="/campaigns/q3#results"' in q3_row.group(0)
+    results = client.get("/campaigns/q3").text
+    assert 'id="results"' in results and "/units/make/dashboard?instrument=recommend" in results
     created = client.post(
         "/campaigns",
         data={"id": "web1", "instrument": "pulse", "csrf_token": _csrf(client)},

@@ -51,13 +51,20 @@ def _list_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    known = measure.instruments(vc)
+    # Newest first; each with its total response rate as a band (never a count).
+    rows = [
+        {**c, "total": campaigns.status(vc, c["id"])["total"]}
+        for c in reversed(campaigns.list_campaigns(vc))
+    ]
     return templates.TemplateResponse(
         request,
         "campaign/campaigns.html",
         {
             "nav": "campaigns",
-            "campaigns": campaigns.list_campaigns(vc),
-            "instruments": sorted(measure.instruments(vc)),
+            "campaigns": rows,
+            "instrument_names": {key: i.name for key, i in known.items()},
+            "instruments": sorted(known, key=lambda key: known[key].name.casefold()),
             "error": error,
             "form": form or {"instrument": "internal_servqual"},
         },
@@ -123,12 +130,15 @@ def campaign_page(
 ) -> Response:
     """One campaign: its state, actions and live response rates."""
     found = campaigns.status(vc, campaign_id)
+    known = measure.instruments(vc)
+    instrument = known.get(found["instrument"] or "")
     return templates.TemplateResponse(
         request,
         "campaign/campaign.html",
         {
             "nav": "campaigns",
             "c": found,
+            "instrument_name": instrument.name if instrument else found["instrument"],
             "poll": POLL_SECONDS,
             "live": True,
             "done": done[:200] or None,
