@@ -15,7 +15,14 @@ import pytest
 from fastapi.routing import APIRoute
 
 # The API modules whose routes answer service types; a capability joins once converted.
-CONVERTED = ("valuechain.api.request", "valuechain.api.agreement")
+CONVERTED = (
+    "valuechain.api.request",
+    "valuechain.api.agreement",
+    "valuechain.api.measure",
+    "valuechain.api.change",
+    "valuechain.api.comment",
+    "valuechain.api.campaign",
+)
 # Types that are neither a capability's result nor restate one: the error bodies.
 SHARED = ("valuechain.edge.errors",)
 

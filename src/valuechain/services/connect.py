@@ -115,7 +115,9 @@ def _relationship_scores(
         for cell in doc["cells"]:
             if cell["suppressed"] or cell["mean"] is None:
                 continue
-            series = by_instrument[(cell["provider"], cell["customer"])][cell["instrument"]]
+            # A relationship cell always names its customer.
+            pair = (cell["provider"], cell.get("customer") or "")
+            series = by_instrument[pair][cell["instrument"]]
             series.setdefault(month, float(cell["mean"]))
     # Scales differ between instruments: a series never mixes them; the instrument
     # with the most months speaks for the relationship.

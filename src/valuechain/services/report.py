@@ -44,6 +44,7 @@ from valuechain.services import flow as flow_service
 from valuechain.services import watermelon as watermelon_service
 from valuechain.services.audit import Actor
 from valuechain.services.errors import Invalid, NotFound
+from valuechain.services.measure_types import Driver, ScoreCell
 from valuechain.services.organisation import Valuechain
 from valuechain.services.partner import action as action_service
 from valuechain.services.partner.relationship import require
@@ -85,7 +86,7 @@ def _context(vc: Valuechain) -> Context:
 # Survey producers: only published (protected) cells are used.
 
 
-def _moments_of(cell: dict[str, Any]) -> Moments | None:
+def _moments_of(cell: ScoreCell) -> Moments | None:
     """The moments behind a published cell (see :func:`moments_from_interval`)."""
     n, m, lo = cell.get("n"), cell.get("mean"), cell.get("ci_low")
     if n is None or m is None or lo is None or n < 2:
@@ -99,7 +100,7 @@ def _campaigns(vc: Valuechain) -> list[str]:
         return list(measure_store.campaign_ids(conn, vc.org_id))
 
 
-def _cell_key(cell: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
+def _cell_key(cell: ScoreCell) -> tuple[str, str, str | None, str | None]:
     return (cell["instrument"], cell["provider"], cell.get("customer"), cell.get("dimension"))
 
 
@@ -118,7 +119,8 @@ def survey_changes(vc: Valuechain, ctx: Context) -> list[Candidate]:
             if old is None or cell["suppressed"] or old["suppressed"]:
                 continue
             a, b = _moments_of(old), _moments_of(cell)
-            if a is None or b is None:
+            mean_before, mean_after = old["mean"], cell["mean"]
+            if a is None or b is None or mean_before is None or mean_after is None:
                 continue
             change = welch_change(a, b)
             p = float(change.p[0])
@@ -130,7 +132,7 @@ def survey_changes(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 cell.get("dimension"),
             )
             low, high = float(change.ci_low[0]), float(change.ci_high[0])
-            falls = cell["mean"] < old["mean"]
+            falls = mean_after < mean_before
             out.append(
                 Candidate(
                     kind=Kind.DECLINE if falls else Kind.RISE,
@@ -141,8 +143,8 @@ def survey_changes(vc: Valuechain, ctx: Context) -> list[Candidate]:
                         ctx.name(provider),
                         ctx.name(customer) or None,
                         dimension,
-                        old["mean"],
-                        cell["mean"],
+                        mean_before,
+                        mean_after,
                         low,
                         high,
                         first,
@@ -193,15 +195,30 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
     wording = _wording(vc)
     out: list[Candidate] = []
     for cell in measure.scores(vc, measure.By.DIMENSION, campaigns[-1])["cells"]:
-        gap, low, n = cell.get("gap"), cell.get("gap_ci_low"), cell.get("n")
-        if cell["suppressed"] or gap is None or low is None or n is None or n < 2 or gap >= 0:
+        gap, low, high, n = (
+            cell.get("gap"),
+            cell.get("gap_ci_low"),
+            cell.get("gap_ci_high"),
+            cell["n"],
+        )
+        dimension = cell.get("dimension")
+        if (
+            cell["suppressed"]
+            or gap is None
+            or low is None
+            or high is None
+            or n is None
+            or dimension is None
+            or n < 2
+            or gap >= 0
+        ):
             continue
         se = (gap - low) / float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1))
         if not se > 0:
             continue
         t = gap / se
         p = float(2 * stats.t.sf(abs(t), n - 1))
-        provider, dimension = cell["provider"], cell["dimension"]
+        provider = cell["provider"]
         label = wording(cell["instrument"], dimension)
         out.append(
             Candidate(
@@ -210,7 +227,7 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 sentence=(
                     f"On \u201c{label}\u201d, {ctx.name(provider)} delivers less than its "
                     f"customers expect: a gap of {number(gap)} points on 1–7 "
-                    f"({interval(low, cell['gap_ci_high'])}, "
+                    f"({interval(low, high)}, "
                     f"n = {n}) in {campaigns[-1]}."
                 ),
                 next_step=(
@@ -222,10 +239,10 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 test="one-sample t test of the gap P − E",
                 p=p,
                 ci_low=low,
-                ci_high=cell["gap_ci_high"],
+                ci_high=high,
                 sight=sight_weight(_relationship_steps(ctx, provider, None)),
                 units=(provider,),
-                chart=_interval_chart(dimension, gap, low, cell["gap_ci_high"], "gap P − E"),
+                chart=_interval_chart(dimension, gap, low, high, "gap P − E"),
                 evidence={"n": n, "instrument": cell["instrument"]},
                 topic=f"gap:{provider}",
             )
@@ -264,18 +281,21 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
             result = measure.drivers(vc, provider=provider)
         except NotFound:
             continue
-        if result.get("suppressed") or result.get("r2") is None or result.get("n") is None:
+        found_n, found_r2 = result["n"], result["r2"]
+        if result["suppressed"] or found_r2 is None or found_n is None:
             continue
         dims = [d for d in result["drivers"] if d.get("weight") is not None]
-        n, r2 = int(result["n"]), float(result["r2"])
+        n, r2 = int(found_n), float(found_r2)
         if len(dims) < 2:
             continue
         for top in dims:
             p_important, p_below = top.get("p_important"), top.get("p_below")
-            if p_important is None or p_below is None:
+            share, performance = top.get("share"), top.get("performance")
+            if p_important is None or p_below is None or share is None or performance is None:
                 continue
-            others = [d["performance"] for d in dims if d is not top]
-            shortfall = float(np.mean(others)) - top["performance"]
+            # A weighed dimension has a performance (the mean of its scores).
+            others = [_known(d.get("performance")) for d in dims if d is not top]
+            shortfall = float(np.mean(others)) - performance
             name = wording(result.get("instrument"), top["dimension"])
             out.append(
                 Candidate(
@@ -283,18 +303,18 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
                     subject=f"{ctx.name(provider)} · {name}",
                     sentence=(
                         f"\u201c{name}\u201d explains "
-                        f"{number(100 * top['share'], 0)}% of how satisfied "
+                        f"{number(100 * share, 0)}% of how satisfied "
                         f"{possessive(ctx.name(provider))} customers are, more than its other "
                         f"dimensions (R² = {number(r2, 2)}, n = {n}), yet scores "
-                        f"{number(top['performance'])}, below them."
+                        f"{number(performance)}, below them."
                     ),
                     next_step=(
                         f"Make \u201c{name}\u201d the first thing {ctx.name(provider)} "
                         "improves: its customers need it most to succeed."
                     ),
-                    effect=float(top["share"]),
+                    effect=float(share),
                     # Importance times how far it trails the provider's other dimensions.
-                    strength=2.0 * float(top["share"]) * max(shortfall, 0.0),
+                    strength=2.0 * float(share) * max(shortfall, 0.0),
                     test=(
                         "its relative weight above the others' mean (bootstrap) and its "
                         "score below theirs (paired t): the larger p"
@@ -312,12 +332,16 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
     return out
 
 
-def _latest_cells(vc: Valuechain, by: measure.By) -> list[dict[str, Any]]:
+def _known(value: float | None) -> float:
+    """A number the analysis always has where it is read (NaN, never a crash, if not)."""
+    return math.nan if value is None else value
+
+
+def _latest_cells(vc: Valuechain, by: measure.By) -> list[ScoreCell]:
     campaigns = _campaigns(vc)
     if not campaigns:
         return []
-    cells: list[dict[str, Any]] = measure.scores(vc, by, campaigns[-1])["cells"]
-    return cells
+    return measure.scores(vc, by, campaigns[-1])["cells"]
 
 
 # ----------------------------------------------------------------------------------
@@ -688,9 +712,7 @@ def _base(height: int = 90) -> dict[str, Any]:
     }
 
 
-def _change_chart(
-    old: dict[str, Any], new: dict[str, Any], first: str, last: str
-) -> dict[str, Any]:
+def _change_chart(old: ScoreCell, new: ScoreCell, first: str, last: str) -> dict[str, Any]:
     rows = [
         {"campaign": first, "mean": old["mean"], "low": old["ci_low"], "high": old["ci_high"]},
         {"campaign": last, "mean": new["mean"], "low": new["ci_low"], "high": new["ci_high"]},
@@ -751,7 +773,7 @@ def _interval_chart(
     }
 
 
-def _driver_chart(dims: list[dict[str, Any]], top: str) -> dict[str, Any]:
+def _driver_chart(dims: list[Driver], top: str) -> dict[str, Any]:
     rows = [
         {"dimension": d["dimension"], "share": d["share"], "top": d["dimension"] == top}
         for d in dims

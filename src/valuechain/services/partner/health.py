@@ -150,7 +150,8 @@ def survey_views(vc: Valuechain) -> tuple[dict[Pair, dict[str, Any]], dict[Pair,
                 "mean": cell["mean"],
                 "value": float(rescale(cell["mean"], *scale)),
             }
-            rated, rater = cell["provider"], cell["customer"]
+            # A relationship cell always names its customer.
+            rated, rater = cell["provider"], cell.get("customer") or ""
             if instrument.rates_customer:
                 provider_view[(rater, rated)] = view
             else:
@@ -222,7 +223,9 @@ def _dimension_cells(vc: Valuechain, instrument: str) -> dict[tuple[str, str], d
             continue
         for cell in cells:
             if not cell["suppressed"] and cell["mean"] is not None:
-                out[(cell["provider"], cell["dimension"])] = {**cell, "campaign": campaign}
+                # A dimension cell always names its dimension.
+                key = (cell["provider"], cell.get("dimension") or "")
+                out[key] = {**cell, "campaign": campaign}
     return out
 
 
