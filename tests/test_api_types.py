@@ -22,6 +22,7 @@ CONVERTED = (
     "valuechain.api.change",
     "valuechain.api.comment",
     "valuechain.api.campaign",
+    "valuechain.api.connect",
 )
 # Types that are neither a capability's result nor restate one: the error bodies.
 SHARED = ("valuechain.edge.errors",)
