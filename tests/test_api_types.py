@@ -23,6 +23,7 @@ CONVERTED = (
     "valuechain.api.comment",
     "valuechain.api.campaign",
     "valuechain.api.connect",
+    "valuechain.api.flow",
 )
 # Types that are neither a capability's result nor restate one: the error bodies.
 SHARED = ("valuechain.edge.errors",)

@@ -44,6 +44,7 @@ from valuechain.services import flow as flow_service
 from valuechain.services import watermelon as watermelon_service
 from valuechain.services.audit import Actor
 from valuechain.services.errors import Invalid, NotFound
+from valuechain.services.flow_types import Stage
 from valuechain.services.measure_types import Driver, ScoreCell
 from valuechain.services.organisation import Valuechain
 from valuechain.services.partner import action as action_service
@@ -356,6 +357,7 @@ def bottleneck(vc: Valuechain, ctx: Context) -> list[Candidate]:
         return []
     stage = next(s for s in state["stages"] if s["id"] == first)
     raised = flow_service.flow(vc, [f"{first}=+20%"])["what_if"]
+    assert raised is not None  # a what-if was asked
     gain = raised["throughput_change"] or 0.0
     before = raised["throughput_before"] or 0.0
     new = raised["new_bottleneck"]
@@ -800,15 +802,14 @@ def _driver_chart(dims: list[Driver], top: str) -> dict[str, Any]:
     }
 
 
-def _utilisation_chart(stages: list[dict[str, Any]], first: str) -> dict[str, Any]:
-    rows = sorted(
-        (
-            {"stage": s["unit_name"], "load": s["load"], "bottleneck": s["id"] == first}
-            for s in stages
-            if s.get("load") is not None
-        ),
-        key=lambda r: -r["load"],
-    )[:6]
+def _utilisation_chart(stages: list[Stage], first: str) -> dict[str, Any]:
+    loaded = sorted(
+        ((s, load) for s in stages if (load := s["load"]) is not None), key=lambda sl: -sl[1]
+    )
+    rows = [
+        {"stage": s["unit_name"], "load": load, "bottleneck": s["id"] == first}
+        for s, load in loaded[:6]
+    ]
     return {
         **_base(14 * len(rows)),
         "data": {"values": rows},
