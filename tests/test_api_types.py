@@ -24,6 +24,7 @@ CONVERTED = (
     "valuechain.api.campaign",
     "valuechain.api.connect",
     "valuechain.api.flow",
+    "valuechain.api.partner",
 )
 # Types that are neither a capability's result nor restate one: the error bodies.
 SHARED = ("valuechain.edge.errors",)
@@ -75,3 +76,14 @@ def test_a_converted_api_module_declares_no_answer_of_its_own(module: str) -> No
     }
     own = {c for c in answered if c.__module__ == module}
     assert own == set()
+
+
+def test_the_workspace_types_name_the_stored_vocabularies() -> None:
+    """The workspace's ``Literal`` types (what the API documents) are the words the
+    database stores and the service checks: none missing, none extra."""
+    from valuechain.services.partner.types import Alignment, EntryKind, Side
+    from valuechain.store.tables import ALIGNMENTS, SIDES, WORKSPACE_KINDS
+
+    assert get_args(Side) == SIDES
+    assert get_args(EntryKind) == WORKSPACE_KINDS
+    assert get_args(Alignment) == ALIGNMENTS

@@ -484,21 +484,27 @@ def actions(vc: Valuechain, ctx: Context) -> list[Candidate]:
     out: list[Candidate] = []
     for a in action_service.actions(vc):
         r = a["result"]
-        if r.get("after") is None or r.get("difference") is None:
+        before, after = r["before"], r["after"]
+        difference, ci_low, ci_high = r.get("difference"), r.get("ci_low"), r.get("ci_high")
+        # Measured again: both sides and the interval of the difference are known.
+        if before is None or after is None or difference is None:
+            continue
+        mean_before, mean_after = before["mean"], after["mean"]
+        if mean_before is None or mean_after is None or ci_low is None or ci_high is None:
             continue
         provider, customer = a["provider"], a["customer"]
         metric = (a["metric"]["dimension"] or "overall score").replace("_", " ")
         change = (
-            f"{metric} went from {number(r['before']['mean'])} to {number(r['after']['mean'])} "
-            f"({'+' if r['difference'] >= 0 else ''}{number(r['difference'])}, "
-            f"{interval(r['ci_low'], r['ci_high'])}) between {r['before']['campaign']} and "
-            f"{r['after']['campaign']}"
+            f"{metric} went from {number(mean_before)} to {number(mean_after)} "
+            f"({'+' if difference >= 0 else ''}{number(difference)}, "
+            f"{interval(ci_low, ci_high)}) between {before['campaign']} and "
+            f"{after['campaign']}"
         )
         worked = r["verdict"] == "improved"
         if r["verdict"] in ("improved", "worse"):
             kind, p, test = (
                 Kind.ACTION_WORKED if worked else Kind.ACTION_FAILED,
-                r["p"],
+                r.get("p"),
                 "Welch t test",
             )
         elif a["status"] == "done":
@@ -524,17 +530,17 @@ def actions(vc: Valuechain, ctx: Context) -> list[Candidate]:
                     if worked
                     else "Regroup with the customer: ask what it needs to succeed instead."
                 ),
-                effect=float(r["difference"]),
-                strength=abs(float(r["difference"])) / 2 if p is not None else 0.3,
+                effect=float(difference),
+                strength=abs(float(difference)) / 2 if p is not None else 0.3,
                 test=test,
                 p=p,
-                ci_low=float(r["ci_low"]),
-                ci_high=float(r["ci_high"]),
+                ci_low=float(ci_low),
+                ci_high=float(ci_high),
                 sight=sight_weight(_relationship_steps(ctx, provider, customer)),
                 units=(provider, customer),
                 evidence={
-                    "n_before": r["before"]["n"],
-                    "n_after": r["after"]["n"],
+                    "n_before": before["n"],
+                    "n_after": after["n"],
                     "action": a["id"],
                 },
                 topic=f"action:{a['id']}",
