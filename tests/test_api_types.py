@@ -25,6 +25,7 @@ CONVERTED = (
     "valuechain.api.connect",
     "valuechain.api.flow",
     "valuechain.api.partner",
+    "valuechain.api.report",
 )
 # Types that are neither a capability's result nor restate one: the error bodies.
 SHARED = ("valuechain.edge.errors",)

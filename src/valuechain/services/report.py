@@ -49,6 +49,8 @@ from valuechain.services.measure_types import Driver, ScoreCell
 from valuechain.services.organisation import Valuechain
 from valuechain.services.partner import action as action_service
 from valuechain.services.partner.relationship import require
+from valuechain.services.report_types import Finding as FindingJson
+from valuechain.services.report_types import ReportDocument
 from valuechain.services.transaction import reading, writing
 from valuechain.store import capacity as capacity_store
 from valuechain.store import measure as measure_store
@@ -855,7 +857,7 @@ class Report:
     threshold: int
     notes: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ReportDocument:
         """The ``valuechain report --format json`` document (keys per PRODUCT.md)."""
         return {
             "title": self.title,
@@ -872,7 +874,7 @@ def _clean(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def _finding_json(found: Finding) -> dict[str, Any]:
+def _finding_json(found: Finding) -> FindingJson:
     c = found.candidate
     return {
         "kind": c.kind.value,
