@@ -26,6 +26,7 @@ CONVERTED = (
     "valuechain.api.flow",
     "valuechain.api.partner",
     "valuechain.api.report",
+    "valuechain.api.notification",
 )
 # Types that are neither a capability's result nor restate one: the error bodies.
 SHARED = ("valuechain.edge.errors",)

@@ -40,3 +40,34 @@ class ReportDocument(TypedDict):
     considered: int
     tested: int
     findings: list[Finding]
+
+
+# -- notifications (``services.notification``) -----------------------------------------
+
+
+class KindChoice(TypedDict):
+    """Whether a person receives one kind of notification by email and by webhook."""
+
+    kind: Annotated[str, Field(description="One of the notification kinds.")]
+    label: Annotated[str | None, Field(description="What the kind is about (read-only).")]
+    email: bool
+    webhook: bool
+
+
+class Preferences(TypedDict):
+    """A person's choices for every kind, and their own webhook (``null``: the
+    organisation's webhook is used, if any)."""
+
+    person: str
+    preferences: list[KindChoice]
+    webhook_url: str | None
+
+
+class Webhook(TypedDict):
+    """The organisation's webhook, used for everyone without one of their own."""
+
+    url: str | None
+
+
+class Retried(TypedDict):
+    retried: int
