@@ -40,6 +40,7 @@ from valuechain import Valuechain
 from valuechain.analytics.finding import Kind
 from valuechain.services.bundle import import_bundle
 from valuechain.services.connect import connect
+from valuechain.services.connect_types import ConnectOut
 from valuechain.services.report import Report, report
 from valuechain.store.database import make_engine
 
@@ -53,7 +54,7 @@ def _report(engine: Any, folder: Path, name: str, seed: int, **shape: bool) -> R
     return report(vc, all_findings=True)
 
 
-def _connect(engine: Any, name: str, seed: int, *, planted: bool) -> dict[str, Any]:
+def _connect(engine: Any, name: str, seed: int, *, planted: bool) -> ConnectOut:
     vc = Valuechain(engine, name, create=True)
     vc.write_map(organisation(seed, planted=planted))
     return connect(vc)

@@ -15,7 +15,19 @@ import pytest
 from fastapi.routing import APIRoute
 
 # The API modules whose routes answer service types; a capability joins once converted.
-CONVERTED = ("valuechain.api.request", "valuechain.api.agreement")
+CONVERTED = (
+    "valuechain.api.request",
+    "valuechain.api.agreement",
+    "valuechain.api.measure",
+    "valuechain.api.change",
+    "valuechain.api.comment",
+    "valuechain.api.campaign",
+    "valuechain.api.connect",
+    "valuechain.api.flow",
+    "valuechain.api.partner",
+    "valuechain.api.report",
+    "valuechain.api.notification",
+)
 # Types that are neither a capability's result nor restate one: the error bodies.
 SHARED = ("valuechain.edge.errors",)
 
@@ -66,3 +78,14 @@ def test_a_converted_api_module_declares_no_answer_of_its_own(module: str) -> No
     }
     own = {c for c in answered if c.__module__ == module}
     assert own == set()
+
+
+def test_the_workspace_types_name_the_stored_vocabularies() -> None:
+    """The workspace's ``Literal`` types (what the API documents) are the words the
+    database stores and the service checks: none missing, none extra."""
+    from valuechain.services.partner.types import Alignment, EntryKind, Side
+    from valuechain.store.tables import ALIGNMENTS, SIDES, WORKSPACE_KINDS
+
+    assert get_args(Side) == SIDES
+    assert get_args(EntryKind) == WORKSPACE_KINDS
+    assert get_args(Alignment) == ALIGNMENTS

@@ -10,6 +10,7 @@ the group bands imply, never an exact count.
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -28,6 +29,16 @@ from valuechain.edge.errors import NOT_FOUND, Problem
 from valuechain.edge.idempotency import RESPONSES, IdempotentRoute
 from valuechain.services import campaign as campaigns
 from valuechain.services.audit import Actor
+from valuechain.services.campaign_types import (
+    CampaignOut,
+    CampaignStatus,
+    CreatedCampaign,
+    Reminded,
+    Sent,
+    SurveyOut,
+    SurveyStored,
+    UnitCampaigns,
+)
 from valuechain.services.mail import MailFailed
 
 router = APIRouter(route_class=IdempotentRoute, tags=["campaigns"])
@@ -65,62 +76,6 @@ class CampaignIn(BaseModel):
     )
 
 
-class CampaignOut(BaseModel):
-    id: str
-    name: str
-    instrument: str | None
-    opens_on: date | None
-    closes_on: date | None
-    state: str
-
-
-class Rate(BaseModel):
-    """A response rate as it may be shown: a band, or suppressed where it would say
-    nothing (docs/measure.md, "Response rates and the threshold")."""
-
-    invited: int
-    rate_low: float | None = Field(description="Lower end of the band, 0–1 (a multiple of 0.1).")
-    rate_high: float | None
-    rate: str = Field(description="The band as text (`40–50%`) or `suppressed`.")
-    suppressed: bool
-
-
-class GroupRate(Rate):
-    provider: str
-    provider_name: str
-    customer: str
-    customer_name: str
-
-
-class ProviderRate(Rate):
-    provider: str
-    provider_name: str
-
-
-class CampaignStatus(CampaignOut):
-    threshold: int
-    unit: str | None
-    groups: list[GroupRate]
-    providers: list[ProviderRate]
-    total: Rate
-
-
-class UnitCampaigns(BaseModel):
-    unit: str
-    campaigns: list[CampaignStatus]
-
-
-class Sent(BaseModel):
-    sent: int = Field(description="Messages the mail server accepted.")
-
-
-class Reminded(BaseModel):
-    """Reminders went out; how many is not said (it is how many have not answered)."""
-
-    campaign: str
-    reminded: bool
-
-
 class AnswerIn(BaseModel):
     item: str
     score: float | None = None
@@ -138,34 +93,6 @@ class SurveyIn(BaseModel):
     comment: str = ""
 
 
-class SurveyStored(BaseModel):
-    """What a stored submission answers (never a response id)."""
-
-    status: str
-    campaign: str
-    provider: str
-    submitted_on: date
-
-
-class SurveyItem(BaseModel):
-    item: str
-    dimension: str
-    text: str
-    scale_min: int | None
-    scale_max: int | None
-    expectation: bool
-
-
-class SurveyOut(BaseModel):
-    campaign: str
-    campaign_name: str
-    instrument: str
-    provider: str
-    provider_name: str
-    importance_split: bool
-    items: list[SurveyItem]
-
-
 GONE: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     410: {"model": Problem, "description": "The link was used, or the survey is closed"},
@@ -178,7 +105,7 @@ GONE: dict[int | str, dict[str, Any]] = {
 @router.get(
     "/campaigns", response_model=list[CampaignOut], dependencies=MANAGE, summary="Campaigns"
 )
-def list_campaigns(vc: CurrentValuechain) -> list[dict[str, Any]]:
+def list_campaigns(vc: CurrentValuechain) -> list[CampaignOut]:
     """Every campaign with its state (admins)."""
     return campaigns.list_campaigns(vc)
 
@@ -192,7 +119,7 @@ def list_campaigns(vc: CurrentValuechain) -> list[dict[str, Any]]:
 )
 def create_campaign(
     body: CampaignIn, vc: CurrentValuechain, principal: Managing, request: Request
-) -> dict[str, Any]:
+) -> CreatedCampaign:
     """Create a draft campaign over the given relationships (default: the map's)."""
     return campaigns.create_campaign(
         vc,
@@ -215,12 +142,12 @@ def create_campaign(
     dependencies=MANAGE,
     summary="A campaign's response rates",
 )
-def get_campaign(campaign_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+def get_campaign(campaign_id: str, vc: CurrentValuechain) -> CampaignStatus:
     """The campaign with its response rate per group, provider and in total."""
     return campaigns.status(vc, campaign_id)
 
 
-def _mailing(call: Any) -> dict[str, int]:
+def _mailing(call: Callable[[], int]) -> Sent:
     try:
         return {"sent": call()}
     except (smtplib.SMTPException, OSError) as error:
@@ -234,9 +161,7 @@ def _mailing(call: Any) -> dict[str, int]:
     responses={409: {"model": Problem}, 502: {"model": Problem}, **NOT_FOUND},
     summary="Open a campaign and send its invitations",
 )
-def invite(
-    campaign_id: str, vc: CurrentValuechain, principal: Managing, request: Request
-) -> dict[str, int]:
+def invite(campaign_id: str, vc: CurrentValuechain, principal: Managing, request: Request) -> Sent:
     """Open the campaign and mail a link to everyone not yet invited (a rerun after a
     mail failure sends the ones not sent)."""
     actor = _actor(principal, request)
@@ -251,7 +176,7 @@ def invite(
 )
 def remind(
     campaign_id: str, vc: CurrentValuechain, principal: Managing, request: Request
-) -> dict[str, Any]:
+) -> Reminded:
     """Mail a fresh link to every invitee who has not answered (not how many: that
     is how many have not answered)."""
     actor = _actor(principal, request)
@@ -267,7 +192,7 @@ def remind(
 )
 def close(
     campaign_id: str, vc: CurrentValuechain, principal: Managing, request: Request
-) -> dict[str, Any]:
+) -> CampaignOut:
     """Close the campaign: its links stop working."""
     return campaigns.close_campaign(vc, campaign_id, actor=_actor(principal, request))
 
@@ -282,7 +207,7 @@ def close(
     dependencies=RATES,
     summary="Response rates of the campaigns covering a unit",
 )
-def unit_campaigns(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
+def unit_campaigns(unit_id: str, vc: CurrentValuechain) -> UnitCampaigns:
     """Every campaign covering the unit, with the rates of its groups only; needs
     ``view_campaign_rates`` for the unit (admins, and the unit's own lead)."""
     return {"unit": unit_id, "campaigns": campaigns.campaigns_of_unit(vc, unit_id)}
@@ -298,7 +223,7 @@ def unit_campaigns(unit_id: str, vc: CurrentValuechain) -> dict[str, Any]:
     dependencies=SURVEY_LINK,
     summary="The questions of a survey link",
 )
-def get_survey(token: str, vc: CurrentValuechain, response: Response) -> dict[str, Any]:
+def get_survey(token: str, vc: CurrentValuechain, response: Response) -> SurveyOut:
     """The questions a link opens, worded for its provider; ``410`` once answered."""
     response.headers["Cache-Control"] = "no-store"
     form = campaigns.open_link(vc, token)
@@ -331,7 +256,7 @@ def get_survey(token: str, vc: CurrentValuechain, response: Response) -> dict[st
     dependencies=SURVEY_LINK,
     summary="Answer a survey link",
 )
-def post_survey(token: str, body: SurveyIn, vc: CurrentValuechain) -> dict[str, Any]:
+def post_survey(token: str, body: SurveyIn, vc: CurrentValuechain) -> SurveyStored:
     """Store the answers once. ``201`` stored (a retry with the same
     ``Idempotency-Key`` gets the same answer again, with ``Idempotent-Replayed:
     true``); ``422`` with a field → message map for invalid answers (the link stays

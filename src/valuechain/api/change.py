@@ -6,10 +6,9 @@ of the organisation compared). Needs ``view_unit_results`` for the unit."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from valuechain.analytics.change import Correction
 from valuechain.domain.access import Action
@@ -17,48 +16,9 @@ from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.edge.errors import NOT_FOUND
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.change import change
+from valuechain.services.measure_types import Change, ChangeDocument
 
 router = APIRouter(route_class=IdempotentRoute, tags=["measure"])
-
-
-class ChangeCell(BaseModel):
-    """One compared cell; a suppressed cell keeps its keys and has no numbers."""
-
-    by: str
-    instrument: str
-    provider: str
-    customer: str | None = None
-    dimension: str | None = None
-    n_before: int | None = None
-    n_after: int | None = None
-    mean_before: float | None = None
-    mean_after: float | None = None
-    difference: float | None = Field(default=None, description="after − before")
-    ci_low: float | None = Field(default=None, description="95% Welch interval.")
-    ci_high: float | None = None
-    t: float | None = None
-    df: float | None = None
-    p: float | None = None
-    p_adjusted: float | None = Field(default=None, description="Across every cell compared.")
-    hedges_g: float | None = None
-    significant: bool | None = None
-    status: Literal["compared", "suppressed", "not measured"] = Field(
-        description="Why a cell has no numbers: suppressed by the threshold rule, or not "
-        "measured (a campaign has no answers for it)."
-    )
-    suppressed: bool
-
-
-class ChangeDocument(BaseModel):
-    threshold: int
-    from_: str = Field(alias="from")
-    to: str
-    correction: Correction
-    compared: int
-    alpha: float
-    cells: list[ChangeCell]
-
-    model_config = {"populate_by_name": True}
 
 
 @router.get(
@@ -77,7 +37,7 @@ def get_change(
     ] = None,
     after: Annotated[str | None, Query(alias="to", description="Default: the latest.")] = None,
     correction: Annotated[Correction, Query()] = Correction.HOLM,
-) -> dict[str, Any]:
+) -> Change:
     """Welch test, Hedges' g and the adjusted p of every cell about the unit as a
     provider, from campaign ``from`` to campaign ``to``."""
     vc.unit(unit_id)

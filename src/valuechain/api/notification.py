@@ -4,19 +4,19 @@ webhook. Delivery itself is the workers' job (``valuechain.jobs``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from valuechain.domain.access import Action, Principal
-from valuechain.domain.notification import KINDS, Preference, Status
+from valuechain.domain.notification import Preference, Status
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow
 from valuechain.edge.errors import Problem, Unprocessable
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services import notification
 from valuechain.services.organisation import Valuechain
+from valuechain.services.report_types import Preferences, Retried, Webhook
 
 router = APIRouter(route_class=IdempotentRoute, prefix="/notifications", tags=["notifications"])
 
@@ -37,7 +37,7 @@ INVALID: dict[int | str, dict[str, Any]] = {
 }
 
 
-class KindChoice(BaseModel):
+class KindChoiceIn(BaseModel):
     """Whether a person receives one kind of notification by email and by webhook."""
 
     kind: str = Field(description="One of the notification kinds.")
@@ -46,50 +46,13 @@ class KindChoice(BaseModel):
     webhook: bool = True
 
 
-class Preferences(BaseModel):
-    """A person's choices for every kind, and their own webhook (``null``: the
-    organisation's webhook is used, if any)."""
-
-    person: str
-    preferences: list[KindChoice]
-    webhook_url: str | None
-
-
 class PreferencesIn(BaseModel):
     """Choices to change (kinds not listed keep theirs). ``webhook_url``: a
     Slack-compatible incoming webhook of one's own; ``""`` removes it; absent
     leaves it as it is."""
 
-    preferences: list[KindChoice] = Field(default_factory=list)
+    preferences: list[KindChoiceIn] = Field(default_factory=list)
     webhook_url: WebhookUrl | None = None
-
-
-class OutboxRowOut(BaseModel):
-    id: str
-    channel: str
-    person_id: str | None
-    address: str | None
-    kind: str
-    subject: str
-    status: str
-    attempts: int
-    created_at: datetime
-    due_at: datetime = Field(description="When a pending row is tried (again).")
-    sent_at: datetime | None
-    last_error: str | None
-
-
-class OutboxOut(BaseModel):
-    """Rows per status (pending, sent, failed) and the newest rows."""
-
-    counts: dict[str, int]
-    rows: list[OutboxRowOut]
-
-
-class Webhook(BaseModel):
-    """The organisation's webhook, used for everyone without one of their own."""
-
-    url: str | None
 
 
 class WebhookIn(BaseModel):
@@ -98,23 +61,8 @@ class WebhookIn(BaseModel):
     url: WebhookUrl | None
 
 
-class Retried(BaseModel):
-    retried: int
-
-
 def _person(vc: Valuechain, principal: Principal) -> str:
     return notification.person_of_account(vc, principal.account_id)
-
-
-def _preferences(vc: Valuechain, person: str) -> Preferences:
-    return Preferences(
-        person=person,
-        preferences=[
-            KindChoice(kind=p.kind, label=KINDS[p.kind], email=p.email, webhook=p.webhook)
-            for p in notification.preferences(vc, person)
-        ],
-        webhook_url=notification.webhook(vc, person),
-    )
 
 
 @router.get(
@@ -122,7 +70,7 @@ def _preferences(vc: Valuechain, person: str) -> Preferences:
 )
 def get_preferences(principal: OwnChoices, vc: CurrentValuechain) -> Preferences:
     """What the signed-in person receives, per kind, by email and by webhook."""
-    return _preferences(vc, _person(vc, principal))
+    return notification.choices(vc, _person(vc, principal))
 
 
 @router.put(
@@ -141,22 +89,18 @@ def put_preferences(
     )
     if body.webhook_url is not None:
         notification.set_webhook(vc, body.webhook_url.strip() or None, person)
-    return _preferences(vc, person)
+    return notification.choices(vc, person)
 
 
-@router.get("/outbox", response_model=OutboxOut, dependencies=ADMIN, summary="The outbox")
+@router.get("/outbox", response_model=notification.Outbox, dependencies=ADMIN, summary="The outbox")
 def get_outbox(
     vc: CurrentValuechain,
     status: Annotated[Status | None, Query(description="Only rows of this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> OutboxOut:
+) -> notification.Outbox:
     """How many notifications are pending, sent and failed, and the newest rows with
     their attempts, next try and last error."""
-    found = notification.outbox(vc, status, limit)
-    return OutboxOut(
-        counts=found.counts,
-        rows=[OutboxRowOut.model_validate(r, from_attributes=True) for r in found.rows],
-    )
+    return notification.outbox(vc, status, limit)
 
 
 @router.post(
@@ -164,12 +108,12 @@ def get_outbox(
 )
 def retry_outbox(vc: CurrentValuechain) -> Retried:
     """Give every failed row a fresh set of attempts, due now."""
-    return Retried(retried=notification.retry_failed(vc))
+    return {"retried": notification.retry_failed(vc)}
 
 
 @router.get("/webhook", response_model=Webhook, dependencies=ADMIN, summary="Organisation webhook")
 def get_webhook(vc: CurrentValuechain) -> Webhook:
-    return Webhook(url=notification.webhook(vc))
+    return {"url": notification.webhook(vc)}
 
 
 @router.put(
@@ -182,4 +126,4 @@ def get_webhook(vc: CurrentValuechain) -> Webhook:
 def put_webhook(body: WebhookIn, vc: CurrentValuechain) -> Webhook:
     """Set the organisation's webhook (``null`` or ``""`` removes it)."""
     notification.set_webhook(vc, (body.url or "").strip() or None)
-    return Webhook(url=notification.webhook(vc))
+    return {"url": notification.webhook(vc)}

@@ -4,7 +4,7 @@ and action plans."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends
@@ -17,6 +17,13 @@ from valuechain.edge.errors import Problem
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.partner import action, health, workspace
 from valuechain.services.partner import view as partner
+from valuechain.services.partner.types import (
+    Entry,
+    Relationships,
+    RelationshipView,
+    ShownAction,
+    StoredEntry,
+)
 
 router = APIRouter(route_class=IdempotentRoute, tags=["partner"])
 Facilitator = Annotated[Principal, Depends(AccessRule(Action.FACILITATE))]
@@ -41,20 +48,6 @@ class EntryIn(BaseModel):
     )
 
 
-class Entry(BaseModel):
-    """A workspace entry as stored (who wrote it stays in the database)."""
-
-    id: str
-    provider_id: str
-    customer_id: str
-    side: Literal["provider", "customer"]
-    kind: Literal["challenge", "need", "value"]
-    text: str
-    alignment: Literal["aligned", "conflict"] | None
-    counterpart_id: str | None
-    created_at: datetime
-
-
 class MarkIn(BaseModel):
     alignment: Literal["aligned", "conflict"] | None
     counterpart: str | None = Field(default=None, description="An entry of the other side.")
@@ -76,8 +69,8 @@ class StatusIn(BaseModel):
     status: Literal["open", "in_progress", "done", "dropped"]
 
 
-@router.get("/relationships")
-async def list_relationships(_: Facilitator, vc: CurrentValuechain) -> dict[str, Any]:
+@router.get("/relationships", response_model=Relationships)
+async def list_relationships(_: Facilitator, vc: CurrentValuechain) -> Relationships:
     """Every relationship's health (worst first) and workspace activity: the
     facilitator's view; the rows of ``valuechain health --json``."""
     rows = await _run(lambda: health.health_table(vc))
@@ -85,10 +78,14 @@ async def list_relationships(_: Facilitator, vc: CurrentValuechain) -> dict[str,
     return {"relationships": rows, "workspaces": spaces, "weights": health.weights()}
 
 
-@router.get("/relationships/{provider_id}/{customer_id}", responses=NOT_FOUND)
+@router.get(
+    "/relationships/{provider_id}/{customer_id}",
+    response_model=RelationshipView,
+    responses=NOT_FOUND,
+)
 async def relationship(
     provider_id: str, customer_id: str, principal: Viewer, vc: CurrentValuechain
-) -> dict[str, Any]:
+) -> RelationshipView:
     """Health with its components, both sides' views per topic with the largest
     disagreement, the workspace and the actions with their verdicts. Numbers the
     caller may not see on the units' own pages are null; ``shown`` says which."""
@@ -103,7 +100,7 @@ async def relationship(
 )
 async def add_entry(
     provider_id: str, customer_id: str, body: EntryIn, principal: Worker, vc: CurrentValuechain
-) -> dict[str, Any]:
+) -> StoredEntry:
     """Add a challenge, need or value on the caller's side."""
     row = await _run(
         lambda: workspace.add_entry(
@@ -125,7 +122,7 @@ async def mark_entry(
     body: MarkIn,
     principal: Worker,
     vc: CurrentValuechain,
-) -> dict[str, Any]:
+) -> StoredEntry:
     """Mark the other side's entry as aligned or in conflict (null clears)."""
     row = await _run(
         lambda: workspace.mark(
@@ -136,11 +133,14 @@ async def mark_entry(
 
 
 @router.post(
-    "/relationships/{provider_id}/{customer_id}/actions", status_code=201, responses=NOT_FOUND
+    "/relationships/{provider_id}/{customer_id}/actions",
+    status_code=201,
+    response_model=ShownAction,
+    responses=NOT_FOUND,
 )
 async def create_action(
     provider_id: str, customer_id: str, body: ActionIn, principal: Worker, vc: CurrentValuechain
-) -> dict[str, Any]:
+) -> ShownAction:
     """Create an action with the metric it should move."""
     made = await _run(
         lambda: action.create(
@@ -161,7 +161,9 @@ async def create_action(
 
 
 @router.post(
-    "/relationships/{provider_id}/{customer_id}/actions/{action_id}/status", responses=NOT_FOUND
+    "/relationships/{provider_id}/{customer_id}/actions/{action_id}/status",
+    response_model=ShownAction,
+    responses=NOT_FOUND,
 )
 async def action_status(
     provider_id: str,
@@ -170,7 +172,7 @@ async def action_status(
     body: StatusIn,
     principal: Worker,
     vc: CurrentValuechain,
-) -> dict[str, Any]:
+) -> ShownAction:
     """Move an action to open, in_progress, done or dropped."""
     moved = await _run(
         lambda: action.set_status(vc, provider_id, customer_id, action_id, body.status)

@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
 
 from valuechain.api.partner import NOT_FOUND
 from valuechain.domain.access import Action, Principal
 from valuechain.edge.dependencies import CurrentValuechain, allow, on_relationship
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.report import report
+from valuechain.services.report_types import ReportDocument
 
 # A relationship's report is survey findings about both units: their results rule.
 REPORT_READER = on_relationship(Action.VIEW_RELATIONSHIP, results=True)
 router = APIRouter(route_class=IdempotentRoute, tags=["report"])
-
-
-class Finding(BaseModel):
-    """One finding: a plain sentence, its effect and the evidence behind it."""
-
-    kind: str
-    subject: str
-    sentence: str
-    next_step: str
-    effect: float | None
-    evidence: dict[str, Any] = Field(
-        description="The test passed, p and Holm-adjusted q, interval, n, line of sight."
-    )
-    units: list[str]
-    chart: dict[str, Any] | None = Field(description="A Vega-Lite specification.")
-
-
-class ReportDocument(BaseModel):
-    """The ``valuechain report --format json`` document."""
-
-    title: str
-    unit: str | None
-    generated: str
-    threshold: int
-    considered: int
-    tested: int
-    findings: list[Finding]
 
 
 ALL = Query(False, alias="all", description="Up to 7 findings instead of 5.")
@@ -53,7 +26,7 @@ ALL = Query(False, alias="all", description="Up to 7 findings instead of 5.")
     response_model=ReportDocument,
     dependencies=[allow(Action.VIEW_ORGANISATION_REPORT)],
 )
-def organisation_report(vc: CurrentValuechain, all_findings: bool = ALL) -> dict[str, Any]:
+def organisation_report(vc: CurrentValuechain, all_findings: bool = ALL) -> ReportDocument:
     """The one-page organisation report."""
     return report(vc, all_findings=all_findings).to_json()
 
@@ -64,7 +37,7 @@ def organisation_report(vc: CurrentValuechain, all_findings: bool = ALL) -> dict
     responses=NOT_FOUND,
     dependencies=[allow(Action.VIEW_UNIT_RESULTS, unit_param="unit_id")],
 )
-def unit_report(unit_id: str, vc: CurrentValuechain, all_findings: bool = ALL) -> dict[str, Any]:
+def unit_report(unit_id: str, vc: CurrentValuechain, all_findings: bool = ALL) -> ReportDocument:
     """A unit's report: findings about the unit and its relationships."""
     return report(vc, unit_id, all_findings=all_findings).to_json()
 
@@ -80,6 +53,6 @@ def relationship_report(
     _: Annotated[Principal, Depends(REPORT_READER)],
     vc: CurrentValuechain,
     all_findings: bool = ALL,
-) -> dict[str, Any]:
+) -> ReportDocument:
     """A relationship's report: findings about its provider and customer only."""
     return report(vc, relationship=(provider_id, customer_id), all_findings=all_findings).to_json()

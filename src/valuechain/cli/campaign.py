@@ -5,12 +5,15 @@ lie where at least the threshold have and have not answered (docs/measure.md).""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
 from valuechain.cli.tables import Table
+
+if TYPE_CHECKING:  # the CLI imports services only when a command runs
+    from valuechain.services.campaign_types import Rate
 
 campaign_app = typer.Typer(
     help="Survey campaigns: create, invite, remind, close, list, status.", no_args_is_help=True
@@ -157,8 +160,8 @@ def list_(as_json: AsJson = False) -> None:
     console.print(table)
 
 
-def _rate(row: dict[str, Any]) -> str:
-    return "[dim]suppressed[/]" if row["suppressed"] else str(row["rate"])
+def _rate(row: Rate) -> str:
+    return "[dim]suppressed[/]" if row["suppressed"] else row["rate"]
 
 
 @campaign_app.command("status")

@@ -3,12 +3,15 @@ customers and whether its scores move with their outcomes."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
 from valuechain.cli.tables import Table
+
+if TYPE_CHECKING:  # the CLI imports services only when a command runs
+    from valuechain.services.connect_types import ConnectOut, OverTime
 
 
 @app.command()
@@ -49,18 +52,18 @@ def lineofsight(
     _print(doc)
 
 
-def _r(t: dict[str, Any]) -> str:
+def _r(t: OverTime) -> str:
     if t["r"] is None:
         return f"— ({t['reason']})"
     return f"{t['r']:+.2f} [{t['ci_low']:+.2f}, {t['ci_high']:+.2f}] n={t['n']}"
 
 
-def _print(doc: dict[str, Any]) -> None:
+def _print(doc: ConnectOut) -> None:
     table = Table(title="Line of sight of internal relationships", title_justify="left")
     for col in ("provider", "result", "customer", "steps", "serves", "over time"):
         table.add_column(col)
     for row in doc["relationships"]:
-        over = [f"{t['metric']} {_r(t)}" for t in row.get("over_time", []) if t["n"]]
+        over = [f"{t['metric']} {_r(t)}" for t in row.get("over_time") or [] if t["n"]]
         table.add_row(
             row["provider"],
             row["result"],
@@ -73,7 +76,10 @@ def _print(doc: dict[str, Any]) -> None:
     for f in doc["internal_focus"]:
         console.print(f"[red]internal focus[/] {f['name']} ({f['unit']}): {f['reason']}")
     for row in doc["relationships"]:
-        for p in row.get("paths", []):
+        for p in row.get("paths") or []:
             console.print(f"  {row['result']}: " + " → ".join(p["path"]))
-    console.print(f"Entitlement: {doc['entitlement']['note']}.")
+    # An assessed entitlement has flags and no note.
+    entitlement = doc["entitlement"]
+    flagged = f"{len(entitlement['flags'])} internal target(s) stricter than needed"
+    console.print(f"Entitlement: {entitlement.get('note') or flagged}.")
     console.print(f"[bold]{doc['summary']}[/]")

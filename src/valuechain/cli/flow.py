@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
 from valuechain.cli.tables import Table
+
+if TYPE_CHECKING:  # the CLI imports services only when a command runs
+    from valuechain.services.flow_types import FlowOut
 
 
 def _n(value: float | None, *, pct: bool = False) -> str:
@@ -48,7 +51,7 @@ def flow(
     _print(doc)
 
 
-def _print(doc: dict[str, Any]) -> None:
+def _print(doc: FlowOut) -> None:
     table = Table(title="Flow per week, busiest stage first", title_justify="left")
     for col, justify in (
         ("", "left"),

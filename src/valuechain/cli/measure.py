@@ -4,13 +4,16 @@ threshold`: that threshold and the one for comments."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from valuechain.cli.app import app, console, open_valuechain, print_json
 from valuechain.cli.tables import Table
 from valuechain.domain.response import COMMENT_THRESHOLD_MAX, By
+
+if TYPE_CHECKING:  # the CLI imports services only when a command runs
+    from valuechain.services.measure_types import ServqualTotal
 
 HIDDEN = "[dim]suppressed[/]"
 
@@ -64,7 +67,8 @@ def scores(
     for col in ("n", "mean", "95% CI", "gap"):
         table.add_column(col, justify="right")
     for cell in found["cells"]:
-        keys = [str(cell[c]) for c in columns]
+        about: dict[str, object] = dict(cell)
+        keys = [str(about[c]) for c in columns]
         if cell["suppressed"]:
             table.add_row(*keys, HIDDEN, "", "", "")
             continue
@@ -84,7 +88,7 @@ def scores(
     )
 
 
-def _totals_table(totals: list[dict[str, Any]], campaign: str | None) -> Table:
+def _totals_table(totals: list[ServqualTotal], campaign: str | None) -> Table:
     """The SERVQUAL total gap per provider, unweighted and weighted by the mean
     importance points of the respondents who gave a split."""
     table = Table(title=f"SERVQUAL total gap P − E, campaign {campaign}", title_justify="left")

@@ -3,8 +3,9 @@ from the command line."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -77,11 +78,12 @@ def list_actions(
     for column in ("Id", "Relationship", "Action", "Due", "Status", "Before → after", "Verdict"):
         table.add_column(column)
     for a in rows:
-        r: dict[str, Any] = a["result"]
+        r = a["result"]
+        before, after = r["before"], r["after"]
         change = (
-            f"{r['before']['mean']:.2f} → {r['after']['mean']:.2f} "
-            f"({r['ci_low']:+.2f} to {r['ci_high']:+.2f})"
-            if r.get("after") and r.get("before")
+            f"{before['mean']:.2f} → {after['mean']:.2f} "
+            f"({r.get('ci_low', math.nan):+.2f} to {r.get('ci_high', math.nan):+.2f})"
+            if after and before
             else "—"
         )
         due = a["due_on"] + (" (overdue)" if a["overdue"] else "")

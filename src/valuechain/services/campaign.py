@@ -51,6 +51,14 @@ from valuechain.domain.response import Answer, Response
 from valuechain.domain.unit import UnitKind
 from valuechain.services import audit, measure
 from valuechain.services.audit import Actor
+from valuechain.services.campaign_types import (
+    CampaignOut,
+    CampaignStatus,
+    CreatedCampaign,
+    Rate,
+    Rates,
+    SurveyStored,
+)
 from valuechain.services.errors import Conflict, Gone, Invalid, NotFound, ValuechainError
 from valuechain.services.mail import Mail, Mailer, MailFailed
 from valuechain.services.organisation import Valuechain
@@ -128,7 +136,7 @@ def _campaign(vc: Valuechain, campaign_id: str) -> Campaign:
     return found
 
 
-def describe(campaign: Campaign) -> dict[str, Any]:
+def describe(campaign: Campaign) -> CampaignOut:
     return {
         "id": campaign.id,
         "name": campaign.name,
@@ -139,7 +147,7 @@ def describe(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def list_campaigns(vc: Valuechain) -> list[dict[str, Any]]:
+def list_campaigns(vc: Valuechain) -> list[CampaignOut]:
     """Every campaign (created here or imported with responses.csv), by id."""
     with reading(vc) as conn:
         return [describe(c) for c in store.read_campaigns(conn, vc.org_id)]
@@ -168,7 +176,7 @@ def create_campaign(
     closes_on: date | None = None,
     relationships: Sequence[tuple[str, str]] | None = None,
     actor: Actor | None = None,
-) -> dict[str, Any]:
+) -> CreatedCampaign:
     """Create a draft campaign. ``relationships`` are (provider, customer) unit pairs;
     by default every customer unit rates every provider whose results it uses.
     Recorded in the audit log, as is a refusal."""
@@ -185,7 +193,7 @@ def _create(
     closes_on: date | None,
     relationships: Sequence[tuple[str, str]] | None,
     who: Actor,
-) -> dict[str, Any]:
+) -> CreatedCampaign:
     campaign_id = campaign_id.strip()
     if not campaign_id:
         raise Invalid("a campaign needs an id")
@@ -209,7 +217,7 @@ def _insert(
     closes_on: date | None,
     relationships: Sequence[tuple[str, str]] | None,
     who: Actor,
-) -> dict[str, Any]:
+) -> CreatedCampaign:
     if instrument not in measure.instruments(vc):
         known = ", ".join(sorted(measure.instruments(vc)))
         raise NotFound(f"no instrument {instrument!r} (known: {known})")
@@ -240,9 +248,7 @@ def _insert(
     return {**describe(campaign), "relationships": len(set(pairs))}
 
 
-def close_campaign(
-    vc: Valuechain, campaign_id: str, *, actor: Actor | None = None
-) -> dict[str, Any]:
+def close_campaign(vc: Valuechain, campaign_id: str, *, actor: Actor | None = None) -> CampaignOut:
     """Close the campaign: its links stop working, and its sealed responses join the
     published results in the same transaction (all at once, so no number ever moves
     by one answer). Recorded in the audit log, as is a refusal."""
@@ -407,7 +413,7 @@ def send_reminders(
 # -- response rates -------------------------------------------------------------------
 
 
-def _shown(band: RateBand) -> dict[str, Any]:
+def _shown(band: RateBand) -> Rate:
     return {
         "invited": band.invited,
         "rate_low": band.low,
@@ -417,7 +423,7 @@ def _shown(band: RateBand) -> dict[str, Any]:
     }
 
 
-def rates(counts: Sequence[tuple[str, str, int, int]], threshold: int) -> dict[str, Any]:
+def rates(counts: Sequence[tuple[str, str, int, int]], threshold: int) -> Rates:
     """The rates as shown, from ``(provider, customer, invited, responded)`` per group:
     per group (:func:`rate_band`), and per provider and in total only as the groups'
     bands imply (:func:`combined_band`), so every number any reader sees is a function
@@ -439,7 +445,7 @@ def rates(counts: Sequence[tuple[str, str, int, int]], threshold: int) -> dict[s
     }
 
 
-def status(vc: Valuechain, campaign_id: str, *, unit: str | None = None) -> dict[str, Any]:
+def status(vc: Valuechain, campaign_id: str, *, unit: str | None = None) -> CampaignStatus:
     """The campaign with its response rate per group (provider × customer unit), per
     provider and in total (:func:`rates`); with ``unit``, only the groups where it is
     the provider or the customer. The exact number of respondents is never part of
@@ -462,29 +468,24 @@ def status(vc: Valuechain, campaign_id: str, *, unit: str | None = None) -> dict
         "unit": unit,
         "groups": [
             {
-                "provider": g["provider"],
+                **g,
                 "provider_name": name(g["provider"]),
-                "customer": g["customer"],
                 "customer_name": name(g["customer"]),
-                **{k: v for k, v in g.items() if k not in ("provider", "customer")},
             }
             for g in shown["groups"]
         ],
-        "providers": [
-            {"provider": p["provider"], "provider_name": name(p["provider"]), **p}
-            for p in shown["providers"]
-        ],
+        "providers": [{**p, "provider_name": name(p["provider"])} for p in shown["providers"]],
         "total": shown["total"],
     }
 
 
-def campaigns_of_unit(vc: Valuechain, unit: str) -> list[dict[str, Any]]:
+def campaigns_of_unit(vc: Valuechain, unit: str) -> list[CampaignStatus]:
     """The response rates of every campaign that covers ``unit`` (as provider or
     customer), restricted to its groups."""
     with reading(vc):
         if not vc.describe_units([unit]):
             raise NotFound(f"no unit with id {unit!r}")
-        found = []
+        found: list[CampaignStatus] = []
         for campaign in list_campaigns(vc):
             rates = status(vc, campaign["id"], unit=unit)
             if rates["groups"]:
@@ -612,7 +613,7 @@ def check(instrument: Instrument, submission: Submission) -> tuple[list[Answer],
     return answers, problems
 
 
-def submit(vc: Valuechain, token: str, submission: Submission) -> dict[str, Any]:
+def submit(vc: Valuechain, token: str, submission: Submission) -> SurveyStored:
     """Store the answers of one link, once: validate (:class:`InvalidAnswers`, the
     link stays unspent), then in one transaction spend the invitation and insert the
     anonymous response. A second submit finds the link spent (:class:`LinkSpent`):
@@ -638,7 +639,7 @@ def submit(vc: Valuechain, token: str, submission: Submission) -> dict[str, Any]
         answers=answers,
         comments=texts,
     )
-    result = {
+    result: SurveyStored = {
         "status": "stored",
         "campaign": form.campaign.id,
         "provider": form.provider_id,

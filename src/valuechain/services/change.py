@@ -17,7 +17,6 @@ rate) on request.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from valuechain.analytics.change import Correction, adjust_p, welch_change
 from valuechain.analytics.score import Moments
 from valuechain.services.errors import Invalid, NotFound
 from valuechain.services.measure import By, PublishedCell, published_cells, within_reading
+from valuechain.services.measure_types import Change, ComparedCell
 from valuechain.services.organisation import Valuechain
 
 #: A change is called significant when its adjusted p is below this.
@@ -49,7 +49,7 @@ def change(
     correction: Correction | str = Correction.HOLM,
     provider: str | None = None,
     published: tuple[int, list[str], list[PublishedCell]] | None = None,
-) -> dict[str, Any]:
+) -> Change:
     """Every cell's change from campaign ``before`` to campaign ``after`` (``after``
     defaults to the latest campaign in time order, ``before`` to the one just before
     ``after``, so neither given compares the last two): each side's n and mean, the
@@ -110,52 +110,58 @@ def change(
         result = welch_change(stack[0], stack[1])
         adjusted = adjust_p(result.p, method)
     position = {k: i for i, k in enumerate(compared)}
-    out: list[dict[str, Any]] = []
+    out: list[ComparedCell] = []
     for k in keys:
         cut, instrument, prov, customer, dimension = k
         if provider is not None and prov != provider:
             continue
-        row: dict[str, Any] = {"by": cut, "instrument": instrument, "provider": prov}
-        if cut == By.RELATIONSHIP.value:
-            row["customer"] = customer
-        if cut == By.DIMENSION.value:
-            row["dimension"] = dimension
         i = position.get(k)
         if i is None or result is None:
             # A cell one campaign never had is not measured there; hiding it as
             # suppressed would claim a small group that does not exist.
             measured = before in sides[k] and after in sides[k]
-            row["status"] = "suppressed" if measured else "not measured"
-            row["suppressed"] = measured
-            out.append(row)
-            continue
-        b, a = sides[k][before].moments, sides[k][after].moments
-        assert b is not None and a is not None
-        p_adj = float(adjusted[i])
-        row.update(
-            n_before=int(b.n[0]),
-            n_after=int(a.n[0]),
-            mean_before=_num(float(b.mean[0])),
-            mean_after=_num(float(a.mean[0])),
-            difference=_num(float(result.difference[i])),
-            ci_low=_num(float(result.ci_low[i])),
-            ci_high=_num(float(result.ci_high[i])),
-            t=_num(float(result.t[i])),
-            df=_num(float(result.df[i])),
-            p=_num(float(result.p[i])),
-            p_adjusted=_num(p_adj),
-            hedges_g=_num(float(result.hedges_g[i])),
-            significant=bool(math.isfinite(p_adj) and p_adj < ALPHA),
-            reason=None if result.reason[i] is None else str(result.reason[i]),
-            status="compared",
-            suppressed=False,
-        )
+            row: ComparedCell = {
+                "by": cut,
+                "instrument": instrument,
+                "provider": prov,
+                "status": "suppressed" if measured else "not measured",
+                "suppressed": measured,
+            }
+        else:
+            b, a = sides[k][before].moments, sides[k][after].moments
+            assert b is not None and a is not None
+            p_adj = float(adjusted[i])
+            row = {
+                "by": cut,
+                "instrument": instrument,
+                "provider": prov,
+                "n_before": int(b.n[0]),
+                "n_after": int(a.n[0]),
+                "mean_before": _num(float(b.mean[0])),
+                "mean_after": _num(float(a.mean[0])),
+                "difference": _num(float(result.difference[i])),
+                "ci_low": _num(float(result.ci_low[i])),
+                "ci_high": _num(float(result.ci_high[i])),
+                "t": _num(float(result.t[i])),
+                "df": _num(float(result.df[i])),
+                "p": _num(float(result.p[i])),
+                "p_adjusted": _num(p_adj),
+                "hedges_g": _num(float(result.hedges_g[i])),
+                "significant": bool(math.isfinite(p_adj) and p_adj < ALPHA),
+                "reason": None if result.reason[i] is None else str(result.reason[i]),
+                "status": "compared",
+                "suppressed": False,
+            }
+        if cut == By.RELATIONSHIP.value:
+            row["customer"] = customer
+        if cut == By.DIMENSION.value:
+            row["dimension"] = dimension
         out.append(row)
     return {
         "threshold": threshold,
         "from": before,
         "to": after,
-        "correction": method.value,
+        "correction": method,
         "compared": len(compared),
         "alpha": ALPHA,
         "cells": out,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Hashable
-from typing import Any
 
 from valuechain.analytics.comment import comment_themes
 from valuechain.analytics.confidentiality import (
@@ -26,6 +25,7 @@ from valuechain.analytics.confidentiality import (
     protect_comments,
 )
 from valuechain.services.errors import Invalid, NotFound
+from valuechain.services.measure_types import Comment, CommentGroup, Comments
 from valuechain.services.organisation import Valuechain
 from valuechain.services.transaction import reading
 from valuechain.store import comment as store
@@ -41,7 +41,7 @@ def comments(
     provider: str,
     campaign: str | None = None,
     threshold: int | None = None,
-) -> dict[str, Any]:
+) -> Comments:
     """The comments about ``provider`` in one campaign (default: the latest), per
     group: all its customers, and each customer unit; groups below ``threshold``
     respondents (default: the organisation's comment threshold, never below the
@@ -76,24 +76,28 @@ def comments(
         by_response: dict[str, list[tuple[str, str]]] = {}
         for rid, day, text in rows:
             by_response.setdefault(rid, []).append((str(day)[:10], text))
-        groups: list[dict[str, Any]] = []
+        groups: list[CommentGroup] = []
         shown_responses: set[Hashable] = set()
         for key in sorted(
             (k for k in members if k[1] == campaign),
             key=lambda k: (k[0], k[2] is not None, k[2] or ""),
         ):
             instrument, _camp, customer = key
-            group: dict[str, Any] = {"instrument": instrument, "customer": customer}
-            if not decided.published(key):
-                group.update(comments=None, suppressed=True)
-            else:
-                listed = [
+            group: CommentGroup = {
+                "instrument": instrument,
+                "customer": customer,
+                "comments": None,
+                "suppressed": True,
+            }
+            if decided.published(key):
+                listed: list[Comment] = [
                     {"text": text, "day": day}
                     for rid in members[key]
                     for day, text in by_response.get(str(rid), [])
                 ]
                 _shuffle(listed)
-                group.update(comments=listed, suppressed=False)
+                group["comments"] = listed
+                group["suppressed"] = False
                 shown_responses |= members[key]
             groups.append(group)
         texts = [

@@ -45,6 +45,14 @@ from valuechain.domain.text import possessive
 from valuechain.domain.unit import UnitKind
 from valuechain.services import agreement as agreement_service
 from valuechain.services import measure
+from valuechain.services.connect_types import (
+    ConnectOut,
+    Entitlement,
+    EntitlementFlag,
+    Focus,
+    OverTime,
+    Relationship,
+)
 from valuechain.services.organisation import RELATIONS, Chain, Valuechain
 from valuechain.services.transaction import reading
 from valuechain.store import outcome as store
@@ -115,7 +123,9 @@ def _relationship_scores(
         for cell in doc["cells"]:
             if cell["suppressed"] or cell["mean"] is None:
                 continue
-            series = by_instrument[(cell["provider"], cell["customer"])][cell["instrument"]]
+            # A relationship cell always names its customer.
+            pair = (cell["provider"], cell.get("customer") or "")
+            series = by_instrument[pair][cell["instrument"]]
             series.setdefault(month, float(cell["mean"]))
     # Scales differ between instruments: a series never mixes them; the instrument
     # with the most months speaks for the relationship.
@@ -129,7 +139,7 @@ def connect(
     over_time: bool = True,
     offset: int = 0,
     limit: int | None = None,
-) -> dict[str, Any]:
+) -> ConnectOut:
     """The ``valuechain connect --json`` document: every internal relationship (or,
     with ``unit``, those where ``unit`` is the provider, each with one shortest path
     to every external customer it serves), its line of sight, its flags and, with
@@ -170,16 +180,16 @@ def connect(
         ids, names = cols.unit_ids, cols.unit_names
         agreed = _agreement_rows(vc, chain, result, customer) if limit is not None else []
         shown = range(offset, result.size if limit is None else min(result.size, offset + limit))
-        rows: list[dict[str, Any]] = []
+        rows: list[Relationship] = []
         # Rows outside the page are built only where an agreement may flag them.
-        extra: list[dict[str, Any]] = []
+        extra: list[Relationship] = []
         for i in sorted({*shown, *agreed}):
             r, c = int(result[i]), int(customer[i])
             provider = int(g.result_unit[r])
             reached = served_units(sight, i)
             served = [ids[e] for e in reached]
             flags = [] if sight.reaches[i] else [INTERNAL_FOCUS]
-            row: dict[str, Any] = {
+            row: Relationship = {
                 "provider": ids[provider],
                 "provider_name": names[provider],
                 "result": cols.result_ids[r],
@@ -210,7 +220,7 @@ def connect(
         # groups teams is no service.
         producers = np.bincount(g.result_unit, minlength=g.n_units) > 0
         unit_range = range(g.n_units) if pos is None else [pos]
-        focus = [
+        focus: list[Focus] = [
             {
                 "unit": ids[u],
                 "name": names[u],
@@ -274,7 +284,7 @@ STRICTER_WHEN_HIGHER = {Metric.ON_TIME_PCT: True, Metric.QUALITY_PCT: True,
                         Metric.RESPONSE_HOURS: False, Metric.RESOLUTION_HOURS: False}  # fmt: skip
 
 
-def _entitlement(vc: Valuechain, rows: list[dict[str, Any]], external: set[str]) -> dict[str, Any]:
+def _entitlement(vc: Valuechain, rows: list[Relationship], external: set[str]) -> Entitlement:
     """Flag internal relationships whose agreement asks a stricter target than the
     external customers at the end of their line of sight agreed (seed 002). Compared
     with the *strictest* external target for the same metric, so a flag means the
@@ -298,7 +308,7 @@ def _entitlement(vc: Valuechain, rows: list[dict[str, Any]], external: set[str])
     if not asks:
         note = "not assessed: no agreement with an external customer states what it needs"
         return {"assessed": False, "note": note, "flags": []}
-    flags: list[dict[str, Any]] = []
+    flags: list[EntitlementFlag] = []
     for row in rows:
         for agreement_id, metric, target in internal.get((row["provider"], row["customer"]), []):
             higher = STRICTER_WHEN_HIGHER[metric]
@@ -325,10 +335,10 @@ def _entitlement(vc: Valuechain, rows: list[dict[str, Any]], external: set[str])
     return {"assessed": True, "flags": flags}
 
 
-def _correct(rows: list[dict[str, Any]]) -> None:
+def _correct(rows: list[Relationship]) -> None:
     """Adds ``p_adjusted`` (Holm across every correlation of ``rows``) and
     ``moves_with`` (it passes at the report's 1%) to each ``over_time`` entry."""
-    entries = [t for row in rows for t in row["over_time"]]
+    entries = [t for row in rows for t in row.get("over_time") or []]
     p = [math.nan if t["p_value"] is None else t["p_value"] for t in entries]
     adjusted, claim = moves_with(p)
     for t, q, c in zip(entries, adjusted.tolist(), claim.tolist(), strict=True):
@@ -341,10 +351,10 @@ def _over_time(
     served: list[str],
     table: dict[tuple[str, str], dict[str, float]],
     metrics: list[str],
-) -> list[dict[str, Any]]:
+) -> list[OverTime]:
     """Per outcome metric: r, its interval and n over the months with a published
     score and an outcome of at least one external customer served."""
-    out = []
+    out: list[OverTime] = []
     months = sorted(series)
     for metric in metrics:
         x, y = [], []
@@ -371,8 +381,8 @@ def _over_time(
 
 
 def _summary(
-    rows: list[dict[str, Any]],
-    focus: list[dict[str, Any]],
+    rows: list[Relationship],
+    focus: list[Focus],
     over_time: bool,
     counts: tuple[int, int],
 ) -> str:
@@ -392,11 +402,11 @@ def _summary(
         clear = [
             (r, t)
             for r in rows
-            for t in r.get("over_time", [])
+            for t in r.get("over_time") or []
             if t["r"] is not None and t.get("moves_with")
         ]
         if clear:
-            r, t = max(clear, key=lambda rt: abs(rt[1]["r"]))
+            r, t = max(clear, key=lambda rt: abs(rt[1]["r"] or 0.0))  # r is known here
             text += (
                 f" {possessive(r['customer_name'])} rating of {r['provider_name']} moves with the "
                 f"{t['metric']} of the external customers it serves (r = {t['r']:.2f}, "

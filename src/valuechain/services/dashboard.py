@@ -20,6 +20,7 @@ from valuechain.services.change import change
 from valuechain.services.comment import comments
 from valuechain.services.errors import NotFound
 from valuechain.services.measure import By, PublishedCell
+from valuechain.services.measure_types import Change, DriverAnalysis, ScoreCell
 from valuechain.services.organisation import Valuechain
 
 
@@ -123,24 +124,30 @@ def _document(vc: Valuechain, provider: str, instrument: str | None) -> dict[str
         for campaign in asked
         for c in pick(By.DIMENSION, campaign)
     ]
-    drivers: dict[str, Any] | None = None
+    drivers: DriverAnalysis | None = None
     if spec is not None and spec.outcome is not None:
         try:
             drivers = measure.drivers(vc, provider=provider, instrument=instrument)
         except NotFound:
             drivers = None
-    nps: dict[str, Any] | None = None
+    nps: ScoreCell | None = None
     if instrument == RECOMMEND.key and latest is not None:
         found_nps = measure.scores_with_nps(vc, By.PROVIDER, latest, instrument)
         nps = next((c for c in found_nps["cells"] if c["provider"] == provider), None)
     totals: dict[str, Any] | None = None
     if spec is not None and spec.importance_split and latest is not None:
         found_totals = measure.servqual_totals(vc, latest, instrument, provider=provider)
-        totals = next(iter(found_totals["totals"]), None)
-        if totals is not None:
-            for row in totals["dimensions"]:
-                row["label"] = labels.get(row["dimension"], row["dimension"])
-    moved: dict[str, Any] | None = None
+        total = next(iter(found_totals["totals"]), None)
+        if total is not None:
+            # The page names each dimension as the instrument words it.
+            totals = {
+                **total,
+                "dimensions": [
+                    {**row, "label": labels.get(row["dimension"], row["dimension"])}
+                    for row in total["dimensions"]
+                ],
+            }
+    moved: Change | None = None
     if len(asked) >= 2:
         found = change(vc, asked[-2], asked[-1], provider=provider, published=published)
         found["cells"] = [c for c in found["cells"] if c["instrument"] == instrument]
@@ -153,9 +160,9 @@ def _document(vc: Valuechain, provider: str, instrument: str | None) -> dict[str
             else labels.get(row["series"], row["series"])
         )
     customers = {r["customer"] for r in heat} | {r["customer"] for r in relationships}
-    customers |= {c["customer"] for c in (moved or {}).get("cells", []) if c.get("customer")}
+    customers |= {c.get("customer") for c in (moved["cells"] if moved else [])} - {None, ""}
     said = comments(vc, provider, latest) if latest else None
-    customers |= {g["customer"] for g in (said or {}).get("groups", []) if g.get("customer")}
+    customers |= {g["customer"] for g in (said["groups"] if said else [])} - {None, ""}
     return {
         "threshold": threshold,
         "provider": provider,

@@ -29,7 +29,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,7 @@ from valuechain.domain.link import Relation
 from valuechain.domain.result import ResultKind
 from valuechain.domain.unit import UnitKind
 from valuechain.services.errors import Invalid, NotFound
+from valuechain.services.flow_types import Delivery, FlowOut, FlowState, Money, Stage, Wasted
 from valuechain.services.organisation import Chain, Valuechain
 from valuechain.services.transaction import reading
 from valuechain.store import organisation as store
@@ -279,12 +280,17 @@ def _num(value: float) -> float | None:
     return round(float(value), 6) + 0.0
 
 
-def _money(flow: Flow) -> dict[str, float | None]:
+def _money(flow: Flow) -> Money:
     return {
         "revenue": _num(flow.revenue),
         "variable_cost": _num(flow.variable_cost),
         "throughput": _num(flow.net),
     }
+
+
+def _delta(before: float | None, after: float | None) -> float | None:
+    """after − before, unknown when either is."""
+    return None if before is None or after is None else _num(after - before)
 
 
 def _downstream(model: FlowModel, stage: int) -> IntArray:
@@ -313,7 +319,7 @@ def _sink_demand(net: FlowNetwork) -> FloatArray:
     return out
 
 
-def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> dict[str, Any]:
+def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> FlowState:
     chain = vc.chain()
     cols = chain.columns
     demand = outgoing_demand(net)
@@ -325,7 +331,7 @@ def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> di
     def rid(stage: int) -> str:
         return cols.result_ids[int(model.stage_result[stage])]
 
-    stages = []
+    stages: list[Stage] = []
     for s in range(net.n_stages):
         r = int(model.stage_result[s])
         unit = int(chain.graph.result_unit[r])
@@ -357,7 +363,7 @@ def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> di
                 "assembly": bool(assembly[s]),
             }
         )
-    deliveries = [
+    deliveries: list[Delivery] = [
         {
             "id": rid(int(s)),
             "name": cols.result_names[int(model.stage_result[s])],
@@ -386,7 +392,7 @@ def _state(vc: Valuechain, model: FlowModel, net: FlowNetwork, flow: Flow) -> di
 
 def _summary(
     model: FlowModel,
-    stages: Sequence[dict[str, Any]],
+    stages: Sequence[Stage],
     flow: Flow,
     net: FlowNetwork,
     sink_demand: FloatArray,
@@ -427,7 +433,7 @@ def _summary(
 
 
 def _all_kinds(
-    stages: Sequence[dict[str, Any]],
+    stages: Sequence[Stage],
     flow: Flow,
     net: FlowNetwork,
     sink_demand: FloatArray,
@@ -456,7 +462,7 @@ def _all_kinds(
     )
 
 
-def _unbounded_summary(model: FlowModel, stages: Sequence[dict[str, Any]], flow: Flow) -> str:
+def _unbounded_summary(model: FlowModel, stages: Sequence[Stage], flow: Flow) -> str:
     """Names the path along which nothing limits the flow; claims no figure."""
     advice = "state a capacity or a demand on it to compute throughput and money"
     if flow.unlimited_path.size == 0:
@@ -488,7 +494,7 @@ def base_flow(vc: Valuechain, model: FlowModel) -> Flow:
     return solved
 
 
-def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> dict[str, Any]:
+def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> FlowOut:
     """The ``valuechain flow --json`` document: throughput, the bottleneck(s), every
     stage, deliveries and money per week; with ``what_if`` specs, the changed chain
     at the top level and ``what_if`` comparing it with today's."""
@@ -509,7 +515,7 @@ def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> dict[str, Any]:
             return ids[int(model.stage_result[stage])]
 
         changed_stages = sorted({c.stage for c in changes if c.change is Change.CAPACITY})
-        wasted = []
+        wasted: list[Wasted] = []
         for s in changed_stages:
             added = float(changed.capacity[s] - model.net.capacity[s])
             used = float(after_flow.stage_flow[s] - before_flow.stage_flow[s])
@@ -554,10 +560,11 @@ def flow(vc: Valuechain, what_if: Sequence[str] = ()) -> dict[str, Any]:
                     "before": money_before,
                     "after": money_after,
                     "delta": {
-                        key: None
-                        if money_after[key] is None or money_before[key] is None
-                        else _num(money_after[key] - money_before[key])
-                        for key in money_before
+                        "revenue": _delta(money_before["revenue"], money_after["revenue"]),
+                        "variable_cost": _delta(
+                            money_before["variable_cost"], money_after["variable_cost"]
+                        ),
+                        "throughput": _delta(money_before["throughput"], money_after["throughput"]),
                     },
                 },
                 "summary_before": before["summary"],

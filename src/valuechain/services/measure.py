@@ -65,6 +65,15 @@ from valuechain.domain.response import By
 from valuechain.services import audit
 from valuechain.services.audit import Actor
 from valuechain.services.errors import NotFound, ValuechainError
+from valuechain.services.measure_types import (
+    DriverAnalysis,
+    Reliability,
+    ReliabilityDocument,
+    ScoreCell,
+    Scores,
+    ServqualTotal,
+    ServqualTotals,
+)
 from valuechain.services.organisation import Valuechain
 from valuechain.services.summary import (  # noqa: F401 - re-exported
     AHEAD_MIN_ANSWERS,
@@ -222,7 +231,7 @@ class _Reading:
     fresh: bool = False
     still_open: set[str] | None = None
     facts: _Facts | None = None
-    scores: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+    scores: dict[tuple[Any, ...], Scores] = field(default_factory=dict)
 
 
 # The reading the calling code runs in (None: outside any).
@@ -308,7 +317,7 @@ def scores(
     campaign: str | None = None,
     instrument: str | None = None,
     provider: str | None = None,
-) -> dict[str, Any]:
+) -> Scores:
     """The protected scores (see :func:`_scores`), answered once per question inside
     :func:`one_reading`."""
     with one_reading(vc):
@@ -326,7 +335,7 @@ def _scores(
     campaign: str | None = None,
     instrument: str | None = None,
     provider: str | None = None,
-) -> dict[str, Any]:
+) -> Scores:
     """Mean scores with 95% t intervals per provider, relationship (provider ×
     customer) or provider × dimension, for one campaign (default: the latest closed
     one in time order, ``store.campaign_ids``); all providers, or one (read through an
@@ -383,44 +392,47 @@ def _scores(
         )
     )
     where = {id(row): j for j, row in enumerate(shown)}
-    out: list[dict[str, Any]] = []
+    out: list[ScoreCell] = []
     for row in rows:
         _cut, _camp, inst, prov, customer, dimension = row[:6]
-        cell: dict[str, Any] = {"instrument": inst, "provider": prov}
+        asks = known[inst].asks_expectation if inst in known else False
+        j = where.get(id(row))
+        cell: ScoreCell = (
+            {
+                "instrument": inst,
+                "provider": prov,
+                "n": None,
+                "mean": None,
+                "ci_low": None,
+                "ci_high": None,
+                "suppressed": True,
+            }
+            if j is None
+            else {
+                "instrument": inst,
+                "provider": prov,
+                "n": int(row[6]),
+                "mean": _num(float(interval.mean[j])),
+                "ci_low": _num(float(interval.ci_low[j])),
+                "ci_high": _num(float(interval.ci_high[j])),
+                "suppressed": False,
+            }
+        )
         if cut in (By.RELATIONSHIP, By.RELATIONSHIP_DIMENSION):
             cell["customer"] = customer
         if cut in (By.DIMENSION, By.RELATIONSHIP_DIMENSION):
             cell["dimension"] = dimension
-        asks = known[inst].asks_expectation if inst in known else False
-        j = where.get(id(row))
-        if j is None:
-            cell.update(n=None, mean=None, ci_low=None, ci_high=None)
-            if asks:
-                cell["gap"] = None
-            cell["suppressed"] = True
-            out.append(cell)
-            continue
-        cell.update(
-            n=int(row[6]),
-            mean=_num(float(interval.mean[j])),
-            ci_low=_num(float(interval.ci_low[j])),
-            ci_high=_num(float(interval.ci_high[j])),
-        )
         if asks:
+            cell["gap"] = None
             # The gap is shown only when it is about the same respondents as the mean.
-            if row[9] == row[6] and row[6] > 0:
-                cell.update(
-                    gap=_num(float(gaps.mean[j])),
-                    gap_ci_low=_num(float(gaps.ci_low[j])),
-                    gap_ci_high=_num(float(gaps.ci_high[j])),
-                )
-            else:
-                cell["gap"] = None
-        cell["suppressed"] = False
+            if j is not None and row[9] == row[6] and row[6] > 0:
+                cell["gap"] = _num(float(gaps.mean[j]))
+                cell["gap_ci_low"] = _num(float(gaps.ci_low[j]))
+                cell["gap_ci_high"] = _num(float(gaps.ci_high[j]))
         out.append(cell)
     return {
         "threshold": limit,
-        "by": cut.value,
+        "by": cut,
         "campaign": campaign,
         "cells": out,
     }
@@ -469,7 +481,7 @@ def _pooled_items(conn: Connection, org_id: int) -> dict[tuple[str, str], CrossP
 
 
 @within_reading
-def reliability(vc: Valuechain) -> dict[str, Any]:
+def reliability(vc: Valuechain) -> ReliabilityDocument:
     """Cronbach's alpha with the Feldt 95% interval per instrument × dimension of two
     or more items, from the complete responses of the whole organisation (the sum of
     every provider's item cross-products); a scale with 1 to threshold − 1 complete
@@ -478,7 +490,7 @@ def reliability(vc: Valuechain) -> dict[str, Any]:
         limit, known = facts.limit, facts.known
         used = store.instruments_used(conn, vc.org_id)
         pooled = _pooled_items(conn, vc.org_id)
-    scales: list[dict[str, Any]] = []
+    scales: list[Reliability] = []
     for key in used:
         instrument = known.get(key)
         if instrument is None:
@@ -492,22 +504,30 @@ def reliability(vc: Valuechain) -> dict[str, Any]:
                 CrossProducts(0, np.zeros(len(scaled)), np.zeros((len(scaled), len(scaled)))),
             )
             result = cronbach_alpha(data)
-            entry: dict[str, Any] = {
-                "instrument": key,
-                "dimension": dimension.key,
-                "items": len(scaled),
-            }
-            if 0 < result.n < limit:
-                entry.update(n=None, alpha=None, ci_low=None, ci_high=None, suppressed=True)
-            else:
-                entry.update(
-                    n=result.n,
-                    alpha=_num(result.alpha),
-                    ci_low=_num(result.ci_low),
-                    ci_high=_num(result.ci_high),
-                    reason=None if result.reason is None else str(result.reason),
-                    suppressed=False,
-                )
+            entry: Reliability = (
+                {
+                    "instrument": key,
+                    "dimension": dimension.key,
+                    "items": len(scaled),
+                    "n": None,
+                    "alpha": None,
+                    "ci_low": None,
+                    "ci_high": None,
+                    "suppressed": True,
+                }
+                if 0 < result.n < limit
+                else {
+                    "instrument": key,
+                    "dimension": dimension.key,
+                    "items": len(scaled),
+                    "n": result.n,
+                    "alpha": _num(result.alpha),
+                    "ci_low": _num(result.ci_low),
+                    "ci_high": _num(result.ci_high),
+                    "reason": None if result.reason is None else str(result.reason),
+                    "suppressed": False,
+                }
+            )
             scales.append(entry)
     return {"threshold": limit, "scales": scales}
 
@@ -523,7 +543,7 @@ def _p(values: FloatArray | None, j: int) -> float | None:
 @within_reading
 def drivers(
     vc: Valuechain, provider: str | None = None, instrument: str | None = None
-) -> dict[str, Any]:
+) -> DriverAnalysis:
     """Johnson (2000) relative weights of the dimension scores on ``overall``, with
     bootstrap 95% intervals, R², each dimension's mean (performance) and its
     importance–performance quadrant; for the whole organisation or one provider.
@@ -571,15 +591,12 @@ def drivers(
         else np.empty((0, len(dims) + 1))
     )
     n = int(complete.shape[0])
-    base: dict[str, Any] = {
-        "threshold": limit,
-        "instrument": instrument,
-        "provider": provider,
-        "outcome": OUTCOME,
-    }
     if 0 < n < limit or hidden_cell:
         return {
-            **base,
+            "threshold": limit,
+            "instrument": instrument,
+            "provider": provider,
+            "outcome": OUTCOME,
             "n": None,
             "r2": None,
             "drivers": [{"dimension": d} for d in dims],
@@ -588,7 +605,10 @@ def drivers(
     result = key_drivers(complete[:, :-1], complete[:, -1], normal_above=NORMAL_BOOTSTRAP_ABOVE)
     quadrant = quadrants(result.share, result.performance)
     return {
-        **base,
+        "threshold": limit,
+        "instrument": instrument,
+        "provider": provider,
+        "outcome": OUTCOME,
         "n": n,
         "r2": _num(result.r2),
         "reason": None if result.reason is None else str(result.reason),
@@ -682,7 +702,7 @@ def published_cells(vc: Valuechain) -> tuple[int, list[str], list[PublishedCell]
 
 
 @within_reading
-def reliability_with_omega(vc: Valuechain) -> dict[str, Any]:
+def reliability_with_omega(vc: Valuechain) -> ReliabilityDocument:
     """:func:`reliability` with McDonald's omega (one-factor ML model) per scale of
     three or more items, from the same complete responses (the pooled item
     cross-products); suppressed scales stay without numbers."""
@@ -710,7 +730,7 @@ def scores_with_nps(
     campaign: str | None = None,
     instrument: str | None = None,
     provider: str | None = None,
-) -> dict[str, Any]:
+) -> Scores:
     """:func:`scores`, and for every shown cell of the ``recommend`` instrument its
     net promoter score with the Wald 95% interval and the promoter and detractor
     shares (``analytics.nps.net_promoter``). The answer counts are sums over the
@@ -737,13 +757,11 @@ def scores_with_nps(
         if found_bins is None or int(found_bins.sum()) != cell["n"]:
             continue
         result = net_promoter(found_bins)
-        cell.update(
-            nps=_num(float(result.nps)),
-            nps_ci_low=_num(float(result.ci_low)),
-            nps_ci_high=_num(float(result.ci_high)),
-            promoters=_num(float(result.promoters)),
-            detractors=_num(float(result.detractors)),
-        )
+        cell["nps"] = _num(float(result.nps))
+        cell["nps_ci_low"] = _num(float(result.ci_low))
+        cell["nps_ci_high"] = _num(float(result.ci_high))
+        cell["promoters"] = _num(float(result.promoters))
+        cell["detractors"] = _num(float(result.detractors))
     return found
 
 
@@ -753,7 +771,7 @@ def scores_with_nps(
 @within_reading
 def provider_scores(
     vc: Valuechain, provider: str, by: By | str = By.PROVIDER, campaign: str | None = None
-) -> dict[str, Any]:
+) -> Scores:
     """A provider's scores (:func:`scores_with_nps`, default: the latest closed
     campaign) with its SERVQUAL totals in that campaign (``servqual_totals``), read
     in one unit of work. Raises :class:`NotFound` for an unknown unit or campaign."""
@@ -772,7 +790,7 @@ def servqual_totals(
     campaign: str | None = None,
     instrument: str | None = None,
     provider: str | None = None,
-) -> dict[str, Any]:
+) -> ServqualTotals:
     """Per provider of an instrument with an importance split (internal SERVQUAL), in
     one campaign (default: the latest closed one): the mean importance points per
     dimension of the respondents who gave a split, the unweighted total gap (the mean
@@ -832,7 +850,7 @@ def servqual_totals(
         _n, hidden, means = points.setdefault((inst, prov), (int(n), row[12] is not None, {}))
         if not hidden:  # a suppressed cell's numbers never leave the service
             means[dimension] = total / n
-    totals: list[dict[str, Any]] = []
+    totals: list[ServqualTotal] = []
     for inst, prov in sorted(gaps, key=lambda k: (k[0], k[1])):
         dims = [d.key for d in known[inst].drivers]
         by_dim = gaps[(inst, prov)]

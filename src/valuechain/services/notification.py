@@ -21,9 +21,10 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from pydantic import Field
 from sqlalchemy import Connection, Engine
 
 from valuechain.domain.notification import (
@@ -38,6 +39,7 @@ from valuechain.services import accounts
 from valuechain.services.errors import Conflict, Invalid, NotFound, ValuechainError
 from valuechain.services.mail import Mail, Mailer
 from valuechain.services.organisation import Valuechain
+from valuechain.services.report_types import Preferences
 from valuechain.services.transaction import reading, writing
 from valuechain.settings import settings
 from valuechain.store import notification as store
@@ -200,6 +202,20 @@ def set_preferences(vc: Valuechain, person_id: str, choices: Sequence[Preference
         store.save_preferences(conn, vc.org_id, person_id, choices)
 
 
+def choices(vc: Valuechain, person_id: str) -> Preferences:
+    """The person's choice for every kind (:func:`preferences`, each with its label)
+    and their own webhook (:func:`webhook`), read in one unit of work."""
+    with reading(vc):
+        return {
+            "person": person_id,
+            "preferences": [
+                {"kind": p.kind, "label": KINDS[p.kind], "email": p.email, "webhook": p.webhook}
+                for p in preferences(vc, person_id)
+            ],
+            "webhook_url": webhook(vc, person_id),
+        }
+
+
 def webhook(vc: Valuechain, person_id: str | None = None) -> str | None:
     """The person's own webhook URL, or with no person the organisation's."""
     with reading(vc) as conn:
@@ -231,7 +247,7 @@ class OutboxRow:
     status: str
     attempts: int
     created_at: datetime
-    due_at: datetime
+    due_at: Annotated[datetime, Field(description="When a pending row is tried (again).")]
     sent_at: datetime | None
     last_error: str | None
 

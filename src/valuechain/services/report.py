@@ -44,9 +44,13 @@ from valuechain.services import flow as flow_service
 from valuechain.services import watermelon as watermelon_service
 from valuechain.services.audit import Actor
 from valuechain.services.errors import Invalid, NotFound
+from valuechain.services.flow_types import Stage
+from valuechain.services.measure_types import Driver, ScoreCell
 from valuechain.services.organisation import Valuechain
 from valuechain.services.partner import action as action_service
 from valuechain.services.partner.relationship import require
+from valuechain.services.report_types import Finding as FindingJson
+from valuechain.services.report_types import ReportDocument
 from valuechain.services.transaction import reading, writing
 from valuechain.store import capacity as capacity_store
 from valuechain.store import measure as measure_store
@@ -85,7 +89,7 @@ def _context(vc: Valuechain) -> Context:
 # Survey producers: only published (protected) cells are used.
 
 
-def _moments_of(cell: dict[str, Any]) -> Moments | None:
+def _moments_of(cell: ScoreCell) -> Moments | None:
     """The moments behind a published cell (see :func:`moments_from_interval`)."""
     n, m, lo = cell.get("n"), cell.get("mean"), cell.get("ci_low")
     if n is None or m is None or lo is None or n < 2:
@@ -99,7 +103,7 @@ def _campaigns(vc: Valuechain) -> list[str]:
         return list(measure_store.campaign_ids(conn, vc.org_id))
 
 
-def _cell_key(cell: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
+def _cell_key(cell: ScoreCell) -> tuple[str, str, str | None, str | None]:
     return (cell["instrument"], cell["provider"], cell.get("customer"), cell.get("dimension"))
 
 
@@ -118,7 +122,8 @@ def survey_changes(vc: Valuechain, ctx: Context) -> list[Candidate]:
             if old is None or cell["suppressed"] or old["suppressed"]:
                 continue
             a, b = _moments_of(old), _moments_of(cell)
-            if a is None or b is None:
+            mean_before, mean_after = old["mean"], cell["mean"]
+            if a is None or b is None or mean_before is None or mean_after is None:
                 continue
             change = welch_change(a, b)
             p = float(change.p[0])
@@ -130,7 +135,7 @@ def survey_changes(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 cell.get("dimension"),
             )
             low, high = float(change.ci_low[0]), float(change.ci_high[0])
-            falls = cell["mean"] < old["mean"]
+            falls = mean_after < mean_before
             out.append(
                 Candidate(
                     kind=Kind.DECLINE if falls else Kind.RISE,
@@ -141,8 +146,8 @@ def survey_changes(vc: Valuechain, ctx: Context) -> list[Candidate]:
                         ctx.name(provider),
                         ctx.name(customer) or None,
                         dimension,
-                        old["mean"],
-                        cell["mean"],
+                        mean_before,
+                        mean_after,
                         low,
                         high,
                         first,
@@ -193,15 +198,30 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
     wording = _wording(vc)
     out: list[Candidate] = []
     for cell in measure.scores(vc, measure.By.DIMENSION, campaigns[-1])["cells"]:
-        gap, low, n = cell.get("gap"), cell.get("gap_ci_low"), cell.get("n")
-        if cell["suppressed"] or gap is None or low is None or n is None or n < 2 or gap >= 0:
+        gap, low, high, n = (
+            cell.get("gap"),
+            cell.get("gap_ci_low"),
+            cell.get("gap_ci_high"),
+            cell["n"],
+        )
+        dimension = cell.get("dimension")
+        if (
+            cell["suppressed"]
+            or gap is None
+            or low is None
+            or high is None
+            or n is None
+            or dimension is None
+            or n < 2
+            or gap >= 0
+        ):
             continue
         se = (gap - low) / float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1))
         if not se > 0:
             continue
         t = gap / se
         p = float(2 * stats.t.sf(abs(t), n - 1))
-        provider, dimension = cell["provider"], cell["dimension"]
+        provider = cell["provider"]
         label = wording(cell["instrument"], dimension)
         out.append(
             Candidate(
@@ -210,7 +230,7 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 sentence=(
                     f"On \u201c{label}\u201d, {ctx.name(provider)} delivers less than its "
                     f"customers expect: a gap of {number(gap)} points on 1–7 "
-                    f"({interval(low, cell['gap_ci_high'])}, "
+                    f"({interval(low, high)}, "
                     f"n = {n}) in {campaigns[-1]}."
                 ),
                 next_step=(
@@ -222,10 +242,10 @@ def survey_gaps(vc: Valuechain, ctx: Context) -> list[Candidate]:
                 test="one-sample t test of the gap P − E",
                 p=p,
                 ci_low=low,
-                ci_high=cell["gap_ci_high"],
+                ci_high=high,
                 sight=sight_weight(_relationship_steps(ctx, provider, None)),
                 units=(provider,),
-                chart=_interval_chart(dimension, gap, low, cell["gap_ci_high"], "gap P − E"),
+                chart=_interval_chart(dimension, gap, low, high, "gap P − E"),
                 evidence={"n": n, "instrument": cell["instrument"]},
                 topic=f"gap:{provider}",
             )
@@ -264,18 +284,21 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
             result = measure.drivers(vc, provider=provider)
         except NotFound:
             continue
-        if result.get("suppressed") or result.get("r2") is None or result.get("n") is None:
+        found_n, found_r2 = result["n"], result["r2"]
+        if result["suppressed"] or found_r2 is None or found_n is None:
             continue
         dims = [d for d in result["drivers"] if d.get("weight") is not None]
-        n, r2 = int(result["n"]), float(result["r2"])
+        n, r2 = int(found_n), float(found_r2)
         if len(dims) < 2:
             continue
         for top in dims:
             p_important, p_below = top.get("p_important"), top.get("p_below")
-            if p_important is None or p_below is None:
+            share, performance = top.get("share"), top.get("performance")
+            if p_important is None or p_below is None or share is None or performance is None:
                 continue
-            others = [d["performance"] for d in dims if d is not top]
-            shortfall = float(np.mean(others)) - top["performance"]
+            # A weighed dimension has a performance (the mean of its scores).
+            others = [_known(d.get("performance")) for d in dims if d is not top]
+            shortfall = float(np.mean(others)) - performance
             name = wording(result.get("instrument"), top["dimension"])
             out.append(
                 Candidate(
@@ -283,18 +306,18 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
                     subject=f"{ctx.name(provider)} · {name}",
                     sentence=(
                         f"\u201c{name}\u201d explains "
-                        f"{number(100 * top['share'], 0)}% of how satisfied "
+                        f"{number(100 * share, 0)}% of how satisfied "
                         f"{possessive(ctx.name(provider))} customers are, more than its other "
                         f"dimensions (R² = {number(r2, 2)}, n = {n}), yet scores "
-                        f"{number(top['performance'])}, below them."
+                        f"{number(performance)}, below them."
                     ),
                     next_step=(
                         f"Make \u201c{name}\u201d the first thing {ctx.name(provider)} "
                         "improves: its customers need it most to succeed."
                     ),
-                    effect=float(top["share"]),
+                    effect=float(share),
                     # Importance times how far it trails the provider's other dimensions.
-                    strength=2.0 * float(top["share"]) * max(shortfall, 0.0),
+                    strength=2.0 * float(share) * max(shortfall, 0.0),
                     test=(
                         "its relative weight above the others' mean (bootstrap) and its "
                         "score below theirs (paired t): the larger p"
@@ -312,12 +335,16 @@ def survey_drivers(vc: Valuechain, ctx: Context) -> list[Candidate]:
     return out
 
 
-def _latest_cells(vc: Valuechain, by: measure.By) -> list[dict[str, Any]]:
+def _known(value: float | None) -> float:
+    """A number the analysis always has where it is read (NaN, never a crash, if not)."""
+    return math.nan if value is None else value
+
+
+def _latest_cells(vc: Valuechain, by: measure.By) -> list[ScoreCell]:
     campaigns = _campaigns(vc)
     if not campaigns:
         return []
-    cells: list[dict[str, Any]] = measure.scores(vc, by, campaigns[-1])["cells"]
-    return cells
+    return measure.scores(vc, by, campaigns[-1])["cells"]
 
 
 # ----------------------------------------------------------------------------------
@@ -332,6 +359,7 @@ def bottleneck(vc: Valuechain, ctx: Context) -> list[Candidate]:
         return []
     stage = next(s for s in state["stages"] if s["id"] == first)
     raised = flow_service.flow(vc, [f"{first}=+20%"])["what_if"]
+    assert raised is not None  # a what-if was asked
     gain = raised["throughput_change"] or 0.0
     before = raised["throughput_before"] or 0.0
     new = raised["new_bottleneck"]
@@ -458,21 +486,27 @@ def actions(vc: Valuechain, ctx: Context) -> list[Candidate]:
     out: list[Candidate] = []
     for a in action_service.actions(vc):
         r = a["result"]
-        if r.get("after") is None or r.get("difference") is None:
+        before, after = r["before"], r["after"]
+        difference, ci_low, ci_high = r.get("difference"), r.get("ci_low"), r.get("ci_high")
+        # Measured again: both sides and the interval of the difference are known.
+        if before is None or after is None or difference is None:
+            continue
+        mean_before, mean_after = before["mean"], after["mean"]
+        if mean_before is None or mean_after is None or ci_low is None or ci_high is None:
             continue
         provider, customer = a["provider"], a["customer"]
         metric = (a["metric"]["dimension"] or "overall score").replace("_", " ")
         change = (
-            f"{metric} went from {number(r['before']['mean'])} to {number(r['after']['mean'])} "
-            f"({'+' if r['difference'] >= 0 else ''}{number(r['difference'])}, "
-            f"{interval(r['ci_low'], r['ci_high'])}) between {r['before']['campaign']} and "
-            f"{r['after']['campaign']}"
+            f"{metric} went from {number(mean_before)} to {number(mean_after)} "
+            f"({'+' if difference >= 0 else ''}{number(difference)}, "
+            f"{interval(ci_low, ci_high)}) between {before['campaign']} and "
+            f"{after['campaign']}"
         )
         worked = r["verdict"] == "improved"
         if r["verdict"] in ("improved", "worse"):
             kind, p, test = (
                 Kind.ACTION_WORKED if worked else Kind.ACTION_FAILED,
-                r["p"],
+                r.get("p"),
                 "Welch t test",
             )
         elif a["status"] == "done":
@@ -498,17 +532,17 @@ def actions(vc: Valuechain, ctx: Context) -> list[Candidate]:
                     if worked
                     else "Regroup with the customer: ask what it needs to succeed instead."
                 ),
-                effect=float(r["difference"]),
-                strength=abs(float(r["difference"])) / 2 if p is not None else 0.3,
+                effect=float(difference),
+                strength=abs(float(difference)) / 2 if p is not None else 0.3,
                 test=test,
                 p=p,
-                ci_low=float(r["ci_low"]),
-                ci_high=float(r["ci_high"]),
+                ci_low=float(ci_low),
+                ci_high=float(ci_high),
                 sight=sight_weight(_relationship_steps(ctx, provider, customer)),
                 units=(provider, customer),
                 evidence={
-                    "n_before": r["before"]["n"],
-                    "n_after": r["after"]["n"],
+                    "n_before": before["n"],
+                    "n_after": after["n"],
                     "action": a["id"],
                 },
                 topic=f"action:{a['id']}",
@@ -688,9 +722,7 @@ def _base(height: int = 90) -> dict[str, Any]:
     }
 
 
-def _change_chart(
-    old: dict[str, Any], new: dict[str, Any], first: str, last: str
-) -> dict[str, Any]:
+def _change_chart(old: ScoreCell, new: ScoreCell, first: str, last: str) -> dict[str, Any]:
     rows = [
         {"campaign": first, "mean": old["mean"], "low": old["ci_low"], "high": old["ci_high"]},
         {"campaign": last, "mean": new["mean"], "low": new["ci_low"], "high": new["ci_high"]},
@@ -755,7 +787,7 @@ def _interval_chart(
     }
 
 
-def _driver_chart(dims: list[dict[str, Any]], top: str) -> dict[str, Any]:
+def _driver_chart(dims: list[Driver], top: str) -> dict[str, Any]:
     rows = [
         {"dimension": d["dimension"], "share": d["share"], "top": d["dimension"] == top}
         for d in dims
@@ -782,15 +814,14 @@ def _driver_chart(dims: list[dict[str, Any]], top: str) -> dict[str, Any]:
     }
 
 
-def _utilisation_chart(stages: list[dict[str, Any]], first: str) -> dict[str, Any]:
-    rows = sorted(
-        (
-            {"stage": s["unit_name"], "load": s["load"], "bottleneck": s["id"] == first}
-            for s in stages
-            if s.get("load") is not None
-        ),
-        key=lambda r: -r["load"],
-    )[:6]
+def _utilisation_chart(stages: list[Stage], first: str) -> dict[str, Any]:
+    loaded = sorted(
+        ((s, load) for s in stages if (load := s["load"]) is not None), key=lambda sl: -sl[1]
+    )
+    rows = [
+        {"stage": s["unit_name"], "load": load, "bottleneck": s["id"] == first}
+        for s, load in loaded[:6]
+    ]
     return {
         **_base(14 * len(rows)),
         "data": {"values": rows},
@@ -830,7 +861,7 @@ class Report:
     threshold: int
     notes: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ReportDocument:
         """The ``valuechain report --format json`` document (keys per PRODUCT.md)."""
         return {
             "title": self.title,
@@ -847,7 +878,7 @@ def _clean(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def _finding_json(found: Finding) -> dict[str, Any]:
+def _finding_json(found: Finding) -> FindingJson:
     c = found.candidate
     return {
         "kind": c.kind.value,

@@ -24,6 +24,7 @@ from valuechain.services import measure
 from valuechain.services import request as request_service
 from valuechain.services.agreement_types import Watermelon
 from valuechain.services.commitment import logs
+from valuechain.services.measure_types import ScoreCell
 from valuechain.services.organisation import Valuechain
 
 DEFAULT_ON_TIME_TARGET = 90.0  # percent, for agreements that state no on-time target
@@ -31,13 +32,14 @@ DEFAULT_SLA_TARGET = 90.0  # percent of requests within the agreement's hours
 MIN_ENDED = 3  # fewer ended commitments than this judge nothing
 
 
-def _mood(cell: dict[str, Any], low: int, high: int) -> str | None:
-    if cell.get("suppressed") or cell.get("ci_low") is None or cell.get("ci_high") is None:
+def _mood(cell: ScoreCell, low: int, high: int) -> str | None:
+    ci_low, ci_high = cell["ci_low"], cell["ci_high"]
+    if cell["suppressed"] or ci_low is None or ci_high is None:
         return None
     middle = (low + high) / 2
-    if cell["ci_high"] < middle:
+    if ci_high < middle:
         return "unhappy"
-    if cell["ci_low"] > middle:
+    if ci_low > middle:
         return "happy"
     return "neutral"
 
@@ -93,11 +95,11 @@ def watermelon(
         )  # fmt: skip
     survey = measure.scores(vc, measure.By.RELATIONSHIP)
     known = measure.instruments(vc)
-    cells: dict[tuple[str, str], dict[str, Any]] = {}
-    for cell in survey["cells"]:
-        key = (cell["provider"], cell.get("customer") or "")
-        if key in pairs and (key not in cells or cells[key].get("suppressed")):
-            cells[key] = cell
+    cells: dict[tuple[str, str], ScoreCell] = {}
+    for found in survey["cells"]:
+        key = (found["provider"], found.get("customer") or "")
+        if key in pairs and (key not in cells or cells[key]["suppressed"]):
+            cells[key] = found
     rows = []
     for key in sorted(pairs):
         row = pairs[key]

@@ -13,6 +13,7 @@ from valuechain.edge.dependencies import CurrentValuechain, allow
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.services.flow import InvalidWhatIf
 from valuechain.services.flow import flow as flow_of
+from valuechain.services.flow_types import FlowState, Stage
 from valuechain.web.templating import templates
 
 # The flow of the chain is organisation-wide knowledge, like the map it comes from.
@@ -26,7 +27,7 @@ CAPACITY_RANGE = (-50, 100)
 COST_RANGE = (-50, 50)
 
 
-def chain_order(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def chain_order(doc: FlowState) -> list[Stage]:
     """Stages from where items enter to the external customers (left to right): the
     longest way to the customers first, so short side lines end up on the right."""
     return sorted(
@@ -35,7 +36,7 @@ def chain_order(doc: dict[str, Any]) -> list[dict[str, Any]]:
     )
 
 
-def busiest_first(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def busiest_first(doc: FlowState) -> list[Stage]:
     """Stages by utilisation, highest first, then by id; a stage without a
     utilisation (unlimited capacity, or an unbounded chain) after every stage that
     has one. Sorted here, not with Jinja's ``sort``: ``None`` does not compare with a

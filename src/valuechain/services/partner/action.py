@@ -14,8 +14,10 @@ from valuechain.analytics.score import Moments, moments_from_interval
 from valuechain.domain.access import Principal
 from valuechain.services import measure, notification
 from valuechain.services.errors import Invalid, NotFound
+from valuechain.services.measure_types import ScoreCell
 from valuechain.services.organisation import Valuechain
 from valuechain.services.partner.relationship import require
+from valuechain.services.partner.types import ActionPlan, ActionResult, Measured, Overdue
 from valuechain.services.transaction import reading, writing
 from valuechain.store import measure as measure_store
 from valuechain.store import partner as store
@@ -46,7 +48,7 @@ def create(
     dimension: str | None = None,
     rated: str | None = None,
     source: str = "",
-) -> dict[str, Any]:
+) -> ActionPlan:
     """Store an action on the relationship. The metric is ``rated``'s score (default:
     the provider's) on ``instrument``, one ``dimension`` or overall; its baseline is
     the latest campaign today."""
@@ -88,7 +90,7 @@ def create(
 
 def set_status(
     vc: Valuechain, provider: str, customer: str, action_id: str, status: str
-) -> dict[str, Any]:
+) -> ActionPlan:
     """Move an action to ``status`` (open, in_progress, done, dropped)."""
     with writing(vc):
         if status not in ACTION_STATUSES:
@@ -114,9 +116,7 @@ _SCOPES: dict[bool, tuple[tuple[measure.By, str], ...]] = {
 }
 
 
-def _cell(
-    vc: Valuechain, row: dict[str, Any], campaign: str, by: measure.By
-) -> dict[str, Any] | None:
+def _cell(vc: Valuechain, row: dict[str, Any], campaign: str, by: measure.By) -> ScoreCell | None:
     """The published cell of the action's metric in ``campaign`` and cut ``by`` (None
     if it is not shown)."""
     rated = row["metric_rated_id"]
@@ -130,17 +130,18 @@ def _cell(
             continue
         if "dimension" in cell and cell["dimension"] != dimension:
             continue
-        return dict(cell)
+        return cell
     return None
 
 
-def _moments(cell: dict[str, Any]) -> Moments | None:
-    if cell.get("n") is None or cell["n"] < 2 or cell.get("ci_low") is None:
+def _moments(cell: ScoreCell) -> Moments | None:
+    n, mean, ci_low = cell["n"], cell["mean"], cell["ci_low"]
+    if n is None or n < 2 or mean is None or ci_low is None:
         return None
-    return moments_from_interval(cell["n"], cell["mean"], cell["ci_low"])
+    return moments_from_interval(n, mean, ci_low)
 
 
-def evaluate(vc: Valuechain, row: dict[str, Any]) -> dict[str, Any]:
+def evaluate(vc: Valuechain, row: dict[str, Any]) -> ActionResult:
     """Before (the baseline campaign) and after (the first later campaign where the
     metric is published) with Welch's interval and the verdict.
 
@@ -151,7 +152,7 @@ def evaluate(vc: Valuechain, row: dict[str, Any]) -> dict[str, Any]:
     with reading(vc):
         campaigns = _campaigns(vc)
         base = row["baseline_campaign"]
-        out: dict[str, Any] = {
+        out: ActionResult = {
             "verdict": Verdict.NOT_YET.value,
             "before": None,
             "after": None,
@@ -166,38 +167,40 @@ def evaluate(vc: Valuechain, row: dict[str, Any]) -> dict[str, Any]:
             before_cell = _cell(vc, row, base, by)
             if before_cell is None or (before := _moments(before_cell)) is None:
                 continue
+            measured: Measured = {
+                "campaign": base,
+                "n": before_cell["n"],
+                "mean": before_cell["mean"],
+            }
             if out["before"] is None:
-                out.update(
-                    before={"campaign": base, "n": before_cell["n"], "mean": before_cell["mean"]},
-                    scope=scope,
-                )
+                out["before"] = measured
+                out["scope"] = scope
             for later in later_campaigns:
                 after_cell = _cell(vc, row, later, by)
                 if after_cell is None or (after := _moments(after_cell)) is None:
                     continue
                 result: BeforeAfter = before_after(before, after)
-                out.update(
-                    before={"campaign": base, "n": before_cell["n"], "mean": before_cell["mean"]},
-                    after={"campaign": later, "n": after_cell["n"], "mean": after_cell["mean"]},
-                    difference=result.difference,
-                    ci_low=result.ci_low,
-                    ci_high=result.ci_high,
-                    p=result.p,
-                    verdict=result.verdict.value,
-                    scope=scope,
-                    note=(
+                return {
+                    "verdict": result.verdict.value,
+                    "before": measured,
+                    "after": {"campaign": later, "n": after_cell["n"], "mean": after_cell["mean"]},
+                    "scope": scope,
+                    "note": (
                         None
                         if level == 0
                         else "the relationship's own score is suppressed (too few "
                         "respondents): measured across everyone who rated "
                         f"{row['metric_rated_id']}"
                     ),
-                )
-                return out
+                    "difference": result.difference,
+                    "ci_low": result.ci_low,
+                    "ci_high": result.ci_high,
+                    "p": result.p,
+                }
         return out
 
 
-def _describe(vc: Valuechain, row: dict[str, Any], today: date) -> dict[str, Any]:
+def _describe(vc: Valuechain, row: dict[str, Any], today: date) -> ActionPlan:
     return {
         "id": row["id"],
         "provider": row["provider_id"],
@@ -220,7 +223,7 @@ def _describe(vc: Valuechain, row: dict[str, Any], today: date) -> dict[str, Any
 
 def actions(
     vc: Valuechain, provider: str | None = None, customer: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[ActionPlan]:
     """Actions (of one relationship when both are given) with their verdicts."""
     with reading(vc):
         if provider is not None and customer is not None:
@@ -231,7 +234,7 @@ def actions(
         return [_describe(vc, row, today) for row in rows]
 
 
-def overdue(vc: Valuechain, today: date | None = None) -> list[dict[str, Any]]:
+def overdue(vc: Valuechain, today: date | None = None) -> list[Overdue]:
     """Open actions past their due date: what the "regroup" reminders are about."""
     with reading(vc) as conn:
         rows = store.overdue_actions(conn, vc.org_id, today or date.today())

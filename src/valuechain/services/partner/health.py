@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from valuechain.services import request as request_service
 from valuechain.services.errors import NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.partner.relationship import Relationship, relationships, require
+from valuechain.services.partner.types import BothSides, HealthRow, SideScore, SurveyView, Topic
 from valuechain.services.transaction import reading
 from valuechain.store import capacity as capacity_store
 from valuechain.store import measure as measure_store
@@ -124,7 +125,7 @@ def _scale(instrument: Instrument) -> tuple[float, float] | None:
     return None
 
 
-def survey_views(vc: Valuechain) -> tuple[dict[Pair, dict[str, Any]], dict[Pair, dict[str, Any]]]:
+def survey_views(vc: Valuechain) -> tuple[dict[Pair, SurveyView], dict[Pair, SurveyView]]:
     """Per (provider, customer): the latest published relationship score the customer
     gives the provider, and the latest the provider gives the customer (partnership),
     each with its campaign, n, mean and 0–1 value."""
@@ -132,8 +133,8 @@ def survey_views(vc: Valuechain) -> tuple[dict[Pair, dict[str, Any]], dict[Pair,
     with reading(vc) as conn:
         campaigns = list(measure_store.campaign_ids(conn, vc.org_id))
         used = set(measure_store.instruments_used(conn, vc.org_id))
-    customer_view: dict[Pair, dict[str, Any]] = {}
-    provider_view: dict[Pair, dict[str, Any]] = {}
+    customer_view: dict[Pair, SurveyView] = {}
+    provider_view: dict[Pair, SurveyView] = {}
     for campaign in campaigns:  # oldest first: later campaigns overwrite
         cells = measure.scores(vc, measure.By.RELATIONSHIP, campaign)["cells"]
         for cell in cells:
@@ -143,14 +144,15 @@ def survey_views(vc: Valuechain) -> tuple[dict[Pair, dict[str, Any]], dict[Pair,
             scale = _scale(instrument)
             if scale is None or cell["mean"] is None:
                 continue
-            view = {
+            view: SurveyView = {
                 "campaign": campaign,
                 "instrument": instrument.key,
                 "n": cell["n"],
                 "mean": cell["mean"],
                 "value": float(rescale(cell["mean"], *scale)),
             }
-            rated, rater = cell["provider"], cell["customer"]
+            # A relationship cell always names its customer.
+            rated, rater = cell["provider"], cell.get("customer") or ""
             if instrument.rates_customer:
                 provider_view[(rater, rated)] = view
             else:
@@ -158,7 +160,7 @@ def survey_views(vc: Valuechain) -> tuple[dict[Pair, dict[str, Any]], dict[Pair,
     return customer_view, provider_view
 
 
-def health_table(vc: Valuechain, pairs: list[Relationship] | None = None) -> list[dict[str, Any]]:
+def health_table(vc: Valuechain, pairs: list[Relationship] | None = None) -> list[HealthRow]:
     """Health per relationship with every component (0–1, null when unknown) and the
     weights, worst first; the ``valuechain health --json`` rows."""
     with reading(vc):
@@ -178,7 +180,7 @@ def health_table(vc: Valuechain, pairs: list[Relationship] | None = None) -> lis
                 if value is not None:
                     matrix[i, j] = value
         result = health(matrix)
-        rows: list[dict[str, Any]] = []
+        rows: list[HealthRow] = []
         for i, rel in enumerate(pairs):
             key = (rel.provider, rel.customer)
             parts = {name: _num(result.components[i, j]) for j, name in enumerate(COMPONENTS)}
@@ -186,8 +188,8 @@ def health_table(vc: Valuechain, pairs: list[Relationship] | None = None) -> lis
                 {
                     "provider": rel.provider,
                     "customer": rel.customer,
-                    "customer_view": customer_view.get(key, {}).get("mean"),
-                    "provider_view": provider_view.get(key, {}).get("mean"),
+                    "customer_view": customer_view[key]["mean"] if key in customer_view else None,
+                    "provider_view": provider_view[key]["mean"] if key in provider_view else None,
                     "sla_met_pct": None if parts["sla"] is None else 100 * parts["sla"],
                     "trust": parts["trust"],
                     "health": _num(result.score[i]),
@@ -210,23 +212,28 @@ def weights() -> dict[str, float]:
     return {name: float(w) for name, w in zip(COMPONENTS, WEIGHTS, strict=True)}
 
 
-def _dimension_cells(vc: Valuechain, instrument: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """(rated unit, dimension) -> its latest published dimension cell for ``instrument``."""
+def _dimension_cells(vc: Valuechain, instrument: str) -> dict[tuple[str, str], SideScore]:
+    """(rated unit, dimension) -> its latest published dimension cell for ``instrument``
+    (its ``value`` on 0–1 is left to the caller, which knows the scale: NaN here)."""
     with reading(vc) as conn:
         campaigns = list(measure_store.campaign_ids(conn, vc.org_id))
-    out: dict[tuple[str, str], dict[str, Any]] = {}
+    out: dict[tuple[str, str], SideScore] = {}
     for campaign in campaigns:
         try:
             cells = measure.scores(vc, measure.By.DIMENSION, campaign, instrument)["cells"]
         except NotFound:
             continue
         for cell in cells:
-            if not cell["suppressed"] and cell["mean"] is not None:
-                out[(cell["provider"], cell["dimension"])] = {**cell, "campaign": campaign}
+            mean = cell["mean"]
+            if not cell["suppressed"] and mean is not None:
+                # A dimension cell always names its dimension.
+                key = (cell["provider"], cell.get("dimension") or "")
+                # The value (0–1) is set by the caller, which knows the scale.
+                out[key] = {"mean": mean, "n": cell["n"], "value": math.nan, "campaign": campaign}
     return out
 
 
-def both_sides(vc: Valuechain, provider: str, customer: str) -> dict[str, Any]:
+def both_sides(vc: Valuechain, provider: str, customer: str) -> BothSides:
     """The relationship page's core: its health row, and per mirrored topic how the
     provider's customers rate it next to how the customer's providers rate the
     customer (0–1 each), with the topic where they differ most marked."""
@@ -237,7 +244,7 @@ def both_sides(vc: Valuechain, provider: str, customer: str) -> dict[str, Any]:
             theirs = _dimension_cells(vc, SERVICE_FACTORS.key)
             ours = _dimension_cells(vc, PARTNERSHIP.key)
         known = measure.instruments(vc)
-        topics: list[dict[str, Any]] = []
+        topics: list[Topic] = []
         for label, customer_dim, provider_dim in MIRRORED_TOPICS:
             a = theirs.get((provider, customer_dim))
             b = ours.get((customer, provider_dim))
@@ -250,12 +257,8 @@ def both_sides(vc: Valuechain, provider: str, customer: str) -> dict[str, Any]:
                     "customer_dimension": customer_dim,
                     "provider_dimension": provider_dim,
                     # Each side is its latest published cell; the campaign says which.
-                    "customers_rate_provider": None
-                    if a is None
-                    else {"mean": a["mean"], "n": a["n"], "value": va, "campaign": a["campaign"]},
-                    "providers_rate_customer": None
-                    if b is None
-                    else {"mean": b["mean"], "n": b["n"], "value": vb, "campaign": b["campaign"]},
+                    "customers_rate_provider": None if a is None else {**a, "value": va},
+                    "providers_rate_customer": None if b is None else {**b, "value": vb},
                     "difference": _num(va - vb),
                 }
             )

@@ -18,13 +18,22 @@ withheld, so a page can say why."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 from valuechain.domain.access import Action, Principal
 from valuechain.services.access import may
 from valuechain.services.organisation import Valuechain
 from valuechain.services.partner import action, health, workspace
 from valuechain.services.partner.relationship import Relationship, relationships
+from valuechain.services.partner.types import (
+    ActionPlan,
+    BothSides,
+    HealthRow,
+    RelationshipView,
+    Shown,
+    ShownAction,
+    Topic,
+)
 from valuechain.services.transaction import reading
 
 # Health components by the group of numbers they belong to.
@@ -32,9 +41,10 @@ PROVIDER_RESULTS = ("customer_view",)  # customers rate the provider
 CUSTOMER_RESULTS = ("provider_view",)  # the provider rates the customer as a partner
 SERVICE_LEVELS = ("sla", "thanks")
 SUMMARY = ("trust", "capacity")
+ShownGroup = Literal["provider_results", "customer_results", "service_levels", "summary"]
 
 
-def shown(vc: Valuechain, principal: Principal, provider: str, customer: str) -> dict[str, bool]:
+def shown(vc: Valuechain, principal: Principal, provider: str, customer: str) -> Shown:
     """Which groups of numbers about the relationship ``principal`` may see."""
     return {
         "provider_results": may(vc, principal, Action.VIEW_UNIT_RESULTS, provider),
@@ -45,15 +55,15 @@ def shown(vc: Valuechain, principal: Principal, provider: str, customer: str) ->
     }
 
 
-def _health_row(row: dict[str, Any], see: dict[str, bool]) -> dict[str, Any]:
-    groups = {
+def _health_row(row: HealthRow, see: Shown) -> HealthRow:
+    groups: dict[ShownGroup, tuple[str, ...]] = {
         "provider_results": PROVIDER_RESULTS,
         "customer_results": CUSTOMER_RESULTS,
         "service_levels": SERVICE_LEVELS,
         "summary": SUMMARY,
     }
     hidden = {name for group, names in groups.items() if not see[group] for name in names}
-    out = {
+    out: HealthRow = {
         **row,
         "components": {k: (None if k in hidden else v) for k, v in row["components"].items()},
     }
@@ -73,9 +83,9 @@ def _health_row(row: dict[str, Any], see: dict[str, bool]) -> dict[str, Any]:
     return out
 
 
-def _sides(sides: dict[str, Any], see: dict[str, bool]) -> dict[str, Any]:
+def _sides(sides: BothSides, see: Shown) -> BothSides:
     both = see["provider_results"] and see["customer_results"]
-    topics = [
+    topics: list[Topic] = [
         {
             **t,
             "customers_rate_provider": t["customers_rate_provider"]
@@ -96,17 +106,17 @@ def _sides(sides: dict[str, Any], see: dict[str, bool]) -> dict[str, Any]:
     }
 
 
-def action_shown(vc: Valuechain, principal: Principal, found: dict[str, Any]) -> dict[str, Any]:
+def action_shown(vc: Valuechain, principal: Principal, found: ActionPlan) -> ShownAction:
     """An action with its before/after (survey numbers about the unit it rates) only
     for those who may see that unit's results; else ``result`` is ``None``."""
     if may(vc, principal, Action.VIEW_UNIT_RESULTS, found["metric"]["rated"]):
-        return found
+        return {**found}
     return {**found, "result": None}
 
 
 def relationship(
     vc: Valuechain, principal: Principal, provider: str, customer: str
-) -> dict[str, Any]:
+) -> RelationshipView:
     """The relationship page's document for ``principal``: ``health``, ``topics``,
     ``largest_disagreement``, ``weights``, ``workspace``, ``actions`` and ``shown``.
     Raises :class:`~valuechain.services.errors.NotFound` for a pair not on the map."""
@@ -174,12 +184,12 @@ def hero_and_sidekick(
         def served(pair: Relationship) -> Served:
             see = shown(vc, principal, pair.provider, pair.customer)
             row = rows.get((pair.provider, pair.customer))
-            shown_row = _health_row(row, see) if row is not None else {}
+            shown_row = _health_row(row, see) if row is not None else None
             return Served(
                 provider=pair.provider,
                 customer=pair.customer,
-                score=shown_row.get("customer_view"),
-                health=shown_row.get("health"),
+                score=shown_row["customer_view"] if shown_row else None,
+                health=shown_row["health"] if shown_row else None,
                 score_shown=see["provider_results"],
                 health_shown=all(see.values()),
             )
