@@ -36,6 +36,7 @@ from valuechain.web import partner as partner_pages
 from valuechain.web import report as report_pages
 from valuechain.web import request as request_pages
 from valuechain.web import session as session_pages
+from valuechain.web import suggestion as suggestion_pages
 from valuechain.web import survey as survey_pages
 from valuechain.web.input_guard import InputGuard
 from valuechain.web.limits import BodyLimit, UploadLimits
@@ -68,6 +69,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     session_pages.router,
     admin_pages.router,
     map_pages.router,
+    suggestion_pages.router,
     flow_pages.router,
     report_pages.router,
     partner_pages.router,
