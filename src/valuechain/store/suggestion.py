@@ -23,10 +23,10 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
     tuple_,
     union,
+    union_all,
 )
 
 from valuechain.store.tables import (
@@ -90,10 +90,19 @@ class PairAgreement:
     result_id: str
 
 
-def _touches(provider: Any, customer: Any, unit_id: str | None) -> ColumnElement[bool]:
+def _branches(
+    provider: Any, customer: Any, unit_id: str | None, pair: tuple[str, str] | None
+) -> list[list[ColumnElement[bool]]]:
+    """The WHERE clauses of one source, each read through its own index: the whole
+    organisation, or the unit as provider and the unit as customer (two branches,
+    so neither needs an OR that would scan the organisation)."""
+    extra: list[ColumnElement[bool]] = []
+    if pair is not None:
+        extra = [provider == pair[0], customer == pair[1]]
     if unit_id is None:
-        return literal(True)
-    return or_(provider == unit_id, customer == unit_id)
+        return [[provider != customer, *extra]]
+    # The unit with itself comes twice; the final query leaves every such pair out.
+    return [[provider == unit_id, *extra], [customer == unit_id, *extra]]
 
 
 def _candidates(
@@ -104,25 +113,25 @@ def _candidates(
 ) -> Select[Any]:
     """The suggested pairs with their evidence, unordered."""
     r, c, a, res = REQUESTS, CELLS, AGREEMENTS, RESULTS
-
-    def narrowed(provider: Any, customer: Any) -> list[ColumnElement[bool]]:
-        where = [_touches(provider, customer, unit_id), provider != customer]
-        if pair is not None:
-            where += [provider == pair[0], customer == pair[1]]
-        return where
-
-    filed = (
-        select(
-            r.c.provider_id.label("provider"),
-            r.c.customer_id.label("customer"),
-            func.count().label("requests"),
-            func.min(r.c.created_at).label("first_request"),
-            func.max(r.c.created_at).label("last_request"),
+    filed_parts = []
+    for k, where in enumerate(_branches(r.c.provider_id, r.c.customer_id, unit_id, pair)):
+        # The unit as customer: grouped by an expression (the provider id itself), so
+        # that SQLite, which has no statistics, reads the customer's few requests
+        # through the index by customer and sorts them, instead of walking the whole
+        # organisation's requests in provider order to spare the sort.
+        provider = func.coalesce(r.c.provider_id, "") if k == 1 else r.c.provider_id
+        filed_parts.append(
+            select(
+                provider.label("provider"),
+                r.c.customer_id.label("customer"),
+                func.count().label("requests"),
+                func.min(r.c.created_at).label("first_request"),
+                func.max(r.c.created_at).label("last_request"),
+            )
+            .where(r.c.org_id == org_id, *where)
+            .group_by(provider, r.c.customer_id)
         )
-        .where(r.c.org_id == org_id, *narrowed(r.c.provider_id, r.c.customer_id))
-        .group_by(r.c.provider_id, r.c.customer_id)
-        .cte("filed")
-    )
+    filed = union_all(*filed_parts).cte("filed")
     # Only relationship cells that are published: shown (not suppressed), about at
     # least the threshold's respondents, of a closed campaign. A campaign counts, never
     # a respondent, and no score is read.
@@ -136,34 +145,39 @@ def _candidates(
         CAMPAIGNS.c.closes_on.is_not(None),
         CAMPAIGNS.c.closes_on >= today,
     )
-    rated = (
-        select(
-            c.c.provider.label("provider"),
-            c.c.customer.label("customer"),
-            func.count(distinct(c.c.campaign)).label("campaigns"),
+    rated_parts = []
+    for k, where in enumerate(_branches(c.c.provider, c.c.customer, unit_id, pair)):
+        rated_key = func.coalesce(c.c.provider, "") if k == 1 else c.c.provider  # as above
+        rated_parts.append(
+            select(
+                rated_key.label("provider"),
+                c.c.customer.label("customer"),
+                func.count(distinct(c.c.campaign)).label("campaigns"),
+            )
+            .where(
+                c.c.org_id == org_id,
+                c.c.cut == RELATIONSHIP_CUT,
+                c.c.suppressed.is_(None),
+                c.c.n >= threshold,
+                c.c.campaign.not_in(still_open),
+                *where,
+            )
+            .group_by(rated_key, c.c.customer)
         )
-        .where(
-            c.c.org_id == org_id,
-            c.c.cut == RELATIONSHIP_CUT,
-            c.c.suppressed.is_(None),
-            c.c.n >= threshold,
-            c.c.campaign.not_in(still_open),
-            *narrowed(c.c.provider, c.c.customer),
+    rated = union_all(*rated_parts).cte("rated")
+    agreed = union_all(
+        *(
+            select(
+                res.c.unit_id.label("provider"),
+                a.c.customer_id.label("customer"),
+                func.count().label("agreements"),
+            )
+            .join(res, and_(res.c.org_id == a.c.org_id, res.c.id == a.c.result_id))
+            .where(a.c.org_id == org_id, *where)
+            .group_by(res.c.unit_id, a.c.customer_id)
+            for where in _branches(res.c.unit_id, a.c.customer_id, unit_id, pair)
         )
-        .group_by(c.c.provider, c.c.customer)
-        .cte("rated")
-    )
-    agreed = (
-        select(
-            res.c.unit_id.label("provider"),
-            a.c.customer_id.label("customer"),
-            func.count().label("agreements"),
-        )
-        .join(res, and_(res.c.org_id == a.c.org_id, res.c.id == a.c.result_id))
-        .where(a.c.org_id == org_id, *narrowed(res.c.unit_id, a.c.customer_id))
-        .group_by(res.c.unit_id, a.c.customer_id)
-        .cte("agreed")
-    )
+    ).cte("agreed")
     pairs = union(
         select(filed.c.provider, filed.c.customer),
         select(rated.c.provider, rated.c.customer),
@@ -181,12 +195,16 @@ def _candidates(
         return exists().where(UNITS.c.org_id == org_id, UNITS.c.id == unit)
 
     # Any link from any of the provider's results to the customer, in any state.
+    # (The provider's results first, through their index, then each one's links by
+    # key: written as IN so the planner does not walk every link of the organisation.)
     linked = exists().where(
-        RESULTS.c.org_id == org_id,
-        RESULTS.c.unit_id == p,
         LINKS.c.org_id == org_id,
-        LINKS.c.result_id == RESULTS.c.id,
         LINKS.c.customer_id == q,
+        LINKS.c.result_id.in_(
+            select(RESULTS.c.id)
+            .where(RESULTS.c.org_id == org_id, RESULTS.c.unit_id == p)
+            .correlate_except(RESULTS)  # the pair is the outer query's
+        ),
     )
     return (
         select(
@@ -204,7 +222,7 @@ def _candidates(
             .outerjoin(agreed, and_(agreed.c.provider == p, agreed.c.customer == q))
             .outerjoin(dismissed, dismissed.c.subject == _subject(p, q))
         )
-        .where(dismissed.c.subject.is_(None), known(p), known(q), ~linked)
+        .where(p != q, dismissed.c.subject.is_(None), known(p), known(q), ~linked)
     )
 
 
