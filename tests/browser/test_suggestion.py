@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import _watched_page
+from tests.browser.conftest import SCREENSHOTS, _watched_page
 from tests.signin import make_account
 from valuechain import Valuechain
 from valuechain.api import PREFIX
@@ -59,6 +59,7 @@ def test_a_lead_accepts_and_the_other_lead_confirms(
     assert "requests to IT service desk between " in evidence
     assert evidence.endswith("no result of IT service desk is linked to Sales operations.")
     # Names, not ids, in the picker.
+    page.screenshot(path=str(SCREENSHOTS / "suggestions.png"), full_page=True)
     options = item.locator("select[name=result_id] option").all_inner_texts()
     assert options == ["Resolved IT incidents"]
     item.locator("select[name=result_id]").select_option(label="Resolved IT incidents")
