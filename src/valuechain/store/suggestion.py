@@ -83,6 +83,8 @@ class PairEvidence:
 
 @dataclass(frozen=True, slots=True)
 class PairAgreement:
+    """An agreement on one of the provider's results, naming the customer."""
+
     provider: str
     customer: str
     id: str
