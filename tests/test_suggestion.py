@@ -9,13 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from tests.signin import form_token, make_account, sign_in
 from valuechain import Valuechain
+from valuechain.domain.account import AccountRole
 from valuechain.services import map_edit, measure, suggestion
 from valuechain.services import notification as notifications
 from valuechain.services.audit import Actor, read_page
 from valuechain.services.bundle import import_bundle
 from valuechain.services.errors import Conflict, Invalid, NotFound
+from valuechain.web.app import create_app
 
 SALES_LEAD = Actor("a-sales", "sam@example.org", "test")
 DESK_LEAD = Actor("a-desk", "dee@example.org", "test")
@@ -204,3 +208,31 @@ def test_a_dismissed_pair_stays_dismissed_for_both_sides(org: Valuechain) -> Non
     assert [e.subject for e in events] == ["suggested link make → ship"]
     # Other pairs are untouched.
     assert _pairs(suggestion.suggestions(org, None)) == [("desk", "sales"), ("pack", "sales")]
+
+
+def test_the_page_dismisses_and_the_unit_page_links_to_it(org: Valuechain) -> None:
+    """The lead of Shipping finds the page from the unit page, reads the evidence and
+    dismisses it with the page's form (CSRF token and idempotency key); another
+    unit's page shows them no link to its suggestions."""
+    make_account(org, "sid@example.org", AccountRole.LEAD, person_id="p-ship")
+    client = TestClient(create_app(org))
+    sign_in(client, "sid@example.org")
+    unit = client.get("/units/ship")
+    assert 'href="/units/ship/suggestions"' in unit.text
+    assert 'href="/units/make/suggestions"' not in client.get("/units/make").text
+    page = client.get("/units/ship/suggestions")
+    assert page.status_code == 200
+    assert "Shipping rated Machining in 2 campaigns" in page.text
+    answer = client.post(
+        "/units/ship/suggestions/dismiss",
+        data={
+            "provider_id": "make",
+            "customer_id": "ship",
+            "csrf_token": form_token(page.text),
+            "idempotency_key": "k-1",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/units/ship/suggestions"
+    after = client.get("/units/ship/suggestions")
+    assert 'id="no-suggestions"' in after.text and "rated Machining" not in after.text
