@@ -112,6 +112,7 @@ def _candidates(
     today: date,
     unit_id: str | None,
     pair: tuple[str, str] | None,
+    dialect: str = "sqlite",
 ) -> Select[Any]:
     """The suggested pairs with their evidence, unordered."""
     r, c, a, res = REQUESTS, CELLS, AGREEMENTS, RESULTS
@@ -196,18 +197,29 @@ def _candidates(
     def known(unit: Any) -> Any:
         return exists().where(UNITS.c.org_id == org_id, UNITS.c.id == unit)
 
-    # Any link from any of the provider's results to the customer, in any state.
-    # (The provider's results first, through their index, then each one's links by
-    # key: written as IN so the planner does not walk every link of the organisation.)
-    linked = exists().where(
-        LINKS.c.org_id == org_id,
-        LINKS.c.customer_id == q,
-        LINKS.c.result_id.in_(
-            select(RESULTS.c.id)
-            .where(RESULTS.c.org_id == org_id, RESULTS.c.unit_id == p)
-            .correlate_except(RESULTS)  # the pair is the outer query's
-        ),
-    )
+    # Any link from any of the provider's results to the customer, in any state: the
+    # provider's results through their index, then each one's links by key. SQLite,
+    # without statistics, keeps that order only when the results are an IN list (as a
+    # join it walks every link); PostgreSQL would hash every link for the IN list and
+    # keeps the order as a join.
+    if dialect == "sqlite":
+        linked = exists().where(
+            LINKS.c.org_id == org_id,
+            LINKS.c.customer_id == q,
+            LINKS.c.result_id.in_(
+                select(RESULTS.c.id)
+                .where(RESULTS.c.org_id == org_id, RESULTS.c.unit_id == p)
+                .correlate_except(RESULTS)  # the pair is the outer query's
+            ),
+        )
+    else:
+        linked = exists().where(
+            RESULTS.c.org_id == org_id,
+            RESULTS.c.unit_id == p,
+            LINKS.c.org_id == org_id,
+            LINKS.c.result_id == RESULTS.c.id,
+            LINKS.c.customer_id == q,
+        )
     return (
         select(
             p.label("provider"),
@@ -257,7 +269,7 @@ def suggested_pairs(
     """How many pairs are suggested (those ``unit_id`` is a side of, or all with
     None) and one page of them: most requests first, then most campaigns, most
     agreements, provider and customer."""
-    found = _candidates(org_id, today, unit_id, None).subquery("found")
+    found = _candidates(org_id, today, unit_id, None, conn.dialect.name).subquery("found")
     page = conn.execute(
         select(found, func.count().over().label("total"))
         .order_by(
@@ -281,7 +293,8 @@ def suggested_pair(
     conn: Connection, org_id: int, today: date, provider: str, customer: str
 ) -> PairEvidence | None:
     """The evidence for one pair while it is suggested, else None."""
-    row = conn.execute(_candidates(org_id, today, provider, (provider, customer))).first()
+    pair = (provider, customer)
+    row = conn.execute(_candidates(org_id, today, provider, pair, conn.dialect.name)).first()
     return None if row is None else _evidence(row)
 
 
