@@ -205,6 +205,15 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("POST", "/api/v1/units/{unit_id}/links/dispute"): unit_acting(404),
     ("POST", "/api/v1/units/{unit_id}/links/withdraw"): unit_acting(404),
     ("GET", "/api/v1/links"): signed_in(200, 401),
+    # Suggested links: the unit's own lead (edit_map_of_unit) and admins; the pair in
+    # the bodies has no evidence, so accepting or dismissing it finds nothing (404).
+    ("GET", "/api/v1/units/{unit_id}/suggestions"): unit_acting(200),
+    ("POST", "/api/v1/units/{unit_id}/suggestions/accept"): unit_acting(404),
+    ("POST", "/api/v1/units/{unit_id}/suggestions/dismiss"): unit_acting(404),
+    ("GET", "/api/v1/suggestions"): admin_only(401),
+    ("GET", "/units/{unit_id}/suggestions"): {**unit_acting(200), "anonymous": 303},
+    ("POST", "/units/{unit_id}/suggestions/accept"): {**unit_acting(404), "anonymous": 303},
+    ("POST", "/units/{unit_id}/suggestions/dismiss"): {**unit_acting(404), "anonymous": 303},
     ("GET", "/api/v1/units/{unit_id}/capacity"): unit_summary(200),
     ("GET", "/api/v1/units/{unit_id}/watermelon"): unit_results(200),
     # make produces parts (200); audit does not (404).
@@ -403,6 +412,8 @@ for _unit in (OWN, OTHER):  # bodies are looked up by the concrete path
         "data": {"settlement": "accepted"}
     }
 _NO_LINK = {"result_id": "parts", "customer_id": "ctrl", "relation": "pays"}
+_NO_PAIR = {"provider_id": "make", "customer_id": "ship"}
+_NO_SUGGESTION = {**_NO_PAIR, "result_id": "parts", "relation": "consumes"}
 BODIES.update(
     {
         ("POST", "/api/v1/units/{unit_id}/results"): {
@@ -417,6 +428,10 @@ BODIES.update(
         ("POST", "/api/v1/units/{unit_id}/links/confirm"): {"json": _NO_LINK},
         ("POST", "/api/v1/units/{unit_id}/links/dispute"): {"json": {**_NO_LINK, "reason": "no"}},
         ("POST", "/api/v1/units/{unit_id}/links/withdraw"): {"json": _NO_LINK},
+        ("POST", "/api/v1/units/{unit_id}/suggestions/accept"): {"json": _NO_SUGGESTION},
+        ("POST", "/api/v1/units/{unit_id}/suggestions/dismiss"): {"json": _NO_PAIR},
+        ("POST", "/units/{unit_id}/suggestions/accept"): {"data": _NO_SUGGESTION},
+        ("POST", "/units/{unit_id}/suggestions/dismiss"): {"data": _NO_PAIR},
     }
 )
 # The map-editing pages (web/map_edit.py): edit_map_of_unit as the API's writes. A new

@@ -167,6 +167,16 @@ def _calls() -> list[tuple[str, str, str, str, dict[str, Any]]]:
         ("GET", "/api/v1/links", "admin", "/api/v1/links?state=disputed", {}),
         ("POST", f"{unit}/links/withdraw", "lead", f"{mine}/links/withdraw", {"json": other}),
         ("DELETE", f"{res}/{{result_id}}", "lead", f"{mine}/results/pay-slips", {}),
+        # Suggested links: the demo's Payroll rated Assembly; Sales operations asks the
+        # IT service desk, whose results are not linked to it.
+        ("GET", f"{unit}/suggestions", "lead", f"{mine}/suggestions", {}),
+        ("GET", "/api/v1/suggestions", "admin", "/api/v1/suggestions?limit=2", {}),
+        ("POST", f"{unit}/suggestions/accept", "lead", f"{mine}/suggestions/accept",
+         {"json": {"provider_id": "assembly", "customer_id": "payroll",
+                   "result_id": "assembly-shift-log", "relation": "depends_on"}}),
+        ("POST", f"{unit}/suggestions/dismiss", "admin",
+         "/api/v1/units/sales-operations/suggestions/dismiss",
+         {"json": {"provider_id": "it-service-desk", "customer_id": "sales-operations"}}),
         ("POST", "/api/v1/import", "admin", "/api/v1/import",
          {"files": {"file": ("bundle.zip", bundle.getvalue(), "application/zip")}}),
     ]  # fmt: skip

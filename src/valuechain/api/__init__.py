@@ -28,6 +28,7 @@ from valuechain.api import person as person_api
 from valuechain.api import report as report_api
 from valuechain.api import request as request_api
 from valuechain.api import session as session_api
+from valuechain.api import suggestion as suggestion_api
 from valuechain.edge.errors import Problem, Unprocessable
 
 PREFIX = "/api/v1"
@@ -46,6 +47,7 @@ ACCESS_REFUSED: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix=PREFIX, responses=ACCESS_REFUSED)
 router.include_router(map_api.router)
 router.include_router(map_edit_api.router)
+router.include_router(suggestion_api.router)
 router.include_router(measure_api.router)
 router.include_router(flow_api.router)
 router.include_router(session_api.router)

@@ -44,6 +44,8 @@ THANKS = (
     "Thanks, exactly what we needed.",
     "Thank you for picking this up on a busy day.",
 )
+# Customers that file requests to a provider none of whose results is linked to them.
+UNLINKED = (("it-service-desk", "sales-operations"),)
 PRIORITIES = ("low", "normal", "normal", "normal", "high", "urgent")
 
 
@@ -88,17 +90,19 @@ def demo_requests(vc: Valuechain, seed: int = 7, now: datetime | None = None) ->
     )
     rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    for (provider, customer), result in sorted(pairs.items()):
+
+    def stream(provider: str, customer: str, result: str, rng: np.random.Generator) -> None:
+        """A year of requests of ``customer`` to ``provider`` about ``result``."""
         per_week = float(rng.uniform(0.3, 2.5))
         n = int(rng.poisson(per_week * DAYS / 7))
         if n == 0:
-            continue
+            return
         # Requests are filed during working hours: a uniform business second of the year.
         lo, hi = (float(x) for x in business_seconds(clock, [start.timestamp(), at.timestamp()]))
         created = np.sort(
             deadline(clock, np.full(n, start.timestamp()), rng.uniform(0, hi - lo, n))
         )
-        respond_h, resolve_h = pace[provider]
+        respond_h, resolve_h = pace.get(provider, (2.0, 8.0))
         to_response = rng.lognormal(np.log(respond_h), 0.8, n) * 3600
         to_resolution = to_response + rng.lognormal(np.log(resolve_h), 0.7, n) * 3600
         waits = np.where(rng.random(n) < 0.15, rng.lognormal(np.log(8), 0.6, n) * 3600, 0.0)
@@ -117,6 +121,18 @@ def demo_requests(vc: Valuechain, seed: int = 7, now: datetime | None = None) ->
                 continue
             rows.append(rows_events[0])
             events.extend(rows_events[1])
+
+    for (provider, customer), result in sorted(pairs.items()):
+        stream(provider, customer, result, rng)
+    # Requests filed where the map has no link (a suggestion for both leads, see
+    # services/suggestion.py), on a generator of their own so the linked pairs' data
+    # stays what it was.
+    unlinked = np.random.default_rng(seed + 1)
+    linked = {(producer.get(link.result_id), link.customer_id) for link in org.links}
+    for provider, customer in UNLINKED:
+        theirs = sorted(r.id for r in org.results if r.unit_id == provider)
+        if theirs and customer in people and (provider, customer) not in linked:
+            stream(provider, customer, theirs[0], unlinked)
     with writing(vc) as conn:
         for i in range(0, len(rows), 5000):
             store.insert_requests(conn, vc.org_id, rows[i : i + 5000])

@@ -38,6 +38,7 @@ from valuechain.web import partner as partner_pages
 from valuechain.web import report as report_pages
 from valuechain.web import request as request_pages
 from valuechain.web import session as session_pages
+from valuechain.web import suggestion as suggestion_pages
 from valuechain.web import survey as survey_pages
 from valuechain.web.input_guard import InputGuard
 from valuechain.web.limits import BodyLimit, UploadLimits
@@ -71,6 +72,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_pages.router,
     map_pages.router,
     map_edit_pages.router,
+    suggestion_pages.router,
     flow_pages.router,
     report_pages.router,
     partner_pages.router,
