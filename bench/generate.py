@@ -271,28 +271,10 @@ def generate(
 
     # No self-links, no duplicate (result, customer, relation); then trim to the target
     # while keeping the cycle links.
-    keep = r_unit[l_res] != l_cust
-    l_res, l_cust, l_rel, is_cycle = l_res[keep], l_cust[keep], l_rel[keep], is_cycle[keep]
-    key = (l_res * units + l_cust) * 4 + l_rel
-    _, first = np.unique(key, return_index=True)
-    mandatory = first[is_cycle[first]]
-    optional = first[~is_cycle[first]]
-    room = max(0, links - mandatory.size)
-    if optional.size > room:
-        optional = rng.choice(optional, size=room, replace=False)
-    chosen = np.sort(np.concatenate((mandatory, optional)))
-    l_res, l_cust, l_rel = l_res[chosen], l_cust[chosen], l_rel[chosen]
-
-    # Flow numbers: capacity per week, demand splits it over the result's customers.
-    capacity = np.round(rng.lognormal(np.log(200), 0.8, n_res))
-    cost = np.round(rng.lognormal(np.log(20), 1.0, n_res), 2)
-    sold = np.zeros(n_res, dtype=bool)
-    sold[l_res[(l_cust >= o_cust) & (l_rel == PAYS)]] = True
-    revenue = np.where(sold, np.round(cost * rng.uniform(1.2, 2.5, n_res), 2), np.nan)
-    fan_out = np.bincount(l_res, minlength=n_res)
-    demand = np.round(
-        capacity[l_res] / np.maximum(fan_out[l_res], 1) * rng.uniform(0.5, 1.3, l_res.size), 1
+    l_res, l_cust, l_rel = trim_links(
+        rng, r_unit[l_res] != l_cust, (l_res, l_cust, l_rel), is_cycle, units, links
     )
+    capacity, cost, revenue, demand = flow_numbers(rng, n_res, l_res, l_cust, l_rel, o_cust)
 
     # Shuffle unit positions so neighbours in the graph are not neighbours in memory.
     perm = rng.permutation(units)  # old position -> new position
@@ -464,6 +446,52 @@ def main() -> None:
         f"{org.n_units} units, {org.n_results} results, {org.n_links} links "
         f"written to {args.out} in {time.perf_counter() - start:.1f} s"
     )
+
+
+def trim_links(
+    rng: np.random.Generator,
+    keep: npt.NDArray[np.bool_],
+    link: tuple[IntArray, IntArray, IntArray],
+    must: npt.NDArray[np.bool_],
+    units: int,
+    links: int,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """The (result, customer, relation) links where ``keep`` holds (no self-links),
+    without duplicates, trimmed at random to ``links`` while every ``must`` link stays."""
+    l_res, l_cust, l_rel = (column[keep] for column in link)
+    must = must[keep]
+    key = (l_res * units + l_cust) * 4 + l_rel
+    _, first = np.unique(key, return_index=True)
+    mandatory = first[must[first]]
+    optional = first[~must[first]]
+    room = max(0, links - mandatory.size)
+    if optional.size > room:
+        optional = rng.choice(optional, size=room, replace=False)
+    chosen = np.sort(np.concatenate((mandatory, optional)))
+    return l_res[chosen], l_cust[chosen], l_rel[chosen]
+
+
+def flow_numbers(
+    rng: np.random.Generator,
+    n_res: int,
+    l_res: IntArray,
+    l_cust: IntArray,
+    l_rel: IntArray,
+    o_cust: int,
+) -> tuple[npt.NDArray[np.float64], ...]:
+    """Capacity a week and cost per result, revenue for results sold to external
+    customers (units from ``o_cust`` on), and each link's demand, which splits its
+    result's capacity over the result's customers."""
+    capacity = np.round(rng.lognormal(np.log(200), 0.8, n_res))
+    cost = np.round(rng.lognormal(np.log(20), 1.0, n_res), 2)
+    sold = np.zeros(n_res, dtype=bool)
+    sold[l_res[(l_cust >= o_cust) & (l_rel == PAYS)]] = True
+    revenue = np.where(sold, np.round(cost * rng.uniform(1.2, 2.5, n_res), 2), np.nan)
+    fan_out = np.bincount(l_res, minlength=n_res)
+    demand = np.round(
+        capacity[l_res] / np.maximum(fan_out[l_res], 1) * rng.uniform(0.5, 1.3, l_res.size), 1
+    )
+    return capacity, cost, revenue, demand
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ from bench.generate import (
     PAYS,
     TEAM,
     Organisation,
+    flow_numbers,
+    trim_links,
     write_bundle,
 )
 
@@ -230,28 +232,11 @@ def generate_realistic(
     l_cust = np.concatenate([p[1] for p in parts])
     l_rel = np.concatenate([p[2] for p in parts])
     must = np.concatenate([np.full(p[0].size, p[3]) for p in parts])
-    keep = r_unit[l_res] != l_cust
-    l_res, l_cust, l_rel, must = l_res[keep], l_cust[keep], l_rel[keep], must[keep]
-    key = (l_res * units + l_cust) * 4 + l_rel
-    _, firsts = np.unique(key, return_index=True)
-    kept_must = firsts[must[firsts]]
-    optional = firsts[~must[firsts]]
-    room = max(0, links - kept_must.size)
-    if optional.size > room:
-        optional = rng.choice(optional, size=room, replace=False)
-    chosen = np.sort(np.concatenate((kept_must, optional)))
-    l_res, l_cust, l_rel = l_res[chosen], l_cust[chosen], l_rel[chosen]
-
-    # Flow numbers as in the uniform generator: capacity a week, demand splits it.
-    capacity = np.round(rng.lognormal(np.log(200), 0.8, n_res))
-    cost = np.round(rng.lognormal(np.log(20), 1.0, n_res), 2)
-    sold = np.zeros(n_res, dtype=bool)
-    sold[l_res[(l_cust >= o_cust) & (l_rel == PAYS)]] = True
-    revenue = np.where(sold, np.round(cost * rng.uniform(1.2, 2.5, n_res), 2), np.nan)
-    fan_out = np.bincount(l_res, minlength=n_res)
-    demand = np.round(
-        capacity[l_res] / np.maximum(fan_out[l_res], 1) * rng.uniform(0.5, 1.3, l_res.size), 1
+    l_res, l_cust, l_rel = trim_links(
+        rng, r_unit[l_res] != l_cust, (l_res, l_cust, l_rel), must, units, links
     )
+    # Flow numbers as in the uniform generator: capacity a week, demand splits it.
+    capacity, cost, revenue, demand = flow_numbers(rng, n_res, l_res, l_cust, l_rel, o_cust)
     demand = np.maximum(demand, 0.1)
 
     names = (
