@@ -8,11 +8,11 @@ that made it; these use cases only read it.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from valuechain.services.errors import Invalid, NotFound
-from valuechain.services.organisation import Valuechain, build_chain
+from valuechain.services.organisation import Chain, Valuechain, build_chain
 from valuechain.services.transaction import reading
 from valuechain.store import history as store
 from valuechain.store import organisation as map_store
@@ -36,13 +36,30 @@ def moment(text: str, *, name: str = "as_of") -> datetime:
     return store.utc(parsed)
 
 
+def chain_as_of(vc: Valuechain, when: datetime, *, earliest: bool = False) -> Chain:
+    """The graph and derived facts of the map as it was at ``when``; with ``earliest``
+    a moment before the history begins reads the first map it holds (an analysis over
+    months older than the history)."""
+    with reading(vc) as conn:
+        if earliest:
+            first = store.first_moment(conn, vc.org_id)
+            when = max(when, first) if first is not None else when
+        columns = map_store.read_graph_columns_as_of(conn, vc.org_id, when)
+    return build_chain(-1, columns)
+
+
+def end_of_month(month: str) -> datetime:
+    """The last instant of ``month`` (``YYYY-MM``) in UTC."""
+    year, number = (int(part) for part in month.split("-"))
+    following = date(year + number // 12, number % 12 + 1, 1)
+    return datetime.combine(following, time(0), tzinfo=UTC) - timedelta(microseconds=1)
+
+
 def map_as_of(vc: Valuechain, when: datetime, start: int, stop: int) -> dict[str, Any]:
     """The units at positions ``start`` to ``stop`` of the map as it was at ``when``,
     with their results, the links to them and the map's totals then: the same
     document as :meth:`Valuechain.map_page` for today, built from the history."""
-    with reading(vc) as conn:
-        columns = map_store.read_graph_columns_as_of(conn, vc.org_id, when)
-    chain = build_chain(-1, columns)
+    chain = chain_as_of(vc, when)
     return {
         "units": list(vc.iter_unit_summaries(start, stop, chain=chain)),
         "results": list(vc.iter_map_results(start, stop, chain=chain)),

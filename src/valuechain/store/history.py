@@ -381,3 +381,11 @@ def names_of_labels(conn: Connection, org_id: int, labels: Sequence[str]) -> dic
         )
     )
     return {email: name for email, name in rows}
+
+
+def first_moment(conn: Connection, org_id: int) -> datetime | None:
+    """When the organisation's history begins (None: it holds no version yet)."""
+    first = conn.execute(
+        select(func.min(UNIT_HISTORY.c.valid_from)).where(UNIT_HISTORY.c.org_id == org_id)
+    ).scalar()
+    return None if first is None else utc(first)
