@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import select, text
 
@@ -407,3 +408,65 @@ def test_the_migration_takes_the_stored_map_as_valid_since_the_last_import(
         ("r", "changed", "cli:y")
     ]
     engine.dispose()
+
+
+def test_connect_pairs_each_month_with_whom_the_relationship_served_then(
+    vc: Valuechain,
+) -> None:
+    """Web stopped buying pumps in January 2025 (a link removed then): Planning's
+    2024 scores are paired with both customers' outcomes, its 2025 scores with
+    Retail's alone, as the map was in each month."""
+    from scipy import stats
+
+    from tests.connect_data import organisation as connect_organisation
+    from valuechain.services.connect import connect
+    from valuechain.services.transaction import writing
+    from valuechain.store import organisation as map_store
+
+    org = connect_organisation(7, planted=True, months=24)
+    vc.write_map(org)
+    began, stopped = datetime(2023, 12, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
+    tables = (UNIT_HISTORY, RESULT_HISTORY, LINK_HISTORY)
+    with vc.engine.begin() as conn:  # the map as imported in December 2023
+        for table in tables:
+            conn.execute(table.update().where(table.c.org_id == vc.org_id).values(valid_from=began))
+    with writing(vc) as conn:
+        map_store.delete_link(conn, vc.org_id, ("pumps", "web", "pays"), by="cli:test")
+    with vc.engine.begin() as conn:  # ... and the link removed in January 2025
+        conn.execute(
+            LINK_HISTORY.update()
+            .where(LINK_HISTORY.c.org_id == vc.org_id, LINK_HISTORY.c.valid_from > began)
+            .values(valid_from=stopped)
+        )
+        conn.execute(
+            LINK_HISTORY.update()
+            .where(LINK_HISTORY.c.org_id == vc.org_id, LINK_HISTORY.c.valid_to.is_not(None))
+            .values(valid_to=stopped)
+        )
+    vc.forget_cached_chain()
+    row = next(
+        r for r in connect(vc)["relationships"] if (r["provider"], r["customer"]) == ("plan", "asm")
+    )
+    assert row["external"] == ["retail"]  # today's line of sight
+    satisfaction = next(t for t in row["over_time"] if t["metric"] == "satisfaction")
+    by_month: dict[str, dict[str, float]] = {}
+    for o in org.outcomes:
+        if o.metric == "satisfaction":
+            by_month.setdefault(o.period, {})[o.unit_id] = o.value
+    scores: dict[str, list[float]] = {}
+    for r in org.responses:
+        if r.rated_id == "plan":
+            scores.setdefault(r.submitted_on.strftime("%Y-%m"), []).append(r.answers[0].score)
+    months = sorted(scores)
+    x = [float(np.mean(scores[m])) for m in months]
+    then = [
+        float(np.mean([by_month[m]["retail"], by_month[m]["web"]]))
+        if m < "2025-01"
+        else by_month[m]["retail"]
+        for m in months
+    ]
+    today = [by_month[m]["retail"] for m in months]
+    ref = stats.pearsonr(x, then)
+    assert satisfaction["n"] == 24
+    assert satisfaction["r"] == pytest.approx(ref.statistic, abs=1e-6)
+    assert abs(stats.pearsonr(x, today).statistic - ref.statistic) > 1e-6
