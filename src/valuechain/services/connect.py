@@ -348,22 +348,25 @@ def _served_by_month(
     vc: Valuechain, months: list[str]
 ) -> dict[str, dict[tuple[str, str], list[str]]]:
     """Per month (``YYYY-MM``): each internal relationship (provider, customer) on
-    the map as it was at the end of that month (:func:`history.chain_as_of`; before
+    the map as it was at the end of that month (:func:`history.chains_as_of`; before
     the history begins, the first map it holds), and the external customers it served
     then."""
     found: dict[str, dict[tuple[str, str], list[str]]] = {}
-    for month in months:
-        chain = history.chain_as_of(vc, history.end_of_month(month), earliest=True)
-        result, customer, _ = _relationships(chain)
-        sight = line_of_sight(chain.graph, chain.facts, customer)
-        ids = chain.columns.unit_ids
-        served: dict[tuple[str, str], list[str]] = {}
-        for i in range(result.size):
-            provider = ids[int(chain.graph.result_unit[int(result[i])])]
-            served.setdefault(
-                (provider, ids[int(customer[i])]), [ids[e] for e in served_units(sight, i)]
-            )
-        found[month] = served
+    done: dict[int, dict[tuple[str, str], list[str]]] = {}  # months sharing one map
+    chains = history.chains_as_of(vc, [history.end_of_month(m) for m in months])
+    for month, chain in zip(months, chains, strict=True):
+        if id(chain) not in done:
+            result, customer, _ = _relationships(chain)
+            sight = line_of_sight(chain.graph, chain.facts, customer)
+            ids = chain.columns.unit_ids
+            served: dict[tuple[str, str], list[str]] = {}
+            for i in range(result.size):
+                provider = ids[int(chain.graph.result_unit[int(result[i])])]
+                served.setdefault(
+                    (provider, ids[int(customer[i])]), [ids[e] for e in served_units(sight, i)]
+                )
+            done[id(chain)] = served
+        found[month] = done[id(chain)]
     return found
 
 

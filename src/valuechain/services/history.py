@@ -7,6 +7,8 @@ that made it; these use cases only read it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -36,16 +38,30 @@ def moment(text: str, *, name: str = "as_of") -> datetime:
     return store.utc(parsed)
 
 
-def chain_as_of(vc: Valuechain, when: datetime, *, earliest: bool = False) -> Chain:
-    """The graph and derived facts of the map as it was at ``when``; with ``earliest``
-    a moment before the history begins reads the first map it holds (an analysis over
-    months older than the history)."""
+def chain_as_of(vc: Valuechain, when: datetime) -> Chain:
+    """The graph and derived facts of the map as it was at ``when``."""
     with reading(vc) as conn:
-        if earliest:
-            first = store.first_moment(conn, vc.org_id)
-            when = max(when, first) if first is not None else when
         columns = map_store.read_graph_columns_as_of(conn, vc.org_id, when)
     return build_chain(-1, columns)
+
+
+def chains_as_of(vc: Valuechain, moments: Sequence[datetime]) -> list[Chain]:
+    """The map as it was at each of ``moments`` (for an analysis over months); a
+    moment before the history begins reads the first map it holds. Moments between
+    the same two changes share one graph, so a year of months on a map imported once
+    reads it once."""
+    with reading(vc) as conn:
+        changes = store.change_moments(conn, vc.org_id)
+    built: dict[int, Chain] = {}
+    chains = []
+    for when in moments:
+        if changes:
+            when = max(when, changes[0])
+        state = bisect_right(changes, when)
+        if state not in built:
+            built[state] = chain_as_of(vc, when)
+        chains.append(built[state])
+    return chains
 
 
 def end_of_month(month: str) -> datetime:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
     update,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -383,9 +384,18 @@ def names_of_labels(conn: Connection, org_id: int, labels: Sequence[str]) -> dic
     return {email: name for email, name in rows}
 
 
-def first_moment(conn: Connection, org_id: int) -> datetime | None:
-    """When the organisation's history begins (None: it holds no version yet)."""
-    first = conn.execute(
-        select(func.min(UNIT_HISTORY.c.valid_from)).where(UNIT_HISTORY.c.org_id == org_id)
-    ).scalar()
-    return None if first is None else utc(first)
+def change_moments(conn: Connection, org_id: int) -> list[datetime]:
+    """Every moment the organisation's map changed, in order (the first: when its
+    history begins); between two of them the map is the same."""
+    moments = {
+        utc(m)
+        for m in conn.execute(
+            union(
+                *(
+                    select(t.c.valid_from).where(t.c.org_id == org_id).distinct()
+                    for t in (UNIT_HISTORY, RESULT_HISTORY, LINK_HISTORY)
+                )
+            )
+        ).scalars()
+    }
+    return sorted(moments)
