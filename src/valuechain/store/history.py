@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from valuechain.store.tables import (
+    AccountRow,
     LinkHistoryRow,
     LinkRow,
     PersonRow,
@@ -52,6 +53,7 @@ UNITS: Table = UnitRow.__table__  # type: ignore[assignment]
 RESULTS: Table = ResultRow.__table__  # type: ignore[assignment]
 LINKS: Table = LinkRow.__table__  # type: ignore[assignment]
 PEOPLE: Table = PersonRow.__table__  # type: ignore[assignment]
+ACCOUNTS: Table = AccountRow.__table__  # type: ignore[assignment]
 
 #: A predicate on a map table's or its history's columns (they share their names).
 Where = Callable[[Table], ColumnElement[bool]]
@@ -372,16 +374,22 @@ def unit_versions(conn: Connection, org_id: int, unit_id: str) -> list[Version]:
 
 
 def names_of_labels(conn: Connection, org_id: int, labels: Sequence[str]) -> dict[str, str]:
-    """The person's name behind each label that is a person's email on the map."""
+    """The name behind each label that is an account's or a person's email."""
     wanted = sorted({label for label in labels if "@" in label})
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(PEOPLE.c.email, PEOPLE.c.name).where(
-            PEOPLE.c.org_id == org_id, PEOPLE.c.email.in_(wanted)
+    # The name of the person on the map with that email, else the account's own name.
+    found: dict[str, str] = {}
+    for table in (PEOPLE, ACCOUNTS):
+        rows = conn.execute(
+            select(table.c.email, table.c.name).where(
+                table.c.org_id == org_id, table.c.email.in_(wanted)
+            )
         )
-    )
-    return {email: name for email, name in rows}
+        for email, name in rows:
+            if name and email not in found:
+                found[email] = name
+    return found
 
 
 def change_moments(conn: Connection, org_id: int) -> list[datetime]:
