@@ -102,8 +102,8 @@ class MapChange(BaseModel):
     """A unit, result or link that appeared, went away or changed between two moments.
     Its key is ``id`` (a unit or result) or ``result_id``, ``customer_id`` and
     ``relation`` (a link); ``before`` and ``after`` are its values at either moment
-    (null: not on the map then); ``changed_by`` (a name where the map knows the person,
-    else the account's email or ``cli:<user>``), ``changed_at`` and ``source`` tell
+    (null: not on the map then); ``changed_by`` (the name of the person or account
+    with that email, else the email or ``cli:<user>``), ``changed_at`` and ``source`` tell
     the last change between the two moments."""
 
     id: str | None = None
