@@ -145,10 +145,11 @@ def unit_history(vc: Valuechain, unit_id: str, limit: int = UNIT_HISTORY_LIMIT) 
             raise NotFound(f"no unit with id {unit_id!r}")
         versions = store.unit_versions(conn, vc.org_id, unit_id)
         labels = store.names_of_labels(conn, vc.org_id, [v.by for v in versions if v.by])
-    shown = versions[:limit]
-    units, results = vc.names(
-        {v.key[1] for v in shown if v.kind == "link"}, {v.key[0] for v in shown}
-    )
+        shown = versions[:limit]
+        # Inside the same unit of work: one connection for the whole page.
+        units, results = vc.names(
+            {v.key[1] for v in shown if v.kind == "link"}, {v.key[0] for v in shown}
+        )
     # A result that is gone today keeps the name its last version had.
     for v in shown:
         if v.kind == "result":
