@@ -94,6 +94,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/units/{unit_id}/dashboard"): {**unit_results(200), "anonymous": 303},
     ("GET", "/flow/what-if"): signed_in(200, 303),
     ("GET", "/units/{unit_id}/connect"): signed_in(200, 303),
+    ("GET", "/units/{unit_id}/history"): signed_in(200, 303),
     ("GET", "/admin/audit"): admin_only(303),
     ("GET", "/reports"): admin_only(303),
     ("GET", "/relationships"): admin_only(303),
@@ -138,6 +139,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("POST", "/setup"): everyone(303),
     # API: nobody signed in gets 401.
     ("GET", "/api/v1/map"): signed_in(200, 401),
+    ("GET", "/api/v1/map/changes"): signed_in(200, 401),
     ("GET", "/api/v1/units"): signed_in(200, 401),
     ("GET", "/api/v1/units/{unit_id}"): signed_in(200, 401),
     ("GET", "/api/v1/units/{unit_id}/customers"): signed_in(200, 401),
@@ -325,6 +327,7 @@ EMPTY_ZIP = b"PK\x05\x06" + bytes(18)
 
 # What each state-changing request sends (besides the CSRF token).
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/api/v1/map/changes"): {"params": {"from": "2026-01-01"}},
     ("POST", "/signin"): {"data": {"email": "admin@example.org", "password": "not it"}},
     ("POST", "/setup"): {
         "data": {

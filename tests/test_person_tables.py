@@ -81,6 +81,29 @@ COLUMNS: dict[str, dict[str, str]] = {
         "answered_by": EMAIL,
         "reason": AUTHORED,
     },
+    "unit_history": {
+        **each(
+            "seq org_id id name kind parent_id headcount removed valid_from valid_to source",
+            OTHER,
+        ),
+        "changed_by": EMAIL,
+    },
+    "result_history": {
+        **each(
+            "seq org_id id unit_id name kind capacity cost_per_item revenue_per_item removed "
+            "valid_from valid_to source",
+            OTHER,
+        ),
+        "changed_by": EMAIL,
+    },
+    "link_history": {
+        **each(
+            "seq org_id result_id customer_id relation demand per_item state removed "
+            "valid_from valid_to source",
+            OTHER,
+        ),
+        "changed_by": EMAIL,
+    },
     "people": {
         "org_id": OTHER,
         "id": PERSON,
@@ -275,6 +298,9 @@ PARTS: dict[str, str] = {
     "requests": "requests",
     "request_events": "request_events",
     "links": "links",
+    "unit_history": "unit_history",
+    "result_history": "result_history",
+    "link_history": "link_history",
 }
 
 #: Values a CHECK constraint or a key format asks for.
@@ -283,6 +309,19 @@ FIXED: dict[tuple[str, str], Any] = {
     ("results", "kind"): "finished",
     ("links", "relation"): "consumes",
     ("links", "state"): "disputed",
+    # Far above what the histories' sequences hand out in a session on the shared
+    # PostgreSQL database, so a map write after this row gets another seq.
+    **{
+        (f"{kind}_history", "seq"): 2_000_000_000 + secrets.randbelow(100_000_000)
+        for kind in ("unit", "result", "link")
+    },
+    ("unit_history", "kind"): "team",
+    ("unit_history", "source"): "api",
+    ("result_history", "kind"): "finished",
+    ("result_history", "source"): "api",
+    ("link_history", "relation"): "consumes",
+    ("link_history", "state"): "confirmed",
+    ("link_history", "source"): "api",
     ("people", "role"): "lead",
     ("accounts", "role"): "lead",
     ("workspace_entries", "side"): "provider",

@@ -8,10 +8,11 @@ so a page and its JSON never disagree.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from valuechain.domain.access import Action
 from valuechain.domain.link import Relation
@@ -28,6 +29,7 @@ from valuechain.edge.map import (
     unit_rows,
 )
 from valuechain.edge.paging import next_link
+from valuechain.services import history
 
 # The map is organisation-wide knowledge: every signed-in role may read it.
 router = APIRouter(route_class=IdempotentRoute, tags=["map"], dependencies=[allow(Action.VIEW_MAP)])
@@ -91,6 +93,55 @@ class OrganisationMapOut(BaseModel):
     offset: int
     limit: int
     next: str | None = Field(description="The URL of the next page; null on the last page.")
+    as_of: datetime | None = Field(
+        default=None, description="The moment the map is shown as of; null: today's map."
+    )
+
+
+class MapChange(BaseModel):
+    """A unit, result or link that appeared, went away or changed between two moments.
+    Its key is ``id`` (a unit or result) or ``result_id``, ``customer_id`` and
+    ``relation`` (a link); ``before`` and ``after`` are its values at either moment
+    (null: not on the map then); ``changed_by`` (the name of the person or account
+    with that email, else the email or ``cli:<user>``), ``changed_at`` and ``source`` tell
+    the last change between the two moments."""
+
+    id: str | None = None
+    result_id: str | None = None
+    customer_id: str | None = None
+    relation: Relation | None = None
+    change: Literal["appeared", "went_away", "changed"]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    changed_by: str | None
+    changed_at: datetime
+    source: str = Field(description="import, api, page, demo or migration.")
+
+
+class MapChangeTotals(BaseModel):
+    """How many units, results and links differ between the two moments."""
+
+    units: int
+    results: int
+    links: int
+
+
+class MapChangesOut(BaseModel):
+    """What differs between the map at ``from`` and at ``to``: each kind ordered by
+    key, rows ``offset`` to ``offset + limit`` of each; following ``next`` to its end
+    yields every difference exactly once."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: datetime = Field(alias="from")
+    to: datetime
+    units: list[MapChange]
+    results: list[MapChange]
+    links: list[MapChange]
+    total: MapChangeTotals
+    offset: int
+    limit: int
+    next: str | None = Field(description="The URL of the next page; null on the last page.")
 
 
 #: Units per page of ``/map`` by default and at most. A page's size is about its
@@ -114,16 +165,70 @@ def get_map(
         int, Query(ge=1, le=MAP_LIMIT_MAX, description="At most this many units per page.")
     ] = MAP_LIMIT,
     offset: Annotated[int, Query(ge=0, description="Position of the page's first unit.")] = 0,
+    as_of: Annotated[
+        str | None,
+        Query(
+            description="The map as it was at this moment: a date (its end, UTC) or an "
+            "ISO 8601 date and time; omitted: today's map."
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Units with derived facts (direct and external customers, depth, orphan
     results), the results they produce and the links to those results, one page of
-    units at a time, with the map's totals and the ``next`` page."""
-    doc = vc.map_page(offset, offset + limit)
+    units at a time, with the map's totals and the ``next`` page; with ``as_of`` the
+    map as it was then, from its history (docs/map.md, "History")."""
+    if as_of is None:
+        doc = vc.map_page(offset, offset + limit)
+        when = None
+    else:
+        when = history.moment(as_of)
+        doc = history.map_as_of(vc, when, offset, offset + limit)
     return {
         **doc,
         "offset": offset,
         "limit": limit,
         "next": next_link(request, offset, limit, doc["total"]["units"]),
+        "as_of": when,
+    }
+
+
+@router.get(
+    "/map/changes",
+    response_model=MapChangesOut,
+    response_model_by_alias=True,
+    summary="What changed on the map between two moments",
+)
+def get_map_changes(
+    request: Request,
+    vc: CurrentValuechain,
+    from_: Annotated[
+        str,
+        Query(
+            alias="from",
+            description="The earlier moment: a date (its end, UTC) or a date and time.",
+        ),
+    ],
+    to: Annotated[
+        str | None,
+        Query(description="The later moment, the same way; omitted: now."),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAP_LIMIT_MAX, description="At most this many rows of each kind.")
+    ] = MAP_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="Position of the first row of each kind.")] = 0,
+) -> dict[str, Any]:
+    """The units, results and links that appeared, went away or changed between
+    ``from`` and ``to``, with who made the last change and when (computed in SQL from
+    the map's history)."""
+    start = history.moment(from_, name="from")
+    stop = datetime.now(UTC) if to is None else history.moment(to, name="to")
+    doc = history.changes(vc, start, stop, offset, limit)
+    longest = max(doc["total"].values())
+    return {
+        **doc,
+        "offset": offset,
+        "limit": limit,
+        "next": next_link(request, offset, limit, longest),
     }
 
 

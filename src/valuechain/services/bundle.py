@@ -539,7 +539,7 @@ def import_bundle(
     who = actor or Actor.command_line()
     try:
         summary = _import_bundle(
-            vc, path, replace=replace, progress=progress, cap=cap, limits=limits
+            vc, path, replace=replace, progress=progress, cap=cap, limits=limits, by=who.label
         )
     except BundleError as error:
         total = len(error.problems) + error.more_problems
@@ -660,6 +660,7 @@ def _import_bundle(
     progress: Progress | None,
     cap: int,
     limits: WorkbookLimits | None = None,
+    by: str | None = None,
 ) -> ImportSummary:
     org_map, rows, updated, stored = _checked_bundle(
         vc, path, replace=replace, progress=progress, cap=cap, limits=limits
@@ -673,7 +674,7 @@ def _import_bundle(
         progress(DATABASE_STEP, 0, 1)
     try:
         with _no_cyclic_gc():
-            vc.write_map(org_map, replace=replace)
+            vc.write_map(org_map, replace=replace, by=by)
     except IntegrityError as error:
         # The check has seen every rule the tables enforce; this is a concurrent
         # writer changing the organisation between the check and the write.

@@ -10,8 +10,10 @@ customers, whether internal scores move with those customers' outcomes, and the
 * **Over time**: for each campaign, the relationship's score (the customer's rating
   of the provider, from :func:`valuechain.services.measure.scores`, so only numbers
   the confidentiality rule already publishes are used) is paired with the mean
-  outcome of the external customers it serves in the campaign's month (the month of
-  its last response). Pearson's r with its Fisher-z 95% interval per metric; below
+  outcome of the external customers it served in the campaign's month (the month of
+  its last response), on the map as it was at the end of that month (docs/map.md,
+  "History"; before the history begins, the first map it holds). Pearson's r with
+  its Fisher-z 95% interval per metric; below
   :data:`MIN_PERIODS` paired periods no r is given ("too few periods"). A
   correlation is said to "move with" the outcome only when it passes Holm's
   correction across every correlation the document tries, at the report's 1%
@@ -44,7 +46,7 @@ from valuechain.domain.agreement import AgreementState, Metric
 from valuechain.domain.text import possessive
 from valuechain.domain.unit import UnitKind
 from valuechain.services import agreement as agreement_service
-from valuechain.services import measure
+from valuechain.services import history, measure
 from valuechain.services.connect_types import (
     ConnectOut,
     Entitlement,
@@ -165,6 +167,8 @@ def connect(
         periods = sorted({p for _m, p in table})
         months = _campaign_months(vc) if over_time and table else {}
         scores = _relationship_scores(vc, months) if months else {}
+        # Each month's outcomes are paired with whom the relationship served then.
+        then = _served_by_month(vc, sorted({m for s in scores.values() for m in s}))
         paths: dict[int, dict[int, list[int]]] = {}
         if pos is not None:
             for c in np.unique(customer).tolist():
@@ -209,8 +213,12 @@ def connect(
                     for e, p in sorted(paths[c].items(), key=lambda kv: ids[kv[0]])
                 ]
             if over_time:
+                pair = (ids[provider], ids[c])
                 row["over_time"] = _over_time(
-                    scores.get((ids[provider], ids[c]), {}), served, table, metrics
+                    scores.get(pair, {}),
+                    {month: by_pair.get(pair, []) for month, by_pair in then.items()},
+                    table,
+                    metrics,
                 )
             (rows if i in shown else extra).append(row)
         if over_time:
@@ -346,21 +354,48 @@ def _correct(rows: list[Relationship]) -> None:
         t["moves_with"] = bool(c)
 
 
+def _served_by_month(
+    vc: Valuechain, months: list[str]
+) -> dict[str, dict[tuple[str, str], list[str]]]:
+    """Per month (``YYYY-MM``): each internal relationship (provider, customer) on
+    the map as it was at the end of that month (:func:`history.chains_as_of`; before
+    the history begins, the first map it holds), and the external customers it served
+    then."""
+    found: dict[str, dict[tuple[str, str], list[str]]] = {}
+    done: dict[int, dict[tuple[str, str], list[str]]] = {}  # months sharing one map
+    chains = history.chains_as_of(vc, [history.end_of_month(m) for m in months])
+    for month, chain in zip(months, chains, strict=True):
+        if id(chain) not in done:
+            result, customer, _ = _relationships(chain)
+            sight = line_of_sight(chain.graph, chain.facts, customer)
+            ids = chain.columns.unit_ids
+            served: dict[tuple[str, str], list[str]] = {}
+            for i in range(result.size):
+                provider = ids[int(chain.graph.result_unit[int(result[i])])]
+                served.setdefault(
+                    (provider, ids[int(customer[i])]), [ids[e] for e in served_units(sight, i)]
+                )
+            done[id(chain)] = served
+        found[month] = done[id(chain)]
+    return found
+
+
 def _over_time(
     series: dict[str, float],
-    served: list[str],
+    served: dict[str, list[str]],
     table: dict[tuple[str, str], dict[str, float]],
     metrics: list[str],
 ) -> list[OverTime]:
     """Per outcome metric: r, its interval and n over the months with a published
-    score and an outcome of at least one external customer served."""
+    score and an outcome of at least one external customer the relationship served
+    in that month (``served`` per month, from the map as it was then)."""
     out: list[OverTime] = []
     months = sorted(series)
     for metric in metrics:
         x, y = [], []
         for month in months:
             values = table.get((metric, month), {})
-            known = [values[e] for e in served if e in values]
+            known = [values[e] for e in served.get(month, []) if e in values]
             if known:
                 x.append(series[month])
                 y.append(float(np.mean(known)))

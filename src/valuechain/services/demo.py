@@ -452,7 +452,7 @@ def ensure_demo(vc: Valuechain, seed: int = DEFAULT_SEED) -> bool:
         return False
     # Check and write are two transactions; two racing callers still cannot duplicate
     # anything because the write replaces rows by id.
-    vc.write_map(demo_map(seed))
+    vc.write_map(demo_map(seed), source="demo")
     ensure_demo_partner(vc)
     write_demo_capacity(vc)
     demo_requests(vc, seed)

@@ -106,7 +106,10 @@ def save_result(
         if not creating and (existing is None or existing.unit_id != unit_id):
             raise NotFound(f"unit {unit_id!r} has no result {rid!r}")
         org_map = _check(conn, vc.org_id, "results", {**fields, "id": rid, "unit_id": unit_id})
-        store.write_map(conn, vc.org_id, org_map)
+        store.write_map(
+            conn, vc.org_id, org_map, by=actor.label, source="api",
+            scope=store.result_scope(rid),
+        )  # fmt: skip
         result = org_map.results[0]
         action = "result_created" if creating else "result_changed"
         audit.record(vc, action, actor, subject=f"result {rid} of {unit_id}", conn=conn)
@@ -134,7 +137,7 @@ def remove_result(vc: Valuechain, unit_id: str, result_id: str, actor: Actor) ->
         customers = [
             u for u in store.customers_of_result(conn, vc.org_id, result_id) if u != unit_id
         ]
-        links = store.delete_result(conn, vc.org_id, result_id)
+        links = store.delete_result(conn, vc.org_id, result_id, by=actor.label)
         audit.record(
             vc, "result_removed", actor, subject=f"result {result_id} of {unit_id}",
             detail=f"{links} link(s) removed with it", conn=conn,
@@ -203,6 +206,7 @@ def propose_link(
                 "answered_by": actor.label if admin else None,
                 "answered_at": now if admin else None,
             },
+            by=actor.label,
         )  # fmt: skip
         link = store.read_link(conn, vc.org_id, key)
         assert link is not None
@@ -260,6 +264,7 @@ def answer_link(
                 "state": state.value, "answered_by": actor.label,
                 "answered_at": datetime.now(UTC), "reason": None if confirm else reason,
             },
+            by=actor.label,
         )  # fmt: skip
         audit.record(
             vc, f"link_{state.value}", actor, subject=_describe(link),
@@ -287,7 +292,7 @@ def withdraw_link(
             raise Conflict(f"the link {_describe(link)} is {link.state}")
         if not admin and link.proposed_side != unit_id:
             raise Forbidden("only the side that proposed a link withdraws it")
-        store.delete_link(conn, vc.org_id, key)
+        store.delete_link(conn, vc.org_id, key, by=actor.label)
         audit.record(vc, "link_withdrawn", actor, subject=_describe(link), conn=conn)
         _notify(
             vc, conn, [_other_side(link, unit_id)], "map_link",

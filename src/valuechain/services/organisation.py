@@ -168,8 +168,16 @@ class Valuechain:
         with reading(self) as conn:
             return store.read_map(conn, self.org_id)
 
-    def write_map(self, org_map: OrganisationMap, *, replace: bool = False) -> store.WriteCounts:
-        """Store a map in one transaction (by id, or replacing the organisation)."""
+    def write_map(
+        self,
+        org_map: OrganisationMap,
+        *,
+        replace: bool = False,
+        by: str | None = None,
+        source: str = "import",
+    ) -> store.WriteCounts:
+        """Store a map in one transaction (by id, or replacing the organisation), its
+        history recording the change as made by ``by`` through ``source``."""
         with writing(self) as conn:
             if replace:
                 measure_store.delete_survey(conn, self.org_id)
@@ -180,7 +188,9 @@ class Valuechain:
             survey = org_map.survey_columns()
             if not replace and len(survey):
                 _refuse_late_responses(conn, self.org_id, survey.ids, survey.campaign)
-            counts = store.write_map(conn, self.org_id, org_map, replace=replace)
+            counts = store.write_map(
+                conn, self.org_id, org_map, replace=replace, by=by, source=source
+            )
             if org_map.instruments or len(survey):
                 ahead = summary.summarise_ahead(conn, self.org_id, survey, org_map.instruments)
                 try:
@@ -221,25 +231,7 @@ class Valuechain:
                     _CHECKED.set((conn, self._chain))
                     return self._chain
                 columns = store.read_graph_columns(conn, self.org_id)
-            external = np.array(
-                [k == UnitKind.EXTERNAL_CUSTOMER.value for k in columns.unit_kinds], dtype=bool
-            )
-            relation_code = {name: i for i, name in enumerate(RELATIONS)}
-            graph = build_graph(
-                external,
-                columns.result_unit,
-                columns.link_result,
-                columns.link_customer,
-                np.fromiter((relation_code[r] for r in columns.link_relation), dtype=np.int64),
-            )
-            self._chain = Chain(
-                version=version,
-                columns=columns,
-                graph=graph,
-                facts=map_facts(graph),
-                unit_pos={uid: i for i, uid in enumerate(columns.unit_ids)},
-                result_pos={rid: i for i, rid in enumerate(columns.result_ids)},
-            )
+            self._chain = build_chain(version, columns)
             _CHECKED.set((conn, self._chain))
             return self._chain
 
@@ -422,12 +414,13 @@ class Valuechain:
         return list(self.iter_unit_summaries())
 
     def iter_unit_summaries(
-        self, start: int = 0, stop: int | None = None
+        self, start: int = 0, stop: int | None = None, *, chain: Chain | None = None
     ) -> Iterator[dict[str, Any]]:
         """The units at map positions ``start`` to ``stop`` (exclusive) with their
         derived facts, one at a time, so a caller can write them without holding the
-        whole list (``map --json`` at 100,000 units, an API page)."""
-        chain = self.chain()
+        whole list (``map --json`` at 100,000 units, an API page). ``chain``: another
+        snapshot than today's (the map as of a date)."""
+        chain = chain or self.chain()
         cols, facts, g = chain.columns, chain.facts, chain.graph
         orphan = np.zeros(g.n_results, dtype=bool)
         orphan[facts.orphan_results] = True
@@ -450,10 +443,12 @@ class Valuechain:
                 "orphan_results": [cols.result_ids[r] for r in mine if orphan[r]],
             }
 
-    def iter_map_results(self, start: int = 0, stop: int | None = None) -> Iterator[dict[str, Any]]:
+    def iter_map_results(
+        self, start: int = 0, stop: int | None = None, *, chain: Chain | None = None
+    ) -> Iterator[dict[str, Any]]:
         """The results produced by the units at positions ``start`` to ``stop``, in map
         order, each with whether it is an orphan; one at a time."""
-        chain = self.chain()
+        chain = chain or self.chain()
         cols, facts, g = chain.columns, chain.facts, chain.graph
         orphan = np.zeros(g.n_results, dtype=bool)
         orphan[facts.orphan_results] = True
@@ -465,10 +460,12 @@ class Valuechain:
                 "orphan": bool(orphan[r]),
             }
 
-    def iter_map_links(self, start: int = 0, stop: int | None = None) -> Iterator[dict[str, Any]]:
+    def iter_map_links(
+        self, start: int = 0, stop: int | None = None, *, chain: Chain | None = None
+    ) -> Iterator[dict[str, Any]]:
         """The links to the results of the units at positions ``start`` to ``stop``,
         in map order; one at a time."""
-        chain = self.chain()
+        chain = chain or self.chain()
         cols, g = chain.columns, chain.graph
         producer = g.result_unit[g.link_result]
         for i in _in_units(producer, start, stop, g.n_units).tolist():
@@ -518,9 +515,9 @@ class Valuechain:
         ]
         return len(chosen), rows
 
-    def map_totals(self) -> dict[str, int]:
+    def map_totals(self, *, chain: Chain | None = None) -> dict[str, int]:
         """How many units, results and links the whole map holds."""
-        g = self.chain().graph
+        g = (chain or self.chain()).graph
         return {
             "units": int(g.n_units),
             "results": int(g.n_results),
@@ -549,6 +546,29 @@ class Valuechain:
                 "results": list(self.iter_map_results()),
                 "links": list(self.iter_map_links()),
             }
+
+
+def build_chain(version: int, columns: store.GraphColumns) -> Chain:
+    """The graph of ``columns`` with its derived facts (:func:`map_facts`)."""
+    external = np.array(
+        [k == UnitKind.EXTERNAL_CUSTOMER.value for k in columns.unit_kinds], dtype=bool
+    )
+    relation_code = {name: i for i, name in enumerate(RELATIONS)}
+    graph = build_graph(
+        external,
+        columns.result_unit,
+        columns.link_result,
+        columns.link_customer,
+        np.fromiter((relation_code[r] for r in columns.link_relation), dtype=np.int64),
+    )
+    return Chain(
+        version=version,
+        columns=columns,
+        graph=graph,
+        facts=map_facts(graph),
+        unit_pos={uid: i for i, uid in enumerate(columns.unit_ids)},
+        result_pos={rid: i for i, rid in enumerate(columns.result_ids)},
+    )
 
 
 def _in_units(owner: np.ndarray, start: int, stop: int | None, n_units: int) -> np.ndarray:

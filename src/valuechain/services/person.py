@@ -48,6 +48,7 @@ from valuechain.store import person as store
 from valuechain.store.accounts import FAILURES, SESSIONS
 from valuechain.store.agreement import AGREEMENTS, NEGOTIATIONS
 from valuechain.store.campaign import INVITATIONS
+from valuechain.store.history import LINK_HISTORY, RESULT_HISTORY, UNIT_HISTORY
 from valuechain.store.idempotency import KEYS
 from valuechain.store.notification import OUTBOX, PREFERENCES, WEBHOOKS
 from valuechain.store.organisation import LINKS
@@ -419,6 +420,10 @@ TRACES: dict[str, Trace] = {
         authored={"answered_by": ("reason",)},
         mentions=("reason",),
     ),
+    # Who changed the map (docs/map.md, "History"): the account's email, or cli:<user>.
+    "unit_history": Trace(UNIT_HISTORY, labels=("changed_by",)),
+    "result_history": Trace(RESULT_HISTORY, labels=("changed_by",)),
+    "link_history": Trace(LINK_HISTORY, labels=("changed_by",)),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -17,6 +17,7 @@ from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
 from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
+from valuechain.store import history
 from valuechain.store.database import CACHE_KIB
 from valuechain.store.tables import LinkRow, OrganisationRow, PersonRow, ResultRow, UnitRow
 
@@ -150,10 +151,19 @@ class WriteCounts:
 
 
 def write_map(
-    conn: Connection, org_id: int, org_map: OrganisationMap, *, replace: bool = False
+    conn: Connection,
+    org_id: int,
+    org_map: OrganisationMap,
+    *,
+    replace: bool = False,
+    by: str | None = None,
+    source: str = "import",
+    scope: Mapping[str, history.Where] | None = None,
 ) -> WriteCounts:
     """Write a map inside the caller's transaction: by id (replace known rows, add new
-    ones, remove nothing), or with ``replace`` the whole organisation."""
+    ones, remove nothing), or with ``replace`` the whole organisation. The history
+    records the change as made by ``by`` through ``source``, looking at the rows in
+    ``scope`` (default: the whole organisation; :func:`history.record`)."""
     conn.execute(
         update(ORGANISATIONS)
         .where(ORGANISATIONS.c.id == org_id)
@@ -177,6 +187,14 @@ def write_map(
         links=_upsert(conn, LINKS, org_id, sorted(map(_link_row, org_map.links), key=BY_KEY)),
         # People keep the caller's order: it decides who gives up an email first.
         people=_upsert(conn, PEOPLE, org_id, map(_person_row, org_map.people)),
+    )
+    history.record(
+        conn,
+        org_id,
+        scope or dict.fromkeys((k.name for k in history.KINDS), history.everything),
+        by=by,
+        source=source,
+        removals=replace,
     )
     if big and conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
@@ -349,6 +367,50 @@ def read_graph_columns(conn: Connection, org_id: int) -> GraphColumns:
     )
 
 
+def read_graph_columns_as_of(conn: Connection, org_id: int, moment: datetime) -> GraphColumns:
+    """The map as it was at ``moment`` as :class:`GraphColumns` (confirmed links only),
+    the same shape :func:`store.organisation.read_graph_columns` gives for today."""
+    moment = history.utc(moment)
+    u, r, k = history.UNIT_HISTORY, history.RESULT_HISTORY, history.LINK_HISTORY
+    units = conn.execute(
+        select(u.c.id, u.c.name, u.c.kind)
+        .where(u.c.org_id == org_id, history.valid_at(u, moment), ~u.c.removed)
+        .order_by(u.c.id)
+    ).all()
+    results = conn.execute(
+        select(r.c.id, r.c.name, r.c.unit_id)
+        .where(r.c.org_id == org_id, history.valid_at(r, moment), ~r.c.removed)
+        .order_by(r.c.id)
+    ).all()
+    links = conn.execute(
+        select(k.c.result_id, k.c.customer_id, k.c.relation)
+        .where(
+            k.c.org_id == org_id,
+            history.valid_at(k, moment),
+            ~k.c.removed,
+            k.c.state == LinkState.CONFIRMED.value,
+        )
+        .order_by(k.c.result_id, k.c.customer_id, k.c.relation)
+    ).all()
+    unit_pos = {row.id: i for i, row in enumerate(units)}
+    # Every version of one moment was written by one consistent map; the filters only
+    # guard against a row that names something the moment does not hold.
+    results = [row for row in results if row.unit_id in unit_pos]
+    result_pos = {row.id: i for i, row in enumerate(results)}
+    links = [row for row in links if row.result_id in result_pos and row.customer_id in unit_pos]
+    return GraphColumns(
+        unit_ids=[row.id for row in units],
+        unit_names=[row.name for row in units],
+        unit_kinds=[row.kind for row in units],
+        result_ids=[row.id for row in results],
+        result_names=[row.name for row in results],
+        result_unit=_positions(unit_pos, [row.unit_id for row in results]),
+        link_result=_positions(result_pos, [row.result_id for row in links]),
+        link_customer=_positions(unit_pos, [row.customer_id for row in links]),
+        link_relation=[row.relation for row in links],
+    )
+
+
 @dataclass(frozen=True)
 class FlowColumns:
     """What the flow model needs beyond :class:`GraphColumns`: per result (ordered by
@@ -440,14 +502,37 @@ def result_references(conn: Connection, org_id: int, result_id: str) -> dict[str
     return found
 
 
-def delete_result(conn: Connection, org_id: int, result_id: str) -> int:
+def delete_result(
+    conn: Connection, org_id: int, result_id: str, *, by: str | None, source: str = "api"
+) -> int:
     """Remove a result and every link to it (any state); returns the links removed."""
     links = conn.execute(
         delete(LINKS).where(LINKS.c.org_id == org_id, LINKS.c.result_id == result_id)
     ).rowcount
     conn.execute(delete(RESULTS).where(RESULTS.c.org_id == org_id, RESULTS.c.id == result_id))
     bump_map_version(conn, org_id)
+    history.record(conn, org_id, result_scope(result_id), by=by, source=source)
     return int(links)
+
+
+def result_scope(result_id: str) -> dict[str, history.Where]:
+    """The history scope of one result and the links to it."""
+    return {
+        "result": lambda t: t.c.id == result_id,
+        "link": lambda t: t.c.result_id == result_id,
+    }
+
+
+def link_scope(key: tuple[str, str, str]) -> dict[str, history.Where]:
+    """The history scope of one link."""
+    result_id, customer_id, relation = key
+    return {
+        "link": lambda t: (
+            (t.c.result_id == result_id)
+            & (t.c.customer_id == customer_id)
+            & (t.c.relation == relation)
+        )
+    }
 
 
 @dataclass(frozen=True)
@@ -524,24 +609,38 @@ def customers_of_result(conn: Connection, org_id: int, result_id: str) -> list[s
     )
 
 
-def insert_link(conn: Connection, org_id: int, values: dict[str, Any]) -> None:
+def insert_link(
+    conn: Connection, org_id: int, values: dict[str, Any], *, by: str | None, source: str = "api"
+) -> None:
     """Add one link (its state and who proposed it in ``values``)."""
     conn.execute(insert(LINKS).values(org_id=org_id, **values))
     bump_map_version(conn, org_id)
+    key = (values["result_id"], values["customer_id"], values["relation"])
+    history.record(conn, org_id, link_scope(key), by=by, source=source)
 
 
 def update_link(
-    conn: Connection, org_id: int, key: tuple[str, str, str], values: dict[str, Any]
+    conn: Connection,
+    org_id: int,
+    key: tuple[str, str, str],
+    values: dict[str, Any],
+    *,
+    by: str | None,
+    source: str = "api",
 ) -> None:
     """Change one link's state and who answered it."""
     conn.execute(update(LINKS).where(_link_key(org_id, key)).values(**values))
     bump_map_version(conn, org_id)
+    history.record(conn, org_id, link_scope(key), by=by, source=source)
 
 
-def delete_link(conn: Connection, org_id: int, key: tuple[str, str, str]) -> None:
+def delete_link(
+    conn: Connection, org_id: int, key: tuple[str, str, str], *, by: str | None, source: str = "api"
+) -> None:
     """Remove one link."""
     conn.execute(delete(LINKS).where(_link_key(org_id, key)))
     bump_map_version(conn, org_id)
+    history.record(conn, org_id, link_scope(key), by=by, source=source)
 
 
 def leads_of(conn: Connection, org_id: int, unit_ids: Sequence[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Capability 1, the Map, as pages: the organisation graph, the units index, a unit."""
+"""Capability 1, the Map, as pages: the organisation graph, the units index, a unit,
+and what changed about a unit's results and links."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from valuechain.domain.unit import UnitKind
 from valuechain.edge.dependencies import CurrentValuechain, allow, current_principal
 from valuechain.edge.idempotency import IdempotentRoute
 from valuechain.edge.map import unit_detail, unit_rows
+from valuechain.services import history
 from valuechain.services.partner.view import hero_and_sidekick
 from valuechain.web.templating import templates
 
@@ -102,3 +104,11 @@ def unit_page(
     return templates.TemplateResponse(
         request, "map/unit.html", {"nav": "units", "unit": detail, "roles": roles}
     )
+
+
+@router.get("/units/{unit_id}/history", response_class=HTMLResponse)
+def unit_history_page(unit_id: str, request: Request, vc: CurrentValuechain) -> Response:
+    """What changed about the unit's results and links, newest first: what, who (a
+    name) and when (:func:`valuechain.services.history.unit_history`)."""
+    doc = history.unit_history(vc, unit_id)
+    return templates.TemplateResponse(request, "map/history.html", {"nav": "units", "history": doc})

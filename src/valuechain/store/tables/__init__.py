@@ -19,14 +19,18 @@ from valuechain.store.tables.agree import (
 from valuechain.store.tables.base import NAMING, SQLITE_CLUSTERED, Base
 from valuechain.store.tables.connect import OutcomeRow
 from valuechain.store.tables.map import (
+    CHANGE_SOURCES,
     RELATIONS,
     RESULT_KINDS,
     ROLES,
     UNIT_KINDS,
+    LinkHistoryRow,
     LinkRow,
     OrganisationRow,
     PersonRow,
+    ResultHistoryRow,
     ResultRow,
+    UnitHistoryRow,
     UnitRow,
 )
 from valuechain.store.tables.measure import (
@@ -77,6 +81,7 @@ __all__ = [
     "AGREEMENT_STATES",
     "ALIGNMENTS",
     "CAMPAIGN_STATES",
+    "CHANGE_SOURCES",
     "CHANNELS",
     "NAMING",
     "NEGOTIATION_STATES",
@@ -107,6 +112,7 @@ __all__ = [
     "InstrumentRow",
     "InvitationRow",
     "InvitationTokenRow",
+    "LinkHistoryRow",
     "LinkRow",
     "MeasureBlockRow",
     "MeasureCellRow",
@@ -121,10 +127,12 @@ __all__ = [
     "RequestEventRow",
     "RequestRow",
     "ResponseRow",
+    "ResultHistoryRow",
     "ResultRow",
     "SealedResponseRow",
     "SessionRow",
     "SignInFailureRow",
+    "UnitHistoryRow",
     "UnitRow",
     "WorkspaceEntryRow",
 ]

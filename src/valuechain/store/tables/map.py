@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -155,3 +157,80 @@ class PersonRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     unit_id: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
+
+
+# -- the map's history (docs/map.md, "History") -------------------------------------------
+#
+# One row per version of a unit, result or link, valid from ``valid_from`` until
+# ``valid_to`` (NULL: still current). A removal is a version of its own with ``removed``
+# set, so who removed it and when are the removal row's ``changed_by`` and
+# ``valid_from``. Rows are only ever added and closed (``valid_to`` set once), in the
+# transaction that changed the map. ``seq`` orders the versions of one key.
+
+CHANGE_SOURCES = ("import", "api", "page", "demo", "migration")
+
+
+def _history_args(table: str, key: tuple[str, ...]) -> tuple[Any, ...]:
+    return (
+        ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+        CheckConstraint(one_of("source", CHANGE_SOURCES), name="source"),
+        # Every read and write finds a key's versions, the open one last.
+        Index(f"ix_{table}_key", "org_id", *key, "seq"),
+    )
+
+
+class UnitHistoryRow(Base):
+    __tablename__ = "unit_history"
+    __table_args__ = _history_args("unit_history", ("id",))
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    headcount: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    changed_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class ResultHistoryRow(Base):
+    __tablename__ = "result_history"
+    __table_args__ = _history_args("result_history", ("id",))
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    id: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(32))
+    capacity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cost_per_item: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revenue_per_item: Mapped[float | None] = mapped_column(Float, nullable=True)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    changed_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class LinkHistoryRow(Base):
+    __tablename__ = "link_history"
+    __table_args__ = _history_args("link_history", ("result_id", "customer_id", "relation"))
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    result_id: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[str] = mapped_column(String(200))
+    relation: Mapped[str] = mapped_column(String(32))
+    demand: Mapped[float | None] = mapped_column(Float, nullable=True)
+    per_item: Mapped[float | None] = mapped_column(Float, nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    changed_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
