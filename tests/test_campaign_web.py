@@ -96,8 +96,13 @@ def test_errors_keep_what_was_typed_and_a_good_submit_stores_once(
     assert answer.status_code == 422
     html = answer.text
     assert 'class="error-summary" role="alert"' in html
-    assert 'href="#p-courtesy_2-1">Choose an answer from 1 to 7.' in html
-    assert 'href="#p-overall_1-1">Choose a whole number from 1 to 7.' in html
+    # Each problem in the summary names its question (the item's own words).
+    assert re.search(
+        r'href="#p-courtesy_2-1">“[^<”]*treats our requests with respect[^<”]*”: '
+        r"Choose an answer from 1 to 7\.",
+        html,
+    )
+    assert re.search(r'href="#p-overall_1-1">“[^<”]+”: Choose a whole number from 1 to 7\.', html)
     assert 'id="p-courtesy_1-6" name="p-courtesy_1" value="6"\n        checked' in html
     assert "Thanks for the fast turnaround.</textarea>" in html
     assert responses(vc) == 0

@@ -147,11 +147,25 @@ def _render(
     )
     summary = []
     targets = {q.name: q.id for d in dimensions for it in d.items for q in it.questions}
+    # Each problem in the summary names its question, so "Choose an answer" is never
+    # left for the respondent to match up with one of many questions.
+    asked = {
+        q.name: it.text if len(it.questions) == 1 else f"{it.text} ({q.legend})"
+        for d in dimensions
+        for it in d.items
+        for q in it.questions
+    }
     if importance:
         targets["importance"] = importance[0]["name"]
     targets[campaigns.COMMENT_ITEM] = campaigns.COMMENT_ITEM
     for name, message in problems.items():
-        summary.append({"href": "#" + targets.get(name, name), "message": message})
+        where = asked.get(name)
+        summary.append(
+            {
+                "href": "#" + targets.get(name, name),
+                "message": f"“{where}”: {message}" if where else message,
+            }
+        )
     return templates.TemplateResponse(
         request,
         "survey/form.html",
