@@ -1,0 +1,283 @@
+"""Units and people through the API, against a real uvicorn server on loopback, on
+both databases: created, changed and removed (a person leaves) by an admin; a lead
+renames their own unit and nothing more; rows checked by the importer's own rules
+(the same bad row gets the same problem text from the API and from ``valuechain
+import``); a unit in use refused; every change audited and idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from tests.browser.conftest import serving
+from tests.builders import chain_map
+from tests.signin import make_account
+from valuechain import Valuechain
+from valuechain.api import PREFIX
+from valuechain.cli.main import app as cli
+from valuechain.domain.account import AccountRole
+from valuechain.domain.person import Person, Role
+from valuechain.services import accounts, audit
+from valuechain.services import notification as notifications
+from valuechain.services.transaction import reading
+from valuechain.store import organisation as store
+from valuechain.store.tables import AccountRow
+from valuechain.web.app import create_app
+
+Clients = dict[str, httpx.Client]
+
+
+@pytest.fixture
+def api(vc: Valuechain) -> Iterator[tuple[Valuechain, Clients]]:
+    """chain_map with make's lead (who has an account) and an admin, served."""
+    org = chain_map()
+    org.people = [
+        Person("p-make", "Mia Make", "mia@example.org", "make", Role.LEAD),
+        Person("p-pack", "Pat Pack", "pat@example.org", "pack", Role.LEAD),
+    ]
+    vc.write_map(org)
+    make_account(vc, "admin@example.org", AccountRole.ADMIN)
+    make_account(vc, "mia@example.org", AccountRole.LEAD, person_id="p-make")
+    with serving(lambda _url: create_app(vc)) as url:
+        clients = {}
+        for who, email in (("admin", "admin@example.org"), ("make", "mia@example.org")):
+            account = accounts.account_by_email(vc, email)
+            assert account is not None
+            token = accounts.start_session(vc, account, address="test").token
+            clients[who] = httpx.Client(
+                base_url=url + PREFIX, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            )
+        try:
+            yield vc, clients
+        finally:
+            for client in clients.values():
+                client.close()
+
+
+def _actions(vc: Valuechain) -> list[tuple[str, str | None]]:
+    return [(e.action, e.subject) for e in audit.read_page(vc, per_page=200).events]
+
+
+def _units(vc: Valuechain) -> dict[str, tuple[str, str, str | None, int | None]]:
+    return {u.id: (u.name, u.kind.value, u.parent_id, u.headcount) for u in vc.read_map().units}
+
+
+def test_a_unit_is_created_changed_and_removed(api: tuple[Valuechain, Clients]) -> None:
+    vc, c = api
+    body = {"id": "qa", "name": "Quality", "kind": "team", "parent_id": "ops", "headcount": 3}
+    made = c["admin"].post("/units", json=body)
+    assert made.status_code == 201, made.text
+    assert made.json() == body
+    assert _units(vc)["qa"] == ("Quality", "team", "ops", 3)
+    assert c["admin"].post("/units", json=body).status_code == 409
+    changed = c["admin"].put(
+        "/units/qa", json={"name": "Quality assurance", "kind": "department", "headcount": 5}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {"id": "qa", "name": "Quality assurance", "kind": "department",
+                              "parent_id": None, "headcount": 5}  # fmt: skip
+    assert _units(vc)["qa"] == ("Quality assurance", "department", None, 5)
+    assert c["admin"].put("/units/nope", json={"name": "N", "kind": "team"}).status_code == 404
+    removed = c["admin"].delete("/units/qa")
+    assert removed.status_code == 200 and removed.json() == {"removed": "qa"}
+    assert "qa" not in _units(vc)
+    assert c["admin"].delete("/units/qa").status_code == 404
+    actions = _actions(vc)
+    for action in ("unit_created", "unit_changed", "unit_removed"):
+        assert (action, "unit qa") in actions
+    changed_event = next(e for e in audit.read_page(vc).events if e.action == "unit_changed")
+    assert changed_event.actor == "admin@example.org"
+    assert changed_event.detail is not None and "'ops' → None" in changed_event.detail
+
+
+def test_a_unit_in_use_is_refused_with_what_refers_to_it(api: tuple[Valuechain, Clients]) -> None:
+    vc, c = api
+    refused = c["admin"].delete("/units/make")
+    assert refused.status_code == 409
+    detail = refused.json()["detail"]
+    # make produces two results, has a person, and units link to its results' ...
+    assert "results" in detail and "people" in detail
+    # ... ops has units below it; retail is the customer of links (pays).
+    assert "2 in results" in detail and "1 in people" in detail
+    assert "3 in units" in c["admin"].delete("/units/ops").json()["detail"]
+    assert "links" in c["admin"].delete("/units/retail").json()["detail"]
+    # A unit only a request names (no foreign key) is in use too.
+    c["admin"].post("/units", json={"id": "solo", "name": "Solo", "kind": "team"})
+    c["admin"].post("/requests", json={"customer": "solo", "provider": "pack", "title": "Hi"})
+    asked = c["admin"].delete("/units/solo")
+    assert asked.status_code == 409 and "in requests" in asked.json()["detail"]
+    assert {"make", "ops", "retail", "solo"} <= set(_units(vc))
+    assert "unit_removed" not in [a for a, _ in _actions(vc)]
+
+
+def test_every_column_that_names_a_unit_is_counted(vc: Valuechain) -> None:
+    """The columns without a foreign key exist (a rename fails here), and every table
+    with a unit-like column is either keyed to ``units`` or listed."""
+    metadata = store.UNITS.metadata
+    for name, columns in store.UNIT_COLUMNS_WITHOUT_KEYS.items():
+        assert all(c in metadata.tables[name].c for c in columns), name
+    keyed = {
+        t.name
+        for t in metadata.sorted_tables
+        for fk in t.foreign_key_constraints
+        if fk.referred_table is store.UNITS
+    }
+    unit_like = ("unit_id", "customer_id", "provider_id", "rater_id", "rated_id", "provider")
+    for table in metadata.sorted_tables:
+        if any(c.name in unit_like for c in table.columns) and table.name != "units":
+            assert table.name in keyed | set(store.UNIT_COLUMNS_WITHOUT_KEYS), table.name
+    vc.write_map(chain_map())
+    with reading(vc) as conn:
+        assert store.unit_references(conn, vc.org_id, "audit") == {"results": 1, "links": 1}
+
+
+def test_a_lead_renames_their_own_unit_and_nothing_more(api: tuple[Valuechain, Clients]) -> None:
+    vc, c = api
+    same = {"kind": "team", "parent_id": "ops", "headcount": 30}
+    renamed = c["make"].put("/units/make", json={"name": "Machining & Milling", **same})
+    assert renamed.status_code == 200, renamed.text
+    assert _units(vc)["make"] == ("Machining & Milling", "team", "ops", 30)
+    moved = c["make"].put("/units/make", json={"name": "Machining", **same, "parent_id": None})
+    assert moved.status_code == 403
+    assert "name only" in moved.json()["detail"]
+    assert c["make"].put("/units/pack", json={"name": "Boxes", "kind": "team"}).status_code == 403
+    new = {"id": "x", "name": "X", "kind": "team"}
+    assert c["make"].post("/units", json=new).status_code == 403
+    assert c["make"].delete("/units/audit").status_code == 403
+    assert _units(vc)["make"][0] == "Machining & Milling"
+    # Changed by an admin, the unit's leads are told.
+    c["admin"].put("/units/make", json={"name": "Machining", **same})
+    outbox = [(r.person_id, r.kind) for r in notifications.outbox(vc).rows]
+    assert ("p-make", "map_unit") in outbox
+
+
+def test_a_parent_making_a_cycle_is_refused(api: tuple[Valuechain, Clients]) -> None:
+    vc, c = api
+    cycle = c["admin"].put("/units/ops", json={"name": "Operations", "kind": "department",
+                                               "parent_id": "make"})  # fmt: skip
+    assert cycle.status_code == 422
+    assert cycle.json()["errors"]["parent_id"].startswith(
+        "expected a parent that is not the unit itself or below it"
+    )
+    itself = c["admin"].put("/units/ops", json={"name": "O", "kind": "team", "parent_id": "ops"})
+    assert itself.status_code == 422 and "the unit itself" in itself.json()["errors"]["parent_id"]
+    unknown = c["admin"].post("/units", json={"id": "x", "name": "X", "kind": "team",
+                                              "parent_id": "nowhere"})  # fmt: skip
+    assert unknown.status_code == 422 and "parent_id" in unknown.json()["errors"]
+    assert _units(vc)["ops"] == ("Operations", "department", None, None)
+
+
+def _cli_import(folder: Path) -> str:
+    result = CliRunner().invoke(cli, ["import", str(folder)])
+    assert result.exit_code == 2, result.stdout
+    return result.stderr
+
+
+def test_the_api_and_the_import_refuse_a_bad_row_with_the_same_words(
+    api: tuple[Valuechain, Clients], cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    vc, c = api
+    bad_unit = c["admin"].post("/units", json={"id": "x", "name": "X", "kind": "tem"})
+    assert bad_unit.status_code == 422
+    expected = bad_unit.json()["errors"]["kind"]
+    (tmp_path / "units.csv").write_text("id,name,kind,parent_id,headcount\nx,X,tem,,\n")
+    assert f"units.csv line 2, column kind: {expected}" in _cli_import(tmp_path)
+
+    taken = {"id": "p-new", "name": "New", "email": "mia@example.org", "unit_id": "pack",
+             "role": "member"}  # fmt: skip
+    bad_person = c["admin"].post("/people", json=taken)
+    assert bad_person.status_code == 422
+    expected = bad_person.json()["errors"]["email"]
+    assert "the email of stored person 'p-make'" in expected
+    folder = tmp_path / "people"
+    folder.mkdir()
+    (folder / "units.csv").write_text("id,name,kind\n")
+    (folder / "people.csv").write_text(
+        "id,name,email,unit_id,role\np-new,New,mia@example.org,pack,member\n"
+    )
+    assert f"people.csv line 2, column email: {expected}" in _cli_import(folder)
+    bad_role = c["admin"].post("/people", json={**taken, "email": "n@example.org", "role": "boss"})
+    assert bad_role.status_code == 422
+    assert bad_role.json()["errors"] == {
+        "role": "expected one of admin, lead, member; found 'boss'"
+    }
+    assert "x" not in _units(vc) and all(p.id != "p-new" for p in vc.read_map().people)
+
+
+def _accounts(vc: Valuechain) -> dict[str, bool]:
+    with reading(vc) as conn:
+        rows = conn.execute(select(AccountRow.__table__.c.email, AccountRow.__table__.c.active))
+        return {email: bool(active) for email, active in rows}
+
+
+def test_a_person_is_added_changed_and_leaves(api: tuple[Valuechain, Clients]) -> None:
+    vc, c = api
+    body = {"id": "p-new", "name": "Nia New", "email": "nia@example.org", "unit_id": "pack",
+            "role": "member"}  # fmt: skip
+    made = c["admin"].post("/people", json=body)
+    assert made.status_code == 201, made.text
+    assert made.json() == body
+    assert c["admin"].post("/people", json=body).status_code == 409
+    moved = c["admin"].put("/people/p-new", json={**body | {"unit_id": "make", "role": "lead"}})
+    assert moved.status_code == 200 and moved.json()["unit_id"] == "make"
+    assert Person("p-new", "Nia New", "nia@example.org", "make", Role.LEAD) in vc.read_map().people
+    assert c["admin"].put("/people/nobody", json=body).status_code == 404
+    # Leads are told who joined and who moved.
+    outbox = [(r.person_id, r.kind) for r in notifications.outbox(vc).rows]
+    assert ("p-pack", "map_unit") in outbox and ("p-make", "map_unit") in outbox
+    # make's lead leaves: off the map, the account disabled and its sessions ended.
+    assert c["make"].get("/session").status_code == 200
+    left = c["admin"].post("/people/p-make/leave")
+    assert left.status_code == 200, left.text
+    assert left.json() == {"left": "p-make", "unit_id": "make", "accounts_deactivated": 1,
+                           "sessions_ended": 1}  # fmt: skip
+    assert all(p.id != "p-make" for p in vc.read_map().people)
+    assert _accounts(vc)["mia@example.org"] is False
+    assert c["make"].get("/session").status_code == 401
+    assert c["admin"].post("/people/p-make/leave").status_code == 404
+    # Leaving is not erasure: the audit log still says who did what.
+    actions = _actions(vc)
+    for action in ("person_added", "person_changed", "person_left"):
+        assert any(a == action for a, _ in actions), action
+    assert ("person_left", "person p-make") in actions
+    assert "person_erased" not in [a for a, _ in actions]
+    # A lead without an account leaves as well (nothing to disable).
+    assert c["admin"].post("/people/p-pack/leave").status_code == 200
+    assert {"p-new"} == {p.id for p in vc.read_map().people}
+
+
+def test_a_retried_write_is_answered_once(api: tuple[Valuechain, Clients]) -> None:
+    vc, c = api
+    key = {"Idempotency-Key": "unit-qa-1"}
+    body = {"id": "qa", "name": "Quality", "kind": "team"}
+    first = c["admin"].post("/units", json=body, headers=key)
+    again = c["admin"].post("/units", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    renamed = {"name": "QA", "kind": "team"}
+    put_key = {"Idempotency-Key": "unit-qa-2"}
+    assert c["admin"].put("/units/qa", json=renamed, headers=put_key).status_code == 200
+    c["admin"].put("/units/qa", json={"name": "Between", "kind": "team"})
+    replayed = c["admin"].put("/units/qa", json=renamed, headers=put_key)
+    assert replayed.json()["name"] == "QA" and replayed.headers["Idempotent-Replayed"] == "true"
+    assert _units(vc)["qa"][0] == "Between"  # the replay changed nothing
+    person = {"id": "p-q", "name": "Q", "email": "q@example.org", "unit_id": "qa",
+              "role": "member"}  # fmt: skip
+    leave_key = {"Idempotency-Key": "p-q-leaves"}
+    c["admin"].post("/people", json=person)
+    gone = c["admin"].post("/people/p-q/leave", headers=leave_key)
+    assert c["admin"].post("/people/p-q/leave", headers=leave_key).json() == gone.json()
+    delete_key = {"Idempotency-Key": "qa-goes"}
+    removed = c["admin"].delete("/units/qa", headers=delete_key)
+    assert c["admin"].delete("/units/qa", headers=delete_key).json() == removed.json()
+    counts: dict[str, int] = {}
+    for action, subject in _actions(vc):
+        if subject in ("unit qa", "person p-q"):
+            counts[action] = counts.get(action, 0) + 1
+    assert counts == {"unit_created": 1, "unit_changed": 2, "unit_removed": 1,
+                      "person_added": 1, "person_left": 1}  # fmt: skip
