@@ -15,7 +15,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 # The API modules whose routes answer service types; a capability joins once converted.
-CONVERTED = ("valuechain.api.request", "valuechain.api.agreement")
+CONVERTED = ("valuechain.api.request", "valuechain.api.agreement", "valuechain.api.map_structure")
 # Types that are neither a capability's result nor restate one: the error bodies.
 SHARED = ("valuechain.edge.errors",)
 
