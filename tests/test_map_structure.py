@@ -281,3 +281,20 @@ def test_a_retried_write_is_answered_once(api: tuple[Valuechain, Clients]) -> No
             counts[action] = counts.get(action, 0) + 1
     assert counts == {"unit_created": 1, "unit_changed": 2, "unit_removed": 1,
                       "person_added": 1, "person_left": 1}  # fmt: skip
+
+
+def test_someone_who_left_can_still_be_exported_and_erased(
+    api: tuple[Valuechain, Clients],
+) -> None:
+    """Leaving keeps their account (disabled) linked to their id, so the data-rights
+    routes still find them by it; the erasure then removes the account."""
+    vc, c = api
+    assert c["admin"].post("/people/p-make/leave").status_code == 200
+    exported = c["admin"].get("/people/p-make/export")
+    assert exported.status_code == 200
+    assert [a["email"] for a in exported.json()["accounts"]] == ["mia@example.org"]
+    erased = c["admin"].delete("/people/p-make")
+    assert erased.status_code == 200 and erased.json()["changed"]["accounts"] == 1
+    assert "mia@example.org" not in _accounts(vc)
+    assert c["admin"].get("/people/p-make/export").status_code == 404
+    assert c["admin"].post("/people/nobody/leave").status_code == 404
