@@ -6,6 +6,8 @@ import``); a unit in use refused; every change audited and idempotent."""
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from tests.signin import make_account
 from valuechain import Valuechain
 from valuechain.api import PREFIX
 from valuechain.cli.main import app as cli
+from valuechain.cli.main import main
 from valuechain.domain.account import AccountRole
 from valuechain.domain.person import Person, Role
 from valuechain.services import accounts, audit
@@ -298,3 +301,47 @@ def test_someone_who_left_can_still_be_exported_and_erased(
     assert "mia@example.org" not in _accounts(vc)
     assert c["admin"].get("/people/p-make/export").status_code == 404
     assert c["admin"].post("/people/nobody/leave").status_code == 404
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> str:
+    """What ``valuechain ARGS`` says on stderr when it refuses (exit 2)."""
+    monkeypatch.setattr(sys, "argv", ["valuechain", *args])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    return " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+
+
+def test_valuechain_unit_add_change_remove(
+    vc: Valuechain,
+    cli_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The command line runs the same use cases: checked, audited, refused alike."""
+    vc.write_map(chain_map())
+    code, out, err = _cli("unit", "add", "qa", "--name", "Quality", "--kind", "team",
+                          "--parent", "ops", "--headcount", "3", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out) == {"id": "qa", "name": "Quality", "kind": "team",
+                               "parent_id": "ops", "headcount": 3}  # fmt: skip
+    code, out, err = _cli("unit", "change", "qa", "--name", "Quality assurance", "--parent", "")
+    assert code == 0, err
+    assert "Changed qa: Quality assurance (team, 3 people)." in out
+    assert _units(vc)["qa"] == ("Quality assurance", "team", None, 3)
+    err = _refused(monkeypatch, capsys, "unit", "change", "ops", "--parent", "make")
+    assert "parent_id: expected a parent that is not the unit itself or below it" in err
+    assert "still referred to" in _refused(monkeypatch, capsys, "unit", "remove", "make")
+    code, out, err = _cli("unit", "remove", "qa")
+    assert code == 0 and "Removed qa." in out
+    assert "qa" not in _units(vc)
+    actions = [a for a, s in _actions(vc) if s == "unit qa"]
+    assert sorted(actions) == ["unit_changed", "unit_created", "unit_removed"]

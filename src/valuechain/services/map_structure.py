@@ -35,7 +35,7 @@ from valuechain.services.errors import Conflict, Forbidden, NotFound
 from valuechain.services.map_edit import MapInputError
 from valuechain.services.map_types import PersonLeft, PersonRow, UnitRemoved, UnitRow
 from valuechain.services.organisation import Valuechain
-from valuechain.services.transaction import writing
+from valuechain.services.transaction import reading, writing
 from valuechain.store import accounts as account_store
 from valuechain.store import organisation as store
 
@@ -90,6 +90,15 @@ def _person_json(person: Person) -> PersonRow:
 
 
 # -- units ---------------------------------------------------------------------------
+
+
+def read_unit(vc: Valuechain, unit_id: str) -> UnitRow:
+    """One unit as its row of ``units.csv``; :class:`NotFound` when there is none."""
+    with reading(vc) as conn:
+        unit = store.read_unit(conn, vc.org_id, unit_id)
+    if unit is None:
+        raise NotFound(f"no unit with id {unit_id!r}")
+    return _unit_json(unit)
 
 
 def create_unit(vc: Valuechain, fields: Mapping[str, object], actor: Actor) -> UnitRow:
