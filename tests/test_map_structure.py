@@ -171,7 +171,11 @@ def test_a_parent_making_a_cycle_is_refused(api: tuple[Valuechain, Clients]) -> 
     assert itself.status_code == 422 and "the unit itself" in itself.json()["errors"]["parent_id"]
     unknown = c["admin"].post("/units", json={"id": "x", "name": "X", "kind": "team",
                                               "parent_id": "nowhere"})  # fmt: skip
-    assert unknown.status_code == 422 and "parent_id" in unknown.json()["errors"]
+    # As for links: what the row names must exist (404), before the row check.
+    assert unknown.status_code == 404 and "'nowhere' (parent_id)" in unknown.json()["detail"]
+    elsewhere = {"id": "p-x", "name": "X", "email": "x@example.org", "unit_id": "nowhere",
+                 "role": "member"}  # fmt: skip
+    assert c["admin"].post("/people", json=elsewhere).status_code == 404
     assert _units(vc)["ops"] == ("Operations", "department", None, None)
 
 
@@ -214,7 +218,10 @@ def test_the_api_and_the_import_refuse_a_bad_row_with_the_same_words(
 
 def _accounts(vc: Valuechain) -> dict[str, bool]:
     with reading(vc) as conn:
-        rows = conn.execute(select(AccountRow.__table__.c.email, AccountRow.__table__.c.active))
+        table = AccountRow.__table__
+        rows = conn.execute(
+            select(table.c.email, table.c.active).where(table.c.org_id == vc.org_id)
+        )
         return {email: bool(active) for email, active in rows}
 
 

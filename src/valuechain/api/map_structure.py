@@ -20,6 +20,7 @@ from pydantic.config import JsonDict
 
 from valuechain.domain.access import Action, Principal
 from valuechain.domain.account import AccountRole
+from valuechain.domain.bundle import MAX_COUNT
 from valuechain.domain.person import Role
 from valuechain.domain.unit import UnitKind
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, client_address
@@ -40,7 +41,7 @@ ManagingUnits = Annotated[Principal, Depends(AccessRule(Action.MANAGE_UNITS))]
 NamingUnit = Annotated[Principal, Depends(AccessRule(Action.NAME_UNIT, unit_param="unit_id"))]
 ManagingPeople = Annotated[Principal, Depends(AccessRule(Action.MANAGE_PEOPLE))]
 REFUSED: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "No such unit or person"},
+    404: {"model": Problem, "description": "No such unit or person, or no unit it names"},
     409: {"model": Problem, "description": "The id is taken, or the unit is still in use"},
 }
 
@@ -60,7 +61,9 @@ class UnitFields(BaseModel):
         description="The unit it belongs to (no cycle of parents).",
         json_schema_extra=CELL,
     )
-    headcount: int | None = Field(default=None, ge=0, description="People in the unit.")
+    headcount: int | None = Field(
+        default=None, ge=0, le=MAX_COUNT, description="People in the unit."
+    )
 
 
 class NewUnit(UnitFields):

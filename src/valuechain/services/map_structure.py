@@ -6,7 +6,8 @@ Every row is checked by the importer's own rules (:func:`valuechain.domain.bundl
 check_rows`, the row checks of ``units.csv`` and ``people.csv``): a unit's parent must
 exist and make no cycle, a person's email must be free, and a problem names the column
 as ``valuechain import`` would. Admins do all of it; a unit's own lead may rename it
-(``name_unit``) but not change its kind, parent or headcount.
+(``name_unit``) but not change its kind, parent or headcount. As for links, a unit
+the row names that does not exist (a parent, a person's unit) is :class:`NotFound`.
 
 A unit is removed only when nothing refers to it any more (its results, links, people,
 units below it, agreements, requests, campaigns, responses, outcomes…): the admin
@@ -64,6 +65,16 @@ def _check(conn: Any, org_id: int, table: str, row: Mapping[str, object]) -> Org
     return checked.org_map
 
 
+def _named_unit(conn: Any, org_id: int, fields: Mapping[str, object], column: str) -> None:
+    """What a row names must exist (:class:`NotFound`, as for links in
+    ``services.map_edit``); the importer's rules then judge the row."""
+    value = fields.get(column)
+    if value is None or not str(value).strip():
+        return  # empty: the row check says whether it may be
+    if store.read_unit(conn, org_id, str(value).strip()) is None:  # cells are trimmed
+        raise NotFound(f"no unit with id {value!r} ({column})")
+
+
 def _notify(vc: Valuechain, conn: Any, units: Sequence[str], subject: str, body: str) -> None:
     for person in store.leads_of(conn, vc.org_id, sorted(set(units))):
         notification.notify(vc, person, NOTICE, subject, body, conn=conn)
@@ -108,6 +119,7 @@ def create_unit(vc: Valuechain, fields: Mapping[str, object], actor: Actor) -> U
         unit_id = str(fields.get("id", ""))
         if store.read_unit(conn, vc.org_id, unit_id) is not None:
             raise Conflict(f"a unit with id {unit_id!r} exists already")
+        _named_unit(conn, vc.org_id, fields, "parent_id")
         unit = _check(conn, vc.org_id, "units", fields).units[0]
         store.write_map(conn, vc.org_id, OrganisationMap(units=[unit]))
         audit.record(vc, "unit_created", actor, subject=f"unit {unit.id}", conn=conn)
@@ -130,6 +142,7 @@ def change_unit(
         before = store.read_unit(conn, vc.org_id, unit_id)
         if before is None:
             raise NotFound(f"no unit with id {unit_id!r}")
+        _named_unit(conn, vc.org_id, {**fields, "id": unit_id}, "parent_id")
         unit = _check(conn, vc.org_id, "units", {**fields, "id": unit_id}).units[0]
         moved = (unit.kind, unit.parent_id, unit.headcount) != (
             before.kind,
@@ -203,6 +216,7 @@ def save_person(
             raise Conflict(f"a person with id {pid!r} exists already")
         if not creating and before is None:
             raise NotFound(f"no person with id {pid!r}")
+        _named_unit(conn, vc.org_id, fields, "unit_id")
         person = _check(conn, vc.org_id, "people", {**fields, "id": pid}).people[0]
         store.write_map(conn, vc.org_id, OrganisationMap(people=[person]))
         if before is None:
