@@ -24,8 +24,10 @@ from valuechain.api import PREFIX
 from valuechain.cli.main import app as cli
 from valuechain.cli.main import main
 from valuechain.domain.account import AccountRole
+from valuechain.domain.bundle import StoredIds, check_rows
 from valuechain.domain.person import Person, Role
-from valuechain.services import accounts, audit
+from valuechain.domain.unit import Unit, UnitKind
+from valuechain.services import accounts, audit, map_structure
 from valuechain.services import notification as notifications
 from valuechain.services.transaction import reading
 from valuechain.store import organisation as store
@@ -352,3 +354,42 @@ def test_valuechain_unit_add_change_remove(
     assert "qa" not in _units(vc)
     actions = [a for a, s in _actions(vc) if s == "unit qa"]
     assert sorted(actions) == ["unit_changed", "unit_created", "unit_removed"]
+
+
+def test_reading_only_what_a_row_names_gives_the_importers_verdict(vc: Valuechain) -> None:
+    """The use cases read the stored ids a row can name (its own, its unit, the parents
+    above, its email's holder) instead of every id: the same problems and the same
+    rows as the check against everything stored that an import makes."""
+    org = chain_map()
+    org.units += [Unit("a", "A", UnitKind.TEAM, parent_id="b"),
+                  Unit("b", "B", UnitKind.TEAM, parent_id="c"),
+                  Unit("c", "C", UnitKind.TEAM, parent_id="d"),
+                  Unit("d", "D", UnitKind.TEAM)]  # fmt: skip
+    org.people = [Person("p-1", "One", "one@example.org", "make", Role.LEAD)]
+    vc.write_map(org)
+    rows = [
+        ("units", {"id": "d", "name": "D", "kind": "team", "parent_id": "a"}),  # a cycle
+        ("units", {"id": "d", "name": "D", "kind": "team", "parent_id": "d"}),
+        ("units", {"id": "e", "name": "E", "kind": "team", "parent_id": "a"}),
+        ("units", {"id": "e", "name": "E", "kind": "tem", "parent_id": "zz"}),
+        ("units", {"id": "ops", "name": "O", "kind": "department", "parent_id": ""}),
+        ("people", {"id": "p-2", "name": "Two", "email": "one@example.org",
+                    "unit_id": "pack", "role": "member"}),
+        ("people", {"id": "p-1", "name": "One", "email": "one@example.org",
+                    "unit_id": "pack", "role": "admin"}),
+        ("people", {"id": "p-3", "name": "", "email": "x", "unit_id": "nope", "role": "boss"}),
+    ]  # fmt: skip
+    with reading(vc) as conn:
+        known = store.known_ids(conn, vc.org_id)
+        everything = StoredIds(
+            units=known["units"], results=known["results"], people=known["people"],
+            emails=store.known_emails(conn, vc.org_id),
+            unit_parents=store.unit_parents(conn, vc.org_id),
+        )  # fmt: skip
+        for table, row in rows:
+            narrow = map_structure._stored(conn, vc.org_id, table, row)
+            full, read = check_rows(table, [row], everything), check_rows(table, [row], narrow)
+            assert read.problems == full.problems, row
+            assert read.org_map == full.org_map, row
+    cycle = check_rows("units", [rows[0][1]], everything).problems
+    assert cycle[0].found == "a cycle 'd' → 'a' → 'b' → 'c' → 'd'"

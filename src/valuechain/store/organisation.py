@@ -632,3 +632,47 @@ def delete_person(conn: Connection, org_id: int, person_id: str) -> None:
     """Remove a person's row from the map."""
     conn.execute(delete(PEOPLE).where(PEOPLE.c.org_id == org_id, PEOPLE.c.id == person_id))
     bump_map_version(conn, org_id)
+
+
+def existing_units(conn: Connection, org_id: int, unit_ids: Iterable[str]) -> set[str]:
+    """Those of ``unit_ids`` that are stored."""
+    ids = sorted(set(unit_ids))
+    return set(
+        conn.execute(
+            select(UNITS.c.id).where(UNITS.c.org_id == org_id, UNITS.c.id.in_(ids))
+        ).scalars()
+    )
+
+
+def parent_chain(conn: Connection, org_id: int, unit_id: str) -> dict[str, str]:
+    """The stored parents from ``unit_id`` upwards (unit -> parent), in one recursive
+    query: what a new parent of a unit must not lead back to. A stored cycle ends the
+    walk where it repeats."""
+    start = (
+        select(UNITS.c.id, UNITS.c.parent_id)
+        .where(UNITS.c.org_id == org_id, UNITS.c.id == unit_id, UNITS.c.parent_id.is_not(None))
+        .cte("chain", recursive=True)
+    )
+    step = select(UNITS.c.id, UNITS.c.parent_id).where(
+        UNITS.c.org_id == org_id, UNITS.c.id == start.c.parent_id, UNITS.c.parent_id.is_not(None)
+    )
+    chain = start.union(step)
+    return {uid: parent for uid, parent in conn.execute(select(chain.c.id, chain.c.parent_id))}
+
+
+def existing_person(conn: Connection, org_id: int, person_id: str) -> set[str]:
+    """``{person_id}`` when that person is stored, else empty."""
+    found = conn.execute(
+        select(PEOPLE.c.id).where(PEOPLE.c.org_id == org_id, PEOPLE.c.id == person_id)
+    ).scalar()
+    return set() if found is None else {found}
+
+
+def email_owner(conn: Connection, org_id: int, email: str) -> dict[str, str]:
+    """``{email: person id}`` for the stored person holding exactly ``email``, if any."""
+    rows = conn.execute(
+        select(PEOPLE.c.email, PEOPLE.c.id).where(
+            PEOPLE.c.org_id == org_id, PEOPLE.c.email == email
+        )
+    )
+    return {found: pid for found, pid in rows}
