@@ -36,13 +36,15 @@ router = APIRouter(route_class=IdempotentRoute, tags=["map"])
 # naming the column), as in api/map_edit.
 _C = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f"
 CELL: JsonDict = {"pattern": f"^[^{_C}]*[^\\s{_C}][^{_C}]*$"}
+# An optional cell may be empty (or only spaces, which a bundle reads as empty).
+OPTIONAL_CELL: JsonDict = {"pattern": f"^[^{_C}]*$"}
 
 ManagingUnits = Annotated[Principal, Depends(AccessRule(Action.MANAGE_UNITS))]
 NamingUnit = Annotated[Principal, Depends(AccessRule(Action.NAME_UNIT, unit_param="unit_id"))]
 ManagingPeople = Annotated[Principal, Depends(AccessRule(Action.MANAGE_PEOPLE))]
 REFUSED: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No such unit or person, or no unit it names"},
-    409: {"model": Problem, "description": "The id is taken, or the unit is still in use"},
+    409: {"model": Problem, "description": "The id or email is taken, or the unit is in use"},
 }
 
 
@@ -58,8 +60,8 @@ class UnitFields(BaseModel):
     parent_id: str | None = Field(
         default=None,
         max_length=200,
-        description="The unit it belongs to (no cycle of parents).",
-        json_schema_extra=CELL,
+        description="The unit it belongs to (no cycle of parents); null or empty: none.",
+        json_schema_extra=OPTIONAL_CELL,
     )
     headcount: int | None = Field(
         default=None, ge=0, le=MAX_COUNT, description="People in the unit."

@@ -43,6 +43,11 @@ from valuechain.store import organisation as store
 NOTICE = "map_unit"
 
 
+class EmailTaken(Conflict, MapInputError):
+    """A person's email that another stored person holds: taken, like an id (409),
+    with the importer's problems in ``errors`` as for any refused row."""
+
+
 def _cell(value: object) -> str:
     """A JSON value as the cell text a bundle would hold."""
     return "" if value is None else str(value)
@@ -70,9 +75,12 @@ def _check(conn: Any, org_id: int, table: str, row: Mapping[str, object]) -> Org
     """The row checked as a line of ``{table}.csv`` against what is stored, as an
     import by id would check it; :class:`MapInputError` with its problems."""
     cells = {k: _cell(v) for k, v in row.items()}
-    checked = check_rows(table, [cells], _stored(conn, org_id, table, cells))
+    stored = _stored(conn, org_id, table, cells)
+    checked = check_rows(table, [cells], stored)
     if checked.org_map is None:
-        raise MapInputError(checked.problems)
+        owner = stored.emails.get(cells.get("email", ""))
+        taken = owner is not None and owner != cells["id"]
+        raise (EmailTaken if taken else MapInputError)(checked.problems)
     return checked.org_map
 
 
