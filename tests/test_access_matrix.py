@@ -216,6 +216,15 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/units/{unit_id}/suggestions"): {**unit_acting(200), "anonymous": 303},
     ("POST", "/units/{unit_id}/suggestions/accept"): {**unit_acting(404), "anonymous": 303},
     ("POST", "/units/{unit_id}/suggestions/dismiss"): {**unit_acting(404), "anonymous": 303},
+    # The map's structure: units and people are the admins'; a unit's own lead may
+    # rename it (name_unit: the body changes make's name only, 200). Both units are in
+    # use, so removing either is refused (409); "{person_key}" names nobody (404).
+    ("POST", "/api/v1/units"): {**admin_only(401), "admin": 201},
+    ("PUT", "/api/v1/units/{unit_id}"): unit_acting(200),
+    ("DELETE", "/api/v1/units/{unit_id}"): {**admin_only(401), "admin": 409},
+    ("POST", "/api/v1/people"): {**admin_only(401), "admin": 201},
+    ("PUT", "/api/v1/people/{person_key}"): {**admin_only(401), "admin": 404},
+    ("POST", "/api/v1/people/{person_key}/leave"): {**admin_only(401), "admin": 404},
     ("GET", "/api/v1/units/{unit_id}/capacity"): unit_summary(200),
     ("GET", "/api/v1/units/{unit_id}/watermelon"): unit_results(200),
     # make produces parts (200); audit does not (404).
@@ -472,6 +481,18 @@ BODIES.update(
         ("POST", "/units/{unit_id}/links/{answer}"): {"data": _NO_LINK},
     }
 )  # fmt: skip
+_PERSON = {"name": "Matrix", "email": "matrix@example.org", "unit_id": OWN, "role": "member"}
+BODIES.update(
+    {
+        ("POST", "/api/v1/units"): {"json": {"id": "matrix-unit", "name": "M", "kind": "team"}},
+        ("PUT", f"/api/v1/units/{OWN}"): {
+            "json": {"name": "Machining 2", "kind": "team", "parent_id": "ops", "headcount": 30}
+        },
+        ("PUT", f"/api/v1/units/{OTHER}"): {"json": {"name": "Audit", "kind": "team"}},
+        ("POST", "/api/v1/people"): {"json": {"id": "p-matrix", **_PERSON}},
+        ("PUT", "/api/v1/people/{person_key}"): {"json": _PERSON},
+    }
+)
 # The result a path names: a change needs one of make's results, a removal none at all.
 RESULT_IN_PATH = {"PUT": "parts", "DELETE": "nope"}
 STATIC_FILE = "/static/css/valuechain.css"
@@ -675,3 +696,22 @@ def test_map_editing_is_for_the_units_own_lead(world: World) -> None:
         for unit in (OWN, "pack", "steel", OTHER):
             expected = role == "admin" or (role == "lead" and unit == OWN)
             assert may(vc, principal[role], Action.EDIT_MAP_OF_UNIT, unit) is expected
+
+
+def test_the_maps_structure_is_the_admins_but_a_lead_names_their_unit(world: World) -> None:
+    """manage_units and manage_people: admins only; name_unit: admins every unit, a
+    lead their own unit only (never a related one); members and viewers none."""
+    vc = world.vc
+    principal = {}
+    for role in ROLES[:-1]:
+        account = accounts.account_by_email(vc, world.principals[role])
+        assert account is not None
+        principal[role] = accounts.principal(account)
+    for role in ROLES[:-1]:
+        for action in (Action.MANAGE_UNITS, Action.MANAGE_PEOPLE):
+            assert may(vc, principal[role], action) is (role == "admin")
+            assert may(vc, principal[role], action, OWN) is (role == "admin")
+        assert may(vc, principal[role], Action.NAME_UNIT) is (role == "admin")
+        for unit in (OWN, "pack", "steel", OTHER):
+            expected = role == "admin" or (role == "lead" and unit == OWN)
+            assert may(vc, principal[role], Action.NAME_UNIT, unit) is expected

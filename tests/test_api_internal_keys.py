@@ -157,6 +157,8 @@ def _calls() -> list[tuple[str, str, str, str, dict[str, Any]]]:
     mine = "/api/v1/units/payroll"
     used = {"result_id": "pay-slips", "customer_id": "assembly", "relation": "consumes"}
     other = {**used, "relation": "depends_on"}
+    person = {"id": "keys-person", "name": "Kim Keys", "email": "kim.keys@example.org",
+              "unit_id": "keys", "role": "member"}  # fmt: skip
     bundle = io.BytesIO()
     with zipfile.ZipFile(bundle, "w") as archive:
         archive.writestr("units.csv", "id,name,kind\n")
@@ -185,6 +187,16 @@ def _calls() -> list[tuple[str, str, str, str, dict[str, Any]]]:
         ("POST", f"{unit}/suggestions/dismiss", "admin",
          "/api/v1/units/sales-operations/suggestions/dismiss",
          {"json": {"provider_id": "it-service-desk", "customer_id": "sales-operations"}}),
+        # The map's structure (map_structure): a unit and a person, made and undone.
+        ("POST", "/api/v1/units", "admin", "/api/v1/units",
+         {"json": {"id": "keys", "name": "Keys", "kind": "team", "parent_id": None}}),
+        ("PUT", unit, "admin", "/api/v1/units/keys", {"json": {"name": "Keys", "kind": "team"}}),
+        ("POST", "/api/v1/people", "admin", "/api/v1/people", {"json": person}),
+        ("PUT", "/api/v1/people/{person_key}", "admin", "/api/v1/people/keys-person",
+         {"json": {k: v for k, v in person.items() if k != "id"}}),
+        ("POST", "/api/v1/people/{person_key}/leave", "admin",
+         "/api/v1/people/keys-person/leave", {}),
+        ("DELETE", unit, "admin", "/api/v1/units/keys", {}),
         ("POST", "/api/v1/import", "admin", "/api/v1/import",
          {"files": {"file": ("bundle.zip", bundle.getvalue(), "application/zip")}}),
     ]  # fmt: skip

@@ -27,6 +27,7 @@ CONVERTED = (
     "valuechain.api.partner",
     "valuechain.api.report",
     "valuechain.api.notification",
+    "valuechain.api.map_structure",
 )
 # Types that are neither a capability's result nor restate one: the error bodies.
 SHARED = ("valuechain.edge.errors",)

@@ -21,6 +21,7 @@ from valuechain.api import connect as connect_api
 from valuechain.api import flow as flow_api
 from valuechain.api import map as map_api
 from valuechain.api import map_edit as map_edit_api
+from valuechain.api import map_structure as map_structure_api
 from valuechain.api import measure as measure_api
 from valuechain.api import notification as notification_api
 from valuechain.api import partner as partner_api
@@ -48,6 +49,7 @@ router = APIRouter(prefix=PREFIX, responses=ACCESS_REFUSED)
 router.include_router(map_api.router)
 router.include_router(map_edit_api.router)
 router.include_router(suggestion_api.router)
+router.include_router(map_structure_api.router)
 router.include_router(measure_api.router)
 router.include_router(flow_api.router)
 router.include_router(session_api.router)

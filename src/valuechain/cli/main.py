@@ -31,6 +31,7 @@ from valuechain.cli import request as _request  # noqa: F401
 from valuechain.cli import retention as _retention  # noqa: F401
 from valuechain.cli import server as _server  # noqa: F401
 from valuechain.cli import sla as _sla  # noqa: F401
+from valuechain.cli import unit as _unit  # noqa: F401
 from valuechain.cli import worker as _worker  # noqa: F401
 from valuechain.cli.app import app, err_console
 from valuechain.services.errors import ValuechainError

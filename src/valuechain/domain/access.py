@@ -59,6 +59,13 @@ class Action(StrEnum):
     # admins); which side of a link may answer is decided by the link itself
     # (services.map_edit).
     EDIT_MAP_OF_UNIT = "edit_map_of_unit"
+    # The organisation's structure: add, change and remove units, and the people on
+    # the map (admins) ...
+    MANAGE_UNITS = "manage_units"
+    MANAGE_PEOPLE = "manage_people"
+    # ... but a unit's name is also its own lead's (they know what the team is
+    # called); its kind, parent and headcount stay the admins' (services.map_structure).
+    NAME_UNIT = "name_unit"
 
 
 UNIT_SCOPED = frozenset(
@@ -86,6 +93,8 @@ RELATIONSHIP_SCOPED = frozenset({Action.VIEW_RELATIONSHIP, Action.WORK_ON_RELATI
 # Unit-scoped actions a lead may do for their own unit only, not its relationships.
 OWN_UNIT_ONLY = frozenset({Action.VIEW_CAMPAIGN_RATES})
 EVERYONE = frozenset({Action.VIEW_MAP, Action.USE_OWN_SESSION})
+# The map's structure (units, people): admins only.
+ADMIN_ONLY = ADMIN_ONLY | {Action.MANAGE_UNITS, Action.MANAGE_PEOPLE}
 # Notifications (appended per capability, so parallel additions merge line by line).
 ADMIN_ONLY = ADMIN_ONLY | {Action.MANAGE_NOTIFICATIONS}
 EVERYONE = EVERYONE | {Action.MANAGE_OWN_NOTIFICATIONS}
@@ -117,10 +126,10 @@ def allows(
     customers and suppliers). Admins may do everything; a lead sees summary and
     results (and service levels) for their own unit and its relationships, the
     campaign response rates of their own unit only, and acts on their own unit's
-    agreements and edits its part of the map (results, links); a member sees their own
-    unit's summary; leads and members use requests and work their own unit's inbox,
-    outbox and thanks wall; a viewer sees the map
-    only. A unit-scoped action without a unit is refused for everyone but admins, so
+    agreements and edits its part of the map (results, links, the unit's name); a
+    member sees their own unit's summary; leads and members use requests and work
+    their own unit's inbox, outbox and thanks wall; a viewer sees the map only. A
+    unit-scoped action without a unit is refused for everyone but admins, so
     forgetting the unit never widens access.
     """
     if principal.role is AccountRole.ADMIN:
@@ -134,7 +143,7 @@ def allows(
             and unit_id is not None
             and unit_id == principal.unit_id
         )
-    if action is Action.EDIT_MAP_OF_UNIT:
+    if action in (Action.EDIT_MAP_OF_UNIT, Action.NAME_UNIT):
         # As for agreements: only the lead of the unit itself, never a related unit's.
         return (
             principal.role is AccountRole.LEAD

@@ -188,7 +188,7 @@ def check_bundle(
     )
 
 
-ROW_STEPS = ("results", "links")
+ROW_STEPS = ("units", "results", "links", "people")
 # What an .xlsx cell cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE); tab and line
 # breaks are fine.
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -196,10 +196,12 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def check_rows(table: str, rows: Sequence[Mapping[str, str]], stored: StoredIds) -> BundleCheck:
     """Check rows given one at a time (the API's writes to the map) with exactly the
-    importer's rules: ``rows`` map column names of ``table`` (``results`` or
-    ``links``) to cell text, as a bundle's file would hold them; references may point
-    to ``stored`` ids. Problems are located as in ``{table}.csv``, the first row on
-    line 2."""
+    importer's rules: ``rows`` map column names of ``table`` (``units``,
+    ``results``, ``links`` or ``people``) to cell text, as a bundle's file would hold
+    them; references may point to ``stored`` ids. Problems are located as in
+    ``{table}.csv``, the first row on line 2. Units are checked with their parents as
+    a file's are (no cycle with the stored parents), people with their emails (none
+    another stored person holds)."""
     if table not in ROW_STEPS:
         raise ValueError(f"check_rows checks {', '.join(ROW_STEPS)}, not {table!r}")
     bundle = _Bundle(stored, False, False, PROBLEM_CAP)
@@ -222,7 +224,17 @@ def check_rows(table: str, rows: Sequence[Mapping[str, str]], stored: StoredIds)
             for column in schema.columns:
                 if column.required:
                     bundle.problems.add(label, line, column.name, "a value", "an empty cell")
-    (bundle.results if table == "results" else bundle.links)(plan, lines)
+    steps: dict[str, Callable[[Plan, Iterable[Row]], None]] = {
+        "units": bundle.units,
+        "results": bundle.results,
+        "links": bundle.links,
+        "people": bundle.people,
+    }
+    steps[table](plan, lines)
+    if table == "units":
+        bundle.check_parents()
+    if table == "people":
+        bundle.check_stored_emails()
     problems = bundle.problems
     return BundleCheck(
         org_map=None if problems else bundle.org_map,

@@ -37,6 +37,7 @@ KINDS: dict[str, str] = {
     "report": "Scheduled reports",
     "map_link": "Links between my unit and others, proposed or answered",
     "map_result": "Changes to results my unit uses",
+    "map_unit": "Changes to my unit on the map, and people joining or leaving it",
 }
 
 MAX_ATTEMPTS = 8

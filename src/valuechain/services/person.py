@@ -450,9 +450,13 @@ def _who(conn: Connection, org_id: int, key: str) -> Who:
     emails = {p["email"].casefold() for p in people}
     if "@" in key:
         emails.add(key.casefold())
-    accounts = store.accounts_of(conn, org_id, person_ids, emails)
+    # Someone who left the organisation is off the map, but an account still links
+    # to their id (services.map_structure.leave): the id still names them.
+    accounts = store.accounts_of(conn, org_id, person_ids or (key,), emails)
     if not people and not accounts:
         raise NotFound(f"no person or account {key!r}")
+    if not people:
+        person_ids = tuple(sorted({a["person_id"] for a in accounts if a["person_id"] == key}))
     emails |= {a["email"].casefold() for a in accounts}
     names = {p["name"] for p in people} | {a["name"] for a in accounts if a["name"]}
     return Who(

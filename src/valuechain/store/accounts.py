@@ -215,3 +215,14 @@ def delete_sessions_of(conn: Connection, org_id: int, account_id: str) -> int:
         delete(SESSIONS).where(SESSIONS.c.org_id == org_id, SESSIONS.c.account_id == account_id)
     )
     return int(result.rowcount or 0)
+
+
+def account_ids_of_person(conn: Connection, org_id: int, person_id: str) -> list[str]:
+    """The ids of the accounts linked to a person on the map, oldest first."""
+    return list(
+        conn.execute(
+            select(ACCOUNTS.c.id)
+            .where(ACCOUNTS.c.org_id == org_id, ACCOUNTS.c.person_id == person_id)
+            .order_by(ACCOUNTS.c.created_at)
+        ).scalars()
+    )

@@ -656,3 +656,122 @@ def leads_of(conn: Connection, org_id: int, unit_ids: Sequence[str]) -> list[str
             .order_by(PEOPLE.c.id)
         ).scalars()
     )
+
+
+# -- the map's structure: units and people (services.map_structure) ---------------------
+
+#: Columns that name a unit without a foreign key (a request's or a survey's history
+#: outlives a re-import of the map): a unit they name is still in use. Columns with a
+#: foreign key to ``units`` are found through it (:func:`unit_references`).
+UNIT_COLUMNS_WITHOUT_KEYS: dict[str, tuple[str, ...]] = {
+    "requests": ("customer_id", "provider_id"),
+    "campaign_groups": ("provider_id", "customer_id"),
+    "invitations": ("provider_id", "customer_id"),
+    "workspace_entries": ("provider_id", "customer_id"),
+    "actions": ("provider_id", "customer_id"),
+    "measure_cells": ("provider", "customer"),
+    "measure_blocks": ("provider",),
+}
+
+
+def _count_where(
+    conn: Connection, table: Table, org_id: int, columns: Sequence[Any], value: str
+) -> int:
+    condition = columns[0] == value
+    for column in columns[1:]:
+        condition = condition | (column == value)
+    return int(
+        conn.execute(
+            select(func.count()).select_from(table).where(table.c.org_id == org_id, condition)
+        ).scalar_one()
+    )
+
+
+def unit_references(conn: Connection, org_id: int, unit_id: str) -> dict[str, int]:
+    """Rows of every table that name the unit (its results, links to it, its people,
+    units below it, agreements, requests, campaigns, responses…), per table: the
+    foreign keys to ``units`` and :data:`UNIT_COLUMNS_WITHOUT_KEYS`, so a new table
+    with a key is never missed."""
+    columns: dict[str, list[Any]] = {}
+    for table in UNITS.metadata.sorted_tables:
+        for fk in table.foreign_key_constraints:
+            if fk.referred_table is not UNITS:
+                continue
+            local = [c for c in fk.columns if c.name != "org_id"]
+            if len(local) == 1:
+                columns.setdefault(table.name, []).append(local[0])
+    for name, names in UNIT_COLUMNS_WITHOUT_KEYS.items():
+        table = UNITS.metadata.tables[name]
+        columns.setdefault(name, []).extend(table.c[n] for n in names)
+    found: dict[str, int] = {}
+    for name, cols in sorted(columns.items()):
+        count = _count_where(conn, UNITS.metadata.tables[name], org_id, cols, unit_id)
+        if count:
+            found[name] = count
+    return found
+
+
+def delete_unit(conn: Connection, org_id: int, unit_id: str) -> None:
+    """Remove a unit nothing refers to any more (the caller checked)."""
+    conn.execute(delete(UNITS).where(UNITS.c.org_id == org_id, UNITS.c.id == unit_id))
+    bump_map_version(conn, org_id)
+
+
+def read_person(conn: Connection, org_id: int, person_id: str) -> Person | None:
+    """One person on the map, or None."""
+    row = conn.execute(
+        select(PEOPLE.c.id, PEOPLE.c.name, PEOPLE.c.email, PEOPLE.c.unit_id, PEOPLE.c.role).where(
+            PEOPLE.c.org_id == org_id, PEOPLE.c.id == person_id
+        )
+    ).first()
+    return None if row is None else Person(row.id, row.name, row.email, row.unit_id, Role(row.role))
+
+
+def delete_person(conn: Connection, org_id: int, person_id: str) -> None:
+    """Remove a person's row from the map."""
+    conn.execute(delete(PEOPLE).where(PEOPLE.c.org_id == org_id, PEOPLE.c.id == person_id))
+    bump_map_version(conn, org_id)
+
+
+def existing_units(conn: Connection, org_id: int, unit_ids: Iterable[str]) -> set[str]:
+    """Those of ``unit_ids`` that are stored."""
+    ids = sorted(set(unit_ids))
+    return set(
+        conn.execute(
+            select(UNITS.c.id).where(UNITS.c.org_id == org_id, UNITS.c.id.in_(ids))
+        ).scalars()
+    )
+
+
+def parent_chain(conn: Connection, org_id: int, unit_id: str) -> dict[str, str]:
+    """The stored parents from ``unit_id`` upwards (unit -> parent), in one recursive
+    query: what a new parent of a unit must not lead back to. A stored cycle ends the
+    walk where it repeats."""
+    start = (
+        select(UNITS.c.id, UNITS.c.parent_id)
+        .where(UNITS.c.org_id == org_id, UNITS.c.id == unit_id, UNITS.c.parent_id.is_not(None))
+        .cte("chain", recursive=True)
+    )
+    step = select(UNITS.c.id, UNITS.c.parent_id).where(
+        UNITS.c.org_id == org_id, UNITS.c.id == start.c.parent_id, UNITS.c.parent_id.is_not(None)
+    )
+    chain = start.union(step)
+    return {uid: parent for uid, parent in conn.execute(select(chain.c.id, chain.c.parent_id))}
+
+
+def existing_person(conn: Connection, org_id: int, person_id: str) -> set[str]:
+    """``{person_id}`` when that person is stored, else empty."""
+    found = conn.execute(
+        select(PEOPLE.c.id).where(PEOPLE.c.org_id == org_id, PEOPLE.c.id == person_id)
+    ).scalar()
+    return set() if found is None else {found}
+
+
+def email_owner(conn: Connection, org_id: int, email: str) -> dict[str, str]:
+    """``{email: person id}`` for the stored person holding exactly ``email``, if any."""
+    rows = conn.execute(
+        select(PEOPLE.c.email, PEOPLE.c.id).where(
+            PEOPLE.c.org_id == org_id, PEOPLE.c.email == email
+        )
+    )
+    return {found: pid for found, pid in rows}
