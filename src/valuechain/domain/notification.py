@@ -37,6 +37,7 @@ KINDS: dict[str, str] = {
     "report": "Scheduled reports",
     "map_link": "Links between my unit and others, proposed or answered",
     "map_result": "Changes to results my unit uses",
+    "request_mention": "Mentions of me in a request's conversation",
 }
 
 MAX_ATTEMPTS = 8

@@ -54,7 +54,12 @@ from valuechain.store.tables.partner import (
     ActionRow,
     WorkspaceEntryRow,
 )
-from valuechain.store.tables.request import REQUEST_STATES, RequestEventRow, RequestRow
+from valuechain.store.tables.request import (
+    REQUEST_STATES,
+    RequestCommentRow,
+    RequestEventRow,
+    RequestRow,
+)
 from valuechain.store.tables.tell import (
     CHANNELS,
     OUTBOX_STATUSES,
@@ -118,6 +123,7 @@ __all__ = [
     "OrganisationRow",
     "OutcomeRow",
     "PersonRow",
+    "RequestCommentRow",
     "RequestEventRow",
     "RequestRow",
     "ResponseRow",
