@@ -481,10 +481,15 @@ def queue(
     return Page(found[:limit], len(found) > limit)
 
 
-def categories(vc: Valuechain, unit_id: str | None = None) -> list[str]:
-    """The categories requests (to ``unit_id``) carry: a filter's choices."""
+def categories(vc: Valuechain, scope: str, unit_id: str | None) -> list[str] | None:
+    """The categories a unit's inbox or outbox holds (a filter's choices); None for
+    the other queues, whose category is typed (listing them would read every row)."""
+    if unit_id is None or scope not in ("inbox", "outbox"):
+        return None
     with reading(vc) as conn:
-        return store.categories(conn, vc.org_id, unit_id)
+        if scope == "inbox":
+            return store.categories(conn, vc.org_id, provider=unit_id)
+        return store.categories(conn, vc.org_id, customer=unit_id)
 
 
 def mentions(vc: Valuechain, principal: Principal, limit: int = 20) -> list[dict[str, Any]]:

@@ -276,11 +276,15 @@ def list_requests(
     return [_request(r) for r in rows]
 
 
-def categories(conn: Connection, org_id: int, unit: str | None = None) -> list[str]:
-    """The categories requests (to ``unit``) carry, for a filter's choices."""
+def categories(conn: Connection, org_id: int, *, provider: str | None = None,
+               customer: str | None = None) -> list[str]:  # fmt: skip
+    """The categories requests to ``provider`` (or from ``customer``) carry, for a
+    filter's choices (over one unit's index range, never the whole table)."""
     where = [REQUESTS.c.org_id == org_id, REQUESTS.c.category.is_not(None)]
-    if unit is not None:
-        where.append(REQUESTS.c.provider_id == unit)
+    if provider is not None:
+        where.append(REQUESTS.c.provider_id == provider)
+    if customer is not None:
+        where.append(REQUESTS.c.customer_id == customer)
     found = conn.execute(
         select(REQUESTS.c.category)
         .where(*where)

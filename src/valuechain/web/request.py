@@ -72,6 +72,15 @@ def _every_unit(vc: Valuechain) -> list[Choice]:
     return unit_choices(vc.describe_units(vc.chain().columns.unit_ids))
 
 
+def _unit_suggestions(vc: Valuechain) -> list[Choice]:
+    """Units the filters suggest by name: all of them in an organisation of at most
+    :data:`MAX_SUGGESTIONS` units; beyond that none (a typed name or id still works),
+    so a page does not carry thousands of names."""
+    if len(vc.chain().unit_pos) > MAX_SUGGESTIONS:
+        return []
+    return _every_unit(vc)
+
+
 def _filters(vc: Valuechain, request: Request) -> tuple[requests.QueueFilter, dict[str, str]]:
     """The queue's filters from the page's URL (so a filtered queue can be shared as
     a link): unknown values are ignored, a customer or provider is typed by name.
@@ -131,6 +140,8 @@ def _queue_context(
     wanted, problems = _filters(vc, request)
     offset = _offset(request)
     page = requests.queue(vc, principal, scope, unit_id, wanted, limit=PAGE, offset=offset)
+    # The 30-second refresh swaps the rows only: the form's choices are not needed.
+    fragment = request.headers.get("HX-Request") == "true"
     url = request.url
     here = f"{url.path}?{url.query}" if url.query else url.path
     previous = None
@@ -145,8 +156,8 @@ def _queue_context(
         "filtered": wanted != requests.QueueFilter(),
         "states": list(RequestState),
         "priorities": requests.PRIORITIES,
-        "categories": requests.categories(vc, unit_id if scope == "inbox" else None),
-        "unit_choices": _every_unit(vc),
+        "categories": [] if fragment else requests.categories(vc, scope, unit_id),
+        "unit_choices": [] if fragment else _unit_suggestions(vc),
         "provider_filter": provider_filter,
         "refresh_url": here,
         "next_page": next_link(request, offset, PAGE, offset + PAGE + int(page.more)),

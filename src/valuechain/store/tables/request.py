@@ -36,9 +36,11 @@ class RequestRow(Base):
         Index("ix_requests_org_relationship", "org_id", "provider_id", "customer_id"),
         Index("ix_requests_org_provider_created", "org_id", "provider_id", "created_at"),
         Index("ix_requests_org_customer_created", "org_id", "customer_id", "created_at"),
-        # The organisation-wide queue (admins), newest first, and "assigned to me".
+        # The organisation-wide queue (admins), newest first, "assigned to me" and "my
+        # requests".
         Index("ix_requests_org_created", "org_id", "created_at"),
         Index("ix_requests_org_assignee_created", "org_id", "assignee_id", "created_at"),
+        Index("ix_requests_org_requester_created", "org_id", "requester_id", "created_at"),
     )
 
     org_id: Mapped[int] = mapped_column(Integer, primary_key=True)

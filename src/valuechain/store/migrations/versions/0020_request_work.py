@@ -1,7 +1,7 @@
 """requests gain an assignee and a conversation
 
-``requests`` gain ``assignee_id`` (a person of the provider unit on the map) and two
-indexes: the organisation-wide queue newest first, and "assigned to me". A new table
+``requests`` gain ``assignee_id`` (a person of the provider unit on the map) and three
+indexes: the organisation-wide queue newest first, "assigned to me" and "my requests". A new table
 ``request_comments`` holds the conversation on a request, one row per message (who,
 when, which side, the text). Columns are added in place, so SQLite keeps the table as
 it is.
@@ -29,6 +29,9 @@ def upgrade() -> None:
     op.create_index("ix_requests_org_created", "requests", ["org_id", "created_at"])
     op.create_index(
         "ix_requests_org_assignee_created", "requests", ["org_id", "assignee_id", "created_at"]
+    )
+    op.create_index(
+        "ix_requests_org_requester_created", "requests", ["org_id", "requester_id", "created_at"]
     )
     op.create_table(
         "request_comments",
@@ -59,6 +62,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_request_comments_request_at", table_name="request_comments")
     op.drop_table("request_comments")
+    op.drop_index("ix_requests_org_requester_created", table_name="requests")
     op.drop_index("ix_requests_org_assignee_created", table_name="requests")
     op.drop_index("ix_requests_org_created", table_name="requests")
     with op.batch_alter_table("requests") as batch:
