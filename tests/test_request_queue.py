@@ -1,7 +1,8 @@
 """The request queue on both databases: filters (open only by default, state,
 priority, customer, category, words, assignee, at risk and breached on the business
 calendar at the 75 % edge), paging, the assignee's rules, and the conversation with
-@mentions that notify the people mentioned."""
+@mentions that notify the people mentioned; the catalogue, and the pages' filters in
+their URL."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.builders import chain_map
-from tests.signin import make_account
+from tests.signin import form_token, make_account, sign_in
 from valuechain import Valuechain
 from valuechain.domain.access import Principal
 from valuechain.domain.account import AccountRole
@@ -24,6 +26,7 @@ from valuechain.services import request as requests
 from valuechain.services.errors import NotFound
 from valuechain.services.request import Asker, InvalidRequest, NotAllowed, QueueFilter, Terms
 from valuechain.store.notification import OUTBOX
+from valuechain.web.app import create_app
 
 # Monday 23 November 2026, 09:00 UTC.
 MONDAY = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -252,3 +255,61 @@ def test_a_resolved_request_is_met_or_breached_and_no_agreement_has_no_target(
     assert ids(page) == [slow]
     with pytest.raises(InvalidRequest):
         requests.queue(vc, member, "inbox", "make", QueueFilter(clock=ClockState.MET))
+
+
+def test_the_catalogue_lists_what_a_unit_can_ask_with_the_agreed_targets(
+    vc: Valuechain, org: dict[str, Asker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terms = {("make", "pack"): Terms(response_hours=2, resolution_hours=16)}
+    monkeypatch.setattr(requests, "terms_of", lambda vc: terms)
+    entries = requests.catalogue(vc, "pack")
+    assert [(e["provider"], e["result"]) for e in entries] == [("make", "parts")]
+    assert entries[0]["result_name"] == "Machined parts"
+    assert (entries[0]["response_target_hours"], entries[0]["resolution_target_hours"]) == (2, 16)
+    # make asks steel (an external supplier) nothing, and plan without an agreement.
+    assert [
+        (e["provider"], e["response_target_hours"]) for e in requests.catalogue(vc, "make")
+    ] == [("plan", None)]
+
+
+def test_the_pages_filter_by_their_url_and_file_from_the_catalogue(
+    vc: Valuechain, org: dict[str, Asker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terms = {("make", "pack"): Terms(response_hours=2, resolution_hours=16)}
+    monkeypatch.setattr(requests, "terms_of", lambda vc: terms)
+    rita = org["p-rita"]
+    file(vc, rita, datetime.now(UTC) - hours(1), title="Open drawing")
+    old = file(vc, rita, datetime.now(UTC) - hours(2), title="Finished drawing")
+    requests.change(vc, org["p-max"], old, Verb.RESOLVE)
+    with TestClient(create_app(vc)) as client:
+        sign_in(client, "max@example.org")
+        inbox = client.get("/units/make/inbox")
+        assert "Open drawing" in inbox.text and "Finished drawing" not in inbox.text
+        assert "on track" in inbox.text  # the clock column says it in words
+        both = client.get("/units/make/inbox?open=0&q=drawing&customer=Packing+%26+%3CBoxes%3E")
+        assert "Open drawing" in both.text and "Finished drawing" in both.text
+        # The live refresh fetches the same URL, filters and all.
+        assert 'hx-get="/units/make/inbox?open=0&amp;q=drawing' in both.text
+        rows = client.get("/units/make/inbox?open=0", headers={"HX-Request": "true"})
+        assert rows.text.lstrip().startswith("<tbody") and "Finished drawing" in rows.text
+        unknown = client.get("/units/make/inbox?customer=Nowhere")
+        assert "No unit is called “Nowhere”" in unknown.text
+        assert client.get("/requests/all").status_code == 403  # admins only
+    with TestClient(create_app(vc)) as client:
+        sign_in(client, "rita@example.org")
+        page = client.get("/requests")
+        assert 'id="catalogue"' in page.text and "Machined parts" in page.text
+        started = client.get("/requests?ask=make&about=parts")
+        assert 'value="Machining"' in started.text and 'value="Machined parts: "' in started.text
+        answer = client.post(
+            "/requests",
+            data={"csrf_token": form_token(started.text), "provider": "Machining",
+                  "title": "Machined parts: 40 more", "category": "Machined parts"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert answer.status_code == 303, answer.text
+    member = org["p-max"].principal
+    assert member is not None
+    wanted = QueueFilter(category="Machined parts")
+    found = requests.queue(vc, member, "inbox", "make", wanted)
+    assert [r["title"] for r in found.rows] == ["Machined parts: 40 more"]

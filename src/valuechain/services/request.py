@@ -56,6 +56,7 @@ from valuechain.services.agreement import terms as agreement_terms
 from valuechain.services.errors import Conflict, Forbidden, Invalid, NotFound
 from valuechain.services.organisation import Valuechain
 from valuechain.services.request_types import (
+    CatalogueEntry,
     Clocked,
     Person,
     RequestDetail,
@@ -499,6 +500,40 @@ def mentions(vc: Valuechain, principal: Principal, limit: int = 20) -> list[dict
         if person_id is None:
             return []
         return store.mentions_of(conn, vc.org_id, person_id, limit)
+
+
+# -- the catalogue: what a unit can ask of its providers ---------------------------
+
+
+def catalogue(vc: Valuechain, customer: str) -> list[CatalogueEntry]:
+    """What ``customer`` can ask of its internal providers: every result it uses from
+    another internal unit (the map's links), with the response and resolution targets
+    agreed for that relationship (:func:`terms_of`; null without an agreement), by
+    provider and result name. A request filed from an entry starts with its provider,
+    title and category."""
+    chain = vc.chain()
+    if customer not in chain.unit_pos:
+        return []
+    cols = chain.columns
+    names = dict(zip(cols.result_ids, cols.result_names, strict=True))
+    terms = terms_of(vc)
+    entries: list[CatalogueEntry] = []
+    for supplier in vc.suppliers(customer):
+        if str(supplier["kind"]).startswith("external"):
+            continue  # outside the organisation: no internal request goes there
+        agreed = terms.get((supplier["unit"], customer), NO_AGREEMENT)
+        for result in supplier["results"]:
+            entries.append(
+                {
+                    "provider": supplier["unit"],
+                    "provider_name": supplier["name"],
+                    "result": result,
+                    "result_name": names.get(result, result),
+                    "response_target_hours": agreed.response_hours,
+                    "resolution_target_hours": agreed.resolution_hours,
+                }
+            )
+    return sorted(entries, key=lambda e: (e["provider_name"].casefold(), e["result_name"]))
 
 
 # -- who works on it, and the conversation ------------------------------------------

@@ -76,6 +76,18 @@ class Comment(TypedDict):
     body: str
 
 
+class CatalogueEntry(TypedDict):
+    """Something a unit can ask of one of its internal providers, with the targets of
+    their agreement (null: none agreed)."""
+
+    provider: str
+    provider_name: str
+    result: str
+    result_name: str
+    response_target_hours: float | None
+    resolution_target_hours: float | None
+
+
 class Person(TypedDict):
     """Someone a request may be assigned to (a person of the provider unit)."""
 

@@ -182,11 +182,31 @@ def my_requests(request: Request, vc: CurrentValuechain, principal: RequestUser)
             "box": "mine",
             "providers": _providers(vc, principal.unit_id),
             "mentions": requests.mentions(vc, principal),
+            "catalogue": _catalogue(vc, principal),
             "error": None,
             "errors": {},
-            "form": {},
+            "form": _from_catalogue(vc, request),
         },
     )
+
+
+def _catalogue(vc: Valuechain, principal: Principal) -> list[Any]:
+    return [] if principal.unit_id is None else requests.catalogue(vc, principal.unit_id)
+
+
+def _from_catalogue(vc: Valuechain, request: Request) -> dict[str, str]:
+    """The form as a catalogue entry starts it (``?ask=<provider>&about=<result>``):
+    the provider's name, the result's name as the title's start and as the category."""
+    ask, about = request.query_params.get("ask", ""), request.query_params.get("about", "")
+    if not ask:
+        return {}
+    chain = vc.chain()
+    if ask not in chain.unit_pos:
+        return {}
+    name = chain.columns.unit_names[chain.unit_pos[ask]]
+    results = dict(zip(chain.columns.result_ids, chain.columns.result_names, strict=True))
+    topic = results.get(about, "")
+    return {"provider": name, "title": f"{topic}: " if topic else "", "category": topic}
 
 
 def _rows_only(request: Request, context: dict[str, Any], box: str) -> Response:
@@ -218,6 +238,7 @@ def file_request(
     title: Annotated[str, Form(max_length=requests.MAX_TITLE)],
     body: Annotated[str, Form(max_length=requests.MAX_BODY)] = "",
     priority: Annotated[str, Form(max_length=32)] = "",
+    category: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """File a request from my unit (the form's key makes a double submit store once,
     as on every form)."""
@@ -232,6 +253,7 @@ def file_request(
             title=title,
             body=body,
             priority=priority or None,
+            category=category or None,
         )
     except (requests.RequestError, FieldProblem) as error:
         # The form again, with what was typed and why it was refused (next to the
@@ -245,11 +267,18 @@ def file_request(
                 "nav": "requests",
                 "box": "mine",
                 "mentions": requests.mentions(vc, principal),
+                "catalogue": _catalogue(vc, principal),
                 "providers": _providers(vc, principal.unit_id),
                 "priorities": requests.PRIORITIES,
                 "error": None if field else str(error),
                 "errors": {field: str(error)} if field else {},
-                "form": {"provider": provider, "title": title, "body": body, "priority": priority},
+                "form": {
+                    "provider": provider,
+                    "title": title,
+                    "body": body,
+                    "priority": priority,
+                    "category": category,
+                },
             },
             status_code=error.status,
         )
