@@ -280,7 +280,7 @@ def run_inbox(
     sizes: list[int] = []
     with (
         serving(create_app(vc)) as base,
-        httpx.Client(base_url=base, cookies={SESSION_COOKIE: session.token}) as client,
+        httpx.Client(base_url=base, cookies={SESSION_COOKIE: session.token}, timeout=120) as client,
     ):
         for i in range(requests_n + 20):
             unit = rng.choice(units)

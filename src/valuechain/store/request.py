@@ -24,6 +24,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -207,7 +208,16 @@ class Query:
 MAX_PAIRS = 1000  # beyond this many relationships the pair filter is left to Python
 
 
-def _where(org_id: int, q: Query) -> list[ColumnElement[bool]]:
+def _contains(column: Any, words: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` holds ``text``, any case. SQLite's LIKE ignores the case of ASCII
+    letters itself; lower() on both sides (``ilike``) would cost five times as much
+    on a scan of a million rows. PostgreSQL has ILIKE."""
+    if dialect == "sqlite":
+        return column.contains(words, autoescape=True)  # type: ignore[no-any-return]
+    return column.icontains(words, autoescape=True)  # type: ignore[no-any-return]
+
+
+def _where(org_id: int, q: Query, dialect: str = "postgresql") -> list[ColumnElement[bool]]:
     c = REQUESTS.c
     where: list[ColumnElement[bool]] = [c.org_id == org_id]
     for column, value in (
@@ -230,12 +240,7 @@ def _where(org_id: int, q: Query) -> list[ColumnElement[bool]]:
     if q.unassigned:
         where.append(c.assignee_id.is_(None))
     if q.text:
-        where.append(
-            or_(
-                c.title.icontains(q.text, autoescape=True),
-                c.body.icontains(q.text, autoescape=True),
-            )
-        )
+        where.append(or_(_contains(c.title, q.text, dialect), _contains(c.body, q.text, dialect)))
     if q.pairs is not None and len(q.pairs) <= MAX_PAIRS:
         if not q.pairs:
             where.append(c.id.is_(None))  # no relationship has a target: nothing
@@ -260,7 +265,19 @@ def list_requests(
     query, the filters in SQL."""
     q = query if query is not None else Query(**narrow)
     people = PEOPLE.alias("assignee")
-    rows = conn.execute(
+    dialect = conn.dialect.name
+    narrowed = any(
+        v is not None
+        for v in (q.provider, q.customer, q.requester_id, q.either_unit, q.assignee_id)
+    )
+    newest: Any = REQUESTS.c.created_at.desc()
+    if q.text and not narrowed and dialect == "sqlite":
+        # Words searched over the whole organisation: read the table in its own order
+        # and sort the matches (1 s for a million rows), not every row through the
+        # newest-first index with one lookup each (15-36 s). SQLite's unary plus keeps
+        # an index from serving the order.
+        newest = text("+requests.created_at DESC")
+    stmt = (
         select(*(REQUESTS.c[name] for name in LIST_COLUMNS), people.c.name.label("assignee"))
         .select_from(
             REQUESTS.outerjoin(
@@ -268,12 +285,12 @@ def list_requests(
                 and_(people.c.org_id == REQUESTS.c.org_id, people.c.id == REQUESTS.c.assignee_id),
             )
         )
-        .where(and_(*_where(org_id, q)))
-        .order_by(REQUESTS.c.created_at.desc(), REQUESTS.c.id)
+        .where(and_(*_where(org_id, q, dialect)))
+        .order_by(newest, REQUESTS.c.id)
         .limit(limit)
         .offset(offset)
     )
-    return [_request(r) for r in rows]
+    return [_request(r) for r in conn.execute(stmt)]
 
 
 def categories(conn: Connection, org_id: int, *, provider: str | None = None,
