@@ -10,7 +10,7 @@ changes nothing; with another body it answers 422.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, TypeAdapter
@@ -87,8 +87,8 @@ class QueueQuery(BaseModel):
     customer: str | None = Field(default=None, max_length=200, description="A unit id.")
     provider: str | None = Field(default=None, max_length=200, description="A unit id.")
     category: str | None = Field(default=None, max_length=100)
-    clock: ClockState | None = Field(
-        default=None, description="at_risk or breached (other values are refused)."
+    clock: Literal["at_risk", "breached"] | None = Field(
+        default=None, description="Open requests at risk (75% of a target used), or breached."
     )
     assignee: Assignment | None = Field(default=None, description="mine or unassigned.")
     q: str | None = Field(
@@ -105,7 +105,7 @@ class QueueQuery(BaseModel):
             customer=self.customer,
             provider=self.provider,
             category=self.category,
-            clock=self.clock,
+            clock=None if self.clock is None else ClockState(self.clock),
             assignment=self.assignee,
             text=self.q,
         )
