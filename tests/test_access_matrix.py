@@ -316,6 +316,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/requests/{request_id}"): {**signed_in(404, 303), "viewer": 403},
     ("POST", "/requests/{request_id}/events"): {**signed_in(404, 303), "viewer": 403},
     ("POST", "/requests/{request_id}/thanks"): {**signed_in(404, 303), "viewer": 403},
+    ("POST", "/requests/{request_id}/assignee"): {**signed_in(404, 303), "viewer": 403},
+    ("POST", "/requests/{request_id}/comments"): {**signed_in(404, 303), "viewer": 403},
+    ("GET", "/requests/all"): admin_only(303),
     ("GET", "/units/{unit_id}/inbox"): own_unit_work(200, 303),
     ("GET", "/units/{unit_id}/outbox"): own_unit_work(200, 303),
     ("GET", "/units/{unit_id}/thanks"): own_unit_work(200, 303),
@@ -324,6 +327,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/api/v1/requests/{request_id}"): {**signed_in(404, 401), "viewer": 403},
     ("POST", "/api/v1/requests/{request_id}/events"): {**signed_in(404, 401), "viewer": 403},
     ("POST", "/api/v1/requests/{request_id}/thanks"): {**signed_in(404, 401), "viewer": 403},
+    ("POST", "/api/v1/requests/{request_id}/assignee"): {**signed_in(404, 401), "viewer": 403},
+    ("POST", "/api/v1/requests/{request_id}/comments"): {**signed_in(404, 401), "viewer": 403},
+    ("GET", "/api/v1/queue"): admin_only(401),
     ("GET", "/api/v1/units/{unit_id}/inbox"): own_unit_work(200, 401),
     ("GET", "/api/v1/units/{unit_id}/outbox"): own_unit_work(200, 401),
     ("GET", "/api/v1/units/{unit_id}/thanks"): own_unit_work(200, 401),
@@ -366,11 +372,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/requests"): {"data": {"provider": "pack", "title": "Matrix request"}},
     ("POST", "/requests/{request_id}/events"): {"data": {"verb": "ack"}},
     ("POST", "/requests/{request_id}/thanks"): {"data": {"note": "thanks"}},
+    ("POST", "/requests/{request_id}/assignee"): {"data": {"person": ""}},
+    ("POST", "/requests/{request_id}/comments"): {"data": {"body": "A question"}},
     ("POST", "/api/v1/requests"): {
         "json": {"customer": "make", "provider": "pack", "title": "Matrix request"}
     },
     ("POST", "/api/v1/requests/{request_id}/events"): {"json": {"verb": "ack"}},
     ("POST", "/api/v1/requests/{request_id}/thanks"): {"json": {"note": "thanks"}},
+    ("POST", "/api/v1/requests/{request_id}/assignee"): {"json": {"person": None}},
+    ("POST", "/api/v1/requests/{request_id}/comments"): {"json": {"body": "A question"}},
 }
 _REL = "/relationships/{provider_id}/{customer_id}"
 _ACTION_FORM = {"title": "Agree a cut-off", "owner": "Lea", "due_on": "2099-01-01",

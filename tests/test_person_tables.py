@@ -268,6 +268,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "requester": NAME,
         "thanks_note": AUTHORED,
         "thanked_by": NAME,
+        "assignee_id": PERSON,
     },
     "request_events": {
         **each(
@@ -276,6 +277,12 @@ COLUMNS: dict[str, dict[str, str]] = {
         ),
         "actor": NAME,
         "note": AUTHORED,
+    },
+    "request_comments": {
+        **each("org_id id request_id at side", OTHER),
+        "author_id": ACCOUNT,
+        "author": NAME,
+        "body": AUTHORED,
     },
 }
 
@@ -297,6 +304,7 @@ PARTS: dict[str, str] = {
     "negotiations": "negotiations",
     "requests": "requests",
     "request_events": "request_events",
+    "request_comments": "request_comments",
     "links": "links",
     "unit_history": "unit_history",
     "result_history": "result_history",
@@ -333,6 +341,7 @@ FIXED: dict[tuple[str, str], Any] = {
     ("agreements", "state"): "agreed",
     ("negotiations", "state"): "accepted",
     ("requests", "state"): "new",
+    ("request_comments", "side"): "provider",
 }
 
 # Now, so that nothing is purged as expired (sessions, sign-in failures) meanwhile.

@@ -15,12 +15,13 @@ import numpy as np
 import numpy.typing as npt
 
 from valuechain.analytics.clock import BusinessClock, elapsed
+from valuechain.domain.request import AT_RISK
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
-NEAR_BREACH = 0.8  # an open request that has used 80% of its target is near breach
+NEAR_BREACH = AT_RISK  # an open request that has used 75% of a target is at risk
 
 
 @dataclass(frozen=True)

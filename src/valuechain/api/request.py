@@ -10,13 +10,13 @@ changes nothing; with another body it answers 422.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, TypeAdapter
 
 from valuechain.domain.access import Action, Principal
-from valuechain.domain.request import Verb
+from valuechain.domain.request import Assignment, ClockState, Priority, RequestState, Verb
 from valuechain.edge.dependencies import AccessRule, CurrentValuechain, allow
 from valuechain.edge.errors import NOT_FOUND, Problem, Unprocessable
 from valuechain.edge.idempotency import IdempotentRoute
@@ -61,6 +61,59 @@ class Thanks(BaseModel):
     note: str | None = Field(default=None, max_length=requests.MAX_NOTE)
 
 
+class Assignee(BaseModel):
+    person: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The id of a person of the provider unit on the map; null: nobody.",
+    )
+
+
+class NewComment(BaseModel):
+    body: str = Field(
+        min_length=1,
+        max_length=requests.MAX_NOTE,
+        description="The message; @Full Name notifies that person (of either unit).",
+    )
+
+
+class QueueQuery(BaseModel):
+    """The filters every request list takes, all optional. Unlike the pages, a list
+    holds done requests too unless ``open=true`` (as ``/api/v1`` always answered)."""
+
+    open: bool = Field(default=False, description="Open requests only.")
+    state: RequestState | None = None
+    priority: Priority | None = None
+    customer: str | None = Field(default=None, max_length=200, description="A unit id.")
+    provider: str | None = Field(default=None, max_length=200, description="A unit id.")
+    category: str | None = Field(default=None, max_length=100)
+    clock: Literal["at_risk", "breached"] | None = Field(
+        default=None, description="Open requests at risk (75% of a target used), or breached."
+    )
+    assignee: Assignment | None = Field(default=None, description="mine or unassigned.")
+    q: str | None = Field(
+        default=None, max_length=requests.MAX_SEARCH, description="Words in title or details."
+    )
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+    def wanted(self) -> requests.QueueFilter:
+        return requests.QueueFilter(
+            open_only=self.open,
+            state=self.state,
+            priority=self.priority,
+            customer=self.customer,
+            provider=self.provider,
+            category=self.category,
+            clock=None if self.clock is None else ClockState(self.clock),
+            assignment=self.assignee,
+            text=self.q,
+        )
+
+
+Filters = Annotated[QueueQuery, Query()]
+
+
 _DETAIL = TypeAdapter(RequestDetail)
 
 
@@ -77,15 +130,28 @@ def _asker(principal: Principal) -> requests.Asker:
     return requests.Asker.of(principal)
 
 
-@router.get("/requests", response_model=list[Clocked])
-def my_requests(
-    vc: CurrentValuechain,
-    principal: RequestUser,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+def _queue(
+    vc: CurrentValuechain, principal: Principal, scope: str, unit: str | None, f: QueueQuery
 ) -> list[Clocked]:
-    """The requests the caller filed, newest first, with live clocks."""
-    return requests.listing(vc, requester_id=principal.account_id, limit=limit, offset=offset)
+    page = requests.queue(vc, principal, scope, unit, f.wanted(), limit=f.limit, offset=f.offset)
+    return page.rows
+
+
+@router.get("/requests", response_model=list[Clocked], responses=CHANGE_ERRORS)
+def my_requests(vc: CurrentValuechain, principal: RequestUser, f: Filters) -> list[Clocked]:
+    """The requests the caller filed, newest first, with live clocks (every filter of
+    :class:`QueueQuery`)."""
+    return _queue(vc, principal, "mine", None, f)
+
+
+@router.get("/queue", response_model=list[Clocked], responses=CHANGE_ERRORS)
+def all_requests(
+    vc: CurrentValuechain,
+    principal: Annotated[Principal, Depends(AccessRule(Action.VIEW_ALL_REQUESTS))],
+    f: Filters,
+) -> list[Clocked]:
+    """Every request of the organisation (admins), newest first, filtered."""
+    return _queue(vc, principal, "all", None, f)
 
 
 @router.post("/requests", status_code=201, response_model=RequestDetail, responses=CHANGE_ERRORS)
@@ -129,28 +195,53 @@ def thank_request(
     return _detail(thanks.thank(vc, _asker(principal), request_id, body.note))
 
 
-@router.get("/units/{unit_id}/inbox", response_model=list[Clocked], dependencies=UNIT_WORK)
-def inbox(
-    unit_id: str,
-    vc: CurrentValuechain,
-    open_only: Annotated[bool, Query(alias="open")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> list[Clocked]:
-    """The requests made to the unit, newest first, with live clocks."""
-    return requests.listing(vc, provider=unit_id, open_only=open_only, limit=limit, offset=offset)
+@router.post(
+    "/requests/{request_id}/assignee", response_model=RequestDetail, responses=CHANGE_ERRORS
+)
+def assign_request(
+    request_id: str, body: Assignee, vc: CurrentValuechain, principal: RequestUser
+) -> Any:
+    """Set, change or clear who of the provider unit works on the request (the
+    provider's side only: 403 for the customer's)."""
+    return _detail(requests.assign(vc, _asker(principal), request_id, body.person))
 
 
-@router.get("/units/{unit_id}/outbox", response_model=list[Clocked], dependencies=UNIT_WORK)
+@router.post(
+    "/requests/{request_id}/comments",
+    status_code=201,
+    response_model=RequestDetail,
+    responses=CHANGE_ERRORS,
+)
+def comment_request(
+    request_id: str, body: NewComment, vc: CurrentValuechain, principal: RequestUser
+) -> Any:
+    """Add a message to the request's conversation (either side); the people of the two
+    units it mentions as ``@Full Name`` are notified."""
+    return _detail(requests.comment(vc, _asker(principal), request_id, body.body))
+
+
+@router.get(
+    "/units/{unit_id}/inbox",
+    response_model=list[Clocked],
+    dependencies=UNIT_WORK,
+    responses=CHANGE_ERRORS,
+)
+def inbox(unit_id: str, vc: CurrentValuechain, principal: RequestUser, f: Filters) -> list[Clocked]:
+    """The requests made to the unit, newest first, with live clocks, filtered."""
+    return _queue(vc, principal, "inbox", unit_id, f)
+
+
+@router.get(
+    "/units/{unit_id}/outbox",
+    response_model=list[Clocked],
+    dependencies=UNIT_WORK,
+    responses=CHANGE_ERRORS,
+)
 def outbox(
-    unit_id: str,
-    vc: CurrentValuechain,
-    principal: RequestUser,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    unit_id: str, vc: CurrentValuechain, principal: RequestUser, f: Filters
 ) -> list[Clocked]:
-    """The requests the unit made (a member sees their own among them)."""
-    return requests.outbox(vc, principal, unit_id, limit=limit, offset=offset)
+    """The requests the unit made (a member sees their own among them), filtered."""
+    return _queue(vc, principal, "outbox", unit_id, f)
 
 
 @router.get("/units/{unit_id}/thanks", response_model=list[ThanksEntry], dependencies=UNIT_WORK)

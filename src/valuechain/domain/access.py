@@ -55,6 +55,8 @@ class Action(StrEnum):
     REQUEST_WORK = "request_work"
     # A unit's service levels: its lead, and leads of units in a relationship with it.
     VIEW_SLA = "view_sla"
+    # Every request of the organisation in one queue (admins).
+    VIEW_ALL_REQUESTS = "view_all_requests"
     # The map of one unit: its results and the links from or to them (its lead, and
     # admins); which side of a link may answer is decided by the link itself
     # (services.map_edit).
@@ -98,6 +100,8 @@ ADMIN_ONLY = ADMIN_ONLY | {Action.MANAGE_UNITS, Action.MANAGE_PEOPLE}
 # Notifications (appended per capability, so parallel additions merge line by line).
 ADMIN_ONLY = ADMIN_ONLY | {Action.MANAGE_NOTIFICATIONS}
 EVERYONE = EVERYONE | {Action.MANAGE_OWN_NOTIFICATIONS}
+# Requests: the organisation-wide queue.
+ADMIN_ONLY = ADMIN_ONLY | {Action.VIEW_ALL_REQUESTS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,8 @@ closed; a resolved or closed request can be reopened. The provider's side answer
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -31,6 +33,10 @@ class RequestState(StrEnum):
     def open(self) -> bool:
         """Still being worked on (the resolution clock runs or is paused)."""
         return self not in (RequestState.RESOLVED, RequestState.CLOSED)
+
+
+OPEN_STATES = tuple(s.value for s in RequestState if s.open)
+"""The states of a request still being worked on (a queue's default)."""
 
 
 class Side(StrEnum):
@@ -135,3 +141,51 @@ class RequestRecord:
 
 FIRST_RESPONSE_STATES = frozenset({_S.ACKNOWLEDGED, _S.IN_PROGRESS, _S.WAITING, _S.RESOLVED})
 """A provider's move into any of these from ``new`` is the first response."""
+
+
+AT_RISK = 0.75
+"""An open request that has used this share of a target is at risk."""
+
+
+class ClockState(StrEnum):
+    """How a request stands against its agreement's targets, in words (pages colour
+    them, but never by colour alone)."""
+
+    BREACHED = "breached"  # a target was missed
+    AT_RISK = "at_risk"  # open, and at least 75% of a target used
+    ON_TRACK = "on_track"  # open, within every target
+    MET = "met"  # finished within every target
+    NO_TARGET = "no_target"  # no agreement (or no target) to judge by
+
+    @property
+    def label(self) -> str:
+        return {"at_risk": "at risk", "on_track": "on track", "no_target": "no target"}.get(
+            self.value, self.value
+        )
+
+
+class Assignment(StrEnum):
+    """The assignee filter of a queue: mine, or nobody's yet."""
+
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+
+
+def mentioned(text: str, people: Mapping[str, str]) -> list[str]:
+    """The ids of the people (id -> name) that ``text`` mentions as ``@Name``: the
+    whole name, any case, not followed by a letter or digit; a longer name wins over
+    a shorter one it starts with (``@Ann Other`` is not ``@Ann``)."""
+    found: list[str] = []
+    taken: list[tuple[int, int]] = []
+    for pid, name in sorted(people.items(), key=lambda p: -len(p[1])):
+        if not name.strip():
+            continue
+        pattern = re.compile("@" + re.escape(name.strip()) + r"(?![\w])", re.IGNORECASE)
+        for hit in pattern.finditer(text):
+            span = hit.span()
+            if any(a <= span[0] < b for a, b in taken):
+                continue
+            taken.append(span)
+            if pid not in found:
+                found.append(pid)
+    return found

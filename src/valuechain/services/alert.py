@@ -41,7 +41,7 @@ def _queue_once(
 
 def sla_alerts(vc: Valuechain, now: datetime | None = None) -> int:
     """Tell the provider's leads about every open request that breached a target or
-    used 80% of one (business hours on the agreement's calendar), once per state."""
+    used 75% of one (business hours on the agreement's calendar), once per state."""
     with writing(vc) as conn:
         rows = request_store.list_requests(conn, vc.org_id, open_only=True, limit=OPEN_LIMIT)
         return _queue_sla_alerts(vc, rows, now)

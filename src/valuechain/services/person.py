@@ -5,8 +5,8 @@ the map's person or of an account). What is stored about them is collected from
 *parts*, one per kind of data; this module brings every part the platform has (the
 person's row on the map, accounts, sessions, sign-in failures, audit events, and one
 per table in :data:`TRACES`: idempotency keys, invitations, notifications, requests,
-request events, workspace entries, actions, agreements, negotiations), so every entry
-point has them all; a part can also be added with :func:`register`::
+request events and comments, workspace entries, actions, agreements, negotiations), so
+every entry point has them all; a part can also be added with :func:`register`::
 
     person.register(person.Part("requests", export_requests, erase_requests))
 
@@ -53,6 +53,7 @@ from valuechain.store.idempotency import KEYS
 from valuechain.store.notification import OUTBOX, PREFERENCES, WEBHOOKS
 from valuechain.store.organisation import LINKS
 from valuechain.store.partner import ACTIONS, ENTRIES
+from valuechain.store.request import COMMENTS as REQUEST_COMMENTS
 from valuechain.store.request import EVENTS, REQUESTS
 
 PERSON_EXPORTED = "person_exported"
@@ -401,7 +402,7 @@ TRACES: dict[str, Trace] = {
     ),
     "requests": Trace(
         REQUESTS,
-        links={"requester_id": "account_ids"},
+        links={"requester_id": "account_ids", "assignee_id": "person_ids"},
         labels=("requester", "thanked_by"),
         authored={
             "requester_id": ("title", "body"),
@@ -412,6 +413,14 @@ TRACES: dict[str, Trace] = {
     ),
     "request_events": Trace(
         EVENTS, labels=("actor",), authored={"actor": ("note",)}, mentions=("note",)
+    ),
+    # A request's conversation: who wrote each message, and whom it mentions.
+    "request_comments": Trace(
+        REQUEST_COMMENTS,
+        links={"author_id": "account_ids"},
+        labels=("author",),
+        authored={"author_id": ("body",), "author": ("body",)},
+        mentions=("body",),
     ),
     # Who proposed and who answered a link on the map, and a dispute's reason.
     "links": Trace(

@@ -20,7 +20,7 @@ import csv
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +37,10 @@ from valuechain.domain.account import AccountRole
 from valuechain.domain.bundle import unescape_formula
 from valuechain.domain.calendar import DEFAULT, Calendar
 from valuechain.domain.request import (
+    AT_RISK,
     FIRST_RESPONSE_STATES,
+    Assignment,
+    ClockState,
     Priority,
     RequestRecord,
     RequestState,
@@ -45,12 +48,21 @@ from valuechain.domain.request import (
     TransitionError,
     Verb,
     allowed_verbs,
+    mentioned,
     move,
 )
+from valuechain.services import notification
 from valuechain.services.agreement import terms as agreement_terms
 from valuechain.services.errors import Conflict, Forbidden, Invalid, NotFound
 from valuechain.services.organisation import Valuechain
-from valuechain.services.request_types import Clocked, RequestDetail, Sla, UnitSla
+from valuechain.services.request_types import (
+    CatalogueEntry,
+    Clocked,
+    Person,
+    RequestDetail,
+    Sla,
+    UnitSla,
+)
 from valuechain.services.transaction import reading, writing
 from valuechain.store import organisation as map_store
 from valuechain.store import request as store
@@ -176,8 +188,8 @@ def with_clocks(
     vc: Valuechain, rows: Sequence[dict[str, Any]], now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """``rows`` with their live clocks: business hours used to first response and to
-    resolution, the targets, whether each is met / breached, near breach (80% of a
-    target used while open), and the resolution deadline."""
+    resolution, the targets, whether each is met / breached, at risk (``near_breach``:
+    75% of a target used while open) and the clock's state in one word (``clock``)."""
     if not rows:
         return []
     at = (now or _now()).timestamp()
@@ -215,7 +227,22 @@ def with_clocks(
             row["near_breach"] = bool(clocks.near_breach[k])
             row["breached"] = row["response_met"] is False or row["resolution_met"] is False
             row["paused"] = row.get("paused_since") is not None
+            row["clock"] = _clock_state(row)
+            row.setdefault("assignee_id", None)
+            row.setdefault("assignee", None)
     return out
+
+
+def _clock_state(row: Mapping[str, Any]) -> ClockState:
+    """Breached (a target missed), at risk (open, 75% of a target used), no target,
+    on track (open within its targets) or met (finished within them)."""
+    if row["breached"]:
+        return ClockState.BREACHED
+    if row["near_breach"]:
+        return ClockState.AT_RISK
+    if row["response_target_hours"] is None and row["resolution_target_hours"] is None:
+        return ClockState.NO_TARGET
+    return ClockState.ON_TRACK if row["resolved_at"] is None else ClockState.MET
 
 
 def _paused(clock: BusinessClock, seconds: np.ndarray, since: np.ndarray, now: float) -> np.ndarray:
@@ -263,6 +290,7 @@ def get(
         if row is None or not sides(asker, row):
             raise NotFound(f"no request with id {request_id!r}")
         events = store.events_of(conn, vc.org_id, request_id)
+        comments = store.comments_of(conn, vc.org_id, request_id)
         clocked = with_clocks(vc, [row], now)[0]
     mine = sides(asker, row)
     found = _public(clocked)
@@ -280,7 +308,18 @@ def get(
         }
         for e in events
     ]
+    found["comments"] = [
+        {
+            "id": c["id"],
+            "at": c["at"].isoformat(),
+            "author": c["author"],
+            "side": c["side"],
+            "body": c["body"],
+        }
+        for c in comments
+    ]
     found["verbs"] = [v.value for v in allowed_verbs(RequestState(row["state"]), mine)]
+    found["can_assign"] = Side.PROVIDER in mine
     found["can_thank"] = (
         Side.CUSTOMER in mine and row["resolved_at"] is not None and row["thanked_at"] is None
     )
@@ -335,6 +374,283 @@ def outbox(
         offset=offset,
         now=now,
     )
+
+
+# -- queues: filtered, paged lists ----------------------------------------------------
+
+MAX_SEARCH = 200
+CLOCK_SCAN = 5000
+"""The at-risk and breached filters time at most this many candidate requests (the
+newest that SQL leaves), then page through those that match."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What a queue shows: open only (the default), one state, priority, customer or
+    provider unit, category, clock (``at_risk`` or ``breached``), assignee (``mine``
+    or ``unassigned``) and words in the title or description."""
+
+    open_only: bool = True
+    state: RequestState | None = None
+    priority: Priority | None = None
+    customer: str | None = None
+    provider: str | None = None
+    category: str | None = None
+    clock: ClockState | None = None
+    assignment: Assignment | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a queue, and whether another one follows."""
+
+    rows: list[Clocked]
+    more: bool
+
+
+SCOPES = ("inbox", "outbox", "mine", "all")
+
+
+def queue(
+    vc: Valuechain,
+    principal: Principal,
+    scope: str,
+    unit_id: str | None = None,
+    wanted: QueueFilter = QueueFilter(),
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> Page:
+    """A queue newest first with live clocks: a unit's ``inbox`` (asked of it), its
+    ``outbox`` (asked by it; a member sees their own), the principal's own requests
+    (``mine``) or ``all`` of the organisation (admins; the caller checks access). The
+    filters run in SQL (one indexed query); the clock filters narrow in SQL to
+    relationships with a target and requests old enough to have used the share asked
+    for (wall time is never less than business time), then time the candidates."""
+    if scope not in SCOPES:
+        raise InvalidRequest(f"expected a queue of {', '.join(SCOPES)}; found {scope!r}")
+    if wanted.clock not in (None, ClockState.AT_RISK, ClockState.BREACHED):
+        raise InvalidRequest("the clock filter is at_risk or breached")
+    at = now or _now()
+    text = (wanted.text or "").strip()[:MAX_SEARCH] or None
+    member = principal.role is AccountRole.MEMBER
+    with reading(vc) as conn:
+        assignee_id: str | None = None
+        if wanted.assignment is Assignment.MINE:
+            assignee_id = store.person_of_account(conn, vc.org_id, principal.account_id)
+            if assignee_id is None:
+                return Page([], False)  # an account of nobody on the map has nothing
+        query = store.Query(
+            provider=unit_id if scope == "inbox" else wanted.provider,
+            customer=unit_id if scope == "outbox" else wanted.customer,
+            requester_id=(
+                principal.account_id if scope == "mine" or (scope == "outbox" and member) else None
+            ),
+            open_only=wanted.open_only or wanted.clock is ClockState.AT_RISK,
+            states=() if wanted.state is None else (wanted.state.value,),
+            priority=None if wanted.priority is None else wanted.priority.value,
+            category=wanted.category or None,
+            text=text,
+            assignee_id=assignee_id,
+            unassigned=wanted.assignment is Assignment.UNASSIGNED,
+        )
+        if wanted.clock is None:
+            rows = store.list_requests(conn, vc.org_id, query, limit=limit + 1, offset=offset)
+            clocked = with_clocks(vc, rows, at)
+        else:
+            terms = terms_of(vc)
+            share = AT_RISK if wanted.clock is ClockState.AT_RISK else 1.0
+            targets = {
+                pair: min(h for h in (t.response_hours, t.resolution_hours) if h is not None)
+                for pair, t in terms.items()
+                if t.response_hours is not None or t.resolution_hours is not None
+            }
+            if not targets:
+                return Page([], False)
+            shortest = min(targets.values())
+            query = replace(
+                query,
+                pairs=tuple(sorted(targets)),
+                created_before=at - timedelta(hours=share * shortest),
+            )
+            rows = store.list_requests(conn, vc.org_id, query, limit=CLOCK_SCAN)
+            matching = [r for r in with_clocks(vc, rows, at) if r["clock"] == wanted.clock]
+            clocked = matching[offset : offset + limit + 1]
+    found = [cast(Clocked, _public(r)) for r in clocked]
+    return Page(found[:limit], len(found) > limit)
+
+
+def categories(vc: Valuechain, scope: str, unit_id: str | None) -> list[str] | None:
+    """The categories a unit's inbox or outbox holds (a filter's choices); None for
+    the other queues, whose category is typed (listing them would read every row)."""
+    if unit_id is None or scope not in ("inbox", "outbox"):
+        return None
+    with reading(vc) as conn:
+        if scope == "inbox":
+            return store.categories(conn, vc.org_id, provider=unit_id)
+        return store.categories(conn, vc.org_id, customer=unit_id)
+
+
+def mentions(vc: Valuechain, principal: Principal, limit: int = 20) -> list[dict[str, Any]]:
+    """Where the principal's person was mentioned lately (subject, text, link, when)."""
+    with reading(vc) as conn:
+        person_id = store.person_of_account(conn, vc.org_id, principal.account_id)
+        if person_id is None:
+            return []
+        return store.mentions_of(conn, vc.org_id, person_id, limit)
+
+
+# -- the catalogue: what a unit can ask of its providers ---------------------------
+
+
+def catalogue(vc: Valuechain, customer: str) -> list[CatalogueEntry]:
+    """What ``customer`` can ask of its internal providers: every result it uses from
+    another internal unit (the map's links), with the response and resolution targets
+    agreed for that relationship (:func:`terms_of`; null without an agreement), by
+    provider and result name. A request filed from an entry starts with its provider,
+    title and category."""
+    chain = vc.chain()
+    if customer not in chain.unit_pos:
+        return []
+    cols = chain.columns
+    names = dict(zip(cols.result_ids, cols.result_names, strict=True))
+    terms = terms_of(vc)
+    entries: list[CatalogueEntry] = []
+    for supplier in vc.suppliers(customer):
+        if str(supplier["kind"]).startswith("external"):
+            continue  # outside the organisation: no internal request goes there
+        agreed = terms.get((supplier["unit"], customer), NO_AGREEMENT)
+        for result in supplier["results"]:
+            entries.append(
+                {
+                    "provider": supplier["unit"],
+                    "provider_name": supplier["name"],
+                    "result": result,
+                    "result_name": names.get(result, result),
+                    "response_target_hours": agreed.response_hours,
+                    "resolution_target_hours": agreed.resolution_hours,
+                }
+            )
+    return sorted(entries, key=lambda e: (e["provider_name"].casefold(), e["result_name"]))
+
+
+# -- who works on it, and the conversation ------------------------------------------
+
+
+def assignable(vc: Valuechain, request_id: str) -> list[Person]:
+    """The people a request may be assigned to: those of its provider unit, by name."""
+    with reading(vc) as conn:
+        row = store.get_request(conn, vc.org_id, request_id)
+        if row is None:
+            raise NotFound(f"no request with id {request_id!r}")
+        return [
+            {"id": p["id"], "name": p["name"], "email": p["email"]}
+            for p in store.people_of(conn, vc.org_id, [row["provider_id"]])
+        ]
+
+
+def assign(
+    vc: Valuechain,
+    asker: Asker,
+    request_id: str,
+    person_id: str | None,
+    *,
+    now: datetime | None = None,
+) -> RequestDetail:
+    """Set, change or clear (``None``) who of the provider unit works on a request, in
+    one durable writing unit with an ``assign`` event on its timeline. Only the
+    provider's side may (its members and lead, admins); the person must belong to
+    the provider unit (:class:`InvalidRequest` otherwise)."""
+    with writing(vc, durable=True) as conn:
+        at = now or _now()
+        row = store.get_request(conn, vc.org_id, request_id)
+        if row is None or not sides(asker, row):
+            raise NotFound(f"no request with id {request_id!r}")
+        if Side.PROVIDER not in sides(asker, row):
+            raise NotAllowed("only the provider's side may assign a request")
+        name = None
+        if person_id is not None:
+            people = {
+                p["id"]: p["name"] for p in store.people_of(conn, vc.org_id, [row["provider_id"]])
+            }
+            if person_id not in people:
+                raise InvalidRequest("assign the request to a person of the provider unit")
+            name = people[person_id]
+        if person_id == row["assignee_id"]:
+            return get(vc, asker, request_id, now)  # nothing changes, nothing to record
+        with _unless_raced():
+            _step(
+                conn,
+                vc,
+                request_id,
+                row,
+                {"assignee_id": person_id},
+                {
+                    "at": at,
+                    "actor": asker.label,
+                    "verb": "assign",
+                    "from_state": row["state"],
+                    "to_state": row["state"],
+                    "note": f"assigned to {name}" if name else "unassigned",
+                },
+            )
+        return get(vc, asker, request_id, now)
+
+
+def comment(
+    vc: Valuechain,
+    asker: Asker,
+    request_id: str,
+    text: str,
+    *,
+    now: datetime | None = None,
+) -> RequestDetail:
+    """Add a message to a request's conversation, by either side, in one durable
+    writing unit; everyone of the two units it names as ``@Name``
+    (:func:`valuechain.domain.request.mentioned`) is notified (``request_mention``,
+    in the same transaction, so a message and its notifications commit together)."""
+    body = _text(text, MAX_NOTE, "comment")
+    if not body:
+        raise InvalidRequest("a comment needs some text")
+    with writing(vc, durable=True) as conn:
+        at = now or _now()
+        row = store.get_request(conn, vc.org_id, request_id)
+        mine = sides(asker, row) if row is not None else frozenset()
+        if row is None or not mine:
+            raise NotFound(f"no request with id {request_id!r}")
+        side = Side.CUSTOMER if mine == {Side.CUSTOMER} else Side.PROVIDER
+        store.add_comment(
+            conn,
+            vc.org_id,
+            {
+                "id": secrets.token_hex(8),
+                "request_id": request_id,
+                "at": at,
+                "author_id": asker.account_id,
+                "author": asker.label,
+                "side": side.value,
+                "body": body,
+            },
+        )
+        people = store.people_of(conn, vc.org_id, [row["provider_id"], row["customer_id"]])
+        own = (
+            store.person_of_account(conn, vc.org_id, asker.account_id) if asker.account_id else None
+        )
+        for person_id in mentioned(body, {p["id"]: p["name"] for p in people}):
+            if person_id == own:
+                continue
+            notification.notify(
+                vc,
+                person_id,
+                "request_mention",
+                f"{asker.label} mentioned you on “{row['title']}”",
+                body,
+                f"/requests/{request_id}",
+                conn=conn,
+            )
+        return get(vc, asker, request_id, now)
 
 
 # -- changing ------------------------------------------------------------------------

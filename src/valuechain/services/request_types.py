@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from valuechain.domain.request import RequestState, Verb
+from valuechain.domain.request import ClockState, RequestState, Verb
 
 
 class Clocked(TypedDict):
@@ -42,8 +42,14 @@ class Clocked(TypedDict):
     resolution_target_hours: float | None
     response_met: Annotated[bool | None, Field(description="null: no target, or open within it.")]
     resolution_met: bool | None
-    near_breach: Annotated[bool, Field(description="Open and at least 80% of a target used.")]
+    near_breach: Annotated[bool, Field(description="Open and at least 75% of a target used.")]
     breached: bool
+    clock: Annotated[
+        ClockState,
+        Field(description="breached, at_risk (75% of a target used), on_track, met or no_target."),
+    ]
+    assignee_id: Annotated[str | None, Field(description="The person (map id) working on it.")]
+    assignee: str | None
 
 
 # ``from`` is a keyword, so this one is declared in the functional form.
@@ -60,15 +66,47 @@ Event = TypedDict(
 )
 
 
+class Comment(TypedDict):
+    """One message of a request's conversation."""
+
+    id: str
+    at: str
+    author: str
+    side: Annotated[str, Field(description="provider or customer")]
+    body: str
+
+
+class CatalogueEntry(TypedDict):
+    """Something a unit can ask of one of its internal providers, with the targets of
+    their agreement (null: none agreed)."""
+
+    provider: str
+    provider_name: str
+    result: str
+    result_name: str
+    response_target_hours: float | None
+    resolution_target_hours: float | None
+
+
+class Person(TypedDict):
+    """Someone a request may be assigned to (a person of the provider unit)."""
+
+    id: str
+    name: str
+    email: str
+
+
 class RequestDetail(Clocked):
-    """One request with its description, thanks and timeline."""
+    """One request with its description, thanks, timeline and conversation."""
 
     body: str
     thanks_note: str | None
     thanked_by: str | None
     timeline: list[Event]
+    comments: list[Comment]
     verbs: Annotated[list[Verb], Field(description="The changes the caller may make now.")]
     can_thank: bool
+    can_assign: Annotated[bool, Field(description="The caller may set the assignee.")]
 
 
 class ThanksEntry(TypedDict):

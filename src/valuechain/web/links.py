@@ -7,16 +7,23 @@ following it would not answer 403; no page keeps its own copy of the policy."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
 from jinja2 import pass_context
 from starlette.requests import Request
-from starlette.routing import Route
+from starlette.routing import Route, compile_path
 
 from valuechain.domain.access import Action, Principal, allows_relationship
 from valuechain.edge.dependencies import access_rules, current_valuechain
 from valuechain.services.access import may
+
+
+@lru_cache(maxsize=2048)
+def _served(path: str) -> re.Pattern[str]:
+    return compile_path(path)[0]
 
 
 def _route(request: Request, path: str) -> tuple[Any, dict[str, str]] | None:
@@ -26,7 +33,9 @@ def _route(request: Request, path: str) -> tuple[Any, dict[str, str]] | None:
         route = context.original_route
         if not isinstance(route, Route) or "GET" not in (route.methods or ()):
             continue
-        match = route.path_regex.match(path)
+        # The route's path as served (with its router's prefix): the API's
+        # ``/requests/{request_id}`` must not answer for the page ``/requests/all``.
+        match = _served(context.path or route.path).match(path)
         if match is not None:
             return context, match.groupdict()
     return None

@@ -58,7 +58,12 @@ from valuechain.store.tables.partner import (
     ActionRow,
     WorkspaceEntryRow,
 )
-from valuechain.store.tables.request import REQUEST_STATES, RequestEventRow, RequestRow
+from valuechain.store.tables.request import (
+    REQUEST_STATES,
+    RequestCommentRow,
+    RequestEventRow,
+    RequestRow,
+)
 from valuechain.store.tables.tell import (
     CHANNELS,
     OUTBOX_STATUSES,
@@ -124,6 +129,7 @@ __all__ = [
     "OrganisationRow",
     "OutcomeRow",
     "PersonRow",
+    "RequestCommentRow",
     "RequestEventRow",
     "RequestRow",
     "ResponseRow",

@@ -36,6 +36,11 @@ class RequestRow(Base):
         Index("ix_requests_org_relationship", "org_id", "provider_id", "customer_id"),
         Index("ix_requests_org_provider_created", "org_id", "provider_id", "created_at"),
         Index("ix_requests_org_customer_created", "org_id", "customer_id", "created_at"),
+        # The organisation-wide queue (admins), newest first, "assigned to me" and "my
+        # requests".
+        Index("ix_requests_org_created", "org_id", "created_at"),
+        Index("ix_requests_org_assignee_created", "org_id", "assignee_id", "created_at"),
+        Index("ix_requests_org_requester_created", "org_id", "requester_id", "created_at"),
     )
 
     org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -61,6 +66,9 @@ class RequestRow(Base):
     thanked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     thanks_note: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     thanked_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # Who of the provider unit works on it: a person's id on the map (no foreign key,
+    # as the units: a re-import of the map must not cut the history).
+    assignee_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class RequestEventRow(Base):
@@ -83,3 +91,28 @@ class RequestEventRow(Base):
     from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     to_state: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(String(4000), nullable=True)
+
+
+class RequestCommentRow(Base):
+    """One message of a request's conversation, by either side."""
+
+    __tablename__ = "request_comments"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "request_id"],
+            ["requests.org_id", "requests.id"],
+            name="fk_request_comments_request",
+            ondelete="CASCADE",
+        ),
+        CheckConstraint(one_of("side", ("provider", "customer")), name="side"),
+        Index("ix_request_comments_request_at", "org_id", "request_id", "at"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    author_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # account
+    author: Mapped[str] = mapped_column(String(300))  # name
+    side: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(String(4000))
