@@ -132,6 +132,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     ("GET", "/signin"): signed_in(303, 200),  # a signed-in visitor goes on
     ("POST", "/signin"): everyone(401),  # posted with a wrong password
     ("POST", "/signin/demo"): everyone(404),  # not a demo
+    ("POST", "/signin/demo/as"): everyone(404),  # not a demo: no persona to see it as
+    ("GET", "/demo/outbox"): signed_in(404, 303),  # not a demo
     ("GET", "/signin/sso"): everyone(404),  # no single sign-on configured
     ("GET", "/signin/sso/callback"): everyone(404),
     ("POST", "/signout"): everyone(303),  # to /signin, signed in or not
@@ -344,6 +346,7 @@ EMPTY_ZIP = b"PK\x05\x06" + bytes(18)
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/v1/map/changes"): {"params": {"from": "2026-01-01"}},
     ("POST", "/signin"): {"data": {"email": "admin@example.org", "password": "not it"}},
+    ("POST", "/signin/demo/as"): {"data": {"persona": "lead"}},
     ("POST", "/setup"): {
         "data": {
             "email": "late@example.org",

@@ -153,6 +153,17 @@ def list_campaigns(vc: Valuechain) -> list[CampaignOut]:
         return [describe(c) for c in store.read_campaigns(conn, vc.org_id)]
 
 
+def newest_first_with_rates(vc: Valuechain) -> list[dict[str, Any]]:
+    """Every campaign newest first (the reverse of ``domain.campaign.time_order``), each
+    with its total response rate as :func:`rates` shows it (a band, never a count of
+    answers), read in one unit of work."""
+    with reading(vc) as conn:
+        found = [describe(c) for c in store.read_campaigns(conn, vc.org_id)]
+        counts = store.every_group_count(conn, vc.org_id)
+        limit = measure_store.read_threshold(conn, vc.org_id)
+    return [{**c, "total": rates(counts.get(c["id"], []), limit)["total"]} for c in reversed(found)]
+
+
 def default_relationships(vc: Valuechain) -> list[tuple[str, str]]:
     """(provider, customer) for every internal customer unit and every internal
     provider whose results it is linked to on the map, by any relation."""

@@ -140,7 +140,10 @@ def create_unit(vc: Valuechain, fields: Mapping[str, object], actor: Actor) -> U
             raise Conflict(f"a unit with id {unit_id!r} exists already")
         _named_unit(conn, vc.org_id, fields, "parent_id")
         unit = _check(conn, vc.org_id, "units", fields).units[0]
-        store.write_map(conn, vc.org_id, OrganisationMap(units=[unit]))
+        store.write_map(
+            conn, vc.org_id, OrganisationMap(units=[unit]), by=actor.label, source="api",
+            scope=store.unit_scope(unit.id),
+        )  # fmt: skip
         audit.record(vc, "unit_created", actor, subject=f"unit {unit.id}", conn=conn)
         if unit.parent_id is not None:
             _notify(
@@ -171,7 +174,10 @@ def change_unit(
         if moved and not admin:
             raise Forbidden("a unit's lead changes its name only; its kind, parent and "
                             "headcount are changed by an admin")  # fmt: skip
-        store.write_map(conn, vc.org_id, OrganisationMap(units=[unit]))
+        store.write_map(
+            conn, vc.org_id, OrganisationMap(units=[unit]), by=actor.label, source="api",
+            scope=store.unit_scope(unit.id),
+        )  # fmt: skip
         said = [
             f"{name} {old!r} → {new!r}"
             for name, old, new in (
@@ -206,7 +212,7 @@ def remove_unit(vc: Valuechain, unit_id: str, actor: Actor) -> UnitRemoved:
             raise Conflict(
                 f"unit {unit_id!r} is still referred to ({listing}); move or remove those first"
             )
-        store.delete_unit(conn, vc.org_id, unit_id)
+        store.delete_unit(conn, vc.org_id, unit_id, by=actor.label)
         audit.record(vc, "unit_removed", actor, subject=f"unit {unit_id}", conn=conn)
     return {"removed": unit_id}
 
@@ -237,7 +243,8 @@ def save_person(
             raise NotFound(f"no person with id {pid!r}")
         _named_unit(conn, vc.org_id, fields, "unit_id")
         person = _check(conn, vc.org_id, "people", {**fields, "id": pid}).people[0]
-        store.write_map(conn, vc.org_id, OrganisationMap(people=[person]))
+        # People have no history of their own (yet): no map row to look at.
+        store.write_map(conn, vc.org_id, OrganisationMap(people=[person]), scope={})
         if before is None:
             audit.record(
                 vc, "person_added", actor, subject=f"person {pid}",

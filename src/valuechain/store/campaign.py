@@ -460,9 +460,21 @@ def group_counts(
 ) -> list[tuple[str, str, int, int]]:
     """(provider, customer, invited, responded) per group of the campaign, in one
     GROUP BY over the invitations (groups nobody was invited to count 0)."""
+    return every_group_count(conn, org_id, campaign_id).get(campaign_id, [])
+
+
+def every_group_count(
+    conn: Connection, org_id: int, campaign_id: str | None = None
+) -> dict[str, list[tuple[str, str, int, int]]]:
+    """:func:`group_counts` of every campaign (or only ``campaign_id``), by campaign,
+    in one GROUP BY."""
     i, g = INVITATIONS, GROUPS
+    where = [g.c.org_id == org_id]
+    if campaign_id is not None:
+        where.append(g.c.campaign_id == campaign_id)
     stmt = (
         select(
+            g.c.campaign_id,
             g.c.provider_id,
             g.c.customer_id,
             func.count(i.c.id),
@@ -479,8 +491,11 @@ def group_counts(
                 ),
             )
         )
-        .where(g.c.org_id == org_id, g.c.campaign_id == campaign_id)
-        .group_by(g.c.provider_id, g.c.customer_id)
-        .order_by(g.c.provider_id, g.c.customer_id)
+        .where(*where)
+        .group_by(g.c.campaign_id, g.c.provider_id, g.c.customer_id)
+        .order_by(g.c.campaign_id, g.c.provider_id, g.c.customer_id)
     )
-    return [(p, c, int(n), int(k)) for p, c, n, k in conn.execute(stmt)]
+    found: dict[str, list[tuple[str, str, int, int]]] = {}
+    for campaign, p, c, n, k in conn.execute(stmt):
+        found.setdefault(campaign, []).append((p, c, int(n), int(k)))
+    return found

@@ -191,7 +191,9 @@ def write_map(
     history.record(
         conn,
         org_id,
-        scope or dict.fromkeys((k.name for k in history.KINDS), history.everything),
+        dict.fromkeys((k.name for k in history.KINDS), history.everything)
+        if scope is None
+        else scope,
         by=by,
         source=source,
         removals=replace,
@@ -663,6 +665,9 @@ def leads_of(conn: Connection, org_id: int, unit_ids: Sequence[str]) -> list[str
 #: Columns that name a unit without a foreign key (a request's or a survey's history
 #: outlives a re-import of the map): a unit they name is still in use. Columns with a
 #: foreign key to ``units`` are found through it (:func:`unit_references`).
+#: Tables that name units but never keep one in use: the map's own history holds every
+#: version, a removed unit's too.
+UNIT_HISTORY_TABLES = frozenset({"unit_history", "result_history", "link_history"})
 UNIT_COLUMNS_WITHOUT_KEYS: dict[str, tuple[str, ...]] = {
     "requests": ("customer_id", "provider_id"),
     "campaign_groups": ("provider_id", "customer_id"),
@@ -711,10 +716,19 @@ def unit_references(conn: Connection, org_id: int, unit_id: str) -> dict[str, in
     return found
 
 
-def delete_unit(conn: Connection, org_id: int, unit_id: str) -> None:
-    """Remove a unit nothing refers to any more (the caller checked)."""
+def delete_unit(
+    conn: Connection, org_id: int, unit_id: str, *, by: str | None = None, source: str = "api"
+) -> None:
+    """Remove a unit nothing refers to any more (the caller checked); its history
+    records the removal."""
     conn.execute(delete(UNITS).where(UNITS.c.org_id == org_id, UNITS.c.id == unit_id))
     bump_map_version(conn, org_id)
+    history.record(conn, org_id, unit_scope(unit_id), by=by, source=source)
+
+
+def unit_scope(unit_id: str) -> dict[str, history.Where]:
+    """The history scope of one unit (not its results or links)."""
+    return {"unit": lambda t: t.c.id == unit_id}
 
 
 def read_person(conn: Connection, org_id: int, person_id: str) -> Person | None:

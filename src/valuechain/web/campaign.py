@@ -52,11 +52,7 @@ def _list_page(
     status_code: int = 200,
 ) -> Response:
     known = measure.instruments(vc)
-    # Newest first; each with its total response rate as a band (never a count).
-    rows = [
-        {**c, "total": campaigns.status(vc, c["id"])["total"]}
-        for c in reversed(campaigns.list_campaigns(vc))
-    ]
+    rows = campaigns.newest_first_with_rates(vc)
     return templates.TemplateResponse(
         request,
         "campaign/campaigns.html",
