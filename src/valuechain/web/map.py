@@ -21,9 +21,10 @@ router = APIRouter(
     route_class=IdempotentRoute, include_in_schema=False, dependencies=[allow(Action.VIEW_MAP)]
 )
 
-# Beyond this many units a drawn graph is unreadable and slow in the browser; the
-# page then offers the table and unit pages instead.
-GRAPH_UNIT_LIMIT = 1500
+# Up to this many units the graph draws every unit (docs/benchmarks.md: 2,000 are
+# interactive within 2 s); beyond it the page opens at department level
+# (``/api/v1/map/departments``) and draws a department's units when it is clicked.
+GRAPH_UNIT_LIMIT = 3000
 # Rows rendered at once in a table; the search narrows the rest down.
 TABLE_ROW_LIMIT = 500
 KINDS = tuple(k.value for k in UnitKind)
