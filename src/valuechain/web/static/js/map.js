@@ -62,8 +62,12 @@
   var collapsed = {};      // grouped unit level: departments drawn as one node
   var grouped = false;
   var focusOn = null;
+  var coloured = false;    // whether any node carries a measure's colour
   var pending = 0;         // ignore answers to clicks that a later click has overtaken
   var restoring = true;    // while the hash is being applied, do not rewrite it
+  // Milliseconds since navigation at each step, for the benchmark (bench_map_page).
+  var timings = window.valuechainMapTimings = {};
+  function mark(name) { timings[name] = Math.round(performance.now()); }
 
   function css(name) {
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -196,32 +200,35 @@
   }
 
   /* Which drawn node stands for a unit: itself, else its department's node. */
+  var present = {};        // ids of the nodes drawn now
+
   function standIn(id) {
-    if (cy.getElementById(id).nonempty()) return id;
+    if (present[id]) return id;
     var g = groupOf[id];
-    return g && cy.getElementById("g:" + g).nonempty() ? "g:" + g : null;
+    return g && present["g:" + g] ? "g:" + g : null;
   }
 
   /* Edges are rebuilt from the loaded links whenever nodes come or go: one edge per
      (from, to, relation, state) between the nodes that stand for the two units. */
   function rebuildEdges() {
     var out = {}, list = [];
-    var put = function (from, to, relation, state, count, result) {
+    // Lean data: Cytoscape copies every element's data, thousands of times over.
+    var put = function (from, to, relation, state, count) {
       if (!from || !to || from === to) return;
       var key = from + "\u0000" + to + "\u0000" + relation + "\u0000" + state;
-      if (out[key]) { out[key].data.links += count; if (result) out[key].data.results.push(result); return; }
+      if (out[key]) { out[key].data.links += count; return; }
       out[key] = { group: "edges", data: { id: "e" + list.length, source: from, target: to, relation: relation,
-        state: state, links: count, label: RELATION_LABELS[relation], results: result ? [result] : [] },
+        state: state, links: count, label: RELATION_LABELS[relation] },
         classes: "rel-" + relation + " state-" + state };
       list.push(out[key]);
     };
     departmentEdges.forEach(function (e) {
       if (expanded[e.source] || expanded[e.target]) return; // the units' own links stand instead
-      put("g:" + e.source, "g:" + e.target, e.relation, "confirmed", e.links, null);
+      put("g:" + e.source, "g:" + e.target, e.relation, "confirmed", e.links);
     });
     Object.keys(links).forEach(function (k) {
       var l = links[k];
-      put(standIn(l.from), standIn(l.to), l.relation, l.state, 1, l.result);
+      put(standIn(l.from), standIn(l.to), l.relation, l.state, 1);
     });
     cy.batch(function () {
       cy.edges().remove();
@@ -230,14 +237,16 @@
     applyFilter();
   }
 
-  function style() {
+  function style(big) {
     var s = [
       { selector: "node", style: {
           "shape": "round-rectangle", "width": NODE_W, "height": NODE_H,
           "background-color": css("--kind-team"), "label": "data(label)",
           "color": "#fff", "font-family": css("--font") || "sans-serif", "font-size": 14,
           "font-weight": 600, "text-valign": "center", "text-halign": "center",
-          "text-wrap": "wrap", "text-max-width": NODE_W - 16, "border-width": 0 } },
+          "text-wrap": "wrap", "text-max-width": NODE_W - 16, "border-width": 0,
+          // Labels too small to read are not drawn at all (most of the drawing time).
+          "min-zoomed-font-size": 7 } },
       { selector: "node.department", style: { "shape": "rectangle", "background-color": css("--kind-department") } },
       { selector: "node.external_customer", style: { "shape": "ellipse", "background-color": css("--kind-external_customer"), "width": NODE_W + 10, "height": NODE_H + 6 } },
       { selector: "node.external_supplier", style: { "shape": "hexagon", "background-color": css("--kind-external_supplier"), "width": NODE_W + 10 } },
@@ -250,10 +259,14 @@
       { selector: "node.group.collapsed", style: { "border-width": 3, "border-style": "double", "border-color": "#1e1b4b" } },
       { selector: "node.not-shown", style: { "background-color": "#cbd5e1", "color": "#334155" } },
       { selector: "edge", style: {
-          "width": 2, "curve-style": "bezier", "target-arrow-shape": "triangle", "arrow-scale": 1.1,
+          "width": 2, "curve-style": "straight", "target-arrow-shape": "triangle", "arrow-scale": 1.1,
           "line-color": "#94a3b8", "target-arrow-color": "#94a3b8", "opacity": 0.5,
           "font-size": 10, "color": "#1e293b", "text-background-color": "#fff",
           "text-background-opacity": 0.9, "text-background-padding": 2, "text-rotation": "autorotate" } },
+      // Thousands of edges: haystack lines, the cheapest Cytoscape draws (no arrow
+      // heads; the columns already say which way work flows, and a chosen unit's
+      // edges get their arrows back below).
+      { selector: "edge", style: big ? { "curve-style": "haystack", "haystack-radius": 0 } : {} },
       { selector: "edge[links > 1]", style: { "width": "mapData(links, 1, 50, 2, 9)" } },
       { selector: "edge.hidden-relation", style: { "display": "none" } }
     ];
@@ -274,6 +287,7 @@
           "underlay-color": css("--hl-focus"), "underlay-opacity": 0.55, "underlay-padding": 7, "z-index": 10 } },
       { selector: "node.direct", style: { "border-width": 4, "border-color": css("--hl-direct"), "border-style": "solid" } },
       { selector: "node.indirect", style: { "border-width": 4, "border-color": css("--hl-indirect"), "border-style": "solid" } },
+      { selector: "edge.reach, edge.out, edge.path", style: { "curve-style": "straight" } },
       { selector: "edge.reach", style: { "width": 2.5, "opacity": 0.9, "z-index": 4 } },
       { selector: "edge.out", style: { "width": 3, "opacity": 1, "label": "data(label)", "z-index": 5 } },
       { selector: "edge.path", style: { "width": 4, "opacity": 1, "label": "data(label)", "underlay-color": css("--hl-focus"),
@@ -401,6 +415,7 @@
     } else {
       arrangeByDepth(cy.nodes());
     }
+    mark("layout");
   }
 
   /* An expanded department's units in a small grid where the department stood. */
@@ -412,15 +427,43 @@
     });
   }
 
+  /* The box around nodes from their positions: Cytoscape's own boundingBox() also
+     measures every label and edge, seconds at 2,000 units. */
+  function boxOf(nodes) {
+    var b = { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity };
+    nodes.forEach(function (n) {
+      var p = n.isParent() ? null : n.position();
+      var nb = p ? { x1: p.x - NODE_W / 2 - 5, x2: p.x + NODE_W / 2 + 5, y1: p.y - NODE_H / 2 - 7, y2: p.y + NODE_H / 2 + 7 }
+        : n.boundingBox({ includeLabels: false, includeEdges: false });
+      b.x1 = Math.min(b.x1, nb.x1); b.y1 = Math.min(b.y1, nb.y1);
+      b.x2 = Math.max(b.x2, nb.x2); b.y2 = Math.max(b.y2, nb.y2);
+    });
+    if (b.x1 === Infinity) b = { x1: 0, y1: 0, x2: 1, y2: 1 };
+    b.w = b.x2 - b.x1; b.h = b.y2 - b.y1;
+    return b;
+  }
+
+  /* cy.fit() on the nodes' own box. */
+  function fitTo(eles, padding, animate) {
+    // Classes, not computed styles: reading a style computes it for every node.
+    var nodes = (eles || cy.nodes()).nodes().filter(function (n) { return !n.hasClass("out-of-focus"); });
+    if (nodes.empty()) return;
+    var b = boxOf(nodes), w = cy.width(), h = cy.height(), pad = padding || 24;
+    var zoom = Math.min((w - 2 * pad) / Math.max(b.w, 1), (h - 2 * pad) / Math.max(b.h, 1));
+    zoom = Math.max(cy.minZoom(), Math.min(cy.maxZoom(), zoom));
+    var view = { zoom: zoom, pan: { x: w / 2 - zoom * (b.x1 + b.w / 2), y: h / 2 - zoom * (b.y1 + b.h / 2) } };
+    if (animate) cy.animate(view, { duration: 250 }); else cy.viewport(view);
+  }
+
   function fitHeight() {
-    var box = cy.nodes().boundingBox();
+    var box = boxOf(cy.nodes());
     var styles = getComputedStyle(root);
     var wanted = (root.clientWidth - 48) * (box.h / Math.max(box.w, 1)) + 48;
     var min = parseFloat(styles.minHeight) || 0;
     var max = window.innerHeight * 0.74;
     root.style.height = Math.round(Math.min(Math.max(wanted, min), Math.max(max, min))) + "px";
     cy.resize();
-    cy.fit(undefined, 24);
+    fitTo(cy.nodes(), 24);
   }
 
   // -- drawing ----------------------------------------------------------------------------
@@ -449,43 +492,59 @@
   function redraw(keepView) {
     var positions = {};
     cy.nodes().forEach(function (n) { positions[n.id()] = n.position(); });
+    var nodes = nodeElements();
+    present = {};
+    nodes.forEach(function (n) { present[n.data.id] = true; });
     cy.batch(function () {
       cy.elements().remove();
-      cy.add(nodeElements());
+      cy.add(nodes);
     });
+    mark("nodes");
     rebuildEdges();
+    mark("edges");
     if (level === "department" && keepView) {
       cy.nodes().forEach(function (n) { if (!n.isChild() && positions[n.id()]) n.position(positions[n.id()]); });
       cy.nodes(":parent").forEach(function (p) { p.data("home", positions[p.id()]); spreadChildren(p); });
     } else {
       layout();
     }
+    mark("placed");
     applyColour();
+    mark("coloured");
     applyFocus();
+    mark("focused");
     root.setAttribute("data-expanded", Object.keys(expanded).join(" "));
     if (!Object.keys(expanded).length) root.removeAttribute("data-expanded");
-    if (!keepView) cy.fit(undefined, 24);
+    if (!keepView) fitTo(cy.nodes(), 24);
   }
 
   function start(doc) {
+    mark("fetched");
+    var big = Object.keys(unitsById).length + Object.keys(groups).length > 400;
     if (doc.units && doc.units.length === 0) {
       setState("empty", "The map is empty. Import units, results and links to draw it.");
       return;
     }
     cy = cytoscape({
-      container: root, style: style(), minZoom: 0.05, maxZoom: 2.5,
-      boxSelectionEnabled: false, autoungrabify: false
+      container: root, style: style(big), minZoom: 0.05, maxZoom: 2.5,
+      boxSelectionEnabled: false, autoungrabify: false,
+      // A big drawing stays responsive: edges hidden and a cached bitmap while the
+      // view moves, one pixel per CSS pixel.
+      hideEdgesOnViewport: big, textureOnViewport: big, pixelRatio: big ? 1 : "auto"
     });
     cy.on("tap", "node", function (evt) { tapped(evt.target); });
     cy.on("tap", function (evt) { if (evt.target === cy) clearSelection(); });
     cy.on("mouseover", "node", function () { root.style.cursor = "pointer"; });
     cy.on("mouseout", "node", function () { root.style.cursor = ""; });
     redraw(false);
+    mark("drawn");
     fitHeight();
+    mark("fitted");
     fillSearch();
     window.valuechainMap = cy;
     root.setAttribute("data-level", level);
     setState("ready");
+    mark("ready");
     restore();
     var openUrl = root.getAttribute("data-open-links-url");
     if (openUrl) getJSON(openUrl).then(addOpenLinks).catch(function () { /* states stay unknown */ });
@@ -541,7 +600,7 @@
   function setGrouped(on) {
     grouped = on;
     if (!on) collapsed = {};
-    if (level === "unit") { redraw(false); cy.fit(undefined, 24); }
+    if (level === "unit") redraw(false);
     writeHash();
   }
 
@@ -551,14 +610,18 @@
     if (!cy) return;
     var measure = colourSelect ? colourSelect.value : "";
     var values = [];
-    cy.nodes(".unit").forEach(function (n) {
-      var v = measure ? measureOf(unitsById[n.id()]) : undefined;
-      n.data("m", v === null || v === undefined ? undefined : v);
-      if (v !== null && v !== undefined) values.push(v);
-    });
+    if (measure) {
+      cy.nodes(".unit").forEach(function (n) {
+        var v = measureOf(unitsById[n.id()]);
+        n.data("m", v === null || v === undefined ? undefined : v);
+        if (v !== null && v !== undefined) values.push(v);
+      });
+    }
     var lo = values.length ? Math.min.apply(null, values) : 0;
     var hi = values.length ? Math.max.apply(null, values) : 1;
     if (hi === lo) hi = lo + 1;
+    if (!measure && !coloured) { if (colourLegend) colourLegend.hidden = true; return; }
+    coloured = !!measure;
     cy.batch(function () {
       cy.nodes(".unit").forEach(function (n) {
         var v = n.data("m");
@@ -599,7 +662,8 @@
 
   function applyFocus() {
     if (!cy) return;
-    cy.elements().removeClass("out-of-focus");
+    var before = cy.elements(".out-of-focus");
+    if (before.nonempty()) before.removeClass("out-of-focus");
     if (!focusOn || cy.getElementById(focusOn).empty()) return;
     var n = Math.max(1, Math.min(9, parseInt(stepsInput.value, 10) || 1));
     var keep = neighbourhood(focusOn, n);
@@ -615,7 +679,7 @@
     if (focusBox.checked && !focusOn) { focusBox.checked = false; }
     if (!focusOn) root.removeAttribute("data-focus");
     applyFocus();
-    if (cy) cy.fit(cy.elements().not(".out-of-focus"), 30);
+    if (cy) fitTo(cy.nodes().not(".out-of-focus"), 30);
     writeHash();
   }
 
@@ -626,7 +690,11 @@
     var shown = {};
     filters.forEach(function (f) { shown[f.value] = f.checked; });
     cy.batch(function () {
-      cy.edges().forEach(function (e) { e.toggleClass("hidden-relation", !shown[e.data("relation")]); });
+      cy.edges().forEach(function (e) {
+        // Only a change costs a restyle.
+        var hide = !shown[e.data("relation")];
+        if (hide !== e.hasClass("hidden-relation")) e.toggleClass("hidden-relation", hide);
+      });
     });
   }
 
@@ -733,8 +801,8 @@
         edgesAlong([found.unit].concat(via[ext] || [], [ext])).removeClass("faded reach out").addClass("path");
       });
     });
-    var shown = cy.elements().not(".faded").not(".out-of-focus");
-    if (shown.nonempty()) cy.animate({ fit: { eles: shown, padding: 40 } }, { duration: 250 });
+    var shown = cy.nodes().not(".faded").not(".out-of-focus");
+    if (shown.nonempty()) fitTo(shown, 40, true);
   }
 
   function unitItem(id, extra) {
@@ -859,7 +927,7 @@
         focusBox.checked = true;
         focusOn = h.focus;
         applyFocus();
-        cy.fit(cy.elements().not(".out-of-focus"), 30);
+        fitTo(cy.nodes().not(".out-of-focus"), 30);
       });
     }
     steps.reduce(function (p, step) { return p.then(step); }, Promise.resolve())
@@ -875,7 +943,7 @@
     if (select.value) choose(select.value); else clearSelection();
   });
   if (clearButton) clearButton.addEventListener("click", clearSelection);
-  if (fitButton) fitButton.addEventListener("click", function () { if (cy) cy.fit(cy.elements(":visible"), 24); });
+  if (fitButton) fitButton.addEventListener("click", function () { if (cy) fitTo(cy.nodes(), 24); });
   if (search) {
     search.addEventListener("change", searched);
     search.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); searched(); } });
