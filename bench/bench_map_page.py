@@ -15,6 +15,7 @@ is missed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -90,11 +91,26 @@ def task_seconds(cdp: Any) -> float:
     return float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
 
 
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process (the server's thread) and every
+    process it started (Chromium's browser, renderer and GPU processes)."""
+    import psutil
+
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += sum(child.cpu_times()[:2])
+    return float(total)
+
+
 def load_once(page: Any, base: str, cdp: Any) -> dict[str, Any]:
-    """One navigation to ``/map``: seconds to ``ready`` and to a working click, and
-    the main thread's busy seconds over the same span."""
+    """One navigation to ``/map``: seconds to ``ready`` and to a working click, the
+    main thread's busy seconds and the CPU seconds of server and browser over the
+    same span (on a loaded machine the wall time stretches, the CPU time much less)."""
     page.goto("about:blank")
     busy = task_seconds(cdp)
+    cpu = cpu_seconds()
     start = time.perf_counter()
     page.goto(f"{base}/map", wait_until="commit")
     page.wait_for_selector("#cy[data-state=ready]", timeout=120_000)
@@ -120,6 +136,7 @@ def load_once(page: Any, base: str, cdp: Any) -> dict[str, Any]:
         page.wait_for_selector(f"#cy[data-selected='{target['id']}']", timeout=120_000)
     interactive = time.perf_counter() - start
     busy = task_seconds(cdp) - busy
+    cpu = cpu_seconds() - cpu
     nodes = page.evaluate("window.valuechainMap.nodes().length")
     return {
         "level": level,
@@ -128,6 +145,7 @@ def load_once(page: Any, base: str, cdp: Any) -> dict[str, Any]:
         "ready_s": round(ready, 3),
         "interactive_s": round(interactive, 3),
         "main_thread_busy_s": round(busy, 3),
+        "cpu_s": round(cpu, 3),
     }
 
 

@@ -33,9 +33,13 @@ RELATIONS = tuple(r.value for r in Relation)
 
 @router.get("/", response_class=HTMLResponse)
 @router.get("/map", response_class=HTMLResponse)
-def map_page(request: Request, vc: CurrentValuechain) -> Response:
+def map_page(
+    request: Request, vc: CurrentValuechain, level: Annotated[str, Query(max_length=20)] = ""
+) -> Response:
     """The organisation graph (drawn in the browser from ``/api/v1/map``) with its
-    filter, legend and side panel, and the same units as a plain table."""
+    filter, legend, view options and side panel, and the same units as a plain
+    table; above :data:`GRAPH_UNIT_LIMIT` units, or with ``level=department``, the
+    graph opens at department level."""
     page = unit_rows(vc, limit=TABLE_ROW_LIMIT)
     return templates.TemplateResponse(
         request,
@@ -47,6 +51,7 @@ def map_page(request: Request, vc: CurrentValuechain) -> Response:
             "kinds": KINDS,
             "api": API_PREFIX,
             "graph_limit": GRAPH_UNIT_LIMIT,
+            "department_level": level == "department",
         },
     )
 

@@ -964,7 +964,7 @@
   var total = parseInt(root.getAttribute("data-total"), 10) || 0;
   var limit = parseInt(root.getAttribute("data-graph-limit"), 10) || 3000;
   var loaded;
-  if (total > limit) {
+  if (total > limit || root.getAttribute("data-start-level") === "department") {
     // A big organisation opens at department level; a click expands one.
     level = "department";
     if (groupBox) { groupBox.checked = true; groupBox.disabled = true; }
