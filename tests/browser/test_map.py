@@ -350,7 +350,7 @@ def open_links(demo_vc: Valuechain) -> Iterator[tuple[tuple[str, str], tuple[str
 
     doc = demo_vc.overview()
     result = {
-        u: [r["id"] for r in doc["results"] if r["unit"] == u][0] for u in ("packing", "payroll")
+        u: next(r["id"] for r in doc["results"] if r["unit"] == u) for u in ("packing", "payroll")
     }
     actor = Actor.command_line()
     proposed = {
