@@ -110,9 +110,7 @@ def test_a_departments_page_holds_its_units_and_every_link_touching_them(
     }
     got = {(x["result"], x["customer"], x["relation"]) for x in doc["links"]}
     assert got == touching
-    assert {r["id"] for r in doc["results"]} == {
-        r.id for r in org.results if r.unit_id in members
-    }
+    assert {r["id"] for r in doc["results"]} == {r.id for r in org.results if r.unit_id in members}
     units = {u["id"]: u for u in doc["units"]}
     assert units["procurement"]["parent"] == "supply-chain"
     assert units["procurement"]["headcount"] == 9

@@ -186,7 +186,7 @@ def get_map(
     if department is not None:
         doc = map_view.department_page(vc, department, offset, limit)
     else:
-        doc = vc.map_page(offset, offset + limit)
+        doc = map_view.unit_page(vc, offset, offset + limit)
     return {
         **doc,
         "offset": offset,

@@ -152,6 +152,25 @@ def department_map(vc: Valuechain, offset: int = 0, limit: int | None = None) ->
         }
 
 
+def _with_tree(chain: Chain, units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``units`` (summaries) with each one's ``parent`` and ``headcount`` added."""
+    cols = chain.columns
+    for unit in units:
+        pos = chain.unit_pos[unit["id"]]
+        unit["parent"] = cols.unit_parents[pos] if cols.unit_parents else None
+        unit["headcount"] = cols.unit_headcounts[pos] if cols.unit_headcounts else None
+    return units
+
+
+def unit_page(vc: Valuechain, start: int, stop: int) -> dict[str, Any]:
+    """:meth:`Valuechain.map_page` with each unit's ``parent`` and ``headcount``,
+    which the page groups and colours by, in the same unit of work."""
+    with reading(vc):
+        doc = vc.map_page(start, stop)
+        _with_tree(vc.chain(), doc["units"])
+        return doc
+
+
 def department_page(
     vc: Valuechain, department_id: str, offset: int = 0, limit: int | None = None
 ) -> dict[str, Any]:
@@ -180,7 +199,7 @@ def department_page(
         orphan[facts.orphan_results] = True
         dep_links = int(np.count_nonzero(in_dep[producer]))
         return {
-            "units": list(vc.iter_unit_summaries(positions=page.tolist())),
+            "units": _with_tree(chain, list(vc.iter_unit_summaries(positions=page.tolist()))),
             "results": [
                 {
                     "id": cols.result_ids[r],

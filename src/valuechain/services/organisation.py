@@ -452,8 +452,6 @@ class Valuechain:
                 "depth": None if depth == NO_DEPTH else depth,
                 "results": [cols.result_ids[r] for r in mine],
                 "orphan_results": [cols.result_ids[r] for r in mine if orphan[r]],
-                "parent": cols.unit_parents[pos] if cols.unit_parents else None,
-                "headcount": cols.unit_headcounts[pos] if cols.unit_headcounts else None,
             }
 
     def iter_map_results(self, start: int = 0, stop: int | None = None) -> Iterator[dict[str, Any]]:
