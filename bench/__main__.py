@@ -21,6 +21,7 @@ BENCHMARKS = (
     "bench.heavy_rater",
     "bench.report_null",
     "bench.bench_bigorg",
+    "bench.bench_map_page",
 )
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
 QUICK_REQUEST = ["--requests", "20000", "--relationships", "2000", "--units", "2000"]
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             extra = [*QUICK_REQUEST, "--pages", "30"]
         if module.endswith("bigorg"):
             extra = ["--units", "2000"]
+        if module.endswith("map_page"):
+            extra = ["--sizes", "500", "4000", "--repeat", "1"]
         if module.endswith("heavy_rater"):
             extra = ["--sizes", "100"]
         code = subprocess.call([sys.executable, "-m", module, *(extra if args.quick else [])])
