@@ -234,6 +234,7 @@
       cy.edges().remove();
       cy.add(list);
     });
+    edgeIndex = null;
     applyFilter();
   }
 
@@ -347,7 +348,8 @@
     var neighbours = {};
     nodes.forEach(function (n) { neighbours[n.id()] = []; });
     cy.edges().forEach(function (e) {
-      var s = e.source().id(), t = e.target().id();
+      // Ids from the data: e.source() would build a collection per call.
+      var s = e.data("source"), t = e.data("target");
       if (neighbours[s] && neighbours[t]) { neighbours[s].push(t); neighbours[t].push(s); }
     });
     for (var sweep = 0; sweep < 6; sweep++) {
@@ -520,7 +522,8 @@
 
   function start(doc) {
     mark("fetched");
-    var big = Object.keys(unitsById).length + Object.keys(groups).length > 400;
+    var big = Object.keys(unitsById).length + Object.keys(groups).length > 400 ||
+      Object.keys(links).length + departmentEdges.length > 1000;
     if (doc.units && doc.units.length === 0) {
       setState("empty", "The map is empty. Import units, results and links to draw it.");
       return;
@@ -773,12 +776,23 @@
       });
   }
 
+  /* Edges between consecutive units of a path, from an index of the edges by their
+     ends: one collection per path, not one per step (a union copies a collection). */
+  var edgeIndex = null;
   function edgesAlong(path) {
-    var out = cy.collection();
-    for (var i = 0; i + 1 < path.length; i++) {
-      out = out.union(cy.getElementById(path[i]).edgesTo(cy.getElementById(path[i + 1])));
+    if (!edgeIndex) {
+      edgeIndex = {};
+      cy.edges().forEach(function (e) {
+        var k = e.data("source") + "\u0000" + e.data("target");
+        (edgeIndex[k] = edgeIndex[k] || []).push(e);
+      });
     }
-    return out;
+    var out = [];
+    for (var i = 0; i + 1 < path.length; i++) {
+      var found = edgeIndex[path[i] + "\u0000" + path[i + 1]];
+      if (found) out.push.apply(out, found);
+    }
+    return cy.collection(out);
   }
 
   function highlight(found) {
