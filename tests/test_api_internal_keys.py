@@ -50,6 +50,7 @@ def _calls() -> list[tuple[str, str, str, str, dict[str, Any]]]:
     rel = "/api/v1/relationships/{provider_id}/{customer_id}"
     calls: list[tuple[str, str, str, str, dict[str, Any]]] = [
         ("GET", "/api/v1/map", "admin", "/api/v1/map", {}),
+        ("GET", "/api/v1/map/departments", "admin", "/api/v1/map/departments", {}),
         ("GET", "/api/v1/units", "admin", "/api/v1/units", {}),
         ("GET", unit, "admin", "/api/v1/units/payroll", {}),
         ("GET", f"{unit}/customers", "admin", "/api/v1/units/payroll/customers", {}),
