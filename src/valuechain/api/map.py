@@ -163,7 +163,12 @@ CUSTOMERS_LIMIT_MAX = 5000
 # -- endpoints -------------------------------------------------------------------------
 
 
-@router.get("/map", response_model=OrganisationMapOut, summary="The organisation map, a page")
+@router.get(
+    "/map",
+    response_model=OrganisationMapOut,
+    responses=NOT_FOUND,
+    summary="The organisation map, a page",
+)
 def get_map(
     request: Request,
     vc: CurrentValuechain,
