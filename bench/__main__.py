@@ -22,6 +22,7 @@ BENCHMARKS = (
     "bench.report_null",
     "bench.bench_bigorg",
     "bench.bench_peers",
+    "bench.bench_map_page",
 )
 QUICK = ["--units", "2000", "--results", "5000", "--links", "20000"]
 QUICK_REQUEST = ["--requests", "20000", "--relationships", "2000", "--units", "2000"]
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             extra = ["--units", "2000"]
         if module.endswith("peers"):
             extra = ["--units", "2000", "--answers", "100000", "--runs", "1"]
+        if module.endswith("map_page"):
+            extra = ["--sizes", "500", "4000", "--repeat", "1"]
         if module.endswith("heavy_rater"):
             extra = ["--sizes", "100"]
         code = subprocess.call([sys.executable, "-m", module, *(extra if args.quick else [])])

@@ -142,6 +142,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | tuple[int, int]]] = {
     # API: nobody signed in gets 401.
     ("GET", "/api/v1/map"): signed_in(200, 401),
     ("GET", "/api/v1/map/changes"): signed_in(200, 401),
+    ("GET", "/api/v1/map/departments"): signed_in(200, 401),
     ("GET", "/api/v1/units"): signed_in(200, 401),
     ("GET", "/api/v1/units/{unit_id}"): signed_in(200, 401),
     ("GET", "/api/v1/units/{unit_id}/customers"): signed_in(200, 401),

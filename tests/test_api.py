@@ -98,7 +98,10 @@ def test_unknown_unit_is_404_json(client: TestClient) -> None:
 
 def test_map_is_the_overview(client: TestClient, vc: Valuechain) -> None:
     doc = client.get("/api/v1/map").json()
-    # A map shorter than one page is the whole overview on its only page.
+    # A map shorter than one page is the whole overview on its only page, each unit
+    # with its parent and headcount too (the map page groups and colours by them).
+    tree = {u.id: (u.parent_id, u.headcount) for u in chain_map().units}
+    assert all((u.pop("parent"), u.pop("headcount")) == tree[u["id"]] for u in doc["units"])
     assert {k: doc[k] for k in ("units", "results", "links")} == vc.overview()
     assert doc["next"] is None and doc["total"]["units"] == len(doc["units"])
     units = {u["id"]: u for u in doc["units"]}

@@ -58,6 +58,7 @@ def _calls() -> list[tuple[str, str, str, str, dict[str, Any]]]:
             "/api/v1/map/changes",
             {"params": {"from": "2000-01-01"}},
         ),
+        ("GET", "/api/v1/map/departments", "admin", "/api/v1/map/departments", {}),
         ("GET", "/api/v1/units", "admin", "/api/v1/units", {}),
         ("GET", unit, "admin", "/api/v1/units/payroll", {}),
         ("GET", f"{unit}/customers", "admin", "/api/v1/units/payroll/customers", {}),

@@ -41,7 +41,7 @@ def test_map_page_has_graph_legend_filter_and_fallback_table(client: TestClient)
     html = answer.text
     assert '<main id="main"' in html and 'aria-label="Main"' in html
     assert '<a href="/" aria-current="page">Map</a>' in html
-    assert 'data-map-url="/api/v1/map?limit=1500"' in html
+    assert 'data-map-url="/api/v1/map?limit=3000"' in html
     for script in ("cytoscape/cytoscape.min.js", "cytoscape-dagre/cytoscape-dagre.min.js"):
         assert f"/static/vendor/{script}" in html
     for relation in ("pays", "consumes", "adds_to", "depends_on"):

@@ -280,3 +280,46 @@ def unpack_external(facts: MapFacts, unit: int) -> IntArray:
     flags = np.unpackbits(row.view(np.uint8), bitorder="little")[: facts.external_units.size]
     chosen: IntArray = facts.external_units[flags.astype(bool)]
     return chosen
+
+
+def part_of_roots(parent: IntArray) -> IntArray:
+    """The root of every unit's ``part of`` tree (its top department): ``parent`` holds
+    each unit's parent position or -1. Pointer jumping (each pass doubles the steps
+    taken), so a tree of depth d costs log2(d) vectorised passes; a unit on a cycle of
+    parents, which the import refuses, ends at some unit of the cycle instead of
+    looping."""
+    root = np.where(parent >= 0, parent, np.arange(parent.shape[0], dtype=np.int64))
+    for _ in range(64):
+        ahead = root[root]
+        if np.array_equal(ahead, root):
+            break
+        root = ahead
+    return root
+
+
+@dataclass(frozen=True)
+class GroupEdges:
+    """Links aggregated between groups: one row per (source, target, relation) with
+    the number of links, sorted by source, target and relation."""
+
+    source: IntArray
+    target: IntArray
+    relation: IntArray
+    links: IntArray
+
+
+def group_edges(graph: ChainGraph, group: IntArray, n_groups: int) -> GroupEdges:
+    """The links between units of different groups (``group`` gives each unit's
+    group), counted per (provider group, customer group, relation) with one
+    ``np.unique`` over packed keys; links inside a group are left out."""
+    source = group[graph.result_unit[graph.link_result]]
+    target = group[graph.link_customer]
+    between = source != target
+    n_rel = int(graph.link_relation.max()) + 1 if graph.link_relation.size else 1
+    keys = (source[between] * n_groups + target[between]) * n_rel + graph.link_relation[between]
+    unique, counts = np.unique(keys, return_counts=True)
+    pair, rel = np.divmod(unique, n_rel)
+    src, dst = np.divmod(pair, n_groups)
+    return GroupEdges(
+        src.astype(np.int64), dst.astype(np.int64), rel.astype(np.int64), counts.astype(np.int64)
+    )

@@ -29,7 +29,8 @@ from valuechain.edge.map import (
     unit_rows,
 )
 from valuechain.edge.paging import next_link
-from valuechain.services import history
+from valuechain.services import history, map_view
+from valuechain.services.errors import Invalid
 
 # The map is organisation-wide knowledge: every signed-in role may read it.
 router = APIRouter(route_class=IdempotentRoute, tags=["map"], dependencies=[allow(Action.VIEW_MAP)])
@@ -53,6 +54,8 @@ class MapUnit(BaseModel):
     orphan_results: list[str] = Field(
         description="Ids of its results with no path to any external customer."
     )
+    parent: str | None = Field(default=None, description="Id of the unit it is part of.")
+    headcount: int | None = None
 
 
 class MapResult(BaseModel):
@@ -95,6 +98,15 @@ class OrganisationMapOut(BaseModel):
     next: str | None = Field(description="The URL of the next page; null on the last page.")
     as_of: datetime | None = Field(
         default=None, description="The moment the map is shown as of; null: today's map."
+    )
+    departments: dict[str, str] | None = Field(
+        default=None,
+        description="With `department`: the department of every unit its links name.",
+    )
+    producers: dict[str, str] | None = Field(
+        default=None,
+        description="With `department`: the producing unit of each linked result made "
+        "outside the page.",
     )
 
 
@@ -144,12 +156,57 @@ class MapChangesOut(BaseModel):
     next: str | None = Field(description="The URL of the next page; null on the last page.")
 
 
+class MapDepartment(BaseModel):
+    """A top department (the root of a `part of` tree), or the parentless external
+    customers or suppliers as one group (ids `~external_customer`,
+    `~external_supplier`)."""
+
+    id: str
+    name: str
+    kind: UnitKind
+    units: int = Field(description="Units in the department, itself included.")
+    headcount: int | None = Field(description="Sum of the headcounts given; null when none.")
+    depth: int | None = Field(description="Its units' nearest step to an external customer.")
+    orphan_results: int
+
+
+class DepartmentEdge(BaseModel):
+    """``links`` links by which units of ``target`` use results of ``source``'s units."""
+
+    source: str
+    target: str
+    relation: Relation
+    links: int
+
+
+class DepartmentTotals(BaseModel):
+    """How many departments, units and aggregated edges the whole map holds."""
+
+    departments: int
+    units: int
+    edges: int
+
+
+class DepartmentMapOut(BaseModel):
+    """One page of the map at department level: departments in order of their first
+    unit, and the aggregated links from them to other departments."""
+
+    departments: list[MapDepartment]
+    edges: list[DepartmentEdge]
+    total: DepartmentTotals
+    offset: int
+    limit: int
+    next: str | None
+
+
 #: Units per page of ``/map`` by default and at most. A page's size is about its
 #: units times the external customers each reaches, plus their links: 1,000 units
 #: stay around a few MB even when every unit reaches a hundred external customers.
 MAP_LIMIT, MAP_LIMIT_MAX = 1000, 5000
 #: Rows per page of ``/units`` by default and at most (a row is a few counts).
 UNITS_LIMIT, UNITS_LIMIT_MAX = 1000, 10_000
+#: Departments per page of ``/map/departments`` by default and at most.
+DEPARTMENTS_LIMIT_MAX = 5000
 #: At most this many direct and indirect customers per page of ``/units/{id}``.
 CUSTOMERS_LIMIT_MAX = 5000
 
@@ -157,7 +214,12 @@ CUSTOMERS_LIMIT_MAX = 5000
 # -- endpoints -------------------------------------------------------------------------
 
 
-@router.get("/map", response_model=OrganisationMapOut, summary="The organisation map, a page")
+@router.get(
+    "/map",
+    response_model=OrganisationMapOut,
+    responses=NOT_FOUND,
+    summary="The organisation map, a page",
+)
 def get_map(
     request: Request,
     vc: CurrentValuechain,
@@ -172,17 +234,30 @@ def get_map(
             "ISO 8601 date and time; omitted: today's map."
         ),
     ] = None,
+    department: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Only the units of this department (an id from "
+            "`/map/departments`), with the links from them to units elsewhere too.",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Units with derived facts (direct and external customers, depth, orphan
     results), the results they produce and the links to those results, one page of
     units at a time, with the map's totals and the ``next`` page; with ``as_of`` the
-    map as it was then, from its history (docs/map.md, "History")."""
-    if as_of is None:
-        doc = vc.map_page(offset, offset + limit)
-        when = None
-    else:
+    map as it was then, from its history (docs/map.md, "History"); with
+    ``department`` one department's units (docs/map.md, "Reading the map")."""
+    when = None
+    if department is not None:
+        if as_of is not None:
+            raise Invalid("as_of and department cannot be asked together (yet)")
+        doc = map_view.department_page(vc, department, offset, limit)
+    elif as_of is not None:
         when = history.moment(as_of)
         doc = history.map_as_of(vc, when, offset, offset + limit)
+    else:
+        doc = map_view.unit_page(vc, offset, offset + limit)
     return {
         **doc,
         "offset": offset,
@@ -229,6 +304,31 @@ def get_map_changes(
         "offset": offset,
         "limit": limit,
         "next": next_link(request, offset, limit, longest),
+    }
+
+
+@router.get(
+    "/map/departments",
+    response_model=DepartmentMapOut,
+    summary="The organisation map at department level, a page",
+)
+def get_department_map(
+    request: Request,
+    vc: CurrentValuechain,
+    limit: Annotated[
+        int, Query(ge=1, le=DEPARTMENTS_LIMIT_MAX, description="At most this many departments.")
+    ] = DEPARTMENTS_LIMIT_MAX,
+    offset: Annotated[int, Query(ge=0, description="Position of the first department.")] = 0,
+) -> dict[str, Any]:
+    """One node per top department with its units, headcount, depth and orphan
+    results, and the links between departments aggregated per relation
+    (``links`` counts them); a department's units are ``/map?department=ID``."""
+    doc = map_view.department_map(vc, offset, limit)
+    return {
+        **doc,
+        "offset": offset,
+        "limit": limit,
+        "next": next_link(request, offset, limit, doc["total"]["departments"]),
     }
 
 

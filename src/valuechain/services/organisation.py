@@ -414,12 +414,18 @@ class Valuechain:
         return list(self.iter_unit_summaries())
 
     def iter_unit_summaries(
-        self, start: int = 0, stop: int | None = None, *, chain: Chain | None = None
+        self,
+        start: int = 0,
+        stop: int | None = None,
+        positions: Iterable[int] | None = None,
+        *,
+        chain: Chain | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """The units at map positions ``start`` to ``stop`` (exclusive) with their
-        derived facts, one at a time, so a caller can write them without holding the
-        whole list (``map --json`` at 100,000 units, an API page). ``chain``: another
-        snapshot than today's (the map as of a date)."""
+        """The units at map positions ``start`` to ``stop`` (exclusive), or at
+        ``positions`` when given, with their derived facts, one at a time, so a caller
+        can write them without holding the whole list (``map --json`` at 100,000
+        units, an API page). ``chain``: another snapshot than today's (the map as of a
+        date)."""
         chain = chain or self.chain()
         cols, facts, g = chain.columns, chain.facts, chain.graph
         orphan = np.zeros(g.n_results, dtype=bool)
@@ -427,7 +433,12 @@ class Valuechain:
         # Results grouped by producing unit with one sort instead of a dict of lists.
         order = np.argsort(g.result_unit, kind="stable")
         bounds = np.searchsorted(g.result_unit[order], np.arange(g.n_units + 1))
-        for pos in range(start, g.n_units if stop is None else min(stop, g.n_units)):
+        chosen = (
+            range(start, g.n_units if stop is None else min(stop, g.n_units))
+            if positions is None
+            else positions
+        )
+        for pos in chosen:
             uid = cols.unit_ids[pos]
             direct = g.units.indices[g.units.indptr[pos] : g.units.indptr[pos + 1]]
             depth = int(facts.depth[pos])

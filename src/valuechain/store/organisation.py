@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from operator import itemgetter
@@ -312,6 +312,9 @@ class GraphColumns:
     link_result: np.ndarray
     link_customer: np.ndarray
     link_relation: list[str]
+    #: Each unit's ``parent_id`` (None at a root) and headcount (None when not given).
+    unit_parents: list[str | None] = field(default_factory=list)
+    unit_headcounts: list[int | None] = field(default_factory=list)
 
 
 def _columns(conn: Connection, stmt: Select[Any], width: int) -> list[tuple[Any, ...]]:
@@ -333,12 +336,12 @@ def _positions(index: dict[str, int], ids: Sequence[str]) -> np.ndarray:
 
 def read_graph_columns(conn: Connection, org_id: int) -> GraphColumns:
     """Units, results and links as columns with ids resolved to positions."""
-    unit_ids, unit_names, unit_kinds = _columns(
+    unit_ids, unit_names, unit_kinds, unit_parents, unit_headcounts = _columns(
         conn,
-        select(UNITS.c.id, UNITS.c.name, UNITS.c.kind)
+        select(UNITS.c.id, UNITS.c.name, UNITS.c.kind, UNITS.c.parent_id, UNITS.c.headcount)
         .where(UNITS.c.org_id == org_id)
         .order_by(UNITS.c.id),
-        3,
+        5,
     )
     result_ids, result_names, result_units = _columns(
         conn,
@@ -366,6 +369,8 @@ def read_graph_columns(conn: Connection, org_id: int) -> GraphColumns:
         link_result=_positions(result_pos, link_results),
         link_customer=_positions(unit_pos, link_customers),
         link_relation=list(link_relations),
+        unit_parents=list(unit_parents),
+        unit_headcounts=list(unit_headcounts),
     )
 
 

@@ -23,9 +23,10 @@ router = APIRouter(
     route_class=IdempotentRoute, include_in_schema=False, dependencies=[allow(Action.VIEW_MAP)]
 )
 
-# Beyond this many units a drawn graph is unreadable and slow in the browser; the
-# page then offers the table and unit pages instead.
-GRAPH_UNIT_LIMIT = 1500
+# Up to this many units the graph draws every unit (docs/benchmarks.md: 2,000 are
+# interactive within 2 s); beyond it the page opens at department level
+# (``/api/v1/map/departments``) and draws a department's units when it is clicked.
+GRAPH_UNIT_LIMIT = 3000
 # Rows rendered at once in a table; the search narrows the rest down.
 TABLE_ROW_LIMIT = 500
 KINDS = tuple(k.value for k in UnitKind)
@@ -34,9 +35,13 @@ RELATIONS = tuple(r.value for r in Relation)
 
 @router.get("/", response_class=HTMLResponse)
 @router.get("/map", response_class=HTMLResponse)
-def map_page(request: Request, vc: CurrentValuechain) -> Response:
+def map_page(
+    request: Request, vc: CurrentValuechain, level: Annotated[str, Query(max_length=20)] = ""
+) -> Response:
     """The organisation graph (drawn in the browser from ``/api/v1/map``) with its
-    filter, legend and side panel, and the same units as a plain table."""
+    filter, legend, view options and side panel, and the same units as a plain
+    table; above :data:`GRAPH_UNIT_LIMIT` units, or with ``level=department``, the
+    graph opens at department level."""
     page = unit_rows(vc, limit=TABLE_ROW_LIMIT)
     return templates.TemplateResponse(
         request,
@@ -48,6 +53,7 @@ def map_page(request: Request, vc: CurrentValuechain) -> Response:
             "kinds": KINDS,
             "api": API_PREFIX,
             "graph_limit": GRAPH_UNIT_LIMIT,
+            "department_level": level == "department",
         },
     )
 
