@@ -4,11 +4,16 @@ tests' definitions twice and couples unrelated files)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from valuechain.domain.link import Link, Relation
 from valuechain.domain.organisation import OrganisationMap
 from valuechain.domain.person import Person, Role
 from valuechain.domain.result import Result, ResultKind
 from valuechain.domain.unit import Unit, UnitKind
+
+if TYPE_CHECKING:
+    from valuechain.services.organisation import Valuechain
 
 
 def chain_map() -> OrganisationMap:
@@ -113,3 +118,13 @@ def customer_and_provider(
         ):
             return members[link.customer_id], provider, members.get(provider)
     raise AssertionError("the organisation has no such pair of units")
+
+
+def write_map_before_history(vc: Valuechain, org_map: OrganisationMap) -> None:
+    """``org_map`` written into a database migrated to before ``0019_map_history``
+    (a migration test's set-up): the map's rows only, as that schema holds them."""
+    from valuechain.services.transaction import writing
+    from valuechain.store import organisation as store
+
+    with writing(vc) as conn:
+        store.write_map(conn, vc.org_id, org_map, scope={})

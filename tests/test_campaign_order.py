@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tests.builders import write_map_before_history
 from tests.conftest import TEST_SECURITY
 from tests.test_backup import own_url  # noqa: F401 (a fixture)
 from valuechain import Valuechain
@@ -233,7 +234,7 @@ def test_the_migration_dates_campaigns_from_their_stored_answers(
         command.upgrade(cfg, "0016_one_idempotency")
     vc = Valuechain(engine, "old", security=TEST_SECURITY, create=True)
     # No links: today's code writes a link's state, which 0016 has no column for.
-    vc.write_map(dataclasses.replace(_map(("line",)), links=[]))
+    write_map_before_history(vc, dataclasses.replace(_map(("line",)), links=[]))
     old = ("org_id", "id", "name", "instrument", "state")
     with engine.begin() as conn:
         conn.execute(

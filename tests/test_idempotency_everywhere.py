@@ -18,6 +18,7 @@ EXEMPT = {
     ("DELETE", "/api/v1/session"),
     ("POST", "/signin"),
     ("POST", "/signin/demo"),
+    ("POST", "/signin/demo/as"),
     ("POST", "/signout"),
     ("POST", "/setup"),
 }

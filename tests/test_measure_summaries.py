@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, insert, select, text, update
 
+from tests.builders import write_map_before_history
 from tests.test_measure_store import PLAN, survey_map
 from valuechain import Valuechain
 from valuechain.domain.instrument import SERVICE_FACTORS
@@ -166,7 +167,7 @@ def test_migration_keeps_the_answers_of_an_existing_database(tmp_path: Path) -> 
     org, _ = survey_map()
     with vc.engine.begin() as conn:
         store.write_survey(conn, vc.org_id, [], [])
-        vc.write_map(OrganisationMap(units=org.units))
+        write_map_before_history(vc, OrganisationMap(units=org.units))
     # Rows as 0003 stored them (no summaries, no summarised column yet).
     with vc.engine.begin() as conn:
         for r in org.responses:

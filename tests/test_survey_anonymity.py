@@ -31,7 +31,7 @@ import httpx
 import pytest
 from sqlalchemy import Connection, create_engine, inspect, text
 
-from tests.builders import chain_map
+from tests.builders import chain_map, write_map_before_history
 from tests.conftest import TEST_SECURITY
 from tests.test_backup import own_url  # noqa: F401 (a fixture)
 from tests.test_campaign import LINK
@@ -348,7 +348,7 @@ def test_the_migration_leaves_no_trace_of_earlier_answers(
         # set-up, taken back before the upgrade, which adds it for good.
         conn.exec_driver_sql(LINK_STATE_FOR_SETUP)
     vc = Valuechain(engine, "old", security=TEST_SECURITY, create=True)
-    vc.write_map(small_map(6))
+    write_map_before_history(vc, small_map(6))
     campaign.create_campaign(vc, "c1", instrument="pulse", relationships=[("make", "pack")])
     assert campaign.invite(vc, "c1") == 6
     links = first_links(smtp_server, 6)

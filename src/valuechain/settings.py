@@ -307,6 +307,15 @@ def settings() -> Settings:
     return _load(_environment())
 
 
+def set_for_process(**values: str) -> Settings:
+    """Set ``VALUECHAIN_<NAME>`` for this process and the ones it starts (the demo
+    names its mail folder and its own address this way), then read the settings anew:
+    a value is checked like one from the environment."""
+    for name, value in values.items():
+        os.environ[PREFIX + name.upper()] = value
+    return settings()
+
+
 def reset() -> None:
     """Forget every cached :class:`Settings`; the next :func:`settings` reads anew."""
     _load.cache_clear()

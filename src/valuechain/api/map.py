@@ -8,11 +8,12 @@ so a page and its JSON never disagree.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from valuechain.domain.access import Action
 from valuechain.domain.link import Relation
@@ -30,9 +31,22 @@ from valuechain.edge.map import (
 )
 from valuechain.edge.paging import next_link
 from valuechain.services import history, map_view
-from valuechain.services.errors import Invalid
 
 # The map is organisation-wide knowledge: every signed-in role may read it.
+
+
+def _iso_text(value: object) -> object:
+    """Only ISO 8601 text is a moment here (Pydantic would also read a number as a
+    Unix time, which the schema's ``date``/``date-time`` formats do not allow)."""
+    if not isinstance(value, str) or not ISO_DATE.match(value):
+        raise ValueError("expected a date (2026-03-01) or an ISO 8601 date and time")
+    return value
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A moment in a query: a date (its end, UTC) or an ISO 8601 date and time.
+Moment = Annotated[date | datetime, BeforeValidator(_iso_text)]
+
 router = APIRouter(route_class=IdempotentRoute, tags=["map"], dependencies=[allow(Action.VIEW_MAP)])
 
 
@@ -228,10 +242,10 @@ def get_map(
     ] = MAP_LIMIT,
     offset: Annotated[int, Query(ge=0, description="Position of the page's first unit.")] = 0,
     as_of: Annotated[
-        str | None,
+        Moment | None,
         Query(
             description="The map as it was at this moment: a date (its end, UTC) or an "
-            "ISO 8601 date and time; omitted: today's map."
+            "ISO 8601 date and time (UTC unless it has an offset); omitted: today's map."
         ),
     ] = None,
     department: Annotated[
@@ -248,13 +262,11 @@ def get_map(
     units at a time, with the map's totals and the ``next`` page; with ``as_of`` the
     map as it was then, from its history (docs/map.md, "History"); with
     ``department`` one department's units (docs/map.md, "Reading the map")."""
-    when = None
+    when = None if as_of is None else history.moment(as_of.isoformat())
     if department is not None:
-        if as_of is not None:
-            raise Invalid("as_of and department cannot be asked together (yet)")
-        doc = map_view.department_page(vc, department, offset, limit)
-    elif as_of is not None:
-        when = history.moment(as_of)
+        past = None if when is None else history.chain_as_of(vc, when)
+        doc = map_view.department_page(vc, department, offset, limit, chain=past)
+    elif when is not None:
         doc = history.map_as_of(vc, when, offset, offset + limit)
     else:
         doc = map_view.unit_page(vc, offset, offset + limit)
@@ -277,15 +289,15 @@ def get_map_changes(
     request: Request,
     vc: CurrentValuechain,
     from_: Annotated[
-        str,
+        Moment,
         Query(
             alias="from",
-            description="The earlier moment: a date (its end, UTC) or a date and time.",
+            description="One moment: a date (its end, UTC) or a date and time.",
         ),
     ],
     to: Annotated[
-        str | None,
-        Query(description="The later moment, the same way; omitted: now."),
+        Moment | None,
+        Query(description="The other moment, the same way; omitted: now."),
     ] = None,
     limit: Annotated[
         int, Query(ge=1, le=MAP_LIMIT_MAX, description="At most this many rows of each kind.")
@@ -293,10 +305,11 @@ def get_map_changes(
     offset: Annotated[int, Query(ge=0, description="Position of the first row of each kind.")] = 0,
 ) -> dict[str, Any]:
     """The units, results and links that appeared, went away or changed between
-    ``from`` and ``to``, with who made the last change and when (computed in SQL from
-    the map's history)."""
-    start = history.moment(from_, name="from")
-    stop = datetime.now(UTC) if to is None else history.moment(to, name="to")
+    ``from`` and ``to`` (the earlier of the two first), with who made the last change
+    and when (computed in SQL from the map's history)."""
+    start = history.moment(from_.isoformat(), name="from")
+    stop = datetime.now(UTC) if to is None else history.moment(to.isoformat(), name="to")
+    start, stop = min(start, stop), max(start, stop)
     doc = history.changes(vc, start, stop, offset, limit)
     longest = max(doc["total"].values())
     return {

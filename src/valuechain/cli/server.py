@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import os
 import threading
 import time
 import webbrowser
@@ -206,7 +205,7 @@ def demo(
     """Write the demo organisation once (see ``DEMO_HELP``), then serve it."""
     # Imported here: the demo data builders are only needed by this command.
     from valuechain.services.demo import ensure_demo_admin, open_demo
-    from valuechain.settings import settings
+    from valuechain.settings import set_for_process, settings
 
     _refuse_busy_port(host, port)  # before a minute of writing the demo, not after
     configured = settings()
@@ -234,9 +233,9 @@ def demo(
         # No mail server: the demo's mail goes to a folder its outbox page shows, so
         # a campaign can be answered from the links it would have mailed.
         outbox = Path(DEMO_OUTBOX).resolve()
-        os.environ["VALUECHAIN_SMTP_URL"] = outbox.as_uri()
+        set_for_process(smtp_url=outbox.as_uri())
         console.print(f"No mail server: mail is written to {outbox} and shown at /demo/outbox.")
     if "base_url" not in configured.model_fields_set:
         # The survey links in the mail point at this server.
-        os.environ["VALUECHAIN_BASE_URL"] = f"http://{_shown(host)}:{port}"
+        set_for_process(base_url=f"http://{_shown(host)}:{port}")
     _run(vc, host, port, open_browser=not no_browser, demo_account_id=admin.id)

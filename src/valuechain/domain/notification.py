@@ -38,7 +38,7 @@ KINDS: dict[str, str] = {
     "map_link": "Links between my unit and others, proposed or answered",
     "map_result": "Changes to results my unit uses",
     "map_unit": "Changes to my unit on the map, and people joining or leaving it",
-    "request_mention": "Mentions of me in a request's conversation",
+    "request_mention": "Mentions of me in the conversation on a request",
 }
 
 MAX_ATTEMPTS = 8

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from valuechain.services.errors import Invalid, NotFound
+from valuechain.services.map_view import with_tree
 from valuechain.services.organisation import Chain, Valuechain, build_chain
 from valuechain.services.transaction import reading
 from valuechain.store import history as store
@@ -77,7 +78,8 @@ def map_as_of(vc: Valuechain, when: datetime, start: int, stop: int) -> dict[str
     document as :meth:`Valuechain.map_page` for today, built from the history."""
     chain = chain_as_of(vc, when)
     return {
-        "units": list(vc.iter_unit_summaries(start, stop, chain=chain)),
+        # With each unit's parent and headcount, as today's page has them (map_view).
+        "units": with_tree(chain, list(vc.iter_unit_summaries(start, stop, chain=chain))),
         "results": list(vc.iter_map_results(start, stop, chain=chain)),
         "links": list(vc.iter_map_links(start, stop, chain=chain)),
         "total": vc.map_totals(chain=chain),

@@ -152,7 +152,7 @@ def department_map(vc: Valuechain, offset: int = 0, limit: int | None = None) ->
         }
 
 
-def _with_tree(chain: Chain, units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_tree(chain: Chain, units: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``units`` (summaries) with each one's ``parent`` and ``headcount`` added."""
     cols = chain.columns
     for unit in units:
@@ -167,20 +167,26 @@ def unit_page(vc: Valuechain, start: int, stop: int) -> dict[str, Any]:
     which the page groups and colours by, in the same unit of work."""
     with reading(vc):
         doc = vc.map_page(start, stop)
-        _with_tree(vc.chain(), doc["units"])
+        with_tree(vc.chain(), doc["units"])
         return doc
 
 
 def department_page(
-    vc: Valuechain, department_id: str, offset: int = 0, limit: int | None = None
+    vc: Valuechain,
+    department_id: str,
+    offset: int = 0,
+    limit: int | None = None,
+    *,
+    chain: Chain | None = None,
 ) -> dict[str, Any]:
     """One page of a department's units in map order (as on ``/map``), the results
     they produce, the links to those results and the links from those units to
     results elsewhere, and the department of every unit those links name. ``total``
     counts the department's units, results and links. Read in one unit of work;
-    :class:`NotFound` for an unknown department."""
+    :class:`NotFound` for an unknown department. ``chain``: the map as of another
+    moment (``services.history.chain_as_of``) instead of today's."""
     with reading(vc):
-        chain = vc.chain()
+        chain = chain or vc.chain()
         deps = departments(chain)
         code = deps.code_of(department_id)
         g, cols = chain.graph, chain.columns
@@ -199,7 +205,9 @@ def department_page(
         orphan[facts.orphan_results] = True
         dep_links = int(np.count_nonzero(in_dep[producer]))
         return {
-            "units": _with_tree(chain, list(vc.iter_unit_summaries(positions=page.tolist()))),
+            "units": with_tree(
+                chain, list(vc.iter_unit_summaries(positions=page.tolist(), chain=chain))
+            ),
             "results": [
                 {
                     "id": cols.result_ids[r],

@@ -380,7 +380,7 @@ def read_graph_columns_as_of(conn: Connection, org_id: int, moment: datetime) ->
     moment = history.utc(moment)
     u, r, k = history.UNIT_HISTORY, history.RESULT_HISTORY, history.LINK_HISTORY
     units = conn.execute(
-        select(u.c.id, u.c.name, u.c.kind)
+        select(u.c.id, u.c.name, u.c.kind, u.c.parent_id, u.c.headcount)
         .where(u.c.org_id == org_id, history.valid_at(u, moment), ~u.c.removed)
         .order_by(u.c.id)
     ).all()
@@ -415,6 +415,8 @@ def read_graph_columns_as_of(conn: Connection, org_id: int, moment: datetime) ->
         link_result=_positions(result_pos, [row.result_id for row in links]),
         link_customer=_positions(unit_pos, [row.customer_id for row in links]),
         link_relation=[row.relation for row in links],
+        unit_parents=[row.parent_id for row in units],
+        unit_headcounts=[row.headcount for row in units],
     )
 
 
