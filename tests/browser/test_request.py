@@ -144,9 +144,14 @@ def test_filter_at_risk_assign_and_mention(
 
     worker = _signed_in(chromium, base_url, provider.email)
     worker.goto(f"{base_url}/units/{PROVIDER}/inbox")
+    worker.get_by_text("More filters").click()  # the rarer filters fold away
     worker.get_by_label("Clock").select_option("at_risk")
     worker.get_by_role("button", name="Filter").click()
     worker.wait_for_url("**clock=at_risk**")
+    # A filter that is set keeps the fold open and says so.
+    assert worker.locator("details.queue-filters__more[open] > summary").inner_text() == (
+        "More filters (1 set)"
+    )
     rows = worker.locator("#request-rows tr")
     assert rows.count() == 1
     assert "at risk" in rows.first.inner_text()  # in words, not colour alone
